@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/*
+ * Environment parsing shared by every tier: parse once at start, fail with one line naming the
+ * variable, freeze. Nothing else in a service reads process.env.
+ */
+
+/** Used when INTERNAL_TOKEN is unset outside production, so a local stack works out of the box. */
+export const DEV_INTERNAL_TOKEN = 'dev-internal-token';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`Invalid environment variable ${variable}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const env = {
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  positiveMs: (fallback: number) => z.coerce.number().int().positive().max(86_400_000).default(fallback),
+  positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  host: () => z.string().min(1).default('127.0.0.1'),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  nodeEnv: () => z.enum(['development', 'production', 'test']).default('development'),
+  /** A comma list of http(s) URLs, trailing slashes removed. */
+  urlList: () =>
+    z
+      .string()
+      .transform((raw) =>
+        raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0),
+      )
+      .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be a comma list of http(s) URLs' })))
+      .transform((urls) => urls.map((u) => u.replace(/\/+$/, ''))),
+  url: () => z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+  redisUrl: () => z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
+  name: () => z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must match ^[A-Za-z0-9._-]{1,64}$'),
+};
+
+/** Variables every service takes. */
+export const commonEnvShape = {
+  HOST: env.host(),
+  LOG_LEVEL: env.logLevel(),
+  NODE_ENV: env.nodeEnv(),
+  INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+};
+
+/**
+ * Parses `source` (default process.env) with an object schema of env variables.
+ * Empty strings count as unset, so `PORT= npm start` takes the default.
+ */
+export function parseEnv<S extends z.ZodObject>(
+  schema: S,
+  source: Record<string, string | undefined> = process.env,
+): Readonly<z.output<S>> {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = source[key];
+    if (value !== undefined && value !== '') cleaned[key] = value;
+  }
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const variable = issue?.path[0] === undefined ? 'environment' : String(issue.path[0]);
+    throw new ConfigError(variable, issue?.message ?? 'invalid');
+  }
+  return Object.freeze(result.data);
+}
+
+/** INTERNAL_TOKEN as configured, the dev default outside production, or a ConfigError. */
+export function resolveInternalToken(token: string | undefined, nodeEnv: string): string {
+  if (token) return token;
+  if (nodeEnv === 'production') throw new ConfigError('INTERNAL_TOKEN', 'required when NODE_ENV=production');
+  return DEV_INTERNAL_TOKEN;
+}

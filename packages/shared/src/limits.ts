@@ -1,0 +1,35 @@
+/** Wire-level limits from the external contract (../shared/CONTRACT.md). */
+export const TOPIC_PATTERN = /^[A-Za-z0-9:_-]{1,128}$/;
+export const EVENT_TYPE_PATTERN = /^[a-z_]{1,32}$/;
+/** `data` of one event, JSON-encoded, in UTF-8 bytes. */
+export const MAX_EVENT_DATA_BYTES = 8 * 1024;
+/** Events in one `POST /publish` batch. */
+export const MAX_PUBLISH_BATCH = 1000;
+/** Default HTTP body limit of every service (413 beyond). */
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+/** Topics one connection may hold; keeps per-connection state small and bounded. */
+export const MAX_TOPICS_PER_CONNECTION = 64;
+
+export function isValidTopic(topic: string): boolean {
+  return TOPIC_PATTERN.test(topic);
+}
+
+export function videoTopic(videoId: string): string {
+  return `video:${videoId}`;
+}
+
+/** UTF-8 length of a string without allocating an encoded copy (works in browsers too). */
+export function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      // A surrogate pair is one 4-byte code point.
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}

@@ -1,0 +1,157 @@
+import { z } from 'zod';
+import {
+  EVENT_TYPE_PATTERN,
+  MAX_EVENT_DATA_BYTES,
+  MAX_PUBLISH_BATCH,
+  MAX_TOPICS_PER_CONNECTION,
+  TOPIC_PATTERN,
+  utf8ByteLength,
+} from './limits.js';
+
+/*
+ * Every message that crosses a process, as a schema and its inferred type side by side.
+ * Services validate with `parseWith` (validate.ts) at every boundary.
+ */
+
+export const TopicSchema = z.string().regex(TOPIC_PATTERN, 'must match ^[A-Za-z0-9:_-]{1,128}$');
+export const EventTypeSchema = z.string().regex(EVENT_TYPE_PATTERN, 'must match ^[a-z_]{1,32}$');
+export const EventDataSchema = z
+  .record(z.string(), z.unknown())
+  .refine((data) => utf8ByteLength(JSON.stringify(data)) <= MAX_EVENT_DATA_BYTES, {
+    message: `must be at most ${MAX_EVENT_DATA_BYTES} bytes as JSON`,
+  });
+export type TEventData = z.infer<typeof EventDataSchema>;
+
+// ---------- dispatcher: public publish API ----------
+
+export const PublishEventSchema = z.object({
+  topic: TopicSchema,
+  type: EventTypeSchema,
+  data: EventDataSchema,
+});
+export type TPublishEvent = z.infer<typeof PublishEventSchema>;
+
+export const PublishBatchSchema = z.object({
+  events: z
+    .array(PublishEventSchema)
+    .min(1, 'must hold at least one event')
+    .max(MAX_PUBLISH_BATCH, `must hold at most ${MAX_PUBLISH_BATCH} events`),
+});
+export type TPublishBatch = z.infer<typeof PublishBatchSchema>;
+
+export const PublishResponseSchema = z.object({ ids: z.array(z.string()) });
+export type TPublishResponse = z.infer<typeof PublishResponseSchema>;
+
+export const ViewersResponseSchema = z.object({
+  count: z.number().int().nonnegative(),
+  byRegion: z.record(z.string(), z.number().int().nonnegative()),
+});
+export type TViewersResponse = z.infer<typeof ViewersResponseSchema>;
+
+// ---------- dispatcher -> realtime node ----------
+
+/** One event as the dispatcher tier hands it to frontend nodes. */
+export const WireEventSchema = z.object({
+  id: z.string().min(1).max(128),
+  topic: TopicSchema,
+  type: EventTypeSchema,
+  data: z.record(z.string(), z.unknown()),
+  /** Publish time, ms since the epoch, stamped by the accepting dispatcher. */
+  ts: z.number(),
+  /** Region whose dispatcher accepted the publish. */
+  region: z.string().min(1).max(64),
+});
+export type TWireEvent = z.infer<typeof WireEventSchema>;
+
+export const DeliverBatchSchema = z.object({ events: z.array(WireEventSchema).min(1) });
+export type TDeliverBatch = z.infer<typeof DeliverBatchSchema>;
+
+// ---------- realtime node -> dispatcher (registry) ----------
+
+const NodeIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must match ^[A-Za-z0-9._-]{1,64}$');
+const NodeUrlSchema = z.url({ protocol: /^https?$/ });
+
+/** Full state of a node: liveness plus the viewer count of every topic it holds. Authoritative. */
+export const NodeHeartbeatSchema = z.object({
+  nodeId: NodeIdSchema,
+  url: NodeUrlSchema,
+  counts: z.record(TopicSchema, z.number().int().nonnegative()),
+});
+export type TNodeHeartbeat = z.infer<typeof NodeHeartbeatSchema>;
+
+/** Incremental change: first local viewer of a topic arrived (`add`) or the last one left (`remove`). */
+export const NodeTopicsSchema = z.object({
+  nodeId: NodeIdSchema,
+  url: NodeUrlSchema,
+  add: z.array(TopicSchema).max(10_000).default([]),
+  remove: z.array(TopicSchema).max(10_000).default([]),
+});
+export type TNodeTopics = z.infer<typeof NodeTopicsSchema>;
+
+export const NodeAckSchema = z.object({ ok: z.literal(true), ttlMs: z.number().int().positive() });
+export type TNodeAck = z.infer<typeof NodeAckSchema>;
+
+// ---------- realtime node: browser-facing ----------
+
+export const ConnectQuerySchema = z.object({
+  topics: z
+    .string()
+    .optional()
+    .transform((raw) => (raw ? raw.split(',').filter((t) => t.length > 0) : []))
+    .pipe(z.array(TopicSchema).max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`)),
+  lastEventId: z.string().max(256).optional(),
+});
+export type TConnectQuery = z.infer<typeof ConnectQuerySchema>;
+
+export const SubscribeRequestSchema = z.object({
+  connectionId: z.string().min(1).max(64),
+  topics: z.array(TopicSchema).min(1).max(MAX_TOPICS_PER_CONNECTION),
+});
+export type TSubscribeRequest = z.infer<typeof SubscribeRequestSchema>;
+
+export const SubscribeResponseSchema = z.object({ topics: z.array(TopicSchema) });
+export type TSubscribeResponse = z.infer<typeof SubscribeResponseSchema>;
+
+// ---------- SSE payloads a viewer receives ----------
+
+export const ConnectedPayloadSchema = z.object({
+  connectionId: z.string(),
+  nodeId: z.string(),
+  region: z.string(),
+});
+export type TConnectedPayload = z.infer<typeof ConnectedPayloadSchema>;
+
+export const ReconnectPayloadSchema = z.object({ afterMs: z.number().int().nonnegative() });
+export type TReconnectPayload = z.infer<typeof ReconnectPayloadSchema>;
+
+export const HeartbeatPayloadSchema = z.object({ ts: z.number() });
+export type THeartbeatPayload = z.infer<typeof HeartbeatPayloadSchema>;
+
+/** The `data:` line of a published event: the publisher's `data` untouched, wrapped with routing facts. */
+export const EventEnvelopeSchema = z.object({
+  id: z.string(),
+  topic: TopicSchema,
+  type: EventTypeSchema,
+  data: z.record(z.string(), z.unknown()),
+  ts: z.number(),
+});
+export type TEventEnvelope = z.infer<typeof EventEnvelopeSchema>;
+
+// Event payloads on a video topic (the contract's event list).
+export const LikePayloadSchema = z.object({
+  count: z.number().int().positive(),
+  total: z.number().int().nonnegative().optional(),
+  sample: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
+});
+export type TLikePayload = z.infer<typeof LikePayloadSchema>;
+
+export const ViewersPayloadSchema = z.object({ count: z.number().int().nonnegative() });
+export type TViewersPayload = z.infer<typeof ViewersPayloadSchema>;
+
+// ---------- health ----------
+
+export const HealthSchema = z.object({
+  status: z.enum(['ok', 'draining', 'degraded']),
+  checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })),
+});
+export type THealth = z.infer<typeof HealthSchema>;

@@ -1,0 +1,66 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type ErrorCode } from '../errors.js';
+
+/*
+ * One error handler for every Fastify service: whatever is thrown leaves as the contract's
+ * `{ error: { code, message } }` with the right status, and never as a stack trace.
+ */
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+};
+
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const fastifyError = error as Partial<FastifyError> | undefined;
+  const mapped = fastifyError?.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (mapped === 'INVALID_JSON') return new AppError(mapped, 'body: not valid JSON', { cause: error });
+  if (mapped === 'PAYLOAD_TOO_LARGE') return new AppError(mapped, 'body: larger than the limit', { cause: error });
+  if (mapped) return new AppError(mapped, fastifyError?.message ?? mapped, { cause: error });
+  if (error instanceof SyntaxError && fastifyError?.statusCode === 400) {
+    return new AppError('INVALID_JSON', 'body: not valid JSON', { cause: error });
+  }
+  const status = fastifyError?.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new AppError('BAD_REQUEST', fastifyError?.message ?? 'bad request', { cause: error });
+  }
+  return new AppError('INTERNAL', 'internal error', { cause: error });
+}
+
+export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+  return reply.code(error.status).type('application/json').send(error.toBody());
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const appError = toAppError(error);
+    if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.debug({ code: appError.code }, appError.message);
+    return sendError(reply, appError);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new AppError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}
+
+export type InternalAuth = (request: FastifyRequest) => Promise<void>;
+
+/** preHandler guarding service-to-service routes with `Authorization: Bearer <INTERNAL_TOKEN>`. */
+export function requireInternalToken(token: string): InternalAuth {
+  const expected = Buffer.from(`Bearer ${token}`);
+  return async (request: FastifyRequest): Promise<void> => {
+    const header = request.headers.authorization;
+    if (!header) throw new AppError('UNAUTHORIZED', 'missing Authorization: Bearer <INTERNAL_TOKEN>');
+    const given = Buffer.from(header);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new AppError('UNAUTHORIZED', 'wrong internal token');
+    }
+  };
+}

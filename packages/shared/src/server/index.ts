@@ -1,0 +1,3 @@
+export * from './fastify-options.js';
+export * from './http-errors.js';
+export * from './lifecycle.js';

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../src/errors.js';
+import { MAX_EVENT_DATA_BYTES, utf8ByteLength } from '../src/limits.js';
+import { ConnectQuerySchema, PublishBatchSchema, PublishEventSchema } from '../src/schemas.js';
+import { parseWith } from '../src/validate.js';
+
+describe('wire schemas', () => {
+  it('accepts a contract event and keeps the publisher data untouched', () => {
+    const data = { count: 3, nested: { a: [1, 'two'] }, unicode: 'héllo ❤️' };
+    expect(parseWith(PublishEventSchema, { topic: 'video:abc_1-2', type: 'like', data }).data).toEqual(data);
+  });
+
+  it('rejects bad topics, types and data, naming the field', () => {
+    const bad = [
+      [{ topic: 'video 1', type: 'like', data: {} }, 'body.topic'],
+      [{ topic: 'x'.repeat(129), type: 'like', data: {} }, 'body.topic'],
+      [{ topic: 'v', type: 'Like', data: {} }, 'body.type'],
+      [{ topic: 'v', type: 'like', data: [] }, 'body.data'],
+      [{ topic: 'v', type: 'like', data: { s: 'x'.repeat(MAX_EVENT_DATA_BYTES) } }, 'body.data'],
+    ] as const;
+    for (const [body, field] of bad) {
+      expect(() => parseWith(PublishEventSchema, body)).toThrow(AppError);
+      expect(() => parseWith(PublishEventSchema, body)).toThrow(field);
+    }
+  });
+
+  it('bounds a batch at 1000 events', () => {
+    const event = { topic: 't', type: 'like', data: { count: 1 } };
+    expect(parseWith(PublishBatchSchema, { events: Array(1000).fill(event) }).events).toHaveLength(1000);
+    expect(() => parseWith(PublishBatchSchema, { events: Array(1001).fill(event) })).toThrow(/at most 1000/);
+    expect(() => parseWith(PublishBatchSchema, { events: [] })).toThrow(/at least one/);
+  });
+
+  it('splits connect topics and validates each', () => {
+    expect(parseWith(ConnectQuerySchema, { topics: 'a,b:c' }).topics).toEqual(['a', 'b:c']);
+    expect(parseWith(ConnectQuerySchema, {}).topics).toEqual([]);
+    expect(() => parseWith(ConnectQuerySchema, { topics: 'ok,not ok' }, 'query')).toThrow(/query.topics/);
+  });
+
+  it('counts UTF-8 bytes like an encoder', () => {
+    for (const text of ['', 'abc', 'héllo', '❤️', '𝄞 clef', '\ud800']) {
+      expect(utf8ByteLength(text)).toBe(new TextEncoder().encode(text).length);
+    }
+  });
+});

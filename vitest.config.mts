@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the shared package's source; built services use its dist.
+    alias: [
+      { find: /^@ovation\/shared\/server$/, replacement: src('./packages/shared/src/server/index.ts') },
+      { find: /^@ovation\/shared$/, replacement: src('./packages/shared/src/index.ts') },
+    ],
+  },
+  test: {
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'apps/*/test/**/*.test.ts',
+      'tests/**/*.test.ts',
+      'bench/test/**/*.test.ts',
+    ],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // Integration files start their own Redis and processes; two at a time fits 2 cores.
+    maxWorkers: 2,
+  },
+});
