@@ -1,0 +1,70 @@
+import { EventIdGenerator, randomTag } from '@ovation/shared';
+import { installErrorHandling, requireInternalToken, serviceFastifyOptions } from '@ovation/shared/server';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { DispatcherConfig } from './config.js';
+import { NodeChannels } from './fanout/node-channel.js';
+import { createPublisher } from './fanout/publisher.js';
+import { createDispatcherMetrics } from './metrics.js';
+import { openRegistry, type RegistryHandle } from './plugins/registry.js';
+import { healthRoutes } from './routes/health.js';
+import { nodeRoutes } from './routes/nodes.js';
+import { publishRoutes } from './routes/publish.js';
+import { topicRoutes } from './routes/topics.js';
+import { ViewerCounter } from './viewer-counts.js';
+
+export interface DispatcherDeps {
+  /** A registry store to use instead of opening one from the config (tests). */
+  store?: RegistryHandle;
+}
+
+/** The dispatcher as a Fastify app; server.ts listens, tests `inject` or listen on port 0. */
+export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...serviceFastifyOptions(config.logLevel),
+  });
+  installErrorHandling(app);
+
+  const dispatcherId = `${config.region}-${randomTag()}`;
+  const metrics = createDispatcherMetrics();
+  const store = deps.store ?? openRegistry(config);
+  const channels = new NodeChannels(config.internalToken, metrics);
+  const publisher = createPublisher({
+    registry: store.registry,
+    channels,
+    ids: new EventIdGenerator(config.region),
+    region: config.region,
+    metrics,
+  });
+  const auth = requireInternalToken(config.internalToken);
+  const viewerCounter = new ViewerCounter({
+    registry: store.registry,
+    publisher,
+    holderId: dispatcherId,
+    intervalMs: config.viewerCountIntervalMs,
+    log: app.log,
+  });
+
+  publishRoutes(app, { publisher, auth });
+  topicRoutes(app, { registry: store.registry, region: config.region });
+  nodeRoutes(app, { registry: store.registry, nodeTtlMs: config.nodeTtlMs, metrics, auth });
+  healthRoutes(app, { store, metrics: metrics.registry });
+
+  // Housekeeping: expired nodes leave the registry; channels to departed nodes are closed.
+  const sweeper = setInterval(
+    () => {
+      store.registry.sweepExpired().catch((error: unknown) => app.log.debug({ err: error }, 'sweep failed'));
+      channels.closeIdle(config.nodeTtlMs * 4);
+    },
+    Math.max(250, Math.floor(config.nodeTtlMs / 2)),
+  );
+  sweeper.unref();
+
+  app.addHook('onReady', async () => viewerCounter.start());
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+    viewerCounter.stop();
+    await channels.closeAll();
+    if (!deps.store) await store.close();
+  });
+  return app;
+}

@@ -1,0 +1,35 @@
+import { commonEnvShape, env, parseEnv, resolveInternalToken } from '@ovation/shared';
+import { z } from 'zod';
+
+const DispatcherEnvSchema = z.object({
+  ...commonEnvShape,
+  PORT: env.port(4000),
+  REDIS_URL: env.redisUrl().optional(),
+  /** Key prefix in Redis, so several stacks (and tests) can share one server. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+    .default('ovation'),
+  REGION: env.name().default('local'),
+  PEERS: z.string().optional(),
+  VIEWER_COUNT_INTERVAL_MS: env.positiveMs(2000),
+  /** How long a realtime node stays registered without a heartbeat. */
+  NODE_TTL_MS: env.positiveMs(5000),
+});
+
+export type DispatcherConfig = ReturnType<typeof loadDispatcherConfig>;
+
+export function loadDispatcherConfig(source: Record<string, string | undefined> = process.env) {
+  const parsed = parseEnv(DispatcherEnvSchema, source);
+  return Object.freeze({
+    host: parsed.HOST,
+    port: parsed.PORT,
+    logLevel: parsed.LOG_LEVEL,
+    internalToken: resolveInternalToken(parsed.INTERNAL_TOKEN, parsed.NODE_ENV),
+    redisUrl: parsed.REDIS_URL,
+    redisPrefix: parsed.REDIS_PREFIX,
+    region: parsed.REGION,
+    viewerCountIntervalMs: parsed.VIEWER_COUNT_INTERVAL_MS,
+    nodeTtlMs: parsed.NODE_TTL_MS,
+  });
+}

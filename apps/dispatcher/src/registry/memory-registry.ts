@@ -1,0 +1,130 @@
+import type { NodeInfo, SubscriptionRegistry } from './registry.js';
+
+interface NodeState {
+  url: string;
+  expiresAt: number;
+  /** topic -> local viewer count (0 while registered by addTopics and not yet heartbeated). */
+  counts: Map<string, number>;
+}
+
+/** In-process registry for a single dispatcher (REDIS_URL unset). */
+export class MemoryRegistry implements SubscriptionRegistry {
+  private readonly nodes = new Map<string, NodeState>();
+  private readonly topicNodes = new Map<string, Set<string>>();
+  private readonly duties = new Map<string, { holder: string; until: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async heartbeat(node: NodeInfo, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void> {
+    const state = this.touch(node, ttlMs);
+    for (const topic of state.counts.keys()) {
+      if (!(topic in counts)) this.unlink(node.nodeId, topic);
+    }
+    state.counts = new Map(Object.entries(counts));
+    for (const topic of state.counts.keys()) this.link(node.nodeId, topic);
+  }
+
+  async addTopics(node: NodeInfo, topics: readonly string[], ttlMs: number): Promise<void> {
+    const state = this.touch(node, ttlMs);
+    for (const topic of topics) {
+      if (!state.counts.has(topic)) state.counts.set(topic, 0);
+      this.link(node.nodeId, topic);
+    }
+  }
+
+  async removeTopics(nodeId: string, topics: readonly string[]): Promise<void> {
+    const state = this.nodes.get(nodeId);
+    for (const topic of topics) {
+      state?.counts.delete(topic);
+      this.unlink(nodeId, topic);
+    }
+  }
+
+  async nodesFor(topics: readonly string[]): Promise<Map<string, NodeInfo[]>> {
+    const now = this.now();
+    const result = new Map<string, NodeInfo[]>();
+    for (const topic of topics) {
+      const ids = this.topicNodes.get(topic);
+      if (!ids) continue;
+      const live: NodeInfo[] = [];
+      for (const nodeId of ids) {
+        const state = this.nodes.get(nodeId);
+        if (state && state.expiresAt > now) live.push({ nodeId, url: state.url });
+      }
+      if (live.length > 0) result.set(topic, live);
+    }
+    return result;
+  }
+
+  async viewerCounts(): Promise<Map<string, number>> {
+    const now = this.now();
+    const totals = new Map<string, number>();
+    for (const state of this.nodes.values()) {
+      if (state.expiresAt <= now) continue;
+      for (const [topic, count] of state.counts) {
+        if (count > 0) totals.set(topic, (totals.get(topic) ?? 0) + count);
+      }
+    }
+    return totals;
+  }
+
+  async topicViewers(topic: string): Promise<number> {
+    const now = this.now();
+    let total = 0;
+    for (const state of this.nodes.values()) {
+      if (state.expiresAt > now) total += state.counts.get(topic) ?? 0;
+    }
+    return total;
+  }
+
+  async sweepExpired(): Promise<string[]> {
+    const now = this.now();
+    const expired: string[] = [];
+    for (const [nodeId, state] of this.nodes) {
+      if (state.expiresAt > now) continue;
+      for (const topic of state.counts.keys()) this.unlink(nodeId, topic);
+      this.nodes.delete(nodeId);
+      expired.push(nodeId);
+    }
+    return expired;
+  }
+
+  async claimDuty(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = this.now();
+    const current = this.duties.get(name);
+    if (current && current.holder !== holder && current.until > now) return false;
+    this.duties.set(name, { holder, until: now + ttlMs });
+    return true;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  private touch(node: NodeInfo, ttlMs: number): NodeState {
+    let state = this.nodes.get(node.nodeId);
+    if (!state) {
+      state = { url: node.url, expiresAt: 0, counts: new Map() };
+      this.nodes.set(node.nodeId, state);
+    }
+    state.url = node.url;
+    state.expiresAt = this.now() + ttlMs;
+    return state;
+  }
+
+  private link(nodeId: string, topic: string): void {
+    let ids = this.topicNodes.get(topic);
+    if (!ids) {
+      ids = new Set();
+      this.topicNodes.set(topic, ids);
+    }
+    ids.add(nodeId);
+  }
+
+  private unlink(nodeId: string, topic: string): void {
+    const ids = this.topicNodes.get(topic);
+    if (!ids) return;
+    ids.delete(nodeId);
+    if (ids.size === 0) this.topicNodes.delete(topic);
+  }
+}

@@ -1,0 +1,225 @@
+import type { Redis } from 'ioredis';
+import type { NodeInfo, SubscriptionRegistry } from './registry.js';
+
+/*
+ * Redis layout (every key under `prefix`):
+ *   <p>:nodes               ZSET  nodeId -> liveness expiry (ms since epoch)
+ *   <p>:urls                HASH  nodeId -> base URL the dispatchers POST to
+ *   <p>:node:<id>:counts    HASH  topic -> local viewers on that node; its fields are the node's topics
+ *   <p>:topic:<t>:nodes     SET   nodeIds with viewers of topic t
+ *   <p>:duty:<name>         STRING holder of a periodic duty, with a TTL
+ *
+ * Publishing asks only for the topic sets (one pipelined SMEMBERS per distinct topic of a batch);
+ * node URLs and liveness come from a small in-memory table refreshed at most every
+ * NODE_CACHE_MS, so a publish costs one round trip to Redis.
+ */
+
+const NODE_CACHE_MS = 250;
+/** Refresh at once for an id the table does not know, but not more often than this. */
+const NODE_CACHE_MISS_MS = 25;
+
+// Removes one node and its topics only if its liveness is still expired (a heartbeat may have
+// arrived since the sweep listed it), atomically.
+const SWEEP_NODE = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) > tonumber(ARGV[2]) then return 0 end
+local topics = redis.call('HKEYS', KEYS[3])
+for _, t in ipairs(topics) do redis.call('SREM', ARGV[3] .. t .. ':nodes', ARGV[1]) end
+redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1`;
+
+// Takes or extends a duty: 1 when ARGV[1] holds KEYS[1] for ARGV[2] ms from now.
+const CLAIM_DUTY = `
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if current then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+interface CachedNode {
+  url: string;
+  expiresAt: number;
+}
+
+export class RedisRegistry implements SubscriptionRegistry {
+  private nodeCache = new Map<string, CachedNode>();
+  private cacheAt = 0;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private key = {
+    nodes: () => `${this.prefix}:nodes`,
+    urls: () => `${this.prefix}:urls`,
+    counts: (nodeId: string) => `${this.prefix}:node:${nodeId}:counts`,
+    topicPrefix: () => `${this.prefix}:topic:`,
+    topic: (topic: string) => `${this.prefix}:topic:${topic}:nodes`,
+    duty: (name: string) => `${this.prefix}:duty:${name}`,
+  };
+
+  async heartbeat(node: NodeInfo, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void> {
+    const countsKey = this.key.counts(node.nodeId);
+    const previous = await this.redis.hkeys(countsKey);
+    const multi = this.redis.multi();
+    this.markAlive(multi, node, ttlMs);
+    multi.del(countsKey);
+    const entries = Object.entries(counts);
+    if (entries.length > 0) multi.hset(countsKey, Object.fromEntries(entries));
+    for (const topic of previous) {
+      if (!(topic in counts)) multi.srem(this.key.topic(topic), node.nodeId);
+    }
+    for (const [topic] of entries) multi.sadd(this.key.topic(topic), node.nodeId);
+    await multi.exec();
+  }
+
+  async addTopics(node: NodeInfo, topics: readonly string[], ttlMs: number): Promise<void> {
+    const multi = this.redis.multi();
+    this.markAlive(multi, node, ttlMs);
+    const countsKey = this.key.counts(node.nodeId);
+    for (const topic of topics) {
+      multi.hsetnx(countsKey, topic, '0');
+      multi.sadd(this.key.topic(topic), node.nodeId);
+    }
+    await multi.exec();
+  }
+
+  async removeTopics(nodeId: string, topics: readonly string[]): Promise<void> {
+    if (topics.length === 0) return;
+    const multi = this.redis.multi();
+    multi.hdel(this.key.counts(nodeId), ...topics);
+    for (const topic of topics) multi.srem(this.key.topic(topic), nodeId);
+    await multi.exec();
+  }
+
+  async nodesFor(topics: readonly string[]): Promise<Map<string, NodeInfo[]>> {
+    const pipeline = this.redis.pipeline();
+    for (const topic of topics) pipeline.smembers(this.key.topic(topic));
+    const replies = await execOrThrow(pipeline);
+    const memberLists = replies.map((reply) => reply as string[]);
+
+    const now = this.now();
+    const stale = now - this.cacheAt > NODE_CACHE_MS;
+    const unknown = memberLists.some((ids) => ids.some((id) => !this.nodeCache.has(id)));
+    if (stale || (unknown && now - this.cacheAt > NODE_CACHE_MISS_MS)) await this.refreshNodes();
+
+    const result = new Map<string, NodeInfo[]>();
+    topics.forEach((topic, i) => {
+      const live: NodeInfo[] = [];
+      for (const nodeId of memberLists[i] ?? []) {
+        const cached = this.nodeCache.get(nodeId);
+        if (cached && cached.expiresAt > now) live.push({ nodeId, url: cached.url });
+      }
+      if (live.length > 0) result.set(topic, live);
+    });
+    return result;
+  }
+
+  async viewerCounts(): Promise<Map<string, number>> {
+    const ids = await this.liveNodeIds();
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.key.counts(id));
+    const totals = new Map<string, number>();
+    for (const reply of await execOrThrow(pipeline)) {
+      for (const [topic, raw] of Object.entries(reply as Record<string, string>)) {
+        const count = Number(raw);
+        if (count > 0) totals.set(topic, (totals.get(topic) ?? 0) + count);
+      }
+    }
+    return totals;
+  }
+
+  async topicViewers(topic: string): Promise<number> {
+    const ids = await this.liveNodeIds();
+    if (ids.length === 0) return 0;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.key.counts(id), topic);
+    let total = 0;
+    for (const reply of await execOrThrow(pipeline)) total += Number(reply ?? 0);
+    return total;
+  }
+
+  async sweepExpired(): Promise<string[]> {
+    const now = this.now();
+    const expired = await this.redis.zrangebyscore(this.key.nodes(), '-inf', now);
+    const removed: string[] = [];
+    for (const nodeId of expired) {
+      const done = await this.redis.eval(
+        SWEEP_NODE,
+        3,
+        this.key.nodes(),
+        this.key.urls(),
+        this.key.counts(nodeId),
+        nodeId,
+        String(now),
+        this.key.topicPrefix(),
+      );
+      if (done === 1) {
+        removed.push(nodeId);
+        this.nodeCache.delete(nodeId);
+      }
+    }
+    return removed;
+  }
+
+  async claimDuty(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const result = await this.redis.eval(CLAIM_DUTY, 1, this.key.duty(name), holder, String(ttlMs));
+    return result === 1;
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    // The connection belongs to whoever created it (the app's Redis plugin closes it).
+  }
+
+  private markAlive(multi: ReturnType<Redis['multi']>, node: NodeInfo, ttlMs: number): void {
+    const expiresAt = this.now() + ttlMs;
+    multi.zadd(this.key.nodes(), expiresAt, node.nodeId);
+    multi.hset(this.key.urls(), node.nodeId, node.url);
+    this.nodeCache.set(node.nodeId, { url: node.url, expiresAt });
+  }
+
+  private async liveNodeIds(): Promise<string[]> {
+    return this.redis.zrangebyscore(this.key.nodes(), `(${this.now()}`, '+inf');
+  }
+
+  /** Reloads live nodes and their URLs; concurrent callers share one refresh. */
+  private refreshNodes(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const startedAt = this.now();
+        const [scored, urls] = await Promise.all([
+          this.redis.zrangebyscore(this.key.nodes(), `(${startedAt}`, '+inf', 'WITHSCORES'),
+          this.redis.hgetall(this.key.urls()),
+        ]);
+        const next = new Map<string, CachedNode>();
+        for (let i = 0; i + 1 < scored.length; i += 2) {
+          const nodeId = scored[i] as string;
+          const url = urls[nodeId];
+          if (url) next.set(nodeId, { url, expiresAt: Number(scored[i + 1]) });
+        }
+        this.nodeCache = next;
+        this.cacheAt = startedAt;
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+}
+
+async function execOrThrow(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+  const replies = (await pipeline.exec()) ?? [];
+  return replies.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}

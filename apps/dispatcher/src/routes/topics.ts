@@ -1,0 +1,16 @@
+import { parseWith, TopicSchema, type TViewersResponse } from '@ovation/shared';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { SubscriptionRegistry } from '../registry/registry.js';
+import { registryCall } from './registry-call.js';
+
+const ParamsSchema = z.object({ topic: TopicSchema });
+
+/** GET /topics/:topic/viewers: connections subscribed to the topic, by region. */
+export function topicRoutes(app: FastifyInstance, deps: { registry: SubscriptionRegistry; region: string }) {
+  app.get('/topics/:topic/viewers', async (request): Promise<TViewersResponse> => {
+    const { topic } = parseWith(ParamsSchema, request.params, 'params');
+    const count = await registryCall(() => deps.registry.topicViewers(topic));
+    return { count, byRegion: { [deps.region]: count } };
+  });
+}
