@@ -1,0 +1,82 @@
+import cors from '@fastify/cors';
+import { installErrorHandling, requireInternalToken, serviceFastifyOptions } from '@ovation/shared/server';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { RealtimeConfig } from './config.js';
+import { ConnectionHub } from './connections/hub.js';
+import { DispatcherLink } from './dispatcher-link.js';
+import { createRealtimeMetrics } from './metrics.js';
+import { connectRoutes } from './routes/connect.js';
+import { healthRoutes } from './routes/health.js';
+import { internalRoutes } from './routes/internal.js';
+import { subscriptionRoutes } from './routes/subscriptions.js';
+
+/**
+ * A realtime frontend node as a Fastify app. Registration with the dispatcher tier starts once
+ * the node listens (it must know its own URL); `close()` drains: clients are told to reconnect,
+ * the node's topics are unregistered, then the server stops.
+ */
+export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...serviceFastifyOptions(config.logLevel),
+    // SSE responses never end by themselves: close them on shutdown instead of waiting.
+    forceCloseConnections: true,
+  });
+  installErrorHandling(app);
+
+  let draining = false;
+  let publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
+
+  const metrics = createRealtimeMetrics({
+    connections: () => hub.size,
+    subscriptions: () => hub.table.subscriptionCount,
+    topics: () => hub.table.topicCount,
+  });
+  const hub: ConnectionHub = new ConnectionHub({
+    heartbeatMs: config.heartbeatMs,
+    maxBufferedBytes: config.maxBufferedBytes,
+    metrics,
+    onPresenceChange: (topics) => link.sync(topics),
+  });
+  const link = new DispatcherLink({
+    urls: config.dispatcherUrls,
+    token: config.internalToken,
+    nodeId: config.nodeId,
+    publicUrl: () => publicUrl,
+    table: hub.table,
+    heartbeatMs: config.nodeHeartbeatMs,
+    log: app.log,
+  });
+
+  const allowedOrigins = new Set(config.corsOrigins);
+  const originAllowed = (origin: string | undefined) =>
+    origin !== undefined && (allowedOrigins.has('*') || allowedOrigins.has(origin));
+  await app.register(cors, { origin: (origin, callback) => callback(null, originAllowed(origin)) });
+
+  connectRoutes(app, {
+    hub,
+    nodeId: config.nodeId,
+    region: config.region,
+    maxConnections: config.maxConnections,
+    isDraining: () => draining,
+    corsHeaders: (origin): Record<string, string> =>
+      origin !== undefined && originAllowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {},
+  });
+  subscriptionRoutes(app, { hub });
+  internalRoutes(app, { hub, metrics, auth: requireInternalToken(config.internalToken) });
+  healthRoutes(app, { isDraining: () => draining, dispatcherHealthy: () => link.healthy, metrics: metrics.registry });
+
+  app.addHook('onListen', async () => {
+    if (!config.publicUrl) {
+      const address = app.server.address();
+      if (address && typeof address === 'object') publicUrl = `http://${config.host}:${address.port}`;
+    }
+    hub.start();
+    link.start();
+  });
+  app.addHook('preClose', async () => {
+    draining = true;
+    hub.drainAll(config.drainMs);
+    await link.stop();
+  });
+  return app;
+}

@@ -1,0 +1,46 @@
+import { commonEnvShape, env, parseEnv, randomTag, resolveInternalToken } from '@ovation/shared';
+import { z } from 'zod';
+
+const RealtimeEnvSchema = z.object({
+  ...commonEnvShape,
+  PORT: env.port(4100),
+  NODE_ID: env.name().optional(),
+  REGION: env.name().default('local'),
+  /** How dispatchers reach this node; default http://HOST:PORT once listening. */
+  PUBLIC_URL: env.url().optional(),
+  DISPATCHER_URLS: env.urlList().default(['http://127.0.0.1:4000']),
+  HEARTBEAT_MS: env.positiveMs(15_000),
+  CORS_ORIGINS: z.string().default('http://localhost:3000,http://127.0.0.1:3000'),
+  /** Liveness heartbeat (with per-topic viewer counts) to the dispatcher tier. */
+  NODE_HEARTBEAT_MS: env.positiveMs(1000),
+  MAX_CONNECTIONS: env.positiveInt(19_000),
+  /** Bytes a connection may have waiting to be sent before it is closed as too slow. */
+  MAX_BUFFERED_BYTES: env.positiveInt(256 * 1024),
+  DRAIN_MS: env.positiveMs(10_000),
+});
+
+export type RealtimeConfig = ReturnType<typeof loadRealtimeConfig>;
+
+export function loadRealtimeConfig(source: Record<string, string | undefined> = process.env) {
+  const parsed = parseEnv(RealtimeEnvSchema, source);
+  return Object.freeze({
+    host: parsed.HOST,
+    port: parsed.PORT,
+    logLevel: parsed.LOG_LEVEL,
+    internalToken: resolveInternalToken(parsed.INTERNAL_TOKEN, parsed.NODE_ENV),
+    nodeId: parsed.NODE_ID ?? `rt-${randomTag()}`,
+    region: parsed.REGION,
+    publicUrl: parsed.PUBLIC_URL,
+    dispatcherUrls: Object.freeze([...parsed.DISPATCHER_URLS]),
+    heartbeatMs: parsed.HEARTBEAT_MS,
+    corsOrigins: Object.freeze(
+      parsed.CORS_ORIGINS.split(',')
+        .map((o) => o.trim())
+        .filter((o) => o.length > 0),
+    ),
+    nodeHeartbeatMs: parsed.NODE_HEARTBEAT_MS,
+    maxConnections: parsed.MAX_CONNECTIONS,
+    maxBufferedBytes: parsed.MAX_BUFFERED_BYTES,
+    drainMs: parsed.DRAIN_MS,
+  });
+}

@@ -1,0 +1,55 @@
+import type { ServerResponse } from 'node:http';
+import { encodeFrame } from '@ovation/shared';
+
+/**
+ * One browser's SSE stream. State is kept to what fan-out needs: the response, its topics, and
+ * its heartbeat slot (about 200 bytes of JS object plus the Set).
+ *
+ * Backpressure: bytes not yet accepted by the kernel sit in the response's buffer
+ * (`writableLength`). Past `maxBufferedBytes` the client is too slow: it gets a `reconnect` frame
+ * and is closed, so one stuck phone can neither grow this node's memory nor delay other viewers.
+ */
+export class Connection {
+  readonly topics = new Set<string>();
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    private readonly res: ServerResponse,
+    readonly slot: number,
+    private readonly maxBufferedBytes: number,
+    private readonly onSlow: (connection: Connection) => void,
+  ) {}
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** Writes pre-encoded bytes; false when the connection is closed or was just closed as slow. */
+  write(chunk: Buffer | string): boolean {
+    if (this.closed) return false;
+    if (this.res.writableLength > this.maxBufferedBytes) {
+      this.onSlow(this);
+      this.end(encodeFrame('reconnect', JSON.stringify({ afterMs: 0 })));
+      return false;
+    }
+    this.res.write(chunk);
+    return true;
+  }
+
+  /** Ends the stream after an optional last frame; a socket that cannot flush it is destroyed. */
+  end(lastFrame?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (lastFrame) this.res.end(lastFrame);
+    else this.res.end();
+    const guard = setTimeout(() => this.res.destroy(), 5000);
+    guard.unref();
+    this.res.once('close', () => clearTimeout(guard));
+  }
+
+  /** Marks the connection closed after the client went away. */
+  markClosed(): void {
+    this.closed = true;
+  }
+}

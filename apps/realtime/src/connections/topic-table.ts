@@ -1,0 +1,65 @@
+import type { Connection } from './connection.js';
+
+/** The node's in-memory table: topic → local connections subscribed to it. */
+export class TopicTable {
+  private readonly topics = new Map<string, Set<Connection>>();
+  private subscriptions = 0;
+
+  /** Subscribes; returns the topics that had no local viewer before (to register upstream). */
+  subscribe(connection: Connection, topics: Iterable<string>): string[] {
+    const firsts: string[] = [];
+    for (const topic of topics) {
+      if (connection.topics.has(topic)) continue;
+      connection.topics.add(topic);
+      let set = this.topics.get(topic);
+      if (!set) {
+        set = new Set();
+        this.topics.set(topic, set);
+        firsts.push(topic);
+      }
+      set.add(connection);
+      this.subscriptions++;
+    }
+    return firsts;
+  }
+
+  /** Unsubscribes; returns the topics left without a local viewer (to unregister upstream). */
+  unsubscribe(connection: Connection, topics: Iterable<string>): string[] {
+    const emptied: string[] = [];
+    for (const topic of [...topics]) {
+      if (!connection.topics.delete(topic)) continue;
+      const set = this.topics.get(topic);
+      if (!set) continue;
+      set.delete(connection);
+      this.subscriptions--;
+      if (set.size === 0) {
+        this.topics.delete(topic);
+        emptied.push(topic);
+      }
+    }
+    return emptied;
+  }
+
+  subscribers(topic: string): ReadonlySet<Connection> | undefined {
+    return this.topics.get(topic);
+  }
+
+  has(topic: string): boolean {
+    return this.topics.has(topic);
+  }
+
+  /** Local viewers per topic (what the node reports in its heartbeat). */
+  counts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const [topic, set] of this.topics) counts[topic] = set.size;
+    return counts;
+  }
+
+  get topicCount(): number {
+    return this.topics.size;
+  }
+
+  get subscriptionCount(): number {
+    return this.subscriptions;
+  }
+}

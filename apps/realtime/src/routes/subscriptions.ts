@@ -1,0 +1,39 @@
+import {
+  AppError,
+  MAX_TOPICS_PER_CONNECTION,
+  parseWith,
+  SubscribeRequestSchema,
+  type TSubscribeResponse,
+} from '@ovation/shared';
+import type { FastifyInstance } from 'fastify';
+import type { ConnectionHub } from '../connections/hub.js';
+
+/** POST /subscribe and POST /unsubscribe `{ connectionId, topics }` → 200 `{ topics }` (the connection's topics now). */
+export function subscriptionRoutes(app: FastifyInstance, deps: { hub: ConnectionHub }) {
+  const lookup = (body: unknown) => {
+    const request = parseWith(SubscribeRequestSchema, body);
+    const connection = deps.hub.get(request.connectionId);
+    if (!connection?.isOpen)
+      throw new AppError('CONNECTION_NOT_FOUND', `no open connection ${request.connectionId} on this node`);
+    return { connection, topics: request.topics };
+  };
+
+  app.post('/subscribe', async (request): Promise<TSubscribeResponse> => {
+    const { connection, topics } = lookup(request.body);
+    const added = topics.filter((t) => !connection.topics.has(t));
+    if (connection.topics.size + new Set(added).size > MAX_TOPICS_PER_CONNECTION) {
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `body.topics: a connection holds at most ${MAX_TOPICS_PER_CONNECTION} topics`,
+      );
+    }
+    await deps.hub.subscribe(connection, topics);
+    return { topics: [...connection.topics] };
+  });
+
+  app.post('/unsubscribe', async (request): Promise<TSubscribeResponse> => {
+    const { connection, topics } = lookup(request.body);
+    await deps.hub.unsubscribe(connection, topics);
+    return { topics: [...connection.topics] };
+  });
+}
