@@ -1,5 +1,6 @@
-import { LogController } from 'fastify';
+import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { DEFAULT_BODY_LIMIT_BYTES } from '../limits.js';
+import { sendError, toAppError } from './http-errors.js';
 
 /**
  * Options every Ovation Fastify service starts with: pino at the configured level, no log line
@@ -10,5 +11,11 @@ export function serviceFastifyOptions(logLevel: string) {
     logger: { level: logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
+    // Path parameters carry topics (up to 128 characters); longer ones get a 400 from validation.
+    routerOptions: { maxParamLength: 512 },
+    // Errors raised before routing (bad URL, over-long parameter) get the contract's shape too.
+    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => {
+      sendError(reply, toAppError(error));
+    },
   };
 }

@@ -14,6 +14,9 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
+  FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
 };
 
 export function toAppError(error: unknown): AppError {
@@ -22,6 +25,7 @@ export function toAppError(error: unknown): AppError {
   const mapped = fastifyError?.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped === 'INVALID_JSON') return new AppError(mapped, 'body: not valid JSON', { cause: error });
   if (mapped === 'PAYLOAD_TOO_LARGE') return new AppError(mapped, 'body: larger than the limit', { cause: error });
+  if (mapped === 'URI_TOO_LONG') return new AppError(mapped, 'a path parameter is too long', { cause: error });
   if (mapped) return new AppError(mapped, fastifyError?.message ?? mapped, { cause: error });
   if (error instanceof SyntaxError && fastifyError?.statusCode === 400) {
     return new AppError('INVALID_JSON', 'body: not valid JSON', { cause: error });

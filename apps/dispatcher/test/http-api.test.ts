@@ -1,0 +1,120 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { loadDispatcherConfig } from '../src/config.js';
+
+const TOKEN = 'dispatcher-test-token-123456';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  app = await buildApp(loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent' }));
+});
+
+afterAll(async () => {
+  await app.close();
+});
+
+const publish = (payload: unknown, headers: Record<string, string> = auth) =>
+  app.inject({
+    method: 'POST',
+    url: '/publish',
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+
+function expectError(response: { statusCode: number; json: () => unknown }, status: number, code: string) {
+  expect(response.statusCode).toBe(status);
+  const body = response.json() as { error: { code: string; message: string } };
+  expect(body.error.code).toBe(code);
+  expect(body.error.message.length).toBeGreaterThan(0);
+  expect(JSON.stringify(body)).not.toMatch(/at .*\.(js|ts):\d+/); // no stack trace
+  return body.error.message;
+}
+
+describe('dispatcher HTTP API', () => {
+  it('accepts a single event and a batch with 202 and one id per event', async () => {
+    const one = await publish({ topic: 'video:1', type: 'comment', data: { text: 'hi' } });
+    expect(one.statusCode).toBe(202);
+    expect((one.json() as { ids: string[] }).ids).toHaveLength(1);
+    const events = Array.from({ length: 1000 }, (_, i) => ({
+      topic: `video:${i % 3}`,
+      type: 'like',
+      data: { count: 1 },
+    }));
+    const batch = await publish({ events });
+    expect(batch.statusCode).toBe(202);
+    const ids = (batch.json() as { ids: string[] }).ids;
+    expect(new Set(ids).size).toBe(1000);
+    expect([...ids].sort()).toEqual(ids); // publish order = id order through one dispatcher
+  });
+
+  it('answers bad input with the contract error shape, naming the field', async () => {
+    expectError(await publish('{"topic":'), 400, 'INVALID_JSON');
+    expectError(await publish('[1,2]'), 400, 'VALIDATION_FAILED');
+    expect(
+      expectError(await publish({ topic: 'bad topic!', type: 'like', data: {} }), 400, 'VALIDATION_FAILED'),
+    ).toContain('body.topic');
+    expect(expectError(await publish({ topic: 'video:1', type: 7, data: {} }), 400, 'VALIDATION_FAILED')).toContain(
+      'body.type',
+    );
+    expect(
+      expectError(await publish({ topic: 'video:1', type: 'like', data: 'x' }), 400, 'VALIDATION_FAILED'),
+    ).toContain('body.data');
+    const tooMany = Array.from({ length: 1001 }, () => ({ topic: 't', type: 'like', data: {} }));
+    expect(expectError(await publish({ events: tooMany }), 400, 'VALIDATION_FAILED')).toContain('body.events');
+    expectError(
+      await publish({ topic: 't', type: 'like', data: { s: 'x'.repeat(70 * 1024) } }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+  });
+
+  it('refuses publishes without the right token', async () => {
+    const event = { topic: 'video:1', type: 'like', data: { count: 1 } };
+    expectError(await publish(event, {}), 401, 'UNAUTHORIZED');
+    expectError(await publish(event, { authorization: 'Bearer wrong' }), 401, 'UNAUTHORIZED');
+    expectError(await publish(event, { authorization: `Basic ${TOKEN}` }), 401, 'UNAUTHORIZED');
+  });
+
+  it('guards and validates the internal node endpoints', async () => {
+    const beat = { nodeId: 'n1', url: 'http://127.0.0.1:9', counts: { 'video:1': 2 } };
+    const post = (url: string, payload: unknown, headers: Record<string, string> = auth) =>
+      app.inject({ method: 'POST', url, headers, payload: payload as object });
+    expectError(await post('/internal/nodes/heartbeat', beat, {}), 401, 'UNAUTHORIZED');
+    expectError(await post('/internal/nodes/heartbeat', { ...beat, url: 'ftp://x' }), 400, 'VALIDATION_FAILED');
+    expectError(
+      await post('/internal/nodes/heartbeat', { ...beat, counts: { 'bad topic': 1 } }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectError(
+      await post('/internal/nodes/topics', { nodeId: 'n1', url: beat.url, add: ['a b'] }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect((await post('/internal/nodes/heartbeat', beat)).json()).toEqual({ ok: true, ttlMs: 5000 });
+    const viewers = await app.inject({ method: 'GET', url: '/topics/video:1/viewers' });
+    expect(viewers.json()).toEqual({ count: 2, byRegion: { local: 2 } });
+  });
+
+  it('validates the topic of a viewers query and 404s unknown routes', async () => {
+    expectError(
+      await app.inject({ method: 'GET', url: `/topics/${'x'.repeat(200)}/viewers` }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectError(await app.inject({ method: 'GET', url: `/topics/${'x'.repeat(600)}/viewers` }), 414, 'URI_TOO_LONG');
+    expectError(await app.inject({ method: 'GET', url: '/nope' }), 404, 'NOT_FOUND');
+  });
+
+  it('still serves correct traffic after all of that', async () => {
+    const ok = await publish({ topic: 'video:1', type: 'comment', data: { text: 'still here' } });
+    expect(ok.statusCode).toBe(202);
+    const health = await app.inject({ method: 'GET', url: '/healthz' });
+    expect(health.statusCode).toBe(200);
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toContain('dispatcher_published_events_total');
+  });
+});

@@ -1,0 +1,133 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test-support/poll.js';
+import { TestRedis } from '../../../test-support/redis-server.js';
+import { MemoryRegistry } from '../src/registry/memory-registry.js';
+import { RedisRegistry } from '../src/registry/redis-registry.js';
+import type { SubscriptionRegistry } from '../src/registry/registry.js';
+
+/*
+ * One contract, two drivers: every behaviour the dispatcher relies on, checked against the
+ * in-memory registry and against a real redis-server (each test with its own key prefix).
+ */
+
+const a = { nodeId: 'node-a', url: 'http://127.0.0.1:1001' };
+const b = { nodeId: 'node-b', url: 'http://127.0.0.1:1002' };
+const TTL = 60_000;
+
+interface Driver {
+  make(now: () => number): Promise<SubscriptionRegistry>;
+}
+
+let redisServer: TestRedis;
+let redis: Redis;
+let prefixCounter = 0;
+
+beforeAll(async () => {
+  redisServer = await TestRedis.start();
+  redis = new Redis(redisServer.url);
+});
+
+afterAll(async () => {
+  redis.disconnect();
+  await redisServer.stop();
+});
+
+const drivers: Record<string, Driver> = {
+  memory: { make: async (now) => new MemoryRegistry(now) },
+  redis: { make: async (now) => new RedisRegistry(redis, `test${++prefixCounter}-${process.pid}`, now) },
+};
+
+describe.each(Object.entries(drivers))('SubscriptionRegistry contract (%s)', (_name, driver) => {
+  let clock = 1_000_000;
+  let registry: SubscriptionRegistry;
+  const now = () => clock;
+
+  beforeEach(async () => {
+    clock = Date.now();
+    registry = await driver.make(now);
+  });
+
+  const ids = async (topic: string) =>
+    ((await registry.nodesFor([topic])).get(topic) ?? []).map((n) => n.nodeId).sort();
+
+  it('returns only the nodes subscribed to each topic', async () => {
+    await registry.addTopics(a, ['t1', 't2'], TTL);
+    await registry.addTopics(b, ['t2'], TTL);
+    const found = await registry.nodesFor(['t1', 't2', 't3']);
+    expect(found.get('t1')).toEqual([a]);
+    expect(
+      found
+        .get('t2')
+        ?.map((n) => n.nodeId)
+        .sort(),
+    ).toEqual(['node-a', 'node-b']);
+    expect(found.has('t3')).toBe(false);
+  });
+
+  it('removes a topic from one node without touching the other', async () => {
+    await registry.addTopics(a, ['t'], TTL);
+    await registry.addTopics(b, ['t'], TTL);
+    await registry.removeTopics('node-a', ['t']);
+    expect(await ids('t')).toEqual(['node-b']);
+  });
+
+  it('treats a heartbeat as the full state: topics it lacks are dropped, counts replaced', async () => {
+    await registry.addTopics(a, ['old', 'kept'], TTL);
+    await registry.heartbeat(a, { kept: 3, fresh: 2 }, TTL);
+    expect(await ids('old')).toEqual([]);
+    expect(await ids('kept')).toEqual(['node-a']);
+    expect(await ids('fresh')).toEqual(['node-a']);
+    expect(await registry.topicViewers('kept')).toBe(3);
+    await registry.heartbeat(a, { kept: 1 }, TTL);
+    expect(await registry.topicViewers('kept')).toBe(1);
+    expect(await registry.topicViewers('fresh')).toBe(0);
+  });
+
+  it('sums viewer counts over live nodes', async () => {
+    await registry.heartbeat(a, { t: 3, u: 1 }, TTL);
+    await registry.heartbeat(b, { t: 4 }, TTL);
+    expect(await registry.topicViewers('t')).toBe(7);
+    expect(Object.fromEntries(await registry.viewerCounts())).toEqual({ t: 7, u: 1 });
+  });
+
+  it('hides a node once its liveness expires, and sweeps it with its topics', async () => {
+    await registry.heartbeat(a, { t: 2 }, 1000);
+    await registry.heartbeat(b, { t: 5 }, 5000);
+    clock += 1500;
+    expect(await ids('t')).toEqual(['node-b']);
+    expect(await registry.topicViewers('t')).toBe(5);
+    expect(await registry.sweepExpired()).toEqual(['node-a']);
+    expect(await registry.sweepExpired()).toEqual([]);
+    // Coming back is a plain heartbeat.
+    await registry.heartbeat(a, { t: 1 }, 1000);
+    expect(await ids('t')).toEqual(['node-a', 'node-b']);
+  });
+
+  it('keeps a node that heartbeated after it expired but before the sweep', async () => {
+    await registry.heartbeat(a, { t: 1 }, 1000);
+    clock += 2000;
+    await registry.heartbeat(a, { t: 1 }, 1000);
+    expect(await registry.sweepExpired()).toEqual([]);
+    expect(await ids('t')).toEqual(['node-a']);
+  });
+
+  it('grants a duty to one holder at a time until it lapses', async () => {
+    expect(await registry.claimDuty('counts', 'd1', 1000)).toBe(true);
+    expect(await registry.claimDuty('counts', 'd2', 1000)).toBe(false);
+    expect(await registry.claimDuty('counts', 'd1', 1000)).toBe(true);
+    if (registry instanceof MemoryRegistry) {
+      clock += 1500;
+      expect(await registry.claimDuty('counts', 'd2', 1000)).toBe(true);
+    } else {
+      // Redis expires keys on its own clock: poll until the duty lapses, and check it did not lapse early.
+      const claimedAt = Date.now();
+      await waitFor('the duty to lapse', () => registry.claimDuty('counts', 'd2', 1000), { timeoutMs: 5000 });
+      expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(900);
+    }
+  });
+
+  it('answers ping while the store is up', async () => {
+    await expect(registry.ping()).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,198 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricValue, postJson } from '../../../test-support/http.js';
+import { waitFor } from '../../../test-support/poll.js';
+import { TestViewer } from '../../../test-support/sse-client.js';
+import { buildApp as buildDispatcher } from '../../dispatcher/src/app.js';
+import { loadDispatcherConfig } from '../../dispatcher/src/config.js';
+import { buildApp } from '../src/app.js';
+import { loadRealtimeConfig } from '../src/config.js';
+
+/* A real dispatcher (memory registry) and a real realtime node, both listening on free ports. */
+
+const TOKEN = 'realtime-test-token-123456';
+let dispatcher: FastifyInstance;
+let node: FastifyInstance;
+let dispatcherUrl: string;
+let nodeUrl: string;
+
+beforeAll(async () => {
+  dispatcher = await buildDispatcher(
+    loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent', VIEWER_COUNT_INTERVAL_MS: '100' }),
+  );
+  dispatcherUrl = await dispatcher.listen({ host: '127.0.0.1', port: 0 });
+  node = await buildApp(
+    loadRealtimeConfig({
+      INTERNAL_TOKEN: TOKEN,
+      LOG_LEVEL: 'silent',
+      PORT: '0',
+      DISPATCHER_URLS: dispatcherUrl,
+      HEARTBEAT_MS: '200',
+      NODE_HEARTBEAT_MS: '100',
+      MAX_BUFFERED_BYTES: '65536',
+      CORS_ORIGINS: 'http://web.example',
+    }),
+  );
+  nodeUrl = await node.listen({ host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  await node.close();
+  await dispatcher.close();
+});
+
+const publish = (topic: string, type: string, data: Record<string, unknown>) =>
+  postJson(`${dispatcherUrl}/publish`, { topic, type, data }, { authorization: `Bearer ${TOKEN}` });
+
+describe('realtime node', () => {
+  it('streams SSE with the contract headers, a connected frame first, then events', async () => {
+    const viewer = await TestViewer.connect(`${nodeUrl}/connect?topics=video:a`, { origin: 'http://web.example' });
+    expect(viewer.status).toBe(200);
+    expect(viewer.headers['content-type']).toBe('text/event-stream');
+    expect(viewer.headers['cache-control']).toBe('no-cache');
+    expect(viewer.headers['x-accel-buffering']).toBe('no');
+    expect(viewer.headers['access-control-allow-origin']).toBe('http://web.example');
+    expect(viewer.frames[0]?.event).toBe('connected');
+    const connected = JSON.parse(viewer.frames[0]?.data ?? '{}') as Record<string, string>;
+    expect(connected).toMatchObject({ connectionId: viewer.connectionId, region: 'local' });
+    expect(connected.nodeId).toMatch(/^rt-/);
+
+    const data = { text: 'hello <b>world</b>', nested: { n: [1, 2] } };
+    const published = await publish('video:a', 'comment', data);
+    expect(published.status).toBe(202);
+    const [id] = (published.body as { ids: string[] }).ids;
+    const comments = await waitFor('the comment', () =>
+      viewer.events('comment').length > 0 ? viewer.events('comment') : undefined,
+    );
+    expect(comments[0]).toEqual({ id, topic: 'video:a', data });
+    viewer.close();
+  });
+
+  it('sends heartbeats at least every HEARTBEAT_MS', async () => {
+    const viewer = await TestViewer.connect(`${nodeUrl}/connect?topics=video:hb`);
+    const start = Date.now();
+    await waitFor('two heartbeats', () => viewer.frames.filter((f) => f.event === 'heartbeat').length >= 2, {
+      timeoutMs: 2000,
+    });
+    // Two heartbeats within 2 x 200 ms plus scheduling slack.
+    expect(Date.now() - start).toBeLessThan(1000);
+    viewer.close();
+  });
+
+  it('subscribes and unsubscribes an open connection to topics', async () => {
+    const viewer = await TestViewer.connect(`${nodeUrl}/connect`);
+    const sub = await postJson(`${nodeUrl}/subscribe`, {
+      connectionId: viewer.connectionId,
+      topics: ['video:s1', 'video:s2'],
+    });
+    expect(sub.status).toBe(200);
+    expect(sub.body).toEqual({ topics: ['video:s1', 'video:s2'] });
+    await publish('video:s2', 'comment', { n: 1 });
+    await waitFor('event on a topic subscribed by POST', () => viewer.events('comment').length === 1);
+
+    const unsub = await postJson(`${nodeUrl}/unsubscribe`, { connectionId: viewer.connectionId, topics: ['video:s2'] });
+    expect(unsub.body).toEqual({ topics: ['video:s1'] });
+    await publish('video:s2', 'comment', { n: 2 });
+    await publish('video:s1', 'comment', { n: 3 });
+    await waitFor('event on the remaining topic', () => viewer.events('comment').length === 2);
+    expect(viewer.events('comment').map((e) => e.data.n)).toEqual([1, 3]);
+    viewer.close();
+  });
+
+  it('publishes viewer counts that rise and fall with viewers', async () => {
+    const first = await TestViewer.connect(`${nodeUrl}/connect?topics=video:count`);
+    const second = await TestViewer.connect(`${nodeUrl}/connect?topics=video:count`);
+    const counts = () => first.events('viewers').map((e) => e.data.count);
+    await waitFor('viewers 2', () => counts().includes(2));
+    second.close();
+    await waitFor('viewers 1 after one left', () => counts().at(-1) === 1);
+    first.close();
+  });
+
+  it('answers bad input with the contract error shape and keeps serving', async () => {
+    const bad = await fetch(`${nodeUrl}/connect?topics=ok,not%20ok`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED');
+
+    const unknown = await postJson(`${nodeUrl}/subscribe`, { connectionId: 'nope', topics: ['video:x'] });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ error: { code: 'CONNECTION_NOT_FOUND' } });
+
+    const malformed = await postJson(`${nodeUrl}/subscribe`, '{"connectionId":');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toMatchObject({ error: { code: 'INVALID_JSON' } });
+
+    const wrongType = await postJson(`${nodeUrl}/subscribe`, { connectionId: 5, topics: 'video:x' });
+    expect(wrongType.status).toBe(400);
+    expect((wrongType.body as { error: { message: string } }).error.message).toContain('body.connectionId');
+
+    const tooBig = await postJson(`${nodeUrl}/unsubscribe`, {
+      connectionId: 'x',
+      topics: ['a'],
+      pad: 'x'.repeat(70_000),
+    });
+    expect(tooBig.status).toBe(413);
+
+    const noToken = await postJson(`${nodeUrl}/internal/deliver`, { events: [] });
+    expect(noToken.status).toBe(401);
+    const badBatch = await postJson(
+      `${nodeUrl}/internal/deliver`,
+      { events: [{ id: 1 }] },
+      { authorization: `Bearer ${TOKEN}` },
+    );
+    expect(badBatch.status).toBe(400);
+
+    const viewer = await TestViewer.connect(`${nodeUrl}/connect?topics=video:after`);
+    await publish('video:after', 'comment', { ok: true });
+    await waitFor('delivery after bad input', () => viewer.events('comment').length === 1);
+    viewer.close();
+  });
+
+  it('closes a client that stops reading once its buffer passes the bound, without slowing others', async () => {
+    const before = await metricValue(nodeUrl, 'realtime_slow_client_drops_total');
+    // A raw socket that never reads: the kernel buffers fill, then the node's bound trips.
+    const { connect } = await import('node:net');
+    const { port } = new URL(nodeUrl);
+    const stuck = connect(Number(port), '127.0.0.1');
+    stuck.write('GET /connect?topics=video:slow HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+    stuck.pause();
+    const healthy = await TestViewer.connect(`${nodeUrl}/connect?topics=video:slow`);
+    await waitFor('stuck client registered', async () => (await metricValue(nodeUrl, 'realtime_connections')) >= 2);
+
+    // Loopback kernel buffers absorb several MB first: publish up to ~36 MB in 60 KB batches.
+    const big = 'x'.repeat(7400);
+    let sent = 0;
+    for (let batch = 0; batch < 600; batch++) {
+      const events = Array.from({ length: 8 }, (_, i) => ({ topic: 'video:slow', type: 'comment', data: { i, big } }));
+      const response = await postJson(`${dispatcherUrl}/publish`, { events }, { authorization: `Bearer ${TOKEN}` });
+      expect(response.status).toBe(202);
+      sent += events.length;
+      if (batch % 10 === 9 && (await metricValue(nodeUrl, 'realtime_slow_client_drops_total')) > before) break;
+    }
+    await waitFor(
+      'the stuck client to be dropped',
+      async () => (await metricValue(nodeUrl, 'realtime_slow_client_drops_total')) > before,
+    );
+    expect(await metricValue(nodeUrl, 'realtime_slow_client_drops_total')).toBe(before + 1);
+    await waitFor(`healthy viewer to receive all ${sent} events`, () => healthy.events('comment').length === sent);
+    expect(healthy.closed).toBe(false);
+    stuck.destroy();
+    healthy.close();
+  });
+
+  it('reports health and metrics', async () => {
+    const health = await fetch(`${nodeUrl}/healthz`);
+    expect(health.status).toBe(200);
+    const text = await (await fetch(`${nodeUrl}/metrics`)).text();
+    for (const name of [
+      'realtime_connections',
+      'realtime_subscriptions',
+      'realtime_events_delivered_total',
+      'realtime_bytes_out_total',
+      'realtime_slow_client_drops_total',
+      'realtime_fanout_seconds_bucket',
+    ]) {
+      expect(text).toContain(name);
+    }
+  });
+});

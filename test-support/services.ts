@@ -1,0 +1,81 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './poll.js';
+import { freePort } from './ports.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export const TEST_TOKEN = 'test-internal-token-0123456789';
+
+/**
+ * A built Ovation service (`apps/<tier>/dist/server.js`) run as a real child process on a free
+ * port. Its output is kept for failure messages; `kill` can SIGKILL it like a crashed machine.
+ */
+export class ServiceProcess {
+  private output = '';
+
+  private constructor(
+    readonly name: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-20_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+
+  static async start(
+    tier: 'dispatcher' | 'realtime',
+    env: Record<string, string>,
+    name: string = tier,
+  ): Promise<ServiceProcess> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [`${ROOT}apps/${tier}/dist/server.js`], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        INTERNAL_TOKEN: TEST_TOKEN,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const service = new ServiceProcess(name, port, child);
+    await service.waitHealthy();
+    return service;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get logs(): string {
+    return this.output;
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  async waitHealthy(timeoutMs = 15_000): Promise<void> {
+    await waitFor(
+      `${this.name} /healthz`,
+      async () => {
+        if (this.exited) throw new Error(`${this.name} exited: ${this.output}`);
+        const response = await fetch(`${this.url}/healthz`);
+        return response.status === 200;
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.exited) return this.child.exitCode;
+    const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
+    this.child.kill(signal);
+    return exited;
+  }
+}

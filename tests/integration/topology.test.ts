@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getJson, metricValue, postJson } from '../../test-support/http.js';
+import { waitFor } from '../../test-support/poll.js';
+import { TestRedis } from '../../test-support/redis-server.js';
+import { ServiceProcess, TEST_TOKEN } from '../../test-support/services.js';
+import { TestViewer } from '../../test-support/sse-client.js';
+
+/*
+ * The delivery pipe as deployed: Redis + 2 dispatchers + 2 realtime nodes, each a real process.
+ *
+ *   publisher ─▶ dispatcher 1 ─┐            ┌─▶ node A ─▶ viewers
+ *   publisher ─▶ dispatcher 2 ─┴─ Redis ────┴─▶ node B ─▶ viewers
+ */
+
+const NODE_TTL_MS = 2000;
+let redis: TestRedis;
+let d1: ServiceProcess;
+let d2: ServiceProcess;
+let nodeA: ServiceProcess;
+let nodeB: ServiceProcess;
+const viewers: TestViewer[] = [];
+
+beforeAll(async () => {
+  redis = await TestRedis.start();
+  const dispatcherEnv = {
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: `topology-${process.pid}`,
+    NODE_TTL_MS: String(NODE_TTL_MS),
+    VIEWER_COUNT_INTERVAL_MS: '200',
+  };
+  [d1, d2] = await Promise.all([
+    ServiceProcess.start('dispatcher', dispatcherEnv, 'dispatcher-1'),
+    ServiceProcess.start('dispatcher', dispatcherEnv, 'dispatcher-2'),
+  ]);
+  const nodeEnv = (id: string, urls: string) => ({ NODE_ID: id, DISPATCHER_URLS: urls, NODE_HEARTBEAT_MS: '400' });
+  [nodeA, nodeB] = await Promise.all([
+    ServiceProcess.start('realtime', nodeEnv('node-a', `${d1.url},${d2.url}`), 'node-a'),
+    ServiceProcess.start('realtime', nodeEnv('node-b', `${d2.url},${d1.url}`), 'node-b'),
+  ]);
+});
+
+afterAll(async () => {
+  for (const viewer of viewers) viewer.close();
+  await Promise.all([nodeA, nodeB, d1, d2].map((s) => s?.kill('SIGKILL')));
+  await redis?.stop();
+});
+
+async function open(node: ServiceProcess, topics: string): Promise<TestViewer> {
+  const viewer = await TestViewer.connect(`${node.url}/connect?topics=${topics}`);
+  viewers.push(viewer);
+  return viewer;
+}
+
+async function publish(dispatcher: ServiceProcess, events: Array<{ topic: string; type: string; data: object }>) {
+  return postJson(`${dispatcher.url}/publish`, { events }, { authorization: `Bearer ${TEST_TOKEN}` });
+}
+
+describe('topology: Redis + 2 dispatchers + 2 realtime nodes', () => {
+  it('sends a topic only to nodes with viewers for it', async () => {
+    const viewer = await open(nodeA, 'video:only-a');
+    const events = Array.from({ length: 20 }, (_, seq) => ({ topic: 'video:only-a', type: 'comment', data: { seq } }));
+    expect((await publish(d1, events)).status).toBe(202);
+    await waitFor('viewer on A to get 20 comments', () => viewer.events('comment').length === 20);
+    expect(await metricValue(nodeA.url, 'realtime_events_received_total')).toBeGreaterThanOrEqual(20);
+    expect(await metricValue(nodeB.url, 'realtime_events_received_total')).toBe(0);
+    viewer.close();
+  });
+
+  it('delivers to a viewer on node A an event published through dispatcher 2', async () => {
+    const viewer = await open(nodeA, 'video:cross');
+    expect((await publish(d2, [{ topic: 'video:cross', type: 'comment', data: { text: 'via d2' } }])).status).toBe(202);
+    await waitFor('the comment', () => viewer.events('comment')[0]?.data.text === 'via d2');
+    viewer.close();
+  });
+
+  it('gives 200 viewers over both nodes every one of 500 events exactly once, in order, and counts them', async () => {
+    const topic = 'video:big';
+    const group = await Promise.all(Array.from({ length: 200 }, (_, i) => open(i % 2 === 0 ? nodeA : nodeB, topic)));
+
+    for (let batch = 0; batch < 10; batch++) {
+      const events = Array.from({ length: 50 }, (_, i) => ({ topic, type: 'comment', data: { seq: batch * 50 + i } }));
+      expect((await publish(d2, events)).status).toBe(202);
+    }
+    await waitFor('every viewer to hold 500 comments', () => group.every((v) => v.events('comment').length >= 500), {
+      timeoutMs: 20_000,
+    });
+    const expected = Array.from({ length: 500 }, (_, i) => i);
+    for (const viewer of group) {
+      expect(viewer.events('comment').map((e) => e.data.seq)).toEqual(expected);
+    }
+
+    // Viewer counts: 200 across both nodes, through either dispatcher, and in `viewers` events.
+    await waitFor('GET viewers = 200', async () => {
+      const body = (await getJson(`${d1.url}/topics/${topic}/viewers`)).body as { count: number };
+      return body.count === 200;
+    });
+    expect((await getJson(`${d2.url}/topics/${topic}/viewers`)).body).toEqual({ count: 200, byRegion: { local: 200 } });
+    await waitFor('a viewers event of 200', () => group[0]?.events('viewers').some((e) => e.data.count === 200));
+
+    for (const viewer of group.slice(0, 50)) viewer.close();
+    const stayed = group[199];
+    await waitFor('viewers event drops to 150', () => stayed?.events('viewers').at(-1)?.data.count === 150, {
+      timeoutMs: 5000,
+    });
+    for (const viewer of group.slice(50)) viewer.close();
+  });
+
+  it('stops sending to a SIGKILLed node within its liveness TTL', async () => {
+    const topic = 'video:kill';
+    const onA = await open(nodeA, topic);
+    await open(nodeB, topic);
+    await waitFor(
+      'both nodes counted',
+      async () => ((await getJson(`${d1.url}/topics/${topic}/viewers`)).body as { count: number }).count === 2,
+    );
+
+    const killedAt = Date.now();
+    await nodeB.kill('SIGKILL');
+    // Publish steadily; once the registry hides B no dispatcher attempts it any more.
+    const dropped = async () =>
+      (await metricValue(d1.url, 'dispatcher_dropped_events_total', { reason: 'node_unreachable' })) +
+      (await metricValue(d2.url, 'dispatcher_dropped_events_total', { reason: 'node_unreachable' }));
+    let seq = 0;
+    await waitFor(
+      'dispatchers to stop sending to node B',
+      async () => {
+        const before = await dropped();
+        for (let i = 0; i < 5; i++) await publish(i % 2 ? d1 : d2, [{ topic, type: 'comment', data: { seq: seq++ } }]);
+        await waitFor('A to receive them', () => onA.events('comment').length === seq);
+        return (await dropped()) === before;
+      },
+      { timeoutMs: NODE_TTL_MS + 3000, intervalMs: 100 },
+    );
+    expect(Date.now() - killedAt).toBeLessThan(NODE_TTL_MS + 1500);
+    expect(((await getJson(`${d2.url}/topics/${topic}/viewers`)).body as { count: number }).count).toBe(1);
+  });
+
+  it('resumes delivery within 5 s after Redis restarts empty, without restarting any node', async () => {
+    const topic = 'video:redis';
+    const viewer = await open(nodeA, topic);
+    await publish(d1, [{ topic, type: 'comment', data: { phase: 'before' } }]);
+    await waitFor('delivery before the restart', () => viewer.events('comment').length === 1);
+
+    await redis.restart();
+    const restartedAt = Date.now();
+    let attempt = 0;
+    await waitFor(
+      'delivery after the restart',
+      async () => {
+        const response = await publish(attempt++ % 2 ? d1 : d2, [{ topic, type: 'comment', data: { phase: 'after' } }]);
+        expect([202, 503]).toContain(response.status);
+        return viewer.events('comment').some((e) => e.data.phase === 'after');
+      },
+      { timeoutMs: 8000, intervalMs: 100 },
+    );
+    const resumedMs = Date.now() - restartedAt;
+    expect(resumedMs).toBeLessThan(5000);
+    expect(nodeA.exited).toBe(false);
+    console.log(`delivery resumed ${resumedMs} ms after Redis restarted empty`);
+  });
+});
