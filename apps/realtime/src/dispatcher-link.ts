@@ -20,7 +20,8 @@ export class DispatcherLink {
   private readonly dirty = new Set<string>();
   private waiters: Array<() => void> = [];
   private heartbeatDue = false;
-  private pumping = false;
+  private pumping: Promise<void> | undefined;
+  private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private current = 0;
   private lastOkAt = 0;
@@ -65,28 +66,29 @@ export class DispatcherLink {
     return done;
   }
 
-  /** Stops heartbeating and removes every topic of this node from the registry. */
+  /**
+   * Stops heartbeating, lets pending topic changes go out (a draining node has just emptied its
+   * table, so that unregisters all its topics), then closes the connections.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    const counts = this.deps.table.counts();
-    const all = Object.keys(counts);
-    if (all.length > 0) {
-      await this.post('/internal/nodes/topics', { ...this.identity(), add: [], remove: all }).catch(() => {});
-    }
+    this.heartbeatDue = false;
+    this.stopped = true;
+    this.pump();
+    await this.pumping;
     await this.agent.close();
   }
 
   private pump(): void {
     if (this.pumping) return;
-    this.pumping = true;
-    void (async () => {
+    this.pumping = (async () => {
       try {
-        while (this.dirty.size > 0 || this.heartbeatDue) {
+        while (this.dirty.size > 0 || (this.heartbeatDue && !this.stopped)) {
           if (this.dirty.size > 0) await this.flushTopics();
           else await this.flushHeartbeat();
         }
       } finally {
-        this.pumping = false;
+        this.pumping = undefined;
       }
     })();
   }

@@ -180,6 +180,39 @@ describe('realtime node', () => {
     healthy.close();
   });
 
+  it('tells its viewers to reconnect, each after a delay within DRAIN_MS, when it shuts down', async () => {
+    const draining = await buildApp(
+      loadRealtimeConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        DISPATCHER_URLS: dispatcherUrl,
+        DRAIN_MS: '3000',
+        NODE_ID: 'rt-draining',
+      }),
+    );
+    const url = await draining.listen({ host: '127.0.0.1', port: 0 });
+    const group = await Promise.all(
+      Array.from({ length: 20 }, () => TestViewer.connect(`${url}/connect?topics=video:drain`)),
+    );
+    await waitFor('the node to be registered', async () => {
+      const body = (await (await fetch(`${dispatcherUrl}/topics/video:drain/viewers`)).json()) as { count: number };
+      return body.count === 20;
+    });
+    await draining.close();
+    for (const viewer of group) {
+      await waitFor('reconnect frame and close', () => viewer.closed);
+      const reconnect = viewer.frames.find((f) => f.event === 'reconnect');
+      const afterMs = (JSON.parse(reconnect?.data ?? '{}') as { afterMs: number }).afterMs;
+      expect(afterMs).toBeGreaterThanOrEqual(0);
+      expect(afterMs).toBeLessThan(3000);
+    }
+    // Spread, not one instant for everybody.
+    expect(new Set(group.map((v) => v.frames.find((f) => f.event === 'reconnect')?.data)).size).toBeGreaterThan(10);
+    // And its topics left the registry.
+    const after = (await (await fetch(`${dispatcherUrl}/topics/video:drain/viewers`)).json()) as { count: number };
+    expect(after.count).toBe(0);
+  });
+
   it('reports health and metrics', async () => {
     const health = await fetch(`${nodeUrl}/healthz`);
     expect(health.status).toBe(200);

@@ -12,6 +12,12 @@ import { encodeFrame } from '@ovation/shared';
 export class Connection {
   readonly topics = new Set<string>();
   private closed = false;
+  /**
+   * Frames that arrived before the stream began (the node may already receive a topic's events
+   * while this connection's registration is in flight); written right after `connected`.
+   */
+  private early: Array<Buffer | string> | undefined = [];
+  private earlyBytes = 0;
 
   constructor(
     readonly id: string,
@@ -25,9 +31,30 @@ export class Connection {
     return !this.closed;
   }
 
+  /** Sends the response head and the first frame, then whatever arrived before. */
+  begin(headers: Record<string, string>, firstFrame: string): void {
+    if (this.closed || !this.early) return;
+    const early = this.early;
+    this.early = undefined;
+    this.res.writeHead(200, headers);
+    this.res.write(firstFrame);
+    for (const chunk of early) this.write(chunk);
+  }
+
   /** Writes pre-encoded bytes; false when the connection is closed or was just closed as slow. */
   write(chunk: Buffer | string): boolean {
     if (this.closed) return false;
+    if (this.early) {
+      this.earlyBytes += chunk.length;
+      if (this.earlyBytes > this.maxBufferedBytes) {
+        this.onSlow(this);
+        this.closed = true;
+        this.res.destroy();
+        return false;
+      }
+      this.early.push(chunk);
+      return true;
+    }
     if (this.res.writableLength > this.maxBufferedBytes) {
       this.onSlow(this);
       this.end(encodeFrame('reconnect', JSON.stringify({ afterMs: 0 })));
@@ -41,6 +68,11 @@ export class Connection {
   end(lastFrame?: string): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.early) {
+      // Never begun: there is no stream to say goodbye on.
+      this.res.destroy();
+      return;
+    }
     if (lastFrame) this.res.end(lastFrame);
     else this.res.end();
     const guard = setTimeout(() => this.res.destroy(), 5000);

@@ -34,14 +34,16 @@ export function connectRoutes(app: FastifyInstance, deps: ConnectDeps) {
     await deps.hub.subscribe(connection, query.topics);
     if (!connection.isOpen) return;
 
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      ...deps.corsHeaders(request.headers.origin),
-    });
     const connected: TConnectedPayload = { connectionId: connection.id, nodeId: deps.nodeId, region: deps.region };
-    connection.write(encodeFrame('connected', JSON.stringify(connected)));
+    connection.begin(
+      {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        ...deps.corsHeaders(request.headers.origin),
+      },
+      encodeFrame('connected', JSON.stringify(connected)),
+    );
   });
 }
