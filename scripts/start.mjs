@@ -1,0 +1,150 @@
+// `npm start`: the whole local stack — dispatcher, one realtime node and the web app — built
+// first if needed, in memory mode unless REDIS_URL is set. Ctrl-C stops everything in order.
+//
+//   browser ─▶ web :3000        (pages, product API)
+//   browser ─▶ realtime :4100   (GET /connect, SSE)
+//   web/curl ─▶ dispatcher :4000 (POST /publish) ─▶ realtime ─▶ browsers
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, staleWorkspaces } from './build-state.mjs';
+
+const DEV_TOKEN = 'dev-internal-token';
+const env = process.env;
+const host = env.HOST || '127.0.0.1';
+const ports = {
+  web: Number(env.WEB_PORT || 3000),
+  dispatcher: Number(env.DISPATCHER_PORT || 4000),
+  realtime: Number(env.REALTIME_PORT || 4100),
+};
+const token = env.INTERNAL_TOKEN || DEV_TOKEN;
+const dispatcherUrl = `http://${host}:${ports.dispatcher}`;
+const realtimeUrl = `http://${host}:${ports.realtime}`;
+const webUrl = `http://${host}:${ports.web}`;
+
+for (const workspace of staleWorkspaces()) {
+  console.log(`[start] building ${workspace.name} ...`);
+  const result = spawnSync('npm', ['run', 'build', '-w', workspace.dir], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...env, NEXT_TELEMETRY_DISABLED: '1' },
+  });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+const common = { ...env, HOST: host, INTERNAL_TOKEN: token, NEXT_TELEMETRY_DISABLED: '1' };
+const services = [
+  {
+    name: 'dispatcher',
+    url: dispatcherUrl,
+    command: [process.execPath, '--enable-source-maps', join(ROOT, 'apps/dispatcher/dist/server.js')],
+    env: { ...common, PORT: String(ports.dispatcher) },
+  },
+  {
+    name: 'realtime',
+    url: realtimeUrl,
+    command: [process.execPath, '--enable-source-maps', join(ROOT, 'apps/realtime/dist/server.js')],
+    env: {
+      ...common,
+      PORT: String(ports.realtime),
+      DISPATCHER_URLS: dispatcherUrl,
+      CORS_ORIGINS: env.CORS_ORIGINS || `http://localhost:${ports.web},http://127.0.0.1:${ports.web},${webUrl}`,
+    },
+  },
+  {
+    name: 'web',
+    url: webUrl,
+    command: [
+      process.execPath,
+      join(ROOT, 'node_modules/next/dist/bin/next'),
+      'start',
+      '--hostname',
+      host,
+      '--port',
+      String(ports.web),
+    ],
+    cwd: join(ROOT, 'apps/web'),
+    env: { ...common, PORT: String(ports.web), DISPATCHER_URLS: dispatcherUrl, REALTIME_URLS: realtimeUrl },
+  },
+];
+
+const children = [];
+let stopping = false;
+
+function prefixLines(name, stream, target) {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) target.write(`[${name}] ${line}\n`);
+  });
+}
+
+function launch(service) {
+  const [command, ...args] = service.command;
+  const child = spawn(command, args, { cwd: service.cwd ?? ROOT, env: service.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  prefixLines(service.name, child.stdout, process.stdout);
+  prefixLines(service.name, child.stderr, process.stderr);
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`[start] ${service.name} exited (${signal ?? code}); stopping the stack`);
+    void stop(1);
+  });
+  children.push({ ...service, child });
+}
+
+async function waitHealthy(service, deadline) {
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${service.url}/healthz`);
+      if (response.ok) return true;
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  // Reverse order: web, then realtime (tells viewers to reconnect), then the dispatcher.
+  for (const { name, child } of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+    console.log(`[start] ${name} stopped`);
+  }
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+// In dependency order, each healthy before the next starts.
+const deadline = Date.now() + 60_000;
+for (const service of services) {
+  launch(service);
+  if (!(await waitHealthy(service, deadline))) {
+    console.error(`[start] ${service.name} did not become healthy at ${service.url}/healthz`);
+    await stop(1);
+  }
+}
+
+const engine = env.REDIS_URL ? `Redis (${env.REDIS_URL})` : 'in-memory';
+console.log(`
+Ovation is running (${engine} engine). Ctrl-C stops everything.
+
+  web          ${webUrl}
+  realtime     ${realtimeUrl}/connect
+  dispatcher   ${dispatcherUrl}/publish
+
+Try it — in one terminal, watch a topic:
+  curl -N '${realtimeUrl}/connect?topics=video:demo'
+in another, publish to it:
+  curl -X POST ${dispatcherUrl}/publish \\
+    -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' \\
+    -d '{"topic":"video:demo","type":"comment","data":{"text":"hello"}}'
+`);

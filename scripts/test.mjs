@@ -1,0 +1,58 @@
+// `npm test`: everything a change must pass, in order — build, typecheck, lint, then the vitest
+// suites (unit, contract, integration with real processes and real Redis) and the e2e suites.
+// Ends with one line `N passed, N failed` over every test and check that ran.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './build-state.mjs';
+
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
+let passed = 0;
+let failed = 0;
+
+function run(label, command, args) {
+  console.log(`\n=== ${label}: ${command} ${args.join(' ')}`);
+  const started = Date.now();
+  const result = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit', env });
+  const ok = result.status === 0;
+  console.log(
+    `=== ${label}: ${ok ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  return ok;
+}
+
+function check(label, command, args) {
+  if (run(label, command, args)) passed++;
+  else failed++;
+}
+
+if (!run('build', 'npm', ['run', 'build'])) {
+  console.log('\n0 passed, 1 failed');
+  process.exit(1);
+}
+check('typecheck', 'npm', ['run', 'typecheck']);
+check('lint', 'npm', ['run', 'lint']);
+
+const resultsDir = join(ROOT, '.test-results');
+mkdirSync(resultsDir, { recursive: true });
+const vitestJson = join(resultsDir, 'vitest.json');
+const vitestOk = run('vitest', 'npx', [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${vitestJson}`,
+]);
+if (existsSync(vitestJson)) {
+  const report = JSON.parse(readFileSync(vitestJson, 'utf8'));
+  passed += report.numPassedTests ?? 0;
+  failed += (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+  if (!vitestOk && (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0) === 0) failed++;
+} else {
+  failed++;
+}
+
+check('e2e', 'npm', ['test', '-w', 'e2e']);
+
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
