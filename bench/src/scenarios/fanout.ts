@@ -62,12 +62,12 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
         }),
     );
     const perWorker = Math.ceil(options.viewers / options.workers);
-    workers.forEach((worker, i) =>
+    workers.forEach((worker, i) => {
       worker.send({
         url: `${realtime.url}/connect?topics=${TOPIC}`,
         count: Math.min(perWorker, options.viewers - i * perWorker),
-      }),
-    );
+      });
+    });
     await Promise.all(ready);
     const connected = states.reduce((n, s) => n + s.counts.length, 0) - states.reduce((n, s) => n + s.failed, 0);
 
