@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type FanoutResult, runFanout } from './scenarios/fanout.js';
 
-const USAGE = `npm run bench -- --scenario fanout [--viewers 1000] [--seconds 10] [--batch 20] [--workers 2] [--json FILE]`;
+const USAGE = `npm run bench -- --scenario fanout [--viewers 1000] [--seconds 10] [--batch 20] [--workers 2] [--window 500] [--json FILE]`;
 
 const { values } = parseArgs({
   options: {
@@ -12,6 +12,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     batch: { type: 'string', default: '20' },
     workers: { type: 'string', default: '2' },
+    window: { type: 'string', default: '500' },
     json: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -40,6 +41,7 @@ const result: FanoutResult = await runFanout({
   seconds: positive('seconds', values.seconds),
   batch: positive('batch', values.batch),
   workers: positive('workers', values.workers),
+  window: positive('window', values.window),
 });
 
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`;
@@ -51,6 +53,7 @@ const rows: Array<[string, string]> = [
   ['deliveries / s (events x viewers)', result.deliveriesPerSecond.toFixed(0)],
   ['events per dispatcher->node batch', result.eventsPerNodeBatch.toFixed(1)],
   ['lost / duplicated deliveries', `${result.lost} / ${result.duplicated}`],
+  ['viewers dropped as slow', String(result.slowClientDrops)],
   ...Object.entries(result.cpu).map(([name, s]): [string, string] => [
     `cpu ${name}`,
     `${(s.cpu * 100).toFixed(0)}% of a core, RSS ${s.rssMb.toFixed(0)} MB`,
@@ -59,4 +62,4 @@ const rows: Array<[string, string]> = [
 const width = Math.max(...rows.map(([k]) => k.length));
 process.stdout.write(`\nscenario fanout\n${rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}\n`);
 if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, ...result }, null, 2)}\n`);
-if (result.lost > 0 || result.duplicated > 0 || result.failed > 0) process.exit(1);
+if (result.lost > 0 || result.duplicated > 0 || result.failed > 0 || result.slowClientDrops > 0) process.exit(1);

@@ -118,3 +118,32 @@ describe('dispatcher HTTP API', () => {
     expect(metrics.body).toContain('dispatcher_published_events_total');
   });
 });
+
+describe('dispatcher with its Redis down', () => {
+  it('answers 503 with Retry-After to publishes and reports itself unhealthy', async () => {
+    const { freePort } = await import('../../../test-support/ports.js');
+    const down = await buildApp(
+      loadDispatcherConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      }),
+    );
+    try {
+      const response = await down.inject({
+        method: 'POST',
+        url: '/publish',
+        headers: { 'content-type': 'application/json', ...auth },
+        payload: { topic: 'video:1', type: 'comment', data: { text: 'lost?' } },
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.headers['retry-after']).toBe('1');
+      expect(response.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } });
+      const health = await down.inject({ method: 'GET', url: '/healthz' });
+      expect(health.statusCode).toBe(503);
+      expect(health.json()).toMatchObject({ status: 'degraded', checks: { registry: { ok: false } } });
+    } finally {
+      await down.close();
+    }
+  });
+});

@@ -25,6 +25,7 @@ export class DispatcherLink {
   private timer: NodeJS.Timeout | undefined;
   private current = 0;
   private lastOkAt = 0;
+  private inOutage = false;
   failures = 0;
 
   constructor(
@@ -116,8 +117,14 @@ export class DispatcherLink {
     const body: TNodeHeartbeat = { ...this.identity(), counts: this.deps.table.counts() };
     try {
       await this.post('/internal/nodes/heartbeat', body);
+      if (this.inOutage) this.deps.log.info('dispatcher tier reachable again; node re-registered');
+      this.inOutage = false;
     } catch (error) {
-      this.deps.log.warn({ err: error }, 'heartbeat to the dispatcher tier failed');
+      // One line per outage, not one per heartbeat.
+      if (!this.inOutage) {
+        this.deps.log.warn({ err: (error as Error).message }, 'dispatcher tier unreachable; retrying every heartbeat');
+      }
+      this.inOutage = true;
     }
   }
 

@@ -213,6 +213,28 @@ describe('realtime node', () => {
     expect(after.count).toBe(0);
   });
 
+  it('refuses connections past MAX_CONNECTIONS with 503 and Retry-After', async () => {
+    const small = await buildApp(
+      loadRealtimeConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        DISPATCHER_URLS: dispatcherUrl,
+        MAX_CONNECTIONS: '2',
+      }),
+    );
+    const url = await small.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const open = [await TestViewer.connect(`${url}/connect`), await TestViewer.connect(`${url}/connect`)];
+      const refused = await fetch(`${url}/connect`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('TOO_MANY_CONNECTIONS');
+      for (const viewer of open) viewer.close();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('reports health and metrics', async () => {
     const health = await fetch(`${nodeUrl}/healthz`);
     expect(health.status).toBe(200);

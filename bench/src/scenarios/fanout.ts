@@ -5,9 +5,11 @@ import { BENCH_TOKEN, startService } from '../stack.js';
 
 /*
  * Fan-out: V viewers of one topic on one realtime node, fed by one dispatcher (memory registry).
- * A closed loop publishes comment batches as fast as the slowest viewer keeps up (at most WINDOW
+ * A closed loop publishes comment batches as fast as the slowest viewer keeps up (at most `window`
  * events ahead of it), so the figure is the sustained delivery rate, not a burst into buffers.
- * At the end every viewer must hold exactly every published event.
+ * The window must stay well under what a connection may buffer (MAX_BUFFERED_BYTES, 256 KiB, plus
+ * kernel buffers that shrink under memory pressure with 1000s of sockets): 500 events of ~250 bytes
+ * is ~125 KB. At the end every viewer must hold exactly every published event.
  */
 
 export interface FanoutOptions {
@@ -15,6 +17,7 @@ export interface FanoutOptions {
   seconds: number;
   batch: number;
   workers: number;
+  window: number;
 }
 
 export interface FanoutResult {
@@ -30,10 +33,11 @@ export interface FanoutResult {
   eventsPerNodeBatch: number;
   lost: number;
   duplicated: number;
+  /** Viewers the node closed as too slow during the measurement (the load generator fell behind). */
+  slowClientDrops: number;
   cpu: Record<string, { cpu: number; rssMb: number }>;
 }
 
-const WINDOW = 10_000;
 const TOPIC = 'video:bench';
 
 interface WorkerState {
@@ -96,7 +100,7 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
     const runFor = async (ms: number) => {
       const until = performance.now() + ms;
       while (performance.now() < until) {
-        if (published - minReceived() < WINDOW) await publishBatch();
+        if (published - minReceived() < options.window) await publishBatch();
         else await new Promise((resolve) => setTimeout(resolve, 2));
       }
     };
@@ -110,6 +114,7 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
     });
     cpu.mark();
     const startBatches = await nodeBatches(dispatcher.url);
+    const startDrops = await slowDrops(realtime.url);
     const startDelivered = totalReceived();
     const startPublished = published;
     const started = performance.now();
@@ -118,6 +123,7 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
     const delivered = totalReceived() - startDelivered;
     const cpuReport = cpu.report();
     const endBatches = await nodeBatches(dispatcher.url);
+    const drops = (await slowDrops(realtime.url)) - startDrops;
 
     // Drain: every viewer should end with exactly `published` events.
     const deadline = Date.now() + 30_000;
@@ -140,6 +146,7 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
         (endBatches.events - startBatches.events) / Math.max(1, endBatches.batches - startBatches.batches),
       lost,
       duplicated,
+      slowClientDrops: drops,
       cpu: cpuReport,
     };
   } finally {
@@ -157,4 +164,9 @@ async function nodeBatches(dispatcherUrl: string): Promise<{ batches: number; ev
     batches: sum(/^dispatcher_node_batches_total\{outcome="ok"\} (\S+)$/gm),
     events: sum(/^dispatcher_node_events_total\{[^}]*\} (\S+)$/gm),
   };
+}
+
+async function slowDrops(realtimeUrl: string): Promise<number> {
+  const text = await (await fetch(`${realtimeUrl}/metrics`)).text();
+  return Number(/^realtime_slow_client_drops_total (\S+)$/m.exec(text)?.[1] ?? 0);
 }
