@@ -105,6 +105,36 @@ describe('topology: Redis + 2 dispatchers + 2 realtime nodes', () => {
     for (const viewer of group.slice(50)) viewer.close();
   });
 
+  it('gives every viewer a like sum exactly equal to the likes published, under a burst', async () => {
+    const topic = 'video:likes';
+    const group = await Promise.all(Array.from({ length: 100 }, (_, i) => open(i % 2 === 0 ? nodeA : nodeB, topic)));
+    let published = 0;
+    const bursts = Array.from({ length: 50 }, (_, b) =>
+      Array.from({ length: 40 }, (_, i) => {
+        const count = 1 + ((b * 40 + i) % 5);
+        published += count;
+        return { topic, type: 'like', data: { count } };
+      }),
+    );
+    // Two publishers at once, through both dispatchers.
+    await Promise.all([
+      (async () => {
+        for (const burst of bursts.slice(0, 25)) expect((await publish(d1, burst)).status).toBe(202);
+      })(),
+      (async () => {
+        for (const burst of bursts.slice(25)) expect((await publish(d2, burst)).status).toBe(202);
+      })(),
+    ]);
+    const sum = (viewer: TestViewer) => viewer.events('like').reduce((n, e) => n + (e.data.count as number), 0);
+    await waitFor(`every viewer to count ${published} likes`, () => group.every((v) => sum(v) >= published), {
+      timeoutMs: 10_000,
+    });
+    for (const viewer of group) expect(sum(viewer)).toBe(published);
+    // Coalesced: far fewer like frames than the 2,000 like events published.
+    expect(Math.max(...group.map((v) => v.events('like').length))).toBeLessThan(2000);
+    for (const viewer of group) viewer.close();
+  });
+
   it('stops sending to a SIGKILLed node within its liveness TTL', async () => {
     const topic = 'video:kill';
     const onA = await open(nodeA, topic);

@@ -62,7 +62,10 @@ describe('dispatcher HTTP API', () => {
     expect(
       expectError(await publish({ topic: 'video:1', type: 'like', data: 'x' }), 400, 'VALIDATION_FAILED'),
     ).toContain('body.data');
-    const tooMany = Array.from({ length: 1001 }, () => ({ topic: 't', type: 'like', data: {} }));
+    expect(
+      expectError(await publish({ topic: 'video:1', type: 'like', data: { count: 0 } }), 400, 'VALIDATION_FAILED'),
+    ).toContain('body.data.count');
+    const tooMany = Array.from({ length: 1001 }, () => ({ topic: 't', type: 'like', data: { count: 1 } }));
     expect(expectError(await publish({ events: tooMany }), 400, 'VALIDATION_FAILED')).toContain('body.events');
     expectError(
       await publish({ topic: 't', type: 'like', data: { s: 'x'.repeat(70 * 1024) } }),

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { RealtimeConfig } from './config.js';
 import { ConnectionHub } from './connections/hub.js';
 import { DispatcherLink } from './dispatcher-link.js';
+import { FanoutScheduler } from './fanout/scheduler.js';
 import { createRealtimeMetrics } from './metrics.js';
 import { connectRoutes } from './routes/connect.js';
 import { healthRoutes } from './routes/health.js';
@@ -36,7 +37,9 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     maxBufferedBytes: config.maxBufferedBytes,
     metrics,
     onPresenceChange: (topics) => link.sync(topics),
+    beforeJoin: (topic) => fanout.flushTopic(topic),
   });
+  const fanout = new FanoutScheduler(hub.table, metrics);
   const link = new DispatcherLink({
     urls: config.dispatcherUrls,
     token: config.internalToken,
@@ -62,7 +65,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
       origin !== undefined && originAllowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {},
   });
   subscriptionRoutes(app, { hub });
-  internalRoutes(app, { hub, metrics, auth: requireInternalToken(config.internalToken) });
+  internalRoutes(app, { fanout, auth: requireInternalToken(config.internalToken) });
   healthRoutes(app, { isDraining: () => draining, dispatcherHealthy: () => link.healthy, metrics: metrics.registry });
 
   app.addHook('onListen', async () => {
@@ -75,6 +78,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
   });
   app.addHook('preClose', async () => {
     draining = true;
+    fanout.flushAll();
     hub.drainAll(config.drainMs);
     await link.stop();
   });

@@ -1,5 +1,10 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Seconds; fine below 100 ms where the targets are. */
+export const LATENCY_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5,
+];
+
 /** The realtime node's Prometheus metrics, one registry per app instance. */
 export function createRealtimeMetrics(read: {
   connections: () => number;
@@ -46,7 +51,37 @@ export function createRealtimeMetrics(read: {
     }),
     eventsDelivered: new Counter({
       name: 'realtime_events_delivered_total',
-      help: 'Event frames written to connections (events x subscribers).',
+      help: 'Event frames written to connections (frames x subscribers; coalesced likes count once).',
+      registers: [registry],
+    }),
+    likesDelivered: new Counter({
+      name: 'realtime_likes_delivered_total',
+      help: 'Like deliveries: the sum of like counts written, times subscribers.',
+      registers: [registry],
+    }),
+    socketWrites: new Counter({
+      name: 'realtime_socket_writes_total',
+      help: 'Writes of event batches to connections (one per subscriber per flush of a topic).',
+      registers: [registry],
+    }),
+    flushEvents: new Histogram({
+      name: 'realtime_flush_events',
+      help: 'Events written per topic per flush (batch size).',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
+      registers: [registry],
+    }),
+    publishToReceipt: new Histogram({
+      name: 'realtime_publish_to_receipt_seconds',
+      help: 'Publish (dispatcher accept) to receipt by this node, per event, by the publishing region.',
+      labelNames: ['region'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    receiptToWrite: new Histogram({
+      name: 'realtime_receipt_to_write_seconds',
+      help: 'Receipt by this node to the write to subscriber sockets, per event, by the publishing region.',
+      labelNames: ['region'],
+      buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
     bytesOut: new Counter({
@@ -66,7 +101,7 @@ export function createRealtimeMetrics(read: {
     }),
     fanoutSeconds: new Histogram({
       name: 'realtime_fanout_seconds',
-      help: 'Time to encode a delivered batch and write it to every local subscriber.',
+      help: 'Duration of one flush: encoding pending events and writing them to every subscriber.',
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
       registers: [registry],
     }),

@@ -22,13 +22,30 @@ export const EventDataSchema = z
   });
 export type TEventData = z.infer<typeof EventDataSchema>;
 
+// Event payloads on a video topic (the contract's event list).
+export const LikePayloadSchema = z.object({
+  count: z.number().int().positive(),
+  total: z.number().int().nonnegative().optional(),
+  sample: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
+});
+export type TLikePayload = z.infer<typeof LikePayloadSchema>;
+
 // ---------- dispatcher: public publish API ----------
 
-export const PublishEventSchema = z.object({
-  topic: TopicSchema,
-  type: EventTypeSchema,
-  data: EventDataSchema,
-});
+export const PublishEventSchema = z
+  .object({
+    topic: TopicSchema,
+    type: EventTypeSchema,
+    data: EventDataSchema,
+  })
+  .superRefine((event, ctx) => {
+    // Likes are summed by fan-out, so their payload must be what the contract says it is.
+    if (event.type !== 'like') return;
+    const like = LikePayloadSchema.safeParse(event.data);
+    for (const issue of like.success ? [] : like.error.issues) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: ['data', ...issue.path] });
+    }
+  });
 export type TPublishEvent = z.infer<typeof PublishEventSchema>;
 
 export const PublishBatchSchema = z.object({
@@ -136,14 +153,6 @@ export const EventEnvelopeSchema = z.object({
   ts: z.number(),
 });
 export type TEventEnvelope = z.infer<typeof EventEnvelopeSchema>;
-
-// Event payloads on a video topic (the contract's event list).
-export const LikePayloadSchema = z.object({
-  count: z.number().int().positive(),
-  total: z.number().int().nonnegative().optional(),
-  sample: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
-});
-export type TLikePayload = z.infer<typeof LikePayloadSchema>;
 
 export const ViewersPayloadSchema = z.object({ count: z.number().int().nonnegative() });
 export type TViewersPayload = z.infer<typeof ViewersPayloadSchema>;

@@ -20,6 +20,8 @@ export class ConnectionHub {
       maxBufferedBytes: number;
       metrics: RealtimeMetrics;
       onPresenceChange: (topics: string[]) => Promise<void>;
+      /** Called for each topic a connection is about to join (fan-out flushes what is pending). */
+      beforeJoin: (topic: string) => void;
     },
   ) {
     this.wheel = new HeartbeatWheel(options.heartbeatMs, (written) => this.options.metrics.heartbeats.inc(written));
@@ -47,6 +49,7 @@ export class ConnectionHub {
   }
 
   subscribe(connection: Connection, topics: readonly string[]): Promise<void> {
+    for (const topic of topics) if (!connection.topics.has(topic)) this.options.beforeJoin(topic);
     return this.options.onPresenceChange(this.table.subscribe(connection, topics));
   }
 
