@@ -1,27 +1,46 @@
-import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type FanoutResult, runFanout } from './scenarios/fanout.js';
+import { report } from './report.js';
+import { runConnections } from './scenarios/connections.js';
+import { runDispatch } from './scenarios/dispatch.js';
+import { runFanout } from './scenarios/fanout.js';
+import { runLive } from './scenarios/live.js';
 
-const USAGE = `npm run bench -- --scenario fanout [--viewers 1000] [--seconds 10] [--batch 20] [--workers 2] [--window 500] [--json FILE]`;
+const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|dispatch> [options]
+
+  common     --engine memory|redis   --seconds N   --json FILE   --realtime-env NAME=VALUE (seed, latency)
+  seed       10,000 viewers, 100 likes/s + 10 comments/s, 60 s   (--viewers --likes --comments)
+  latency    1,000 viewers, 10 comments/s, 30 s                   (--viewers --comments)
+  fanout     comment-only closed loop to 10,000 viewers            (--viewers --batch --window --reference)
+  connections 19,000 idle viewers on 1 node (--viewers 100000 --nodes 6 for the large run; --reference)
+  dispatch   max publishes/s through one dispatcher, Redis registry, 2 nodes (--batch --concurrency --publishers)`;
 
 const { values } = parseArgs({
   options: {
-    scenario: { type: 'string', default: 'fanout' },
-    viewers: { type: 'string', default: '1000' },
-    seconds: { type: 'string', default: '10' },
-    batch: { type: 'string', default: '20' },
-    workers: { type: 'string', default: '2' },
+    scenario: { type: 'string', default: 'seed' },
+    engine: { type: 'string' },
+    viewers: { type: 'string' },
+    seconds: { type: 'string' },
+    likes: { type: 'string' },
+    comments: { type: 'string' },
+    batch: { type: 'string' },
     window: { type: 'string', default: '500' },
+    nodes: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '16' },
+    publishers: { type: 'string', default: '1' },
+    topics: { type: 'string', default: '10' },
+    'heartbeat-ms': { type: 'string', default: '15000' },
+    reference: { type: 'boolean', default: false },
     json: { type: 'string' },
+    'realtime-env': { type: 'string', multiple: true },
     help: { type: 'boolean', default: false },
   },
 });
 
-function positive(name: string, raw: string | undefined): number {
+function num(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    process.stderr.write(`--${name} must be a positive integer\n${USAGE}\n`);
+  if (!Number.isFinite(value) || value < min) {
+    process.stderr.write(`--${name} must be a number >= ${min}\n\n${USAGE}\n`);
     process.exit(2);
   }
   return value;
@@ -31,35 +50,64 @@ if (values.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-if (values.scenario !== 'fanout') {
-  process.stderr.write(`unknown scenario ${values.scenario}\n${USAGE}\n`);
+// The dispatch scenario is about the Redis registry; the others default to the embedded engine.
+const engineName = values.engine ?? (values.scenario === 'dispatch' ? 'redis' : 'memory');
+const engine = engineName === 'redis' ? 'redis' : engineName === 'memory' ? 'memory' : undefined;
+if (!engine) {
+  process.stderr.write(`--engine must be memory or redis\n\n${USAGE}\n`);
   process.exit(2);
 }
 
-const result: FanoutResult = await runFanout({
-  viewers: positive('viewers', values.viewers),
-  seconds: positive('seconds', values.seconds),
-  batch: positive('batch', values.batch),
-  workers: positive('workers', values.workers),
-  window: positive('window', values.window),
-});
+let outcome: { rows: Array<[string, string | number]>; result: object; ok: boolean };
+switch (values.scenario) {
+  case 'seed':
+  case 'latency': {
+    const seed = values.scenario === 'seed';
+    outcome = await runLive({
+      name: values.scenario,
+      engine,
+      viewers: num('viewers', values.viewers, seed ? 10_000 : 1000),
+      likesPerSecond: num('likes', values.likes, seed ? 100 : 0, 0),
+      commentsPerSecond: num('comments', values.comments, 10, 0),
+      seconds: num('seconds', values.seconds, seed ? 60 : 30),
+      realtimeEnv: Object.fromEntries((values['realtime-env'] ?? []).map((kv) => kv.split('=', 2) as [string, string])),
+    });
+    break;
+  }
+  case 'fanout':
+    outcome = await runFanout({
+      viewers: num('viewers', values.viewers, 10_000),
+      seconds: num('seconds', values.seconds, 10),
+      batch: num('batch', values.batch, 20),
+      window: num('window', values.window, 500),
+      reference: values.reference,
+    });
+    break;
+  case 'connections': {
+    const heartbeatMs = num('heartbeat-ms', values['heartbeat-ms'], 15_000);
+    outcome = await runConnections({
+      viewers: num('viewers', values.viewers, 19_000),
+      nodes: num('nodes', values.nodes, 1),
+      holdSeconds: num('seconds', values.seconds, Math.ceil((heartbeatMs * 1.2) / 1000)),
+      heartbeatMs,
+      reference: values.reference,
+    });
+    break;
+  }
+  case 'dispatch':
+    outcome = await runDispatch({
+      engine,
+      seconds: num('seconds', values.seconds, 10),
+      batch: num('batch', values.batch, 100),
+      concurrency: num('concurrency', values.concurrency, 16),
+      publishers: num('publishers', values.publishers, 1),
+      topics: num('topics', values.topics, 10),
+    });
+    break;
+  default:
+    process.stderr.write(`unknown scenario ${values.scenario}\n\n${USAGE}\n`);
+    process.exit(2);
+}
 
-const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`;
-const rows: Array<[string, string]> = [
-  ['machine', machine],
-  ['viewers connected / failed', `${result.connected} / ${result.failed}`],
-  ['measured for', `${result.seconds.toFixed(1)} s`],
-  ['events published / s', result.eventsPerSecond.toFixed(0)],
-  ['deliveries / s (events x viewers)', result.deliveriesPerSecond.toFixed(0)],
-  ['events per dispatcher->node batch', result.eventsPerNodeBatch.toFixed(1)],
-  ['lost / duplicated deliveries', `${result.lost} / ${result.duplicated}`],
-  ['viewers dropped as slow', String(result.slowClientDrops)],
-  ...Object.entries(result.cpu).map(([name, s]): [string, string] => [
-    `cpu ${name}`,
-    `${(s.cpu * 100).toFixed(0)}% of a core, RSS ${s.rssMb.toFixed(0)} MB`,
-  ]),
-];
-const width = Math.max(...rows.map(([k]) => k.length));
-process.stdout.write(`\nscenario fanout\n${rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}\n`);
-if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, ...result }, null, 2)}\n`);
-if (result.lost > 0 || result.duplicated > 0 || result.failed > 0 || result.slowClientDrops > 0) process.exit(1);
+report(`scenario ${values.scenario}${outcome.ok ? '' : ' — FAILED a correctness check'}`, outcome.rows, outcome.result, values.json);
+process.exit(outcome.ok ? 0 : 1);

@@ -1,18 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BENCH_TOKEN = 'bench-internal-token-0123456789';
 
-export interface RunningService {
+export interface RunningProcess {
   name: string;
   url: string;
   pid: number;
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -23,14 +23,36 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts a built tier (`apps/<tier>/dist/server.js`) on a free loopback port and waits for /healthz. */
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    });
+}
+
+async function waitHealthy(name: string, url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${name} not healthy within 20 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A built tier (`apps/<tier>/dist/server.js`) on a free loopback port, healthy. */
 export async function startService(
   tier: 'dispatcher' | 'realtime',
   env: Record<string, string>,
   name: string = tier,
-): Promise<RunningService> {
+): Promise<RunningProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [`${ROOT}apps/${tier}/dist/server.js`], {
+  const child = spawn(process.execPath, [`${ROOT}apps/${tier}/dist/server.js`], {
     env: {
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',
@@ -42,25 +64,75 @@ export async function startService(
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  await waitHealthy(name, url, child);
+  return { name, url, pid: child.pid ?? 0, stop: stopper(child) };
+}
+
+/** The bare node:http SSE reference server (reference-server.ts). */
+export async function startReference(): Promise<RunningProcess> {
+  const port = await freePort();
+  const file = fileURLToPath(new URL('./reference-server.js', import.meta.url));
+  const child = spawn(process.execPath, [file], { env: { PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy('reference', url, child);
+  return { name: 'reference', url, pid: child.pid ?? 0, stop: stopper(child) };
+}
+
+/** A private redis-server on a free port, keeping nothing on disk. */
+export async function startRedis(): Promise<RunningProcess> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const deadline = Date.now() + 10_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${name} not healthy within 20 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (child.exitCode !== null) throw new Error('redis-server exited');
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = createConnection(port);
+      socket.once('connect', () => {
+        socket.end('PING\r\n');
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) throw new Error('redis-server not up within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { name: 'redis', url: `redis://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: stopper(child) };
+}
+
+
+/** One dispatcher and `nodes` realtime nodes, memory or Redis registry. */
+export async function startStack(options: {
+  engine: 'memory' | 'redis';
+  nodes: number;
+  realtimeEnv?: Record<string, string>;
+  dispatcherEnv?: Record<string, string>;
+}): Promise<{ dispatcher: RunningProcess; nodes: RunningProcess[]; redis?: RunningProcess; stop(): Promise<void> }> {
+  const redis = options.engine === 'redis' ? await startRedis() : undefined;
+  const dispatcher = await startService('dispatcher', {
+    ...(redis ? { REDIS_URL: redis.url, REDIS_PREFIX: 'bench' } : {}),
+    ...options.dispatcherEnv,
+  });
+  const nodes: RunningProcess[] = [];
+  for (let i = 0; i < options.nodes; i++) {
+    nodes.push(
+      await startService(
+        'realtime',
+        { DISPATCHER_URLS: dispatcher.url, NODE_ID: `bench-node-${i + 1}`, ...options.realtimeEnv },
+        `realtime-${i + 1}`,
+      ),
+    );
   }
   return {
-    name,
-    url,
-    pid: child.pid ?? 0,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
+    dispatcher,
+    nodes,
+    ...(redis ? { redis } : {}),
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await dispatcher.stop();
+      await redis?.stop();
+    },
   };
 }

@@ -39,7 +39,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     onPresenceChange: (topics) => link.sync(topics),
     beforeJoin: (topic) => fanout.flushTopic(topic),
   });
-  const fanout = new FanoutScheduler(hub.table, metrics);
+  const fanout = new FanoutScheduler(hub.table, metrics, { gapRatio: config.flushGapRatio });
   const link = new DispatcherLink({
     urls: config.dispatcherUrls,
     token: config.internalToken,

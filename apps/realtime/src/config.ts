@@ -17,6 +17,8 @@ const RealtimeEnvSchema = z.object({
   /** Bytes a connection may have waiting to be sent before it is closed as too slow. */
   MAX_BUFFERED_BYTES: env.positiveInt(256 * 1024),
   DRAIN_MS: env.positiveMs(10_000),
+  /** Pause after a fan-out flush as a fraction of its duration (see fanout/scheduler.ts). */
+  FLUSH_GAP_RATIO: z.coerce.number().min(0).max(4).default(0.25),
 });
 
 export type RealtimeConfig = ReturnType<typeof loadRealtimeConfig>;
@@ -42,5 +44,6 @@ export function loadRealtimeConfig(source: Record<string, string | undefined> = 
     maxConnections: parsed.MAX_CONNECTIONS,
     maxBufferedBytes: parsed.MAX_BUFFERED_BYTES,
     drainMs: parsed.DRAIN_MS,
+    flushGapRatio: parsed.FLUSH_GAP_RATIO,
   });
 }

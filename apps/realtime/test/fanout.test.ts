@@ -1,6 +1,7 @@
 import { SseParser, type TWireEvent } from '@ovation/shared';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test-support/poll.js';
+import type { Chunk } from '../src/connections/chunk.js';
 import type { Connection } from '../src/connections/connection.js';
 import { TopicTable } from '../src/connections/topic-table.js';
 import { encodeTopicBatch } from '../src/fanout/encode-batch.js';
@@ -70,8 +71,8 @@ function fakeConnection(id: string) {
   const connection = {
     id,
     topics: new Set<string>(),
-    write(chunk: Buffer | string) {
-      for (const f of parser.push(chunk.toString()))
+    write(chunk: Chunk) {
+      for (const f of parser.push(chunk.payload.toString()))
         frames.push({ event: f.event, ...(JSON.parse(f.data) as { data: Record<string, unknown> }) });
       return true;
     },

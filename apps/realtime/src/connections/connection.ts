@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { encodeFrame } from '@ovation/shared';
+import type { Chunk } from './chunk.js';
 
 /**
  * One browser's SSE stream. State is kept to what fan-out needs: the response, its topics, and
@@ -16,8 +18,11 @@ export class Connection {
    * Frames that arrived before the stream began (the node may already receive a topic's events
    * while this connection's registration is in flight); written right after `connected`.
    */
-  private early: Array<Buffer | string> | undefined = [];
+  private early: Chunk[] | undefined = [];
   private earlyBytes = 0;
+  /** Once begun: the socket to write pre-framed chunks to, and whether it is chunked. */
+  private socket: Socket | null = null;
+  private chunked = false;
 
   constructor(
     readonly id: string,
@@ -38,14 +43,18 @@ export class Connection {
     this.early = undefined;
     this.res.writeHead(200, headers);
     this.res.write(firstFrame);
+    // Head and first frame went through ServerResponse (which decided on chunked framing); from
+    // here on, frames go straight to the socket, framed the same way.
+    this.socket = this.res.socket;
+    this.chunked = this.res.chunkedEncoding;
     for (const chunk of early) this.write(chunk);
   }
 
-  /** Writes pre-encoded bytes; false when the connection is closed or was just closed as slow. */
-  write(chunk: Buffer | string): boolean {
+  /** Writes prepared bytes; false when the connection is closed or was just closed as slow. */
+  write(chunk: Chunk): boolean {
     if (this.closed) return false;
     if (this.early) {
-      this.earlyBytes += chunk.length;
+      this.earlyBytes += chunk.payload.length;
       if (this.earlyBytes > this.maxBufferedBytes) {
         this.onSlow(this);
         this.closed = true;
@@ -55,12 +64,15 @@ export class Connection {
       this.early.push(chunk);
       return true;
     }
-    if (this.res.writableLength > this.maxBufferedBytes) {
+    const socket = this.socket;
+    const buffered = socket ? socket.writableLength : this.res.writableLength;
+    if (buffered > this.maxBufferedBytes) {
       this.onSlow(this);
       this.end(encodeFrame('reconnect', JSON.stringify({ afterMs: 0 })));
       return false;
     }
-    this.res.write(chunk);
+    if (socket) socket.write(this.chunked ? chunk.framed : chunk.payload);
+    else this.res.write(chunk.payload);
     return true;
   }
 

@@ -1,4 +1,5 @@
 import type { TWireEvent } from '@ovation/shared';
+import { toChunk } from '../connections/chunk.js';
 import type { TopicTable } from '../connections/topic-table.js';
 import type { RealtimeMetrics } from '../metrics.js';
 import { encodeTopicBatch } from './encode-batch.js';
@@ -12,11 +13,10 @@ import { encodeTopicBatch } from './encode-batch.js';
  *   flush: per topic, pending events encoded once (likes coalesced) ─▶ one write per subscriber
  *
  * Under light load a flush follows each delivery immediately. A flush to many subscribers takes
- * time (a socket write costs ~7 µs here, so 10,000 subscribers ≈ 70 ms); the next one waits at
- * least as long as the last one took, and whatever arrives meanwhile joins that next flush. So
- * under heavy load batches grow with the load while the node spends at most about half its time
- * writing: deliveries/s keep rising, writes/s stay at what the core can do, and a flush's delay
- * stays near its own duration. Guarded by `npm run bench -- --scenario seed` (BENCHMARKS.md).
+ * time (a socket write costs ~7-12 µs here, so 10,000 subscribers ≈ 70-120 ms); the next one
+ * waits a fraction (FLUSH_GAP_RATIO) of that, and whatever arrives meanwhile joins it. So under
+ * heavy load batches grow with the load while writes/s stay at what the core can do, and an
+ * event waits at most about one flush plus one gap. Guarded by `npm run bench -- --scenario seed` (BENCHMARKS.md).
  */
 
 interface Pending {
@@ -28,6 +28,14 @@ interface Pending {
 /** Longest wait between flushes, however long the last one took. */
 const MAX_GAP_MS = 100;
 
+export interface FanoutOptions {
+  /**
+   * The pause after a flush, as a fraction of how long it took (FLUSH_GAP_RATIO). 0 flushes back
+   * to back (lowest latency, the core fully busy under load); 1 caps writing at half the core.
+   */
+  gapRatio: number;
+}
+
 export class FanoutScheduler {
   private pending = new Map<string, Pending>();
   private timer: NodeJS.Timeout | undefined;
@@ -37,6 +45,7 @@ export class FanoutScheduler {
   constructor(
     private readonly table: TopicTable,
     private readonly metrics: RealtimeMetrics,
+    private readonly options: FanoutOptions = { gapRatio: 0.25 },
   ) {}
 
   /** Takes a batch from a dispatcher; events of topics without a local viewer are counted and dropped. */
@@ -103,7 +112,7 @@ export class FanoutScheduler {
     for (const [topic, pending] of batch) this.write(topic, pending);
     const took = performance.now() - started;
     this.metrics.fanoutSeconds.observe(took / 1000);
-    this.nextAllowedAt = performance.now() + Math.min(took, MAX_GAP_MS);
+    this.nextAllowedAt = performance.now() + Math.min(took * this.options.gapRatio, MAX_GAP_MS);
     this.schedule();
   }
 
@@ -114,7 +123,7 @@ export class FanoutScheduler {
       return;
     }
     const { text, frames, likes } = encodeTopicBatch(pending.events);
-    const chunk = Buffer.from(text);
+    const chunk = toChunk(text);
     let written = 0;
     for (const connection of subscribers) if (connection.write(chunk)) written++;
 
@@ -123,7 +132,7 @@ export class FanoutScheduler {
     m.socketWrites.inc(written);
     m.eventsDelivered.inc(frames * written);
     m.likesDelivered.inc(likes * written);
-    m.bytesOut.inc(chunk.length * written);
+    m.bytesOut.inc(chunk.payload.length * written);
     const now = Date.now();
     pending.events.forEach((event, i) => {
       m.receiptToWrite.observe({ region: event.region }, (now - (pending.receivedAt[i] ?? now)) / 1000);

@@ -1,0 +1,32 @@
+/** Reads a service's Prometheus /metrics into name{labels} → value. */
+export async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.length === 0) continue;
+    const space = line.lastIndexOf(' ');
+    values.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return values;
+}
+
+/** Sum of every series of `name` (any labels). */
+export function total(metrics: Map<string, number>, name: string): number {
+  let sum = 0;
+  for (const [key, value] of metrics) {
+    if (key === name || key.startsWith(`${name}{`)) sum += value;
+  }
+  return sum;
+}
+
+/** Fan-out work of a realtime node between two scrapes. */
+export function fanoutWork(before: Map<string, number>, after: Map<string, number>, seconds: number) {
+  const delta = (name: string) => total(after, name) - total(before, name);
+  const flushes = delta('realtime_fanout_seconds_count');
+  return {
+    flushesPerSecond: flushes / seconds,
+    meanFlushMs: flushes > 0 ? (delta('realtime_fanout_seconds_sum') / flushes) * 1000 : 0,
+    socketWritesPerSecond: delta('realtime_socket_writes_total') / seconds,
+    eventsPerTopicFlush: delta('realtime_flush_events_count') > 0 ? delta('realtime_flush_events_sum') / delta('realtime_flush_events_count') : 0,
+  };
+}
