@@ -109,5 +109,10 @@ switch (values.scenario) {
     process.exit(2);
 }
 
-report(`scenario ${values.scenario}${outcome.ok ? '' : ' — FAILED a correctness check'}`, outcome.rows, outcome.result, values.json);
+report(
+  `scenario ${values.scenario}${outcome.ok ? '' : ' — FAILED a correctness check'}`,
+  outcome.rows,
+  outcome.result,
+  values.json,
+);
 process.exit(outcome.ok ? 0 : 1);

@@ -11,9 +11,11 @@ export function newHistogram(): Uint32Array {
 }
 
 export function record(histogram: Uint32Array, ms: number): void {
-  const value = ms < 0 ? 0 : ms;
+  const value = Math.max(ms, 0);
   const index =
-    value < 1000 ? Math.floor(value * 10) : Math.min(HISTOGRAM_SIZE - 1, FINE_BUCKETS + Math.floor((value - 1000) / 10));
+    value < 1000
+      ? Math.floor(value * 10)
+      : Math.min(HISTOGRAM_SIZE - 1, FINE_BUCKETS + Math.floor((value - 1000) / 10));
   histogram[index] = (histogram[index] ?? 0) + 1;
 }
 

@@ -27,6 +27,9 @@ export function fanoutWork(before: Map<string, number>, after: Map<string, numbe
     flushesPerSecond: flushes / seconds,
     meanFlushMs: flushes > 0 ? (delta('realtime_fanout_seconds_sum') / flushes) * 1000 : 0,
     socketWritesPerSecond: delta('realtime_socket_writes_total') / seconds,
-    eventsPerTopicFlush: delta('realtime_flush_events_count') > 0 ? delta('realtime_flush_events_sum') / delta('realtime_flush_events_count') : 0,
+    eventsPerTopicFlush:
+      delta('realtime_flush_events_count') > 0
+        ? delta('realtime_flush_events_sum') / delta('realtime_flush_events_count')
+        : 0,
   };
 }

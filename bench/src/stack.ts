@@ -72,7 +72,10 @@ export async function startService(
 export async function startReference(): Promise<RunningProcess> {
   const port = await freePort();
   const file = fileURLToPath(new URL('./reference-server.js', import.meta.url));
-  const child = spawn(process.execPath, [file], { env: { PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [file], {
+    env: { PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitHealthy('reference', url, child);
   return { name: 'reference', url, pid: child.pid ?? 0, stop: stopper(child) };
@@ -81,9 +84,13 @@ export async function startReference(): Promise<RunningProcess> {
 /** A private redis-server on a free port, keeping nothing on disk. */
 export async function startRedis(): Promise<RunningProcess> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error('redis-server exited');
@@ -101,7 +108,6 @@ export async function startRedis(): Promise<RunningProcess> {
   }
   return { name: 'redis', url: `redis://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: stopper(child) };
 }
-
 
 /** One dispatcher and `nodes` realtime nodes, memory or Redis registry. */
 export async function startStack(options: {

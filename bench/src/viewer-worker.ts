@@ -95,7 +95,9 @@ function open(url: string, index: number, message: StartMessage): Promise<void> 
     });
     socket.setNoDelay(true);
     socket.on('connect', () => {
-      socket.write(`GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: text/event-stream\r\n\r\n`);
+      socket.write(
+        `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: text/event-stream\r\n\r\n`,
+      );
     });
     socket.on('data', (buffer: Buffer) => {
       let text = rest + buffer.toString('latin1');
@@ -198,7 +200,8 @@ process.on('message', async (message: ParentMessage) => {
     const parallel = 200;
     for (let i = 0; i < n; i += parallel) {
       const batch = [];
-      for (let j = i; j < Math.min(n, i + parallel); j++) batch.push(open(message.urls[j % message.urls.length] as string, j, message));
+      for (let j = i; j < Math.min(n, i + parallel); j++)
+        batch.push(open(message.urls[j % message.urls.length] as string, j, message));
       await Promise.all(batch);
     }
     process.send?.({ ...snapshot(), type: 'ready' });

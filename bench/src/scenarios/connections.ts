@@ -1,8 +1,7 @@
-import { processStats } from '../proc-stats.js';
+import { CpuMeter, processStats } from '../proc-stats.js';
 import { cpuRows, fmt, type Rows } from '../report.js';
 import { type RunningProcess, startReference, startStack } from '../stack.js';
 import { ViewerPool } from '../viewers.js';
-import { CpuMeter } from '../proc-stats.js';
 
 /*
  * Idle connections: V viewers spread over N realtime processes (at most ~19,900 sockets fit in
@@ -59,7 +58,9 @@ async function hold(processes: RunningProcess[], urls: string[], options: Connec
   }
 }
 
-export async function runConnections(options: ConnectionsOptions): Promise<{ rows: Rows; result: object; ok: boolean }> {
+export async function runConnections(
+  options: ConnectionsOptions,
+): Promise<{ rows: Rows; result: object; ok: boolean }> {
   const stack = await startStack({
     engine: 'memory',
     nodes: options.nodes,
@@ -90,7 +91,10 @@ export async function runConnections(options: ConnectionsOptions): Promise<{ row
   }
   const rows: Rows = [
     ['realtime processes', options.nodes],
-    ['viewers connected / failed / open at end', `${fmt(ovation.connected)} / ${fmt(ovation.failed)} / ${fmt(ovation.stillOpen)}`],
+    [
+      'viewers connected / failed / open at end',
+      `${fmt(ovation.connected)} / ${fmt(ovation.failed)} / ${fmt(ovation.stillOpen)}`,
+    ],
     ['held for', `${fmt(ovation.heldSeconds, 1)} s (HEARTBEAT_MS ${options.heartbeatMs})`],
     ['heartbeats per connection while held', fmt(ovation.heartbeatsPerConnection, 2)],
     ['memory per connection (RSS growth)', `${fmt(ovation.bytesPerConnection / 1024, 2)} KB`],
@@ -104,6 +108,7 @@ export async function runConnections(options: ConnectionsOptions): Promise<{ row
     );
   }
   const minHeartbeats = Math.floor((options.holdSeconds * 1000) / options.heartbeatMs);
-  const ok = ovation.failed === 0 && ovation.stillOpen === ovation.connected && ovation.heartbeatsPerConnection >= minHeartbeats;
+  const ok =
+    ovation.failed === 0 && ovation.stillOpen === ovation.connected && ovation.heartbeatsPerConnection >= minHeartbeats;
   return { rows, result: { scenario: 'connections', options, ovation, reference }, ok };
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { CpuMeter } from '../proc-stats.js';
 import { cpuRows, fmt, type Rows } from '../report.js';
 import { BENCH_TOKEN, startStack } from '../stack.js';
-import { ViewerPool, until } from '../viewers.js';
+import { until, ViewerPool } from '../viewers.js';
 
 /*
  * Dispatcher throughput: one dispatcher process with the Redis registry, 2 realtime nodes that

@@ -1,9 +1,9 @@
 import { CpuMeter } from '../proc-stats.js';
 import { Publisher } from '../publisher.js';
-import { scrape, total } from '../server-metrics.js';
 import { cpuRows, fmt, type Rows } from '../report.js';
+import { scrape, total } from '../server-metrics.js';
 import { type RunningProcess, startReference, startStack } from '../stack.js';
-import { ViewerPool, until } from '../viewers.js';
+import { until, ViewerPool } from '../viewers.js';
 
 /*
  * Comment-only fan-out: V viewers of one topic on one server process. A closed loop publishes

@@ -1,9 +1,9 @@
 import { CpuMeter } from '../proc-stats.js';
 import { Publisher } from '../publisher.js';
-import { fanoutWork, scrape } from '../server-metrics.js';
 import { cpuRows, fmt, type Rows } from '../report.js';
+import { fanoutWork, scrape } from '../server-metrics.js';
 import { startStack } from '../stack.js';
-import { type ViewerFinal, ViewerPool, until } from '../viewers.js';
+import { until, type ViewerFinal, ViewerPool } from '../viewers.js';
 
 /*
  * `seed` and `latency`: V viewers of one video on one realtime node, fed by one dispatcher; an
@@ -96,15 +96,26 @@ export async function runLive(options: LiveOptions): Promise<{ rows: Rows; resul
     const rows: Rows = [
       ['engine', options.engine],
       ['viewers connected / failed', `${fmt(opened.connected)} / ${fmt(opened.failed)}`],
-      ['published (likes, comments) / s', `${fmt(options.likesPerSecond)} + ${fmt(options.commentsPerSecond)} for ${fmt(seconds, 1)} s`],
+      [
+        'published (likes, comments) / s',
+        `${fmt(options.likesPerSecond)} + ${fmt(options.commentsPerSecond)} for ${fmt(seconds, 1)} s`,
+      ],
       ['like-deliveries / s (sum of count)', fmt(likeDeliveries)],
       ['comment deliveries / s', fmt(commentDeliveries)],
-      ['comment latency p50 / p90 / p99 / max', `${fmt(l.p50, 1)} / ${fmt(l.p90, 1)} / ${fmt(l.p99, 1)} / ${fmt(l.max, 1)} ms (${fmt(l.count)} samples)`],
+      [
+        'comment latency p50 / p90 / p99 / max',
+        `${fmt(l.p50, 1)} / ${fmt(l.p90, 1)} / ${fmt(l.p99, 1)} / ${fmt(l.max, 1)} ms (${fmt(l.count)} samples)`,
+      ],
       [
         'same, collected by the realtime tier',
-        serverLatency ? `p50 ${fmt(serverLatency.p50, 1)} / p99 ${fmt(serverLatency.p99, 1)} ms (${fmt(serverLatency.count)} samples)` : 'n/a',
+        serverLatency
+          ? `p50 ${fmt(serverLatency.p50, 1)} / p99 ${fmt(serverLatency.p99, 1)} ms (${fmt(serverLatency.count)} samples)`
+          : 'n/a',
       ],
-      ['lost / duplicated / out-of-order comments', `${final.lostComments} / ${final.duplicatedComments} / ${final.outOfOrder}`],
+      [
+        'lost / duplicated / out-of-order comments',
+        `${final.lostComments} / ${final.duplicatedComments} / ${final.outOfOrder}`,
+      ],
       ['viewers whose like sum is wrong', `${final.likeMismatches} (total surplus ${final.likeSurplus})`],
       ['publishes refused', publisher.rejected],
       [
