@@ -4,10 +4,12 @@ import { runConnections } from './scenarios/connections.js';
 import { runDispatch } from './scenarios/dispatch.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runLive } from './scenarios/live.js';
+import { profileServicesInto } from './stack.js';
 
 const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|dispatch> [options]
 
-  common     --engine memory|redis   --seconds N   --json FILE   --realtime-env NAME=VALUE (seed, latency)
+  common     --engine memory|redis   --seconds N   --json FILE   --profile DIR (V8 CPU profiles of the services)
+             --realtime-env NAME=VALUE (seed, latency)
   seed       10,000 viewers, 100 likes/s + 10 comments/s, 60 s   (--viewers --likes --comments)
   latency    1,000 viewers, 10 comments/s, 30 s                   (--viewers --comments)
   fanout     comment-only closed loop to 10,000 viewers            (--viewers --batch --window --reference)
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     reference: { type: 'boolean', default: false },
     json: { type: 'string' },
     'realtime-env': { type: 'string', multiple: true },
+    profile: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -57,6 +60,8 @@ if (!engine) {
   process.stderr.write(`--engine must be memory or redis\n\n${USAGE}\n`);
   process.exit(2);
 }
+
+if (values.profile) profileServicesInto(values.profile);
 
 let outcome: { rows: Array<[string, string | number]>; result: object; ok: boolean };
 switch (values.scenario) {

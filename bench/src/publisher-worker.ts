@@ -41,7 +41,11 @@ process.once('message', async (message: Start) => {
         await response.body.dump();
         requests++;
         if (response.statusCode === 202) events += message.batch;
-        else refused += message.batch;
+        else {
+          // 503 is the dispatcher's backpressure: back off a little, as a real publisher would.
+          refused += message.batch;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
       } catch {
         errors++;
       }

@@ -33,3 +33,28 @@ export function fanoutWork(before: Map<string, number>, after: Map<string, numbe
         : 0,
   };
 }
+
+/**
+ * Quantile (upper bound of the bucket holding it, in ms) of a Prometheus histogram's growth
+ * between two scrapes, over all label sets.
+ */
+export function histogramQuantileMs(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  name: string,
+  q: number,
+): number | undefined {
+  const buckets = new Map<number, number>();
+  for (const [key, value] of after) {
+    if (!key.startsWith(`${name}_bucket{`)) continue;
+    const le = /le="([^"]+)"/.exec(key)?.[1];
+    if (le === undefined) continue;
+    const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + value - (before.get(key) ?? 0));
+  }
+  const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
+  const count = sorted.at(-1)?.[1] ?? 0;
+  if (count === 0) return undefined;
+  const found = sorted.find(([, cumulative]) => cumulative >= q * count);
+  return found ? found[0] * 1000 : undefined;
+}

@@ -5,6 +5,13 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BENCH_TOKEN = 'bench-internal-token-0123456789';
 
+let profileDir: string | undefined;
+
+/** From now on, services write a V8 CPU profile (`--cpu-prof`) into `dir` when they stop. */
+export function profileServicesInto(dir: string): void {
+  profileDir = dir;
+}
+
 export interface RunningProcess {
   name: string;
   url: string;
@@ -52,7 +59,10 @@ export async function startService(
   name: string = tier,
 ): Promise<RunningProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [`${ROOT}apps/${tier}/dist/server.js`], {
+  const profile = profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : [];
+  const child = spawn(process.execPath, [...profile, `${ROOT}apps/${tier}/dist/server.js`], {
     env: {
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',
@@ -116,29 +126,37 @@ export async function startStack(options: {
   realtimeEnv?: Record<string, string>;
   dispatcherEnv?: Record<string, string>;
 }): Promise<{ dispatcher: RunningProcess; nodes: RunningProcess[]; redis?: RunningProcess; stop(): Promise<void> }> {
-  const redis = options.engine === 'redis' ? await startRedis() : undefined;
-  const dispatcher = await startService('dispatcher', {
-    ...(redis ? { REDIS_URL: redis.url, REDIS_PREFIX: 'bench' } : {}),
-    ...options.dispatcherEnv,
-  });
-  const nodes: RunningProcess[] = [];
-  for (let i = 0; i < options.nodes; i++) {
-    nodes.push(
-      await startService(
+  const started: RunningProcess[] = [];
+  const stopAll = async () => {
+    // Nodes first (they unregister), then the dispatcher, Redis last.
+    for (const group of [
+      started.filter((p) => p.name.startsWith('realtime')),
+      started.filter((p) => !p.name.startsWith('realtime')),
+    ]) {
+      await Promise.all(group.reverse().map((p) => p.stop()));
+    }
+  };
+  try {
+    const redis = options.engine === 'redis' ? await startRedis() : undefined;
+    if (redis) started.push(redis);
+    const dispatcher = await startService('dispatcher', {
+      ...(redis ? { REDIS_URL: redis.url, REDIS_PREFIX: 'bench' } : {}),
+      ...options.dispatcherEnv,
+    });
+    started.push(dispatcher);
+    const nodes: RunningProcess[] = [];
+    for (let i = 0; i < options.nodes; i++) {
+      const node = await startService(
         'realtime',
         { DISPATCHER_URLS: dispatcher.url, NODE_ID: `bench-node-${i + 1}`, ...options.realtimeEnv },
         `realtime-${i + 1}`,
-      ),
-    );
+      );
+      started.push(node);
+      nodes.push(node);
+    }
+    return { dispatcher, nodes, ...(redis ? { redis } : {}), stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
   }
-  return {
-    dispatcher,
-    nodes,
-    ...(redis ? { redis } : {}),
-    async stop() {
-      await Promise.all(nodes.map((n) => n.stop()));
-      await dispatcher.stop();
-      await redis?.stop();
-    },
-  };
 }

@@ -23,6 +23,8 @@ export interface StartMessage {
   localAddress?: string;
   /** 1 in `reportEvery` viewers POSTs latency samples to `<node>/latency` (0 = none). */
   reportEvery: number;
+  /** After `connected`, read and throw away (for scenarios that measure the server side only). */
+  discard?: boolean;
 }
 export type ParentMessage = StartMessage | { type: 'snapshot' } | { type: 'final'; comments: number; likes: number };
 
@@ -100,6 +102,7 @@ function open(url: string, index: number, message: StartMessage): Promise<void> 
       );
     });
     socket.on('data', (buffer: Buffer) => {
+      if (message.discard && state.open[index] === 1) return;
       let text = rest + buffer.toString('latin1');
       let pos = 0;
       if (!headersDone) {
@@ -169,7 +172,8 @@ function open(url: string, index: number, message: StartMessage): Promise<void> 
       // Like a browser: a small batch of receive latencies every 2 s to the node it is on.
       reportTimer = setInterval(() => {
         if (!connectionId || samples.length === 0) return;
-        const body = JSON.stringify({ connectionId, samples: samples.splice(0) });
+        const topic = (target.searchParams.get('topics') ?? '').split(',')[0];
+        const body = JSON.stringify({ connectionId, topic, samples: samples.splice(0) });
         const post = request(`${target.origin}/latency`, {
           method: 'POST',
           agent: false,

@@ -36,6 +36,7 @@ export class ViewerPool {
     viewers: number;
     workers?: number;
     reportEvery?: number;
+    discard?: boolean;
   }): Promise<{ pool: ViewerPool; connected: number; failed: number }> {
     const pool = new ViewerPool();
     const workerCount = Math.max(options.workers ?? 2, Math.ceil(options.viewers / MAX_VIEWERS_PER_WORKER));
@@ -55,6 +56,7 @@ export class ViewerPool {
         count,
         localAddress: SOURCE_ADDRESSES[w % SOURCE_ADDRESSES.length],
         reportEvery: options.reportEvery ?? 0,
+        discard: options.discard ?? false,
       };
       worker.send(start);
     }

@@ -150,3 +150,53 @@ describe('dispatcher with its Redis down', () => {
     }
   });
 });
+
+describe('dispatcher backpressure', () => {
+  it('refuses publishes with 503 while a subscribed node is too far behind, instead of dropping events', async () => {
+    const { createServer } = await import('node:net');
+    // A "node" that accepts connections and never answers: its queue can only grow.
+    const stuck = createServer(() => {});
+    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+    const port = (stuck.address() as { port: number }).port;
+    const app2 = await buildApp(loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent' }));
+    try {
+      const beat = await app2.inject({
+        method: 'POST',
+        url: '/internal/nodes/heartbeat',
+        headers: auth,
+        payload: { nodeId: 'stuck', url: `http://127.0.0.1:${port}`, counts: { 'video:bp': 1 } },
+      });
+      expect(beat.statusCode).toBe(200);
+      const events = Array.from({ length: 1000 }, () => ({ topic: 'video:bp', type: 'comment', data: { t: 'x' } }));
+      const statuses: number[] = [];
+      for (let i = 0; i < 25; i++) {
+        const response = await app2.inject({
+          method: 'POST',
+          url: '/publish',
+          headers: { 'content-type': 'application/json', ...auth },
+          payload: { events },
+        });
+        statuses.push(response.statusCode);
+        if (response.statusCode === 503) {
+          expect(response.headers['retry-after']).toBe('1');
+          expect(response.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } });
+        }
+      }
+      // About 20,000 events fit in the node's queue; after that every publish is refused.
+      expect(statuses.filter((s) => s === 202).length).toBeGreaterThanOrEqual(20);
+      expect(statuses.filter((s) => s === 202).length).toBeLessThanOrEqual(22);
+      expect(statuses.at(-1)).toBe(503);
+      // Other topics are not held back by one stuck node.
+      const other = await app2.inject({
+        method: 'POST',
+        url: '/publish',
+        headers: { 'content-type': 'application/json', ...auth },
+        payload: { topic: 'video:elsewhere', type: 'comment', data: {} },
+      });
+      expect(other.statusCode).toBe(202);
+    } finally {
+      await app2.close();
+      stuck.close();
+    }
+  });
+});

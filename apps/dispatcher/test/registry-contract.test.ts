@@ -1,3 +1,4 @@
+import { emptyLatencyBuckets } from '@ovation/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test-support/poll.js';
@@ -125,6 +126,22 @@ describe.each(Object.entries(drivers))('SubscriptionRegistry contract (%s)', (_n
       await waitFor('the duty to lapse', () => registry.claimDuty('counts', 'd2', 1000), { timeoutMs: 5000 });
       expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(900);
     }
+  });
+
+  it('sums client latency buckets per topic over the last minute only', async () => {
+    const buckets = (at: number, n: number) => {
+      const b = emptyLatencyBuckets();
+      b[at] = n;
+      return b;
+    };
+    const now = Date.now();
+    await registry.recordLatency({ 'video:l': buckets(1, 3), 'video:other': buckets(2, 1) }, now - 90_000);
+    await registry.recordLatency({ 'video:l': buckets(1, 4) }, now - 20_000);
+    await registry.recordLatency({ 'video:l': buckets(3, 5) }, now);
+    await registry.recordLatency({ 'video:l': buckets(3, 1) }, now);
+    const total = await registry.latencyBuckets('video:l', now);
+    expect(total).toEqual(Object.assign(emptyLatencyBuckets(), { 1: 4, 3: 6 }));
+    expect((await registry.latencyBuckets('video:none', now)).every((n) => n === 0)).toBe(true);
   });
 
   it('answers ping while the store is up', async () => {

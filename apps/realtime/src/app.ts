@@ -1,3 +1,4 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import { installErrorHandling, requireInternalToken, serviceFastifyOptions } from '@ovation/shared/server';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -5,10 +6,12 @@ import type { RealtimeConfig } from './config.js';
 import { ConnectionHub } from './connections/hub.js';
 import { DispatcherLink } from './dispatcher-link.js';
 import { FanoutScheduler } from './fanout/scheduler.js';
+import { LatencyCollector } from './latency/collector.js';
 import { createRealtimeMetrics } from './metrics.js';
-import { connectRoutes } from './routes/connect.js';
+import { createConnectHandler, isConnectRequest } from './routes/connect.js';
 import { healthRoutes } from './routes/health.js';
 import { internalRoutes } from './routes/internal.js';
+import { latencyRoutes } from './routes/latency.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 
 /**
@@ -17,10 +20,15 @@ import { subscriptionRoutes } from './routes/subscriptions.js';
  * the node's topics are unregistered, then the server stops.
  */
 export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance> {
+  // GET /connect is served by Node's server directly (routes/connect.ts says why); the rest by Fastify.
+  let connectHandler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   const app = Fastify({
     ...serviceFastifyOptions(config.logLevel),
-    // SSE responses never end by themselves: close them on shutdown instead of waiting.
-    forceCloseConnections: true,
+    serverFactory: (fastifyHandler) =>
+      createServer((req, res) => {
+        if (connectHandler && isConnectRequest(req)) void connectHandler(req, res);
+        else fastifyHandler(req, res);
+      }),
   });
   installErrorHandling(app);
 
@@ -40,12 +48,14 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     beforeJoin: (topic) => fanout.flushTopic(topic),
   });
   const fanout = new FanoutScheduler(hub.table, metrics, { gapRatio: config.flushGapRatio });
+  const collector = new LatencyCollector(metrics.registry);
   const link = new DispatcherLink({
     urls: config.dispatcherUrls,
     token: config.internalToken,
     nodeId: config.nodeId,
     publicUrl: () => publicUrl,
     table: hub.table,
+    collector,
     heartbeatMs: config.nodeHeartbeatMs,
     log: app.log,
   });
@@ -55,7 +65,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     origin !== undefined && (allowedOrigins.has('*') || allowedOrigins.has(origin));
   await app.register(cors, { origin: (origin, callback) => callback(null, originAllowed(origin)) });
 
-  connectRoutes(app, {
+  connectHandler = createConnectHandler({
     hub,
     nodeId: config.nodeId,
     region: config.region,
@@ -65,6 +75,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
       origin !== undefined && originAllowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {},
   });
   subscriptionRoutes(app, { hub });
+  latencyRoutes(app, { hub, collector });
   internalRoutes(app, { fanout, auth: requireInternalToken(config.internalToken) });
   healthRoutes(app, { isDraining: () => draining, dispatcherHealthy: () => link.healthy, metrics: metrics.registry });
 

@@ -2,6 +2,7 @@ import { NodeAckSchema, type TNodeHeartbeat, type TNodeTopics } from '@ovation/s
 import type { FastifyBaseLogger } from 'fastify';
 import { Agent, request } from 'undici';
 import type { TopicTable } from './connections/topic-table.js';
+import type { LatencyCollector } from './latency/collector.js';
 
 const REQUEST_TIMEOUT_MS = 2000;
 
@@ -35,6 +36,7 @@ export class DispatcherLink {
       nodeId: string;
       publicUrl: () => string;
       table: TopicTable;
+      collector: LatencyCollector;
       heartbeatMs: number;
       log: FastifyBaseLogger;
     },
@@ -114,13 +116,19 @@ export class DispatcherLink {
 
   private async flushHeartbeat(): Promise<void> {
     this.heartbeatDue = false;
-    const body: TNodeHeartbeat = { ...this.identity(), counts: this.deps.table.counts() };
+    const latency = this.deps.collector.drain();
+    const body: TNodeHeartbeat = {
+      ...this.identity(),
+      counts: this.deps.table.counts(),
+      ...(latency ? { latency } : {}),
+    };
     try {
       await this.post('/internal/nodes/heartbeat', body);
       if (this.inOutage) this.deps.log.info('dispatcher tier reachable again; node re-registered');
       this.inOutage = false;
     } catch (error) {
       // One line per outage, not one per heartbeat.
+      if (latency) this.deps.collector.restore(latency);
       if (!this.inOutage) {
         this.deps.log.warn({ err: (error as Error).message }, 'dispatcher tier unreachable; retrying every heartbeat');
       }

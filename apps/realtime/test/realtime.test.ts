@@ -235,6 +235,38 @@ describe('realtime node', () => {
     }
   });
 
+  it("collects client latency reports, bounded per connection, into the topic's p50/p99 at the dispatcher", async () => {
+    const viewer = await TestViewer.connect(`${nodeUrl}/connect?topics=video:lat`);
+    const report = (body: unknown) => postJson(`${nodeUrl}/latency`, body);
+    const samples = [...Array(90).fill(12), ...Array(10).fill(180)];
+    expect((await report({ connectionId: viewer.connectionId, topic: 'video:lat', samples })).status).toBe(204);
+    const again = await report({ connectionId: viewer.connectionId, topic: 'video:lat', samples: [1] });
+    expect(again.status).toBe(429);
+    expect(again.headers.get('retry-after')).toBe('1');
+    expect((await report({ connectionId: 'nope', topic: 'video:lat', samples: [1] })).status).toBe(404);
+    expect((await report({ connectionId: viewer.connectionId, topic: 'video:other', samples: [1] })).status).toBe(400);
+    expect((await report({ connectionId: viewer.connectionId, topic: 'video:lat', samples: [-1] })).status).toBe(400);
+    expect(
+      (await report({ connectionId: viewer.connectionId, topic: 'video:lat', samples: Array(101).fill(1) })).status,
+    ).toBe(400);
+
+    // The next node heartbeat carries the counts to the dispatcher tier.
+    const summary = await waitFor('latency summary at the dispatcher', async () => {
+      const body = (await (await fetch(`${dispatcherUrl}/topics/video:lat/latency`)).json()) as {
+        count: number;
+        p50: number;
+        p99: number;
+      };
+      return body.count === 100 ? body : undefined;
+    });
+    expect(summary.p50).toBeGreaterThanOrEqual(10);
+    expect(summary.p50).toBeLessThanOrEqual(20);
+    expect(summary.p99).toBeGreaterThanOrEqual(150);
+    expect(summary.p99).toBeLessThanOrEqual(200);
+    expect(await metricValue(nodeUrl, 'realtime_client_latency_seconds_count')).toBeGreaterThanOrEqual(100);
+    viewer.close();
+  });
+
   it('reports health and metrics', async () => {
     const health = await fetch(`${nodeUrl}/healthz`);
     expect(health.status).toBe(200);

@@ -6,7 +6,7 @@ import { ViewerPool } from '../viewers.js';
 /*
  * Idle connections: V viewers spread over N realtime processes (at most ~19,900 sockets fit in
  * one process here), held for longer than HEARTBEAT_MS so heartbeats must flow. Memory per
- * connection = growth of the realtime processes' RSS / connections. With `--reference` the bare
+ * connection: see `hold`. With `--reference` the bare
  * node:http server holds the same number (up to 19,000, one process) for comparison.
  */
 
@@ -24,37 +24,54 @@ async function settle(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 2000));
 }
 
+/**
+ * Opens the viewers in two halves and takes memory per connection from the RSS growth between
+ * them (the slope), so one-time costs of the first connections (code warming up, pools, heap
+ * reservations) do not count; the growth from the empty baseline is reported too.
+ */
 async function hold(processes: RunningProcess[], urls: string[], options: ConnectionsOptions) {
   await settle();
-  const baseline = processes.map((p) => processStats(p.pid).rssBytes);
-  const opened = await ViewerPool.open({ urls, viewers: options.viewers });
-  const pool = opened.pool;
+  const rssNow = () => processes.reduce((n, p) => n + processStats(p.pid).rssBytes, 0);
+  const baseline = rssNow();
+  const firstHalf = Math.floor(options.viewers / 2);
+  const first = await ViewerPool.open({ urls, viewers: firstHalf });
+  await settle();
+  const atHalf = rssNow();
+  const second = await ViewerPool.open({ urls, viewers: options.viewers - firstHalf });
+  const pools = [first.pool, second.pool];
   try {
     const openedAt = Date.now();
     const cpu = new CpuMeter({
       ...Object.fromEntries(processes.map((p) => [p.name, p.pid])),
-      ...Object.fromEntries(pool.pids.map((pid, i) => [`load-generator (viewers ${i + 1})`, pid])),
+      ...Object.fromEntries(
+        pools.flatMap((pool) => pool.pids).map((pid, i) => [`load-generator (viewers ${i + 1})`, pid]),
+      ),
     });
-    const start = await pool.totals();
+    const totals = async () => {
+      const [a, b] = await Promise.all(pools.map((pool) => pool.totals()));
+      return { open: (a?.open ?? 0) + (b?.open ?? 0), heartbeats: (a?.heartbeats ?? 0) + (b?.heartbeats ?? 0) };
+    };
+    const start = await totals();
     cpu.mark();
     // Hold past a heartbeat interval; every open connection should have had one.
     await new Promise((resolve) => setTimeout(resolve, options.holdSeconds * 1000));
-    const end = await pool.totals();
+    const end = await totals();
     const cpuReport = cpu.report();
-    const rss = processes.map((p) => processStats(p.pid).rssBytes);
-    const grown = rss.reduce((n, r, i) => n + (r - (baseline[i] ?? 0)), 0);
+    const full = rssNow();
+    const connected = first.connected + second.connected;
     return {
-      connected: opened.connected,
-      failed: opened.failed,
+      connected,
+      failed: first.failed + second.failed,
       stillOpen: end.open,
       heartbeatsPerConnection: (end.heartbeats - start.heartbeats) / Math.max(1, end.open),
       heldSeconds: (Date.now() - openedAt) / 1000,
-      bytesPerConnection: grown / Math.max(1, opened.connected),
-      rssMb: rss.map((r) => r / 1024 / 1024),
+      bytesPerConnection: (full - atHalf) / Math.max(1, second.connected),
+      bytesPerConnectionFromEmpty: (full - baseline) / Math.max(1, connected),
+      rssMb: processes.map((p) => processStats(p.pid).rssBytes / 1024 / 1024),
       cpu: cpuReport,
     };
   } finally {
-    pool.close();
+    for (const pool of pools) pool.close();
   }
 }
 
@@ -97,14 +114,20 @@ export async function runConnections(
     ],
     ['held for', `${fmt(ovation.heldSeconds, 1)} s (HEARTBEAT_MS ${options.heartbeatMs})`],
     ['heartbeats per connection while held', fmt(ovation.heartbeatsPerConnection, 2)],
-    ['memory per connection (RSS growth)', `${fmt(ovation.bytesPerConnection / 1024, 2)} KB`],
+    [
+      'memory per connection (RSS slope; from empty)',
+      `${fmt(ovation.bytesPerConnection / 1024, 2)} KB; ${fmt(ovation.bytesPerConnectionFromEmpty / 1024, 2)} KB`,
+    ],
     ['realtime RSS', ovation.rssMb.map((m) => `${fmt(m)} MB`).join(', ')],
     ...cpuRows(ovation.cpu),
   ];
   if (reference) {
     rows.push(
       ['[reference] connections', fmt(reference.connected)],
-      ['[reference] memory per connection', `${fmt(reference.bytesPerConnection / 1024, 2)} KB`],
+      [
+        '[reference] memory per connection (slope; from empty)',
+        `${fmt(reference.bytesPerConnection / 1024, 2)} KB; ${fmt(reference.bytesPerConnectionFromEmpty / 1024, 2)} KB`,
+      ],
     );
   }
   const minHeartbeats = Math.floor((options.holdSeconds * 1000) / options.heartbeatMs);

@@ -8,8 +8,9 @@ import { until, ViewerPool } from '../viewers.js';
 /*
  * Dispatcher throughput: one dispatcher process with the Redis registry, 2 realtime nodes that
  * each have a viewer on every topic, and publisher worker processes posting batches as fast as the
- * dispatcher accepts them. Publishes/s = events accepted (202) per second; both nodes must
- * receive every accepted event.
+ * dispatcher accepts them (a 503 — backpressure when a node falls behind — is retried after a
+ * short pause). Publishes/s = events accepted (202) per second; both nodes must receive every
+ * accepted event.
  */
 
 export interface DispatchOptions {
@@ -29,7 +30,13 @@ interface PublisherResult {
 }
 
 export async function runDispatch(options: DispatchOptions): Promise<{ rows: Rows; result: object; ok: boolean }> {
-  const stack = await startStack({ engine: options.engine, nodes: 2 });
+  // The viewers only keep the topics registered; they read and discard. A generous per-connection
+  // buffer keeps the node from closing them as slow while the load generator is busy publishing.
+  const stack = await startStack({
+    engine: options.engine,
+    nodes: 2,
+    realtimeEnv: { MAX_BUFFERED_BYTES: String(256 * 1024 * 1024) },
+  });
   const topics = Array.from({ length: options.topics }, (_, i) => `video:dispatch-${i}`);
   let pool: ViewerPool | undefined;
   try {
@@ -38,6 +45,7 @@ export async function runDispatch(options: DispatchOptions): Promise<{ rows: Row
       urls: stack.nodes.map((n) => `${n.url}/connect?topics=${topics.join(',')}`),
       viewers: 2,
       workers: 1,
+      discard: true,
     });
     pool = opened.pool;
     const received = async () => {
@@ -93,7 +101,7 @@ export async function runDispatch(options: DispatchOptions): Promise<{ rows: Row
       ['batch x concurrency x publishers', `${options.batch} x ${options.concurrency} x ${options.publishers}`],
       ['publishes (events accepted) / s', fmt(accepted / seconds)],
       ['requests / s', fmt(requests / seconds)],
-      ['refused events / request errors', `${refused} / ${errors}`],
+      ['refused (503 backpressure, retried) / request errors', `${fmt(refused)} / ${errors}`],
       ['events received by the 2 nodes', `${fmt(receivedByNodes)} of ${fmt(accepted * 2)} expected`],
       ...cpuRows(cpuReport),
     ];
@@ -108,7 +116,7 @@ export async function runDispatch(options: DispatchOptions): Promise<{ rows: Row
       receivedByNodes,
       cpu: cpuReport,
     };
-    return { rows, result, ok: delivered && refused === 0 && errors === 0 && opened.failed === 0 };
+    return { rows, result, ok: delivered && errors === 0 && opened.failed === 0 };
   } finally {
     pool?.close();
     await stack.stop();

@@ -65,8 +65,12 @@ async function runOne(target: Target, options: FanoutOptions) {
   try {
     const publisher = new Publisher(target.publishUrl);
     let slowest = 0;
+    let refreshing = false;
     const refresh = setInterval(async () => {
+      if (refreshing) return;
+      refreshing = true;
       slowest = (await pool.totals()).minComments;
+      refreshing = false;
     }, 50);
     const runFor = async (ms: number) => {
       const until_ = performance.now() + ms;

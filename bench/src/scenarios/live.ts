@@ -1,7 +1,7 @@
 import { CpuMeter } from '../proc-stats.js';
 import { Publisher } from '../publisher.js';
 import { cpuRows, fmt, type Rows } from '../report.js';
-import { fanoutWork, scrape } from '../server-metrics.js';
+import { fanoutWork, histogramQuantileMs, scrape } from '../server-metrics.js';
 import { startStack } from '../stack.js';
 import { until, type ViewerFinal, ViewerPool } from '../viewers.js';
 
@@ -55,14 +55,22 @@ export async function runLive(options: LiveOptions): Promise<{ rows: Rows; resul
     const seconds = (performance.now() - started) / 1000;
     const cpuReport = cpu.report();
     const after = await viewers.totals();
-    const work = fanoutWork(metricsBefore, await scrape(node.url), seconds);
+    const metricsAfter = await scrape(node.url);
+    const work = fanoutWork(metricsBefore, metricsAfter, seconds);
+    const stage = (name: string, q: number) => histogramQuantileMs(metricsBefore, metricsAfter, name, q);
+    const stages = {
+      publishToReceiptP50: stage('realtime_publish_to_receipt_seconds', 0.5),
+      publishToReceiptP99: stage('realtime_publish_to_receipt_seconds', 0.99),
+      receiptToWriteP50: stage('realtime_receipt_to_write_seconds', 0.5),
+      receiptToWriteP99: stage('realtime_receipt_to_write_seconds', 0.99),
+    };
 
     const drained = await until(async () => {
       const t = await viewers.totals();
       return t.minComments >= publisher.comments && t.minLikes >= publisher.likes;
     }, 30_000);
     const final: ViewerFinal = await viewers.final({ comments: publisher.comments, likes: publisher.likes });
-    const serverLatency = await collectedLatency(node.url);
+    const serverLatency = await collectedLatency(stack.dispatcher.url);
 
     const likeDeliveries = (after.likes - before.likes) / seconds;
     const commentDeliveries = (after.comments - before.comments) / seconds;
@@ -90,6 +98,7 @@ export async function runLive(options: LiveOptions): Promise<{ rows: Rows; resul
       outOfOrderComments: final.outOfOrder,
       viewersWithWrongLikeSum: final.likeMismatches,
       fanout: work,
+      stagesMs: stages,
       cpu: cpuReport,
     };
     const l = final.latency;
@@ -116,6 +125,10 @@ export async function runLive(options: LiveOptions): Promise<{ rows: Rows; resul
         'lost / duplicated / out-of-order comments',
         `${final.lostComments} / ${final.duplicatedComments} / ${final.outOfOrder}`,
       ],
+      [
+        'node stages p50 / p99 (bucket bounds)',
+        `publish→receipt ≤${stages.publishToReceiptP50} / ≤${stages.publishToReceiptP99} ms, receipt→write ≤${stages.receiptToWriteP50} / ≤${stages.receiptToWriteP99} ms`,
+      ],
       ['viewers whose like sum is wrong', `${final.likeMismatches} (total surplus ${final.likeSurplus})`],
       ['publishes refused', publisher.rejected],
       [
@@ -131,10 +144,16 @@ export async function runLive(options: LiveOptions): Promise<{ rows: Rows; resul
   }
 }
 
-/** The realtime node's view of client-reported latency (its collection endpoint), if it has one. */
-async function collectedLatency(nodeUrl: string): Promise<{ count: number; p50: number; p99: number } | undefined> {
+/**
+ * The same latency as the platform's end-to-end system saw it: viewers' samples POSTed to the
+ * node's /latency, carried to the dispatcher by heartbeats, summarised per topic over a minute.
+ */
+async function collectedLatency(
+  dispatcherUrl: string,
+): Promise<{ count: number; p50: number; p99: number } | undefined> {
+  await new Promise((resolve) => setTimeout(resolve, 3500)); // the last reports and one heartbeat
   try {
-    const response = await fetch(`${nodeUrl}/latency/summary`);
+    const response = await fetch(`${dispatcherUrl}/topics/${TOPIC}/latency`);
     if (!response.ok) return undefined;
     return (await response.json()) as { count: number; p50: number; p99: number };
   } catch {

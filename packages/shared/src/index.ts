@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './errors.js';
 export * from './ids.js';
+export * from './latency.js';
 export * from './limits.js';
 export * from './random.js';
 export * from './schemas.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LATENCY_BUCKET_COUNT, MAX_LATENCY_SAMPLE_MS } from './latency.js';
 import {
   EVENT_TYPE_PATTERN,
   MAX_EVENT_DATA_BYTES,
@@ -88,11 +89,15 @@ export type TDeliverBatch = z.infer<typeof DeliverBatchSchema>;
 const NodeIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must match ^[A-Za-z0-9._-]{1,64}$');
 const NodeUrlSchema = z.url({ protocol: /^https?$/ });
 
+export const LatencyBucketsSchema = z.array(z.number().int().nonnegative()).length(LATENCY_BUCKET_COUNT);
+
 /** Full state of a node: liveness plus the viewer count of every topic it holds. Authoritative. */
 export const NodeHeartbeatSchema = z.object({
   nodeId: NodeIdSchema,
   url: NodeUrlSchema,
   counts: z.record(TopicSchema, z.number().int().nonnegative()),
+  /** Client-reported latency bucket counts per topic since the node's previous heartbeat. */
+  latency: z.record(TopicSchema, LatencyBucketsSchema).optional(),
 });
 export type TNodeHeartbeat = z.infer<typeof NodeHeartbeatSchema>;
 
@@ -128,6 +133,24 @@ export type TSubscribeRequest = z.infer<typeof SubscribeRequestSchema>;
 
 export const SubscribeResponseSchema = z.object({ topics: z.array(TopicSchema) });
 export type TSubscribeResponse = z.infer<typeof SubscribeResponseSchema>;
+
+/** POST /latency: a browser's receive latencies (publish → receipt, ms) for one of its topics. */
+export const LatencyReportSchema = z.object({
+  connectionId: z.string().min(1).max(64),
+  topic: TopicSchema,
+  samples: z.array(z.number().min(0).max(MAX_LATENCY_SAMPLE_MS)).min(1).max(100),
+});
+export type TLatencyReport = z.infer<typeof LatencyReportSchema>;
+
+export const LatencySummarySchema = z.object({
+  topic: TopicSchema,
+  windowSeconds: z.number().int().positive(),
+  count: z.number().int().nonnegative(),
+  p50: z.number().nullable(),
+  p90: z.number().nullable(),
+  p99: z.number().nullable(),
+});
+export type TLatencySummary = z.infer<typeof LatencySummarySchema>;
 
 // ---------- SSE payloads a viewer receives ----------
 

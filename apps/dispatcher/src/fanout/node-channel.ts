@@ -13,8 +13,12 @@ import type { DispatcherMetrics } from '../metrics.js';
 
 /** Events one POST may carry; a longer queue is sent in several rounds. */
 const MAX_BATCH_EVENTS = 5000;
-/** Events queued for one node beyond which the oldest are dropped (a stuck node cannot grow memory). */
-const MAX_QUEUED_EVENTS = 50_000;
+/**
+ * Events queued for one node beyond which publishes for its topics are refused with 503 (the
+ * publisher retries later): a node that cannot keep up slows publishers down instead of growing
+ * this process's memory or losing accepted events.
+ */
+export const MAX_QUEUED_EVENTS = 20_000;
 const REQUEST_TIMEOUT_MS = 5000;
 
 export class NodeChannel {
@@ -41,12 +45,13 @@ export class NodeChannel {
   /** Queues one event, already JSON-encoded as a WireEvent. */
   enqueue(encodedEvent: string): void {
     this.lastUsedAt = Date.now();
-    if (this.queue.length >= MAX_QUEUED_EVENTS) {
-      this.queue.shift();
-      this.metrics.dropped.inc({ reason: 'node_queue_full' });
-    }
     this.queue.push(encodedEvent);
     if (!this.inFlight) void this.flush();
+  }
+
+  /** True when the queue is too long to accept more (see MAX_QUEUED_EVENTS). */
+  get congested(): boolean {
+    return this.queue.length >= MAX_QUEUED_EVENTS;
   }
 
   /** True when nothing is queued or in flight. */

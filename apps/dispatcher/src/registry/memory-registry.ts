@@ -1,4 +1,5 @@
-import type { NodeInfo, SubscriptionRegistry } from './registry.js';
+import { addLatencyBuckets, emptyLatencyBuckets } from '@ovation/shared';
+import { latencySlot, latencyWindowSlots, type NodeInfo, type SubscriptionRegistry } from './registry.js';
 
 interface NodeState {
   url: string;
@@ -12,6 +13,8 @@ export class MemoryRegistry implements SubscriptionRegistry {
   private readonly nodes = new Map<string, NodeState>();
   private readonly topicNodes = new Map<string, Set<string>>();
   private readonly duties = new Map<string, { holder: string; until: number }>();
+  /** topic → slot → bucket counts */
+  private readonly latency = new Map<string, Map<number, number[]>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -95,6 +98,33 @@ export class MemoryRegistry implements SubscriptionRegistry {
     if (current && current.holder !== holder && current.until > now) return false;
     this.duties.set(name, { holder, until: now + ttlMs });
     return true;
+  }
+
+  async recordLatency(counts: Readonly<Record<string, readonly number[]>>, now: number): Promise<void> {
+    const slot = latencySlot(now);
+    const keep = new Set(latencyWindowSlots(now));
+    for (const [topic, buckets] of Object.entries(counts)) {
+      let slots = this.latency.get(topic);
+      if (!slots) {
+        slots = new Map();
+        this.latency.set(topic, slots);
+      }
+      for (const old of slots.keys()) if (!keep.has(old)) slots.delete(old);
+      const current = slots.get(slot) ?? emptyLatencyBuckets();
+      addLatencyBuckets(current, buckets);
+      slots.set(slot, current);
+    }
+  }
+
+  async latencyBuckets(topic: string, now: number): Promise<number[]> {
+    const total = emptyLatencyBuckets();
+    const slots = this.latency.get(topic);
+    if (!slots) return total;
+    for (const slot of latencyWindowSlots(now)) {
+      const buckets = slots.get(slot);
+      if (buckets) addLatencyBuckets(total, buckets);
+    }
+    return total;
   }
 
   async ping(): Promise<void> {}

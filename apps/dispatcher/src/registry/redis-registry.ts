@@ -1,5 +1,12 @@
+import { emptyLatencyBuckets, LATENCY_BUCKET_COUNT } from '@ovation/shared';
 import type { Redis } from 'ioredis';
-import type { NodeInfo, SubscriptionRegistry } from './registry.js';
+import {
+  LATENCY_WINDOW_MS,
+  latencySlot,
+  latencyWindowSlots,
+  type NodeInfo,
+  type SubscriptionRegistry,
+} from './registry.js';
 
 /*
  * Redis layout (every key under `prefix`):
@@ -8,6 +15,7 @@ import type { NodeInfo, SubscriptionRegistry } from './registry.js';
  *   <p>:node:<id>:counts    HASH  topic -> local viewers on that node; its fields are the node's topics
  *   <p>:topic:<t>:nodes     SET   nodeIds with viewers of topic t
  *   <p>:duty:<name>         STRING holder of a periodic duty, with a TTL
+ *   <p>:latency:<t>:<slot>  HASH  bucket index -> client latency samples (expires after 2 windows)
  *
  * Publishing asks only for the topic sets (one pipelined SMEMBERS per distinct topic of a batch);
  * node URLs and liveness come from a small in-memory table refreshed at most every
@@ -61,6 +69,7 @@ export class RedisRegistry implements SubscriptionRegistry {
     topicPrefix: () => `${this.prefix}:topic:`,
     topic: (topic: string) => `${this.prefix}:topic:${topic}:nodes`,
     duty: (name: string) => `${this.prefix}:duty:${name}`,
+    latency: (topic: string, slot: number) => `${this.prefix}:latency:${topic}:${slot}`,
   };
 
   async heartbeat(node: NodeInfo, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void> {
@@ -170,6 +179,32 @@ export class RedisRegistry implements SubscriptionRegistry {
   async claimDuty(name: string, holder: string, ttlMs: number): Promise<boolean> {
     const result = await this.redis.eval(CLAIM_DUTY, 1, this.key.duty(name), holder, String(ttlMs));
     return result === 1;
+  }
+
+  async recordLatency(counts: Readonly<Record<string, readonly number[]>>, now: number): Promise<void> {
+    const slot = latencySlot(now);
+    const pipeline = this.redis.pipeline();
+    for (const [topic, buckets] of Object.entries(counts)) {
+      const key = this.key.latency(topic, slot);
+      buckets.forEach((n, i) => {
+        if (n > 0) pipeline.hincrby(key, String(i), n);
+      });
+      pipeline.pexpire(key, LATENCY_WINDOW_MS * 2);
+    }
+    await execOrThrow(pipeline);
+  }
+
+  async latencyBuckets(topic: string, now: number): Promise<number[]> {
+    const pipeline = this.redis.pipeline();
+    for (const slot of latencyWindowSlots(now)) pipeline.hgetall(this.key.latency(topic, slot));
+    const total = emptyLatencyBuckets();
+    for (const reply of await execOrThrow(pipeline)) {
+      for (const [index, raw] of Object.entries(reply as Record<string, string>)) {
+        const i = Number(index);
+        if (i >= 0 && i < LATENCY_BUCKET_COUNT) total[i] = (total[i] ?? 0) + Number(raw);
+      }
+    }
+    return total;
   }
 
   async ping(): Promise<void> {

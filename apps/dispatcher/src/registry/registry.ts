@@ -32,7 +32,29 @@ export interface SubscriptionRegistry {
    * named `name` for the next `ttlMs`.
    */
   claimDuty(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Adds client-reported latency bucket counts per topic (see @ovation/shared latency.ts) to the
+   * time slot of `now`; slots older than LATENCY_WINDOW_MS are forgotten.
+   */
+  recordLatency(counts: Readonly<Record<string, readonly number[]>>, now: number): Promise<void>;
+  /** A topic's latency bucket counts summed over the last LATENCY_WINDOW_MS. */
+  latencyBuckets(topic: string, now: number): Promise<number[]>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Client latency is summarised over this window, in slots of LATENCY_SLOT_MS. */
+export const LATENCY_WINDOW_MS = 60_000;
+export const LATENCY_SLOT_MS = 5_000;
+
+export function latencySlot(now: number): number {
+  return Math.floor(now / LATENCY_SLOT_MS);
+}
+
+/** Slots that make up the window ending at `now` (the current, partial one included). */
+export function latencyWindowSlots(now: number): number[] {
+  const last = latencySlot(now);
+  const count = LATENCY_WINDOW_MS / LATENCY_SLOT_MS;
+  return Array.from({ length: count }, (_, i) => last - i);
 }

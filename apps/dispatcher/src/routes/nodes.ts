@@ -19,11 +19,13 @@ export function nodeRoutes(
 
   app.post('/internal/nodes/heartbeat', { preHandler: deps.auth }, async (request) => {
     const beat = parseWith(NodeHeartbeatSchema, request.body);
-    await registryCall(() =>
-      timed(metrics, 'heartbeat', () =>
+    await registryCall(async () => {
+      await timed(metrics, 'heartbeat', () =>
         registry.heartbeat({ nodeId: beat.nodeId, url: beat.url }, beat.counts, nodeTtlMs),
-      ),
-    );
+      );
+      if (beat.latency)
+        await timed(metrics, 'record_latency', () => registry.recordLatency(beat.latency ?? {}, Date.now()));
+    });
     return ack;
   });
 

@@ -1,7 +1,13 @@
-import { parseWith, TopicSchema, type TViewersResponse } from '@ovation/shared';
+import {
+  latencyPercentiles,
+  parseWith,
+  type TLatencySummary,
+  TopicSchema,
+  type TViewersResponse,
+} from '@ovation/shared';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { SubscriptionRegistry } from '../registry/registry.js';
+import { LATENCY_WINDOW_MS, type SubscriptionRegistry } from '../registry/registry.js';
 import { registryCall } from './registry-call.js';
 
 const ParamsSchema = z.object({ topic: TopicSchema });
@@ -12,5 +18,12 @@ export function topicRoutes(app: FastifyInstance, deps: { registry: Subscription
     const { topic } = parseWith(ParamsSchema, request.params, 'params');
     const count = await registryCall(() => deps.registry.topicViewers(topic));
     return { count, byRegion: { [deps.region]: count } };
+  });
+
+  // Delivery latency as the topic's viewers measured it (publish → receipt), over the last minute.
+  app.get('/topics/:topic/latency', async (request): Promise<TLatencySummary> => {
+    const { topic } = parseWith(ParamsSchema, request.params, 'params');
+    const buckets = await registryCall(() => deps.registry.latencyBuckets(topic, Date.now()));
+    return { topic, windowSeconds: LATENCY_WINDOW_MS / 1000, ...latencyPercentiles(buckets) };
   });
 }

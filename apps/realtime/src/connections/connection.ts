@@ -13,6 +13,8 @@ import type { Chunk } from './chunk.js';
  */
 export class Connection {
   readonly topics = new Set<string>();
+  /** When this connection last reported latency samples (POST /latency is bounded per connection). */
+  lastLatencyReportAt = 0;
   private closed = false;
   /**
    * Frames that arrived before the stream began (the node may already receive a topic's events

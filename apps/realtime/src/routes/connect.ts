@@ -1,5 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, ConnectQuerySchema, encodeFrame, parseWith, type TConnectedPayload } from '@ovation/shared';
-import type { FastifyInstance } from 'fastify';
+import { toAppError } from '@ovation/shared/server';
 import type { ConnectionHub } from '../connections/hub.js';
 
 export interface ConnectDeps {
@@ -19,16 +20,41 @@ export interface ConnectDeps {
  *
  * Headers and the `connected` frame go out only after the topics are registered with the
  * dispatcher tier, so an event published after `connected` arrived reaches this viewer.
+ *
+ * This route is served straight from Node's HTTP server, ahead of Fastify (see app.ts): a Fastify
+ * request and reply stay referenced by the response's listeners for as long as the stream is
+ * open, which costs every idle connection memory, and a reconnect storm Fastify's per-request work.
  */
-export function connectRoutes(app: FastifyInstance, deps: ConnectDeps) {
-  app.get('/connect', async (request, reply) => {
-    if (deps.isDraining()) throw new AppError('DRAINING', 'node is shutting down; connect to another node');
-    if (deps.hub.size >= deps.maxConnections)
-      throw new AppError('TOO_MANY_CONNECTIONS', 'node is full; connect to another node');
-    const query = parseWith(ConnectQuerySchema, request.query, 'query');
+export function isConnectRequest(req: IncomingMessage): boolean {
+  return req.method === 'GET' && (req.url === '/connect' || req.url?.startsWith('/connect?') === true);
+}
 
-    reply.hijack();
-    const res = reply.raw;
+export function createConnectHandler(deps: ConnectDeps) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const cors = deps.corsHeaders(req.headers.origin);
+    let query: ReturnType<typeof ConnectQuerySchema.parse>;
+    try {
+      if (deps.isDraining()) throw new AppError('DRAINING', 'node is shutting down; connect to another node');
+      if (deps.hub.size >= deps.maxConnections) {
+        throw new AppError('TOO_MANY_CONNECTIONS', 'node is full; connect to another node');
+      }
+      const params = new URL(req.url ?? '/', 'http://node').searchParams;
+      query = parseWith(
+        ConnectQuerySchema,
+        { topics: params.get('topics') ?? undefined, lastEventId: params.get('lastEventId') ?? undefined },
+        'query',
+      );
+    } catch (error) {
+      const appError = toAppError(error);
+      res.writeHead(appError.status, {
+        'content-type': 'application/json',
+        ...(appError.retryAfterSeconds === undefined ? {} : { 'retry-after': String(appError.retryAfterSeconds) }),
+        ...cors,
+      });
+      res.end(JSON.stringify(appError.toBody()));
+      return;
+    }
+
     const connection = deps.hub.open(res);
     res.on('close', () => deps.hub.close(connection));
     await deps.hub.subscribe(connection, query.topics);
@@ -41,9 +67,9 @@ export function connectRoutes(app: FastifyInstance, deps: ConnectDeps) {
         'cache-control': 'no-cache',
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
-        ...deps.corsHeaders(request.headers.origin),
+        ...cors,
       },
       encodeFrame('connected', JSON.stringify(connected)),
     );
-  });
+  };
 }

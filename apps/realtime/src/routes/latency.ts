@@ -1,0 +1,33 @@
+import { AppError, LatencyReportSchema, parseWith } from '@ovation/shared';
+import type { FastifyInstance } from 'fastify';
+import type { ConnectionHub } from '../connections/hub.js';
+import type { LatencyCollector } from '../latency/collector.js';
+
+/** A connection may report once per this many ms (each report up to 100 samples). */
+const REPORT_INTERVAL_MS = 1000;
+
+/**
+ * POST /latency `{ connectionId, topic, samples: [ms…] }` → 204. Bounded per connection: the
+ * connection must be open on this node and subscribed to the topic, and may report once a second.
+ */
+export function latencyRoutes(app: FastifyInstance, deps: { hub: ConnectionHub; collector: LatencyCollector }) {
+  app.post('/latency', { bodyLimit: 8 * 1024 }, async (request, reply) => {
+    const report = parseWith(LatencyReportSchema, request.body);
+    const connection = deps.hub.get(report.connectionId);
+    if (!connection?.isOpen) {
+      throw new AppError('CONNECTION_NOT_FOUND', `no open connection ${report.connectionId} on this node`);
+    }
+    if (!connection.topics.has(report.topic)) {
+      throw new AppError('VALIDATION_FAILED', `body.topic: connection is not subscribed to ${report.topic}`);
+    }
+    const now = Date.now();
+    if (now - connection.lastLatencyReportAt < REPORT_INTERVAL_MS) {
+      throw new AppError('RATE_LIMITED', 'latency reports: at most one per second per connection', {
+        retryAfterSeconds: 1,
+      });
+    }
+    connection.lastLatencyReportAt = now;
+    deps.collector.record(report.topic, report.samples);
+    return reply.code(204).send();
+  });
+}
