@@ -6,10 +6,16 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BENCH_TOKEN = 'bench-internal-token-0123456789';
 
 let profileDir: string | undefined;
+let extraNodeArgs: string[] = [];
 
 /** From now on, services write a V8 CPU profile (`--cpu-prof`) into `dir` when they stop. */
 export function profileServicesInto(dir: string): void {
   profileDir = dir;
+}
+
+/** From now on, services (and the reference server) start with these extra Node/V8 flags. */
+export function setServiceNodeArgs(args: string[]): void {
+  extraNodeArgs = args;
 }
 
 export interface RunningProcess {
@@ -62,7 +68,7 @@ export async function startService(
   const profile = profileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
     : [];
-  const child = spawn(process.execPath, [...profile, `${ROOT}apps/${tier}/dist/server.js`], {
+  const child = spawn(process.execPath, [...extraNodeArgs, ...profile, `${ROOT}apps/${tier}/dist/server.js`], {
     env: {
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',

@@ -5,17 +5,14 @@ import type { FinalReport, Snapshot, StartMessage } from './viewer-worker.js';
 
 /** Sockets one worker may hold (the per-process open-file limit is 20,000). */
 export const MAX_VIEWERS_PER_WORKER = 19_000;
-/** Source addresses one worker binds to: (127.0.0.x, dst) pairs run out of ports near 28K. */
-const SOURCE_ADDRESSES = Array.from({ length: 30 }, (_, i) => `127.0.0.${i + 2}`);
+/**
+ * Each worker binds its own source address: a socket bound to an address takes an ephemeral port
+ * of its own, and one address has ~28K of them. Handed out in turn across every pool of the run.
+ */
+const SOURCE_ADDRESSES = Array.from({ length: 250 }, (_, i) => `127.0.0.${i + 2}`);
+let nextSource = 0;
 
-export interface ViewerTotals {
-  open: number;
-  comments: number;
-  likes: number;
-  heartbeats: number;
-  minComments: number;
-  minLikes: number;
-}
+export type ViewerTotals = Omit<Snapshot, 'type'>;
 
 export interface ViewerFinal {
   lostComments: number;
@@ -54,7 +51,7 @@ export class ViewerPool {
         // Rotate the URL list so viewers of consecutive workers spread over all nodes.
         urls: options.urls.map((_, i) => options.urls[(i + w) % options.urls.length] as string),
         count,
-        localAddress: SOURCE_ADDRESSES[w % SOURCE_ADDRESSES.length],
+        localAddress: SOURCE_ADDRESSES[nextSource++ % SOURCE_ADDRESSES.length],
         reportEvery: options.reportEvery ?? 0,
         discard: options.discard ?? false,
       };

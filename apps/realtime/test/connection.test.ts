@@ -4,8 +4,8 @@ import { encodeFrame } from '@ovation/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test-support/poll.js';
 import { TestViewer } from '../../../test-support/sse-client.js';
-import { toChunk } from '../src/connections/chunk.js';
 import { Connection } from '../src/connections/connection.js';
+import { StreamHeads } from '../src/connections/stream-head.js';
 
 let server: Server | undefined;
 
@@ -26,10 +26,10 @@ async function serve(script: (connection: Connection) => void): Promise<string> 
 describe('Connection', () => {
   it('holds frames that arrive before the stream begins and sends them after the first frame', async () => {
     const url = await serve((connection) => {
-      connection.write(toChunk(encodeFrame('comment', '{"n":1}', 'a')));
-      connection.write(toChunk(encodeFrame('comment', '{"n":2}', 'b')));
-      connection.begin({ 'content-type': 'text/event-stream' }, encodeFrame('connected', '{}'));
-      connection.write(toChunk(encodeFrame('comment', '{"n":3}', 'c')));
+      connection.write(Buffer.from(encodeFrame('comment', '{"n":1}', 'a')));
+      connection.write(Buffer.from(encodeFrame('comment', '{"n":2}', 'b')));
+      connection.begin(new StreamHeads(() => ({})).for(undefined), encodeFrame('connected', '{}'));
+      connection.write(Buffer.from(encodeFrame('comment', '{"n":3}', 'c')));
     });
     const viewer = TestViewer.open(url);
     await waitFor('four frames', () => viewer.frames.length === 4);
@@ -44,7 +44,7 @@ describe('Connection', () => {
       const connection = new Connection('c2', res, 0, 1024, () => {
         slow = true;
       });
-      for (let i = 0; i < 20; i++) connection.write(toChunk('x'.repeat(100)));
+      for (let i = 0; i < 20; i++) connection.write(Buffer.from('x'.repeat(100)));
       expect(connection.isOpen).toBe(false);
     });
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));

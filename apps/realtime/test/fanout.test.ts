@@ -1,7 +1,6 @@
 import { SseParser, type TWireEvent } from '@ovation/shared';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test-support/poll.js';
-import type { Chunk } from '../src/connections/chunk.js';
 import type { Connection } from '../src/connections/connection.js';
 import { TopicTable } from '../src/connections/topic-table.js';
 import { encodeTopicBatch } from '../src/fanout/encode-batch.js';
@@ -68,11 +67,14 @@ describe('encodeTopicBatch', () => {
 function fakeConnection(id: string) {
   const parser = new SseParser();
   const frames: Array<{ event: string; data: Record<string, unknown> }> = [];
+  const topics = new Set<string>();
   const connection = {
     id,
-    topics: new Set<string>(),
-    write(chunk: Chunk) {
-      for (const f of parser.push(chunk.payload.toString()))
+    hasTopic: (t: string) => topics.has(t),
+    addTopic: (t: string) => !topics.has(t) && Boolean(topics.add(t)),
+    removeTopic: (t: string) => topics.delete(t),
+    write(chunk: Buffer) {
+      for (const f of parser.push(chunk.toString()))
         frames.push({ event: f.event, ...(JSON.parse(f.data) as { data: Record<string, unknown> }) });
       return true;
     },

@@ -1,5 +1,4 @@
 import { encodeFrame } from '@ovation/shared';
-import { toChunk } from './chunk.js';
 import type { Connection } from './connection.js';
 
 const SLOTS = 16;
@@ -49,7 +48,7 @@ export class HeartbeatWheel {
     const slot = this.slots[this.cursor];
     this.cursor = (this.cursor + 1) % SLOTS;
     if (!slot || slot.size === 0) return;
-    const frame = toChunk(encodeFrame('heartbeat', JSON.stringify({ ts: Date.now() })));
+    const frame = Buffer.from(encodeFrame('heartbeat', JSON.stringify({ ts: Date.now() })));
     let written = 0;
     for (const connection of slot) if (connection.write(frame)) written++;
     this.onBeat(written);

@@ -49,7 +49,7 @@ export class ConnectionHub {
   }
 
   subscribe(connection: Connection, topics: readonly string[]): Promise<void> {
-    for (const topic of topics) if (!connection.topics.has(topic)) this.options.beforeJoin(topic);
+    for (const topic of topics) if (!connection.hasTopic(topic)) this.options.beforeJoin(topic);
     return this.options.onPresenceChange(this.table.subscribe(connection, topics));
   }
 

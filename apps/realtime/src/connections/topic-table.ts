@@ -9,8 +9,7 @@ export class TopicTable {
   subscribe(connection: Connection, topics: Iterable<string>): string[] {
     const firsts: string[] = [];
     for (const topic of topics) {
-      if (connection.topics.has(topic)) continue;
-      connection.topics.add(topic);
+      if (!connection.addTopic(topic)) continue;
       let set = this.topics.get(topic);
       if (!set) {
         set = new Set();
@@ -27,7 +26,7 @@ export class TopicTable {
   unsubscribe(connection: Connection, topics: Iterable<string>): string[] {
     const emptied: string[] = [];
     for (const topic of [...topics]) {
-      if (!connection.topics.delete(topic)) continue;
+      if (!connection.removeTopic(topic)) continue;
       const set = this.topics.get(topic);
       if (!set) continue;
       set.delete(connection);

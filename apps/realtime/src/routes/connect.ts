@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, ConnectQuerySchema, encodeFrame, parseWith, type TConnectedPayload } from '@ovation/shared';
 import { toAppError } from '@ovation/shared/server';
 import type { ConnectionHub } from '../connections/hub.js';
+import { StreamHeads } from '../connections/stream-head.js';
 
 export interface ConnectDeps {
   hub: ConnectionHub;
@@ -30,6 +31,7 @@ export function isConnectRequest(req: IncomingMessage): boolean {
 }
 
 export function createConnectHandler(deps: ConnectDeps) {
+  const heads = new StreamHeads(deps.corsHeaders);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const cors = deps.corsHeaders(req.headers.origin);
     let query: ReturnType<typeof ConnectQuerySchema.parse>;
@@ -61,15 +63,6 @@ export function createConnectHandler(deps: ConnectDeps) {
     if (!connection.isOpen) return;
 
     const connected: TConnectedPayload = { connectionId: connection.id, nodeId: deps.nodeId, region: deps.region };
-    connection.begin(
-      {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        ...cors,
-      },
-      encodeFrame('connected', JSON.stringify(connected)),
-    );
+    connection.begin(heads.for(req.headers.origin), encodeFrame('connected', JSON.stringify(connected)));
   };
 }

@@ -17,7 +17,7 @@ export function latencyRoutes(app: FastifyInstance, deps: { hub: ConnectionHub; 
     if (!connection?.isOpen) {
       throw new AppError('CONNECTION_NOT_FOUND', `no open connection ${report.connectionId} on this node`);
     }
-    if (!connection.topics.has(report.topic)) {
+    if (!connection.hasTopic(report.topic)) {
       throw new AppError('VALIDATION_FAILED', `body.topic: connection is not subscribed to ${report.topic}`);
     }
     const now = Date.now();

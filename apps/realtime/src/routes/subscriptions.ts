@@ -20,8 +20,8 @@ export function subscriptionRoutes(app: FastifyInstance, deps: { hub: Connection
 
   app.post('/subscribe', async (request): Promise<TSubscribeResponse> => {
     const { connection, topics } = lookup(request.body);
-    const added = topics.filter((t) => !connection.topics.has(t));
-    if (connection.topics.size + new Set(added).size > MAX_TOPICS_PER_CONNECTION) {
+    const added = topics.filter((t) => !connection.hasTopic(t));
+    if (connection.topics.length + new Set(added).size > MAX_TOPICS_PER_CONNECTION) {
       throw new AppError(
         'VALIDATION_FAILED',
         `body.topics: a connection holds at most ${MAX_TOPICS_PER_CONNECTION} topics`,
