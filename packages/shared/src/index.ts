@@ -1,3 +1,4 @@
+export * from './client/realtime-client.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './ids.js';

@@ -1,0 +1,266 @@
+import type { TConnectedPayload, TEventEnvelope } from '../schemas.js';
+
+/*
+ * The browser's realtime client: one EventSource to one realtime node, chosen at random from
+ * REALTIME_URLS so viewers spread over nodes.
+ *
+ *   connect ──▶ node A ── events, heartbeats ──▶ onEvent
+ *       │ error / silence past the watchdog / `reconnect` frame / page hidden too long
+ *       ▼
+ *   wait (server's afterMs, or exponential backoff with full jitter) ──▶ another node,
+ *   `?lastEventId=<last id seen>` so the new node can replay what was missed
+ *
+ * The browser's own EventSource retry is not used: it would go back to the same node. Everything
+ * the client touches in the environment (EventSource, timers, randomness, clock, page visibility,
+ * fetch) is injected, so its behaviour is unit-tested without a browser.
+ */
+
+export interface EventSourceLike {
+  onopen: ((event: unknown) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  addEventListener(type: string, listener: (event: { data: string; lastEventId?: string }) => void): void;
+  close(): void;
+}
+
+export type ClientStatus = 'connecting' | 'open' | 'reconnecting' | 'paused' | 'closed';
+
+export interface RealtimeClientOptions {
+  urls: readonly string[];
+  topics: readonly string[];
+  /** Event types to listen for (SSE `event:` names), besides the client's own control frames. */
+  eventTypes: readonly string[];
+  onEvent: (event: TEventEnvelope) => void;
+  onStatus?: (status: ClientStatus, detail: { nodeUrl?: string; attempt: number }) => void;
+  /** The server asked for a full reload (history no longer covers the last id). */
+  onResync?: () => void;
+  createEventSource?: (url: string) => EventSourceLike;
+  random?: () => number;
+  now?: () => number;
+  setTimeout?: (fn: () => void, ms: number) => unknown;
+  clearTimeout?: (handle: unknown) => void;
+  /** Reconnect when nothing (not even a heartbeat) arrived for this long. */
+  silenceTimeoutMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Close the stream after the page has been hidden this long; reopen when it is visible again. */
+  hiddenCloseMs?: number;
+  visibility?: VisibilitySource;
+  /** Report a sample of receive latencies to the node's POST /latency (default on, where fetch exists). */
+  reportLatency?: boolean;
+  latencyReportIntervalMs?: number;
+  fetch?: (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<unknown>;
+}
+
+export interface VisibilitySource {
+  isHidden(): boolean;
+  onChange(listener: () => void): () => void;
+}
+
+const CONTROL_TYPES = ['connected', 'heartbeat', 'reconnect', 'resync'] as const;
+const MAX_LATENCY_SAMPLES = 100;
+
+export class RealtimeClient {
+  private source: EventSourceLike | undefined;
+  private nodeUrl: string | undefined;
+  private connectionId: string | undefined;
+  private lastEventId: string | undefined;
+  private attempt = 0;
+  private status: ClientStatus = 'closed';
+  private watchdog: unknown;
+  private retryTimer: unknown;
+  private hiddenTimer: unknown;
+  private reportTimer: unknown;
+  private stopVisibility: (() => void) | undefined;
+  private samples: number[] = [];
+  private readonly o: Required<Omit<RealtimeClientOptions, 'onStatus' | 'onResync' | 'visibility' | 'fetch'>> &
+    Pick<RealtimeClientOptions, 'onStatus' | 'onResync' | 'visibility' | 'fetch'>;
+
+  constructor(options: RealtimeClientOptions) {
+    if (options.urls.length === 0) throw new Error('RealtimeClient needs at least one realtime URL');
+    this.o = {
+      createEventSource: (url) => new EventSource(url) as unknown as EventSourceLike,
+      random: Math.random,
+      now: () => Date.now(),
+      setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+      clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+      silenceTimeoutMs: 40_000,
+      backoffBaseMs: 500,
+      backoffMaxMs: 30_000,
+      hiddenCloseMs: 60_000,
+      reportLatency: true,
+      latencyReportIntervalMs: 5_000,
+      ...options,
+      fetch: options.fetch ?? (typeof fetch === 'function' ? (url, init) => fetch(url, init) : undefined),
+    };
+  }
+
+  get currentNode(): string | undefined {
+    return this.nodeUrl;
+  }
+
+  get lastId(): string | undefined {
+    return this.lastEventId;
+  }
+
+  start(): void {
+    if (this.status !== 'closed') return;
+    if (this.o.visibility && !this.stopVisibility) {
+      this.stopVisibility = this.o.visibility.onChange(() => this.onVisibilityChange());
+    }
+    this.open();
+    this.scheduleReport();
+  }
+
+  stop(): void {
+    this.teardown();
+    this.o.clearTimeout(this.retryTimer);
+    this.o.clearTimeout(this.hiddenTimer);
+    this.o.clearTimeout(this.reportTimer);
+    this.stopVisibility?.();
+    this.stopVisibility = undefined;
+    this.setStatus('closed');
+  }
+
+  /** The delay before reconnect attempt `attempt` (1-based): full jitter over an exponential cap. */
+  backoffDelay(attempt: number): number {
+    const cap = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
+    return Math.floor(this.o.random() * cap);
+  }
+
+  private open(): void {
+    this.teardown();
+    this.nodeUrl = this.pickNode();
+    const params = new URLSearchParams({ topics: this.o.topics.join(',') });
+    if (this.lastEventId) params.set('lastEventId', this.lastEventId);
+    this.setStatus(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    const source = this.o.createEventSource(`${this.nodeUrl}/connect?${params.toString()}`);
+    this.source = source;
+    source.onerror = () => {
+      if (this.source === source) this.retry();
+    };
+    source.addEventListener('connected', (event) => {
+      if (this.source !== source) return;
+      this.attempt = 0;
+      try {
+        this.connectionId = (JSON.parse(event.data) as TConnectedPayload).connectionId;
+      } catch {
+        this.connectionId = undefined;
+      }
+      this.setStatus('open');
+      this.feedWatchdog();
+    });
+    source.addEventListener('heartbeat', () => {
+      if (this.source === source) this.feedWatchdog();
+    });
+    source.addEventListener('reconnect', (event) => {
+      if (this.source !== source) return;
+      let afterMs = 0;
+      try {
+        afterMs = Math.max(0, Number((JSON.parse(event.data) as { afterMs?: number }).afterMs ?? 0));
+      } catch {}
+      this.teardown();
+      this.setStatus('reconnecting');
+      this.retryTimer = this.o.setTimeout(() => this.open(), afterMs);
+    });
+    source.addEventListener('resync', () => {
+      if (this.source !== source) return;
+      this.lastEventId = undefined;
+      this.o.onResync?.();
+    });
+    for (const type of this.o.eventTypes) {
+      if ((CONTROL_TYPES as readonly string[]).includes(type)) continue;
+      source.addEventListener(type, (event) => {
+        if (this.source !== source) return;
+        this.feedWatchdog();
+        let envelope: TEventEnvelope;
+        try {
+          envelope = JSON.parse(event.data) as TEventEnvelope;
+        } catch {
+          return;
+        }
+        if (envelope.id) this.lastEventId = envelope.id;
+        this.sample(envelope);
+        this.o.onEvent(envelope);
+      });
+    }
+    this.feedWatchdog();
+  }
+
+  /** A random node, avoiding the one that just failed when there is another. */
+  private pickNode(): string {
+    const urls = this.o.urls;
+    const candidates = urls.length > 1 && this.nodeUrl ? urls.filter((u) => u !== this.nodeUrl) : urls;
+    const index = Math.min(candidates.length - 1, Math.floor(this.o.random() * candidates.length));
+    return (candidates[index] ?? urls[0]) as string;
+  }
+
+  private retry(): void {
+    this.teardown();
+    this.attempt++;
+    this.setStatus('reconnecting');
+    this.retryTimer = this.o.setTimeout(() => this.open(), this.backoffDelay(this.attempt));
+  }
+
+  private feedWatchdog(): void {
+    this.o.clearTimeout(this.watchdog);
+    this.watchdog = this.o.setTimeout(() => this.retry(), this.o.silenceTimeoutMs);
+  }
+
+  private teardown(): void {
+    this.o.clearTimeout(this.watchdog);
+    this.o.clearTimeout(this.retryTimer);
+    if (this.source) {
+      this.source.onerror = null;
+      this.source.close();
+      this.source = undefined;
+    }
+    this.connectionId = undefined;
+  }
+
+  private onVisibilityChange(): void {
+    const visibility = this.o.visibility;
+    if (!visibility || this.status === 'closed') return;
+    if (visibility.isHidden()) {
+      this.o.clearTimeout(this.hiddenTimer);
+      this.hiddenTimer = this.o.setTimeout(() => {
+        this.teardown();
+        this.setStatus('paused');
+      }, this.o.hiddenCloseMs);
+    } else {
+      this.o.clearTimeout(this.hiddenTimer);
+      if (this.status === 'paused') {
+        this.attempt = 0;
+        this.open();
+      }
+    }
+  }
+
+  private sample(envelope: TEventEnvelope): void {
+    if (!this.o.reportLatency || typeof envelope.ts !== 'number') return;
+    if (this.samples.length >= MAX_LATENCY_SAMPLES) return;
+    this.samples.push(Math.min(60_000, Math.max(0, this.o.now() - envelope.ts)));
+  }
+
+  private scheduleReport(): void {
+    if (!this.o.reportLatency || !this.o.fetch) return;
+    this.reportTimer = this.o.setTimeout(() => {
+      this.flushLatency();
+      this.scheduleReport();
+    }, this.o.latencyReportIntervalMs);
+  }
+
+  private flushLatency(): void {
+    const topic = this.o.topics[0];
+    if (!this.o.fetch || !this.nodeUrl || !this.connectionId || !topic || this.samples.length === 0) return;
+    const body = JSON.stringify({ connectionId: this.connectionId, topic, samples: this.samples });
+    this.samples = [];
+    this.o
+      .fetch(`${this.nodeUrl}/latency`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      .catch(() => {});
+  }
+
+  private setStatus(status: ClientStatus): void {
+    this.status = status;
+    this.o.onStatus?.(status, { ...(this.nodeUrl ? { nodeUrl: this.nodeUrl } : {}), attempt: this.attempt });
+  }
+}

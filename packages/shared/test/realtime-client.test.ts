@@ -1,0 +1,239 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type EventSourceLike, RealtimeClient, type RealtimeClientOptions } from '../src/client/realtime-client.js';
+
+/** A scriptable EventSource: the test plays the server. */
+class FakeSource implements EventSourceLike {
+  static all: FakeSource[] = [];
+  onopen: ((event: unknown) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  closed = false;
+  private listeners = new Map<string, Array<(event: { data: string }) => void>>();
+
+  constructor(readonly url: string) {
+    FakeSource.all.push(this);
+  }
+
+  addEventListener(type: string, listener: (event: { data: string }) => void): void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  emit(type: string, data: unknown): void {
+    for (const listener of this.listeners.get(type) ?? []) listener({ data: JSON.stringify(data) });
+  }
+
+  fail(): void {
+    this.onerror?.({});
+  }
+
+  get node(): string {
+    return this.url.split('/connect')[0] as string;
+  }
+
+  get params(): URLSearchParams {
+    return new URL(this.url).searchParams;
+  }
+}
+
+const latest = () => FakeSource.all.at(-1) as FakeSource;
+const URLS = ['http://a:1', 'http://b:2', 'http://c:3'];
+
+function makeClient(extra: Partial<RealtimeClientOptions> = {}) {
+  const events: Array<{ id: string; type: string }> = [];
+  const statuses: string[] = [];
+  let r = 0;
+  const randoms = [0.1, 0.5, 0.9, 0.3, 0.7];
+  const client = new RealtimeClient({
+    urls: URLS,
+    topics: ['video:1'],
+    eventTypes: ['comment', 'like'],
+    onEvent: (e) => events.push({ id: e.id, type: e.type }),
+    onStatus: (s) => statuses.push(s),
+    createEventSource: (url) => new FakeSource(url),
+    random: () => randoms[r++ % randoms.length] as number,
+    reportLatency: false,
+    ...extra,
+  });
+  return { client, events, statuses };
+}
+
+function connect(source: FakeSource, connectionId = 'c1') {
+  source.emit('connected', { connectionId, nodeId: 'n', region: 'local' });
+}
+
+beforeEach(() => {
+  FakeSource.all = [];
+  vi.useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('RealtimeClient', () => {
+  it('connects to one of the URLs with its topics and passes events on', () => {
+    const { client, events, statuses } = makeClient();
+    client.start();
+    const source = latest();
+    expect(URLS).toContain(source.node);
+    expect(source.params.get('topics')).toBe('video:1');
+    expect(source.params.has('lastEventId')).toBe(false);
+    connect(source);
+    source.emit('comment', { id: 'e1', topic: 'video:1', type: 'comment', data: {}, ts: Date.now() });
+    expect(events).toEqual([{ id: 'e1', type: 'comment' }]);
+    expect(statuses).toEqual(['connecting', 'open']);
+    client.stop();
+    expect(source.closed).toBe(true);
+  });
+
+  it('backs off exponentially with full jitter, capped', () => {
+    const { client } = makeClient({ random: () => 0.999, backoffBaseMs: 500, backoffMaxMs: 8000 });
+    expect([1, 2, 3, 4, 5, 6].map((n) => client.backoffDelay(n))).toEqual([499, 999, 1998, 3996, 7992, 7992]);
+    const { client: low } = makeClient({ random: () => 0 });
+    expect(low.backoffDelay(10)).toBe(0);
+  });
+
+  it('on error moves to another node after the backoff, handing over the last event id', () => {
+    const { client } = makeClient({ random: () => 0.5 });
+    client.start();
+    const first = latest();
+    connect(first);
+    first.emit('comment', { id: 'e7', topic: 'video:1', type: 'comment', data: {}, ts: 0 });
+    first.fail();
+    expect(first.closed).toBe(true);
+    expect(FakeSource.all).toHaveLength(1);
+    vi.advanceTimersByTime(client.backoffDelay(1)); // 250 ms at random 0.5, base 500
+    const second = latest();
+    expect(FakeSource.all).toHaveLength(2);
+    expect(second.node).not.toBe(first.node);
+    expect(second.params.get('lastEventId')).toBe('e7');
+    client.stop();
+  });
+
+  it('grows the delay while failures repeat and resets it once connected', () => {
+    const { client } = makeClient({ random: () => 0.999, backoffBaseMs: 100 });
+    client.start();
+    latest().fail();
+    vi.advanceTimersByTime(98);
+    expect(FakeSource.all).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(FakeSource.all).toHaveLength(2);
+    latest().fail();
+    vi.advanceTimersByTime(198);
+    expect(FakeSource.all).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(FakeSource.all).toHaveLength(3);
+    connect(latest());
+    latest().fail();
+    vi.advanceTimersByTime(99);
+    expect(FakeSource.all).toHaveLength(4);
+    client.stop();
+  });
+
+  it('replaces a connection that went silent (no heartbeat) past the watchdog', () => {
+    const { client } = makeClient({ silenceTimeoutMs: 1000, random: () => 0 });
+    client.start();
+    const first = latest();
+    connect(first);
+    vi.advanceTimersByTime(900);
+    first.emit('heartbeat', { ts: 1 });
+    vi.advanceTimersByTime(900);
+    expect(FakeSource.all).toHaveLength(1);
+    vi.advanceTimersByTime(200);
+    expect(first.closed).toBe(true);
+    vi.advanceTimersByTime(0);
+    expect(FakeSource.all).toHaveLength(2);
+    client.stop();
+  });
+
+  it('honours the server reconnect frame and its afterMs', () => {
+    const { client } = makeClient();
+    client.start();
+    const first = latest();
+    connect(first);
+    first.emit('reconnect', { afterMs: 4200 });
+    expect(first.closed).toBe(true);
+    vi.advanceTimersByTime(4199);
+    expect(FakeSource.all).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(FakeSource.all).toHaveLength(2);
+    client.stop();
+  });
+
+  it('forgets the last id on resync and tells the page to reload its snapshot', () => {
+    const onResync = vi.fn();
+    const { client } = makeClient({ onResync });
+    client.start();
+    const first = latest();
+    connect(first);
+    first.emit('comment', { id: 'old', topic: 'video:1', type: 'comment', data: {}, ts: 0 });
+    first.emit('resync', {});
+    expect(onResync).toHaveBeenCalledOnce();
+    expect(client.lastId).toBeUndefined();
+    client.stop();
+  });
+
+  it('closes while the page is hidden for long and reopens, resuming, when it is visible again', () => {
+    let hidden = false;
+    let listener: () => void = () => {};
+    const { client, statuses } = makeClient({
+      hiddenCloseMs: 10_000,
+      visibility: {
+        isHidden: () => hidden,
+        onChange: (l) => {
+          listener = l;
+          return () => {};
+        },
+      },
+    });
+    client.start();
+    const first = latest();
+    connect(first);
+    first.emit('like', { id: 'l9', topic: 'video:1', type: 'like', data: { count: 1 }, ts: 0 });
+    hidden = true;
+    listener();
+    vi.advanceTimersByTime(9_999);
+    expect(first.closed).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(first.closed).toBe(true);
+    expect(statuses.at(-1)).toBe('paused');
+    // No reconnect attempts while hidden.
+    vi.advanceTimersByTime(120_000);
+    expect(FakeSource.all).toHaveLength(1);
+    hidden = false;
+    listener();
+    expect(FakeSource.all).toHaveLength(2);
+    expect(latest().params.get('lastEventId')).toBe('l9');
+    client.stop();
+  });
+
+  it('reports receive latencies to the node it is connected to, in batches', async () => {
+    const posts: Array<{ url: string; body: unknown }> = [];
+    let now = 10_000;
+    const { client } = makeClient({
+      reportLatency: true,
+      latencyReportIntervalMs: 5000,
+      now: () => now,
+      fetch: async (url, init) => {
+        posts.push({ url, body: JSON.parse(init.body) });
+        return {};
+      },
+    });
+    client.start();
+    const source = latest();
+    connect(source, 'conn-7');
+    source.emit('comment', { id: 'a', topic: 'video:1', type: 'comment', data: {}, ts: now - 40 });
+    now += 10;
+    source.emit('comment', { id: 'b', topic: 'video:1', type: 'comment', data: {}, ts: now - 12 });
+    vi.advanceTimersByTime(5000);
+    expect(posts).toEqual([
+      { url: `${source.node}/latency`, body: { connectionId: 'conn-7', topic: 'video:1', samples: [40, 12] } },
+    ]);
+    vi.advanceTimersByTime(5000);
+    expect(posts).toHaveLength(1); // nothing new, nothing sent
+    client.stop();
+  });
+});
