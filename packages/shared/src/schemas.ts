@@ -187,3 +187,53 @@ export const HealthSchema = z.object({
   checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })),
 });
 export type THealth = z.infer<typeof HealthSchema>;
+
+// ---------- web product API (apps/web route handlers) ----------
+
+const trimmed = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .transform((s) => s.trim())
+    .pipe(z.string().min(min, `${what} must not be empty`).max(max, `${what} must be at most ${max} characters`));
+
+export const CreateSessionSchema = z.object({ name: trimmed(1, 40, 'name') });
+export type TCreateSession = z.infer<typeof CreateSessionSchema>;
+
+export const UserSchema = z.object({ id: z.string(), name: z.string() });
+export type TUser = z.infer<typeof UserSchema>;
+
+export const VideoStatusSchema = z.enum(['upcoming', 'live', 'ended']);
+export type TVideoStatus = z.infer<typeof VideoStatusSchema>;
+
+export const CreateVideoSchema = z.object({
+  title: trimmed(1, 120, 'title'),
+  hlsUrl: z.url({ protocol: /^https?$/, error: 'hlsUrl must be an http(s) URL' }).optional(),
+});
+export type TCreateVideo = z.infer<typeof CreateVideoSchema>;
+
+export const VideoSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: VideoStatusSchema,
+  hlsUrl: z.string(),
+  ownerId: z.string(),
+  createdAt: z.string(),
+  likes: z.number().int().nonnegative(),
+  viewers: z.number().int().nonnegative(),
+});
+export type TVideo = z.infer<typeof VideoSchema>;
+
+export const LikeRequestSchema = z.object({ count: z.number().int().min(1).max(50).default(1) });
+export type TLikeRequest = z.infer<typeof LikeRequestSchema>;
+
+export const CommentRequestSchema = z.object({ text: trimmed(1, 500, 'text') });
+export type TCommentRequest = z.infer<typeof CommentRequestSchema>;
+
+export const CommentSchema = z.object({
+  id: z.string(),
+  videoId: z.string(),
+  author: UserSchema,
+  text: z.string(),
+  at: z.string(),
+});
+export type TComment = z.infer<typeof CommentSchema>;

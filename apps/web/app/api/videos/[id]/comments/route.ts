@@ -1,0 +1,24 @@
+import { CommentRequestSchema, parseWith } from '@ovation/shared';
+import { z } from 'zod';
+import { json, readBody, requireUser, route } from '../../../../../lib/server/http';
+import { comment, listComments } from '../../../../../lib/server/videos';
+
+export const dynamic = 'force-dynamic';
+
+type Params = { params: Promise<{ id: string }> };
+
+const QuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
+
+/** GET /api/videos/:id/comments?limit=50 → `{ comments }`, oldest first. */
+export const GET = route(async (request: Request, { params }: Params) => {
+  const url = new URL(request.url);
+  const { limit } = parseWith(QuerySchema, { limit: url.searchParams.get('limit') ?? undefined }, 'query');
+  return json({ comments: await listComments((await params).id, limit) });
+});
+
+/** POST /api/videos/:id/comments `{ text }` (1–500 characters after trimming) → 201 `{ comment }`. */
+export const POST = route(async (request: Request, { params }: Params) => {
+  const user = await requireUser(request);
+  const { text } = await readBody(request, CommentRequestSchema);
+  return json({ comment: await comment(user, (await params).id, text) }, 201);
+});

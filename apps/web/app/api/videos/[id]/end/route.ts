@@ -1,0 +1,12 @@
+import { json, requireUser, route } from '../../../../../lib/server/http';
+import { setStatus } from '../../../../../lib/server/videos';
+
+export const dynamic = 'force-dynamic';
+
+type Params = { params: Promise<{ id: string }> };
+
+/** POST /api/videos/:id/end (owner only) → `{ video }`; viewers receive `status` "ended". */
+export const POST = route(async (request: Request, { params }: Params) => {
+  const user = await requireUser(request);
+  return json({ video: await setStatus(user, (await params).id, 'ended') });
+});

@@ -1,0 +1,69 @@
+import { AppError, DEFAULT_BODY_LIMIT_BYTES, parseWith, type TUser } from '@ovation/shared';
+import type { z } from 'zod';
+import { context } from './context';
+import { SESSION_COOKIE } from './session';
+
+/*
+ * Helpers that keep route handlers thin: every failure leaves as the contract's
+ * `{ error: { code, message } }` with the right status, never a stack trace.
+ */
+
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return Response.json(body, { status, headers });
+}
+
+export function errorResponse(error: unknown): Response {
+  const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'internal error', { cause: error });
+  if (appError.status >= 500 && appError.code === 'INTERNAL') console.error(error);
+  const headers: Record<string, string> = {};
+  if (appError.retryAfterSeconds !== undefined) headers['retry-after'] = String(appError.retryAfterSeconds);
+  return json(appError.toBody(), appError.status, headers);
+}
+
+/** Wraps a handler so that anything thrown becomes an error response. */
+export function route<A extends unknown[]>(handler: (...args: A) => Promise<Response>) {
+  return async (...args: A): Promise<Response> => {
+    try {
+      return await handler(...args);
+    } catch (error) {
+      return errorResponse(error);
+    }
+  };
+}
+
+/** Reads a JSON body (64 KiB at most) and validates it. An empty body counts as `{}`. */
+export async function readBody<S extends z.ZodType>(request: Request, schema: S): Promise<z.output<S>> {
+  const text = await request.text();
+  if (Buffer.byteLength(text) > DEFAULT_BODY_LIMIT_BYTES) {
+    throw new AppError('PAYLOAD_TOO_LARGE', 'body: larger than the 64 KiB limit');
+  }
+  let value: unknown = {};
+  if (text.trim().length > 0) {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new AppError('INVALID_JSON', 'body: not valid JSON');
+    }
+  }
+  return parseWith(schema, value);
+}
+
+function cookieValue(request: Request, name: string): string | undefined {
+  const header = request.headers.get('cookie');
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return rest.join('=');
+  }
+  return undefined;
+}
+
+export async function currentUser(request: Request): Promise<TUser | undefined> {
+  return context().sessions.verify(cookieValue(request, SESSION_COOKIE));
+}
+
+export async function requireUser(request: Request): Promise<TUser> {
+  const user = await currentUser(request);
+  if (!user) throw new AppError('UNAUTHORIZED', 'sign in with a display name first (POST /api/session)');
+  return user;
+}

@@ -1,0 +1,126 @@
+import {
+  CommentSchema,
+  EventIdGenerator,
+  randomTag,
+  type TComment,
+  type TUser,
+  type TVideoStatus,
+  VideoStatusSchema,
+} from '@ovation/shared';
+import type { Redis } from 'ioredis';
+import { MAX_COMMENTS_PER_VIDEO, MAX_LISTED_VIDEOS, type ProductStore, type StoredVideo } from './store';
+
+/*
+ * Redis layout (under `prefix`):
+ *   <p>:video:<id>           HASH  title, status, hlsUrl, ownerId, createdAt, likes
+ *   <p>:videos               ZSET  id -> created ms (the home page lists newest first)
+ *   <p>:video:<id>:comments  LIST  comment JSON, newest at the right, trimmed to MAX_COMMENTS_PER_VIDEO
+ * Every value read back is validated (a Redis value crosses a process too).
+ */
+export class RedisStore implements ProductStore {
+  private readonly ids = new EventIdGenerator('web');
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private videoKey = (id: string) => `${this.prefix}:video:${id}`;
+  private commentsKey = (id: string) => `${this.prefix}:video:${id}:comments`;
+  private listKey = () => `${this.prefix}:videos`;
+
+  async createVideo(input: { title: string; hlsUrl: string; ownerId: string; status?: TVideoStatus; id?: string }) {
+    const now = new Date();
+    const video: StoredVideo = {
+      id: input.id ?? randomTag(8),
+      title: input.title,
+      status: input.status ?? 'upcoming',
+      hlsUrl: input.hlsUrl,
+      ownerId: input.ownerId,
+      createdAt: now.toISOString(),
+      likes: 0,
+    };
+    await this.redis
+      .multi()
+      .hset(this.videoKey(video.id), { ...video, likes: '0' })
+      .zadd(this.listKey(), now.getTime(), video.id)
+      .exec();
+    return video;
+  }
+
+  async getVideo(id: string) {
+    return parseVideo(id, await this.redis.hgetall(this.videoKey(id)));
+  }
+
+  async listVideos() {
+    const ids = await this.redis.zrevrange(this.listKey(), 0, MAX_LISTED_VIDEOS - 1);
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.videoKey(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return ids.flatMap((id, i) => {
+      const video = parseVideo(id, (replies[i]?.[1] ?? {}) as Record<string, string>);
+      return video ? [video] : [];
+    });
+  }
+
+  async setStatus(id: string, status: TVideoStatus) {
+    if (!(await this.redis.exists(this.videoKey(id)))) return undefined;
+    await this.redis.hset(this.videoKey(id), 'status', status);
+    return this.getVideo(id);
+  }
+
+  async addLikes(id: string, count: number) {
+    if (!(await this.redis.exists(this.videoKey(id)))) return 0;
+    return this.redis.hincrby(this.videoKey(id), 'likes', count);
+  }
+
+  async addComment(videoId: string, author: TUser, text: string) {
+    const comment: TComment = { id: this.ids.next(), videoId, author, text, at: new Date().toISOString() };
+    await this.redis
+      .multi()
+      .rpush(this.commentsKey(videoId), JSON.stringify(comment))
+      .ltrim(this.commentsKey(videoId), -MAX_COMMENTS_PER_VIDEO, -1)
+      .exec();
+    return comment;
+  }
+
+  async listComments(videoId: string, limit: number) {
+    const raw = await this.redis.lrange(this.commentsKey(videoId), -limit, -1);
+    return raw.flatMap((entry) => {
+      const parsed = CommentSchema.safeParse(safeJson(entry));
+      return parsed.success ? [parsed.data] : [];
+    });
+  }
+
+  async deleteComment(videoId: string, commentId: string) {
+    const raw = await this.redis.lrange(this.commentsKey(videoId), 0, -1);
+    const entry = raw.find((e) => (safeJson(e) as { id?: string } | undefined)?.id === commentId);
+    if (!entry) return false;
+    return (await this.redis.lrem(this.commentsKey(videoId), 1, entry)) > 0;
+  }
+
+  async close() {}
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseVideo(id: string, hash: Record<string, string>): StoredVideo | undefined {
+  if (!hash.title) return undefined;
+  const status = VideoStatusSchema.safeParse(hash.status);
+  return {
+    id,
+    title: hash.title,
+    status: status.success ? status.data : 'ended',
+    hlsUrl: hash.hlsUrl ?? '',
+    ownerId: hash.ownerId ?? '',
+    createdAt: hash.createdAt ?? new Date(0).toISOString(),
+    likes: Number(hash.likes ?? 0) || 0,
+  };
+}

@@ -1,0 +1,301 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test-support/poll.js';
+import { TestViewer } from '../../../test-support/sse-client.js';
+import { buildApp as buildDispatcher } from '../../dispatcher/src/app.js';
+import { loadDispatcherConfig } from '../../dispatcher/src/config.js';
+import { buildApp as buildRealtime } from '../../realtime/src/app.js';
+import { loadRealtimeConfig } from '../../realtime/src/config.js';
+import * as session from '../app/api/session/route';
+import * as oneComment from '../app/api/videos/[id]/comments/[commentId]/route';
+import * as comments from '../app/api/videos/[id]/comments/route';
+import * as end from '../app/api/videos/[id]/end/route';
+import * as likes from '../app/api/videos/[id]/likes/route';
+import * as video from '../app/api/videos/[id]/route';
+import * as start from '../app/api/videos/[id]/start/route';
+import * as videos from '../app/api/videos/route';
+import { loadWebConfig } from '../lib/server/config';
+import { createContext, setContext } from '../lib/server/context';
+
+/* The product API's route handlers, called as Next calls them, against a real dispatcher and node. */
+
+const TOKEN = 'web-api-test-token-0123456789';
+let dispatcher: FastifyInstance;
+let node: FastifyInstance;
+let nodeUrl: string;
+
+beforeAll(async () => {
+  dispatcher = await buildDispatcher(loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent' }));
+  const dispatcherUrl = await dispatcher.listen({ host: '127.0.0.1', port: 0 });
+  node = await buildRealtime(
+    loadRealtimeConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent', DISPATCHER_URLS: dispatcherUrl, PORT: '0' }),
+  );
+  nodeUrl = await node.listen({ host: '127.0.0.1', port: 0 });
+  setContext(
+    createContext(
+      loadWebConfig({
+        INTERNAL_TOKEN: TOKEN,
+        DISPATCHER_URLS: dispatcherUrl,
+        LIKES_PER_SECOND: '20',
+        COMMENTS_PER_SECOND: '1',
+      }),
+    ),
+  );
+});
+
+afterAll(async () => {
+  setContext(undefined);
+  await node.close();
+  await dispatcher.close();
+});
+
+const req = (path: string, init: { method?: string; body?: unknown; cookie?: string } = {}) =>
+  new Request(`http://web.test${path}`, {
+    method: init.method ?? 'GET',
+    headers: { 'content-type': 'application/json', ...(init.cookie ? { cookie: init.cookie } : {}) },
+    ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+  });
+const params = <T extends Record<string, string>>(p: T) => ({ params: Promise.resolve(p) });
+
+async function signIn(name: string): Promise<{ cookie: string; user: { id: string; name: string } }> {
+  const response = await session.POST(req('/api/session', { method: 'POST', body: { name } }));
+  expect(response.status).toBe(200);
+  const setCookie = response.headers.get('set-cookie') ?? '';
+  expect(setCookie).toMatch(/^ovation_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax/);
+  const body = (await response.json()) as { user: { id: string; name: string } };
+  return { cookie: setCookie.split(';')[0] as string, user: body.user };
+}
+
+async function expectError(response: Response, status: number, code: string) {
+  expect(response.status).toBe(status);
+  const body = (await response.json()) as { error: { code: string; message: string } };
+  expect(body.error.code).toBe(code);
+  expect(body.error.message.length).toBeGreaterThan(0);
+  return body.error.message;
+}
+
+describe('product API', () => {
+  it('signs a guest in with a display name and knows them by the cookie', async () => {
+    const { cookie, user } = await signIn('  Ann  ');
+    expect(user.name).toBe('Ann');
+    const me = await session.GET(req('/api/session', { cookie }));
+    expect(await me.json()).toEqual({ user });
+    expect(await (await session.GET(req('/api/session'))).json()).toEqual({ user: null });
+    expect(
+      await (await session.GET(req('/api/session', { cookie: 'ovation_session=forged.token.here' }))).json(),
+    ).toEqual({
+      user: null,
+    });
+    await expectError(
+      await session.POST(req('/api/session', { method: 'POST', body: { name: '   ' } })),
+      400,
+      'VALIDATION_FAILED',
+    );
+    await expectError(
+      await session.POST(req('/api/session', { method: 'POST', body: { name: 'x'.repeat(41) } })),
+      400,
+      'VALIDATION_FAILED',
+    );
+    await expectError(
+      await session.POST(req('/api/session', { method: 'POST', body: '{"name":' })),
+      400,
+      'INVALID_JSON',
+    );
+  });
+
+  it('lists the demo video, live, without any set-up', async () => {
+    const body = (await (await videos.GET()).json()) as {
+      videos: Array<{ id: string; status: string; hlsUrl: string }>;
+    };
+    expect(body.videos).toContainEqual(
+      expect.objectContaining({ id: 'demo', status: 'live', hlsUrl: '/demo/live.m3u8' }),
+    );
+  });
+
+  it('lets a signed-in user create a video they own, and only they can start or end it', async () => {
+    const owner = await signIn('Owner');
+    const other = await signIn('Other');
+    await expectError(
+      await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Nope' } })),
+      401,
+      'UNAUTHORIZED',
+    );
+    await expectError(
+      await videos.POST(req('/api/videos', { method: 'POST', body: { title: '' }, cookie: owner.cookie })),
+      400,
+      'VALIDATION_FAILED',
+    );
+    const created = await videos.POST(
+      req('/api/videos', { method: 'POST', body: { title: 'My show' }, cookie: owner.cookie }),
+    );
+    expect(created.status).toBe(201);
+    const { video: v } = (await created.json()) as {
+      video: { id: string; ownerId: string; status: string; hlsUrl: string };
+    };
+    expect(v).toMatchObject({ ownerId: owner.user.id, status: 'upcoming', hlsUrl: '/demo/live.m3u8' });
+
+    await expectError(
+      await start.POST(
+        req(`/api/videos/${v.id}/start`, { method: 'POST', cookie: other.cookie }),
+        params({ id: v.id }),
+      ),
+      403,
+      'FORBIDDEN',
+    );
+    await expectError(
+      await start.POST(req(`/api/videos/${v.id}/start`, { method: 'POST' }), params({ id: v.id })),
+      401,
+      'UNAUTHORIZED',
+    );
+    await expectError(
+      await start.POST(req('/api/videos/nope/start', { method: 'POST', cookie: owner.cookie }), params({ id: 'nope' })),
+      404,
+      'NOT_FOUND',
+    );
+
+    const viewer = await TestViewer.connect(`${nodeUrl}/connect?topics=video:${v.id}`);
+    const started = await start.POST(
+      req(`/api/videos/${v.id}/start`, { method: 'POST', cookie: owner.cookie }),
+      params({ id: v.id }),
+    );
+    expect(started.status).toBe(200);
+    await waitFor('status live', () => viewer.events('status').some((e) => e.data.status === 'live'));
+    expect(
+      (
+        (await (await video.GET(req(`/api/videos/${v.id}`), params({ id: v.id }))).json()) as {
+          video: { status: string };
+        }
+      ).video.status,
+    ).toBe('live');
+    await end.POST(req(`/api/videos/${v.id}/end`, { method: 'POST', cookie: owner.cookie }), params({ id: v.id }));
+    await waitFor('status ended', () => viewer.events('status').some((e) => e.data.status === 'ended'));
+    viewer.close();
+  });
+
+  it('publishes likes and comments to the video topic and keeps the like total and comment history', async () => {
+    const ann = await signIn('Ann');
+    const viewer = await TestViewer.connect(`${nodeUrl}/connect?topics=video:demo`);
+    await expectError(
+      await likes.POST(req('/api/videos/demo/likes', { method: 'POST', body: {} }), params({ id: 'demo' })),
+      401,
+      'UNAUTHORIZED',
+    );
+    await expectError(
+      await likes.POST(
+        req('/api/videos/demo/likes', { method: 'POST', body: { count: 51 }, cookie: ann.cookie }),
+        params({ id: 'demo' }),
+      ),
+      400,
+      'VALIDATION_FAILED',
+    );
+    const liked = await likes.POST(
+      req('/api/videos/demo/likes', { method: 'POST', body: { count: 3 }, cookie: ann.cookie }),
+      params({ id: 'demo' }),
+    );
+    expect(liked.status).toBe(202);
+    const { total } = (await liked.json()) as { total: number };
+    await waitFor('like event', () => viewer.events('like').length === 1);
+    expect(viewer.events('like')[0]?.data).toEqual({ count: 3, total, sample: [ann.user] });
+
+    const posted = await comments.POST(
+      req('/api/videos/demo/comments', {
+        method: 'POST',
+        body: { text: '  <script>alert(1)</script> hi  ' },
+        cookie: ann.cookie,
+      }),
+      params({ id: 'demo' }),
+    );
+    expect(posted.status).toBe(201);
+    const { comment } = (await posted.json()) as { comment: { id: string; text: string } };
+    expect(comment.text).toBe('<script>alert(1)</script> hi');
+    await waitFor('comment event', () => viewer.events('comment').length === 1);
+    expect(viewer.events('comment')[0]?.data).toMatchObject({
+      id: comment.id,
+      text: comment.text,
+      author: ann.user,
+      videoId: 'demo',
+    });
+
+    const history = (await (
+      await comments.GET(req('/api/videos/demo/comments?limit=50'), params({ id: 'demo' }))
+    ).json()) as {
+      comments: Array<{ id: string }>;
+    };
+    expect(history.comments.at(-1)?.id).toBe(comment.id);
+    viewer.close();
+  });
+
+  it('answers the contract errors for comments: unsigned, empty, too long, rate-limited, unknown video, bad query', async () => {
+    const bo = await signIn('Bo');
+    const post = (body: unknown, cookie?: string, id = 'demo') =>
+      comments.POST(
+        req(`/api/videos/${id}/comments`, { method: 'POST', body, ...(cookie ? { cookie } : {}) }),
+        params({ id }),
+      );
+    await expectError(await post({ text: 'hi' }), 401, 'UNAUTHORIZED');
+    expect(await expectError(await post({ text: '    ' }, bo.cookie), 400, 'VALIDATION_FAILED')).toContain('body.text');
+    expect(await expectError(await post({ text: 'x'.repeat(501) }, bo.cookie), 400, 'VALIDATION_FAILED')).toContain(
+      '500',
+    );
+    await expectError(await post({ text: 'x'.repeat(70 * 1024) }, bo.cookie), 413, 'PAYLOAD_TOO_LARGE');
+    expect((await post({ text: 'first' }, bo.cookie)).status).toBe(201);
+    const limited = await post({ text: 'second, too soon' }, bo.cookie);
+    await expectError(limited, 429, 'RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await expectError(await post({ text: 'hi' }, (await signIn('Cy')).cookie, 'no-such-video'), 404, 'NOT_FOUND');
+    await expectError(
+      await comments.GET(req('/api/videos/demo/comments?limit=0'), params({ id: 'demo' })),
+      400,
+      'VALIDATION_FAILED',
+    );
+  });
+
+  it('rate-limits likes at the configured burst', async () => {
+    const dee = await signIn('Dee');
+    const tap = (count: number) =>
+      likes.POST(
+        req('/api/videos/demo/likes', { method: 'POST', body: { count }, cookie: dee.cookie }),
+        params({ id: 'demo' }),
+      );
+    expect((await tap(15)).status).toBe(202);
+    expect((await tap(5)).status).toBe(202);
+    const refused = await tap(1);
+    await expectError(refused, 429, 'RATE_LIMITED');
+    expect(refused.headers.get('retry-after')).toBe('1');
+  });
+
+  it('lets only the owner delete a comment; viewers receive comment_deleted and history forgets it', async () => {
+    const owner = await signIn('Host');
+    const fan = await signIn('Fan');
+    const created = (await (
+      await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Mod' }, cookie: owner.cookie }))
+    ).json()) as {
+      video: { id: string };
+    };
+    const id = created.video.id;
+    await start.POST(req(`/api/videos/${id}/start`, { method: 'POST', cookie: owner.cookie }), params({ id }));
+    const viewer = await TestViewer.connect(`${nodeUrl}/connect?topics=video:${id}`);
+    const posted = (await (
+      await comments.POST(
+        req(`/api/videos/${id}/comments`, { method: 'POST', body: { text: 'rude' }, cookie: fan.cookie }),
+        params({ id }),
+      )
+    ).json()) as { comment: { id: string } };
+    const del = (cookie?: string) =>
+      oneComment.DELETE(
+        req(`/api/videos/${id}/comments/${posted.comment.id}`, { method: 'DELETE', ...(cookie ? { cookie } : {}) }),
+        params({ id, commentId: posted.comment.id }),
+      );
+    await expectError(await del(fan.cookie), 403, 'FORBIDDEN');
+    await expectError(await del(), 401, 'UNAUTHORIZED');
+    expect((await del(owner.cookie)).status).toBe(200);
+    await expectError(await del(owner.cookie), 404, 'NOT_FOUND');
+    await waitFor('comment_deleted', () => viewer.events('comment_deleted').length === 1);
+    expect(viewer.events('comment_deleted')[0]?.data).toEqual({ id: posted.comment.id, videoId: id });
+    const history = (await (await comments.GET(req(`/api/videos/${id}/comments`), params({ id }))).json()) as {
+      comments: unknown[];
+    };
+    expect(history.comments).toEqual([]);
+    viewer.close();
+  });
+});
