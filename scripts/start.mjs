@@ -5,6 +5,7 @@
 //   browser ─▶ realtime :4100   (GET /connect, SSE)
 //   web/curl ─▶ dispatcher :4000 (POST /publish) ─▶ realtime ─▶ browsers
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ROOT, staleWorkspaces } from './build-state.mjs';
 
@@ -63,7 +64,15 @@ const services = [
       String(ports.web),
     ],
     cwd: join(ROOT, 'apps/web'),
-    env: { ...common, PORT: String(ports.web), DISPATCHER_URLS: dispatcherUrl, REALTIME_URLS: realtimeUrl },
+    env: {
+      ...common,
+      PORT: String(ports.web),
+      DISPATCHER_URLS: dispatcherUrl,
+      REALTIME_URLS: realtimeUrl,
+      // `next start` runs with NODE_ENV=production, which requires a session secret: a local
+      // stack gets a fresh random one (sessions last as long as the stack) unless one is given.
+      SESSION_SECRET: env.SESSION_SECRET || randomBytes(32).toString('hex'),
+    },
   },
 ];
 

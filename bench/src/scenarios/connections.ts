@@ -1,6 +1,6 @@
 import { CpuMeter, processStats } from '../proc-stats.js';
 import { cpuRows, fmt, type Rows } from '../report.js';
-import { type RunningProcess, setServiceNodeArgs, startReference, startStack } from '../stack.js';
+import { type RunningProcess, startReference, startStack } from '../stack.js';
 import { ViewerPool } from '../viewers.js';
 
 /*

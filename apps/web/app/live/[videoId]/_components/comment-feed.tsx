@@ -1,0 +1,58 @@
+'use client';
+
+import type { TComment } from '@ovation/shared';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+
+/** Newest at the bottom; follows new comments unless the viewer scrolled up, then offers a button. */
+export function CommentFeed({ comments }: { comments: TComment[] }) {
+  const ref = useRef<HTMLOListElement>(null);
+  const [following, setFollowing] = useState(true);
+  const [unseen, setUnseen] = useState(0);
+  const lastCount = useRef(comments.length);
+
+  useLayoutEffect(() => {
+    const list = ref.current;
+    const added = comments.length - lastCount.current;
+    lastCount.current = comments.length;
+    if (!list) return;
+    if (following) list.scrollTop = list.scrollHeight;
+    else if (added > 0) setUnseen((n) => n + added);
+  }, [comments, following]);
+
+  useEffect(() => {
+    const list = ref.current;
+    if (!list) return;
+    const onScroll = () => {
+      const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 24;
+      setFollowing(atBottom);
+      if (atBottom) setUnseen(0);
+    };
+    list.addEventListener('scroll', onScroll, { passive: true });
+    return () => list.removeEventListener('scroll', onScroll);
+  }, []);
+
+  return (
+    <>
+      <ol className="feed" ref={ref} aria-label="Comments" aria-live="polite">
+        {comments.map((c) => (
+          <li key={c.id}>
+            <span className="author">{c.author.name}</span>
+            <span>{c.text}</span>
+          </li>
+        ))}
+      </ol>
+      {!following && unseen > 0 && (
+        <button
+          type="button"
+          className="new-comments"
+          onClick={() => {
+            setFollowing(true);
+            setUnseen(0);
+          }}
+        >
+          New comments ({unseen})
+        </button>
+      )}
+    </>
+  );
+}

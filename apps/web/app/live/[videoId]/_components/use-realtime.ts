@@ -1,0 +1,90 @@
+'use client';
+
+import { RealtimeClient, type TComment, type TEventEnvelope, type TVideo, videoTopic } from '@ovation/shared';
+import { useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import { queryKeys } from '../../../../lib/client/query-client';
+
+const EVENT_TYPES = ['like', 'comment', 'comment_deleted', 'viewers', 'status'];
+
+/**
+ * Connects the page to the video's topic and writes every event into the react-query cache
+ * (no second store): likes raise the total, comments append, deletions remove, `viewers` and
+ * `status` update the video. `onLikes` gets other viewers' like counts, for the hearts.
+ */
+export function useRealtime(
+  videoId: string,
+  realtimeUrls: string[],
+  options: { ownUserId: () => string | undefined; onLikes: (count: number) => void },
+) {
+  const queryClient = useQueryClient();
+  const [status, setStatus] = useState('connecting');
+  const optionsRef = useRef(options);
+  optionsRef.current = options;
+
+  useEffect(() => {
+    const updateVideo = (change: (video: TVideo) => TVideo) =>
+      queryClient.setQueryData<{ video: TVideo }>(queryKeys.video(videoId), (old) =>
+        old ? { video: change(old.video) } : old,
+      );
+
+    const onEvent = (event: TEventEnvelope) => {
+      const data = event.data as Record<string, unknown>;
+      switch (event.type) {
+        case 'like': {
+          const count = typeof data.count === 'number' ? data.count : 1;
+          const total = typeof data.total === 'number' ? data.total : undefined;
+          updateVideo((v) => ({ ...v, likes: total !== undefined ? Math.max(total, v.likes) : v.likes + count }));
+          const sample = Array.isArray(data.sample) ? (data.sample as Array<{ id?: string }>) : [];
+          const me = optionsRef.current.ownUserId();
+          // The viewer's own taps already showed their hearts.
+          if (!(me && sample.length > 0 && sample.every((s) => s.id === me))) optionsRef.current.onLikes(count);
+          break;
+        }
+        case 'comment':
+          queryClient.setQueryData<{ comments: TComment[] }>(queryKeys.comments(videoId), (old) => {
+            const comment = data as unknown as TComment;
+            const comments = old?.comments ?? [];
+            if (comments.some((c) => c.id === comment.id)) return old;
+            return { comments: [...comments, comment].slice(-200) };
+          });
+          break;
+        case 'comment_deleted':
+          queryClient.setQueryData<{ comments: TComment[] }>(queryKeys.comments(videoId), (old) =>
+            old ? { comments: old.comments.filter((c) => c.id !== data.id) } : old,
+          );
+          break;
+        case 'viewers':
+          if (typeof data.count === 'number') updateVideo((v) => ({ ...v, viewers: data.count as number }));
+          break;
+        case 'status':
+          if (data.status === 'live' || data.status === 'ended')
+            updateVideo((v) => ({ ...v, status: data.status as TVideo['status'] }));
+          break;
+      }
+    };
+
+    const client = new RealtimeClient({
+      urls: realtimeUrls,
+      topics: [videoTopic(videoId)],
+      eventTypes: EVENT_TYPES,
+      onEvent,
+      onStatus: (s) => setStatus(s),
+      onResync: () => {
+        void queryClient.invalidateQueries({ queryKey: queryKeys.video(videoId) });
+        void queryClient.invalidateQueries({ queryKey: queryKeys.comments(videoId) });
+      },
+      visibility: {
+        isHidden: () => document.visibilityState === 'hidden',
+        onChange: (listener) => {
+          document.addEventListener('visibilitychange', listener);
+          return () => document.removeEventListener('visibilitychange', listener);
+        },
+      },
+    });
+    client.start();
+    return () => client.stop();
+  }, [videoId, realtimeUrls, queryClient]);
+
+  return status;
+}

@@ -1,0 +1,197 @@
+'use client';
+
+import type { TUser } from '@ovation/shared';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { ApiError, api } from '../../../../lib/client/api';
+import { queryKeys } from '../../../../lib/client/query-client';
+import { CommentFeed } from './comment-feed';
+import { Hearts, type HeartsHandle } from './hearts';
+import { NameDialog } from './name-dialog';
+import { Player } from './player';
+import { useRealtime } from './use-realtime';
+
+/** Taps are sent together at most this often (the API takes 1–50 per request). */
+const LIKE_BATCH_MS = 250;
+
+type Pending = { kind: 'like' } | { kind: 'comment'; text: string };
+
+export function Viewer({ videoId, realtimeUrls }: { videoId: string; realtimeUrls: string[] }) {
+  const queryClient = useQueryClient();
+  const video = useQuery({ queryKey: queryKeys.video(videoId), queryFn: () => api.video(videoId) });
+  const comments = useQuery({ queryKey: queryKeys.comments(videoId), queryFn: () => api.comments(videoId) });
+  const session = useQuery({ queryKey: queryKeys.session, queryFn: api.session });
+  const user: TUser | null = session.data?.user ?? null;
+  const hearts = useRef<HeartsHandle>(null);
+  const [asking, setAsking] = useState<Pending | null>(null);
+  const [signInError, setSignInError] = useState<string>();
+  const [notice, setNotice] = useState<string>();
+  const [draft, setDraft] = useState('');
+  const taps = useRef(0);
+  const tapTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+
+  const connection = useRealtime(videoId, realtimeUrls, {
+    ownUserId: () => user?.id,
+    onLikes: (count) => hearts.current?.others(count),
+  });
+
+  const showError = useCallback((error: unknown) => {
+    if (error instanceof ApiError && error.code === 'RATE_LIMITED') {
+      setNotice(`Easy there — try again in ${error.retryAfterSeconds ?? 1}s.`);
+    } else if (error instanceof ApiError) {
+      setNotice(error.message);
+    } else {
+      setNotice('Something went wrong; please try again.');
+    }
+  }, []);
+
+  const flushLikes = useCallback(() => {
+    tapTimer.current = undefined;
+    const count = Math.min(50, taps.current);
+    taps.current -= count;
+    if (count === 0) return;
+    api
+      .like(videoId, count)
+      .then(
+        ({ total }) =>
+          queryClient.setQueryData(queryKeys.video(videoId), (old: { video: { likes: number } } | undefined) =>
+            old ? { video: { ...old.video, likes: Math.max(old.video.likes, total) } } : old,
+          ),
+        showError,
+      );
+    if (taps.current > 0) tapTimer.current = setTimeout(flushLikes, LIKE_BATCH_MS);
+  }, [videoId, queryClient, showError]);
+
+  useEffect(() => () => clearTimeout(tapTimer.current), []);
+
+  const like = () => {
+    if (!user) return setAsking({ kind: 'like' });
+    tap();
+  };
+
+  const tap = () => {
+    hearts.current?.own();
+    taps.current++;
+    queryClient.setQueryData(queryKeys.video(videoId), (old: { video: { likes: number } } | undefined) =>
+      old ? { video: { ...old.video, likes: old.video.likes + 1 } } : old,
+    );
+    tapTimer.current ??= setTimeout(flushLikes, LIKE_BATCH_MS);
+  };
+
+  const send = (text: string) => {
+    if (!text.trim()) return;
+    if (!user) return setAsking({ kind: 'comment', text });
+    setNotice(undefined);
+    api.comment(videoId, text).then(({ comment }) => {
+      setDraft('');
+      queryClient.setQueryData(queryKeys.comments(videoId), (old: { comments: (typeof comment)[] } | undefined) => {
+        const list = old?.comments ?? [];
+        return list.some((c) => c.id === comment.id) ? old : { comments: [...list, comment] };
+      });
+    }, showError);
+  };
+
+  const signIn = async (name: string) => {
+    try {
+      const { user: signedIn } = await api.signIn(name);
+      queryClient.setQueryData(queryKeys.session, { user: signedIn });
+      setSignInError(undefined);
+      const pending = asking;
+      setAsking(null);
+      if (pending?.kind === 'comment') {
+        api.comment(videoId, pending.text).then(({ comment }) => {
+          setDraft('');
+          queryClient.setQueryData(
+            queryKeys.comments(videoId),
+            (old: { comments: (typeof comment)[] } | undefined) => ({
+              comments: [...(old?.comments ?? []), comment],
+            }),
+          );
+        }, showError);
+      }
+    } catch (error) {
+      setSignInError(error instanceof ApiError ? error.message : 'Could not sign in');
+    }
+  };
+
+  if (video.isError) {
+    return (
+      <p role="alert">
+        This video does not exist. <Link href="/">Back to live videos</Link>
+      </p>
+    );
+  }
+  const v = video.data?.video;
+  const ended = v?.status === 'ended';
+
+  return (
+    <div className="viewer" data-connection={connection}>
+      <section>
+        <div className="stage">
+          {v && <Player src={v.hlsUrl} ended={ended} />}
+          <Hearts ref={hearts} />
+          {ended && <div className="ended-overlay">This live video has ended</div>}
+        </div>
+        <div className="bar">
+          <div>
+            <Link href="/" className="brand">
+              Ovation
+            </Link>{' '}
+            {v && <span className={`badge ${v.status}`}>{v.status === 'live' ? 'Live' : v.status}</span>}
+            <h1>{v?.title ?? 'Loading…'}</h1>
+          </div>
+          <div className="counts">
+            <span role="status" aria-label="Viewers">
+              {v?.viewers ?? 0} watching
+            </span>
+            <span role="status" aria-label="Likes">
+              {v?.likes ?? 0} likes
+            </span>
+          </div>
+          <button type="button" className="like-button" onClick={like} disabled={v?.status !== 'live'}>
+            Like
+          </button>
+        </div>
+      </section>
+      <aside className="side">
+        <CommentFeed comments={comments.data?.comments ?? []} />
+        {notice && (
+          <p className="notice" role="alert">
+            {notice}
+          </p>
+        )}
+        <form
+          className="composer"
+          onSubmit={(event) => {
+            event.preventDefault();
+            send(draft);
+          }}
+        >
+          <input
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+            aria-label="Add a comment"
+            placeholder={ended ? 'This video has ended' : 'Add a comment'}
+            disabled={ended}
+          />
+          <button type="submit" disabled={ended}>
+            Send
+          </button>
+        </form>
+      </aside>
+      {asking && (
+        <NameDialog
+          error={signInError}
+          onCancel={() => setAsking(null)}
+          onSubmit={(name) => {
+            const pendingLike = asking.kind === 'like';
+            void signIn(name).then(() => {
+              if (pendingLike) tap();
+            });
+          }}
+        />
+      )}
+    </div>
+  );
+}
