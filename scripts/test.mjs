@@ -2,7 +2,7 @@
 // suites (unit, contract, integration with real processes and real Redis) and the e2e suites.
 // Ends with one line `N passed, N failed` over every test and check that ran.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './build-state.mjs';
 
@@ -52,7 +52,18 @@ if (existsSync(vitestJson)) {
   failed++;
 }
 
-check('e2e', 'npm', ['test', '-w', 'e2e']);
+// Playwright suites against the real stack in Debian's Chromium; counted test by test.
+const playwrightJson = join(resultsDir, 'playwright.json');
+rmSync(playwrightJson, { force: true });
+const e2eOk = run('e2e', 'npm', ['test', '-w', 'e2e']);
+if (existsSync(playwrightJson)) {
+  const stats = JSON.parse(readFileSync(playwrightJson, 'utf8')).stats ?? {};
+  passed += (stats.expected ?? 0) + (stats.flaky ?? 0);
+  failed += stats.unexpected ?? 0;
+  if (!e2eOk && (stats.unexpected ?? 0) === 0) failed++;
+} else {
+  failed++;
+}
 
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -63,7 +63,12 @@ export const Hearts = forwardRef<HeartsHandle>(function Hearts(_props, ref) {
           style={{ ['--drift' as string]: `${heart.drift}px`, right: `${20 + heart.drift / 3}px` }}
           onAnimationEnd={() => remove(heart.id)}
         >
-          {heart.own ? '❤️' : '💗'}
+          <svg viewBox="0 0 32 32" width="1em" height="1em" role="presentation">
+            <path
+              fill={heart.own ? '#ff3d6e' : '#ff8fab'}
+              d="M16 28s-11-6.9-11-15a6 6 0 0 1 11-3.4A6 6 0 0 1 27 13c0 8.1-11 15-11 15z"
+            />
+          </svg>
         </span>
       ))}
     </div>

@@ -146,7 +146,7 @@ export function Viewer({ videoId, realtimeUrls }: { videoId: string; realtimeUrl
               {v?.viewers ?? 0} watching
             </span>
             <span role="status" aria-label="Likes">
-              {v?.likes ?? 0} likes
+              {v?.likes ?? 0} {v?.likes === 1 ? 'like' : 'likes'}
             </span>
           </div>
           <button type="button" className="like-button" onClick={like} disabled={v?.status !== 'live'}>
