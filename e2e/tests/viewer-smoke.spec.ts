@@ -23,7 +23,10 @@ test("the demo plays, and another viewer's like and comment appear live", async 
   const other = await browser.newContext({ ...testInfo.project.use });
   const second = await other.newPage();
   await second.goto('/live/demo');
-  await second.getByRole('button', { name: 'Like' }).click();
+  const likeButton = second.getByRole('button', { name: 'Like' });
+  // Phones tap (touch events); desktops click.
+  if (testInfo.project.use.hasTouch) await likeButton.tap();
+  else await likeButton.click();
   await second.getByRole('dialog', { name: 'Choose a display name' }).getByLabel('Display name').fill('Second viewer');
   await second.getByRole('button', { name: 'Continue' }).click();
   await expect.poll(likeCount).toBeGreaterThan(likesBefore);
@@ -39,6 +42,9 @@ test("the demo plays, and another viewer's like and comment appear live", async 
       Number((await page.getByRole('status', { name: 'Viewers' }).textContent())?.match(/\d+/)?.[0] ?? 0),
     )
     .toBeGreaterThanOrEqual(2);
+
+  // No horizontal scrolling at any width.
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
 
   await page.screenshot({ path: testInfo.outputPath(`viewer-${testInfo.project.name}.png`) });
   await other.close();
