@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@ovation/shared/server';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BENCH_TOKEN = 'bench-internal-token-0123456789';
@@ -23,17 +24,6 @@ export interface RunningProcess {
   url: string;
   pid: number;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {

@@ -1,5 +1,12 @@
 import { EventIdGenerator, randomTag, type TComment, type TUser, type TVideoStatus } from '@ovation/shared';
-import { MAX_COMMENTS_PER_VIDEO, MAX_LISTED_VIDEOS, type ProductStore, type StoredVideo } from './store';
+import {
+  MAX_COMMENTS_PER_VIDEO,
+  MAX_LISTED_VIDEOS,
+  type NewVideo,
+  newVideo,
+  type ProductStore,
+  type StoredVideo,
+} from './store';
 
 /** In-process store: the embedded default when REDIS_URL is unset (one web process). */
 export class MemoryStore implements ProductStore {
@@ -7,16 +14,8 @@ export class MemoryStore implements ProductStore {
   private readonly comments = new Map<string, TComment[]>();
   private readonly ids = new EventIdGenerator('web');
 
-  async createVideo(input: { title: string; hlsUrl: string; ownerId: string; status?: TVideoStatus; id?: string }) {
-    const video: StoredVideo = {
-      id: input.id ?? randomTag(8),
-      title: input.title,
-      status: input.status ?? 'upcoming',
-      hlsUrl: input.hlsUrl,
-      ownerId: input.ownerId,
-      createdAt: new Date().toISOString(),
-      likes: 0,
-    };
+  async createVideo(input: NewVideo) {
+    const video = newVideo(input);
     this.videos.set(video.id, video);
     return { ...video };
   }

@@ -8,7 +8,14 @@ import {
   VideoStatusSchema,
 } from '@ovation/shared';
 import type { Redis } from 'ioredis';
-import { MAX_COMMENTS_PER_VIDEO, MAX_LISTED_VIDEOS, type ProductStore, type StoredVideo } from './store';
+import {
+  MAX_COMMENTS_PER_VIDEO,
+  MAX_LISTED_VIDEOS,
+  type NewVideo,
+  newVideo,
+  type ProductStore,
+  type StoredVideo,
+} from './store';
 
 /*
  * Redis layout (under `prefix`):
@@ -29,17 +36,9 @@ export class RedisStore implements ProductStore {
   private commentsKey = (id: string) => `${this.prefix}:video:${id}:comments`;
   private listKey = () => `${this.prefix}:videos`;
 
-  async createVideo(input: { title: string; hlsUrl: string; ownerId: string; status?: TVideoStatus; id?: string }) {
+  async createVideo(input: NewVideo) {
     const now = new Date();
-    const video: StoredVideo = {
-      id: input.id ?? randomTag(8),
-      title: input.title,
-      status: input.status ?? 'upcoming',
-      hlsUrl: input.hlsUrl,
-      ownerId: input.ownerId,
-      createdAt: now.toISOString(),
-      likes: 0,
-    };
+    const video = newVideo(input, now);
     await this.redis
       .multi()
       .hset(this.videoKey(video.id), { ...video, likes: '0' })

@@ -1,4 +1,4 @@
-import type { TComment, TUser, TVideoStatus } from '@ovation/shared';
+import { randomTag, type TComment, type TUser, type TVideoStatus } from '@ovation/shared';
 
 /**
  * The product's data: videos, their like totals and recent comments. One interface, a memory driver
@@ -39,4 +39,25 @@ export interface ProductStore {
   /** True when the comment existed. */
   deleteComment(videoId: string, commentId: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+export interface NewVideo {
+  title: string;
+  hlsUrl: string;
+  ownerId: string;
+  status?: TVideoStatus;
+  id?: string;
+}
+
+/** A video as first stored: no likes yet, `upcoming` unless said otherwise. */
+export function newVideo(input: NewVideo, now: Date = new Date()): StoredVideo {
+  return {
+    id: input.id ?? randomTag(8),
+    title: input.title,
+    status: input.status ?? 'upcoming',
+    hlsUrl: input.hlsUrl,
+    ownerId: input.ownerId,
+    createdAt: now.toISOString(),
+    likes: 0,
+  };
 }
