@@ -1,24 +1,11 @@
 import type { TWireEvent } from '@ovation/shared';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TestRedis } from '../../../test-support/redis-server.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { redisForThisFile } from '../../../test-support/shared-redis.js';
 import type { HistoryLimits, HistoryStore } from '../src/history/history.js';
 import { MemoryHistory } from '../src/history/memory-history.js';
 import { RedisHistory } from '../src/history/redis-history.js';
 
-let server: TestRedis;
-let redis: Redis;
-let prefix = 0;
-
-beforeAll(async () => {
-  server = await TestRedis.start();
-  redis = new Redis(server.url);
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const shared = redisForThisFile('history-test');
 
 let seq = 0;
 function event(topic: string, type = 'comment', ts = Date.now()): TWireEvent {
@@ -28,7 +15,7 @@ function event(topic: string, type = 'comment', ts = Date.now()): TWireEvent {
 
 const drivers: Record<string, (limits: HistoryLimits, now: () => number) => HistoryStore> = {
   memory: (limits, now) => new MemoryHistory(limits, now),
-  redis: (limits, now) => new RedisHistory(redis, `history-test-${process.pid}-${++prefix}`, limits, now),
+  redis: (limits, now) => new RedisHistory(shared.client(), shared.prefix(), limits, now),
 };
 
 describe.each(Object.entries(drivers))('HistoryStore contract (%s)', (_name, make) => {

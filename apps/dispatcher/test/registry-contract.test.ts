@@ -1,8 +1,7 @@
 import { emptyLatencyBuckets } from '@ovation/shared';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test-support/poll.js';
-import { TestRedis } from '../../../test-support/redis-server.js';
+import { redisForThisFile } from '../../../test-support/shared-redis.js';
 import { MemoryRegistry } from '../src/registry/memory-registry.js';
 import { RedisRegistry } from '../src/registry/redis-registry.js';
 import type { SubscriptionRegistry } from '../src/registry/registry.js';
@@ -20,23 +19,11 @@ interface Driver {
   make(now: () => number): Promise<SubscriptionRegistry>;
 }
 
-let redisServer: TestRedis;
-let redis: Redis;
-let prefixCounter = 0;
-
-beforeAll(async () => {
-  redisServer = await TestRedis.start();
-  redis = new Redis(redisServer.url);
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await redisServer.stop();
-});
+const shared = redisForThisFile('registry-test');
 
 const drivers: Record<string, Driver> = {
   memory: { make: async (now) => new MemoryRegistry(now) },
-  redis: { make: async (now) => new RedisRegistry(redis, `test${++prefixCounter}-${process.pid}`, now) },
+  redis: { make: async (now) => new RedisRegistry(shared.client(), shared.prefix(), now) },
 };
 
 describe.each(Object.entries(drivers))('SubscriptionRegistry contract (%s)', (_name, driver) => {

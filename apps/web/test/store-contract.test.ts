@@ -1,27 +1,14 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TestRedis } from '../../../test-support/redis-server.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { redisForThisFile } from '../../../test-support/shared-redis.js';
 import { MemoryStore } from '../lib/server/store/memory-store';
 import { RedisStore } from '../lib/server/store/redis-store';
 import { MAX_COMMENTS_PER_VIDEO, type ProductStore } from '../lib/server/store/store';
 
-let server: TestRedis;
-let redis: Redis;
-let prefix = 0;
-
-beforeAll(async () => {
-  server = await TestRedis.start();
-  redis = new Redis(server.url);
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const shared = redisForThisFile('store-test');
 
 const drivers: Record<string, () => ProductStore> = {
   memory: () => new MemoryStore(),
-  redis: () => new RedisStore(redis, `store-test-${process.pid}-${++prefix}`),
+  redis: () => new RedisStore(shared.client(), shared.prefix()),
 };
 
 const ann = { id: 'u-ann', name: 'Ann' };

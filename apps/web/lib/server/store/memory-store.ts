@@ -1,4 +1,4 @@
-import { EventIdGenerator, randomTag, type TComment, type TUser, type TVideoStatus } from '@ovation/shared';
+import { EventIdGenerator, type TComment, type TUser, type TVideoStatus } from '@ovation/shared';
 import {
   MAX_COMMENTS_PER_VIDEO,
   MAX_LISTED_VIDEOS,

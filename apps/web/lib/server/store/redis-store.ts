@@ -1,7 +1,6 @@
 import {
   CommentSchema,
   EventIdGenerator,
-  randomTag,
   type TComment,
   type TUser,
   type TVideoStatus,
