@@ -48,6 +48,8 @@ const services = [
       ...common,
       PORT: String(ports.realtime),
       DISPATCHER_URLS: dispatcherUrl,
+      // Ctrl-C should not wait the production 10 s drain.
+      DRAIN_MS: env.DRAIN_MS || '1000',
       CORS_ORIGINS: env.CORS_ORIGINS || `http://localhost:${ports.web},http://127.0.0.1:${ports.web},${webUrl}`,
     },
   },

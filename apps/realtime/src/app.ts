@@ -24,6 +24,8 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
   let connectHandler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   const app = Fastify({
     ...serviceFastifyOptions(config.logLevel),
+    // While draining, /healthz answers 503 itself (with the reason) and other routes keep working.
+    return503OnClosing: false,
     serverFactory: (fastifyHandler) =>
       createServer((req, res) => {
         if (connectHandler && isConnectRequest(req)) void connectHandler(req, res);
@@ -87,10 +89,12 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     hub.start();
     link.start();
   });
+  // Shutdown: refuse new connections (/healthz says draining), let each viewer go at its own
+  // moment within DRAIN_MS while still delivering to it, then unregister and stop.
   app.addHook('preClose', async () => {
     draining = true;
+    await hub.drain(config.drainMs);
     fanout.flushAll();
-    hub.drainAll(config.drainMs);
     await link.stop();
   });
   return app;

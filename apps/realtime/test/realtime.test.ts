@@ -180,7 +180,7 @@ describe('realtime node', () => {
     healthy.close();
   });
 
-  it('tells its viewers to reconnect, each after a delay within DRAIN_MS, when it shuts down', async () => {
+  it('drains on shutdown: reconnect turns spread over DRAIN_MS, delivery until each turn, then unregisters', async () => {
     const draining = await buildApp(
       loadRealtimeConfig({
         INTERNAL_TOKEN: TOKEN,
@@ -198,16 +198,33 @@ describe('realtime node', () => {
       const body = (await (await fetch(`${dispatcherUrl}/topics/video:drain/viewers`)).json()) as { count: number };
       return body.count === 20;
     });
-    await draining.close();
-    for (const viewer of group) {
-      await waitFor('reconnect frame and close', () => viewer.closed);
-      const reconnect = viewer.frames.find((f) => f.event === 'reconnect');
-      const afterMs = (JSON.parse(reconnect?.data ?? '{}') as { afterMs: number }).afterMs;
+    const startedAt = Date.now();
+    const closing = draining.close();
+    await waitFor('every viewer to get its reconnect turn', () =>
+      group.every((v) => v.frames.some((f) => f.event === 'reconnect')),
+    );
+    const turns = group.map(
+      (v) => (JSON.parse(v.frames.find((f) => f.event === 'reconnect')?.data ?? '{}') as { afterMs: number }).afterMs,
+    );
+    for (const afterMs of turns) {
       expect(afterMs).toBeGreaterThanOrEqual(0);
       expect(afterMs).toBeLessThan(3000);
     }
-    // Spread, not one instant for everybody.
-    expect(new Set(group.map((v) => v.frames.find((f) => f.event === 'reconnect')?.data)).size).toBeGreaterThan(10);
+    expect(new Set(turns).size).toBeGreaterThan(10); // spread, not one instant for everybody
+    // Draining: not healthy, no new viewers...
+    expect((await fetch(`${url}/healthz`)).status).toBe(503);
+    expect((await fetch(`${url}/connect?topics=video:drain`)).status).toBe(503);
+    // ...but viewers whose turn has not come still receive events.
+    await publish('video:drain', 'comment', { during: 'drain' });
+    const stillOpenAt = Date.now() - startedAt;
+    const waiting = group.filter((_, i) => (turns[i] ?? 0) > stillOpenAt + 500);
+    expect(waiting.length).toBeGreaterThan(0);
+    await waitFor('viewers still in the drain to get the comment', () =>
+      waiting.every((v) => v.events('comment').some((e) => e.data.during === 'drain')),
+    );
+    await closing;
+    for (const viewer of group) await waitFor('stream closed', () => viewer.closed);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(Math.max(...turns));
     // And its topics left the registry.
     const after = (await (await fetch(`${dispatcherUrl}/topics/video:drain/viewers`)).json()) as { count: number };
     expect(after.count).toBe(0);

@@ -149,17 +149,23 @@ describe('RealtimeClient', () => {
     client.stop();
   });
 
-  it('honours the server reconnect frame and its afterMs', () => {
-    const { client } = makeClient();
+  it('on a reconnect frame keeps reading the draining node until afterMs, then moves, resuming', () => {
+    const { client, events } = makeClient({ silenceTimeoutMs: 1000 });
     client.start();
     const first = latest();
     connect(first);
     first.emit('reconnect', { afterMs: 4200 });
-    expect(first.closed).toBe(true);
-    vi.advanceTimersByTime(4199);
+    expect(first.closed).toBe(false);
+    vi.advanceTimersByTime(3000); // past the silence watchdog: no early reconnect while draining
+    first.emit('comment', { id: 'during-drain', topic: 'video:1', type: 'comment', data: {}, ts: 0 });
+    expect(events.at(-1)?.id).toBe('during-drain');
+    first.fail(); // the node ends the stream first: expected, no backoff path
+    vi.advanceTimersByTime(1199);
     expect(FakeSource.all).toHaveLength(1);
     vi.advanceTimersByTime(1);
     expect(FakeSource.all).toHaveLength(2);
+    expect(latest().node).not.toBe(first.node);
+    expect(latest().params.get('lastEventId')).toBe('during-drain');
     client.stop();
   });
 

@@ -12,6 +12,8 @@ import { TopicTable } from './topic-table.js';
 export class ConnectionHub {
   readonly table = new TopicTable();
   private readonly byId = new Map<string, Connection>();
+  /** Connections being drained → what to call once they are gone. */
+  private readonly leaving = new Map<Connection, () => void>();
   private readonly wheel: HeartbeatWheel;
 
   constructor(
@@ -60,18 +62,41 @@ export class ConnectionHub {
   /** Forgets a connection whose stream ended. */
   close(connection: Connection): void {
     connection.markClosed();
+    const left = this.leaving.get(connection);
+    if (left) {
+      this.leaving.delete(connection);
+      left();
+    }
     if (!this.byId.delete(connection.id)) return;
     this.wheel.remove(connection);
     void this.options.onPresenceChange(this.table.unsubscribe(connection, connection.topics));
   }
 
-  /** Tells every client to reconnect (each after its own delay within `spreadMs`) and ends it. */
-  drainAll(spreadMs: number): void {
+  /**
+   * Graceful drain: every client is told to reconnect after its own delay, spread over
+   * `spreadMs` so the other nodes are not hit by all of them at once, and keeps receiving events
+   * (and heartbeats) until that delay has passed; then its stream ends. Resolves when every
+   * connection is gone.
+   */
+  async drain(spreadMs: number): Promise<void> {
+    const all = [...this.byId.values()];
+    await Promise.all(
+      all.map(
+        (connection) =>
+          new Promise<void>((resolve) => {
+            const afterMs = Math.floor(Math.random() * spreadMs);
+            connection.write(Buffer.from(encodeFrame('reconnect', JSON.stringify({ afterMs }))));
+            const timer = setTimeout(() => {
+              connection.end();
+              this.close(connection);
+            }, afterMs);
+            this.leaving.set(connection, () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+    );
     this.wheel.stop();
-    for (const connection of [...this.byId.values()]) {
-      const afterMs = Math.floor(Math.random() * spreadMs);
-      connection.end(encodeFrame('reconnect', JSON.stringify({ afterMs })));
-      this.close(connection);
-    }
   }
 }

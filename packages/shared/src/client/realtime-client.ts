@@ -68,6 +68,7 @@ export class RealtimeClient {
   private status: ClientStatus = 'closed';
   private watchdog: unknown;
   private retryTimer: unknown;
+  private switchTimer: unknown;
   private hiddenTimer: unknown;
   private reportTimer: unknown;
   private stopVisibility: (() => void) | undefined;
@@ -114,6 +115,8 @@ export class RealtimeClient {
   stop(): void {
     this.teardown();
     this.o.clearTimeout(this.retryTimer);
+    this.o.clearTimeout(this.switchTimer);
+    this.switchTimer = undefined;
     this.o.clearTimeout(this.hiddenTimer);
     this.o.clearTimeout(this.reportTimer);
     this.stopVisibility?.();
@@ -136,7 +139,10 @@ export class RealtimeClient {
     const source = this.o.createEventSource(`${this.nodeUrl}/connect?${params.toString()}`);
     this.source = source;
     source.onerror = () => {
-      if (this.source === source) this.retry();
+      if (this.source !== source) return;
+      // Told to move already: the node ending the stream is expected; the switch is scheduled.
+      if (this.switchTimer !== undefined) this.teardown();
+      else this.retry();
     };
     source.addEventListener('connected', (event) => {
       if (this.source !== source) return;
@@ -158,9 +164,14 @@ export class RealtimeClient {
       try {
         afterMs = Math.max(0, Number((JSON.parse(event.data) as { afterMs?: number }).afterMs ?? 0));
       } catch {}
-      this.teardown();
-      this.setStatus('reconnecting');
-      this.retryTimer = this.o.setTimeout(() => this.open(), afterMs);
+      // The node is draining: keep reading it until our turn, then move (the node spreads turns
+      // so that its viewers do not all land on the other nodes at once).
+      this.o.clearTimeout(this.watchdog);
+      this.o.clearTimeout(this.switchTimer);
+      this.switchTimer = this.o.setTimeout(() => {
+        this.switchTimer = undefined;
+        this.open();
+      }, afterMs);
     });
     source.addEventListener('resync', () => {
       if (this.source !== source) return;
@@ -203,6 +214,7 @@ export class RealtimeClient {
 
   private feedWatchdog(): void {
     this.o.clearTimeout(this.watchdog);
+    if (this.switchTimer !== undefined) return;
     this.watchdog = this.o.setTimeout(() => this.retry(), this.o.silenceTimeoutMs);
   }
 
