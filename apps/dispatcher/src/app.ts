@@ -1,4 +1,4 @@
-import { EventIdGenerator, randomTag } from '@ovation/shared';
+import { randomTag } from '@ovation/shared';
 import { installErrorHandling, requireInternalToken, serviceFastifyOptions } from '@ovation/shared/server';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DispatcherConfig } from './config.js';
@@ -6,10 +6,12 @@ import { NodeChannels } from './fanout/node-channel.js';
 import { createPublisher } from './fanout/publisher.js';
 import { createDispatcherMetrics } from './metrics.js';
 import { openRegistry, type RegistryHandle } from './plugins/registry.js';
+import { catchUpRoutes } from './routes/catch-up.js';
 import { healthRoutes } from './routes/health.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { publishRoutes } from './routes/publish.js';
 import { topicRoutes } from './routes/topics.js';
+import { StoreRecovery } from './store-recovery.js';
 import { ViewerCounter } from './viewer-counts.js';
 
 export interface DispatcherDeps {
@@ -28,13 +30,12 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
   const metrics = createDispatcherMetrics();
   const store = deps.store ?? openRegistry(config);
   const channels = new NodeChannels(config.internalToken, metrics);
-  const publisher = createPublisher({
-    registry: store.registry,
-    channels,
-    ids: new EventIdGenerator(config.region),
-    region: config.region,
-    metrics,
+  const recovery = new StoreRecovery(config.nodeTtlMs);
+  store.onStoreLost((liveNodes) => {
+    recovery.lost(liveNodes);
+    app.log.warn({ nodes: liveNodes.length }, 'Redis lost its data; publishes wait for the nodes to re-register');
   });
+  const publisher = createPublisher({ log: store.log, channels, region: config.region, metrics, recovery });
   const auth = requireInternalToken(config.internalToken);
   const viewerCounter = new ViewerCounter({
     registry: store.registry,
@@ -46,7 +47,15 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
 
   publishRoutes(app, { publisher, auth });
   topicRoutes(app, { registry: store.registry, region: config.region });
-  nodeRoutes(app, { registry: store.registry, nodeTtlMs: config.nodeTtlMs, metrics, auth });
+  catchUpRoutes(app, {
+    log: store.log,
+    registry: store.registry,
+    limits: config.topicLog,
+    region: config.region,
+    metrics,
+    auth,
+  });
+  nodeRoutes(app, { registry: store.registry, nodeTtlMs: config.nodeTtlMs, metrics, auth, recovery });
   healthRoutes(app, { store, metrics: metrics.registry });
 
   // Housekeeping: expired nodes leave the registry; channels to departed nodes are closed.
@@ -54,6 +63,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
     () => {
       store.registry.sweepExpired().catch((error: unknown) => app.log.debug({ err: error }, 'sweep failed'));
       channels.closeIdle(config.nodeTtlMs * 4);
+      store.log.sweep();
     },
     Math.max(250, Math.floor(config.nodeTtlMs / 2)),
   );

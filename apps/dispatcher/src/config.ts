@@ -1,5 +1,6 @@
 import { commonEnvShape, env, parseEnv, resolveInternalToken } from '@ovation/shared';
 import { z } from 'zod';
+import { DEFAULT_TOPIC_LOG_LIMITS } from './topic-log/topic-log.js';
 
 const DispatcherEnvSchema = z.object({
   ...commonEnvShape,
@@ -15,6 +16,10 @@ const DispatcherEnvSchema = z.object({
   VIEWER_COUNT_INTERVAL_MS: env.positiveMs(2000),
   /** How long a realtime node stays registered without a heartbeat. */
   NODE_TTL_MS: env.positiveMs(5000),
+  /** History per topic, for resume: at least this many events (likes and viewer counts excluded)… */
+  HISTORY_MAX_EVENTS: env.positiveInt(1000),
+  /** …and resume points at most this old. */
+  HISTORY_MAX_AGE_MS: env.positiveMs(10 * 60_000),
 });
 
 export type DispatcherConfig = ReturnType<typeof loadDispatcherConfig>;
@@ -31,5 +36,10 @@ export function loadDispatcherConfig(source: Record<string, string | undefined> 
     region: parsed.REGION,
     viewerCountIntervalMs: parsed.VIEWER_COUNT_INTERVAL_MS,
     nodeTtlMs: parsed.NODE_TTL_MS,
+    topicLog: Object.freeze({
+      maxEvents: parsed.HISTORY_MAX_EVENTS,
+      maxAgeMs: parsed.HISTORY_MAX_AGE_MS,
+      stateTtlMs: DEFAULT_TOPIC_LOG_LIMITS.stateTtlMs,
+    }),
   });
 }

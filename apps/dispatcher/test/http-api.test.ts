@@ -1,3 +1,4 @@
+import { parsePositionId } from '@ovation/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
@@ -47,7 +48,12 @@ describe('dispatcher HTTP API', () => {
     expect(batch.statusCode).toBe(202);
     const ids = (batch.json() as { ids: string[] }).ids;
     expect(new Set(ids).size).toBe(1000);
-    expect([...ids].sort()).toEqual(ids); // publish order = id order through one dispatcher
+    // Each id is the event's place in its topic's log: video:1 already had one event.
+    const positions = ids.map((id) => parsePositionId(id));
+    expect(positions.every((p) => p !== undefined)).toBe(true);
+    expect(positions.filter((_, i) => i % 3 === 1).map((p) => p?.pos)).toEqual(
+      Array.from({ length: 333 }, (_, i) => i + 2),
+    );
   });
 
   it('answers bad input with the contract error shape, naming the field', async () => {

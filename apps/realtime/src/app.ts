@@ -2,8 +2,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import cors from '@fastify/cors';
 import { installErrorHandling, requireInternalToken, serviceFastifyOptions } from '@ovation/shared/server';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { CatchUpClient } from './catch-up/catch-up-client.js';
+import { catchUpFrames, lowestPosition, parseResumeIds } from './catch-up/handover.js';
 import type { RealtimeConfig } from './config.js';
 import { ConnectionHub } from './connections/hub.js';
+import { DispatcherClient } from './dispatcher-client.js';
 import { DispatcherLink } from './dispatcher-link.js';
 import { FanoutScheduler } from './fanout/scheduler.js';
 import { LatencyCollector } from './latency/collector.js';
@@ -42,18 +45,43 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     subscriptions: () => hub.table.subscriptionCount,
     topics: () => hub.table.topicCount,
   });
+  const dispatchers = new DispatcherClient(config.dispatcherUrls, config.internalToken);
+  const catchUps = new CatchUpClient(dispatchers);
   const hub: ConnectionHub = new ConnectionHub({
     heartbeatMs: config.heartbeatMs,
     maxBufferedBytes: config.maxBufferedBytes,
     metrics,
-    onPresenceChange: (topics) => link.sync(topics),
+    onPresenceChange: (topics) => {
+      for (const topic of topics) if (!hub.table.has(topic)) fanout.forgetTopic(topic);
+      return link.sync(topics);
+    },
     beforeJoin: (topic) => fanout.flushTopic(topic),
+    releasedThrough: (topic, epoch) => fanout.releasedThrough(topic, epoch),
+    registered: (topics) => link.registered(topics),
+    catchUp: async (topics, lastEventId) => {
+      const resume = parseResumeIds(lastEventId);
+      const results = await catchUps.fetch(topics, lowestPosition(resume)).catch((error: unknown) => {
+        metrics.catchUpFailures.inc();
+        fanout.settleOrder(topics);
+        app.log.warn({ err: (error as Error).message }, 'catch-up unavailable; live stream only');
+        return undefined;
+      });
+      if (resume) metrics.resumes.inc();
+      for (const result of results?.values() ?? []) fanout.seedOrder(result.topic, result.epoch, result.pos);
+      return catchUpFrames(topics, results, resume, Date.now());
+    },
   });
-  const fanout = new FanoutScheduler(hub.table, metrics, { gapRatio: config.flushGapRatio });
+  const fanout = new FanoutScheduler(hub.table, metrics, {
+    gapRatio: config.flushGapRatio,
+    orderWaitMs: config.orderWaitMs,
+    repair: async (topic, epoch, afterPos) => {
+      const result = (await catchUps.fetch([topic], afterPos)).get(topic);
+      return result?.epoch === epoch ? { events: result.events, pos: result.pos } : undefined;
+    },
+  });
   const collector = new LatencyCollector(metrics.registry);
   const link = new DispatcherLink({
-    urls: config.dispatcherUrls,
-    token: config.internalToken,
+    client: dispatchers,
     nodeId: config.nodeId,
     publicUrl: () => publicUrl,
     table: hub.table,
@@ -96,6 +124,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     await hub.drain(config.drainMs);
     fanout.flushAll();
     await link.stop();
+    await dispatchers.close();
   });
   return app;
 }

@@ -19,6 +19,8 @@ const RealtimeEnvSchema = z.object({
   DRAIN_MS: env.positiveMs(10_000),
   /** Pause after a fan-out flush as a fraction of its duration (see fanout/scheduler.ts). */
   FLUSH_GAP_RATIO: z.coerce.number().min(0).max(4).default(0.25),
+  /** How long an event that arrived before earlier ones of its topic waits for them. */
+  ORDER_WAIT_MS: env.positiveMs(250),
 });
 
 export type RealtimeConfig = ReturnType<typeof loadRealtimeConfig>;
@@ -45,5 +47,6 @@ export function loadRealtimeConfig(source: Record<string, string | undefined> = 
     maxBufferedBytes: parsed.MAX_BUFFERED_BYTES,
     drainMs: parsed.DRAIN_MS,
     flushGapRatio: parsed.FLUSH_GAP_RATIO,
+    orderWaitMs: parsed.ORDER_WAIT_MS,
   });
 }

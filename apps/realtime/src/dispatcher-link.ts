@@ -1,10 +1,8 @@
 import { NodeAckSchema, type TNodeHeartbeat, type TNodeTopics } from '@ovation/shared';
 import type { FastifyBaseLogger } from 'fastify';
-import { Agent, request } from 'undici';
 import type { TopicTable } from './connections/topic-table.js';
+import type { DispatcherClient } from './dispatcher-client.js';
 import type { LatencyCollector } from './latency/collector.js';
-
-const REQUEST_TIMEOUT_MS = 2000;
 
 /*
  * The node's registration with the dispatcher tier, over one serialized channel:
@@ -14,25 +12,23 @@ const REQUEST_TIMEOUT_MS = 2000;
  *
  * Calls go one at a time, so the dispatcher sees this node's changes in order. The heartbeat is
  * the node's full state, which re-registers every topic after a dispatcher or Redis restarts
- * empty. Any of DISPATCHER_URLS will do: a failed call moves on to the next.
+ * empty. Calls go through the DispatcherClient (any of DISPATCHER_URLS will do).
  */
 export class DispatcherLink {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
   private readonly dirty = new Set<string>();
+  /** Topics with a sync pending or in flight → when it is done. */
+  private readonly syncing = new Map<string, Promise<void>>();
   private waiters: Array<() => void> = [];
   private heartbeatDue = false;
   private pumping: Promise<void> | undefined;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  private current = 0;
   private lastOkAt = 0;
   private inOutage = false;
-  failures = 0;
 
   constructor(
     private readonly deps: {
-      urls: readonly string[];
-      token: string;
+      client: DispatcherClient;
       nodeId: string;
       publicUrl: () => string;
       table: TopicTable;
@@ -65,8 +61,22 @@ export class DispatcherLink {
     if (topics.length === 0) return Promise.resolve();
     for (const topic of topics) this.dirty.add(topic);
     const done = new Promise<void>((resolve) => this.waiters.push(resolve));
+    for (const topic of topics) this.syncing.set(topic, done);
+    void done.then(() => {
+      for (const topic of topics) if (this.syncing.get(topic) === done) this.syncing.delete(topic);
+    });
     this.pump();
     return done;
+  }
+
+  /**
+   * Resolves once no sync of these topics is pending: a viewer joining a topic whose first viewer
+   * is still being registered must not read its catch-up before the registration is done (the
+   * events in between would reach neither the catch-up nor this node).
+   */
+  registered(topics: readonly string[]): Promise<void> {
+    const pending = topics.map((t) => this.syncing.get(t)).filter((p) => p !== undefined);
+    return pending.length === 0 ? Promise.resolve() : Promise.all(pending).then(() => {});
   }
 
   /**
@@ -79,7 +89,6 @@ export class DispatcherLink {
     this.stopped = true;
     this.pump();
     await this.pumping;
-    await this.agent.close();
   }
 
   private pump(): void {
@@ -140,32 +149,8 @@ export class DispatcherLink {
     return { nodeId: this.deps.nodeId, url: this.deps.publicUrl() };
   }
 
-  /** POSTs to the current dispatcher, moving through the list on failure. */
   private async post(path: string, body: unknown): Promise<void> {
-    const { urls, token } = this.deps;
-    let lastError: unknown;
-    for (let attempt = 0; attempt < urls.length; attempt++) {
-      const base = urls[this.current % urls.length];
-      try {
-        const response = await request(`${base}${path}`, {
-          method: 'POST',
-          dispatcher: this.agent,
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify(body),
-          headersTimeout: REQUEST_TIMEOUT_MS,
-          bodyTimeout: REQUEST_TIMEOUT_MS,
-        });
-        const reply: unknown = await response.body.json().catch(() => undefined);
-        if (response.statusCode !== 200) throw new Error(`${base}${path} answered ${response.statusCode}`);
-        NodeAckSchema.parse(reply);
-        this.lastOkAt = Date.now();
-        return;
-      } catch (error) {
-        lastError = error;
-        this.failures++;
-        this.current = (this.current + 1) % urls.length;
-      }
-    }
-    throw lastError;
+    await this.deps.client.post(path, body, NodeAckSchema);
+    this.lastOkAt = Date.now();
   }
 }

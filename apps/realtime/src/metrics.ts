@@ -94,6 +94,27 @@ export function createRealtimeMetrics(read: {
       help: 'Heartbeat frames written.',
       registers: [registry],
     }),
+    orderGaps: new Counter({
+      name: 'realtime_order_gaps_total',
+      help: "Gaps in a topic's event positions still open after ORDER_WAIT_MS: repaired from history or skipped.",
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    lateEventsDropped: new Counter({
+      name: 'realtime_late_events_dropped_total',
+      help: 'Events that arrived behind their topic sequence (already covered by a catch-up or a repair).',
+      registers: [registry],
+    }),
+    resumes: new Counter({
+      name: 'realtime_resumes_total',
+      help: 'Connections that arrived with a last event id and were caught up (replay or resync).',
+      registers: [registry],
+    }),
+    catchUpFailures: new Counter({
+      name: 'realtime_catch_up_failures_total',
+      help: 'Catch-ups (snapshot, replay) the dispatcher tier could not answer.',
+      registers: [registry],
+    }),
     slowClientDrops: new Counter({
       name: 'realtime_slow_client_drops_total',
       help: 'Connections closed because their outgoing buffer passed the bound.',

@@ -63,7 +63,7 @@ describe('encodeTopicBatch', () => {
   });
 });
 
-/** A stand-in subscriber: the scheduler only calls `write`. */
+/** A stand-in subscriber: the scheduler only calls `deliver`. */
 function fakeConnection(id: string) {
   const parser = new SseParser();
   const frames: Array<{ event: string; data: Record<string, unknown> }> = [];
@@ -73,7 +73,7 @@ function fakeConnection(id: string) {
     hasTopic: (t: string) => topics.has(t),
     addTopic: (t: string) => !topics.has(t) && Boolean(topics.add(t)),
     removeTopic: (t: string) => topics.delete(t),
-    write(chunk: Buffer) {
+    deliver(chunk: Buffer) {
       for (const f of parser.push(chunk.toString()))
         frames.push({ event: f.event, ...(JSON.parse(f.data) as { data: Record<string, unknown> }) });
       return true;

@@ -45,3 +45,54 @@ export function randomTag(bytes = 6): string {
   for (const byte of randomBytes(bytes)) out += byte.toString(36).padStart(2, '0');
   return out;
 }
+
+/*
+ * Event ids carry their place in the topic's log:
+ *
+ *   <ms:9 base36>-<position base36>[.s]-<epoch:8>-<region>
+ *
+ * The dispatcher tier gives every event of a topic the next position in that topic's log (one
+ * counter per topic per region, in Redis or in memory), so any id a viewer last saw — a comment,
+ * a like, a viewer count — says exactly where in the topic it stopped, and resume is "every
+ * history event after position p". The epoch is a random tag made when the topic's log is
+ * created: after Redis restarts empty the positions start over under a new epoch, and an id of the
+ * old epoch is recognised as unknown (resync) instead of being compared with the new positions.
+ * `.s` marks the id of a snapshot: the position it stands for, not an event.
+ */
+export interface LogPosition {
+  /** Publish time (ms since the epoch). */
+  ts: number;
+  /** Position in the topic's log, 1 for its first event. */
+  pos: number;
+  /** The topic log's epoch. */
+  epoch: string;
+  /** Region whose log gave the position. */
+  region: string;
+  /** True for a snapshot's id. */
+  snapshot: boolean;
+}
+
+const POSITION_ID = /^([0-9a-z]{9})-([0-9a-z]{1,11})(\.s)?-([0-9a-z]{8})-([A-Za-z0-9._-]{1,64})$/;
+
+/** Epochs are 8 base36 characters. */
+export function newEpoch(): string {
+  return randomTag(4);
+}
+
+export function positionId(position: Omit<LogPosition, 'snapshot'>, snapshot = false): string {
+  return (
+    `${position.ts.toString(36).padStart(9, '0')}-${position.pos.toString(36)}${snapshot ? '.s' : ''}` +
+    `-${position.epoch}-${position.region}`
+  );
+}
+
+/** The position an id stands for, or undefined when it is not a position id (garbage, foreign). */
+export function parsePositionId(id: string): LogPosition | undefined {
+  const match = POSITION_ID.exec(id);
+  if (!match) return undefined;
+  const [, ms, pos, snapshot, epoch, region] = match as unknown as [string, string, string, string, string, string];
+  const ts = Number.parseInt(ms, 36);
+  const position = Number.parseInt(pos, 36);
+  if (!Number.isSafeInteger(ts) || !Number.isSafeInteger(position)) return undefined;
+  return { ts, pos: position, epoch, region, snapshot: snapshot !== undefined };
+}

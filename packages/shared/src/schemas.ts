@@ -113,6 +113,40 @@ export type TNodeTopics = z.infer<typeof NodeTopicsSchema>;
 export const NodeAckSchema = z.object({ ok: z.literal(true), ttlMs: z.number().int().positive() });
 export type TNodeAck = z.infer<typeof NodeAckSchema>;
 
+/**
+ * POST /internal/catch-up: what a node needs to hand new subscribers over to the live stream —
+ * per topic, the current state (snapshot) and, when `from` is given, every history event after
+ * that log position. Read atomically per topic.
+ */
+export const CatchUpRequestSchema = z.object({
+  topics: z
+    .array(z.object({ topic: TopicSchema, from: z.number().int().nonnegative().optional() }))
+    .min(1)
+    .max(1000),
+});
+export type TCatchUpRequest = z.infer<typeof CatchUpRequestSchema>;
+
+export const TopicCatchUpSchema = z.object({
+  topic: TopicSchema,
+  /** The topic log's epoch and current position (its last event; 0 before the first). */
+  epoch: z.string().regex(/^[0-9a-z]{8}$/),
+  pos: z.number().int().nonnegative(),
+  /** History may have dropped events up to this position: resume points below it are incomplete. */
+  trimmedThrough: z.number().int().nonnegative(),
+  /** Resume points older than this (by their publish time) are too old to resume from. */
+  maxAgeMs: z.number().int().positive(),
+  region: z.string().min(1).max(64),
+  viewers: z.number().int().nonnegative(),
+  likes: z.number().int().nonnegative(),
+  status: z.string().max(32).optional(),
+  /** History events after `from`, oldest first (empty when no `from` was asked). */
+  events: z.array(WireEventSchema),
+});
+export type TTopicCatchUp = z.infer<typeof TopicCatchUpSchema>;
+
+export const CatchUpResponseSchema = z.object({ topics: z.array(TopicCatchUpSchema) });
+export type TCatchUpResponse = z.infer<typeof CatchUpResponseSchema>;
+
 // ---------- realtime node: browser-facing ----------
 
 export const ConnectQuerySchema = z.object({
@@ -121,7 +155,8 @@ export const ConnectQuerySchema = z.object({
     .optional()
     .transform((raw) => (raw ? raw.split(',').filter((t) => t.length > 0) : []))
     .pipe(z.array(TopicSchema).max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`)),
-  lastEventId: z.string().max(256).optional(),
+  /** One id, or one per topic separated by commas (a client that tracks each topic's last id). */
+  lastEventId: z.string().max(4096).optional(),
 });
 export type TConnectQuery = z.infer<typeof ConnectQuerySchema>;
 
@@ -174,8 +209,28 @@ export const EventEnvelopeSchema = z.object({
   type: EventTypeSchema,
   data: z.record(z.string(), z.unknown()),
   ts: z.number(),
+  /** Set on events a resuming connection receives again from history (sent late on purpose). */
+  replayed: z.boolean().optional(),
 });
 export type TEventEnvelope = z.infer<typeof EventEnvelopeSchema>;
+
+/**
+ * `snapshot`: a topic's state when a connection subscribes (or resumes): viewers, like total and,
+ * once a `status` event was published, the last status. Its id is a resume point like any event's.
+ */
+export const SnapshotPayloadSchema = z.object({
+  viewers: z.number().int().nonnegative(),
+  likes: z.number().int().nonnegative(),
+  status: z.string().optional(),
+});
+export type TSnapshotPayload = z.infer<typeof SnapshotPayloadSchema>;
+
+/** `resync`: the node cannot replay what this connection missed on `topic`; reload its state. */
+export const ResyncPayloadSchema = z.object({
+  topic: TopicSchema,
+  reason: z.enum(['unknown_id', 'too_old', 'unavailable']),
+});
+export type TResyncPayload = z.infer<typeof ResyncPayloadSchema>;
 
 export const ViewersPayloadSchema = z.object({ count: z.number().int().nonnegative() });
 export type TViewersPayload = z.infer<typeof ViewersPayloadSchema>;

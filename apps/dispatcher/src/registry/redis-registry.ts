@@ -16,8 +16,9 @@ import {
  *   <p>:topic:<t>:nodes     SET   nodeIds with viewers of topic t
  *   <p>:duty:<name>         STRING holder of a periodic duty, with a TTL
  *   <p>:latency:<t>:<slot>  HASH  bucket index -> client latency samples (expires after 2 windows)
+ *   <p>:topic:<t>:log, <p>:topic:<t>:history   the topic log (../topic-log/redis-topic-log.ts)
  *
- * Publishing asks only for the topic sets (one pipelined SMEMBERS per distinct topic of a batch);
+ * Publishing reads the topic sets (in the topic log's accept script, one call per batch);
  * node URLs and liveness come from a small in-memory table refreshed at most every
  * NODE_CACHE_MS, so a publish costs one round trip to Redis.
  */
@@ -110,23 +111,37 @@ export class RedisRegistry implements SubscriptionRegistry {
     const pipeline = this.redis.pipeline();
     for (const topic of topics) pipeline.smembers(this.key.topic(topic));
     const replies = await execOrThrow(pipeline);
-    const memberLists = replies.map((reply) => reply as string[]);
+    const nodes = await this.resolveNodes(replies.map((reply) => reply as string[]));
+    const result = new Map<string, NodeInfo[]>();
+    topics.forEach((topic, i) => {
+      const live = nodes[i];
+      if (live && live.length > 0) result.set(topic, live);
+    });
+    return result;
+  }
 
+  /**
+   * The live nodes among each list of node ids (as read from topic sets), from the node table
+   * cached here; refreshed when stale or when an id is not in it yet.
+   */
+  async resolveNodes(memberLists: readonly (readonly string[])[]): Promise<NodeInfo[][]> {
     const now = this.now();
     const stale = now - this.cacheAt > NODE_CACHE_MS;
     const unknown = memberLists.some((ids) => ids.some((id) => !this.nodeCache.has(id)));
     if (stale || (unknown && now - this.cacheAt > NODE_CACHE_MISS_MS)) await this.refreshNodes();
-
-    const result = new Map<string, NodeInfo[]>();
-    topics.forEach((topic, i) => {
+    return memberLists.map((ids) => {
       const live: NodeInfo[] = [];
-      for (const nodeId of memberLists[i] ?? []) {
+      for (const nodeId of ids) {
         const cached = this.nodeCache.get(nodeId);
         if (cached && cached.expiresAt > now) live.push({ nodeId, url: cached.url });
       }
-      if (live.length > 0) result.set(topic, live);
+      return live;
     });
-    return result;
+  }
+
+  /** Nodes that were alive when the node table was last refreshed (no Redis call). */
+  cachedLiveNodeIds(): string[] {
+    return [...this.nodeCache].filter(([, node]) => node.expiresAt > this.cacheAt).map(([id]) => id);
   }
 
   async viewerCounts(): Promise<Map<string, number>> {

@@ -3,6 +3,7 @@ import type { InternalAuth } from '@ovation/shared/server';
 import type { FastifyInstance } from 'fastify';
 import { type DispatcherMetrics, timed } from '../metrics.js';
 import type { SubscriptionRegistry } from '../registry/registry.js';
+import type { StoreRecovery } from '../store-recovery.js';
 import { registryCall } from './registry-call.js';
 
 /*
@@ -12,7 +13,13 @@ import { registryCall } from './registry-call.js';
  */
 export function nodeRoutes(
   app: FastifyInstance,
-  deps: { registry: SubscriptionRegistry; nodeTtlMs: number; metrics: DispatcherMetrics; auth: InternalAuth },
+  deps: {
+    registry: SubscriptionRegistry;
+    nodeTtlMs: number;
+    metrics: DispatcherMetrics;
+    auth: InternalAuth;
+    recovery: StoreRecovery;
+  },
 ) {
   const { registry, nodeTtlMs, metrics } = deps;
   const ack: TNodeAck = { ok: true, ttlMs: nodeTtlMs };
@@ -26,6 +33,7 @@ export function nodeRoutes(
       if (beat.latency)
         await timed(metrics, 'record_latency', () => registry.recordLatency(beat.latency ?? {}, Date.now()));
     });
+    deps.recovery.heard(beat.nodeId);
     return ack;
   });
 

@@ -1,6 +1,28 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { encodeFrame } from '@ovation/shared';
+import { encodeFrame, parsePositionId, type TWireEvent } from '@ovation/shared';
+import { encodeTopicBatch } from '../fanout/encode-batch.js';
+
+/**
+ * Where a topic's live stream takes over from a catch-up (snapshot or replay): events at or before
+ * this position of this epoch are already covered and are not written again.
+ */
+export interface Cutoff {
+  epoch: string;
+  pos: number;
+}
+
+/** What a connection keeps while held (see `hold`). */
+interface HoldState {
+  /** Holds not released yet; the stream is held until it is 0. */
+  depth: number;
+  /** Frames that arrived meanwhile, with the topic and events they encode (none: control frames). */
+  held: Array<{ chunk: Buffer; topic?: string; events?: readonly TWireEvent[] }>;
+  bytes: number;
+  /** Catch-up frames given by releases, written before the held frames. */
+  preamble: string;
+  cutoffs: Map<string, Cutoff>;
+}
 
 /**
  * One browser's SSE stream.
@@ -11,9 +33,14 @@ import { encodeFrame } from '@ovation/shared';
  * it unframed: the stream is delimited by the connection closing, so there is no chunked encoding
  * to apply per write and no per-connection header string for Node to keep.
  *
- * Backpressure: bytes the kernel has not taken yet sit in the socket's buffer (`writableLength`).
- * Past `maxBufferedBytes` the client is too slow: it gets a `reconnect` frame and is closed, so
- * one stuck phone can neither grow this node's memory nor delay other viewers.
+ * Hand-over: a connection is held — live frames are kept, not written — from its creation until
+ * `begin`, and again while topics it joins are caught up (`hold`/`release`). On release the
+ * catch-up frames (replay, snapshot) go first, then the held frames minus the events the catch-up
+ * already covered (per topic, by log position), so the viewer sees each event exactly once.
+ *
+ * Backpressure: bytes the kernel has not taken yet sit in the socket's buffer (`writableLength`),
+ * held frames count too. Past `maxBufferedBytes` the client is too slow: it gets a `reconnect`
+ * frame and is closed, so one stuck phone can neither grow this node's memory nor delay others.
  */
 export class Connection {
   /** Topics this connection is subscribed to (replaced, never grown in place: stays exact-size). */
@@ -22,12 +49,12 @@ export class Connection {
   lastLatencyReportAt = 0;
   private closed = false;
   private socket: Socket | null = null;
+  private holding: HoldState | undefined = { depth: 1, held: [], bytes: 0, preamble: '', cutoffs: new Map() };
   /**
-   * Frames that arrived before the stream began (the node may already receive a topic's events
-   * while this connection's registration is in flight); written right after the first frame.
+   * Cutoffs still in force after a release, for topics whose events up to the cutoff had not all
+   * reached this node yet; each goes once an event past it is delivered. Usually undefined.
    */
-  private early: Buffer[] | undefined;
-  private earlyBytes = 0;
+  private lingering: Map<string, Cutoff> | undefined;
 
   constructor(
     readonly id: string,
@@ -59,7 +86,10 @@ export class Connection {
     return true;
   }
 
-  /** Sends the response head and the first frame, then whatever arrived before. */
+  /**
+   * Sends the response head and the first frame, then releases the hold the connection was
+   * created with (so the rest follows once every other hold is released too).
+   */
   begin(head: Buffer, firstFrame: string): void {
     if (this.closed || this.socket) return;
     const socket = this.res.socket;
@@ -70,27 +100,64 @@ export class Connection {
     this.socket = socket;
     socket.write(head);
     socket.write(firstFrame);
-    const early = this.early;
-    this.early = undefined;
-    for (const chunk of early ?? []) this.write(chunk);
+    this.release('', new Map());
+  }
+
+  /** Holds live frames until the matching `release`. */
+  hold(): void {
+    if (this.holding) this.holding.depth++;
+    else this.holding = { depth: 1, held: [], bytes: 0, preamble: '', cutoffs: new Map() };
+  }
+
+  /**
+   * Ends one hold with its catch-up frames and the position each caught-up topic was read at; the
+   * last release writes every hold's catch-up frames, then the held frames they do not cover.
+   */
+  release(frames: string, cutoffs: ReadonlyMap<string, Cutoff>, lingering?: ReadonlyMap<string, Cutoff>): void {
+    const hold = this.holding;
+    if (!hold) return;
+    hold.preamble += frames;
+    for (const [topic, cutoff] of cutoffs) hold.cutoffs.set(topic, cutoff);
+    for (const [topic, cutoff] of lingering ?? []) {
+      this.lingering ??= new Map();
+      this.lingering.set(topic, cutoff);
+    }
+    if (--hold.depth > 0 || !this.socket) return;
+    this.holding = undefined;
+    if (this.closed) return;
+    if (hold.preamble) this.write(Buffer.from(hold.preamble));
+    for (const entry of hold.held) {
+      const cutoff = entry.topic === undefined ? undefined : hold.cutoffs.get(entry.topic);
+      if (!cutoff || !entry.events) {
+        this.write(entry.chunk);
+        continue;
+      }
+      const rest = entry.events.filter((event) => isAfter(event, cutoff));
+      if (rest.length === entry.events.length) this.write(entry.chunk);
+      else if (rest.length > 0) this.write(Buffer.from(encodeTopicBatch(rest).text));
+    }
+  }
+
+  /** Writes a topic's frames (`chunk` encodes `events`); false when the connection is closed. */
+  deliver(chunk: Buffer, topic: string, events: readonly TWireEvent[]): boolean {
+    if (this.holding) return this.keep({ chunk, topic, events });
+    const cutoff = this.lingering?.get(topic);
+    if (!cutoff) return this.write(chunk);
+    const rest = events.filter((event) => isAfter(event, cutoff));
+    if (rest.length > 0) {
+      this.lingering?.delete(topic);
+      if (this.lingering?.size === 0) this.lingering = undefined;
+    }
+    if (rest.length === events.length) return this.write(chunk);
+    return rest.length === 0 || this.write(Buffer.from(encodeTopicBatch(rest).text));
   }
 
   /** Writes prepared bytes; false when the connection is closed or was just closed as slow. */
   write(chunk: Buffer): boolean {
     if (this.closed) return false;
+    if (this.holding) return this.keep({ chunk });
     const socket = this.socket;
-    if (!socket) {
-      this.earlyBytes += chunk.length;
-      if (this.earlyBytes > this.maxBufferedBytes) {
-        this.onSlow(this);
-        this.closed = true;
-        this.res.destroy();
-        return false;
-      }
-      this.early ??= [];
-      this.early.push(chunk);
-      return true;
-    }
+    if (!socket) return false;
     if (socket.writableLength > this.maxBufferedBytes) {
       this.onSlow(this);
       this.end(encodeFrame('reconnect', JSON.stringify({ afterMs: 0 })));
@@ -100,10 +167,29 @@ export class Connection {
     return true;
   }
 
+  private keep(entry: HoldState['held'][number]): boolean {
+    const hold = this.holding as HoldState;
+    if (this.closed) return false;
+    hold.bytes += entry.chunk.length;
+    if (hold.bytes > this.maxBufferedBytes) {
+      this.onSlow(this);
+      this.holding = undefined;
+      if (this.socket) this.end(encodeFrame('reconnect', JSON.stringify({ afterMs: 0 })));
+      else {
+        this.closed = true;
+        this.res.destroy();
+      }
+      return false;
+    }
+    hold.held.push(entry);
+    return true;
+  }
+
   /** Ends the stream after an optional last frame; a socket that cannot flush it is destroyed. */
   end(lastFrame?: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.holding = undefined;
     const socket = this.socket;
     if (!socket) {
       // Never begun: there is no stream to say goodbye on.
@@ -120,5 +206,12 @@ export class Connection {
   /** Marks the connection closed after the client went away. */
   markClosed(): void {
     this.closed = true;
+    this.holding = undefined;
   }
+}
+
+/** Whether an event comes after a cutoff (an id that is not a position id is never covered). */
+function isAfter(event: TWireEvent, cutoff: Cutoff): boolean {
+  const position = parsePositionId(event.id);
+  return !position || position.epoch !== cutoff.epoch || position.pos > cutoff.pos;
 }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { encodeFrame, randomTag } from '@ovation/shared';
 import type { RealtimeMetrics } from '../metrics.js';
-import { Connection } from './connection.js';
+import { Connection, type Cutoff } from './connection.js';
 import { HeartbeatWheel } from './heartbeat-wheel.js';
 import { TopicTable } from './topic-table.js';
 
@@ -22,8 +22,20 @@ export class ConnectionHub {
       maxBufferedBytes: number;
       metrics: RealtimeMetrics;
       onPresenceChange: (topics: string[]) => Promise<void>;
-      /** Called for each topic a connection is about to join (fan-out flushes what is pending). */
+      /**
+       * Called for each topic a connection is about to join, and again before its catch-up is
+       * released (fan-out writes what is pending, so the hold sees it).
+       */
       beforeJoin: (topic: string) => void;
+      /** Resolves when the node's registration of these topics upstream is not in flight. */
+      registered: (topics: readonly string[]) => Promise<void>;
+      /** How far a topic's events of `epoch` have gone out in order (see fanout/topic-order.ts). */
+      releasedThrough: (topic: string, epoch: string) => number;
+      /** Catch-up frames for topics a connection joined, read after it joined (catch-up/). */
+      catchUp: (
+        topics: readonly string[],
+        lastEventId: string | undefined,
+      ) => Promise<{ frames: string; cutoffs: ReadonlyMap<string, Cutoff> }>;
     },
   ) {
     this.wheel = new HeartbeatWheel(options.heartbeatMs, (written) => this.options.metrics.heartbeats.inc(written));
@@ -50,9 +62,38 @@ export class ConnectionHub {
     return this.byId.get(connectionId);
   }
 
-  subscribe(connection: Connection, topics: readonly string[]): Promise<void> {
+  /**
+   * Subscribes a connection and hands each new topic over from its catch-up (snapshot, and replay
+   * after `lastEventId` when resuming) to its live stream, with nothing missed or repeated: live
+   * frames are held from before the join until the catch-up, read after the join, is written.
+   */
+  async join(connection: Connection, topics: readonly string[], lastEventId?: string): Promise<void> {
+    const fresh = [...new Set(topics)].filter((t) => !connection.hasTopic(t));
+    connection.hold();
+    try {
+      await this.subscribe(connection, fresh);
+      const { frames, cutoffs } =
+        fresh.length > 0 && connection.isOpen
+          ? await this.options.catchUp(fresh, lastEventId)
+          : { frames: '', cutoffs: new Map<string, Cutoff>() };
+      // Everything the node has let out up to now is in the hold, where the cutoffs apply; a
+      // topic whose earlier events are still on their way keeps its cutoff for those (lingering).
+      const lingering = new Map<string, Cutoff>();
+      for (const [topic, cutoff] of cutoffs) {
+        this.options.beforeJoin(topic);
+        if (this.options.releasedThrough(topic, cutoff.epoch) < cutoff.pos) lingering.set(topic, cutoff);
+      }
+      connection.release(frames, cutoffs, lingering);
+    } catch (error) {
+      connection.release('', new Map());
+      throw error;
+    }
+  }
+
+  async subscribe(connection: Connection, topics: readonly string[]): Promise<void> {
     for (const topic of topics) if (!connection.hasTopic(topic)) this.options.beforeJoin(topic);
-    return this.options.onPresenceChange(this.table.subscribe(connection, topics));
+    const changed = this.options.onPresenceChange(this.table.subscribe(connection, topics));
+    await Promise.all([changed, this.options.registered(topics)]);
   }
 
   unsubscribe(connection: Connection, topics: readonly string[]): Promise<void> {

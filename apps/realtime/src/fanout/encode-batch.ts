@@ -50,6 +50,19 @@ function frame(event: TWireEvent, data: Record<string, unknown>): string {
   return encodeFrame(event.type, JSON.stringify(envelope), event.id);
 }
 
+/** One event replayed on resume: its usual frame, with `replayed: true` in the envelope. */
+export function encodeReplayedFrame(event: TWireEvent): string {
+  const envelope = {
+    id: event.id,
+    topic: event.topic,
+    type: event.type,
+    data: event.data,
+    ts: event.ts,
+    replayed: true,
+  };
+  return encodeFrame(event.type, JSON.stringify(envelope), event.id);
+}
+
 /** A like event's count: its `count` when a positive integer, else 1. */
 export function likeCountOf(event: TWireEvent): number {
   const count = event.data.count;

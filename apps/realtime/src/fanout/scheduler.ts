@@ -2,6 +2,7 @@ import type { TWireEvent } from '@ovation/shared';
 import type { TopicTable } from '../connections/topic-table.js';
 import type { RealtimeMetrics } from '../metrics.js';
 import { encodeTopicBatch } from './encode-batch.js';
+import { TopicOrder, type TopicOrderOptions } from './topic-order.js';
 
 /*
  * Batched fan-out.
@@ -35,7 +36,14 @@ export interface FanoutOptions {
    * to back (lowest latency, the core fully busy under load); 1 caps writing at half the core.
    */
   gapRatio: number;
+  /** How long an early event waits for the ones before it (ORDER_WAIT_MS, see topic-order.ts). */
+  orderWaitMs: number;
+  /** Reads a topic's history after a position, to fill a gap (none: gaps are skipped). */
+  repair?: TopicOrderOptions['repair'];
 }
+
+/** Longest wait of a topic's first events for the catch-up that tells where its sequence starts. */
+const START_WAIT_MS = 3000;
 
 export class FanoutScheduler {
   private pending = new Map<string, Pending>();
@@ -43,18 +51,67 @@ export class FanoutScheduler {
   private immediate: NodeJS.Immediate | undefined;
   private nextAllowedAt = 0;
 
+  private readonly order: TopicOrder;
+
   constructor(
     private readonly table: TopicTable,
     private readonly metrics: RealtimeMetrics,
-    private readonly options: FanoutOptions = { gapRatio: 0.25 },
-  ) {}
+    private readonly options: FanoutOptions = { gapRatio: 0.25, orderWaitMs: 250 },
+  ) {
+    this.order = new TopicOrder({
+      gapWaitMs: options.orderWaitMs,
+      startWaitMs: START_WAIT_MS,
+      release: (events) => this.add(events),
+      repair: options.repair ?? (async () => undefined),
+      onGap: (outcome) => metrics.orderGaps.inc({ outcome }),
+      onLate: () => metrics.lateEventsDropped.inc(),
+    });
+  }
 
-  /** Takes a batch from a dispatcher; events of topics without a local viewer are counted and dropped. */
+  /**
+   * Takes a batch from a dispatcher; events of topics without a local viewer are counted and
+   * dropped, the others go out in their topic's log order (topic-order.ts).
+   */
   enqueue(events: readonly TWireEvent[]): void {
     const now = Date.now();
     this.metrics.eventsReceived.inc(events.length);
+    const ready: TWireEvent[] = [];
     for (const event of events) {
       this.metrics.publishToReceipt.observe({ region: event.region }, Math.max(0, now - event.ts) / 1000);
+      if (!this.table.has(event.topic)) {
+        this.metrics.eventsUnrouted.inc();
+        this.order.forget(event.topic);
+        continue;
+      }
+      this.order.push(event, ready);
+    }
+    this.add(ready);
+  }
+
+  /** A topic's log stood at `pos` when a joining viewer's catch-up was read (see TopicOrder.seed). */
+  seedOrder(topic: string, epoch: string, pos: number): void {
+    this.order.seed(topic, epoch, pos);
+  }
+
+  /** No catch-up could be read for these topics (see TopicOrder.settle). */
+  settleOrder(topics: readonly string[]): void {
+    for (const topic of topics) this.order.settle(topic);
+  }
+
+  /** See TopicOrder.releasedThrough. */
+  releasedThrough(topic: string, epoch: string): number {
+    return this.order.releasedThrough(topic, epoch);
+  }
+
+  /** A topic has no local viewer any more. */
+  forgetTopic(topic: string): void {
+    this.order.forget(topic);
+  }
+
+  private add(events: readonly TWireEvent[]): void {
+    if (events.length === 0) return;
+    const now = Date.now();
+    for (const event of events) {
       if (!this.table.has(event.topic)) {
         this.metrics.eventsUnrouted.inc();
         continue;
@@ -127,7 +184,7 @@ export class FanoutScheduler {
     const { text, frames, likes } = encodeTopicBatch(pending.events);
     const chunk = Buffer.from(text);
     let written = 0;
-    for (const connection of subscribers) if (connection.write(chunk)) written++;
+    for (const connection of subscribers) if (connection.deliver(chunk, topic, pending.events)) written++;
 
     const m = this.metrics;
     m.flushEvents.observe(pending.events.length);

@@ -20,7 +20,9 @@ export interface ConnectDeps {
  *           ◀── 200 text/event-stream, `connected`, then events and heartbeats until closed
  *
  * Headers and the `connected` frame go out only after the topics are registered with the
- * dispatcher tier, so an event published after `connected` arrived reaches this viewer.
+ * dispatcher tier, so an event published after `connected` arrived reaches this viewer. Then, per
+ * topic, the catch-up (a snapshot; for a resuming client — `lastEventId` query or `Last-Event-ID`
+ * header — first the events it missed, or `resync`), then the live stream (connections/hub.ts).
  *
  * This route is served straight from Node's HTTP server, ahead of Fastify (see app.ts): a Fastify
  * request and reply stay referenced by the response's listeners for as long as the stream is
@@ -59,7 +61,12 @@ export function createConnectHandler(deps: ConnectDeps) {
 
     const connection = deps.hub.open(res);
     res.on('close', () => deps.hub.close(connection));
-    await deps.hub.subscribe(connection, query.topics);
+    const header = req.headers['last-event-id'];
+    await deps.hub.join(
+      connection,
+      query.topics,
+      query.lastEventId ?? (typeof header === 'string' ? header : undefined),
+    );
     if (!connection.isOpen) return;
 
     const connected: TConnectedPayload = { connectionId: connection.id, nodeId: deps.nodeId, region: deps.region };

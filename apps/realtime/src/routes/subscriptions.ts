@@ -27,7 +27,7 @@ export function subscriptionRoutes(app: FastifyInstance, deps: { hub: Connection
         `body.topics: a connection holds at most ${MAX_TOPICS_PER_CONNECTION} topics`,
       );
     }
-    await deps.hub.subscribe(connection, topics);
+    await deps.hub.join(connection, topics);
     return { topics: [...connection.topics] };
   });
 

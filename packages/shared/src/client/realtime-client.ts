@@ -249,6 +249,8 @@ export class RealtimeClient {
 
   private sample(envelope: TEventEnvelope): void {
     if (!this.o.reportLatency || typeof envelope.ts !== 'number') return;
+    // A replayed event or a snapshot says nothing about how fast live delivery is.
+    if (envelope.replayed || envelope.type === 'snapshot') return;
     if (this.samples.length >= MAX_LATENCY_SAMPLES) return;
     this.samples.push(Math.min(60_000, Math.max(0, this.o.now() - envelope.ts)));
   }

@@ -5,12 +5,13 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { queryKeys } from '../../../../lib/client/query-client';
 
-const EVENT_TYPES = ['like', 'comment', 'comment_deleted', 'viewers', 'status'];
+const EVENT_TYPES = ['snapshot', 'like', 'comment', 'comment_deleted', 'viewers', 'status'];
 
 /**
  * Connects the page to the video's topic and writes every event into the react-query cache
- * (no second store): likes raise the total, comments append, deletions remove, `viewers` and
- * `status` update the video. `onLikes` gets other viewers' like counts, for the hearts.
+ * (no second store): likes raise the total, comments append, deletions remove, `viewers`,
+ * `status` and `snapshot` (the state on joining or resuming) update the video. `onLikes` gets
+ * other viewers' like counts, for the hearts.
  */
 export function useRealtime(
   videoId: string,
@@ -54,6 +55,17 @@ export function useRealtime(
             old ? { comments: old.comments.filter((c) => c.id !== data.id) } : old,
           );
           break;
+        case 'snapshot': {
+          // The topic's state as the connection (re)joined it: take it as it is.
+          const status = data.status === 'live' || data.status === 'ended' ? data.status : undefined;
+          updateVideo((v) => ({
+            ...v,
+            ...(typeof data.viewers === 'number' ? { viewers: data.viewers } : {}),
+            ...(typeof data.likes === 'number' ? { likes: Math.max(data.likes, v.likes) } : {}),
+            ...(status ? { status } : {}),
+          }));
+          break;
+        }
         case 'viewers':
           if (typeof data.count === 'number') updateVideo((v) => ({ ...v, viewers: data.count as number }));
           break;

@@ -1,0 +1,100 @@
+import { newEpoch } from '@ovation/shared';
+import type { NodeInfo } from '../registry/registry.js';
+import {
+  DEFAULT_TOPIC_LOG_LIMITS,
+  HISTORY_TRIM_SLACK,
+  type TopicAccepted,
+  type TopicAppend,
+  type TopicLog,
+  type TopicLogLimits,
+  type TopicRead,
+} from './topic-log.js';
+
+interface TopicState {
+  epoch: string;
+  pos: number;
+  trimmedThrough: number;
+  likes: number;
+  status: string | undefined;
+  history: Array<{ pos: number; body: string }>;
+  touchedAt: number;
+  appendedAt: number;
+}
+
+/** The topic log in this process's memory (REDIS_URL unset: one dispatcher). */
+export class MemoryTopicLog implements TopicLog {
+  private readonly topics = new Map<string, TopicState>();
+
+  constructor(
+    private readonly nodesFor: (topics: readonly string[]) => Promise<Map<string, NodeInfo[]>>,
+    private readonly limits: TopicLogLimits = DEFAULT_TOPIC_LOG_LIMITS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[]> {
+    // Appended before the look-up below: see topic-log.ts for why the order matters.
+    const accepted = appends.map((append) => {
+      const state = this.state(append.topic, append.newEpoch);
+      const base = state.pos;
+      state.pos += append.count;
+      state.likes = Math.max(state.likes + append.likeDelta, append.likeTotal);
+      if (append.status !== undefined) state.status = append.status;
+      if (append.history.length > 0) {
+        for (const { index, body } of append.history) state.history.push({ pos: base + index + 1, body });
+        this.trim(state);
+        state.appendedAt = this.now();
+      }
+      return { epoch: state.epoch, base };
+    });
+    const nodes = await this.nodesFor(appends.map((a) => a.topic));
+    return accepted.map((a, i) => ({ ...a, nodes: nodes.get(appends[i]?.topic ?? '') ?? [] }));
+  }
+
+  async read(topic: string, from: number | undefined): Promise<TopicRead> {
+    const state = this.state(topic, undefined);
+    const events = from === undefined ? [] : state.history.filter((e) => e.pos > from);
+    const { epoch, pos, trimmedThrough, likes, status } = state;
+    return { epoch, pos, trimmedThrough, likes, status, events };
+  }
+
+  sweep(): void {
+    const now = this.now();
+    for (const [topic, state] of this.topics) {
+      if (now - state.touchedAt > this.limits.stateTtlMs) this.topics.delete(topic);
+      else if (state.history.length > 0 && now - state.appendedAt > this.historyTtlMs) state.history = [];
+    }
+  }
+
+  /** An idle history is dropped a minute after its newest event is too old to resume from. */
+  private get historyTtlMs(): number {
+    return this.limits.maxAgeMs + 60_000;
+  }
+
+  private state(topic: string, epoch: string | undefined): TopicState {
+    const now = this.now();
+    let state = this.topics.get(topic);
+    if (state && now - state.touchedAt > this.limits.stateTtlMs) state = undefined;
+    if (!state) {
+      state = {
+        epoch: epoch ?? newEpoch(),
+        pos: 0,
+        trimmedThrough: 0,
+        likes: 0,
+        status: undefined,
+        history: [],
+        touchedAt: now,
+        appendedAt: now,
+      };
+      this.topics.set(topic, state);
+    }
+    state.touchedAt = now;
+    return state;
+  }
+
+  private trim(state: TopicState): void {
+    const { maxEvents } = this.limits;
+    if (state.history.length <= maxEvents * (1 + HISTORY_TRIM_SLACK)) return;
+    const dropped = state.history.splice(0, state.history.length - maxEvents);
+    state.trimmedThrough = dropped[dropped.length - 1]?.pos ?? state.trimmedThrough;
+  }
+}

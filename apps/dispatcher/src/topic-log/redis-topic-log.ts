@@ -1,0 +1,214 @@
+import { newEpoch, randomTag } from '@ovation/shared';
+import type { Redis } from 'ioredis';
+import type { RedisRegistry } from '../registry/redis-registry.js';
+import {
+  DEFAULT_TOPIC_LOG_LIMITS,
+  HISTORY_TRIM_SLACK,
+  type TopicAccepted,
+  type TopicAppend,
+  type TopicLog,
+  type TopicLogLimits,
+  type TopicRead,
+} from './topic-log.js';
+
+const STORE_LOST = 'OVATION_STORE_LOST';
+
+/*
+ * Redis layout (next to the registry's keys, under the same prefix):
+ *   <p>:topic:<t>:log      HASH   epoch, pos, trimmed (history lost up to), likes, status
+ *   <p>:topic:<t>:history  STREAM one entry per history event, entry id = <position>-0, field e = JSON
+ *   <p>:topic:<t>:nodes    SET    (the registry's) nodes with viewers of t
+ *   <p>:store              STRING a random marker set once: a Redis that lost its data (restarted
+ *                                 empty, flushed) no longer has it, and the next publish sees so
+ *
+ * A publish is one script call for all its topics, so accepting a batch costs one round trip:
+ * positions, history, like total, status and the node look-up together. The script runs
+ * atomically, which is what lets a new subscriber's read meet the live stream at an exact position.
+ * The log hash lives `stateTtlMs` after the topic's last event, the stream `maxAgeMs` + 1 min.
+ *
+ * Store loss: the registry was lost with the data, so until the nodes have re-registered (their
+ * next heartbeat) a publish would find no node and its 202 would not reach connected viewers. The
+ * accept script checks the marker atomically; on a mismatch the publish fails (503), a new marker
+ * is set, and `onStoreLost` lets the dispatcher refuse publishes until the nodes are back.
+ */
+
+// KEYS: the store marker, then per topic: log hash, history stream, nodes set.
+// ARGV: maxEvents, trim threshold, history TTL ms, state TTL ms, expected marker, then per topic:
+//   count, likeDelta, likeTotal, status ('' none), new epoch, n history entries, then n (index, body).
+// Returns per topic: epoch, base position, node ids — or the error STORE_LOST.
+const ACCEPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[5] then return redis.error_reply('${STORE_LOST}') end
+local maxEvents, trimAt, historyTtl, stateTtl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local out = {}
+local a = 6
+for t = 1, (#KEYS - 1) / 3 do
+  local log, history, nodes = KEYS[t * 3 - 1], KEYS[t * 3], KEYS[t * 3 + 1]
+  local count, likeDelta, likeTotal = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local status, epoch, n = ARGV[a + 3], redis.call('HGET', log, 'epoch'), tonumber(ARGV[a + 5])
+  if not epoch then
+    epoch = ARGV[a + 4]
+    redis.call('DEL', history)
+    redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0, 'likes', 0)
+  end
+  a = a + 6
+  local base = redis.call('HINCRBY', log, 'pos', count) - count
+  if likeDelta > 0 or likeTotal >= 0 then
+    local likes = tonumber(redis.call('HGET', log, 'likes') or '0') + likeDelta
+    if likeTotal > likes then likes = likeTotal end
+    redis.call('HSET', log, 'likes', likes)
+  end
+  if status ~= '' then redis.call('HSET', log, 'status', status) end
+  if n > 0 then
+    for h = 1, n do
+      redis.call('XADD', history, string.format('%d-0', base + tonumber(ARGV[a]) + 1), 'e', ARGV[a + 1])
+      a = a + 2
+    end
+    if redis.call('XLEN', history) > trimAt then
+      redis.call('XTRIM', history, 'MAXLEN', maxEvents)
+      local first = redis.call('XRANGE', history, '-', '+', 'COUNT', 1)[1]
+      redis.call('HSET', log, 'trimmed', tonumber(string.match(first[1], '^(%d+)')) - 1)
+    end
+    redis.call('PEXPIRE', history, historyTtl)
+  end
+  redis.call('PEXPIRE', log, stateTtl)
+  out[#out + 1] = epoch
+  out[#out + 1] = base
+  out[#out + 1] = redis.call('SMEMBERS', nodes)
+end
+return out`;
+
+// KEYS: log hash, history stream. ARGV: from position ('' for none), new epoch, state TTL ms.
+// Returns epoch, pos, trimmed, likes, status ('' none), then history entries [id, [field, value]].
+const READ = `
+local s = redis.call('HMGET', KEYS[1], 'epoch', 'pos', 'trimmed', 'likes', 'status')
+if not s[1] then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'pos', 0, 'trimmed', 0, 'likes', 0)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  s = { ARGV[2], '0', '0', '0', false }
+end
+local events = {}
+if ARGV[1] ~= '' then events = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+') end
+return { s[1], s[2], s[3], s[4], s[5] or '', events }`;
+
+type WithScripts = Redis & {
+  ovationTopicAccept(numKeys: number, ...args: string[]): Promise<Array<string | number | string[]>>;
+  ovationTopicRead(
+    log: string,
+    history: string,
+    from: string,
+    epoch: string,
+    ttl: string,
+  ): Promise<[string, string, string, string, string, Array<[string, string[]]>]>;
+};
+
+export class RedisTopicLog implements TopicLog {
+  private readonly redis: WithScripts;
+  private marker: Promise<string> | undefined;
+  /** Called when a publish finds that Redis lost its data. */
+  onStoreLost: () => void = () => {};
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+    private readonly registry: Pick<RedisRegistry, 'resolveNodes'>,
+    private readonly limits: TopicLogLimits = DEFAULT_TOPIC_LOG_LIMITS,
+  ) {
+    if (!('ovationTopicAccept' in redis)) {
+      redis.defineCommand('ovationTopicAccept', { lua: ACCEPT });
+      redis.defineCommand('ovationTopicRead', { numberOfKeys: 2, lua: READ });
+    }
+    this.redis = redis as WithScripts;
+    // Known from the start, so a loss before this dispatcher's first publish is noticed too.
+    this.storeMarker().catch(() => {});
+  }
+
+  private keys(topic: string) {
+    const base = `${this.prefix}:topic:${topic}`;
+    return { log: `${base}:log`, history: `${base}:history`, nodes: `${base}:nodes` };
+  }
+
+  /** The store marker: set if absent (first start, or after a loss), then read. */
+  private storeMarker(): Promise<string> {
+    this.marker ??= (async () => {
+      const key = `${this.prefix}:store`;
+      await this.redis.set(key, randomTag(), 'NX');
+      const value = await this.redis.get(key);
+      if (value === null) throw new Error('store marker vanished');
+      return value;
+    })().catch((error: unknown) => {
+      this.marker = undefined;
+      throw error;
+    });
+    return this.marker;
+  }
+
+  async accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[]> {
+    const { maxEvents, maxAgeMs, stateTtlMs } = this.limits;
+    const keys: string[] = [`${this.prefix}:store`];
+    const args: string[] = [
+      String(maxEvents),
+      String(Math.floor(maxEvents * (1 + HISTORY_TRIM_SLACK))),
+      String(maxAgeMs + 60_000),
+      String(stateTtlMs),
+      await this.storeMarker(),
+    ];
+    for (const append of appends) {
+      const k = this.keys(append.topic);
+      keys.push(k.log, k.history, k.nodes);
+      args.push(
+        String(append.count),
+        String(append.likeDelta),
+        String(append.likeTotal),
+        append.status ?? '',
+        append.newEpoch,
+        String(append.history.length),
+      );
+      for (const { index, body } of append.history) args.push(String(index), body);
+    }
+    let reply: Array<string | number | string[]>;
+    try {
+      reply = await this.redis.ovationTopicAccept(keys.length, ...keys, ...args);
+    } catch (error) {
+      if (error instanceof Error && error.message.includes(STORE_LOST)) {
+        this.marker = undefined;
+        this.onStoreLost();
+      }
+      throw error;
+    }
+    const memberLists: string[][] = [];
+    for (let i = 0; i < appends.length; i++) memberLists.push(reply[i * 3 + 2] as string[]);
+    const nodes = await this.registry.resolveNodes(memberLists);
+    return appends.map((_, i) => ({
+      epoch: String(reply[i * 3]),
+      base: Number(reply[i * 3 + 1]),
+      nodes: nodes[i] ?? [],
+    }));
+  }
+
+  async read(topic: string, from: number | undefined): Promise<TopicRead> {
+    const k = this.keys(topic);
+    const [epoch, pos, trimmed, likes, status, entries] = await this.redis.ovationTopicRead(
+      k.log,
+      k.history,
+      from === undefined ? '' : String(from),
+      newEpoch(),
+      String(this.limits.stateTtlMs),
+    );
+    const events: TopicRead['events'] = [];
+    for (const [id, fields] of entries) {
+      const body = fields[1];
+      if (fields[0] === 'e' && body !== undefined) events.push({ pos: Number.parseInt(id, 10), body });
+    }
+    return {
+      epoch,
+      pos: Number(pos),
+      trimmedThrough: Number(trimmed),
+      likes: Number(likes),
+      status: status === '' ? undefined : status,
+      events,
+    };
+  }
+
+  sweep(): void {}
+}

@@ -1,0 +1,83 @@
+import type { NodeInfo } from '../registry/registry.js';
+
+/**
+ * The topic log: for every topic, a position counter, the recent history and the current state.
+ *
+ *   publish ─▶ accept: each event takes the topic's next position; history events are appended;
+ *              like total and status are updated; the nodes with viewers are read — one atomic
+ *              step per topic, so an event is in the history before any node can have it, and a
+ *              node that registered a topic before that step receives the event live.
+ *   node    ─▶ read: state (position, like total, status) and the history after a position, in
+ *              one atomic step, so a new subscriber's snapshot and replay meet the live stream at
+ *              an exact position (see apps/realtime/src/catch-up).
+ *
+ * Kept in history: every event except `like` and `viewers` (their totals are the state that
+ * matters). Two drivers — memory (one dispatcher) and Redis — pass test/topic-log-contract.test.ts.
+ */
+export interface TopicLog {
+  /** Accepts one batch; `appends[i]` gets `result[i]`. Throws when the store is unreachable. */
+  accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[]>;
+  /** The topic's state and its history events after position `from` (none when undefined). */
+  read(topic: string, from: number | undefined): Promise<TopicRead>;
+  /** Forgets expired state (the Redis driver leaves that to key expiry). */
+  sweep(): void;
+}
+
+/** One topic's share of a publish batch. */
+export interface TopicAppend {
+  topic: string;
+  /** Events of the batch on this topic; they take positions base+1 … base+count in order. */
+  count: number;
+  /** Events kept in history: their index among the topic's events, and their JSON (no id). */
+  history: ReadonlyArray<{ index: number; body: string }>;
+  /** Likes whose payload has no `total` (added to the like total). */
+  likeDelta: number;
+  /** Highest `total` among the batch's likes, or -1: the like total becomes at least this. */
+  likeTotal: number;
+  /** The `status` of the batch's last `status` event, if any. */
+  status: string | undefined;
+  /** Epoch to use if the topic's log does not exist yet. */
+  newEpoch: string;
+}
+
+export interface TopicAccepted {
+  epoch: string;
+  /** Position before the batch: the topic's events got base+1 … base+count. */
+  base: number;
+  /** Live nodes with viewers of the topic. */
+  nodes: NodeInfo[];
+}
+
+export interface TopicRead {
+  epoch: string;
+  pos: number;
+  /** History may have lost events up to this position (trimmed to its length bound). */
+  trimmedThrough: number;
+  likes: number;
+  status: string | undefined;
+  /** History events after `from`, oldest first: their position and JSON (no id). */
+  events: Array<{ pos: number; body: string }>;
+}
+
+export interface TopicLogLimits {
+  /** History events kept per topic (at least this many; trimmed in steps of HISTORY_TRIM_SLACK). */
+  maxEvents: number;
+  /** Age beyond which a resume point is refused (resync); an idle topic's history expires after it. */
+  maxAgeMs: number;
+  /** An idle topic's state (position, like total, status) is forgotten after this. */
+  stateTtlMs: number;
+}
+
+export const DEFAULT_TOPIC_LOG_LIMITS: TopicLogLimits = {
+  maxEvents: 1000,
+  maxAgeMs: 10 * 60_000,
+  stateTtlMs: 24 * 60 * 60_000,
+};
+
+/** History is trimmed back to maxEvents once it exceeds it by this fraction (amortises trimming). */
+export const HISTORY_TRIM_SLACK = 0.1;
+
+/** Whether an event type is kept in history. */
+export function isHistoryType(type: string): boolean {
+  return type !== 'like' && type !== 'viewers';
+}

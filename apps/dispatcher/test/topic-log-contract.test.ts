@@ -1,0 +1,120 @@
+import { newEpoch } from '@ovation/shared';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { redisForThisFile } from '../../../test-support/shared-redis.js';
+import { MemoryRegistry } from '../src/registry/memory-registry.js';
+import { RedisRegistry } from '../src/registry/redis-registry.js';
+import type { SubscriptionRegistry } from '../src/registry/registry.js';
+import { MemoryTopicLog } from '../src/topic-log/memory-topic-log.js';
+import { RedisTopicLog } from '../src/topic-log/redis-topic-log.js';
+import type { TopicAppend, TopicLog, TopicLogLimits } from '../src/topic-log/topic-log.js';
+
+const shared = redisForThisFile('topic-log-test');
+
+const limits: TopicLogLimits = { maxEvents: 10, maxAgeMs: 60_000, stateTtlMs: 60_000 };
+
+const drivers: Record<string, () => { log: TopicLog; registry: SubscriptionRegistry }> = {
+  memory: () => {
+    const registry = new MemoryRegistry();
+    return { registry, log: new MemoryTopicLog((t) => registry.nodesFor(t), limits) };
+  },
+  redis: () => {
+    const prefix = shared.prefix();
+    const registry = new RedisRegistry(shared.client(), prefix);
+    return { registry, log: new RedisTopicLog(shared.client(), prefix, registry, limits) };
+  },
+};
+
+/** A topic's share of a batch: `types` in order, bodies naming their index. */
+function append(topic: string, types: string[], extra: Partial<TopicAppend> = {}): TopicAppend {
+  const history = types.flatMap((type, index) =>
+    type === 'like' || type === 'viewers' ? [] : [{ index, body: JSON.stringify({ topic, type, n: index }) }],
+  );
+  return {
+    topic,
+    count: types.length,
+    history,
+    likeDelta: 0,
+    likeTotal: -1,
+    status: undefined,
+    newEpoch: newEpoch(),
+    ...extra,
+  };
+}
+
+describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) => {
+  let log: TopicLog;
+  let registry: SubscriptionRegistry;
+  beforeEach(() => {
+    ({ log, registry } = make());
+  });
+
+  it('gives each topic consecutive positions from 1, and keeps one epoch per topic', async () => {
+    const [a1, b1] = await log.accept([append('t:a', ['comment', 'like']), append('t:b', ['comment'])]);
+    const [a2] = await log.accept([append('t:a', ['comment', 'comment', 'like'])]);
+    expect(a1?.base).toBe(0);
+    expect(b1?.base).toBe(0);
+    expect(a2?.base).toBe(2);
+    expect(a2?.epoch).toBe(a1?.epoch);
+    expect(b1?.epoch).not.toBe(a1?.epoch);
+    const read = await log.read('t:a', undefined);
+    expect(read).toMatchObject({ epoch: a1?.epoch, pos: 5, events: [] });
+  });
+
+  it('returns the history after a position, oldest first, without likes or viewer counts', async () => {
+    await log.accept([append('t:h', ['comment', 'like', 'status', 'viewers', 'comment_deleted'])]);
+    await log.accept([append('t:h', ['comment'])]);
+    const all = await log.read('t:h', 0);
+    expect(all.events.map((e) => e.pos)).toEqual([1, 3, 5, 6]);
+    expect(JSON.parse(all.events[1]?.body ?? '{}')).toEqual({ topic: 't:h', type: 'status', n: 2 });
+    expect((await log.read('t:h', 2)).events.map((e) => e.pos)).toEqual([3, 5, 6]);
+    expect((await log.read('t:h', 6)).events).toEqual([]);
+    expect((await log.read('t:h', 600)).events).toEqual([]);
+  });
+
+  it('keeps the like total (counts added, totals as a floor) and the last status', async () => {
+    await log.accept([append('t:l', ['like', 'like'], { likeDelta: 3 })]);
+    expect((await log.read('t:l', undefined)).likes).toBe(3);
+    await log.accept([append('t:l', ['like'], { likeTotal: 40 })]);
+    await log.accept([append('t:l', ['like'], { likeDelta: 2, status: 'live' })]);
+    await log.accept([append('t:l', ['status'], { status: 'ended' })]);
+    expect(await log.read('t:l', undefined)).toMatchObject({ likes: 42, status: 'ended' });
+  });
+
+  it('trims history to its bound and says up to where it may have lost events', async () => {
+    for (let i = 0; i < 30; i++) await log.accept([append('t:trim', ['comment'])]);
+    const read = await log.read('t:trim', 0);
+    expect(read.events.length).toBeGreaterThanOrEqual(limits.maxEvents);
+    expect(read.events.length).toBeLessThanOrEqual(limits.maxEvents * 1.1 + 1);
+    const first = read.events[0]?.pos ?? 0;
+    expect(read.trimmedThrough).toBe(first - 1);
+    expect(read.events.map((e) => e.pos)).toEqual(Array.from({ length: 30 - first + 1 }, (_, i) => first + i));
+  });
+
+  it('creates the log on a first read, so a topic has a position before its first event', async () => {
+    const read = await log.read('t:new', undefined);
+    expect(read).toMatchObject({ pos: 0, trimmedThrough: 0, likes: 0, events: [] });
+    const [accepted] = await log.accept([append('t:new', ['comment'])]);
+    expect(accepted).toMatchObject({ epoch: read.epoch, base: 0 });
+  });
+
+  it('returns the live nodes with viewers of each topic', async () => {
+    await registry.addTopics({ nodeId: 'n1', url: 'http://127.0.0.1:1' }, ['t:n'], 60_000);
+    const [withNode, without] = await log.accept([append('t:n', ['comment']), append('t:none', ['comment'])]);
+    expect(withNode?.nodes).toEqual([{ nodeId: 'n1', url: 'http://127.0.0.1:1' }]);
+    expect(without?.nodes).toEqual([]);
+  });
+});
+
+describe('RedisTopicLog', () => {
+  it('starts a new epoch when Redis lost the topic (restart, flush), so old ids cannot match', async () => {
+    const prefix = shared.prefix();
+    const registry = new RedisRegistry(shared.client(), prefix);
+    const log = new RedisTopicLog(shared.client(), prefix, registry, limits);
+    const [before] = await log.accept([append('t:e', ['comment', 'comment'])]);
+    await shared.client().del(`${prefix}:topic:t:e:log`);
+    const [after] = await log.accept([append('t:e', ['comment'])]);
+    expect(after?.epoch).not.toBe(before?.epoch);
+    expect(after?.base).toBe(0);
+    expect((await log.read('t:e', 0)).events.map((e) => e.pos)).toEqual([1]);
+  });
+});

@@ -1,0 +1,74 @@
+import { CatchUpResponseSchema, type TCatchUpRequest, type TTopicCatchUp } from '@ovation/shared';
+import type { DispatcherClient } from '../dispatcher-client.js';
+
+/** Topics per POST /internal/catch-up (the dispatcher's limit). */
+const MAX_TOPICS_PER_REQUEST = 1000;
+
+interface Waiter {
+  resolve: (results: ReadonlyMap<string, TTopicCatchUp>) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Asks the dispatcher tier for topics' catch-up (snapshot + history after a position), in rounds:
+ * everything asked while a round is in flight goes in the next one, each topic once, with the
+ * lowest position any asker needs. So a thousand viewers arriving at once after a node failure
+ * cost a few requests, not a thousand.
+ *
+ * A round starts after every request in it was made, and a request is made only once its
+ * connection has joined the topics: the read is never older than the live stream it meets.
+ */
+export class CatchUpClient {
+  private pending = new Map<string, number | undefined>();
+  private waiters: Waiter[] = [];
+  private running = false;
+  /** Rounds sent so far (metrics, tests). */
+  rounds = 0;
+
+  constructor(private readonly client: DispatcherClient) {}
+
+  /** Catch-up of each topic, with history after `from` when given. Rejects when unreachable. */
+  fetch(topics: readonly string[], from: number | undefined): Promise<ReadonlyMap<string, TTopicCatchUp>> {
+    for (const topic of topics) {
+      const asked = this.pending.get(topic);
+      const lowest = from === undefined ? asked : asked === undefined ? from : Math.min(asked, from);
+      this.pending.set(topic, this.pending.has(topic) ? lowest : from);
+    }
+    const done = new Promise<ReadonlyMap<string, TTopicCatchUp>>((resolve, reject) =>
+      this.waiters.push({ resolve, reject }),
+    );
+    this.kick();
+    return done;
+  }
+
+  private kick(): void {
+    if (this.running || this.waiters.length === 0) return;
+    this.running = true;
+    setImmediate(() => void this.round());
+  }
+
+  private async round(): Promise<void> {
+    const pending = this.pending;
+    const waiters = this.waiters;
+    this.pending = new Map();
+    this.waiters = [];
+    this.rounds++;
+    try {
+      const asks: TCatchUpRequest['topics'] = [...pending].map(([topic, from]) =>
+        from === undefined ? { topic } : { topic, from },
+      );
+      const results = new Map<string, TTopicCatchUp>();
+      for (let i = 0; i < asks.length; i += MAX_TOPICS_PER_REQUEST) {
+        const body: TCatchUpRequest = { topics: asks.slice(i, i + MAX_TOPICS_PER_REQUEST) };
+        const reply = await this.client.post('/internal/catch-up', body, CatchUpResponseSchema);
+        for (const result of reply.topics) results.set(result.topic, result);
+      }
+      for (const waiter of waiters) waiter.resolve(results);
+    } catch (error) {
+      for (const waiter of waiters) waiter.reject(error);
+    } finally {
+      this.running = false;
+      this.kick();
+    }
+  }
+}

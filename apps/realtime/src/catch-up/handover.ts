@@ -1,0 +1,91 @@
+import {
+  encodeFrame,
+  type LogPosition,
+  parsePositionId,
+  positionId,
+  type TResyncPayload,
+  type TSnapshotPayload,
+  type TTopicCatchUp,
+} from '@ovation/shared';
+import type { Cutoff } from '../connections/connection.js';
+import { encodeReplayedFrame } from '../fanout/encode-batch.js';
+
+/*
+ * What a connection joining topics receives before their live stream (see Connection.release):
+ *
+ *   fresh subscriber:  snapshot                             (viewers, like total, status)
+ *   resuming:          replay of what it missed, snapshot   when its position is in the history
+ *                      resync, snapshot                     when it is not (unknown, too old)
+ *   dispatcher tier unreachable: resync if resuming, nothing otherwise; live frames follow as is.
+ *
+ * The cutoff per topic is the log position the catch-up was read at: live frames at or before it
+ * are covered by the replay and the snapshot and are not written again.
+ */
+
+/**
+ * Resume points a client sent: `lastEventId` (or `Last-Event-ID`), one id or one per topic.
+ * Undefined when it sent none; empty when none of them is an id of ours (every topic resyncs).
+ */
+export function parseResumeIds(raw: string | undefined): LogPosition[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const positions: LogPosition[] = [];
+  for (const id of raw.split(',').slice(0, 64)) {
+    const position = parsePositionId(id.trim());
+    if (position) positions.push(position);
+  }
+  return positions;
+}
+
+/** The lowest position among resume points, for the catch-up request. */
+export function lowestPosition(resume: readonly LogPosition[] | undefined): number | undefined {
+  if (!resume || resume.length === 0) return undefined;
+  return Math.min(...resume.map((p) => p.pos));
+}
+
+export function catchUpFrames(
+  topics: readonly string[],
+  results: ReadonlyMap<string, TTopicCatchUp> | undefined,
+  resume: readonly LogPosition[] | undefined,
+  now: number,
+): { frames: string; cutoffs: Map<string, Cutoff> } {
+  let frames = '';
+  const cutoffs = new Map<string, Cutoff>();
+  for (const topic of topics) {
+    const result = results?.get(topic);
+    if (!result) {
+      if (resume) frames += resync(topic, 'unavailable');
+      continue;
+    }
+    if (resume) frames += replayOrResync(result, resume, now);
+    frames += snapshot(result, now);
+    cutoffs.set(topic, { epoch: result.epoch, pos: result.pos });
+  }
+  return { frames, cutoffs };
+}
+
+function replayOrResync(result: TTopicCatchUp, resume: readonly LogPosition[], now: number): string {
+  const from = resume.find((p) => p.epoch === result.epoch && p.region === result.region);
+  if (!from || from.pos > result.pos) return resync(result.topic, 'unknown_id');
+  if (now - from.ts > result.maxAgeMs || from.pos < result.trimmedThrough) return resync(result.topic, 'too_old');
+  let frames = '';
+  for (const event of result.events) {
+    const position = parsePositionId(event.id);
+    if (position && position.pos > from.pos && position.pos <= result.pos) frames += encodeReplayedFrame(event);
+  }
+  return frames;
+}
+
+function snapshot(result: TTopicCatchUp, now: number): string {
+  const id = positionId({ ts: now, pos: result.pos, epoch: result.epoch, region: result.region }, true);
+  const data: TSnapshotPayload = {
+    viewers: result.viewers,
+    likes: result.likes,
+    ...(result.status === undefined ? {} : { status: result.status }),
+  };
+  return encodeFrame('snapshot', JSON.stringify({ id, topic: result.topic, type: 'snapshot', data, ts: now }), id);
+}
+
+function resync(topic: string, reason: TResyncPayload['reason']): string {
+  const payload: TResyncPayload = { topic, reason };
+  return encodeFrame('resync', JSON.stringify(payload));
+}

@@ -1,0 +1,331 @@
+import { parsePositionId } from '@ovation/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postJson } from '../../test-support/http.js';
+import { waitFor } from '../../test-support/poll.js';
+import { TestRedis } from '../../test-support/redis-server.js';
+import { ResumingViewer } from '../../test-support/resuming-viewer.js';
+import { ServiceProcess, TEST_TOKEN } from '../../test-support/services.js';
+import { TestViewer } from '../../test-support/sse-client.js';
+
+/*
+ * No event lost (issue 5): resume, snapshots, node failover and drain, on the deployed topology —
+ * Redis + 2 dispatchers + realtime nodes, every one a real process.
+ */
+
+const DRAIN_MS = 4000;
+let redis: TestRedis;
+let d1: ServiceProcess;
+let d2: ServiceProcess;
+const nodes: ServiceProcess[] = [];
+const closers: Array<{ close(): void }> = [];
+
+const dispatcherEnv = () => ({
+  REDIS_URL: redis.url,
+  REDIS_PREFIX: `resume-${process.pid}`,
+  NODE_TTL_MS: '2000',
+  VIEWER_COUNT_INTERVAL_MS: '200',
+  HISTORY_MAX_EVENTS: '1000',
+});
+
+function startNode(name: string): Promise<ServiceProcess> {
+  return ServiceProcess.start(
+    'realtime',
+    {
+      NODE_ID: name,
+      DISPATCHER_URLS: `${d1.url},${d2.url}`,
+      NODE_HEARTBEAT_MS: '400',
+      DRAIN_MS: String(DRAIN_MS),
+      MAX_CONNECTIONS: '5000',
+    },
+    name,
+  );
+}
+
+beforeAll(async () => {
+  redis = await TestRedis.start();
+  [d1, d2] = await Promise.all([
+    ServiceProcess.start('dispatcher', dispatcherEnv(), 'dispatcher-1'),
+    ServiceProcess.start('dispatcher', dispatcherEnv(), 'dispatcher-2'),
+  ]);
+  nodes.push(...(await Promise.all([startNode('node-a'), startNode('node-b')])));
+});
+
+afterAll(async () => {
+  for (const c of closers) c.close();
+  await Promise.all([...nodes, d1, d2].map((s) => s?.kill('SIGKILL')));
+  await redis?.stop();
+});
+
+const node = (i: number) => nodes[i] as ServiceProcess;
+
+async function publish(events: Array<{ topic: string; type: string; data: object }>, via = d1) {
+  return postJson(`${via.url}/publish`, { events }, { authorization: `Bearer ${TEST_TOKEN}` });
+}
+
+async function comments(topic: string, from: number, count: number, via = d1): Promise<string[]> {
+  const events = Array.from({ length: count }, (_, i) => ({ topic, type: 'comment', data: { seq: from + i } }));
+  const response = await publish(events, via);
+  expect(response.status).toBe(202);
+  return (response.body as { ids: string[] }).ids;
+}
+
+async function viewer(url: string, headers: Record<string, string> = {}): Promise<TestViewer> {
+  const v = await TestViewer.connect(url, headers);
+  closers.push(v);
+  return v;
+}
+
+const seqs = (v: TestViewer) => v.events('comment').map((e) => e.data.seq);
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+describe('resume', () => {
+  it('gives a new subscriber a snapshot (viewers, like total, status) before the live stream', async () => {
+    const topic = 'video:snap';
+    await publish([
+      { topic, type: 'like', data: { count: 3, total: 41 } },
+      { topic, type: 'status', data: { videoId: 'snap', status: 'live' } },
+    ]);
+    const v = await viewer(`${node(0).url}/connect?topics=${topic}`);
+    await waitFor('the snapshot', () => v.events('snapshot').length === 1);
+    const [snapshot] = v.events('snapshot');
+    expect(snapshot?.data).toMatchObject({ likes: 41, status: 'live' });
+    expect(typeof snapshot?.data.viewers).toBe('number');
+    expect(v.frames.map((f) => f.event).slice(0, 2)).toEqual(['connected', 'snapshot']);
+    expect(parsePositionId(snapshot?.id ?? '')?.snapshot).toBe(true);
+    await comments(topic, 0, 1);
+    await waitFor('a live comment after the snapshot', () => seqs(v).length === 1);
+  });
+
+  it('replays exactly what a viewer missed on another node and dispatcher, then goes live', async () => {
+    const topic = 'video:replay';
+    const first = await viewer(`${node(0).url}/connect?topics=${topic}`);
+    await comments(topic, 0, 5);
+    await waitFor('5 comments', () => seqs(first).length === 5);
+    const last = first.events('comment')[4]?.id as string;
+    first.close();
+    await comments(topic, 5, 5, d2);
+    await publish([{ topic, type: 'like', data: { count: 2, total: 2 } }]);
+
+    const back = await viewer(`${node(1).url}/connect?topics=${topic}&lastEventId=${encodeURIComponent(last)}`);
+    await waitFor('the snapshot after the replay', () => back.events('snapshot').length === 1);
+    await comments(topic, 10, 2, d2);
+    await waitFor('the live comments', () => seqs(back).length === 7);
+    expect(seqs(back)).toEqual([5, 6, 7, 8, 9, 10, 11]);
+    expect(back.frames.map((f) => f.event).slice(0, 7)).toEqual(['connected', ...Array(5).fill('comment'), 'snapshot']);
+    expect(back.events('snapshot')[0]?.data.likes).toBe(2);
+  });
+
+  it('resumes from the id of a like or a snapshot (not in history) just as exactly', async () => {
+    const topic = 'video:like-id';
+    const first = await viewer(`${node(0).url}/connect?topics=${topic}`);
+    await waitFor('the snapshot', () => first.events('snapshot').length === 1);
+    const snapshotId = first.events('snapshot')[0]?.id as string;
+    await comments(topic, 0, 2);
+    await publish([{ topic, type: 'like', data: { count: 1 } }]);
+    await waitFor('the like', () => first.events('like').length === 1);
+    const likeId = first.events('like')[0]?.id as string;
+    first.close();
+    await comments(topic, 2, 3);
+
+    const fromLike = await viewer(`${node(1).url}/connect?topics=${topic}&lastEventId=${likeId}`);
+    const fromSnapshot = await viewer(`${node(1).url}/connect?topics=${topic}`, { 'last-event-id': snapshotId });
+    await waitFor('both caught up', () => seqs(fromLike).length === 3 && seqs(fromSnapshot).length === 5);
+    expect(seqs(fromLike)).toEqual([2, 3, 4]);
+    expect(seqs(fromSnapshot)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('answers a garbage, unknown-epoch or too-old id with resync — never an error or a gap', async () => {
+    const topic = 'video:stale';
+    const ids = await comments(topic, 0, 1);
+    const firstId = ids[0] as string;
+    // Push the first id out of the 1,000-event history.
+    await comments(topic, 1, 1000);
+    await comments(topic, 1001, 200);
+    const otherEpoch = firstId.replace(/-([0-9a-z]{8})-/, '-zzzzzzzz-');
+    for (const [lastEventId, reason] of [
+      ['garbage%00%FF', 'unknown_id'],
+      [encodeURIComponent('a'.repeat(300)), 'unknown_id'],
+      [otherEpoch, 'unknown_id'],
+      [firstId, 'too_old'],
+    ] as const) {
+      const v = await viewer(`${node(1).url}/connect?topics=${topic}&lastEventId=${lastEventId}`);
+      expect(v.status).toBe(200);
+      await waitFor('resync then snapshot', () => v.events('snapshot').length === 1);
+      const resync = v.frames.find((f) => f.event === 'resync');
+      expect(JSON.parse(resync?.data ?? '{}')).toEqual({ topic, reason });
+      expect(seqs(v)).toEqual([]);
+      await comments(topic, 2000, 1);
+      await waitFor('live delivery after the resync', () => seqs(v).length === 1);
+      v.close();
+    }
+    expect(node(1).exited).toBe(false);
+  });
+});
+
+describe('failover', () => {
+  const VIEWERS = 1000;
+  const RATE = 50;
+  const SECONDS = 20;
+
+  /**
+   * Publishes RATE comments/s for SECONDS (through both dispatchers in turn, each one after the
+   * previous 202), with likes in between so that many viewers' last id is not a comment; runs
+   * `during` once a quarter of the comments are out.
+   */
+  async function publishWhile(topic: string, during: () => Promise<void>): Promise<number> {
+    const total = RATE * SECONDS;
+    const started = Date.now();
+    let action: Promise<void> | undefined;
+    for (let seq = 0; seq < total; seq++) {
+      const due = started + (seq * 1000) / RATE;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
+      const events = [{ topic, type: 'comment', data: { seq } }];
+      if (seq % 3 === 0) events.push({ topic, type: 'like', data: { count: 1 } } as never);
+      const response = await publish(events, seq % 2 === 0 ? d1 : d2);
+      expect(response.status).toBe(202);
+      if (seq === Math.floor(total / 4)) action = during();
+    }
+    await action;
+    return total;
+  }
+
+  function expectExactlyOnce(viewers: readonly ResumingViewer[], total: number) {
+    const expected = Array.from({ length: total }, (_, i) => i);
+    let wrong = 0;
+    for (const v of viewers) {
+      const got = v.of('comment').map((c) => c.seq);
+      if (got.length !== total || got.some((s, i) => s !== expected[i])) wrong++;
+    }
+    const lost = viewers.reduce((n, v) => n + (total - new Set(v.of('comment').map((c) => c.seq)).size), 0);
+    const duplicated = viewers.reduce((n, v) => {
+      const got = v.of('comment').map((c) => c.seq);
+      return n + got.length - new Set(got).size;
+    }, 0);
+    return { wrong, lost, duplicated };
+  }
+
+  it(`SIGKILL: ${VIEWERS} viewers move to the other node and get every comment exactly once, in order`, async () => {
+    const topic = 'video:sigkill';
+    const urls = () => nodes.map((n) => n.url);
+    const viewers = Array.from({ length: VIEWERS }, () => new ResumingViewer(urls, [topic], 0));
+    closers.push(...viewers);
+    for (const v of viewers) v.open();
+    await waitFor('every viewer connected to node A', () => viewers.every((v) => v.connections.length === 1), {
+      timeoutMs: 20_000,
+    });
+
+    let killedAt = 0;
+    const total = await publishWhile(topic, async () => {
+      killedAt = Date.now();
+      await node(0).kill('SIGKILL');
+    });
+    await waitFor('every comment at every viewer', () => viewers.every((v) => v.of('comment').length >= total), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
+
+    const result = expectExactlyOnce(viewers, total);
+    const reconnectMs = viewers
+      .map((v) => (v.connections.find((c) => c.at >= killedAt)?.at ?? Number.POSITIVE_INFINITY) - killedAt)
+      .sort((a, b) => a - b);
+    console.log(
+      `SIGKILL failover, ${VIEWERS} viewers, ${total} comments at ${RATE}/s: reconnect p50 ${percentile(reconnectMs, 50)} ms, ` +
+        `p99 ${percentile(reconnectMs, 99)} ms, max ${reconnectMs.at(-1)} ms; lost ${result.lost}, duplicated ${result.duplicated}`,
+    );
+    expect(result).toEqual({ wrong: 0, lost: 0, duplicated: 0 });
+    expect(viewers.every((v) => v.connections.length === 2 && v.connections[1]?.node === node(1).url)).toBe(true);
+    expect(viewers.every((v) => v.resyncs.length === 0)).toBe(true);
+    for (const v of viewers) v.close();
+  }, 90_000);
+
+  it(`SIGTERM: ${VIEWERS} viewers drain to another node, spread over DRAIN_MS, without an error or a lost comment`, async () => {
+    const topic = 'video:sigterm';
+    nodes.push(await startNode('node-c'));
+    // Node A is gone: viewers start on B (index 1) and their next node is C (index 2).
+    const urls = () => nodes.map((n) => n.url);
+    const viewers = Array.from({ length: VIEWERS }, () => new ResumingViewer(urls, [topic], 1));
+    closers.push(...viewers);
+    for (const v of viewers) v.open();
+    await waitFor('every viewer connected to node B', () => viewers.every((v) => v.connections.length === 1), {
+      timeoutMs: 20_000,
+    });
+
+    let termAt = 0;
+    let exitCode: number | null = null;
+    const total = await publishWhile(topic, async () => {
+      termAt = Date.now();
+      exitCode = await node(1).kill('SIGTERM');
+    });
+    await waitFor('every comment at every viewer', () => viewers.every((v) => v.of('comment').length >= total), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
+
+    const result = expectExactlyOnce(viewers, total);
+    const arrivals = viewers
+      .map((v) => (v.connections[1]?.at ?? Number.POSITIVE_INFINITY) - termAt)
+      .sort((a, b) => a - b);
+    // Spread: a tenth of the window never takes more than a quarter of the viewers.
+    const slices = Array.from({ length: 10 }, () => 0);
+    for (const ms of arrivals) slices[Math.min(9, Math.max(0, Math.floor((ms / DRAIN_MS) * 10)))]++;
+    console.log(
+      `SIGTERM drain, ${VIEWERS} viewers over ${DRAIN_MS} ms: reconnect p50 ${percentile(arrivals, 50)} ms, ` +
+        `p99 ${percentile(arrivals, 99)} ms; per tenth of the window ${slices.join(' ')}; ` +
+        `lost ${result.lost}, duplicated ${result.duplicated}`,
+    );
+    expect(exitCode).toBe(0);
+    expect(result).toEqual({ wrong: 0, lost: 0, duplicated: 0 });
+    expect(viewers.every((v) => v.errors.length === 0 && v.resyncs.length === 0)).toBe(true);
+    expect(viewers.every((v) => v.reconnects.length === 1 && v.connections[1]?.node === node(2).url)).toBe(true);
+    expect(Math.max(...slices)).toBeLessThanOrEqual(VIEWERS / 4);
+    expect(percentile(arrivals, 99)).toBeLessThan(DRAIN_MS + 1000);
+    for (const v of viewers) v.close();
+  }, 90_000);
+});
+
+describe('Redis restarted empty', () => {
+  it('answers 503 or delivers every publish (never a lost 202), resumes within 5 s, and resyncs old ids', async () => {
+    const topic = 'video:redis-restart';
+    const live = nodes.find((n) => !n.exited) as ServiceProcess;
+    const v = await viewer(`${live.url}/connect?topics=${topic}`);
+    const before = await comments(topic, 0, 1);
+    await waitFor('delivery before the restart', () => seqs(v).length === 1);
+
+    await redis.restart();
+    const restartedAt = Date.now();
+    const accepted = [0];
+    let refused = 0;
+    let seq = 1;
+    await waitFor(
+      'delivery after the restart',
+      async () => {
+        const response = await publish([{ topic, type: 'comment', data: { seq } }], seq % 2 ? d1 : d2);
+        expect([202, 503]).toContain(response.status);
+        if (response.status === 202) accepted.push(seq);
+        else refused++;
+        seq++;
+        return accepted.length > 1 && seqs(v).includes(accepted[1] as number);
+      },
+      { timeoutMs: 8000, intervalMs: 50 },
+    );
+    const resumedMs = Date.now() - restartedAt;
+    await waitFor('every accepted comment', () => accepted.every((s) => seqs(v).includes(s)));
+    console.log(
+      `Redis restarted empty: delivery back after ${resumedMs} ms; ${refused} publishes refused (503), ` +
+        `${accepted.length - 1} accepted, all delivered`,
+    );
+    expect(resumedMs).toBeLessThan(5000);
+    expect(seqs(v)).toEqual(accepted);
+
+    // The log restarted under a new epoch: an id from before the loss cannot be resumed from.
+    const old = await viewer(`${live.url}/connect?topics=${topic}&lastEventId=${before[0]}`);
+    await waitFor('resync', () => old.frames.some((f) => f.event === 'resync'));
+    expect(JSON.parse(old.frames.find((f) => f.event === 'resync')?.data ?? '{}')).toEqual({
+      topic,
+      reason: 'unknown_id',
+    });
+  });
+});
