@@ -80,10 +80,17 @@ export function newEpoch(): string {
 }
 
 export function positionId(position: Omit<LogPosition, 'snapshot'>, snapshot = false): string {
-  return (
-    `${position.ts.toString(36).padStart(9, '0')}-${position.pos.toString(36)}${snapshot ? '.s' : ''}` +
-    `-${position.epoch}-${position.region}`
-  );
+  return `${positionIdTime(position.ts)}-${position.pos.toString(36)}${snapshot ? '.s' : ''}-${position.epoch}-${position.region}`;
+}
+
+/** The time part of position ids; with `positionIdAt`, ids of one publish share it. */
+export function positionIdTime(ts: number): string {
+  return ts.toString(36).padStart(9, '0');
+}
+
+/** `positionId` with the time part made once (see positionIdTime). */
+export function positionIdAt(time: string, pos: number, epoch: string, region: string): string {
+  return `${time}-${pos.toString(36)}-${epoch}-${region}`;
 }
 
 /** The position an id stands for, or undefined when it is not a position id (garbage, foreign). */

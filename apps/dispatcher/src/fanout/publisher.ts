@@ -1,4 +1,4 @@
-import { AppError, newEpoch, positionId, type TPublishEvent } from '@ovation/shared';
+import { AppError, newEpoch, positionIdAt, positionIdTime, type TPublishEvent } from '@ovation/shared';
 import { type DispatcherMetrics, timed } from '../metrics.js';
 import type { NodeInfo } from '../registry/registry.js';
 import type { StoreRecovery } from '../store-recovery.js';
@@ -78,12 +78,13 @@ export function createPublisher(deps: {
 
       if (routes.size > MAX_REMEMBERED_ROUTES) routes.clear();
       const ids: string[] = new Array(events.length);
+      const time = positionIdTime(ts);
       list.forEach((group, g) => {
         const { epoch, base, nodes } = accepted[g] as (typeof accepted)[number];
         routes.set(group.topic, nodes);
         const targets = nodes.map((node) => channels.get(node.nodeId, node.url));
         group.indexes.forEach((index, k) => {
-          const id = positionId({ ts, pos: base + k + 1, epoch, region });
+          const id = positionIdAt(time, base + k + 1, epoch, region);
           ids[index] = id;
           metrics.publishedEvents.inc({ type: (events[index] as TPublishEvent).type });
           if (targets.length === 0) return;
