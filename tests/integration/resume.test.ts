@@ -62,10 +62,14 @@ async function publish(events: Array<{ topic: string; type: string; data: object
   return postJson(`${via.url}/publish`, { events }, { authorization: `Bearer ${TEST_TOKEN}` });
 }
 
+/** Publishes comments seq from…from+count-1; a 503 (the contract's "retry") is retried until a deadline. */
 async function comments(topic: string, from: number, count: number, via = d1): Promise<string[]> {
   const events = Array.from({ length: count }, (_, i) => ({ topic, type: 'comment', data: { seq: from + i } }));
-  const response = await publish(events, via);
-  expect(response.status).toBe(202);
+  const response = await waitFor('a 202', async () => {
+    const r = await publish(events, via);
+    if (r.status !== 202 && r.status !== 503) throw new Error(`publish answered ${r.status}`);
+    return r.status === 202 ? r : undefined;
+  });
   return (response.body as { ids: string[] }).ids;
 }
 
@@ -327,5 +331,25 @@ describe('Redis restarted empty', () => {
       topic,
       reason: 'unknown_id',
     });
+  });
+});
+
+describe('a dispatcher dies', () => {
+  it('nodes go on through the other one: live delivery, new viewers, resume', async () => {
+    const topic = 'video:dispatcher-death';
+    const live = nodes.find((n) => !n.exited) as ServiceProcess;
+    const v = await viewer(`${live.url}/connect?topics=${topic}`);
+    const [lastSeen] = await comments(topic, 0, 1, d2);
+    await waitFor('the first comment', () => seqs(v).length === 1);
+
+    await d1.kill('SIGKILL');
+    await comments(topic, 1, 2, d2);
+    await waitFor('live delivery through dispatcher 2', () => seqs(v).length === 3);
+    const fresh = await viewer(`${live.url}/connect?topics=${topic}`);
+    const resumed = await viewer(`${live.url}/connect?topics=${topic}&lastEventId=${lastSeen}`);
+    await waitFor('a snapshot for the new viewer', () => fresh.events('snapshot').length === 1);
+    await waitFor('the replay', () => seqs(resumed).length === 2);
+    expect(seqs(resumed)).toEqual([1, 2]);
+    expect(seqs(v)).toEqual([0, 1, 2]);
   });
 });
