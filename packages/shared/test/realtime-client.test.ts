@@ -216,6 +216,19 @@ describe('RealtimeClient', () => {
     client.stop();
   });
 
+  it('takes a snapshot id as its resume point, like any event id', () => {
+    const { client, events } = makeClient({ eventTypes: ['snapshot', 'comment'] });
+    client.start();
+    const first = latest();
+    connect(first);
+    first.emit('snapshot', { id: 'snap-1', topic: 'video:1', type: 'snapshot', data: { viewers: 2, likes: 5 }, ts: 0 });
+    expect(events).toEqual([{ id: 'snap-1', type: 'snapshot' }]);
+    first.fail();
+    vi.runOnlyPendingTimers();
+    expect(latest().params.get('lastEventId')).toBe('snap-1');
+    client.stop();
+  });
+
   it('reports receive latencies to the node it is connected to, in batches', async () => {
     const posts: Array<{ url: string; body: unknown }> = [];
     let now = 10_000;
@@ -231,6 +244,8 @@ describe('RealtimeClient', () => {
     client.start();
     const source = latest();
     connect(source, 'conn-7');
+    // A replayed comment (sent late on purpose on resume) is no latency sample.
+    source.emit('comment', { id: 'r', topic: 'video:1', type: 'comment', data: {}, ts: now - 9000, replayed: true });
     source.emit('comment', { id: 'a', topic: 'video:1', type: 'comment', data: {}, ts: now - 40 });
     now += 10;
     source.emit('comment', { id: 'b', topic: 'video:1', type: 'comment', data: {}, ts: now - 12 });

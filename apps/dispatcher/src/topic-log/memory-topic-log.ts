@@ -60,7 +60,9 @@ export class MemoryTopicLog implements TopicLog {
   sweep(): void {
     const now = this.now();
     for (const [topic, state] of this.topics) {
-      if (now - state.touchedAt > this.limits.stateTtlMs) this.topics.delete(topic);
+      // A log only ever read (no event yet) goes as soon as an idle history would.
+      const ttl = state.pos === 0 ? this.historyTtlMs : this.limits.stateTtlMs;
+      if (now - state.touchedAt > ttl) this.topics.delete(topic);
       else if (state.history.length > 0 && now - state.appendedAt > this.historyTtlMs) state.history = [];
     }
   }

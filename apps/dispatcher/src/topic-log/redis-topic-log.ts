@@ -77,7 +77,8 @@ for t = 1, (#KEYS - 1) / 3 do
 end
 return out`;
 
-// KEYS: log hash, history stream. ARGV: from position ('' for none), new epoch, state TTL ms.
+// KEYS: log hash, history stream. ARGV: from position ('' for none), new epoch, TTL ms of a log
+// made by a read (short: a topic nobody publishes to must not hold memory for a day).
 // Returns epoch, pos, trimmed, likes, status ('' none), then history entries [id, [field, value]].
 const READ = `
 local s = redis.call('HMGET', KEYS[1], 'epoch', 'pos', 'trimmed', 'likes', 'status')
@@ -193,7 +194,7 @@ export class RedisTopicLog implements TopicLog {
       k.history,
       from === undefined ? '' : String(from),
       newEpoch(),
-      String(this.limits.stateTtlMs),
+      String(this.limits.maxAgeMs + 60_000),
     );
     const events: TopicRead['events'] = [];
     for (const [id, fields] of entries) {
