@@ -7,12 +7,15 @@ import { loadDispatcherConfig } from '../../dispatcher/src/config.js';
 import { buildApp as buildRealtime } from '../../realtime/src/app.js';
 import { loadRealtimeConfig } from '../../realtime/src/config.js';
 import * as session from '../app/api/session/route';
+import * as oneBan from '../app/api/videos/[id]/bans/[userId]/route';
+import * as bans from '../app/api/videos/[id]/bans/route';
 import * as oneComment from '../app/api/videos/[id]/comments/[commentId]/route';
 import * as comments from '../app/api/videos/[id]/comments/route';
 import * as end from '../app/api/videos/[id]/end/route';
 import * as likes from '../app/api/videos/[id]/likes/route';
 import * as video from '../app/api/videos/[id]/route';
 import * as start from '../app/api/videos/[id]/start/route';
+import * as stats from '../app/api/videos/[id]/stats/route';
 import * as videos from '../app/api/videos/route';
 import { loadWebConfig } from '../lib/server/config';
 import { createContext, setContext } from '../lib/server/context';
@@ -104,7 +107,7 @@ describe('product API', () => {
   });
 
   it('lists the demo video, live, without any set-up', async () => {
-    const body = (await (await videos.GET()).json()) as {
+    const body = (await (await videos.GET(req('/api/videos'))).json()) as {
       videos: Array<{ id: string; status: string; hlsUrl: string }>;
     };
     expect(body.videos).toContainEqual(
@@ -297,5 +300,142 @@ describe('product API', () => {
     };
     expect(history.comments).toEqual([]);
     viewer.close();
+  });
+
+  it('answers every owner-only action with 401 when signed out and 403 for anyone else', async () => {
+    const owner = await signIn('Boss');
+    const other = await signIn('Stranger');
+    const { video: v } = (await (
+      await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Mine' }, cookie: owner.cookie }))
+    ).json()) as { video: { id: string } };
+    const id = v.id;
+    const actions: Array<[string, (cookie?: string) => Promise<Response>]> = [
+      ['start', (c) => start.POST(req(`/api/videos/${id}/start`, { method: 'POST', cookie: c }), params({ id }))],
+      ['end', (c) => end.POST(req(`/api/videos/${id}/end`, { method: 'POST', cookie: c }), params({ id }))],
+      [
+        'delete comment',
+        (c) =>
+          oneComment.DELETE(
+            req(`/api/videos/${id}/comments/x`, { method: 'DELETE', cookie: c }),
+            params({ id, commentId: 'x' }),
+          ),
+      ],
+      [
+        'ban',
+        (c) =>
+          bans.POST(
+            req(`/api/videos/${id}/bans`, { method: 'POST', body: { userId: 'u1', name: 'U' }, cookie: c }),
+            params({ id }),
+          ),
+      ],
+      ['list bans', (c) => bans.GET(req(`/api/videos/${id}/bans`, { cookie: c }), params({ id }))],
+      [
+        'unban',
+        (c) =>
+          oneBan.DELETE(
+            req(`/api/videos/${id}/bans/u1`, { method: 'DELETE', cookie: c }),
+            params({ id, userId: 'u1' }),
+          ),
+      ],
+      ['stats', (c) => stats.GET(req(`/api/videos/${id}/stats`, { cookie: c }), params({ id }))],
+    ];
+    for (const [name, act] of actions) {
+      expect([name, (await act()).status]).toEqual([name, 401]);
+      expect([name, (await act(other.cookie)).status]).toEqual([name, 403]);
+      await expectError(await act(other.cookie), 403, 'FORBIDDEN');
+    }
+    expect((await (await videos.GET(req('/api/videos?owner=me', { cookie: other.cookie }))).json()) as unknown).toEqual(
+      { videos: [] },
+    );
+    await expectError(await videos.GET(req('/api/videos?owner=me')), 401, 'UNAUTHORIZED');
+    await expectError(await videos.GET(req('/api/videos?owner=you')), 400, 'VALIDATION_FAILED');
+    const mine = (await (await videos.GET(req('/api/videos?owner=me', { cookie: owner.cookie }))).json()) as {
+      videos: Array<{ id: string }>;
+    };
+    expect(mine.videos.map((x) => x.id)).toEqual([id]);
+  });
+
+  it('bans a viewer from commenting (403 BANNED) until unbanned, and gives the owner live stats', async () => {
+    const owner = await signIn('Host2');
+    const fan = await signIn('Troll');
+    const { video: v } = (await (
+      await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Stats' }, cookie: owner.cookie }))
+    ).json()) as { video: { id: string } };
+    const id = v.id;
+    await start.POST(req(`/api/videos/${id}/start`, { method: 'POST', cookie: owner.cookie }), params({ id }));
+    const say = (text: string) =>
+      comments.POST(
+        req(`/api/videos/${id}/comments`, { method: 'POST', body: { text }, cookie: fan.cookie }),
+        params({ id }),
+      );
+    expect((await say('first')).status).toBe(201);
+    await likes.POST(
+      req(`/api/videos/${id}/likes`, { method: 'POST', body: { count: 4 }, cookie: fan.cookie }),
+      params({ id }),
+    );
+
+    const banned = await bans.POST(
+      req(`/api/videos/${id}/bans`, {
+        method: 'POST',
+        body: { userId: fan.user.id, name: 'Troll' },
+        cookie: owner.cookie,
+      }),
+      params({ id }),
+    );
+    expect(banned.status).toBe(201);
+    await expectError(
+      await bans.POST(
+        req(`/api/videos/${id}/bans`, {
+          method: 'POST',
+          body: { userId: owner.user.id, name: 'me' },
+          cookie: owner.cookie,
+        }),
+        params({ id }),
+      ),
+      400,
+      'VALIDATION_FAILED',
+    );
+    const message = await expectError(await say('again'), 403, 'BANNED');
+    expect(message).toMatch(/commenting/);
+    expect(
+      await (await bans.GET(req(`/api/videos/${id}/bans`, { cookie: owner.cookie }), params({ id }))).json(),
+    ).toEqual({
+      bans: [fan.user],
+    });
+    const unban = () =>
+      oneBan.DELETE(
+        req(`/api/videos/${id}/bans/${fan.user.id}`, { method: 'DELETE', cookie: owner.cookie }),
+        params({ id, userId: fan.user.id }),
+      );
+    expect((await unban()).status).toBe(200);
+    await expectError(await unban(), 404, 'NOT_FOUND');
+    // Comments are limited to one a second per user: poll until the limiter lets this one through.
+    await waitFor('a comment after the unban', async () => (await say('back')).status === 201, { intervalMs: 200 });
+
+    const body = (await (
+      await stats.GET(req(`/api/videos/${id}/stats`, { cookie: owner.cookie }), params({ id }))
+    ).json()) as {
+      viewers: { count: number; byRegion: Record<string, number> };
+      likes: number;
+      activity: Array<{ minute: number; likes: number; comments: number }>;
+      latency: unknown;
+    };
+    expect(body.likes).toBe(4);
+    expect(body.viewers).toMatchObject({ count: 0, byRegion: { local: 0 } });
+    expect(body.activity).toHaveLength(10);
+    expect(body.activity.reduce((n, m) => n + m.likes, 0)).toBe(4);
+    expect(body.activity.reduce((n, m) => n + m.comments, 0)).toBe(2);
+    expect(body.latency).toMatchObject({ topic: `video:${id}`, count: 0 });
+  });
+
+  it('publishes every status change on the `videos` topic too (lists update at once)', async () => {
+    const owner = await signIn('Lister');
+    const { video: v } = (await (
+      await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Listed' }, cookie: owner.cookie }))
+    ).json()) as { video: { id: string } };
+    const list = await TestViewer.connect(`${nodeUrl}/connect?topics=videos`);
+    await start.POST(req(`/api/videos/${v.id}/start`, { method: 'POST', cookie: owner.cookie }), params({ id: v.id }));
+    await waitFor('the status on `videos`', () => list.events('status').some((e) => e.data.videoId === v.id));
+    list.close();
   });
 });

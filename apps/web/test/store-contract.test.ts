@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { redisForThisFile } from '../../../test-support/shared-redis.js';
 import { MemoryStore } from '../lib/server/store/memory-store';
 import { RedisStore } from '../lib/server/store/redis-store';
-import { MAX_COMMENTS_PER_VIDEO, type ProductStore } from '../lib/server/store/store';
+import { ACTIVITY_MINUTES, MAX_COMMENTS_PER_VIDEO, minuteOf, type ProductStore } from '../lib/server/store/store';
 
 const shared = redisForThisFile('store-test');
 
@@ -57,5 +57,41 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
     const all = await store.listComments(video.id, MAX_COMMENTS_PER_VIDEO + 100);
     expect(all).toHaveLength(MAX_COMMENTS_PER_VIDEO);
     expect(all[0]?.text).toBe('c5');
+  });
+
+  it("lists one owner's videos, newest first", async () => {
+    const mine = await store.createVideo({ title: 'Mine', hlsUrl: 'h', ownerId: 'owner-1' });
+    await store.createVideo({ title: 'Theirs', hlsUrl: 'h', ownerId: 'owner-2' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const newer = await store.createVideo({ title: 'Mine too', hlsUrl: 'h', ownerId: 'owner-1' });
+    expect((await store.listVideosByOwner('owner-1')).map((v) => v.id)).toEqual([newer.id, mine.id]);
+    expect(await store.listVideosByOwner('nobody')).toEqual([]);
+  });
+
+  it('counts likes and comments per minute over the chart window', async () => {
+    const video = await store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' });
+    await store.addLikes(video.id, 7);
+    await store.addLikes(video.id, 3);
+    await store.addComment(video.id, ann, 'hi');
+    const now = Date.now();
+    const activity = await store.activity(video.id, now);
+    expect(activity).toHaveLength(ACTIVITY_MINUTES);
+    expect(activity.at(-1)?.minute).toBe(minuteOf(now));
+    // (The adds may straddle a minute boundary: count the window, not one bucket.)
+    expect(activity.reduce((n, m) => n + m.likes, 0)).toBe(10);
+    expect(activity.reduce((n, m) => n + m.comments, 0)).toBe(1);
+    // Ten minutes on, the window has moved past them.
+    expect((await store.activity(video.id, now + ACTIVITY_MINUTES * 60_000)).every((m) => m.likes === 0)).toBe(true);
+  });
+
+  it('bans and unbans users per video', async () => {
+    const video = await store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' });
+    await store.ban(video.id, ann);
+    expect(await store.isBanned(video.id, ann.id)).toBe(true);
+    expect(await store.isBanned('other-video', ann.id)).toBe(false);
+    expect(await store.listBans(video.id)).toEqual([ann]);
+    expect(await store.unban(video.id, ann.id)).toBe(true);
+    expect(await store.unban(video.id, ann.id)).toBe(false);
+    expect(await store.isBanned(video.id, ann.id)).toBe(false);
   });
 });

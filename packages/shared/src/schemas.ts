@@ -292,3 +292,28 @@ export const CommentSchema = z.object({
   at: z.string(),
 });
 export type TComment = z.infer<typeof CommentSchema>;
+
+/** POST /api/videos/:id/bans: the user to bar from commenting (name as shown in their comments). */
+export const BanRequestSchema = z.object({
+  userId: z.string().min(1).max(64),
+  name: trimmed(1, 40, 'name'),
+});
+export type TBanRequest = z.infer<typeof BanRequestSchema>;
+
+export const ActivityMinuteSchema = z.object({
+  minute: z.number().int(),
+  likes: z.number().int().nonnegative(),
+  comments: z.number().int().nonnegative(),
+});
+export type TActivityMinute = z.infer<typeof ActivityMinuteSchema>;
+
+/** GET /api/videos/:id/stats (owner only): the studio dashboard's figures. */
+export const VideoStatsSchema = z.object({
+  viewers: ViewersResponseSchema,
+  likes: z.number().int().nonnegative(),
+  /** Likes and comments per minute, oldest first, the last 10 minutes. */
+  activity: z.array(ActivityMinuteSchema),
+  /** Delivery latency as viewers measured it over the last minute (null: no samples / unknown). */
+  latency: LatencySummarySchema.nullable(),
+});
+export type TVideoStats = z.infer<typeof VideoStatsSchema>;

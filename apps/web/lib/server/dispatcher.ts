@@ -1,4 +1,12 @@
-import { AppError, PublishResponseSchema, type TPublishEvent } from '@ovation/shared';
+import {
+  AppError,
+  LatencySummarySchema,
+  PublishResponseSchema,
+  type TLatencySummary,
+  type TPublishEvent,
+  type TViewersResponse,
+  ViewersResponseSchema,
+} from '@ovation/shared';
 
 const TIMEOUT_MS = 2000;
 
@@ -34,16 +42,29 @@ export class DispatcherClient {
 
   /** Viewers of a topic right now; 0 when the dispatcher cannot say quickly. */
   async viewers(topic: string): Promise<number> {
+    return (await this.viewersByRegion(topic)).count;
+  }
+
+  /** Viewers of a topic, in total and per region; zero when the dispatcher cannot say quickly. */
+  async viewersByRegion(topic: string): Promise<TViewersResponse> {
+    const body = await this.get(`/topics/${encodeURIComponent(topic)}/viewers`);
+    const parsed = ViewersResponseSchema.safeParse(body);
+    return parsed.success ? parsed.data : { count: 0, byRegion: {} };
+  }
+
+  /** The topic's delivery latency as its viewers measured it; null when unknown. */
+  async latency(topic: string): Promise<TLatencySummary | null> {
+    const parsed = LatencySummarySchema.safeParse(await this.get(`/topics/${encodeURIComponent(topic)}/latency`));
+    return parsed.success ? parsed.data : null;
+  }
+
+  private async get(path: string): Promise<unknown> {
     const base = this.urls[this.current % this.urls.length];
     try {
-      const response = await fetch(`${base}/topics/${encodeURIComponent(topic)}/viewers`, {
-        signal: AbortSignal.timeout(500),
-      });
-      if (!response.ok) return 0;
-      const body = (await response.json()) as { count?: unknown };
-      return typeof body.count === 'number' ? body.count : 0;
+      const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(500) });
+      return response.ok ? await response.json() : undefined;
     } catch {
-      return 0;
+      return undefined;
     }
   }
 }

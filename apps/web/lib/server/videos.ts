@@ -1,4 +1,13 @@
-import { AppError, type TComment, type TUser, type TVideo, type TVideoStatus, videoTopic } from '@ovation/shared';
+import {
+  AppError,
+  type TBanRequest,
+  type TComment,
+  type TUser,
+  type TVideo,
+  type TVideoStats,
+  type TVideoStatus,
+  videoTopic,
+} from '@ovation/shared';
 import { context } from './context';
 import type { StoredVideo } from './store/store';
 
@@ -8,6 +17,8 @@ import type { StoredVideo } from './store/store';
  */
 
 export const DEMO_VIDEO_ID = 'demo';
+/** Every status change is also published here, so lists (the home page) update at once. */
+export const VIDEOS_TOPIC = 'videos';
 export const DEMO_HLS_URL = '/demo/live.m3u8';
 const VIDEO_ID = /^[A-Za-z0-9_-]{1,64}$/;
 let demoReady: Promise<void> | undefined;
@@ -40,6 +51,16 @@ export async function listVideos(): Promise<TVideo[]> {
   await ensureDemo();
   const { store, dispatcher } = context();
   const videos = await store.listVideos();
+  const viewers = await Promise.all(
+    videos.map((v) => (v.status === 'live' ? dispatcher.viewers(videoTopic(v.id)) : 0)),
+  );
+  return videos.map((v, i) => present(v, viewers[i] ?? 0));
+}
+
+/** The signed-in user's own videos (every status), newest first, with live viewer counts. */
+export async function listMyVideos(user: TUser): Promise<TVideo[]> {
+  const { store, dispatcher } = context();
+  const videos = await store.listVideosByOwner(user.id);
   const viewers = await Promise.all(
     videos.map((v) => (v.status === 'live' ? dispatcher.viewers(videoTopic(v.id)) : 0)),
   );
@@ -81,7 +102,11 @@ export async function setStatus(user: TUser, id: string, status: Exclude<TVideoS
   await ownedVideo(user, id);
   const video = await context().store.setStatus(id, status);
   if (!video) throw new AppError('NOT_FOUND', `no video ${id}`);
-  await context().dispatcher.publish([{ topic: videoTopic(id), type: 'status', data: { videoId: id, status } }]);
+  const data = { videoId: id, status };
+  await context().dispatcher.publish([
+    { topic: videoTopic(id), type: 'status', data },
+    { topic: VIDEOS_TOPIC, type: 'status', data },
+  ]);
   return present(video, 0);
 }
 
@@ -99,8 +124,11 @@ export async function like(user: TUser, id: string, count: number): Promise<{ to
 
 export async function comment(user: TUser, id: string, text: string): Promise<TComment> {
   const { limits, store, dispatcher } = context();
-  await limits.comment(user.id);
   const video = await findVideo(id);
+  if (await store.isBanned(id, user.id)) {
+    throw new AppError('BANNED', 'the broadcaster has stopped you from commenting on this video');
+  }
+  await limits.comment(user.id);
   if (video.status === 'ended') throw new AppError('CONFLICT', 'this video has ended');
   const saved = await store.addComment(id, user, text);
   await dispatcher.publish([{ topic: videoTopic(id), type: 'comment', data: saved }]);
@@ -120,4 +148,38 @@ export async function deleteComment(user: TUser, id: string, commentId: string):
   await context().dispatcher.publish([
     { topic: videoTopic(id), type: 'comment_deleted', data: { id: commentId, videoId: id } },
   ]);
+}
+
+/** Bars a user from commenting on the owner's video. */
+export async function ban(user: TUser, id: string, target: TBanRequest): Promise<TUser> {
+  await ownedVideo(user, id);
+  if (target.userId === user.id) throw new AppError('VALIDATION_FAILED', 'body.userId: you cannot ban yourself');
+  const banned = { id: target.userId, name: target.name };
+  await context().store.ban(id, banned);
+  return banned;
+}
+
+export async function unban(user: TUser, id: string, userId: string): Promise<void> {
+  await ownedVideo(user, id);
+  if (!(await context().store.unban(id, userId))) {
+    throw new AppError('NOT_FOUND', `user ${userId.slice(0, 64)} is not banned from video ${id}`);
+  }
+}
+
+export async function listBans(user: TUser, id: string): Promise<TUser[]> {
+  await ownedVideo(user, id);
+  return context().store.listBans(id);
+}
+
+/** The studio dashboard's figures for the owner's video. */
+export async function stats(user: TUser, id: string): Promise<TVideoStats> {
+  const video = await ownedVideo(user, id);
+  const { store, dispatcher } = context();
+  const topic = videoTopic(id);
+  const [viewers, activity, latency] = await Promise.all([
+    dispatcher.viewersByRegion(topic),
+    store.activity(id),
+    dispatcher.latency(topic),
+  ]);
+  return { viewers, likes: video.likes, activity, latency };
 }

@@ -1,11 +1,25 @@
-import { CreateVideoSchema } from '@ovation/shared';
+import { CreateVideoSchema, parseWith } from '@ovation/shared';
+import { z } from 'zod';
 import { json, readBody, requireUser, route } from '../../../lib/server/http';
-import { createVideo, listVideos } from '../../../lib/server/videos';
+import { createVideo, listMyVideos, listVideos } from '../../../lib/server/videos';
 
 export const dynamic = 'force-dynamic';
 
-/** GET /api/videos → `{ videos }`, newest first, with live viewer counts. */
-export const GET = route(async () => json({ videos: await listVideos() }));
+const QuerySchema = z.object({ owner: z.literal('me').optional() });
+
+/**
+ * GET /api/videos → `{ videos }`, newest first, with live viewer counts; `?owner=me` (signed in):
+ * the caller's own videos, every status (the studio's list).
+ */
+export const GET = route(async (request: Request) => {
+  const { owner } = parseWith(
+    QuerySchema,
+    { owner: new URL(request.url).searchParams.get('owner') ?? undefined },
+    'query',
+  );
+  if (owner === 'me') return json({ videos: await listMyVideos(await requireUser(request)) });
+  return json({ videos: await listVideos() });
+});
 
 /** POST /api/videos `{ title, hlsUrl? }` (signed in) → 201 `{ video }`; the creator owns it. */
 export const POST = route(async (request: Request) => {

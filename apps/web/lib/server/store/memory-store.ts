@@ -1,7 +1,10 @@
 import { EventIdGenerator, type TComment, type TUser, type TVideoStatus } from '@ovation/shared';
 import {
+  type ActivityMinute,
+  activityWindow,
   MAX_COMMENTS_PER_VIDEO,
   MAX_LISTED_VIDEOS,
+  minuteOf,
   type NewVideo,
   newVideo,
   type ProductStore,
@@ -13,6 +16,9 @@ export class MemoryStore implements ProductStore {
   private readonly videos = new Map<string, StoredVideo>();
   private readonly comments = new Map<string, TComment[]>();
   private readonly ids = new EventIdGenerator('web');
+  /** videoId → minute → counts; minutes older than the window are dropped as new ones come. */
+  private readonly activityByVideo = new Map<string, Map<number, ActivityMinute>>();
+  private readonly bans = new Map<string, Map<string, string>>();
 
   async createVideo(input: NewVideo) {
     const video = newVideo(input);
@@ -32,6 +38,10 @@ export class MemoryStore implements ProductStore {
       .map((v) => ({ ...v }));
   }
 
+  async listVideosByOwner(ownerId: string) {
+    return (await this.listVideos()).filter((v) => v.ownerId === ownerId);
+  }
+
   async setStatus(id: string, status: TVideoStatus) {
     const video = this.videos.get(id);
     if (!video) return undefined;
@@ -43,6 +53,7 @@ export class MemoryStore implements ProductStore {
     const video = this.videos.get(id);
     if (!video) return 0;
     video.likes += count;
+    this.bump(id, 'likes', count);
     return video.likes;
   }
 
@@ -52,6 +63,7 @@ export class MemoryStore implements ProductStore {
     list.push(comment);
     if (list.length > MAX_COMMENTS_PER_VIDEO) list.splice(0, list.length - MAX_COMMENTS_PER_VIDEO);
     this.comments.set(videoId, list);
+    this.bump(videoId, 'comments', 1);
     return comment;
   }
 
@@ -67,5 +79,43 @@ export class MemoryStore implements ProductStore {
     return true;
   }
 
+  async activity(videoId: string, now = Date.now()) {
+    const minutes = this.activityByVideo.get(videoId);
+    return activityWindow(now).map((minute) => ({ ...(minutes?.get(minute) ?? { minute, likes: 0, comments: 0 }) }));
+  }
+
+  async ban(videoId: string, user: TUser) {
+    const bans = this.bans.get(videoId) ?? new Map<string, string>();
+    bans.set(user.id, user.name);
+    this.bans.set(videoId, bans);
+  }
+
+  async unban(videoId: string, userId: string) {
+    return this.bans.get(videoId)?.delete(userId) ?? false;
+  }
+
+  async isBanned(videoId: string, userId: string) {
+    return this.bans.get(videoId)?.has(userId) ?? false;
+  }
+
+  async listBans(videoId: string) {
+    return [...(this.bans.get(videoId) ?? [])].map(([id, name]) => ({ id, name }));
+  }
+
   async close() {}
+
+  private bump(videoId: string, field: 'likes' | 'comments', count: number) {
+    const now = Date.now();
+    let minutes = this.activityByVideo.get(videoId);
+    if (!minutes) {
+      minutes = new Map();
+      this.activityByVideo.set(videoId, minutes);
+    }
+    const minute = minuteOf(now);
+    const bucket = minutes.get(minute) ?? { minute, likes: 0, comments: 0 };
+    bucket[field] += count;
+    minutes.set(minute, bucket);
+    const oldest = activityWindow(now)[0] ?? minute;
+    for (const key of minutes.keys()) if (key < oldest) minutes.delete(key);
+  }
 }

@@ -8,8 +8,10 @@ import {
 } from '@ovation/shared';
 import type { Redis } from 'ioredis';
 import {
+  activityWindow,
   MAX_COMMENTS_PER_VIDEO,
   MAX_LISTED_VIDEOS,
+  minuteOf,
   type NewVideo,
   newVideo,
   type ProductStore,
@@ -21,6 +23,9 @@ import {
  *   <p>:video:<id>           HASH  title, status, hlsUrl, ownerId, createdAt, likes
  *   <p>:videos               ZSET  id -> created ms (the home page lists newest first)
  *   <p>:video:<id>:comments  LIST  comment JSON, newest at the right, trimmed to MAX_COMMENTS_PER_VIDEO
+ *   <p>:owner:<userId>:videos ZSET id -> created ms (the studio's list)
+ *   <p>:video:<id>:activity:<minute>  HASH  likes, comments in that minute (expires after the window)
+ *   <p>:video:<id>:bans      HASH  userId -> display name
  * Every value read back is validated (a Redis value crosses a process too).
  */
 export class RedisStore implements ProductStore {
@@ -34,6 +39,9 @@ export class RedisStore implements ProductStore {
   private videoKey = (id: string) => `${this.prefix}:video:${id}`;
   private commentsKey = (id: string) => `${this.prefix}:video:${id}:comments`;
   private listKey = () => `${this.prefix}:videos`;
+  private ownerKey = (ownerId: string) => `${this.prefix}:owner:${ownerId}:videos`;
+  private activityKey = (id: string, minute: number) => `${this.prefix}:video:${id}:activity:${minute}`;
+  private bansKey = (id: string) => `${this.prefix}:video:${id}:bans`;
 
   async createVideo(input: NewVideo) {
     const now = new Date();
@@ -42,6 +50,7 @@ export class RedisStore implements ProductStore {
       .multi()
       .hset(this.videoKey(video.id), { ...video, likes: '0' })
       .zadd(this.listKey(), now.getTime(), video.id)
+      .zadd(this.ownerKey(video.ownerId), now.getTime(), video.id)
       .exec();
     return video;
   }
@@ -51,7 +60,15 @@ export class RedisStore implements ProductStore {
   }
 
   async listVideos() {
-    const ids = await this.redis.zrevrange(this.listKey(), 0, MAX_LISTED_VIDEOS - 1);
+    return this.videosIn(this.listKey());
+  }
+
+  async listVideosByOwner(ownerId: string) {
+    return this.videosIn(this.ownerKey(ownerId));
+  }
+
+  private async videosIn(listKey: string) {
+    const ids = await this.redis.zrevrange(listKey, 0, MAX_LISTED_VIDEOS - 1);
     if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.videoKey(id));
@@ -70,7 +87,14 @@ export class RedisStore implements ProductStore {
 
   async addLikes(id: string, count: number) {
     if (!(await this.redis.exists(this.videoKey(id)))) return 0;
-    return this.redis.hincrby(this.videoKey(id), 'likes', count);
+    const activity = this.activityKey(id, minuteOf(Date.now()));
+    const replies = await this.redis
+      .multi()
+      .hincrby(this.videoKey(id), 'likes', count)
+      .hincrby(activity, 'likes', count)
+      .pexpire(activity, ACTIVITY_TTL_MS)
+      .exec();
+    return Number(replies?.[0]?.[1] ?? 0);
   }
 
   async addComment(videoId: string, author: TUser, text: string) {
@@ -79,6 +103,8 @@ export class RedisStore implements ProductStore {
       .multi()
       .rpush(this.commentsKey(videoId), JSON.stringify(comment))
       .ltrim(this.commentsKey(videoId), -MAX_COMMENTS_PER_VIDEO, -1)
+      .hincrby(this.activityKey(videoId, minuteOf(Date.now())), 'comments', 1)
+      .pexpire(this.activityKey(videoId, minuteOf(Date.now())), ACTIVITY_TTL_MS)
       .exec();
     return comment;
   }
@@ -98,8 +124,39 @@ export class RedisStore implements ProductStore {
     return (await this.redis.lrem(this.commentsKey(videoId), 1, entry)) > 0;
   }
 
+  async activity(videoId: string, now = Date.now()) {
+    const minutes = activityWindow(now);
+    const pipeline = this.redis.pipeline();
+    for (const minute of minutes) pipeline.hmget(this.activityKey(videoId, minute), 'likes', 'comments');
+    const replies = (await pipeline.exec()) ?? [];
+    return minutes.map((minute, i) => {
+      const [likes, comments] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      return { minute, likes: Number(likes ?? 0) || 0, comments: Number(comments ?? 0) || 0 };
+    });
+  }
+
+  async ban(videoId: string, user: TUser) {
+    await this.redis.hset(this.bansKey(videoId), user.id, user.name);
+  }
+
+  async unban(videoId: string, userId: string) {
+    return (await this.redis.hdel(this.bansKey(videoId), userId)) > 0;
+  }
+
+  async isBanned(videoId: string, userId: string) {
+    return (await this.redis.hexists(this.bansKey(videoId), userId)) === 1;
+  }
+
+  async listBans(videoId: string) {
+    const bans = await this.redis.hgetall(this.bansKey(videoId));
+    return Object.entries(bans).map(([id, name]) => ({ id, name }));
+  }
+
   async close() {}
 }
+
+/** An activity minute outlives the chart window a little. */
+const ACTIVITY_TTL_MS = 11 * 60_000;
 
 function safeJson(text: string): unknown {
   try {

@@ -1,0 +1,14 @@
+import { json, requireUser, route } from '../../../../../../lib/server/http';
+import { unban } from '../../../../../../lib/server/videos';
+
+export const dynamic = 'force-dynamic';
+
+type Params = { params: Promise<{ id: string; userId: string }> };
+
+/** DELETE /api/videos/:id/bans/:userId (owner only) → `{ unbanned: true }`. */
+export const DELETE = route(async (request: Request, { params }: Params) => {
+  const user = await requireUser(request);
+  const { id, userId } = await params;
+  await unban(user, id, userId);
+  return json({ unbanned: true });
+});
