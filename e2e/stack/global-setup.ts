@@ -8,6 +8,7 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
   const stack = await launchStack();
   process.env.OVATION_WEB_URL = stack.webUrl;
   process.env.OVATION_DISPATCHER_URL = stack.dispatcherUrl;
+  process.env.OVATION_REALTIME_URL = stack.realtimeUrl;
   return async () => {
     const logFile = fileURLToPath(new URL('../test-results/stack.log', import.meta.url));
     try {

@@ -157,6 +157,8 @@ export const ConnectQuerySchema = z.object({
     .pipe(z.array(TopicSchema).max(MAX_TOPICS_PER_CONNECTION, `at most ${MAX_TOPICS_PER_CONNECTION} topics`)),
   /** One id, or one per topic separated by commas (a client that tracks each topic's last id). */
   lastEventId: z.string().max(4096).optional(),
+  /** `1`: receive the topics' events without being counted as a viewer (the broadcaster's studio). */
+  observer: z.enum(['0', '1']).optional(),
 });
 export type TConnectQuery = z.infer<typeof ConnectQuerySchema>;
 

@@ -62,6 +62,8 @@ export class Connection {
     readonly slot: number,
     private readonly maxBufferedBytes: number,
     private readonly onSlow: (connection: Connection) => void,
+    /** Listens without counting as a viewer (`observer=1`: the broadcaster's studio). */
+    readonly observer = false,
   ) {}
 
   get isOpen(): boolean {

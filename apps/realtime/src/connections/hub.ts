@@ -49,9 +49,15 @@ export class ConnectionHub {
     this.wheel.start();
   }
 
-  open(res: ServerResponse): Connection {
-    const connection = new Connection(randomTag(9), res, this.wheel.nextSlot(), this.options.maxBufferedBytes, () =>
-      this.options.metrics.slowClientDrops.inc(),
+  /** A new connection; an observer receives its topics' events without counting as a viewer. */
+  open(res: ServerResponse, observer = false): Connection {
+    const connection = new Connection(
+      randomTag(9),
+      res,
+      this.wheel.nextSlot(),
+      this.options.maxBufferedBytes,
+      () => this.options.metrics.slowClientDrops.inc(),
+      observer,
     );
     this.byId.set(connection.id, connection);
     this.wheel.add(connection);

@@ -3,6 +3,8 @@ import type { Connection } from './connection.js';
 /** The node's in-memory table: topic → local connections subscribed to it. */
 export class TopicTable {
   private readonly topics = new Map<string, Set<Connection>>();
+  /** Observer connections per topic: subscribed, but not viewers (not in `counts`). */
+  private readonly observers = new Map<string, number>();
   private subscriptions = 0;
 
   /** Subscribes; returns the topics that had no local viewer before (to register upstream). */
@@ -18,6 +20,7 @@ export class TopicTable {
       }
       set.add(connection);
       this.subscriptions++;
+      if (connection.observer) this.observers.set(topic, (this.observers.get(topic) ?? 0) + 1);
     }
     return firsts;
   }
@@ -31,6 +34,11 @@ export class TopicTable {
       if (!set) continue;
       set.delete(connection);
       this.subscriptions--;
+      if (connection.observer) {
+        const left = (this.observers.get(topic) ?? 1) - 1;
+        if (left > 0) this.observers.set(topic, left);
+        else this.observers.delete(topic);
+      }
       if (set.size === 0) {
         this.topics.delete(topic);
         emptied.push(topic);
@@ -50,7 +58,7 @@ export class TopicTable {
   /** Local viewers per topic (what the node reports in its heartbeat). */
   counts(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const [topic, set] of this.topics) counts[topic] = set.size;
+    for (const [topic, set] of this.topics) counts[topic] = set.size - (this.observers.get(topic) ?? 0);
     return counts;
   }
 

@@ -45,7 +45,11 @@ export function createConnectHandler(deps: ConnectDeps) {
       const params = new URL(req.url ?? '/', 'http://node').searchParams;
       query = parseWith(
         ConnectQuerySchema,
-        { topics: params.get('topics') ?? undefined, lastEventId: params.get('lastEventId') ?? undefined },
+        {
+          topics: params.get('topics') ?? undefined,
+          lastEventId: params.get('lastEventId') ?? undefined,
+          observer: params.get('observer') ?? undefined,
+        },
         'query',
       );
     } catch (error) {
@@ -59,7 +63,7 @@ export function createConnectHandler(deps: ConnectDeps) {
       return;
     }
 
-    const connection = deps.hub.open(res);
+    const connection = deps.hub.open(res, query.observer === '1');
     res.on('close', () => deps.hub.close(connection));
     const header = req.headers['last-event-id'];
     await deps.hub.join(

@@ -1,15 +1,21 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { api } from '../../lib/client/api';
 import { queryKeys } from '../../lib/client/query-client';
+import { useRealtimeEvents } from '../../lib/client/use-realtime-events';
 
-export function LiveNow() {
+/** Live and ended videos; a video going live or ending shows at once (the `videos` topic). */
+export function LiveNow({ realtimeUrls }: { realtimeUrls: string[] }) {
+  const queryClient = useQueryClient();
   const { data, isPending, isError } = useQuery({
     queryKey: queryKeys.videos,
     queryFn: api.videos,
     refetchInterval: 5_000,
+  });
+  useRealtimeEvents(realtimeUrls, ['videos'], ['status'], () => {
+    void queryClient.invalidateQueries({ queryKey: queryKeys.videos });
   });
   if (isPending) return <p>Loading…</p>;
   if (isError) return <p role="alert">Could not load videos. Retrying…</p>;

@@ -1,4 +1,4 @@
-import type { TComment, TUser, TVideo } from '@ovation/shared';
+import type { TComment, TUser, TVideo, TVideoStats } from '@ovation/shared';
 
 /** The product API from the browser. Errors carry the server's code and message. */
 export class ApiError extends Error {
@@ -44,4 +44,25 @@ export const api = {
     call<{ total: number }>(`/api/videos/${encodeURIComponent(id)}/likes`, { method: 'POST', body: { count } }),
   comment: (id: string, text: string) =>
     call<{ comment: TComment }>(`/api/videos/${encodeURIComponent(id)}/comments`, { method: 'POST', body: { text } }),
+  // The studio (owner only on the server side).
+  myVideos: () => call<{ videos: TVideo[] }>('/api/videos?owner=me'),
+  createVideo: (title: string, hlsUrl?: string) =>
+    call<{ video: TVideo }>('/api/videos', { method: 'POST', body: hlsUrl ? { title, hlsUrl } : { title } }),
+  start: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}/start`, { method: 'POST' }),
+  end: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}/end`, { method: 'POST' }),
+  deleteComment: (id: string, commentId: string) =>
+    call<{ deleted: true }>(`/api/videos/${encodeURIComponent(id)}/comments/${encodeURIComponent(commentId)}`, {
+      method: 'DELETE',
+    }),
+  bans: (id: string) => call<{ bans: TUser[] }>(`/api/videos/${encodeURIComponent(id)}/bans`),
+  ban: (id: string, user: TUser) =>
+    call<{ ban: TUser }>(`/api/videos/${encodeURIComponent(id)}/bans`, {
+      method: 'POST',
+      body: { userId: user.id, name: user.name },
+    }),
+  unban: (id: string, userId: string) =>
+    call<{ unbanned: true }>(`/api/videos/${encodeURIComponent(id)}/bans/${encodeURIComponent(userId)}`, {
+      method: 'DELETE',
+    }),
+  stats: (id: string) => call<TVideoStats>(`/api/videos/${encodeURIComponent(id)}/stats`),
 };

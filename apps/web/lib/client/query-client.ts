@@ -14,4 +14,7 @@ export const queryKeys = {
   video: (id: string) => ['video', id] as const,
   comments: (id: string) => ['comments', id] as const,
   session: ['session'] as const,
+  myVideos: ['my-videos'] as const,
+  stats: (id: string) => ['stats', id] as const,
+  bans: (id: string) => ['bans', id] as const,
 };

@@ -48,6 +48,8 @@ export interface RealtimeClientOptions {
   /** Report a sample of receive latencies to the node's POST /latency (default on, where fetch exists). */
   reportLatency?: boolean;
   latencyReportIntervalMs?: number;
+  /** Listen without counting as a viewer (the broadcaster's studio): `observer=1` on /connect. */
+  observer?: boolean;
   fetch?: (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<unknown>;
 }
 
@@ -90,6 +92,7 @@ export class RealtimeClient {
       hiddenCloseMs: 60_000,
       reportLatency: true,
       latencyReportIntervalMs: 5_000,
+      observer: false,
       ...options,
       fetch: options.fetch ?? (typeof fetch === 'function' ? (url, init) => fetch(url, init) : undefined),
     };
@@ -135,6 +138,7 @@ export class RealtimeClient {
     this.nodeUrl = this.pickNode();
     const params = new URLSearchParams({ topics: this.o.topics.join(',') });
     if (this.lastEventId) params.set('lastEventId', this.lastEventId);
+    if (this.o.observer) params.set('observer', '1');
     this.setStatus(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const source = this.o.createEventSource(`${this.nodeUrl}/connect?${params.toString()}`);
     this.source = source;

@@ -6,11 +6,11 @@ import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../../../../lib/client/api';
 import { queryKeys } from '../../../../lib/client/query-client';
+import { useVideoRealtime } from '../../../../lib/client/use-video-realtime';
+import { NameDialog } from '../../../_components/name-dialog';
 import { CommentFeed } from './comment-feed';
 import { Hearts, type HeartsHandle } from './hearts';
-import { NameDialog } from './name-dialog';
 import { Player } from './player';
-import { useRealtime } from './use-realtime';
 
 /** Taps are sent together at most this often (the API takes 1–50 per request). */
 const LIKE_BATCH_MS = 250;
@@ -31,7 +31,7 @@ export function Viewer({ videoId, realtimeUrls }: { videoId: string; realtimeUrl
   const taps = useRef(0);
   const tapTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
-  const connection = useRealtime(videoId, realtimeUrls, {
+  const connection = useVideoRealtime(videoId, realtimeUrls, {
     ownUserId: () => user?.id,
     onLikes: (count) => hearts.current?.others(count),
   });

@@ -3,7 +3,7 @@
 import { RealtimeClient, type TComment, type TEventEnvelope, type TVideo, videoTopic } from '@ovation/shared';
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
-import { queryKeys } from '../../../../lib/client/query-client';
+import { queryKeys } from './query-client';
 
 const EVENT_TYPES = ['snapshot', 'like', 'comment', 'comment_deleted', 'viewers', 'status'];
 
@@ -13,17 +13,26 @@ const EVENT_TYPES = ['snapshot', 'like', 'comment', 'comment_deleted', 'viewers'
  * `status` and `snapshot` (the state on joining or resuming) update the video. `onLikes` gets
  * other viewers' like counts, for the hearts.
  */
-export function useRealtime(
+export function useVideoRealtime(
   videoId: string,
   realtimeUrls: string[],
-  options: { ownUserId: () => string | undefined; onLikes: (count: number) => void },
+  options: {
+    ownUserId: () => string | undefined;
+    onLikes: (count: number) => void;
+    /** Every event, after the cache was updated (the studio counts activity from it). */
+    onEvent?: (event: TEventEnvelope) => void;
+    /** Listen without counting as a viewer (the studio). */
+    observer?: boolean;
+  },
 ) {
   const queryClient = useQueryClient();
   const [status, setStatus] = useState('connecting');
   const optionsRef = useRef(options);
   optionsRef.current = options;
 
+  const urls = realtimeUrls.join(',');
   useEffect(() => {
+    if (!urls) return;
     const updateVideo = (change: (video: TVideo) => TVideo) =>
       queryClient.setQueryData<{ video: TVideo }>(queryKeys.video(videoId), (old) =>
         old ? { video: change(old.video) } : old,
@@ -74,10 +83,12 @@ export function useRealtime(
             updateVideo((v) => ({ ...v, status: data.status as TVideo['status'] }));
           break;
       }
+      optionsRef.current.onEvent?.(event);
     };
 
     const client = new RealtimeClient({
-      urls: realtimeUrls,
+      urls: urls.split(','),
+      observer: optionsRef.current.observer ?? false,
       topics: [videoTopic(videoId)],
       eventTypes: EVENT_TYPES,
       onEvent,
@@ -96,7 +107,7 @@ export function useRealtime(
     });
     client.start();
     return () => client.stop();
-  }, [videoId, realtimeUrls, queryClient]);
+  }, [videoId, urls, queryClient]);
 
   return status;
 }

@@ -1,0 +1,108 @@
+import { request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { expect, type Page, test } from '@playwright/test';
+
+/*
+ * The studio dashboard under load: 200 simulated viewers (SSE connections held by this process)
+ * and 50 likes/s from 5 signed-in users through the product API, plus a comment every second,
+ * for LOAD_SECONDS; then a screenshot of the dashboard at SCREENSHOT.
+ */
+const VIEWERS = 200;
+const LIKES_PER_SECOND = 50;
+const LIKERS = 5;
+const LOAD_SECONDS = Number(process.env.LOAD_SECONDS ?? 45);
+const SCREENSHOT = fileURLToPath(new URL('../test-results/load/studio-dashboard-under-load.png', import.meta.url));
+
+async function signIn(page: Page, name: string) {
+  const dialog = page.getByRole('dialog', { name: 'Choose a display name' });
+  await dialog.getByLabel('Display name').fill(name);
+  await dialog.getByRole('button', { name: 'Continue' }).click();
+}
+
+/** Opens `count` SSE viewers of a topic; returns how many got `connected` and a closer. */
+function openViewers(realtimeUrl: string, topic: string, count: number) {
+  let connected = 0;
+  const requests = Array.from({ length: count }, () => {
+    const req = httpRequest(`${realtimeUrl}/connect?topics=${topic}`, { agent: false }, (res) => {
+      res.setEncoding('utf8');
+      let seen = false;
+      res.on('data', (chunk: string) => {
+        if (!seen && chunk.includes('event: connected')) {
+          seen = true;
+          connected++;
+        }
+      });
+    });
+    req.on('error', () => {});
+    req.end();
+    return req;
+  });
+  return {
+    connected: () => connected,
+    close: () => {
+      for (const r of requests) r.destroy();
+    },
+  };
+}
+
+test('the studio dashboard under 200 viewers and 50 likes/s', async ({ page, playwright, baseURL }) => {
+  const realtimeUrl = process.env.OVATION_REALTIME_URL as string;
+  await page.goto('/studio');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, 'Broadcaster');
+  const title = 'Launch night — live';
+  await page.getByLabel('Title').fill(title);
+  await page.getByRole('button', { name: 'Create live video' }).click();
+  await page.getByRole('button', { name: `Go live with ${title}` }).click();
+  await page
+    .getByRole('link', { name: `Dashboard for ${title}` })
+    .first()
+    .click();
+  await page.waitForURL(/\/studio\/[A-Za-z0-9_-]+$/);
+  const videoId = new URL(page.url()).pathname.split('/').pop() as string;
+
+  const viewers = openViewers(realtimeUrl, `video:${videoId}`, VIEWERS);
+  await expect.poll(viewers.connected, { timeout: 30_000 }).toBe(VIEWERS);
+
+  // Likers: API clients with their own session cookie, each at LIKES_PER_SECOND / LIKERS.
+  const likers = await Promise.all(
+    Array.from({ length: LIKERS }, async (_, i) => {
+      const api = await playwright.request.newContext({ baseURL });
+      expect((await api.post('/api/session', { data: { name: `Fan ${i + 1}` } })).ok()).toBe(true);
+      return api;
+    }),
+  );
+  const end = Date.now() + LOAD_SECONDS * 1000;
+  let likes = 0;
+  let comments = 0;
+  const likeLoops = likers.map(async (api) => {
+    const every = (1000 * LIKERS) / LIKES_PER_SECOND;
+    for (let next = Date.now(); Date.now() < end; next += every) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+      if ((await api.post(`/api/videos/${videoId}/likes`, { data: { count: 1 } })).status() === 202) likes++;
+    }
+  });
+  const commentLoop = (async () => {
+    for (let n = 0; Date.now() < end; n++) {
+      const api = likers[n % LIKERS];
+      const text = ['What a show!', 'Hello from Lisbon', 'Amazing', 'Turn it up', 'First time here'][n % 5];
+      if ((await api?.post(`/api/videos/${videoId}/comments`, { data: { text } }))?.status() === 201) comments++;
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+    }
+  })();
+  await Promise.all([...likeLoops, commentLoop]);
+
+  await expect
+    .poll(async () => Number(await page.getByRole('status', { name: 'Viewers' }).textContent()), { timeout: 15_000 })
+    .toBe(VIEWERS);
+  await expect
+    .poll(async () => Number(await page.getByRole('status', { name: 'Likes' }).textContent()), { timeout: 15_000 })
+    .toBe(likes);
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  console.log(
+    `studio under load: ${VIEWERS} viewers, ${likes} likes (${(likes / LOAD_SECONDS).toFixed(1)}/s), ` +
+      `${comments} comments in ${LOAD_SECONDS} s; screenshot ${SCREENSHOT}`,
+  );
+  viewers.close();
+  await Promise.all(likers.map((api) => api.dispose()));
+});
