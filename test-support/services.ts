@@ -30,8 +30,10 @@ export class ServiceProcess {
     tier: 'dispatcher' | 'realtime',
     env: Record<string, string>,
     name: string = tier,
+    /** A given port (to restart a service where its peers expect it); default a free one. */
+    port?: number,
   ): Promise<ServiceProcess> {
-    const port = await freePort();
+    port ??= await freePort();
     const child = spawn(process.execPath, [`${ROOT}apps/${tier}/dist/server.js`], {
       env: {
         PATH: process.env.PATH ?? '',

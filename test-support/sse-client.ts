@@ -5,6 +5,8 @@ import { waitFor } from './poll.js';
 /** An SSE viewer for tests: opens GET /connect and records every frame it receives. */
 export class TestViewer {
   readonly frames: SseFrame[] = [];
+  /** When each frame arrived (ms since the epoch), aligned with `frames`. */
+  readonly receivedAt: number[] = [];
   status = 0;
   headers: Record<string, string | string[] | undefined> = {};
   closed = false;
@@ -19,7 +21,14 @@ export class TestViewer {
       viewer.status = res.statusCode ?? 0;
       viewer.headers = res.headers;
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => viewer.frames.push(...parser.push(chunk)));
+      res.on('data', (chunk: string) => {
+        const frames = parser.push(chunk);
+        const now = Date.now();
+        for (const frame of frames) {
+          viewer.frames.push(frame);
+          viewer.receivedAt.push(now);
+        }
+      });
       res.on('close', () => {
         viewer.closed = true;
       });
@@ -49,13 +58,33 @@ export class TestViewer {
   }
 
   /** Frames of one event type, with their envelope's `data` parsed. */
-  events(type: string): Array<{ id: string | undefined; topic: string; data: Record<string, unknown> }> {
-    return this.frames
-      .filter((f) => f.event === type)
-      .map((f) => {
-        const envelope = JSON.parse(f.data) as { topic: string; data: Record<string, unknown> };
-        return { id: f.id, topic: envelope.topic, data: envelope.data };
-      });
+  events(type: string): Array<{
+    id: string | undefined;
+    topic: string;
+    data: Record<string, unknown>;
+    ts: number;
+    originId: string | undefined;
+    receivedAt: number;
+  }> {
+    return this.frames.flatMap((f, i) => {
+      if (f.event !== type) return [];
+      const envelope = JSON.parse(f.data) as {
+        topic: string;
+        data: Record<string, unknown>;
+        ts: number;
+        originId?: string;
+      };
+      return [
+        {
+          id: f.id,
+          topic: envelope.topic,
+          data: envelope.data,
+          ts: envelope.ts,
+          originId: envelope.originId,
+          receivedAt: this.receivedAt[i] ?? 0,
+        },
+      ];
+    });
   }
 
   close(): void {

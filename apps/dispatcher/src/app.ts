@@ -6,10 +6,12 @@ import { NodeChannels } from './fanout/node-channel.js';
 import { createPublisher } from './fanout/publisher.js';
 import { createDispatcherMetrics } from './metrics.js';
 import { openRegistry, type RegistryHandle } from './plugins/registry.js';
+import { Relay } from './relay/relay-queue.js';
 import { catchUpRoutes } from './routes/catch-up.js';
 import { healthRoutes } from './routes/health.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { publishRoutes } from './routes/publish.js';
+import { relayRoutes } from './routes/relay.js';
 import { topicRoutes } from './routes/topics.js';
 import { StoreRecovery } from './store-recovery.js';
 import { ViewerCounter } from './viewer-counts.js';
@@ -35,11 +37,26 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
     recovery.lost(liveNodes);
     app.log.warn({ nodes: liveNodes.length }, 'Redis lost its data; publishes wait for the nodes to re-register');
   });
-  const publisher = createPublisher({ log: store.log, channels, region: config.region, metrics, recovery });
+  // Other regions: accepted events are relayed to each (relay/), viewer counts exchanged.
+  const relay =
+    config.peers.length > 0
+      ? new Relay(config.peers, { token: config.internalToken, metrics, maxQueued: config.relayQueueMax })
+      : undefined;
+  const publisher = createPublisher({
+    log: store.log,
+    channels,
+    region: config.region,
+    metrics,
+    recovery,
+    ...(relay ? { relay } : {}),
+  });
   const auth = requireInternalToken(config.internalToken);
   const viewerCounter = new ViewerCounter({
     registry: store.registry,
     publisher,
+    ...(relay
+      ? { pushCounts: (counts, ttlMs) => relay.pushCounts(config.region, counts, ttlMs, config.internalToken) }
+      : {}),
     holderId: dispatcherId,
     intervalMs: config.viewerCountIntervalMs,
     log: app.log,
@@ -47,6 +64,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
 
   publishRoutes(app, { publisher, auth });
   topicRoutes(app, { registry: store.registry, region: config.region });
+  relayRoutes(app, { publisher, registry: store.registry, region: config.region, auth });
   catchUpRoutes(app, {
     log: store.log,
     registry: store.registry,
@@ -73,6 +91,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
     viewerCounter.stop();
+    await relay?.close();
     await channels.closeAll();
     if (!deps.store) await store.close();
   });

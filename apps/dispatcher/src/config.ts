@@ -12,7 +12,9 @@ const DispatcherEnvSchema = z.object({
     .regex(/^[A-Za-z0-9:_-]{1,64}$/)
     .default('ovation'),
   REGION: env.name().default('local'),
-  PEERS: z.string().optional(),
+  PEERS: env.peers().optional(),
+  /** Events kept per peer region while it cannot take them (the oldest are dropped beyond). */
+  RELAY_QUEUE_MAX: env.positiveInt(100_000),
   VIEWER_COUNT_INTERVAL_MS: env.positiveMs(2000),
   /** How long a realtime node stays registered without a heartbeat. */
   NODE_TTL_MS: env.positiveMs(5000),
@@ -34,6 +36,8 @@ export function loadDispatcherConfig(source: Record<string, string | undefined> 
     redisUrl: parsed.REDIS_URL,
     redisPrefix: parsed.REDIS_PREFIX,
     region: parsed.REGION,
+    peers: Object.freeze((parsed.PEERS ?? []).filter((p) => p.region !== parsed.REGION)),
+    relayQueueMax: parsed.RELAY_QUEUE_MAX,
     viewerCountIntervalMs: parsed.VIEWER_COUNT_INTERVAL_MS,
     nodeTtlMs: parsed.NODE_TTL_MS,
     topicLog: Object.freeze({

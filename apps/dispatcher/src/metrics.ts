@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The dispatcher's Prometheus metrics, one registry per app instance (tests build several). */
 export function createDispatcherMetrics() {
@@ -34,6 +34,36 @@ export function createDispatcherMetrics() {
       name: 'dispatcher_dropped_events_total',
       help: 'Event deliveries to a node given up, by reason.',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    relayReceived: new Counter({
+      name: 'dispatcher_relay_received_total',
+      help: 'Events relayed here from other regions, by outcome (accepted, duplicate).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    relaySent: new Counter({
+      name: 'dispatcher_relay_sent_total',
+      help: 'Events relayed to each peer region (accepted by it).',
+      labelNames: ['peer'],
+      registers: [registry],
+    }),
+    relayDropped: new Counter({
+      name: 'dispatcher_relay_dropped_total',
+      help: "Events dropped from a peer region's relay queue because it was full (the oldest go).",
+      labelNames: ['peer'],
+      registers: [registry],
+    }),
+    relayFailures: new Counter({
+      name: 'dispatcher_relay_failures_total',
+      help: 'Relay requests to a peer region that failed (retried with backoff).',
+      labelNames: ['peer'],
+      registers: [registry],
+    }),
+    relayQueued: new Gauge({
+      name: 'dispatcher_relay_queued',
+      help: 'Events waiting to be relayed to each peer region.',
+      labelNames: ['peer'],
       registers: [registry],
     }),
     registryLatency: new Histogram({

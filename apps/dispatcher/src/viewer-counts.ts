@@ -3,10 +3,11 @@ import type { Publisher } from './fanout/publisher.js';
 import type { SubscriptionRegistry } from './registry/registry.js';
 
 /*
- * Every interval, one dispatcher (elected through the registry) sums each topic's viewers over
- * all live nodes and publishes a `viewers` event for each topic whose count changed since the
- * last one it published. A new holder of the duty starts from an empty memory and so republishes
- * every count once, which viewers take as a no-op.
+ * Every interval, one dispatcher of the region (elected through the registry) sums each topic's
+ * viewers over the region's live nodes, tells the peer regions (`pushCounts`), adds what the peers
+ * last reported, and publishes a `viewers` event with the global count for each topic with local
+ * subscribers whose count changed since the last one it published. A new holder of the duty
+ * starts from an empty memory and so republishes every count once, a no-op for viewers.
  */
 export class ViewerCounter {
   private lastPublished = new Map<string, number>();
@@ -17,6 +18,8 @@ export class ViewerCounter {
     private readonly deps: {
       registry: SubscriptionRegistry;
       publisher: Publisher;
+      /** Sends this region's counts to the peer regions (none: a single region). */
+      pushCounts?: (counts: ReadonlyMap<string, number>, ttlMs: number) => Promise<void>;
       holderId: string;
       intervalMs: number;
       log: FastifyBaseLogger;
@@ -42,7 +45,16 @@ export class ViewerCounter {
         this.lastPublished.clear();
         return;
       }
-      const counts = await registry.viewerCounts();
+      const local = await registry.viewerCounts();
+      const { pushCounts } = this.deps;
+      let counts = local;
+      if (pushCounts) {
+        pushCounts(local, intervalMs * 3).catch(() => {});
+        counts = new Map(local);
+        for (const remote of (await registry.regionCounts()).values()) {
+          for (const topic of local.keys()) counts.set(topic, (counts.get(topic) ?? 0) + (remote.get(topic) ?? 0));
+        }
+      }
       const changed = [];
       for (const [topic, count] of counts) {
         if (this.lastPublished.get(topic) !== count) changed.push({ topic, type: 'viewers', data: { count } });

@@ -41,6 +41,13 @@ function append(topic: string, types: string[], extra: Partial<TopicAppend> = {}
   };
 }
 
+/** Accepts, expecting no duplicates. */
+async function accepted(log: TopicLog, appends: TopicAppend[]) {
+  const result = await log.accept(appends);
+  if (!Array.isArray(result)) throw new Error(`unexpected duplicates ${JSON.stringify(result)}`);
+  return result;
+}
+
 describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) => {
   let log: TopicLog;
   let registry: SubscriptionRegistry;
@@ -49,8 +56,8 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
   });
 
   it('gives each topic consecutive positions from 1, and keeps one epoch per topic', async () => {
-    const [a1, b1] = await log.accept([append('t:a', ['comment', 'like']), append('t:b', ['comment'])]);
-    const [a2] = await log.accept([append('t:a', ['comment', 'comment', 'like'])]);
+    const [a1, b1] = await accepted(log, [append('t:a', ['comment', 'like']), append('t:b', ['comment'])]);
+    const [a2] = await accepted(log, [append('t:a', ['comment', 'comment', 'like'])]);
     expect(a1?.base).toBe(0);
     expect(b1?.base).toBe(0);
     expect(a2?.base).toBe(2);
@@ -61,8 +68,8 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
   });
 
   it('returns the history after a position, oldest first, without likes or viewer counts', async () => {
-    await log.accept([append('t:h', ['comment', 'like', 'status', 'viewers', 'comment_deleted'])]);
-    await log.accept([append('t:h', ['comment'])]);
+    await accepted(log, [append('t:h', ['comment', 'like', 'status', 'viewers', 'comment_deleted'])]);
+    await accepted(log, [append('t:h', ['comment'])]);
     const all = await log.read('t:h', 0);
     expect(all.events.map((e) => e.pos)).toEqual([1, 3, 5, 6]);
     expect(JSON.parse(all.events[1]?.body ?? '{}')).toEqual({ topic: 't:h', type: 'status', n: 2 });
@@ -72,16 +79,16 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
   });
 
   it('keeps the like total (counts added, totals as a floor) and the last status', async () => {
-    await log.accept([append('t:l', ['like', 'like'], { likeDelta: 3 })]);
+    await accepted(log, [append('t:l', ['like', 'like'], { likeDelta: 3 })]);
     expect((await log.read('t:l', undefined)).likes).toBe(3);
-    await log.accept([append('t:l', ['like'], { likeTotal: 40 })]);
-    await log.accept([append('t:l', ['like'], { likeDelta: 2, status: 'live' })]);
-    await log.accept([append('t:l', ['status'], { status: 'ended' })]);
+    await accepted(log, [append('t:l', ['like'], { likeTotal: 40 })]);
+    await accepted(log, [append('t:l', ['like'], { likeDelta: 2, status: 'live' })]);
+    await accepted(log, [append('t:l', ['status'], { status: 'ended' })]);
     expect(await log.read('t:l', undefined)).toMatchObject({ likes: 42, status: 'ended' });
   });
 
   it('trims history to its bound and says up to where it may have lost events', async () => {
-    for (let i = 0; i < 30; i++) await log.accept([append('t:trim', ['comment'])]);
+    for (let i = 0; i < 30; i++) await accepted(log, [append('t:trim', ['comment'])]);
     const read = await log.read('t:trim', 0);
     expect(read.events.length).toBeGreaterThanOrEqual(limits.maxEvents);
     expect(read.events.length).toBeLessThanOrEqual(limits.maxEvents * 1.1 + 1);
@@ -93,13 +100,33 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
   it('creates the log on a first read, so a topic has a position before its first event', async () => {
     const read = await log.read('t:new', undefined);
     expect(read).toMatchObject({ pos: 0, trimmedThrough: 0, likes: 0, events: [] });
-    const [accepted] = await log.accept([append('t:new', ['comment'])]);
-    expect(accepted).toMatchObject({ epoch: read.epoch, base: 0 });
+    const [first] = await accepted(log, [append('t:new', ['comment'])]);
+    expect(first).toMatchObject({ epoch: read.epoch, base: 0 });
+  });
+
+  it('accepts a relayed event once: a batch holding one already accepted is refused, naming it', async () => {
+    const mark = (index: number, bit: number) => ({ index, key: 'relayed:eu:abcd1234:0', bit });
+    await accepted(log, [append('t:r', ['comment', 'comment'], { dedupe: [mark(0, 7), mark(1, 8)] })]);
+    const again = await log.accept([
+      append('t:s', ['comment']),
+      append('t:r', ['comment', 'comment', 'comment'], { dedupe: [mark(0, 8), mark(1, 9), mark(2, 7)] }),
+    ]);
+    expect(again).toEqual({
+      duplicates: [
+        [1, 0],
+        [1, 2],
+      ],
+    });
+    // Nothing of the refused batch was written.
+    expect((await log.read('t:r', 0)).events.map((e) => e.pos)).toEqual([1, 2]);
+    expect((await log.read('t:s', undefined)).pos).toBe(0);
+    const [rest] = await accepted(log, [append('t:r', ['comment'], { dedupe: [mark(0, 9)] })]);
+    expect(rest?.base).toBe(2);
   });
 
   it('returns the live nodes with viewers of each topic', async () => {
     await registry.addTopics({ nodeId: 'n1', url: 'http://127.0.0.1:1' }, ['t:n'], 60_000);
-    const [withNode, without] = await log.accept([append('t:n', ['comment']), append('t:none', ['comment'])]);
+    const [withNode, without] = await accepted(log, [append('t:n', ['comment']), append('t:none', ['comment'])]);
     expect(withNode?.nodes).toEqual([{ nodeId: 'n1', url: 'http://127.0.0.1:1' }]);
     expect(without?.nodes).toEqual([]);
   });
@@ -110,9 +137,9 @@ describe('RedisTopicLog', () => {
     const prefix = shared.prefix();
     const registry = new RedisRegistry(shared.client(), prefix);
     const log = new RedisTopicLog(shared.client(), prefix, registry, limits);
-    const [before] = await log.accept([append('t:e', ['comment', 'comment'])]);
+    const [before] = await accepted(log, [append('t:e', ['comment', 'comment'])]);
     await shared.client().del(`${prefix}:topic:t:e:log`);
-    const [after] = await log.accept([append('t:e', ['comment'])]);
+    const [after] = await accepted(log, [append('t:e', ['comment'])]);
     expect(after?.epoch).not.toBe(before?.epoch);
     expect(after?.base).toBe(0);
     expect((await log.read('t:e', 0)).events.map((e) => e.pos)).toEqual([1]);

@@ -40,6 +40,30 @@ export const env = {
   url: () => z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
   redisUrl: () => z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
   name: () => z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must match ^[A-Za-z0-9._-]{1,64}$'),
+  /** PEERS: `eu=http://h:p|http://h:p,ap=http://h:p` — other regions and their dispatcher URLs. */
+  peers: () =>
+    z.string().transform((raw, ctx) => {
+      const peers: Array<{ region: string; urls: string[] }> = [];
+      for (const entry of raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0)) {
+        const [region, list] = entry.split('=', 2);
+        const urls = (list ?? '').split('|').map((u) => u.trim().replace(/\/+$/, ''));
+        const valid =
+          region !== undefined &&
+          /^[A-Za-z0-9._-]{1,64}$/.test(region) &&
+          urls.every((u) => /^https?:\/\/[^\s/]+/.test(u)) &&
+          urls.length > 0 &&
+          !peers.some((p) => p.region === region);
+        if (!valid) {
+          ctx.addIssue({ code: 'custom', message: 'must look like eu=http://h:p|http://h:p,ap=http://h:p' });
+          return z.NEVER;
+        }
+        peers.push({ region, urls });
+      }
+      return peers;
+    }),
 };
 
 /** Variables every service takes. */

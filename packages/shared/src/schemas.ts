@@ -78,10 +78,27 @@ export const WireEventSchema = z.object({
   ts: z.number(),
   /** Region whose dispatcher accepted the publish. */
   region: z.string().min(1).max(64),
+  /**
+   * For an event relayed from another region: its id there (`id` is this region's position id).
+   * The same event has one `originId` in every region; relays are deduplicated by it.
+   */
+  originId: z.string().min(1).max(128).optional(),
 });
 export type TWireEvent = z.infer<typeof WireEventSchema>;
 
 export const DeliverBatchSchema = z.object({ events: z.array(WireEventSchema).min(1) });
+
+/** POST /internal/relay: events accepted in another region, as its dispatcher encoded them. */
+export const RelayBatchSchema = z.object({ events: z.array(WireEventSchema).min(1).max(5000) });
+export type TRelayBatch = z.infer<typeof RelayBatchSchema>;
+
+/** POST /internal/region-counts: another region's viewers per topic, valid for `ttlMs`. */
+export const RegionCountsSchema = z.object({
+  region: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  counts: z.record(TopicSchema, z.number().int().nonnegative()),
+  ttlMs: z.number().int().positive().max(600_000),
+});
+export type TRegionCounts = z.infer<typeof RegionCountsSchema>;
 export type TDeliverBatch = z.infer<typeof DeliverBatchSchema>;
 
 // ---------- realtime node -> dispatcher (registry) ----------
@@ -213,6 +230,8 @@ export const EventEnvelopeSchema = z.object({
   ts: z.number(),
   /** Set on events a resuming connection receives again from history (sent late on purpose). */
   replayed: z.boolean().optional(),
+  /** For an event published in another region: its id there (the same in every region). */
+  originId: z.string().optional(),
 });
 export type TEventEnvelope = z.infer<typeof EventEnvelopeSchema>;
 

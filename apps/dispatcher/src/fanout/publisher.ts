@@ -1,4 +1,12 @@
-import { AppError, newEpoch, positionIdAt, positionIdTime, type TPublishEvent } from '@ovation/shared';
+import {
+  AppError,
+  newEpoch,
+  parsePositionId,
+  positionIdAt,
+  positionIdTime,
+  type TPublishEvent,
+  type TWireEvent,
+} from '@ovation/shared';
 import { type DispatcherMetrics, timed } from '../metrics.js';
 import type { NodeInfo } from '../registry/registry.js';
 import type { StoreRecovery } from '../store-recovery.js';
@@ -6,11 +14,13 @@ import { isHistoryType, type TopicAppend, type TopicLog } from '../topic-log/top
 import type { NodeChannels } from './node-channel.js';
 
 /*
- * Accepting a publish:
+ * Accepting events — published here, or relayed from another region:
  *
  *   events grouped by topic, each encoded once (without its id)
  *     ─▶ topic log accept (one round trip): positions, history, like total, status, nodes
+ *        (relayed events: minus those already accepted here, by their origin id)
  *     ─▶ ids made from the positions ─▶ queued on the channel of every node with viewers
+ *     ─▶ published ones (not relayed ones: no loops) queued for every peer region
  *
  * A 202 means every event is in its topic's history (likes and viewer counts: in the totals) and
  * queued for every node with viewers, so a viewer whose node fails still gets it on resume. When
@@ -18,17 +28,37 @@ import type { NodeChannels } from './node-channel.js';
  * the publish fails with 503 and nothing is accepted.
  */
 export interface Publisher {
+  /** Accepts a publish; returns one id per event. Relayed to peer regions. */
   publish(events: readonly TPublishEvent[]): Promise<string[]>;
+  /** Accepts events relayed from another region (each once, by origin id); not relayed again. */
+  acceptRelayed(events: readonly TWireEvent[]): Promise<{ accepted: number; duplicates: number }>;
+}
+
+/** Where accepted events go besides local nodes: the relay queues of peer regions. */
+export interface RelayOut {
+  enqueue(encodedEvents: readonly string[]): void;
 }
 
 /** Topics whose last nodes are remembered for the backpressure check (bounded). */
 const MAX_REMEMBERED_ROUTES = 100_000;
+/** Relayed events are deduplicated in bitmaps of this many positions per origin log. */
+const DEDUPE_CHUNK = 65_536;
+
+/** One event to accept: published here (`originId` unset) or relayed. */
+interface Item {
+  topic: string;
+  type: string;
+  data: Record<string, unknown>;
+  ts: number;
+  region: string;
+  originId?: string | undefined;
+}
 
 interface TopicGroup {
   topic: string;
-  /** Index of each of the topic's events in the publish. */
+  /** Index of each of the topic's events among the items. */
   indexes: number[];
-  /** Each event as JSON without its id: `{"topic":…,"type":…,"data":…,"ts":…,"region":…}`. */
+  /** Each event as JSON without its id: `{"topic":…,"type":…,"data":…,"ts":…,"region":…[,"originId":…]}`. */
   bodies: string[];
 }
 
@@ -38,96 +68,153 @@ export function createPublisher(deps: {
   region: string;
   metrics: DispatcherMetrics;
   recovery?: StoreRecovery;
+  relay?: RelayOut;
 }): Publisher {
-  const { log, channels, region, metrics, recovery } = deps;
+  const { log, channels, region, metrics, recovery, relay } = deps;
   const routes = new Map<string, NodeInfo[]>();
 
-  const congestedNode = (topics: Iterable<string>): string | undefined => {
+  const refuseIfUnable = (topics: Iterable<string>) => {
+    if (recovery?.recovering) {
+      metrics.publishRequests.inc({ outcome: 'recovering' });
+      throw new AppError('UNAVAILABLE', 'subscription store recovering from a restart; retry shortly', {
+        retryAfterSeconds: 1,
+      });
+    }
     for (const topic of topics) {
       for (const node of routes.get(topic) ?? []) {
-        if (channels.get(node.nodeId, node.url).congested) return node.nodeId;
+        if (!channels.get(node.nodeId, node.url).congested) continue;
+        metrics.publishRequests.inc({ outcome: 'backpressure' });
+        throw new AppError('UNAVAILABLE', `fan-out to node ${node.nodeId} is behind; retry shortly`, {
+          retryAfterSeconds: 1,
+        });
       }
     }
-    return undefined;
+  };
+
+  /** Accepts items (skipping `skip`); returns each accepted item's wire JSON, and the duplicates. */
+  const accept = async (
+    items: readonly Item[],
+    skip: ReadonlySet<number>,
+  ): Promise<{ wires: Array<string | undefined>; ids: string[]; duplicates: number[] }> => {
+    const groups = groupByTopic(items, skip);
+    refuseIfUnable(groups.keys());
+    const list = [...groups.values()];
+    const appends = list.map((group) => toAppend(group, items));
+    let accepted: Awaited<ReturnType<TopicLog['accept']>>;
+    try {
+      accepted = await timed(metrics, 'accept', () => log.accept(appends));
+    } catch (error) {
+      throw new AppError('UNAVAILABLE', 'topic log unavailable; retry', { cause: error });
+    }
+    if ('duplicates' in accepted) {
+      return { wires: [], ids: [], duplicates: accepted.duplicates.map(([g, k]) => list[g]?.indexes[k] ?? -1) };
+    }
+
+    if (routes.size > MAX_REMEMBERED_ROUTES) routes.clear();
+    const wires: Array<string | undefined> = new Array(items.length);
+    const ids: string[] = new Array(items.length);
+    const times = new Map<number, string>();
+    list.forEach((group, g) => {
+      const { epoch, base, nodes } = accepted[g] as (typeof accepted)[number];
+      routes.set(group.topic, nodes);
+      const targets = nodes.map((node) => channels.get(node.nodeId, node.url));
+      group.indexes.forEach((index, k) => {
+        const item = items[index] as Item;
+        let time = times.get(item.ts);
+        if (time === undefined) {
+          time = positionIdTime(item.ts);
+          times.set(item.ts, time);
+        }
+        const id = positionIdAt(time, base + k + 1, epoch, region);
+        ids[index] = id;
+        metrics.publishedEvents.inc({ type: item.type });
+        // The body is `{…}` without the id: the wire event is the id spliced in front.
+        const wire = `{"id":"${id}",${(group.bodies[k] as string).slice(1)}`;
+        wires[index] = wire;
+        for (const channel of targets) channel.enqueue(wire);
+      });
+    });
+    return { wires, ids, duplicates: [] };
   };
 
   return {
     async publish(events) {
-      if (recovery?.recovering) {
-        metrics.publishRequests.inc({ outcome: 'recovering' });
-        throw new AppError('UNAVAILABLE', 'subscription store recovering from a restart; retry shortly', {
-          retryAfterSeconds: 1,
-        });
-      }
       const ts = Date.now();
-      const groups = groupByTopic(events, ts, region);
-      const slow = congestedNode(groups.keys());
-      if (slow !== undefined) {
-        metrics.publishRequests.inc({ outcome: 'backpressure' });
-        throw new AppError('UNAVAILABLE', `fan-out to node ${slow} is behind; retry shortly`, { retryAfterSeconds: 1 });
-      }
-
-      const list = [...groups.values()];
-      const appends = list.map((group) => toAppend(group, events));
-      let accepted: Awaited<ReturnType<TopicLog['accept']>>;
-      try {
-        accepted = await timed(metrics, 'accept', () => log.accept(appends));
-      } catch (error) {
-        throw new AppError('UNAVAILABLE', 'topic log unavailable; retry', { cause: error });
-      }
-
-      if (routes.size > MAX_REMEMBERED_ROUTES) routes.clear();
-      const ids: string[] = new Array(events.length);
-      const time = positionIdTime(ts);
-      list.forEach((group, g) => {
-        const { epoch, base, nodes } = accepted[g] as (typeof accepted)[number];
-        routes.set(group.topic, nodes);
-        const targets = nodes.map((node) => channels.get(node.nodeId, node.url));
-        group.indexes.forEach((index, k) => {
-          const id = positionIdAt(time, base + k + 1, epoch, region);
-          ids[index] = id;
-          metrics.publishedEvents.inc({ type: (events[index] as TPublishEvent).type });
-          if (targets.length === 0) return;
-          // The body is `{…}` without the id: the wire event is the id spliced in front.
-          const wire = `{"id":"${id}",${(group.bodies[k] as string).slice(1)}`;
-          for (const channel of targets) channel.enqueue(wire);
-        });
-      });
+      const items: Item[] = events.map((e) => ({ topic: e.topic, type: e.type, data: e.data, ts, region }));
+      const { wires, ids } = await accept(items, new Set());
+      // Viewer counts are regional: regions exchange counts, not these events (region-counts.ts).
+      relay?.enqueue(wires.filter((w, i) => w !== undefined && items[i]?.type !== 'viewers') as string[]);
       return ids;
+    },
+
+    async acceptRelayed(events) {
+      const items: Item[] = events.map((e) => ({
+        topic: e.topic,
+        type: e.type,
+        data: e.data,
+        ts: e.ts,
+        region: e.region,
+        originId: e.originId ?? e.id,
+      }));
+      // The log refuses a batch holding an event it already has, naming them: accept the rest.
+      const skip = new Set<number>();
+      for (let round = 0; round < 3; round++) {
+        const result = await accept(items, skip);
+        if (result.duplicates.length === 0) {
+          const accepted = items.length - skip.size;
+          metrics.relayReceived.inc({ outcome: 'accepted' }, accepted);
+          metrics.relayReceived.inc({ outcome: 'duplicate' }, skip.size);
+          return { accepted, duplicates: skip.size };
+        }
+        for (const index of result.duplicates) skip.add(index);
+      }
+      throw new AppError('UNAVAILABLE', 'relay batch kept changing under us; retry');
     },
   };
 }
 
-function groupByTopic(events: readonly TPublishEvent[], ts: number, region: string): Map<string, TopicGroup> {
+function groupByTopic(items: readonly Item[], skip: ReadonlySet<number>): Map<string, TopicGroup> {
   const groups = new Map<string, TopicGroup>();
-  events.forEach((event, index) => {
-    let group = groups.get(event.topic);
+  items.forEach((item, index) => {
+    if (skip.has(index)) return;
+    let group = groups.get(item.topic);
     if (!group) {
-      group = { topic: event.topic, indexes: [], bodies: [] };
-      groups.set(event.topic, group);
+      group = { topic: item.topic, indexes: [], bodies: [] };
+      groups.set(item.topic, group);
     }
     group.indexes.push(index);
-    group.bodies.push(JSON.stringify({ topic: event.topic, type: event.type, data: event.data, ts, region }));
+    const { topic, type, data, ts, region, originId } = item;
+    group.bodies.push(
+      JSON.stringify(
+        originId === undefined ? { topic, type, data, ts, region } : { topic, type, data, ts, region, originId },
+      ),
+    );
   });
   return groups;
 }
 
-function toAppend(group: TopicGroup, events: readonly TPublishEvent[]): TopicAppend {
+function toAppend(group: TopicGroup, items: readonly Item[]): TopicAppend {
   const history: Array<{ index: number; body: string }> = [];
+  const dedupe: Array<{ index: number; key: string; bit: number }> = [];
   let likeDelta = 0;
   let likeTotal = -1;
   let status: string | undefined;
   group.indexes.forEach((index, k) => {
-    const event = events[index] as TPublishEvent;
-    if (event.type === 'like') {
+    const item = items[index] as Item;
+    if (item.type === 'like') {
       // Validated at the boundary: count is a positive integer, total (when given) one ≥ 0.
-      const { count, total } = event.data as { count: number; total?: number };
-      if (total === undefined) likeDelta += count;
+      const { count, total } = item.data as { count: number; total?: number };
+      if (total === undefined) likeDelta += typeof count === 'number' ? count : 1;
       else likeTotal = Math.max(likeTotal, total);
-    } else if (event.type === 'status' && typeof event.data.status === 'string') {
-      status = event.data.status.slice(0, 32);
+    } else if (item.type === 'status' && typeof item.data.status === 'string') {
+      status = item.data.status.slice(0, 32);
     }
-    if (isHistoryType(event.type)) history.push({ index: k, body: group.bodies[k] as string });
+    if (isHistoryType(item.type)) history.push({ index: k, body: group.bodies[k] as string });
+    const origin = item.originId === undefined ? undefined : parsePositionId(item.originId);
+    if (origin) {
+      const key = `relayed:${origin.region}:${origin.epoch}:${Math.floor(origin.pos / DEDUPE_CHUNK)}`;
+      dedupe.push({ index: k, key, bit: origin.pos % DEDUPE_CHUNK });
+    }
   });
   return {
     topic: group.topic,
@@ -137,5 +224,6 @@ function toAppend(group: TopicGroup, events: readonly TPublishEvent[]): TopicApp
     likeTotal,
     status,
     newEpoch: newEpoch(),
+    ...(dedupe.length > 0 ? { dedupe } : {}),
   };
 }

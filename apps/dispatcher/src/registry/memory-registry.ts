@@ -13,6 +13,7 @@ export class MemoryRegistry implements SubscriptionRegistry {
   private readonly nodes = new Map<string, NodeState>();
   private readonly topicNodes = new Map<string, Set<string>>();
   private readonly duties = new Map<string, { holder: string; until: number }>();
+  private readonly regions = new Map<string, { counts: Map<string, number>; until: number }>();
   /** topic → slot → bucket counts */
   private readonly latency = new Map<string, Map<number, number[]>>();
 
@@ -65,7 +66,7 @@ export class MemoryRegistry implements SubscriptionRegistry {
     for (const state of this.nodes.values()) {
       if (state.expiresAt <= now) continue;
       for (const [topic, count] of state.counts) {
-        if (count > 0) totals.set(topic, (totals.get(topic) ?? 0) + count);
+        totals.set(topic, (totals.get(topic) ?? 0) + count);
       }
     }
     return totals;
@@ -125,6 +126,20 @@ export class MemoryRegistry implements SubscriptionRegistry {
       if (buckets) addLatencyBuckets(total, buckets);
     }
     return total;
+  }
+
+  async setRegionCounts(region: string, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void> {
+    this.regions.set(region, { counts: new Map(Object.entries(counts)), until: this.now() + ttlMs });
+  }
+
+  async regionCounts(): Promise<Map<string, Map<string, number>>> {
+    const now = this.now();
+    const out = new Map<string, Map<string, number>>();
+    for (const [region, report] of this.regions) {
+      if (report.until > now) out.set(region, report.counts);
+      else this.regions.delete(region);
+    }
+    return out;
   }
 
   async ping(): Promise<void> {}

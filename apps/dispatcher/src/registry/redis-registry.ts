@@ -17,6 +17,8 @@ import {
  *   <p>:duty:<name>         STRING holder of a periodic duty, with a TTL
  *   <p>:latency:<t>:<slot>  HASH  bucket index -> client latency samples (expires after 2 windows)
  *   <p>:topic:<t>:log, <p>:topic:<t>:history   the topic log (../topic-log/redis-topic-log.ts)
+ *   <p>:regions             SET   other regions that reported viewer counts
+ *   <p>:region:<r>:counts   HASH  topic -> viewers in region r (its last report; expires)
  *
  * Publishing reads the topic sets (in the topic log's accept script, one call per batch);
  * node URLs and liveness come from a small in-memory table refreshed at most every
@@ -71,6 +73,8 @@ export class RedisRegistry implements SubscriptionRegistry {
     topic: (topic: string) => `${this.prefix}:topic:${topic}:nodes`,
     duty: (name: string) => `${this.prefix}:duty:${name}`,
     latency: (topic: string, slot: number) => `${this.prefix}:latency:${topic}:${slot}`,
+    regions: () => `${this.prefix}:regions`,
+    region: (region: string) => `${this.prefix}:region:${region}:counts`,
   };
 
   async heartbeat(node: NodeInfo, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void> {
@@ -144,6 +148,30 @@ export class RedisRegistry implements SubscriptionRegistry {
     return [...this.nodeCache].filter(([, node]) => node.expiresAt > this.cacheAt).map(([id]) => id);
   }
 
+  async setRegionCounts(region: string, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void> {
+    const key = this.key.region(region);
+    const multi = this.redis.multi().del(key);
+    const entries = Object.entries(counts);
+    if (entries.length > 0) multi.hset(key, Object.fromEntries(entries));
+    multi.pexpire(key, ttlMs).sadd(this.key.regions(), region);
+    await execOrThrow(multi);
+  }
+
+  async regionCounts(): Promise<Map<string, Map<string, number>>> {
+    const regions = await this.redis.smembers(this.key.regions());
+    const out = new Map<string, Map<string, number>>();
+    if (regions.length === 0) return out;
+    const pipeline = this.redis.pipeline();
+    for (const region of regions) pipeline.hgetall(this.key.region(region));
+    const replies = await execOrThrow(pipeline);
+    regions.forEach((region, i) => {
+      const hash = (replies[i] ?? {}) as Record<string, string>;
+      const counts = new Map(Object.entries(hash).map(([topic, n]) => [topic, Number(n) || 0]));
+      if (counts.size > 0) out.set(region, counts);
+    });
+    return out;
+  }
+
   async viewerCounts(): Promise<Map<string, number>> {
     const ids = await this.liveNodeIds();
     const pipeline = this.redis.pipeline();
@@ -151,8 +179,7 @@ export class RedisRegistry implements SubscriptionRegistry {
     const totals = new Map<string, number>();
     for (const reply of await execOrThrow(pipeline)) {
       for (const [topic, raw] of Object.entries(reply as Record<string, string>)) {
-        const count = Number(raw);
-        if (count > 0) totals.set(topic, (totals.get(topic) ?? 0) + count);
+        totals.set(topic, (totals.get(topic) ?? 0) + (Number(raw) || 0));
       }
     }
     return totals;

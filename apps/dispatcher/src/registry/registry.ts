@@ -21,7 +21,7 @@ export interface SubscriptionRegistry {
   removeTopics(nodeId: string, topics: readonly string[]): Promise<void>;
   /** Live nodes subscribed to each of `topics` (topics without a node are absent from the map). */
   nodesFor(topics: readonly string[]): Promise<Map<string, NodeInfo[]>>;
-  /** Viewers of every topic that has any, summed over live nodes. */
+  /** Viewers of every topic a live node holds (0 when it has only observers), summed over nodes. */
   viewerCounts(): Promise<Map<string, number>>;
   /** Viewers of one topic, summed over live nodes. */
   topicViewers(topic: string): Promise<number>;
@@ -39,6 +39,10 @@ export interface SubscriptionRegistry {
   recordLatency(counts: Readonly<Record<string, readonly number[]>>, now: number): Promise<void>;
   /** A topic's latency bucket counts summed over the last LATENCY_WINDOW_MS. */
   latencyBuckets(topic: string, now: number): Promise<number[]>;
+  /** Another region's viewers per topic (replacing its previous report), valid for `ttlMs`. */
+  setRegionCounts(region: string, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void>;
+  /** Every other region's current report: region → topic → viewers. */
+  regionCounts(): Promise<Map<string, Map<string, number>>>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -12,12 +12,17 @@ import { registryCall } from './registry-call.js';
 
 const ParamsSchema = z.object({ topic: TopicSchema });
 
-/** GET /topics/:topic/viewers: connections subscribed to the topic, by region. */
+/** GET /topics/:topic/viewers: connections subscribed to the topic in every region, and by region. */
 export function topicRoutes(app: FastifyInstance, deps: { registry: SubscriptionRegistry; region: string }) {
   app.get('/topics/:topic/viewers', async (request): Promise<TViewersResponse> => {
     const { topic } = parseWith(ParamsSchema, request.params, 'params');
-    const count = await registryCall(() => deps.registry.topicViewers(topic));
-    return { count, byRegion: { [deps.region]: count } };
+    const [local, regions] = await registryCall(() =>
+      Promise.all([deps.registry.topicViewers(topic), deps.registry.regionCounts()]),
+    );
+    const byRegion: Record<string, number> = { [deps.region]: local };
+    for (const [region, counts] of regions) byRegion[region] = counts.get(topic) ?? 0;
+    const count = Object.values(byRegion).reduce((sum, n) => sum + n, 0);
+    return { count, byRegion };
   });
 
   // Delivery latency as the topic's viewers measured it (publish → receipt), over the last minute.

@@ -3,6 +3,7 @@ import type { NodeInfo } from '../registry/registry.js';
 import {
   DEFAULT_TOPIC_LOG_LIMITS,
   HISTORY_TRIM_SLACK,
+  RELAY_DEDUPE_TTL_MS,
   type TopicAccepted,
   type TopicAppend,
   type TopicLog,
@@ -24,6 +25,8 @@ interface TopicState {
 /** The topic log in this process's memory (REDIS_URL unset: one dispatcher). */
 export class MemoryTopicLog implements TopicLog {
   private readonly topics = new Map<string, TopicState>();
+  /** Dedupe bitmaps of relayed events: key → positions seen, and when the key was last touched. */
+  private readonly relayed = new Map<string, { bits: Set<number>; touchedAt: number }>();
 
   constructor(
     private readonly nodesFor: (topics: readonly string[]) => Promise<Map<string, NodeInfo[]>>,
@@ -31,7 +34,23 @@ export class MemoryTopicLog implements TopicLog {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[]> {
+  async accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[] | { duplicates: Array<[number, number]> }> {
+    const duplicates: Array<[number, number]> = [];
+    appends.forEach((append, a) => {
+      for (const mark of append.dedupe ?? []) {
+        if (this.relayed.get(mark.key)?.bits.has(mark.bit)) duplicates.push([a, mark.index]);
+      }
+    });
+    if (duplicates.length > 0) return { duplicates };
+    const now = this.now();
+    for (const append of appends) {
+      for (const mark of append.dedupe ?? []) {
+        const entry = this.relayed.get(mark.key) ?? { bits: new Set<number>(), touchedAt: now };
+        entry.bits.add(mark.bit);
+        entry.touchedAt = now;
+        this.relayed.set(mark.key, entry);
+      }
+    }
     // Appended before the look-up below: see topic-log.ts for why the order matters.
     const accepted = appends.map((append) => {
       const state = this.state(append.topic, append.newEpoch);
@@ -59,6 +78,7 @@ export class MemoryTopicLog implements TopicLog {
 
   sweep(): void {
     const now = this.now();
+    for (const [key, entry] of this.relayed) if (now - entry.touchedAt > RELAY_DEDUPE_TTL_MS) this.relayed.delete(key);
     for (const [topic, state] of this.topics) {
       // A log only ever read (no event yet) goes as soon as an idle history would.
       const ttl = state.pos === 0 ? this.historyTtlMs : this.limits.stateTtlMs;

@@ -4,6 +4,7 @@ import type { RedisRegistry } from '../registry/redis-registry.js';
 import {
   DEFAULT_TOPIC_LOG_LIMITS,
   HISTORY_TRIM_SLACK,
+  RELAY_DEDUPE_TTL_MS,
   type TopicAccepted,
   type TopicAppend,
   type TopicLog,
@@ -18,6 +19,8 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  *   <p>:topic:<t>:log      HASH   epoch, pos, trimmed (history lost up to), likes, status
  *   <p>:topic:<t>:history  STREAM one entry per history event, entry id = <position>-0, field e = JSON
  *   <p>:topic:<t>:nodes    SET    (the registry's) nodes with viewers of t
+ *   <p>:relayed:<region>:<epoch>:<chunk>  BITMAP positions of that region's topic log already
+ *                                 accepted here by relay (dedupe), 64Ki positions a key, 1 h TTL
  *   <p>:store              STRING a random marker set once: a Redis that lost its data (restarted
  *                                 empty, flushed) no longer has it, and the next publish sees so
  *
@@ -33,15 +36,34 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  */
 
 // KEYS: the store marker, then per topic: log hash, history stream, nodes set.
-// ARGV: maxEvents, trim threshold, history TTL ms, state TTL ms, expected marker, then per topic:
-//   count, likeDelta, likeTotal, status ('' none), new epoch, n history entries, then n (index, body).
-// Returns per topic: epoch, base position, node ids — or the error STORE_LOST.
+// ARGV: maxEvents, trim threshold, history TTL ms, state TTL ms, expected marker, dedupe TTL ms,
+//   then per topic: count, likeDelta, likeTotal, status ('' none), new epoch, n history entries,
+//   n × (index, body), d dedupe marks, d × (index, bitmap key, bit).
+// Returns per topic: epoch, base position, node ids — or {-1, topic, index, …} naming relayed
+// events already accepted (nothing is written then) — or the error STORE_LOST.
 const ACCEPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[5] then return redis.error_reply('${STORE_LOST}') end
-local maxEvents, trimAt, historyTtl, stateTtl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local topics = (#KEYS - 1) / 3
+local dups = {}
+local a = 7
+for t = 1, topics do
+  a = a + 6 + 2 * tonumber(ARGV[a + 5])
+  for d = 1, tonumber(ARGV[a]) do
+    if redis.call('GETBIT', ARGV[a + d * 3 - 1], ARGV[a + d * 3]) == 1 then
+      dups[#dups + 1] = t - 1
+      dups[#dups + 1] = tonumber(ARGV[a + d * 3 - 2])
+    end
+  end
+  a = a + 1 + 3 * tonumber(ARGV[a])
+end
+if #dups > 0 then
+  table.insert(dups, 1, -1)
+  return dups
+end
+local maxEvents, trimAt, historyTtl, stateTtl, dedupeTtl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[6]
 local out = {}
-local a = 6
-for t = 1, (#KEYS - 1) / 3 do
+a = 7
+for t = 1, topics do
   local log, history, nodes = KEYS[t * 3 - 1], KEYS[t * 3], KEYS[t * 3 + 1]
   local count, likeDelta, likeTotal = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local status, epoch, n = ARGV[a + 3], redis.call('HGET', log, 'epoch'), tonumber(ARGV[a + 5])
@@ -70,6 +92,11 @@ for t = 1, (#KEYS - 1) / 3 do
     end
     redis.call('PEXPIRE', history, historyTtl)
   end
+  for d = 1, tonumber(ARGV[a]) do
+    redis.call('SETBIT', ARGV[a + d * 3 - 1], ARGV[a + d * 3], 1)
+    redis.call('PEXPIRE', ARGV[a + d * 3 - 1], dedupeTtl)
+  end
+  a = a + 1 + 3 * tonumber(ARGV[a])
   redis.call('PEXPIRE', log, stateTtl)
   out[#out + 1] = epoch
   out[#out + 1] = base
@@ -144,7 +171,7 @@ export class RedisTopicLog implements TopicLog {
     return this.marker;
   }
 
-  async accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[]> {
+  async accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[] | { duplicates: Array<[number, number]> }> {
     const { maxEvents, maxAgeMs, stateTtlMs } = this.limits;
     const keys: string[] = [`${this.prefix}:store`];
     const args: string[] = [
@@ -153,6 +180,7 @@ export class RedisTopicLog implements TopicLog {
       String(maxAgeMs + 60_000),
       String(stateTtlMs),
       await this.storeMarker(),
+      String(RELAY_DEDUPE_TTL_MS),
     ];
     for (const append of appends) {
       const k = this.keys(append.topic);
@@ -166,6 +194,9 @@ export class RedisTopicLog implements TopicLog {
         String(append.history.length),
       );
       for (const { index, body } of append.history) args.push(String(index), body);
+      const marks = append.dedupe ?? [];
+      args.push(String(marks.length));
+      for (const { index, key, bit } of marks) args.push(String(index), `${this.prefix}:${key}`, String(bit));
     }
     let reply: Array<string | number | string[]>;
     try {
@@ -176,6 +207,11 @@ export class RedisTopicLog implements TopicLog {
         this.onStoreLost();
       }
       throw error;
+    }
+    if (reply[0] === -1) {
+      const duplicates: Array<[number, number]> = [];
+      for (let i = 1; i + 1 < reply.length; i += 2) duplicates.push([Number(reply[i]), Number(reply[i + 1])]);
+      return { duplicates };
     }
     const memberLists: string[][] = [];
     for (let i = 0; i < appends.length; i++) memberLists.push(reply[i * 3 + 2] as string[]);

@@ -15,8 +15,12 @@ import type { NodeInfo } from '../registry/registry.js';
  * matters). Two drivers — memory (one dispatcher) and Redis — pass test/topic-log-contract.test.ts.
  */
 export interface TopicLog {
-  /** Accepts one batch; `appends[i]` gets `result[i]`. Throws when the store is unreachable. */
-  accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[]>;
+  /**
+   * Accepts one batch; `appends[i]` gets `result[i]`. When an event with a dedupe mark was
+   * accepted before (a relayed event that came twice), nothing is accepted and the duplicates are
+   * named instead, as [append index, event index]. Throws when the store is unreachable.
+   */
+  accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[] | { duplicates: Array<[number, number]> }>;
   /** The topic's state and its history events after position `from` (none when undefined). */
   read(topic: string, from: number | undefined): Promise<TopicRead>;
   /** Forgets expired state (the Redis driver leaves that to key expiry). */
@@ -38,6 +42,11 @@ export interface TopicAppend {
   status: string | undefined;
   /** Epoch to use if the topic's log does not exist yet. */
   newEpoch: string;
+  /**
+   * Marks of events relayed from another region (its log position as a bit in a bitmap `key`):
+   * an event whose mark is already set was accepted before and must not be again.
+   */
+  dedupe?: ReadonlyArray<{ index: number; key: string; bit: number }>;
 }
 
 export interface TopicAccepted {
@@ -67,6 +76,9 @@ export interface TopicLogLimits {
   /** An idle topic's state (position, like total, status) is forgotten after this. */
   stateTtlMs: number;
 }
+
+/** Dedupe marks of relayed events live this long (a relay retried later than that is accepted again). */
+export const RELAY_DEDUPE_TTL_MS = 60 * 60_000;
 
 export const DEFAULT_TOPIC_LOG_LIMITS: TopicLogLimits = {
   maxEvents: 1000,

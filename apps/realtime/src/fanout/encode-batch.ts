@@ -47,6 +47,7 @@ export function encodeTopicBatch(events: readonly TWireEvent[]): { text: string;
 
 function frame(event: TWireEvent, data: Record<string, unknown>): string {
   const envelope = { id: event.id, topic: event.topic, type: event.type, data, ts: event.ts };
+  if (event.originId !== undefined) Object.assign(envelope, { originId: event.originId });
   return encodeFrame(event.type, JSON.stringify(envelope), event.id);
 }
 
@@ -59,6 +60,7 @@ export function encodeReplayedFrame(event: TWireEvent): string {
     data: event.data,
     ts: event.ts,
     replayed: true,
+    ...(event.originId === undefined ? {} : { originId: event.originId }),
   };
   return encodeFrame(event.type, JSON.stringify(envelope), event.id);
 }

@@ -1,0 +1,205 @@
+import { positionId } from '@ovation/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getJson, metricValue, postJson } from '../../test-support/http.js';
+import { waitFor } from '../../test-support/poll.js';
+import { freePort } from '../../test-support/ports.js';
+import { TestRedis } from '../../test-support/redis-server.js';
+import { ServiceProcess, TEST_TOKEN } from '../../test-support/services.js';
+import { TestViewer } from '../../test-support/sse-client.js';
+
+/*
+ * Three regions on one machine (issue 7): each its own redis-server, dispatcher and realtime node;
+ * dispatchers relay what they accept to the others (PEERS) and exchange viewer counts.
+ *
+ *   region a: redis a ─ dispatcher a ─ node a        a ⇄ b ⇄ c ⇄ a  (POST /internal/relay,
+ *   region b: redis b ─ dispatcher b ─ node b                          /internal/region-counts)
+ *   region c: redis c ─ dispatcher c ─ node c
+ */
+
+const REGIONS = ['a', 'b', 'c'] as const;
+type Region = (typeof REGIONS)[number];
+const INTERVAL_MS = 300;
+const redis = {} as Record<Region, TestRedis>;
+const ports = {} as Record<Region, number>;
+const dispatcher = {} as Record<Region, ServiceProcess>;
+const node = {} as Record<Region, ServiceProcess>;
+const viewers: TestViewer[] = [];
+
+const url = (port: number) => `http://127.0.0.1:${port}`;
+
+function dispatcherEnv(region: Region): Record<string, string> {
+  return {
+    REGION: region,
+    REDIS_URL: redis[region].url,
+    REDIS_PREFIX: `regions-${process.pid}`,
+    PEERS: REGIONS.filter((r) => r !== region)
+      .map((r) => `${r}=${url(ports[r])}`)
+      .join(','),
+    VIEWER_COUNT_INTERVAL_MS: String(INTERVAL_MS),
+    NODE_TTL_MS: '2000',
+  };
+}
+
+const startDispatcher = (region: Region) =>
+  ServiceProcess.start('dispatcher', dispatcherEnv(region), `dispatcher-${region}`, ports[region]);
+
+beforeAll(async () => {
+  for (const region of REGIONS) {
+    redis[region] = await TestRedis.start();
+    ports[region] = await freePort();
+  }
+  await Promise.all(
+    REGIONS.map(async (region) => {
+      dispatcher[region] = await startDispatcher(region);
+      node[region] = await ServiceProcess.start(
+        'realtime',
+        { REGION: region, NODE_ID: `node-${region}`, DISPATCHER_URLS: url(ports[region]), NODE_HEARTBEAT_MS: '200' },
+        `node-${region}`,
+      );
+    }),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  for (const v of viewers) v.close();
+  await Promise.all(REGIONS.flatMap((r) => [node[r]?.kill('SIGKILL'), dispatcher[r]?.kill('SIGKILL')]));
+  await Promise.all(REGIONS.map((r) => redis[r]?.stop()));
+});
+
+async function watch(region: Region, topic: string): Promise<TestViewer> {
+  const v = await TestViewer.connect(`${node[region].url}/connect?topics=${topic}`);
+  viewers.push(v);
+  return v;
+}
+
+async function publish(region: Region, events: Array<{ topic: string; type: string; data: object }>) {
+  const response = await postJson(
+    `${dispatcher[region].url}/publish`,
+    { events },
+    { authorization: `Bearer ${TEST_TOKEN}` },
+  );
+  expect(response.status).toBe(202);
+}
+
+const seqs = (v: TestViewer) => v.events('comment').map((e) => e.data.seq as number);
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+describe('regions', () => {
+  it('delivers a comment published in region a to a viewer in region c within 200 ms (p99 of 500)', async () => {
+    const topic = 'video:cross';
+    const inC = await watch('c', topic);
+    const inA = await watch('a', topic);
+    for (let seq = 0; seq < 500; seq++) {
+      await publish('a', [{ topic, type: 'comment', data: { seq } }]);
+      await new Promise((resolve) => setTimeout(resolve, 4));
+    }
+    await waitFor('500 comments in c', () => inC.events('comment').length === 500, { timeoutMs: 20_000 });
+    const delays = inC
+      .events('comment')
+      .map((e) => e.receivedAt - e.ts)
+      .sort((x, y) => x - y);
+    console.log(
+      `region a → region c, 500 comments: p50 ${percentile(delays, 50)} ms, p99 ${percentile(delays, 99)} ms, ` +
+        `max ${delays.at(-1)} ms`,
+    );
+    expect(percentile(delays, 99)).toBeLessThan(200);
+    expect(seqs(inC)).toEqual(seqs(inA));
+    // The same event, one origin id everywhere; each region gives it its own position id.
+    const [first] = inC.events('comment');
+    expect(first?.originId).toBe(inA.events('comment')[0]?.id);
+    expect(first?.id).not.toBe(first?.originId);
+  });
+
+  it('gives every viewer in b and c a like total of exactly 10,000 after a burst in a', async () => {
+    const topic = 'video:burst';
+    const group = await Promise.all([watch('b', topic), watch('b', topic), watch('c', topic), watch('c', topic)]);
+    for (let batch = 0; batch < 100; batch++) {
+      await publish(
+        'a',
+        Array.from({ length: 100 }, () => ({ topic, type: 'like', data: { count: 1 } })),
+      );
+    }
+    const sum = (v: TestViewer) => v.events('like').reduce((n, e) => n + (e.data.count as number), 0);
+    await waitFor('10,000 likes at every viewer', () => group.every((v) => sum(v) === 10_000), { timeoutMs: 20_000 });
+    // No more than that, either (a late duplicate would push it over).
+    await publish('a', [{ topic, type: 'comment', data: { seq: 0 } }]);
+    await waitFor('the marker comment', () => group.every((v) => seqs(v).length === 1));
+    expect(group.map(sum)).toEqual([10_000, 10_000, 10_000, 10_000]);
+  });
+
+  it('accepts an event relayed twice once, and refuses a relay without the token', async () => {
+    const topic = 'video:twice';
+    const inB = await watch('b', topic);
+    const event = {
+      id: positionId({ ts: Date.now(), pos: 1, epoch: 'abcdabcd', region: 'a' }),
+      topic,
+      type: 'comment',
+      data: { seq: 0 },
+      ts: Date.now(),
+      region: 'a',
+    };
+    const relay = (token = TEST_TOKEN) =>
+      postJson(`${dispatcher.b.url}/internal/relay`, { events: [event] }, { authorization: `Bearer ${token}` });
+    expect((await relay()).body).toEqual({ accepted: 1, duplicates: 0 });
+    expect((await relay()).body).toEqual({ accepted: 0, duplicates: 1 });
+    expect((await relay('wrong-token-0123456789')).status).toBe(401);
+    await publish('b', [{ topic, type: 'comment', data: { seq: 1 } }]);
+    await waitFor('the marker comment', () => seqs(inB).length === 2);
+    expect(seqs(inB)).toEqual([0, 1]);
+  });
+
+  it('never relays a relayed event again (no loops)', async () => {
+    const received = await metricValue(dispatcher.a.url, 'dispatcher_relay_received_total');
+    // (b published one event itself just above: it went to a and c once, and no further.)
+    const sentByB = await metricValue(dispatcher.b.url, 'dispatcher_relay_sent_total');
+    const sentByC = await metricValue(dispatcher.c.url, 'dispatcher_relay_sent_total');
+    const sentByA = await metricValue(dispatcher.a.url, 'dispatcher_relay_sent_total');
+    console.log(`relayed hops: a sent ${sentByA}, b sent ${sentByB}, c sent ${sentByC}, a received ${received}`);
+    expect([received, sentByB, sentByC]).toEqual([1, 2, 0]);
+    expect(await metricValue(dispatcher.c.url, 'dispatcher_relay_received_total', { outcome: 'accepted' })).toBe(
+      sentByA / 2 + 1,
+    );
+  });
+
+  it('gives viewers in b every comment of a 10 s window in which b had no dispatcher, exactly once', async () => {
+    const topic = 'video:outage';
+    const inB = await watch('b', topic);
+    await publish('a', [{ topic, type: 'comment', data: { seq: 0 } }]);
+    await waitFor('the first comment in b', () => seqs(inB).length === 1);
+
+    await dispatcher.b.kill('SIGKILL');
+    const started = Date.now();
+    let seq = 1;
+    while (Date.now() - started < 10_000) {
+      await publish('a', [{ topic, type: 'comment', data: { seq: seq++ } }]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    dispatcher.b = await startDispatcher('b');
+    for (let i = 0; i < 10; i++) await publish('a', [{ topic, type: 'comment', data: { seq: seq++ } }]);
+    await waitFor('every comment in b', () => seqs(inB).length >= seq, { timeoutMs: 20_000 });
+    expect(seqs(inB)).toEqual(Array.from({ length: seq }, (_, i) => i));
+    console.log(`b's dispatcher down 10 s: ${seq} comments, all delivered in b once, in order`);
+  });
+
+  it('converges every region to the global viewer count (a 2 + b 3 + c 1)', async () => {
+    const topic = 'video:counts';
+    const placed: Region[] = ['a', 'a', 'b', 'b', 'b', 'c'];
+    const group = await Promise.all(placed.map((r) => watch(r, topic)));
+    const joined = Date.now();
+    await waitFor('every viewer to see 6', () => group.every((v) => v.events('viewers').at(-1)?.data.count === 6), {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+    });
+    const tookMs = Date.now() - joined;
+    console.log(`viewer counts converged to 6 in every region ${tookMs} ms after the last join`);
+    // Two count intervals, plus the nodes' own count reports (200 ms) and some slack.
+    expect(tookMs).toBeLessThan(2 * INTERVAL_MS + 2 * 200 + 300);
+    for (const region of REGIONS) {
+      const body = (await getJson(`${dispatcher[region].url}/topics/${topic}/viewers`)).body;
+      expect(body).toEqual({ count: 6, byRegion: { a: 2, b: 3, c: 1 } });
+    }
+  });
+});
