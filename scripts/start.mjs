@@ -4,8 +4,13 @@
 //   browser ─▶ web :3000        (pages, product API)
 //   browser ─▶ realtime :4100   (GET /connect, SSE)
 //   web/curl ─▶ dispatcher :4000 (POST /publish) ─▶ realtime ─▶ browsers
+//
+// `npm start -- --regions N` (2–4): N regions r1…rN, each its own redis-server (port 6390+i),
+// dispatcher (4000+i) and realtime node (4100+i), the dispatchers peered with each other; the web
+// app publishes to r1 and hands browsers the nodes of every region.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ROOT, staleWorkspaces } from './build-state.mjs';
 
@@ -18,9 +23,28 @@ const ports = {
   realtime: Number(env.REALTIME_PORT || 4100),
 };
 const token = env.INTERNAL_TOKEN || DEV_TOKEN;
-const dispatcherUrl = `http://${host}:${ports.dispatcher}`;
-const realtimeUrl = `http://${host}:${ports.realtime}`;
+const regionsFlag = process.argv.indexOf('--regions');
+const regionCount = regionsFlag === -1 ? 1 : Number(process.argv[regionsFlag + 1]);
+if (!Number.isInteger(regionCount) || regionCount < 1 || regionCount > 4) {
+  console.error('[start] --regions takes a number from 1 to 4');
+  process.exit(2);
+}
+const multiRegion = regionCount > 1;
+if (multiRegion && spawnSync('redis-server', ['--version']).status !== 0) {
+  console.error('[start] --regions needs redis-server on the PATH (apt-get install redis-server)');
+  process.exit(2);
+}
 const webUrl = `http://${host}:${ports.web}`;
+
+/** One region: its name, Redis (multi-region only), dispatcher and realtime node. */
+const regions = Array.from({ length: regionCount }, (_, i) => ({
+  name: multiRegion ? `r${i + 1}` : env.REGION || 'local',
+  redisPort: 6390 + i,
+  dispatcherUrl: `http://${host}:${ports.dispatcher + i}`,
+  realtimeUrl: `http://${host}:${ports.realtime + i}`,
+}));
+const dispatcherUrl = regions[0].dispatcherUrl;
+const realtimeUrl = regions[0].realtimeUrl;
 
 for (const workspace of staleWorkspaces()) {
   console.log(`[start] building ${workspace.name} ...`);
@@ -33,50 +57,83 @@ for (const workspace of staleWorkspaces()) {
 }
 
 const common = { ...env, HOST: host, INTERNAL_TOKEN: token, NEXT_TELEMETRY_DISABLED: '1' };
-const services = [
-  {
-    name: 'dispatcher',
-    url: dispatcherUrl,
-    command: [process.execPath, '--enable-source-maps', join(ROOT, 'apps/dispatcher/dist/server.js')],
-    env: { ...common, PORT: String(ports.dispatcher) },
-  },
-  {
-    name: 'realtime',
-    url: realtimeUrl,
-    command: [process.execPath, '--enable-source-maps', join(ROOT, 'apps/realtime/dist/server.js')],
-    env: {
-      ...common,
-      PORT: String(ports.realtime),
-      DISPATCHER_URLS: dispatcherUrl,
-      // Ctrl-C should not wait the production 10 s drain.
-      DRAIN_MS: env.DRAIN_MS || '1000',
-      CORS_ORIGINS: env.CORS_ORIGINS || `http://localhost:${ports.web},http://127.0.0.1:${ports.web},${webUrl}`,
+const services = regions.flatMap((region, i) => {
+  const suffix = multiRegion ? `-${region.name}` : '';
+  const peers = regions
+    .filter((other) => other !== region)
+    .map((other) => `${other.name}=${other.dispatcherUrl}`)
+    .join(',');
+  return [
+    ...(multiRegion
+      ? [
+          {
+            name: `redis${suffix}`,
+            port: region.redisPort,
+            command: [
+              'redis-server',
+              '--port',
+              String(region.redisPort),
+              '--bind',
+              '127.0.0.1',
+              '--save',
+              '',
+              '--appendonly',
+              'no',
+            ],
+            env: common,
+          },
+        ]
+      : []),
+    {
+      name: `dispatcher${suffix}`,
+      url: region.dispatcherUrl,
+      command: [process.execPath, '--enable-source-maps', join(ROOT, 'apps/dispatcher/dist/server.js')],
+      env: {
+        ...common,
+        PORT: String(ports.dispatcher + i),
+        REGION: region.name,
+        ...(multiRegion ? { REDIS_URL: `redis://127.0.0.1:${region.redisPort}`, PEERS: peers } : {}),
+      },
     },
-  },
-  {
-    name: 'web',
-    url: webUrl,
-    command: [
-      process.execPath,
-      join(ROOT, 'node_modules/next/dist/bin/next'),
-      'start',
-      '--hostname',
-      host,
-      '--port',
-      String(ports.web),
-    ],
-    cwd: join(ROOT, 'apps/web'),
-    env: {
-      ...common,
-      PORT: String(ports.web),
-      DISPATCHER_URLS: dispatcherUrl,
-      REALTIME_URLS: realtimeUrl,
-      // `next start` runs with NODE_ENV=production, which requires a session secret: a local
-      // stack gets a fresh random one (sessions last as long as the stack) unless one is given.
-      SESSION_SECRET: env.SESSION_SECRET || randomBytes(32).toString('hex'),
+    {
+      name: `realtime${suffix}`,
+      url: region.realtimeUrl,
+      command: [process.execPath, '--enable-source-maps', join(ROOT, 'apps/realtime/dist/server.js')],
+      env: {
+        ...common,
+        PORT: String(ports.realtime + i),
+        REGION: region.name,
+        DISPATCHER_URLS: region.dispatcherUrl,
+        // Ctrl-C should not wait the production 10 s drain.
+        DRAIN_MS: env.DRAIN_MS || '1000',
+        CORS_ORIGINS: env.CORS_ORIGINS || `http://localhost:${ports.web},http://127.0.0.1:${ports.web},${webUrl}`,
+      },
     },
+  ];
+});
+services.push({
+  name: 'web',
+  url: webUrl,
+  command: [
+    process.execPath,
+    join(ROOT, 'node_modules/next/dist/bin/next'),
+    'start',
+    '--hostname',
+    host,
+    '--port',
+    String(ports.web),
+  ],
+  cwd: join(ROOT, 'apps/web'),
+  env: {
+    ...common,
+    PORT: String(ports.web),
+    DISPATCHER_URLS: dispatcherUrl,
+    REALTIME_URLS: regions.map((r) => r.realtimeUrl).join(','),
+    // `next start` runs with NODE_ENV=production, which requires a session secret: a local
+    // stack gets a fresh random one (sessions last as long as the stack) unless one is given.
+    SESSION_SECRET: env.SESSION_SECRET || randomBytes(32).toString('hex'),
   },
-];
+});
 
 const children = [];
 let stopping = false;
@@ -104,8 +161,21 @@ function launch(service) {
   children.push({ ...service, child });
 }
 
+/** Healthy: `/healthz` answers 200 (a redis-server: its port takes connections). */
 async function waitHealthy(service, deadline) {
   while (Date.now() < deadline) {
+    if (service.port !== undefined) {
+      const open = await new Promise((resolve) => {
+        const socket = connect(service.port, '127.0.0.1', () => {
+          socket.end();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      });
+      if (open) return true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
     try {
       const response = await fetch(`${service.url}/healthz`);
       if (response.ok) return true;
@@ -139,18 +209,24 @@ const deadline = Date.now() + 60_000;
 for (const service of services) {
   launch(service);
   if (!(await waitHealthy(service, deadline))) {
-    console.error(`[start] ${service.name} did not become healthy at ${service.url}/healthz`);
+    console.error(`[start] ${service.name} did not become healthy at ${service.url ?? `port ${service.port}`}`);
     await stop(1);
   }
 }
 
-const engine = env.REDIS_URL ? `Redis (${env.REDIS_URL})` : 'in-memory';
+const engine = multiRegion
+  ? `${regionCount} regions, each with its own Redis`
+  : env.REDIS_URL
+    ? `Redis (${env.REDIS_URL})`
+    : 'in-memory';
+const regionLines = regions
+  .map((r) => `  ${r.name.padEnd(12)} realtime ${r.realtimeUrl}/connect   dispatcher ${r.dispatcherUrl}/publish`)
+  .join('\n');
 console.log(`
 Ovation is running (${engine} engine). Ctrl-C stops everything.
 
   web          ${webUrl}
-  realtime     ${realtimeUrl}/connect
-  dispatcher   ${dispatcherUrl}/publish
+${regionLines}
 
 Try it — in one terminal, watch a topic:
   curl -N '${realtimeUrl}/connect?topics=video:demo'

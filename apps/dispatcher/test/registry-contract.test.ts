@@ -36,6 +36,19 @@ describe.each(Object.entries(drivers))('SubscriptionRegistry contract (%s)', (_n
     registry = await driver.make(now);
   });
 
+  it("keeps other regions' viewer counts until they expire, a region with no viewers included", async () => {
+    await registry.setRegionCounts('eu', { 'video:1': 3, 'video:2': 1 }, 60_000);
+    await registry.setRegionCounts('ap', {}, 60_000);
+    await registry.setRegionCounts('eu', { 'video:1': 4 }, 60_000); // replaces the previous report
+    const regions = await registry.regionCounts();
+    expect([...regions.keys()].sort()).toEqual(['ap', 'eu']);
+    expect(Object.fromEntries(regions.get('eu') ?? [])).toEqual({ 'video:1': 4 });
+    expect(regions.get('ap')?.size).toBe(0);
+    await registry.setRegionCounts('ap', { 'video:1': 1 }, 1);
+    clock += 10; // the memory driver expires by this clock, Redis by its own (1 ms)
+    await waitFor('the short report to expire', async () => !(await registry.regionCounts()).has('ap'));
+  });
+
   const ids = async (topic: string) =>
     ((await registry.nodesFor([topic])).get(topic) ?? []).map((n) => n.nodeId).sort();
 

@@ -26,6 +26,8 @@ import {
  */
 
 const NODE_CACHE_MS = 250;
+/** Field that marks a region's count report as present (not a valid topic name). */
+const REPORTED = '.reported';
 /** Refresh at once for an id the table does not know, but not more often than this. */
 const NODE_CACHE_MISS_MS = 25;
 
@@ -150,9 +152,11 @@ export class RedisRegistry implements SubscriptionRegistry {
 
   async setRegionCounts(region: string, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void> {
     const key = this.key.region(region);
-    const multi = this.redis.multi().del(key);
-    const entries = Object.entries(counts);
-    if (entries.length > 0) multi.hset(key, Object.fromEntries(entries));
+    // `.reported` (not a possible topic name) keeps a region with no viewers listed, at 0.
+    const multi = this.redis
+      .multi()
+      .del(key)
+      .hset(key, { ...counts, [REPORTED]: '1' });
     multi.pexpire(key, ttlMs).sadd(this.key.regions(), region);
     await execOrThrow(multi);
   }
@@ -165,9 +169,8 @@ export class RedisRegistry implements SubscriptionRegistry {
     for (const region of regions) pipeline.hgetall(this.key.region(region));
     const replies = await execOrThrow(pipeline);
     regions.forEach((region, i) => {
-      const hash = (replies[i] ?? {}) as Record<string, string>;
-      const counts = new Map(Object.entries(hash).map(([topic, n]) => [topic, Number(n) || 0]));
-      if (counts.size > 0) out.set(region, counts);
+      const { [REPORTED]: reported, ...hash } = (replies[i] ?? {}) as Record<string, string>;
+      if (reported !== undefined) out.set(region, new Map(Object.entries(hash).map(([t, n]) => [t, Number(n) || 0])));
     });
     return out;
   }
