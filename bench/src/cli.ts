@@ -4,9 +4,10 @@ import { runConnections } from './scenarios/connections.js';
 import { runDispatch } from './scenarios/dispatch.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runLive } from './scenarios/live.js';
+import { runRelay } from './scenarios/relay.js';
 import { profileServicesInto } from './stack.js';
 
-const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|dispatch> [options]
+const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|dispatch|relay> [options]
 
   common     --engine memory|redis   --seconds N   --json FILE   --profile DIR (V8 CPU profiles of the services)
              --realtime-env NAME=VALUE (seed, latency)
@@ -14,7 +15,8 @@ const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|disp
   latency    1,000 viewers, 10 comments/s, 30 s                   (--viewers --comments)
   fanout     comment-only closed loop to 10,000 viewers            (--viewers --batch --window --reference)
   connections 19,000 idle viewers on 1 node (--viewers 100000 --nodes 6 for the large run; --reference)
-  dispatch   max publishes/s through one dispatcher, Redis registry, 2 nodes (--batch --concurrency --publishers)`;
+  dispatch   max publishes/s through one dispatcher, Redis registry, 2 nodes (--batch --concurrency --publishers)
+  relay      cross-region relay: events/s one dispatcher accepts from another region (--batch --concurrency --topics)`;
 
 const { values } = parseArgs({
   options: {
@@ -106,6 +108,14 @@ switch (values.scenario) {
       batch: num('batch', values.batch, 100),
       concurrency: num('concurrency', values.concurrency, 16),
       publishers: num('publishers', values.publishers, 1),
+      topics: num('topics', values.topics, 10),
+    });
+    break;
+  case 'relay':
+    outcome = await runRelay({
+      seconds: num('seconds', values.seconds, 10),
+      batch: num('batch', values.batch, 100),
+      concurrency: num('concurrency', values.concurrency, 8),
       topics: num('topics', values.topics, 10),
     });
     break;

@@ -1,0 +1,136 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { CpuMeter } from '../proc-stats.js';
+import { cpuRows, fmt, type Rows } from '../report.js';
+import { BENCH_TOKEN, type RunningProcess, startRedis, startService } from '../stack.js';
+import { until, ViewerPool } from '../viewers.js';
+
+/*
+ * Cross-region relay throughput: region a (Redis, dispatcher, node) relays everything it accepts
+ * to region b (Redis, dispatcher, node), each region with a viewer on every topic. A publisher
+ * posts batches to a's dispatcher as fast as it accepts them; the figure is how many relayed
+ * events/s b's dispatcher accepted (deduplicated, positioned, in its history, fanned out), from
+ * the first publish until b held every event a accepted.
+ */
+
+export interface RelayOptions {
+  seconds: number;
+  batch: number;
+  concurrency: number;
+  topics: number;
+}
+
+interface PublisherResult {
+  events: number;
+  requests: number;
+  refused: number;
+  errors: number;
+}
+
+async function metric(url: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
+      if (labels && !line.includes(labels)) continue;
+      total += Number(line.split(' ').at(-1));
+    }
+  }
+  return total;
+}
+
+export async function runRelay(options: RelayOptions): Promise<{ rows: Rows; result: object; ok: boolean }> {
+  const started: RunningProcess[] = [];
+  let pool: ViewerPool | undefined;
+  try {
+    const [redisA, redisB] = [await startRedis(), await startRedis()];
+    started.push(redisA, redisB);
+    const b = await startService(
+      'dispatcher',
+      { REGION: 'b', REDIS_URL: redisB.url, REDIS_PREFIX: 'bench' },
+      'dispatcher-b',
+    );
+    started.push(b);
+    const a = await startService(
+      'dispatcher',
+      { REGION: 'a', REDIS_URL: redisA.url, REDIS_PREFIX: 'bench', PEERS: `b=${b.url}`, RELAY_QUEUE_MAX: '5000000' },
+      'dispatcher-a',
+    );
+    started.push(a);
+    const nodeEnv = { MAX_BUFFERED_BYTES: String(256 * 1024 * 1024) };
+    const nodeA = await startService('realtime', { ...nodeEnv, REGION: 'a', DISPATCHER_URLS: a.url }, 'realtime-a');
+    const nodeB = await startService('realtime', { ...nodeEnv, REGION: 'b', DISPATCHER_URLS: b.url }, 'realtime-b');
+    started.push(nodeA, nodeB);
+
+    const topics = Array.from({ length: options.topics }, (_, i) => `video:relay-${i}`);
+    const opened = await ViewerPool.open({
+      urls: [nodeA, nodeB].map((n) => `${n.url}/connect?topics=${topics.join(',')}`),
+      viewers: 2,
+      workers: 1,
+      discard: true,
+    });
+    pool = opened.pool;
+
+    const worker = fork(fileURLToPath(new URL('../publisher-worker.js', import.meta.url)), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const cpu = new CpuMeter({
+      'dispatcher a': a.pid,
+      'dispatcher b': b.pid,
+      'redis a': redisA.pid,
+      'redis b': redisB.pid,
+      'realtime a': nodeA.pid,
+      'realtime b': nodeB.pid,
+    });
+    cpu.mark();
+    const t0 = performance.now();
+    const result = await new Promise<PublisherResult>((resolve) => {
+      worker.once('message', (m: PublisherResult) => resolve(m));
+      worker.send({
+        url: a.url,
+        token: BENCH_TOKEN,
+        batch: options.batch,
+        concurrency: options.concurrency,
+        seconds: options.seconds,
+        topics,
+      });
+    });
+    const publishSeconds = (performance.now() - t0) / 1000;
+    const accepted = () => metric(b.url, 'dispatcher_relay_received_total', 'outcome="accepted"');
+    const caughtUp = await until(async () => (await accepted()) >= result.events, 120_000);
+    const relaySeconds = (performance.now() - t0) / 1000;
+    const cpuReport = cpu.report();
+    const relayed = await accepted();
+    const dropped = await metric(a.url, 'dispatcher_relay_dropped_total');
+    const failures = await metric(a.url, 'dispatcher_relay_failures_total');
+
+    const rows: Rows = [
+      ['batch x concurrency, topics', `${options.batch} x ${options.concurrency}, ${options.topics}`],
+      ['published in a (accepted) / s', fmt(result.events / publishSeconds)],
+      ['relayed, accepted by b / s (first publish → b holds all)', fmt(relayed / relaySeconds)],
+      [
+        'events accepted in a / accepted by b / dropped / failed requests',
+        `${fmt(result.events)} / ${fmt(relayed)} / ${dropped} / ${failures}`,
+      ],
+      ['b caught up', `${fmt(relaySeconds - publishSeconds, 1)} s after publishing stopped`],
+      ...cpuRows(cpuReport),
+    ];
+    return {
+      rows,
+      result: {
+        scenario: 'relay',
+        options,
+        publishedPerSecond: result.events / publishSeconds,
+        relayedPerSecond: relayed / relaySeconds,
+        accepted: result.events,
+        relayed,
+        dropped,
+        cpu: cpuReport,
+      },
+      ok: caughtUp && relayed === result.events && dropped === 0 && opened.failed === 0,
+    };
+  } finally {
+    pool?.close();
+    for (const p of started.reverse()) await p.stop();
+  }
+}
