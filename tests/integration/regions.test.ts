@@ -96,7 +96,13 @@ describe('regions', () => {
       await publish('a', [{ topic, type: 'comment', data: { seq } }]);
       await new Promise((resolve) => setTimeout(resolve, 4));
     }
-    await waitFor('500 comments in c', () => inC.events('comment').length === 500, { timeoutMs: 20_000 });
+    await waitFor(
+      '500 comments in c and in a',
+      () => inC.events('comment').length === 500 && seqs(inA).length === 500,
+      {
+        timeoutMs: 20_000,
+      },
+    );
     const delays = inC
       .events('comment')
       .map((e) => e.receivedAt - e.ts)

@@ -64,7 +64,8 @@ describe('realtime node', () => {
     const comments = await waitFor('the comment', () =>
       viewer.events('comment').length > 0 ? viewer.events('comment') : undefined,
     );
-    expect(comments[0]).toEqual({ id, topic: 'video:a', data });
+    expect(comments[0]).toMatchObject({ id, topic: 'video:a', data, originId: undefined });
+    expect(typeof comments[0]?.ts).toBe('number');
     viewer.close();
   });
 
