@@ -5,6 +5,14 @@
  */
 import { Pool } from 'undici';
 
+/** What a worker reports when its time is up. */
+export interface PublisherResult {
+  events: number;
+  requests: number;
+  refused: number;
+  errors: number;
+}
+
 interface Start {
   url: string;
   token: string;

@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CpuMeter } from '../proc-stats.js';
+import type { PublisherResult } from '../publisher-worker.js';
 import { cpuRows, fmt, type Rows } from '../report.js';
 import { BENCH_TOKEN, startStack } from '../stack.js';
 import { until, ViewerPool } from '../viewers.js';
@@ -20,13 +21,6 @@ export interface DispatchOptions {
   concurrency: number;
   publishers: number;
   topics: number;
-}
-
-interface PublisherResult {
-  events: number;
-  requests: number;
-  refused: number;
-  errors: number;
 }
 
 export async function runDispatch(options: DispatchOptions): Promise<{ rows: Rows; result: object; ok: boolean }> {

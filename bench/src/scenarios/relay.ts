@@ -1,7 +1,9 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CpuMeter } from '../proc-stats.js';
+import type { PublisherResult } from '../publisher-worker.js';
 import { cpuRows, fmt, type Rows } from '../report.js';
+import { scrape, total } from '../server-metrics.js';
 import { BENCH_TOKEN, type RunningProcess, startRedis, startService } from '../stack.js';
 import { until, ViewerPool } from '../viewers.js';
 
@@ -18,25 +20,6 @@ export interface RelayOptions {
   batch: number;
   concurrency: number;
   topics: number;
-}
-
-interface PublisherResult {
-  events: number;
-  requests: number;
-  refused: number;
-  errors: number;
-}
-
-async function metric(url: string, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
-      if (labels && !line.includes(labels)) continue;
-      total += Number(line.split(' ').at(-1));
-    }
-  }
-  return total;
 }
 
 export async function runRelay(options: RelayOptions): Promise<{ rows: Rows; result: object; ok: boolean }> {
@@ -96,13 +79,14 @@ export async function runRelay(options: RelayOptions): Promise<{ rows: Rows; res
       });
     });
     const publishSeconds = (performance.now() - t0) / 1000;
-    const accepted = () => metric(b.url, 'dispatcher_relay_received_total', 'outcome="accepted"');
+    const accepted = async () => (await scrape(b.url)).get('dispatcher_relay_received_total{outcome="accepted"}') ?? 0;
     const caughtUp = await until(async () => (await accepted()) >= result.events, 120_000);
     const relaySeconds = (performance.now() - t0) / 1000;
     const cpuReport = cpu.report();
     const relayed = await accepted();
-    const dropped = await metric(a.url, 'dispatcher_relay_dropped_total');
-    const failures = await metric(a.url, 'dispatcher_relay_failures_total');
+    const fromA = await scrape(a.url);
+    const dropped = total(fromA, 'dispatcher_relay_dropped_total');
+    const failures = total(fromA, 'dispatcher_relay_failures_total');
 
     const rows: Rows = [
       ['batch x concurrency, topics', `${options.batch} x ${options.concurrency}, ${options.topics}`],
