@@ -152,6 +152,20 @@ describe('regions', () => {
     expect((await relay()).body).toEqual({ accepted: 1, duplicates: 0 });
     expect((await relay()).body).toEqual({ accepted: 0, duplicates: 1 });
     expect((await relay('wrong-token-0123456789')).status).toBe(401);
+    // A like that breaks the payload rules (a peer on another version) is dropped, not summed.
+    const badLike = {
+      ...event,
+      id: positionId({ ts: Date.now(), pos: 2, epoch: 'abcdabcd', region: 'a' }),
+      type: 'like',
+      data: { count: 1.5 },
+    };
+    const refused = await postJson(
+      `${dispatcher.b.url}/internal/relay`,
+      { events: [badLike] },
+      { authorization: `Bearer ${TEST_TOKEN}` },
+    );
+    expect(refused.body).toEqual({ accepted: 0, duplicates: 0 });
+    expect(await metricValue(dispatcher.b.url, 'dispatcher_relay_received_total', { outcome: 'invalid' })).toBe(1);
     await publish('b', [{ topic, type: 'comment', data: { seq: 1 } }]);
     await waitFor('the marker comment', () => seqs(inB).length === 2);
     expect(seqs(inB)).toEqual([0, 1]);

@@ -38,7 +38,7 @@ export function createDispatcherMetrics() {
     }),
     relayReceived: new Counter({
       name: 'dispatcher_relay_received_total',
-      help: 'Events relayed here from other regions, by outcome (accepted, duplicate).',
+      help: 'Events relayed here from other regions, by outcome (accepted, duplicate, invalid).',
       labelNames: ['outcome'],
       registers: [registry],
     }),

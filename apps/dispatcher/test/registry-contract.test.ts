@@ -44,6 +44,7 @@ describe.each(Object.entries(drivers))('SubscriptionRegistry contract (%s)', (_n
     expect([...regions.keys()].sort()).toEqual(['ap', 'eu']);
     expect(Object.fromEntries(regions.get('eu') ?? [])).toEqual({ 'video:1': 4 });
     expect(regions.get('ap')?.size).toBe(0);
+    expect(Object.fromEntries(await registry.regionCountsFor('video:1'))).toEqual({ eu: 4, ap: 0 });
     await registry.setRegionCounts('ap', { 'video:1': 1 }, 1);
     clock += 10; // the memory driver expires by this clock, Redis by its own (1 ms)
     await waitFor('the short report to expire', async () => !(await registry.regionCounts()).has('ap'));

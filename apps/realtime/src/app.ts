@@ -67,7 +67,11 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
         return undefined;
       });
       if (resume) metrics.resumes.inc();
-      for (const result of results?.values() ?? []) fanout.seedOrder(result.topic, result.epoch, result.pos);
+      // This connection's topics only (a round's results hold every joiner's).
+      for (const topic of topics) {
+        const result = results?.get(topic);
+        if (result) fanout.seedOrder(topic, result.epoch, result.pos);
+      }
       return catchUpFrames(topics, results, resume, Date.now());
     },
   });

@@ -124,4 +124,10 @@ describe('FanoutScheduler', () => {
     expect(early.frames.map((f) => f.data.count)).toEqual([7, 2]);
     expect(late.frames.map((f) => f.data.count)).toEqual([2]);
   });
+
+  it('keeps no ordering state for a topic that has no viewer any more', () => {
+    const scheduler = new FanoutScheduler(new TopicTable(), metrics());
+    scheduler.seedOrder('video:gone', 'abcd1234', 5);
+    expect(scheduler.releasedThrough('video:gone', 'abcd1234')).toBe(-1);
+  });
 });

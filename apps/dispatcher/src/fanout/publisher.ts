@@ -1,5 +1,6 @@
 import {
   AppError,
+  LikePayloadSchema,
   newEpoch,
   parsePositionId,
   positionIdAt,
@@ -147,7 +148,13 @@ export function createPublisher(deps: {
       return ids;
     },
 
-    async acceptRelayed(events) {
+    async acceptRelayed(relayed) {
+      // A peer's likes are summed into totals here: one that breaks the like payload rules (a
+      // peer on another version, a bug) is dropped and counted, not allowed to poison them.
+      const events = relayed.filter((e) => e.type !== 'like' || LikePayloadSchema.safeParse(e.data).success);
+      if (events.length < relayed.length)
+        metrics.relayReceived.inc({ outcome: 'invalid' }, relayed.length - events.length);
+      if (events.length === 0) return { accepted: 0, duplicates: 0 };
       const items: Item[] = events.map((e) => ({
         topic: e.topic,
         type: e.type,
@@ -204,7 +211,7 @@ function toAppend(group: TopicGroup, items: readonly Item[]): TopicAppend {
     if (item.type === 'like') {
       // Validated at the boundary: count is a positive integer, total (when given) one ≥ 0.
       const { count, total } = item.data as { count: number; total?: number };
-      if (total === undefined) likeDelta += typeof count === 'number' ? count : 1;
+      if (total === undefined) likeDelta += count;
       else likeTotal = Math.max(likeTotal, total);
     } else if (item.type === 'status' && typeof item.data.status === 'string') {
       status = item.data.status.slice(0, 32);

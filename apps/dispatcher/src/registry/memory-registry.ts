@@ -142,6 +142,12 @@ export class MemoryRegistry implements SubscriptionRegistry {
     return out;
   }
 
+  async regionCountsFor(topic: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const [region, counts] of await this.regionCounts()) out.set(region, counts.get(topic) ?? 0);
+    return out;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {}

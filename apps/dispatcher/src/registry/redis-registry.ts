@@ -175,6 +175,20 @@ export class RedisRegistry implements SubscriptionRegistry {
     return out;
   }
 
+  async regionCountsFor(topic: string): Promise<Map<string, number>> {
+    const regions = await this.redis.smembers(this.key.regions());
+    const out = new Map<string, number>();
+    if (regions.length === 0) return out;
+    const pipeline = this.redis.pipeline();
+    for (const region of regions) pipeline.hmget(this.key.region(region), REPORTED, topic);
+    const replies = await execOrThrow(pipeline);
+    regions.forEach((region, i) => {
+      const [reported, count] = (replies[i] ?? []) as Array<string | null>;
+      if (reported !== null && reported !== undefined) out.set(region, Number(count ?? 0) || 0);
+    });
+    return out;
+  }
+
   async viewerCounts(): Promise<Map<string, number>> {
     const ids = await this.liveNodeIds();
     const pipeline = this.redis.pipeline();

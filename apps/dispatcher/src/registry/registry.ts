@@ -43,6 +43,8 @@ export interface SubscriptionRegistry {
   setRegionCounts(region: string, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void>;
   /** Every other region's current report: region → topic → viewers. */
   regionCounts(): Promise<Map<string, Map<string, number>>>;
+  /** One topic's viewers in each other region that has a current report (0 when it has none there). */
+  regionCountsFor(topic: string): Promise<Map<string, number>>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -17,10 +17,10 @@ export function topicRoutes(app: FastifyInstance, deps: { registry: Subscription
   app.get('/topics/:topic/viewers', async (request): Promise<TViewersResponse> => {
     const { topic } = parseWith(ParamsSchema, request.params, 'params');
     const [local, regions] = await registryCall(() =>
-      Promise.all([deps.registry.topicViewers(topic), deps.registry.regionCounts()]),
+      Promise.all([deps.registry.topicViewers(topic), deps.registry.regionCountsFor(topic)]),
     );
     const byRegion: Record<string, number> = { [deps.region]: local };
-    for (const [region, counts] of regions) byRegion[region] = counts.get(topic) ?? 0;
+    for (const [region, count] of regions) byRegion[region] = count;
     const count = Object.values(byRegion).reduce((sum, n) => sum + n, 0);
     return { count, byRegion };
   });

@@ -90,7 +90,8 @@ export class FanoutScheduler {
 
   /** A topic's log stood at `pos` when a joining viewer's catch-up was read (see TopicOrder.seed). */
   seedOrder(topic: string, epoch: string, pos: number): void {
-    this.order.seed(topic, epoch, pos);
+    // A topic whose viewers left meanwhile has nothing to order (and nothing would clear it).
+    if (this.table.has(topic)) this.order.seed(topic, epoch, pos);
   }
 
   /** No catch-up could be read for these topics (see TopicOrder.settle). */
