@@ -51,8 +51,11 @@ describe('RelayQueue', () => {
     );
 
     queue.enqueue(Array.from({ length: 80 }, (_, n) => JSON.stringify({ n })));
-    await waitFor('a few failed attempts (backoff)', () => peer.requests >= 3);
-    expect(queue.size).toBe(50);
+    // A batch is out of the queue while its request is in flight: wait until it is back.
+    await waitFor(
+      'a few failed attempts (backoff), the batch back in the queue',
+      () => peer.requests >= 3 && queue.size === 50,
+    );
     expect((await metrics.relayDropped.get()).values[0]?.value).toBe(30);
     peer.down = false;
     queue.enqueue([JSON.stringify({ n: 80 })]);
