@@ -76,6 +76,9 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     expect((await log.read('t:h', 2)).events.map((e) => e.pos)).toEqual([3, 5, 6]);
     expect((await log.read('t:h', 6)).events).toEqual([]);
     expect((await log.read('t:h', 600)).events).toEqual([]);
+    // History is for resume ids of the log's own epoch only.
+    expect((await log.read('t:h', 2, [all.epoch])).events.map((e) => e.pos)).toEqual([3, 5, 6]);
+    expect((await log.read('t:h', 2, ['zzzz9999'])).events).toEqual([]);
   });
 
   it('keeps the like total (counts added, totals as a floor) and the last status', async () => {

@@ -60,7 +60,8 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     registered: (topics) => link.registered(topics),
     catchUp: async (topics, lastEventId) => {
       const resume = parseResumeIds(lastEventId);
-      const results = await catchUps.fetch(topics, lowestPosition(resume)).catch((error: unknown) => {
+      const epochs = resume?.map((p) => p.epoch);
+      const results = await catchUps.fetch(topics, lowestPosition(resume), epochs).catch((error: unknown) => {
         metrics.catchUpFailures.inc();
         fanout.settleOrder(topics);
         app.log.warn({ err: (error as Error).message }, 'catch-up unavailable; live stream only');

@@ -137,7 +137,17 @@ export type TNodeAck = z.infer<typeof NodeAckSchema>;
  */
 export const CatchUpRequestSchema = z.object({
   topics: z
-    .array(z.object({ topic: TopicSchema, from: z.number().int().nonnegative().optional() }))
+    .array(
+      z.object({
+        topic: TopicSchema,
+        from: z.number().int().nonnegative().optional(),
+        /** With `from`: history only when the topic's log has one of these epochs (else it cannot match). */
+        epochs: z
+          .array(z.string().regex(/^[0-9a-z]{8}$/))
+          .max(64)
+          .optional(),
+      }),
+    )
     .min(1)
     .max(1000),
 });

@@ -31,8 +31,12 @@ export function catchUpRoutes(
 ) {
   const { log, registry, limits, region, metrics } = deps;
 
-  const catchUp = async (topic: string, from: number | undefined): Promise<TTopicCatchUp> => {
-    const [read, viewers] = await Promise.all([log.read(topic, from), registry.topicViewers(topic)]);
+  const catchUp = async (
+    topic: string,
+    from: number | undefined,
+    epochs: readonly string[] | undefined,
+  ): Promise<TTopicCatchUp> => {
+    const [read, viewers] = await Promise.all([log.read(topic, from, epochs), registry.topicViewers(topic)]);
     const events: TWireEvent[] = [];
     for (const entry of read.events) {
       const body = JSON.parse(entry.body) as Omit<TWireEvent, 'id'>;
@@ -55,7 +59,7 @@ export function catchUpRoutes(
   app.post('/internal/catch-up', { preHandler: deps.auth }, async (request): Promise<TCatchUpResponse> => {
     const { topics } = parseWith(CatchUpRequestSchema, request.body);
     const results = await registryCall(() =>
-      timed(metrics, 'catch_up', () => Promise.all(topics.map((t) => catchUp(t.topic, t.from)))),
+      timed(metrics, 'catch_up', () => Promise.all(topics.map((t) => catchUp(t.topic, t.from, t.epochs)))),
     );
     return { topics: results };
   });

@@ -69,9 +69,10 @@ export class MemoryTopicLog implements TopicLog {
     return accepted.map((a, i) => ({ ...a, nodes: nodes.get(appends[i]?.topic ?? '') ?? [] }));
   }
 
-  async read(topic: string, from: number | undefined): Promise<TopicRead> {
+  async read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead> {
     const state = this.state(topic, undefined);
-    const events = from === undefined ? [] : state.history.filter((e) => e.pos > from);
+    const wanted = from !== undefined && (!epochs?.length || epochs.includes(state.epoch));
+    const events = wanted ? state.history.filter((e) => e.pos > from) : [];
     const { epoch, pos, trimmedThrough, likes, status } = state;
     return { epoch, pos, trimmedThrough, likes, status, events };
   }

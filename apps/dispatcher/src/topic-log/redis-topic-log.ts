@@ -105,7 +105,8 @@ end
 return out`;
 
 // KEYS: log hash, history stream. ARGV: from position ('' for none), new epoch, TTL ms of a log
-// made by a read (short: a topic nobody publishes to must not hold memory for a day).
+// made by a read (short: a topic nobody publishes to must not hold memory for a day), then the
+// epochs the history is wanted for (none: any).
 // Returns epoch, pos, trimmed, likes, status ('' none), then history entries [id, [field, value]].
 const READ = `
 local s = redis.call('HMGET', KEYS[1], 'epoch', 'pos', 'trimmed', 'likes', 'status')
@@ -116,7 +117,9 @@ if not s[1] then
   s = { ARGV[2], '0', '0', '0', false }
 end
 local events = {}
-if ARGV[1] ~= '' then events = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+') end
+local wanted = ARGV[1] ~= '' and #ARGV == 3
+for i = 4, #ARGV do if ARGV[i] == s[1] then wanted = ARGV[1] ~= '' end end
+if wanted then events = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+') end
 return { s[1], s[2], s[3], s[4], s[5] or '', events }`;
 
 type WithScripts = Redis & {
@@ -127,6 +130,7 @@ type WithScripts = Redis & {
     from: string,
     epoch: string,
     ttl: string,
+    ...epochs: string[]
   ): Promise<[string, string, string, string, string, Array<[string, string[]]>]>;
 };
 
@@ -223,7 +227,7 @@ export class RedisTopicLog implements TopicLog {
     }));
   }
 
-  async read(topic: string, from: number | undefined): Promise<TopicRead> {
+  async read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead> {
     const k = this.keys(topic);
     const [epoch, pos, trimmed, likes, status, entries] = await this.redis.ovationTopicRead(
       k.log,
@@ -231,6 +235,7 @@ export class RedisTopicLog implements TopicLog {
       from === undefined ? '' : String(from),
       newEpoch(),
       String(this.limits.maxAgeMs + 60_000),
+      ...(epochs ?? []),
     );
     const events: TopicRead['events'] = [];
     for (const [id, fields] of entries) {

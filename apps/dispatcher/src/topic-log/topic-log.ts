@@ -21,8 +21,11 @@ export interface TopicLog {
    * named instead, as [append index, event index]. Throws when the store is unreachable.
    */
   accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[] | { duplicates: Array<[number, number]> }>;
-  /** The topic's state and its history events after position `from` (none when undefined). */
-  read(topic: string, from: number | undefined): Promise<TopicRead>;
+  /**
+   * The topic's state and its history events after position `from` (none when undefined, or when
+   * `epochs` is non-empty and holds not the log's epoch: positions of another epoch cannot match).
+   */
+  read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead>;
   /** Forgets expired state (the Redis driver leaves that to key expiry). */
   sweep(): void;
 }

@@ -19,7 +19,8 @@ interface Waiter {
  * connection has joined the topics: the read is never older than the live stream it meets.
  */
 export class CatchUpClient {
-  private pending = new Map<string, number | undefined>();
+  /** Topic → lowest position asked for, and the epochs asked for (null: any). */
+  private pending = new Map<string, { from: number | undefined; epochs: Set<string> | null }>();
   private waiters: Waiter[] = [];
   private running = false;
   /** Rounds sent so far (metrics, tests). */
@@ -27,12 +28,26 @@ export class CatchUpClient {
 
   constructor(private readonly client: DispatcherClient) {}
 
-  /** Catch-up of each topic, with history after `from` when given. Rejects when unreachable. */
-  fetch(topics: readonly string[], from: number | undefined): Promise<ReadonlyMap<string, TTopicCatchUp>> {
+  /**
+   * Catch-up of each topic, with history after `from` when given — only for logs of one of
+   * `epochs` when those are given (a resume id of another epoch cannot match). Rejects when the
+   * dispatcher tier is unreachable.
+   */
+  fetch(
+    topics: readonly string[],
+    from: number | undefined,
+    epochs?: readonly string[],
+  ): Promise<ReadonlyMap<string, TTopicCatchUp>> {
     for (const topic of topics) {
       const asked = this.pending.get(topic);
-      const lowest = from === undefined ? asked : asked === undefined ? from : Math.min(asked, from);
-      this.pending.set(topic, this.pending.has(topic) ? lowest : from);
+      if (!asked) {
+        this.pending.set(topic, { from, epochs: from === undefined || !epochs ? null : new Set(epochs) });
+        continue;
+      }
+      if (from === undefined) continue;
+      asked.from = asked.from === undefined ? from : Math.min(asked.from, from);
+      if (!epochs) asked.epochs = null;
+      else if (asked.epochs) for (const e of epochs) asked.epochs.add(e);
     }
     const done = new Promise<ReadonlyMap<string, TTopicCatchUp>>((resolve, reject) =>
       this.waiters.push({ resolve, reject }),
@@ -54,8 +69,8 @@ export class CatchUpClient {
     this.waiters = [];
     this.rounds++;
     try {
-      const asks: TCatchUpRequest['topics'] = [...pending].map(([topic, from]) =>
-        from === undefined ? { topic } : { topic, from },
+      const asks: TCatchUpRequest['topics'] = [...pending].map(([topic, { from, epochs }]) =>
+        from === undefined ? { topic } : { topic, from, ...(epochs ? { epochs: [...epochs].slice(0, 64) } : {}) },
       );
       const results = new Map<string, TTopicCatchUp>();
       for (let i = 0; i < asks.length; i += MAX_TOPICS_PER_REQUEST) {
