@@ -1,8 +1,10 @@
 import { defineConfig, devices } from '@playwright/test';
 
 /*
- * Real Chromium (Debian's /usr/bin/chromium; nothing is downloaded), against the real stack that
- * stack/global-setup.ts starts. Desktop and a phone-sized project.
+ * Real Chromium (Debian's /usr/bin/chromium; nothing is downloaded) against the real topology that
+ * stack/global-setup.ts starts: two regions, each with its own Redis, 2 dispatchers and 2 realtime
+ * nodes, and the web app. Projects: desktop, two phones with touch (Pixel- and iPhone-sized, both
+ * emulated in Chromium) and the product API without a browser.
  */
 const chromium = {
   executablePath: '/usr/bin/chromium',
@@ -18,7 +20,6 @@ const chromium = {
 };
 
 export default defineConfig({
-  testDir: './tests',
   globalSetup: './stack/global-setup.ts',
   forbidOnly: Boolean(process.env.CI),
   retries: 0,
@@ -34,7 +35,19 @@ export default defineConfig({
     launchOptions: chromium,
   },
   projects: [
-    { name: 'desktop', use: { ...devices['Desktop Chrome'], launchOptions: chromium } },
-    { name: 'mobile', use: { ...devices['Pixel 7'], launchOptions: chromium } },
+    {
+      name: 'desktop',
+      testDir: './tests',
+      testIgnore: 'mobile.spec.ts', // the phone-only suite
+      use: { ...devices['Desktop Chrome'], launchOptions: chromium },
+    },
+    { name: 'mobile', testDir: './tests', use: { ...devices['Pixel 7'], launchOptions: chromium } },
+    {
+      name: 'iphone',
+      testDir: './tests',
+      // iPhone-sized, touch, its user agent — rendered by Chromium (WebKit is not installed here).
+      use: { ...devices['iPhone 13'], browserName: 'chromium', launchOptions: chromium },
+    },
+    { name: 'api', testDir: './api' },
   ],
 });

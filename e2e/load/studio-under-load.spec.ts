@@ -46,7 +46,8 @@ function openViewers(realtimeUrl: string, topic: string, count: number) {
 }
 
 test('the studio dashboard under 200 viewers and 50 likes/s', async ({ page, playwright, baseURL }) => {
-  const realtimeUrl = process.env.OVATION_REALTIME_URL as string;
+  const realtimeUrl = (JSON.parse(process.env.OVATION_TOPOLOGY ?? '{}') as { realtimeUrls: string[] })
+    .realtimeUrls[0] as string;
   await page.goto('/studio');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await signIn(page, 'Broadcaster');

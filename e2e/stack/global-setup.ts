@@ -1,19 +1,48 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { FullConfig } from '@playwright/test';
-import { launchStack } from './launch.js';
+import { launchTopology } from '../../scripts/topology.mjs';
 
-/** Starts the real stack once for all suites; the returned function tears it down (after failures too). */
+/**
+ * Starts the whole topology once for every suite (scripts/topology.mjs: two regions, each its own
+ * redis-server, 2 dispatchers and 2 realtime nodes; the web app) and a small control endpoint the
+ * resilience suite uses to kill and restart a service. Tears everything down after the run (a
+ * failed one too) and keeps every service's log in test-results/stack.log.
+ */
 export default async function globalSetup(_config: FullConfig): Promise<() => Promise<void>> {
-  const stack = await launchStack();
-  process.env.OVATION_WEB_URL = stack.webUrl;
-  process.env.OVATION_DISPATCHER_URL = stack.dispatcherUrl;
-  process.env.OVATION_REALTIME_URL = stack.realtimeUrl;
+  const topology = await launchTopology();
+  const control = createServer((req, res) => {
+    const [, action, name] = (req.url ?? '').split('/');
+    const known = topology.services().some((s) => s.name === name);
+    if (req.method !== 'POST' || !name || !known || (action !== 'kill' && action !== 'restart')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const done = action === 'kill' ? topology.kill(name) : topology.restart(name);
+    done.then(
+      () => res.writeHead(204).end(),
+      (error: unknown) => res.writeHead(500).end(String(error)),
+    );
+  });
+  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
+
+  process.env.OVATION_WEB_URL = topology.webUrl;
+  process.env.OVATION_TOPOLOGY = JSON.stringify({
+    token: topology.token,
+    regions: topology.regions,
+    realtimeUrls: topology.realtimeUrls,
+    services: topology.services().map(({ name, url }) => ({ name, url })),
+    control: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+  });
   return async () => {
-    const logFile = fileURLToPath(new URL('../test-results/stack.log', import.meta.url));
+    const dir = fileURLToPath(new URL('../test-results/', import.meta.url));
     try {
-      writeFileSync(logFile, stack.logs());
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(`${dir}stack.log`, topology.logs());
     } catch {}
-    await stack.stop();
+    control.close();
+    await topology.stop();
   };
 }

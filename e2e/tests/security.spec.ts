@@ -1,42 +1,47 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from '../fixtures.js';
 
 /*
- * Security basics in the browser: markup in a comment is shown as text (never run or rendered),
- * and an oversized comment gets the server's error message in the UI.
+ * Security in the browser: markup in a comment or a name is shown as text (never run or rendered);
+ * someone else cannot reach a video's studio actions; an oversized comment shows the server's
+ * error message.
  */
-test('comment text with HTML or a script is shown as text', async ({ page, browser }, testInfo) => {
+test('comment text and names with HTML or a script are shown as text', async ({
+  viewer,
+  openViewer,
+  api,
+}, testInfo) => {
   let alerted = false;
-  page.on('dialog', (dialog) => {
+  viewer.page.on('dialog', (dialog) => {
     alerted = true;
     void dialog.dismiss();
   });
-  await page.goto('/live/demo');
-  const other = await browser.newContext({ ...testInfo.project.use });
-  const writer = await other.newPage();
-  await writer.goto('/live/demo');
+  const videoId = await api.liveVideo(`Security ${testInfo.project.name} ${Date.now()}`);
+  await viewer.goto(videoId);
+  const writer = await openViewer(videoId);
   const text = `<img src=x onerror="alert(1)"><script>alert(2)</script><b>bold</b> ${Date.now()}`;
-  await writer.getByRole('textbox', { name: 'Add a comment' }).fill(text);
-  await writer.getByRole('button', { name: 'Send' }).click();
-  const dialog = writer.getByRole('dialog', { name: 'Choose a display name' });
+  await writer.comment(text);
   const name = `<i>Mallory ${Date.now() % 100000}</i>`;
-  await dialog.getByLabel('Display name').fill(name);
-  await dialog.getByRole('button', { name: 'Continue' }).click();
+  await writer.signIn(name);
 
-  const feed = page.getByRole('list', { name: 'Comments' });
-  await expect(feed.getByText(text, { exact: false })).toBeVisible();
-  await expect(feed.getByText(name)).toBeVisible();
-  expect(await feed.locator('img, script, b, i').count()).toBe(0);
+  await expect(viewer.comments.getByText(text)).toBeVisible();
+  await expect(viewer.comments.getByText(name)).toBeVisible();
+  expect(await viewer.comments.locator('img, script, b, i').count()).toBe(0);
   expect(alerted).toBe(false);
-  await other.close();
 });
 
-test('an oversized comment gets the error message in the UI', async ({ page }) => {
-  await page.goto('/live/demo');
-  await page.getByRole('textbox', { name: 'Add a comment' }).fill('x'.repeat(501));
-  await page.getByRole('button', { name: 'Send' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Choose a display name' });
-  await dialog.getByLabel('Display name').fill('Verbose');
-  await dialog.getByRole('button', { name: 'Continue' }).click();
-  await expect(page.getByText('text must be at most 500 characters')).toBeVisible();
-  await expect(page.getByRole('list', { name: 'Comments' }).getByText('x'.repeat(501))).toHaveCount(0);
+test('someone else sees no studio controls for a video that is not theirs', async ({ studio, page, api }, testInfo) => {
+  const videoId = await api.liveVideo(`Not yours ${testInfo.project.name} ${Date.now()}`);
+  await page.goto(`/studio/${videoId}`);
+  await studio.signIn('Not the owner');
+  await expect(page.getByText('Only the broadcaster of this video can open its studio.')).toBeVisible();
+  await expect(page.getByRole('button', { name: /Go live|End live video|Delete|Ban/ })).toHaveCount(0);
+});
+
+test('an oversized comment gets the error message in the UI', async ({ viewer, api }, testInfo) => {
+  const videoId = await api.liveVideo(`Long ${testInfo.project.name} ${Date.now()}`);
+  await viewer.goto(videoId);
+  await viewer.comment('x'.repeat(501));
+  await viewer.signIn('Verbose');
+  await expect(viewer.page.getByText('text must be at most 500 characters')).toBeVisible();
+  await expect(viewer.comments.getByText('x'.repeat(501))).toHaveCount(0);
 });

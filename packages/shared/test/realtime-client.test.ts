@@ -216,6 +216,16 @@ describe('RealtimeClient', () => {
     client.stop();
   });
 
+  it('connects to the preferred node first, then picks at random like any client', () => {
+    const { client } = makeClient({ preferredUrl: 'http://c:3' });
+    client.start();
+    expect(latest().node).toBe('http://c:3');
+    latest().fail();
+    vi.runOnlyPendingTimers();
+    expect(latest().node).not.toBe('http://c:3');
+    client.stop();
+  });
+
   it('takes a snapshot id as its resume point, like any event id', () => {
     const { client, events } = makeClient({ eventTypes: ['snapshot', 'comment'] });
     client.start();

@@ -23,6 +23,8 @@ export function useVideoRealtime(
     onEvent?: (event: TEventEnvelope) => void;
     /** Listen without counting as a viewer (the studio). */
     observer?: boolean;
+    /** Node to connect to first (`/live/<id>?node=<index>`). */
+    preferredUrl?: string | undefined;
   },
 ) {
   const queryClient = useQueryClient();
@@ -89,6 +91,7 @@ export function useVideoRealtime(
     const client = new RealtimeClient({
       urls: urls.split(','),
       observer: optionsRef.current.observer ?? false,
+      ...(optionsRef.current.preferredUrl ? { preferredUrl: optionsRef.current.preferredUrl } : {}),
       topics: [videoTopic(videoId)],
       eventTypes: EVENT_TYPES,
       onEvent,

@@ -50,6 +50,8 @@ export interface RealtimeClientOptions {
   latencyReportIntervalMs?: number;
   /** Listen without counting as a viewer (the broadcaster's studio): `observer=1` on /connect. */
   observer?: boolean;
+  /** The node to try first (one of `urls`); later attempts pick at random as usual. */
+  preferredUrl?: string;
   fetch?: (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<unknown>;
 }
 
@@ -75,8 +77,10 @@ export class RealtimeClient {
   private reportTimer: unknown;
   private stopVisibility: (() => void) | undefined;
   private samples: number[] = [];
-  private readonly o: Required<Omit<RealtimeClientOptions, 'onStatus' | 'onResync' | 'visibility' | 'fetch'>> &
-    Pick<RealtimeClientOptions, 'onStatus' | 'onResync' | 'visibility' | 'fetch'>;
+  private readonly o: Required<
+    Omit<RealtimeClientOptions, 'onStatus' | 'onResync' | 'visibility' | 'fetch' | 'preferredUrl'>
+  > &
+    Pick<RealtimeClientOptions, 'onStatus' | 'onResync' | 'visibility' | 'fetch' | 'preferredUrl'>;
 
   constructor(options: RealtimeClientOptions) {
     if (options.urls.length === 0) throw new Error('RealtimeClient needs at least one realtime URL');
@@ -204,6 +208,8 @@ export class RealtimeClient {
   /** A random node, avoiding the one that just failed when there is another. */
   private pickNode(): string {
     const urls = this.o.urls;
+    const preferred = this.o.preferredUrl;
+    if (this.nodeUrl === undefined && preferred !== undefined && urls.includes(preferred)) return preferred;
     const candidates = urls.length > 1 && this.nodeUrl ? urls.filter((u) => u !== this.nodeUrl) : urls;
     const index = Math.min(candidates.length - 1, Math.floor(this.o.random() * candidates.length));
     return (candidates[index] ?? urls[0]) as string;

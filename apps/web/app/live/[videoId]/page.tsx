@@ -3,13 +3,24 @@ import { Viewer } from './_components/viewer';
 
 export const dynamic = 'force-dynamic';
 
-/** `/live/<videoId>`: the viewer page. The realtime node URLs come from the server's config. */
-export default async function LivePage({ params }: { params: Promise<{ videoId: string }> }) {
+/**
+ * `/live/<videoId>`: the viewer page. The realtime node URLs come from the server's config;
+ * `?node=<index>` connects to that node first (to try a given node or region, and for tests).
+ */
+export default async function LivePage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ videoId: string }>;
+  searchParams: Promise<{ node?: string | string[] }>;
+}) {
   const { videoId } = await params;
+  const { node } = await searchParams;
   const { realtimeUrls } = loadWebConfig();
+  const preferredUrl = typeof node === 'string' && /^\d{1,3}$/.test(node) ? realtimeUrls[Number(node)] : undefined;
   return (
     <main className="page">
-      <Viewer videoId={videoId} realtimeUrls={[...realtimeUrls]} />
+      <Viewer videoId={videoId} realtimeUrls={[...realtimeUrls]} preferredUrl={preferredUrl} />
     </main>
   );
 }

@@ -1,6 +1,6 @@
 'use client';
 
-import type { TUser } from '@ovation/shared';
+import type { TComment, TUser } from '@ovation/shared';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
@@ -17,7 +17,15 @@ const LIKE_BATCH_MS = 250;
 
 type Pending = { kind: 'like' } | { kind: 'comment'; text: string };
 
-export function Viewer({ videoId, realtimeUrls }: { videoId: string; realtimeUrls: string[] }) {
+export function Viewer({
+  videoId,
+  realtimeUrls,
+  preferredUrl,
+}: {
+  videoId: string;
+  realtimeUrls: string[];
+  preferredUrl?: string | undefined;
+}) {
   const queryClient = useQueryClient();
   const video = useQuery({ queryKey: queryKeys.video(videoId), queryFn: () => api.video(videoId) });
   const comments = useQuery({ queryKey: queryKeys.comments(videoId), queryFn: () => api.comments(videoId) });
@@ -34,6 +42,7 @@ export function Viewer({ videoId, realtimeUrls }: { videoId: string; realtimeUrl
   const connection = useVideoRealtime(videoId, realtimeUrls, {
     ownUserId: () => user?.id,
     onLikes: (count) => hearts.current?.others(count),
+    preferredUrl,
   });
 
   const showError = useCallback((error: unknown) => {
@@ -85,12 +94,16 @@ export function Viewer({ videoId, realtimeUrls }: { videoId: string; realtimeUrl
     setNotice(undefined);
     api.comment(videoId, text).then(({ comment }) => {
       setDraft('');
-      queryClient.setQueryData(queryKeys.comments(videoId), (old: { comments: (typeof comment)[] } | undefined) => {
-        const list = old?.comments ?? [];
-        return list.some((c) => c.id === comment.id) ? old : { comments: [...list, comment] };
-      });
+      addComment(comment);
     }, showError);
   };
+
+  /** Shows a comment of one's own at once (unless its realtime event already brought it). */
+  const addComment = (comment: TComment) =>
+    queryClient.setQueryData(queryKeys.comments(videoId), (old: { comments: TComment[] } | undefined) => {
+      const list = old?.comments ?? [];
+      return list.some((c) => c.id === comment.id) ? old : { comments: [...list, comment] };
+    });
 
   const signIn = async (name: string) => {
     try {
@@ -102,12 +115,7 @@ export function Viewer({ videoId, realtimeUrls }: { videoId: string; realtimeUrl
       if (pending?.kind === 'comment') {
         api.comment(videoId, pending.text).then(({ comment }) => {
           setDraft('');
-          queryClient.setQueryData(
-            queryKeys.comments(videoId),
-            (old: { comments: (typeof comment)[] } | undefined) => ({
-              comments: [...(old?.comments ?? []), comment],
-            }),
-          );
+          addComment(comment);
         }, showError);
       }
     } catch (error) {

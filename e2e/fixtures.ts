@@ -1,0 +1,87 @@
+import { type APIRequestContext, test as base, expect } from '@playwright/test';
+import { StudioPage } from './pages/studio-page.js';
+import { ViewerPage } from './pages/viewer-page.js';
+
+/** What global-setup started (scripts/topology.mjs). */
+export interface TopologyInfo {
+  token: string;
+  regions: Array<{ name: string; dispatchers: string[]; nodes: string[] }>;
+  realtimeUrls: string[];
+  services: Array<{ name: string; url?: string }>;
+  control: string;
+}
+
+export const topology: TopologyInfo = JSON.parse(process.env.OVATION_TOPOLOGY ?? '{}') as TopologyInfo;
+
+/** Index (in the web app's realtime URLs) of a region's node: `?node=` of the viewer page. */
+export function nodeIndex(region: string, node: number): number {
+  const url = topology.regions.find((r) => r.name === region)?.nodes[node - 1];
+  return topology.realtimeUrls.indexOf(url ?? '');
+}
+
+/** Kills or restarts a service of the topology (the global setup's control endpoint). */
+export async function control(action: 'kill' | 'restart', name: string): Promise<void> {
+  const response = await fetch(`${topology.control}/${action}/${name}`, { method: 'POST' });
+  if (response.status !== 204) throw new Error(`${action} ${name}: ${response.status} ${await response.text()}`);
+}
+
+/** Seeds data through the public product API, as a signed-in user of its own. */
+export class ProductApi {
+  constructor(readonly request: APIRequestContext) {}
+
+  async signIn(name: string): Promise<{ id: string; name: string }> {
+    const response = await this.request.post('/api/session', { data: { name } });
+    expect(response.status()).toBe(200);
+    return ((await response.json()) as { user: { id: string; name: string } }).user;
+  }
+
+  /** A new video of this user's, live. */
+  async liveVideo(title: string): Promise<string> {
+    const created = await this.request.post('/api/videos', { data: { title } });
+    expect(created.status()).toBe(201);
+    const { video } = (await created.json()) as { video: { id: string } };
+    expect((await this.request.post(`/api/videos/${video.id}/start`)).status()).toBe(200);
+    return video.id;
+  }
+
+  async comment(videoId: string, text: string): Promise<void> {
+    const response = await this.request.post(`/api/videos/${videoId}/comments`, { data: { text } });
+    expect(response.status(), await response.text()).toBe(201);
+  }
+}
+
+export const test = base.extend<{
+  /** Opens the viewer page in a new browser context of the same device (another viewer). */
+  openViewer: (videoId: string, node?: number) => Promise<ViewerPage>;
+  viewer: ViewerPage;
+  studio: StudioPage;
+  /** A signed-in API user of its own, for seeding. */
+  api: ProductApi;
+}>({
+  viewer: async ({ page }, use, testInfo) => {
+    await use(new ViewerPage(page, testInfo.project.use.hasTouch === true));
+  },
+  openViewer: async ({ browser }, use, testInfo) => {
+    const contexts: Array<{ close(): Promise<void> }> = [];
+    await use(async (videoId, node) => {
+      const context = await browser.newContext({ ...testInfo.project.use });
+      contexts.push(context);
+      const viewer = new ViewerPage(await context.newPage(), testInfo.project.use.hasTouch === true);
+      await viewer.goto(videoId, node);
+      return viewer;
+    });
+    for (const context of contexts) await context.close();
+  },
+  studio: async ({ page }, use) => {
+    await use(new StudioPage(page));
+  },
+  api: async ({ playwright, baseURL }, use) => {
+    const request = await playwright.request.newContext({ baseURL });
+    const api = new ProductApi(request);
+    await api.signIn('Seeder');
+    await use(api);
+    await request.dispose();
+  },
+});
+
+export { expect };

@@ -1,0 +1,69 @@
+import { expect, type Locator, type Page } from '@playwright/test';
+
+/** The viewer page (`/live/<id>`), by role and name. */
+export class ViewerPage {
+  readonly video: Locator;
+  readonly comments: Locator;
+  readonly likeButton: Locator;
+  readonly composer: Locator;
+  readonly sendButton: Locator;
+
+  constructor(
+    readonly page: Page,
+    private readonly touch: boolean,
+  ) {
+    this.video = page.getByLabel('Live video');
+    this.comments = page.getByRole('list', { name: 'Comments' });
+    this.likeButton = page.getByRole('button', { name: 'Like' });
+    this.composer = page.getByRole('textbox', { name: 'Add a comment' });
+    this.sendButton = page.getByRole('button', { name: 'Send' });
+  }
+
+  /** Opens a video; `node` (an index into the realtime URLs) picks the node it connects to first. */
+  async goto(videoId: string, node?: number): Promise<void> {
+    await this.page.goto(`/live/${videoId}${node === undefined ? '' : `?node=${node}`}`);
+    await expect(this.video).toBeVisible();
+  }
+
+  /** Taps on touch devices, clicks elsewhere. */
+  async press(target: Locator): Promise<void> {
+    if (this.touch) await target.tap();
+    else await target.click();
+  }
+
+  async like(): Promise<void> {
+    await this.press(this.likeButton);
+  }
+
+  async comment(text: string): Promise<void> {
+    await this.composer.fill(text);
+    await this.press(this.sendButton);
+  }
+
+  /** Answers the display-name dialog (asked on the first like or comment of a signed-out viewer). */
+  async signIn(name: string): Promise<void> {
+    const dialog = this.page.getByRole('dialog', { name: 'Choose a display name' });
+    await dialog.getByLabel('Display name').fill(name);
+    await this.press(dialog.getByRole('button', { name: 'Continue' }));
+  }
+
+  count(label: 'Likes' | 'Viewers'): Promise<number> {
+    return this.page
+      .getByRole('status', { name: label })
+      .textContent()
+      .then((text) => Number(text?.match(/\d+/)?.[0] ?? -1));
+  }
+
+  currentTime(): Promise<number> {
+    return this.video.evaluate((v: HTMLVideoElement) => v.currentTime);
+  }
+
+  /** The realtime client's state as the page shows it (open, reconnecting, …). */
+  connection(): Promise<string | null> {
+    return this.page.locator('.viewer').getAttribute('data-connection');
+  }
+
+  async noHorizontalScroll(): Promise<boolean> {
+    return this.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  }
+}
