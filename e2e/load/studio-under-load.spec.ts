@@ -3,13 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { expect, type Page, test } from '@playwright/test';
 
 /*
- * The studio dashboard under load: 200 simulated viewers (SSE connections held by this process)
- * and 50 likes/s from 5 signed-in users through the product API, plus a comment every second,
+ * The studio dashboard under load: 200 simulated viewers (SSE connections held by this process,
+ * spread over the nodes of both regions) and 50 likes/s from 10 signed-in users through the
+ * product API, plus a comment every second,
  * for LOAD_SECONDS; then a screenshot of the dashboard at SCREENSHOT.
  */
 const VIEWERS = 200;
 const LIKES_PER_SECOND = 50;
-const LIKERS = 5;
+const LIKERS = 10;
 const LOAD_SECONDS = Number(process.env.LOAD_SECONDS ?? 45);
 const SCREENSHOT = fileURLToPath(new URL('../test-results/load/studio-dashboard-under-load.png', import.meta.url));
 
@@ -19,20 +20,24 @@ async function signIn(page: Page, name: string) {
   await dialog.getByRole('button', { name: 'Continue' }).click();
 }
 
-/** Opens `count` SSE viewers of a topic; returns how many got `connected` and a closer. */
-function openViewers(realtimeUrl: string, topic: string, count: number) {
+/** Opens `count` SSE viewers of a topic over the nodes (both regions); returns how many got `connected` and a closer. */
+function openViewers(realtimeUrls: readonly string[], topic: string, count: number) {
   let connected = 0;
-  const requests = Array.from({ length: count }, () => {
-    const req = httpRequest(`${realtimeUrl}/connect?topics=${topic}`, { agent: false }, (res) => {
-      res.setEncoding('utf8');
-      let seen = false;
-      res.on('data', (chunk: string) => {
-        if (!seen && chunk.includes('event: connected')) {
-          seen = true;
-          connected++;
-        }
-      });
-    });
+  const requests = Array.from({ length: count }, (_, i) => {
+    const req = httpRequest(
+      `${realtimeUrls[i % realtimeUrls.length]}/connect?topics=${topic}`,
+      { agent: false },
+      (res) => {
+        res.setEncoding('utf8');
+        let seen = false;
+        res.on('data', (chunk: string) => {
+          if (!seen && chunk.includes('event: connected')) {
+            seen = true;
+            connected++;
+          }
+        });
+      },
+    );
     req.on('error', () => {});
     req.end();
     return req;
@@ -46,8 +51,7 @@ function openViewers(realtimeUrl: string, topic: string, count: number) {
 }
 
 test('the studio dashboard under 200 viewers and 50 likes/s', async ({ page, playwright, baseURL }) => {
-  const realtimeUrl = (JSON.parse(process.env.OVATION_TOPOLOGY ?? '{}') as { realtimeUrls: string[] })
-    .realtimeUrls[0] as string;
+  const { realtimeUrls } = JSON.parse(process.env.OVATION_TOPOLOGY ?? '{}') as { realtimeUrls: string[] };
   await page.goto('/studio');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await signIn(page, 'Broadcaster');
@@ -62,7 +66,7 @@ test('the studio dashboard under 200 viewers and 50 likes/s', async ({ page, pla
   await page.waitForURL(/\/studio\/[A-Za-z0-9_-]+$/);
   const videoId = new URL(page.url()).pathname.split('/').pop() as string;
 
-  const viewers = openViewers(realtimeUrl, `video:${videoId}`, VIEWERS);
+  const viewers = openViewers(realtimeUrls, `video:${videoId}`, VIEWERS);
   await expect.poll(viewers.connected, { timeout: 30_000 }).toBe(VIEWERS);
 
   // Likers: API clients with their own session cookie, each at LIKES_PER_SECOND / LIKERS.
