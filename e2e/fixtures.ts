@@ -21,7 +21,10 @@ export function nodeIndex(region: string, node: number): number {
 
 /** Kills or restarts a service of the topology (the global setup's control endpoint). */
 export async function control(action: 'kill' | 'restart', name: string): Promise<void> {
-  const response = await fetch(`${topology.control}/${action}/${name}`, { method: 'POST' });
+  const response = await fetch(`${topology.control}/${action}/${name}`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(90_000),
+  });
   if (response.status !== 204) throw new Error(`${action} ${name}: ${response.status} ${await response.text()}`);
 }
 

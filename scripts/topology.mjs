@@ -214,6 +214,7 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
     async kill(name, signal = 'SIGKILL') {
       const entry = services.get(name);
       if (!entry) throw new Error(`no service ${name}`);
+      if (entry.child.exitCode !== null || entry.child.signalCode !== null) return; // already gone
       const exited = new Promise((resolve) => entry.child.once('exit', resolve));
       entry.child.kill(signal);
       await exited;

@@ -58,9 +58,10 @@ export class ViewerPage {
     return this.video.evaluate((v: HTMLVideoElement) => v.currentTime);
   }
 
-  /** The realtime client's state as the page shows it (open, reconnecting, …). */
-  connection(): Promise<string | null> {
-    return this.page.locator('.viewer').getAttribute('data-connection');
+  /** The realtime client's state and node as the page shows them: `open <node URL>`, … */
+  async connection(): Promise<string> {
+    const viewer = this.page.locator('.viewer');
+    return `${await viewer.getAttribute('data-connection')} ${await viewer.getAttribute('data-node')}`;
   }
 
   async noHorizontalScroll(): Promise<boolean> {

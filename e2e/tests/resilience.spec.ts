@@ -1,4 +1,4 @@
-import { control, expect, nodeIndex, test } from '../fixtures.js';
+import { control, expect, nodeIndex, test, topology } from '../fixtures.js';
 
 /*
  * The realtime node serving a viewer is killed mid-stream: the page reconnects by itself (to
@@ -10,6 +10,8 @@ test('a viewer whose node dies reconnects and gets the comments of the gap exact
 }, testInfo) => {
   const videoId = await api.liveVideo(`Resilience ${testInfo.project.name} ${Date.now()}`);
   await viewer.goto(videoId, nodeIndex('r1', 1));
+  const doomed = topology.realtimeUrls[nodeIndex('r1', 1)];
+  await expect.poll(() => viewer.connection()).toBe(`open ${doomed}`);
   const stamp = Date.now();
   await api.comment(videoId, `before ${stamp}`);
   await expect(viewer.comments.getByText(`before ${stamp}`)).toBeVisible();
@@ -23,6 +25,10 @@ test('a viewer whose node dies reconnects and gets the comments of the gap exact
     for (const text of [...during, `before ${stamp}`]) {
       await expect(viewer.comments.getByText(text, { exact: true })).toHaveCount(1, { timeout: 15_000 });
     }
+    // It got them by moving: open again, on another node.
+    const now = await viewer.connection();
+    expect(now.startsWith('open ')).toBe(true);
+    expect(now).not.toBe(`open ${doomed}`);
   } finally {
     await control('restart', 'realtime-r1-1');
   }

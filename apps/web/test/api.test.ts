@@ -19,6 +19,7 @@ import * as stats from '../app/api/videos/[id]/stats/route';
 import * as videos from '../app/api/videos/route';
 import { loadWebConfig } from '../lib/server/config';
 import { createContext, setContext } from '../lib/server/context';
+import { MAX_BANS_PER_VIDEO } from '../lib/server/videos';
 
 /* The product API's route handlers, called as Next calls them, against a real dispatcher and node. */
 
@@ -426,6 +427,22 @@ describe('product API', () => {
     expect(body.activity.reduce((n, m) => n + m.likes, 0)).toBe(4);
     expect(body.activity.reduce((n, m) => n + m.comments, 0)).toBe(2);
     expect(body.latency).toMatchObject({ topic: `video:${id}`, count: 0 });
+  });
+
+  it('bans at most MAX_BANS_PER_VIDEO users per video (409 beyond), re-banning one is fine', async () => {
+    const owner = await signIn('Strict');
+    const { video: v } = (await (
+      await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Bans' }, cookie: owner.cookie }))
+    ).json()) as { video: { id: string } };
+    const id = v.id;
+    const banUser = (userId: string) =>
+      bans.POST(
+        req(`/api/videos/${id}/bans`, { method: 'POST', body: { userId, name: userId }, cookie: owner.cookie }),
+        params({ id }),
+      );
+    for (let i = 0; i < MAX_BANS_PER_VIDEO; i++) expect((await banUser(`u${i}`)).status).toBe(201);
+    await expectError(await banUser('one-too-many'), 409, 'CONFLICT');
+    expect((await banUser('u7')).status).toBe(201);
   });
 
   it('publishes every status change on the `videos` topic too (lists update at once)', async () => {

@@ -2,7 +2,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { redisForThisFile } from '../../../test-support/shared-redis.js';
 import { MemoryStore } from '../lib/server/store/memory-store';
 import { RedisStore } from '../lib/server/store/redis-store';
-import { ACTIVITY_MINUTES, MAX_COMMENTS_PER_VIDEO, minuteOf, type ProductStore } from '../lib/server/store/store';
+import {
+  ACTIVITY_MINUTES,
+  MAX_COMMENTS_PER_VIDEO,
+  MAX_LISTED_VIDEOS,
+  minuteOf,
+  type ProductStore,
+} from '../lib/server/store/store';
 
 const shared = redisForThisFile('store-test');
 
@@ -66,6 +72,10 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
     const newer = await store.createVideo({ title: 'Mine too', hlsUrl: 'h', ownerId: 'owner-1' });
     expect((await store.listVideosByOwner('owner-1')).map((v) => v.id)).toEqual([newer.id, mine.id]);
     expect(await store.listVideosByOwner('nobody')).toEqual([]);
+    // However many newer videos others made, an owner's own stay listed.
+    for (let i = 0; i < MAX_LISTED_VIDEOS; i++)
+      await store.createVideo({ title: `x${i}`, hlsUrl: 'h', ownerId: 'owner-2' });
+    expect((await store.listVideosByOwner('owner-1')).map((v) => v.id)).toEqual([newer.id, mine.id]);
   });
 
   it('counts likes and comments per minute over the chart window', async () => {

@@ -28,7 +28,7 @@ export function useVideoRealtime(
   },
 ) {
   const queryClient = useQueryClient();
-  const [status, setStatus] = useState('connecting');
+  const [connection, setConnection] = useState<{ status: string; node?: string }>({ status: 'connecting' });
   const optionsRef = useRef(options);
   optionsRef.current = options;
 
@@ -95,7 +95,7 @@ export function useVideoRealtime(
       topics: [videoTopic(videoId)],
       eventTypes: EVENT_TYPES,
       onEvent,
-      onStatus: (s) => setStatus(s),
+      onStatus: (status, detail) => setConnection({ status, ...(detail.nodeUrl ? { node: detail.nodeUrl } : {}) }),
       onResync: () => {
         void queryClient.invalidateQueries({ queryKey: queryKeys.video(videoId) });
         void queryClient.invalidateQueries({ queryKey: queryKeys.comments(videoId) });
@@ -112,5 +112,6 @@ export function useVideoRealtime(
     return () => client.stop();
   }, [videoId, urls, queryClient]);
 
-  return status;
+  /** The client's state and the node it uses (shown as data-* attributes on the page). */
+  return connection;
 }

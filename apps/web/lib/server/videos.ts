@@ -17,6 +17,8 @@ import type { StoredVideo } from './store/store';
  */
 
 export const DEMO_VIDEO_ID = 'demo';
+/** Users one video may ban (the list is loaded whole by the studio). */
+export const MAX_BANS_PER_VIDEO = 1000;
 /** Every status change is also published here, so lists (the home page) update at once. */
 export const VIDEOS_TOPIC = 'videos';
 export const DEMO_HLS_URL = '/demo/live.m3u8';
@@ -154,8 +156,13 @@ export async function deleteComment(user: TUser, id: string, commentId: string):
 export async function ban(user: TUser, id: string, target: TBanRequest): Promise<TUser> {
   await ownedVideo(user, id);
   if (target.userId === user.id) throw new AppError('VALIDATION_FAILED', 'body.userId: you cannot ban yourself');
+  const { store } = context();
+  const bans = await store.listBans(id);
+  if (bans.length >= MAX_BANS_PER_VIDEO && !bans.some((b) => b.id === target.userId)) {
+    throw new AppError('CONFLICT', `a video can ban at most ${MAX_BANS_PER_VIDEO} users; unban someone first`);
+  }
   const banned = { id: target.userId, name: target.name };
-  await context().store.ban(id, banned);
+  await store.ban(id, banned);
   return banned;
 }
 

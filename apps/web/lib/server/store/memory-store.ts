@@ -39,7 +39,11 @@ export class MemoryStore implements ProductStore {
   }
 
   async listVideosByOwner(ownerId: string) {
-    return (await this.listVideos()).filter((v) => v.ownerId === ownerId);
+    return [...this.videos.values()]
+      .filter((v) => v.ownerId === ownerId)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .slice(0, MAX_LISTED_VIDEOS)
+      .map((v) => ({ ...v }));
   }
 
   async setStatus(id: string, status: TVideoStatus) {

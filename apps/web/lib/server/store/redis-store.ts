@@ -98,13 +98,14 @@ export class RedisStore implements ProductStore {
   }
 
   async addComment(videoId: string, author: TUser, text: string) {
+    const activity = this.activityKey(videoId, minuteOf(Date.now()));
     const comment: TComment = { id: this.ids.next(), videoId, author, text, at: new Date().toISOString() };
     await this.redis
       .multi()
       .rpush(this.commentsKey(videoId), JSON.stringify(comment))
       .ltrim(this.commentsKey(videoId), -MAX_COMMENTS_PER_VIDEO, -1)
-      .hincrby(this.activityKey(videoId, minuteOf(Date.now())), 'comments', 1)
-      .pexpire(this.activityKey(videoId, minuteOf(Date.now())), ACTIVITY_TTL_MS)
+      .hincrby(activity, 'comments', 1)
+      .pexpire(activity, ACTIVITY_TTL_MS)
       .exec();
     return comment;
   }

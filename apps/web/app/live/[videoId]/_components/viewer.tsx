@@ -134,7 +134,7 @@ export function Viewer({
   const ended = v?.status === 'ended';
 
   return (
-    <div className="viewer" data-connection={connection}>
+    <div className="viewer" data-connection={connection.status} data-node={connection.node}>
       <section>
         <div className="stage">
           {v && <Player src={v.hlsUrl} ended={ended} />}

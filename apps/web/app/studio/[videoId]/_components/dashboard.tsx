@@ -71,7 +71,7 @@ function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; real
   }
   const v = video.data.video;
   return (
-    <div className="dashboard" data-connection={connection}>
+    <div className="dashboard" data-connection={connection.status}>
       <section className="panel dashboard-head">
         <div>
           <span className={`badge ${v.status}`}>{v.status}</span>
