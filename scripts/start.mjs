@@ -10,9 +10,9 @@
 // app publishes to r1 and hands browsers the nodes of every region.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ROOT, staleWorkspaces } from './build-state.mjs';
+import { healthy, portOpen, redisServerCommand } from './processes.mjs';
 
 const DEV_TOKEN = 'dev-internal-token';
 const env = process.env;
@@ -69,17 +69,7 @@ const services = regions.flatMap((region, i) => {
           {
             name: `redis${suffix}`,
             port: region.redisPort,
-            command: [
-              'redis-server',
-              '--port',
-              String(region.redisPort),
-              '--bind',
-              '127.0.0.1',
-              '--save',
-              '',
-              '--appendonly',
-              'no',
-            ],
+            command: redisServerCommand(region.redisPort),
             env: common,
           },
         ]
@@ -164,23 +154,8 @@ function launch(service) {
 /** Healthy: `/healthz` answers 200 (a redis-server: its port takes connections). */
 async function waitHealthy(service, deadline) {
   while (Date.now() < deadline) {
-    if (service.port !== undefined) {
-      const open = await new Promise((resolve) => {
-        const socket = connect(service.port, '127.0.0.1', () => {
-          socket.end();
-          resolve(true);
-        });
-        socket.on('error', () => resolve(false));
-      });
-      if (open) return true;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      continue;
-    }
-    try {
-      const response = await fetch(`${service.url}/healthz`);
-      if (response.ok) return true;
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    if (await (service.port !== undefined ? portOpen(service.port) : healthy(service.url))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 150));
   }
   return false;
 }

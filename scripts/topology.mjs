@@ -9,10 +9,11 @@
 // brings one back on its port. Nothing here is fixed: ports are free ones, Redis keeps no files.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT, staleWorkspaces } from './build-state.mjs';
+import { healthy, portOpen, redisServerCommand } from './processes.mjs';
 
 const TOKEN = 'topology-internal-token-0123456789';
 const LOG_BYTES = 40_000;
@@ -35,20 +36,6 @@ async function waitUntil(check, what, deadline) {
   }
   throw new Error(`${what} not ready in time`);
 }
-
-const httpHealthy = (url) => () =>
-  fetch(`${url}/healthz`).then(
-    (r) => r.ok,
-    () => false,
-  );
-const portOpen = (port) => () =>
-  new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
 
 /**
  * Starts `regions` regions of `dispatchers` dispatchers and `nodes` realtime nodes each, with the
@@ -89,19 +76,9 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
     specs.push({
       name: `redis-${region.name}`,
       port: region.redisPort,
-      command: [
-        'redis-server',
-        '--port',
-        String(region.redisPort),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-      ],
+      command: redisServerCommand(region.redisPort),
       env: base,
-      ready: portOpen(region.redisPort),
+      ready: () => portOpen(region.redisPort),
     });
     region.dispatcherPorts.forEach((port, i) => {
       specs.push({
@@ -174,7 +151,7 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
     child.stderr.on('data', keep);
     child.on('exit', (code, signal) => keep(`\n[topology] ${spec.name} exited (${signal ?? code})\n`));
     services.set(spec.name, entry);
-    await waitUntil(spec.ready ?? httpHealthy(spec.url), spec.name, Date.now() + 60_000);
+    await waitUntil(spec.ready ?? (() => healthy(spec.url)), spec.name, Date.now() + 60_000);
   };
 
   const stop = async () => {
