@@ -17,6 +17,7 @@ export default defineConfig({
       'apps/*/test/**/*.test.ts',
       'tests/**/*.test.ts',
       'bench/test/**/*.test.ts',
+      'faults/test/**/*.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,6 +1,25 @@
 /** Wire-level limits from the external contract (../shared/CONTRACT.md). */
 export const TOPIC_PATTERN = /^[A-Za-z0-9:_-]{1,128}$/;
 export const EVENT_TYPE_PATTERN = /^[a-z_]{1,32}$/;
+/**
+ * Event names the server itself sends on a stream (or that EventSource treats specially): a
+ * published event of one of these types would pass for a control frame (`reconnect` sends clients
+ * away, `error`/`message`/`open` fire the wrong EventSource handlers), so publishing one is refused.
+ */
+export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'connected',
+  'heartbeat',
+  'reconnect',
+  'resync',
+  'snapshot',
+  'error',
+  'message',
+  'open',
+]);
+/** `Idempotency-Key` header and per-event `key`: 1–128 printable ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,128}$/;
+/** How long a publish remembers an idempotency key. */
+export const IDEMPOTENCY_TTL_MS = 10 * 60_000;
 /** `data` of one event, JSON-encoded, in UTF-8 bytes. */
 export const MAX_EVENT_DATA_BYTES = 8 * 1024;
 /** Events in one `POST /publish` batch. */

@@ -2,9 +2,11 @@ import { z } from 'zod';
 import { LATENCY_BUCKET_COUNT, MAX_LATENCY_SAMPLE_MS } from './latency.js';
 import {
   EVENT_TYPE_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN,
   MAX_EVENT_DATA_BYTES,
   MAX_PUBLISH_BATCH,
   MAX_TOPICS_PER_CONNECTION,
+  RESERVED_EVENT_TYPES,
   TOPIC_PATTERN,
   utf8ByteLength,
 } from './limits.js';
@@ -31,13 +33,26 @@ export const LikePayloadSchema = z.object({
 });
 export type TLikePayload = z.infer<typeof LikePayloadSchema>;
 
+/** `Idempotency-Key` (dispatcher publish, web writes) and a batch event's `key`. */
+export const IdempotencyKeySchema = z
+  .string()
+  .transform((s) => s.trim())
+  .pipe(z.string().regex(IDEMPOTENCY_KEY_PATTERN, 'must be 1-128 printable ASCII characters'));
+
 // ---------- dispatcher: public publish API ----------
+
+/** A type a publisher may use: not one of the names the server sends itself (RESERVED_EVENT_TYPES). */
+export const PublishableTypeSchema = EventTypeSchema.refine((type) => !RESERVED_EVENT_TYPES.has(type), {
+  message: `is reserved for the server (${[...RESERVED_EVENT_TYPES].join(', ')})`,
+});
 
 export const PublishEventSchema = z
   .object({
     topic: TopicSchema,
-    type: EventTypeSchema,
+    type: PublishableTypeSchema,
     data: EventDataSchema,
+    /** In a batch: this event's own idempotency key (a repeat within 10 minutes is not accepted again). */
+    key: IdempotencyKeySchema.optional(),
   })
   .superRefine((event, ctx) => {
     // Likes are summed by fan-out, so their payload must be what the contract says it is.

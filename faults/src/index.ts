@@ -1,0 +1,2 @@
+// The fault-injection suite (see RELIABILITY.md); `npm run faults -- --help`.
+export {};
