@@ -78,6 +78,16 @@ export function createDispatcherMetrics() {
 
 export type DispatcherMetrics = ReturnType<typeof createDispatcherMetrics>;
 
+/**
+ * Event types named in metric labels: the product's own. Any other type a publisher invents is
+ * counted as `other`, so publisher input cannot mint label values (each costs memory forever).
+ */
+const LABELLED_TYPES = new Set(['like', 'comment', 'comment_deleted', 'viewers', 'status', 'presence']);
+
+export function eventTypeLabel(type: string): string {
+  return LABELLED_TYPES.has(type) ? type : 'other';
+}
+
 /** Runs `op`, observing its duration under `name`. */
 export async function timed<T>(metrics: DispatcherMetrics, name: string, op: () => Promise<T>): Promise<T> {
   const end = metrics.registryLatency.startTimer({ op: name });

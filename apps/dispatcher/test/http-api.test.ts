@@ -80,6 +80,68 @@ describe('dispatcher HTTP API', () => {
     );
   });
 
+  it('refuses the event types the server keeps for its own frames, naming type', async () => {
+    for (const type of ['connected', 'heartbeat', 'reconnect', 'resync', 'snapshot', 'error', 'message', 'open']) {
+      const one = expectError(await publish({ topic: 'video:1', type, data: {} }), 400, 'VALIDATION_FAILED');
+      expect(one).toContain('body.type');
+      expect(one).toContain('reserved');
+      const batch = {
+        events: [
+          { topic: 'video:1', type: 'comment', data: {} },
+          { topic: 'video:1', type, data: {} },
+        ],
+      };
+      expect(expectError(await publish(batch), 400, 'VALIDATION_FAILED')).toContain('body.events.1.type');
+    }
+  });
+
+  it('answers a repeated Idempotency-Key with the first ids and accepts nothing twice', async () => {
+    const keyed = (key: string, payload: unknown) => publish(payload, { ...auth, 'idempotency-key': key });
+    const events = [
+      { topic: 'video:idem', type: 'comment', data: { text: 'once' } },
+      { topic: 'video:idem-2', type: 'like', data: { count: 3 } },
+      { topic: 'video:idem', type: 'like', data: { count: 2 } },
+    ];
+    const first = await keyed('retry-me-1', { events });
+    expect(first.statusCode).toBe(202);
+    const ids = (first.json() as { ids: string[] }).ids;
+    const again = await keyed('retry-me-1', { events });
+    expect(again.statusCode).toBe(202);
+    expect((again.json() as { ids: string[] }).ids).toEqual(ids);
+    // The repeat took no position: the next event of the topic follows the first request's.
+    const next = await publish({ topic: 'video:idem', type: 'comment', data: { text: 'next' } });
+    const [nextId] = (next.json() as { ids: string[] }).ids;
+    expect(parsePositionId(nextId as string)?.pos).toBe((parsePositionId(ids[2] as string)?.pos ?? 0) + 1);
+    // A single event, and a key that is not valid.
+    const single = { topic: 'video:idem', type: 'comment', data: { text: 'single' } };
+    const s1 = (await keyed('single-1', single)).json() as { ids: string[] };
+    expect((await keyed('single-1', single)).json()).toEqual(s1);
+    expect(expectError(await keyed('x'.repeat(129), single), 400, 'VALIDATION_FAILED')).toContain('Idempotency-Key');
+    expect(expectError(await keyed('caf\u00e9', single), 400, 'VALIDATION_FAILED')).toContain('Idempotency-Key');
+  });
+
+  it('accepts a batch event once per key: its repeat gets its first id, the rest is accepted', async () => {
+    const tap = { topic: 'video:keyed', type: 'like', data: { count: 1 }, key: 'tap-batch-1' };
+    const first = (await publish({ events: [tap, { topic: 'video:keyed', type: 'comment', data: {} }] })).json() as {
+      ids: string[];
+    };
+    const second = await publish({ events: [{ topic: 'video:keyed', type: 'comment', data: { n: 2 } }, tap] });
+    expect(second.statusCode).toBe(202);
+    const ids = (second.json() as { ids: string[] }).ids;
+    expect(ids[1]).toBe(first.ids[0]);
+    expect(parsePositionId(ids[0] as string)?.pos).toBe(3);
+    expect(expectError(await publish({ events: [{ ...tap, key: '' }] }), 400, 'VALIDATION_FAILED')).toContain(
+      'body.events.0.key',
+    );
+  });
+
+  it('labels metrics by the known event types only (publisher input mints no label values)', async () => {
+    expect((await publish({ topic: 'video:1', type: 'zz_made_up_type', data: {} })).statusCode).toBe(202);
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).not.toContain('zz_made_up_type');
+    expect(metrics).toMatch(/dispatcher_published_events_total\{type="other"\} [1-9]/);
+  });
+
   it('refuses publishes without the right token', async () => {
     const event = { topic: 'video:1', type: 'like', data: { count: 1 } };
     expectError(await publish(event, {}), 401, 'UNAUTHORIZED');

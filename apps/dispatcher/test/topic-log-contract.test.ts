@@ -6,7 +6,7 @@ import { RedisRegistry } from '../src/registry/redis-registry.js';
 import type { SubscriptionRegistry } from '../src/registry/registry.js';
 import { MemoryTopicLog } from '../src/topic-log/memory-topic-log.js';
 import { RedisTopicLog } from '../src/topic-log/redis-topic-log.js';
-import type { TopicAppend, TopicLog, TopicLogLimits } from '../src/topic-log/topic-log.js';
+import type { AcceptRequest, TopicAppend, TopicLog, TopicLogLimits } from '../src/topic-log/topic-log.js';
 
 const shared = redisForThisFile('topic-log-test');
 
@@ -42,8 +42,8 @@ function append(topic: string, types: string[], extra: Partial<TopicAppend> = {}
 }
 
 /** Accepts, expecting no duplicates. */
-async function accepted(log: TopicLog, appends: TopicAppend[]) {
-  const result = await log.accept(appends);
+async function accepted(log: TopicLog, appends: TopicAppend[], request?: AcceptRequest) {
+  const result = await log.accept(appends, request);
   if (!Array.isArray(result)) throw new Error(`unexpected duplicates ${JSON.stringify(result)}`);
   return result;
 }
@@ -116,8 +116,8 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     ]);
     expect(again).toEqual({
       duplicates: [
-        [1, 0],
-        [1, 2],
+        { append: 1, index: 0 },
+        { append: 1, index: 2 },
       ],
     });
     // Nothing of the refused batch was written.
@@ -125,6 +125,41 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     expect((await log.read('t:s', undefined)).pos).toBe(0);
     const [rest] = await accepted(log, [append('t:r', ['comment'], { dedupe: [mark(0, 9)] })]);
     expect(rest?.base).toBe(2);
+  });
+
+  it('remembers an event key with its answer: a repeat is refused, naming the first answer', async () => {
+    const time = '00000000a';
+    const request = { time, size: 2, order: [[0, 1]], prefilled: [] };
+    const [first] = await accepted(log, [append('t:k', ['comment', 'like'], { keys: [{ index: 1, key: 'tap-1' }] })]);
+    expect(first?.base).toBe(0);
+    const again = await log.accept(
+      [append('t:k', ['comment', 'like'], { keys: [{ index: 1, key: 'tap-1' }] }), append('t:l', ['comment'])],
+      request,
+    );
+    expect(again).toEqual({ duplicates: [{ append: 0, index: 1, answer: `:2:${first?.epoch}` }] });
+    // Nothing of the refused batch was written; a key of another event is free.
+    expect((await log.read('t:k', undefined)).pos).toBe(2);
+    expect((await log.read('t:l', undefined)).pos).toBe(0);
+    const [other] = await accepted(log, [append('t:k', ['like'], { keys: [{ index: 0, key: 'tap-2' }] })], request);
+    expect(other?.base).toBe(2);
+  });
+
+  it('answers a used request key with the first answers in request order, accepting nothing', async () => {
+    const time = '00000000b';
+    // Request order: t:q event, t:p event, t:q event (grouped by topic: q gets 0 and 2, p gets 1).
+    const request = { time, key: 'req-1', size: 3, order: [[0, 2], [1]], prefilled: [] };
+    const [q, p] = await accepted(log, [append('t:q', ['comment', 'like']), append('t:p', ['status'])], request);
+    const repeat = await log.accept([append('t:q', ['comment', 'like']), append('t:p', ['status'])], request);
+    expect(repeat).toEqual({
+      replay: [`${time}:1:${q?.epoch}`, `${time}:1:${p?.epoch}`, `${time}:2:${q?.epoch}`],
+    });
+    expect((await log.read('t:q', undefined)).pos).toBe(2);
+    // Answers of events left out (accepted before under their own key) are kept in their place.
+    const withKnown = { time, key: 'req-2', size: 2, order: [[1]], prefilled: [[0, 'known'] as const] };
+    const [again] = await accepted(log, [append('t:p', ['comment'])], withKnown);
+    expect(await log.accept([append('t:p', ['comment'])], withKnown)).toEqual({
+      replay: ['known', `${time}:2:${again?.epoch}`],
+    });
   });
 
   it('returns the live nodes with viewers of each topic', async () => {

@@ -169,6 +169,28 @@ describe('RealtimeClient', () => {
     client.stop();
   });
 
+  it('ignores a published event named like a control frame: no move, no resync, no reconnect storm', () => {
+    const onResync = vi.fn();
+    const { client, events, statuses } = makeClient({
+      onResync,
+      eventTypes: ['comment', 'reconnect', 'resync'],
+      silenceTimeoutMs: 120_000,
+    });
+    client.start();
+    const first = latest();
+    connect(first);
+    const disguised = (type: string) => ({ id: `x-${type}`, topic: 'video:1', type, data: { afterMs: 0 }, ts: 0 });
+    for (const type of ['reconnect', 'resync', 'connected', 'heartbeat']) first.emit(type, disguised(type));
+    first.emit('reconnect', { afterMs: 'soon' }); // not a valid payload either
+    vi.advanceTimersByTime(10_000);
+    expect(FakeSource.all).toEqual([first]);
+    expect(first.closed).toBe(false);
+    expect(onResync).not.toHaveBeenCalled();
+    expect(events.map((e) => e.type)).not.toContain('reconnect');
+    expect(statuses.filter((s) => s === 'open')).toHaveLength(1);
+    client.stop();
+  });
+
   it('forgets the last id on resync and tells the page to reload its snapshot', () => {
     const onResync = vi.fn();
     const { client } = makeClient({ onResync });
@@ -176,7 +198,7 @@ describe('RealtimeClient', () => {
     const first = latest();
     connect(first);
     first.emit('comment', { id: 'old', topic: 'video:1', type: 'comment', data: {}, ts: 0 });
-    first.emit('resync', {});
+    first.emit('resync', { topic: 'video:1', reason: 'unknown_id' });
     expect(onResync).toHaveBeenCalledOnce();
     expect(client.lastId).toBeUndefined();
     client.stop();

@@ -5,13 +5,20 @@ import {
   parsePositionId,
   positionIdAt,
   positionIdTime,
+  RESERVED_EVENT_TYPES,
   type TPublishEvent,
   type TWireEvent,
 } from '@ovation/shared';
-import { type DispatcherMetrics, timed } from '../metrics.js';
+import { type DispatcherMetrics, eventTypeLabel, timed } from '../metrics.js';
 import type { NodeInfo } from '../registry/registry.js';
 import type { StoreRecovery } from '../store-recovery.js';
-import { isHistoryType, type TopicAppend, type TopicLog } from '../topic-log/topic-log.js';
+import {
+  type AcceptRequest,
+  isHistoryType,
+  parseAnswer,
+  type TopicAppend,
+  type TopicLog,
+} from '../topic-log/topic-log.js';
 import type { NodeChannels } from './node-channel.js';
 
 /*
@@ -27,10 +34,15 @@ import type { NodeChannels } from './node-channel.js';
  * queued for every node with viewers, so a viewer whose node fails still gets it on resume. When
  * the log cannot be reached, or a node the topics went to last time is behind (its queue full),
  * the publish fails with 503 and nothing is accepted.
+ *
+ * Idempotency: a request's `Idempotency-Key` and a batch event's `key` are remembered by the topic
+ * log in the same atomic step that accepts the events (with what the 202 said), so a publisher
+ * that retries — after a timeout, through another dispatcher — gets the first answer again and
+ * nothing is accepted or delivered twice.
  */
 export interface Publisher {
   /** Accepts a publish; returns one id per event. Relayed to peer regions. */
-  publish(events: readonly TPublishEvent[]): Promise<string[]>;
+  publish(events: readonly TPublishEvent[], options?: { key?: string | undefined }): Promise<string[]>;
   /** Accepts events relayed from another region (each once, by origin id); not relayed again. */
   acceptRelayed(events: readonly TWireEvent[]): Promise<{ accepted: number; duplicates: number }>;
 }
@@ -53,7 +65,18 @@ interface Item {
   ts: number;
   region: string;
   originId?: string | undefined;
+  /** Idempotency key of this event (a batch event's `key`). */
+  key?: string | undefined;
 }
+
+/** What one accept round came to. */
+type Round =
+  | { wires: Array<string | undefined>; ids: string[] }
+  | { duplicates: Array<{ index: number; answer?: string | undefined }> }
+  | { replay: string[] };
+
+/** Rounds a publish may take when some of its events turn out accepted already (their keys, marks). */
+const MAX_ROUNDS = 3;
 
 interface TopicGroup {
   topic: string;
@@ -92,23 +115,32 @@ export function createPublisher(deps: {
     }
   };
 
-  /** Accepts items (skipping `skip`); returns each accepted item's wire JSON, and the duplicates. */
+  /** Accepts items (skipping `skip`): their wire JSON and ids — or why nothing was accepted. */
   const accept = async (
     items: readonly Item[],
     skip: ReadonlySet<number>,
-  ): Promise<{ wires: Array<string | undefined>; ids: string[]; duplicates: number[] }> => {
+    request?: Omit<AcceptRequest, 'order'>,
+  ): Promise<Round> => {
     const groups = groupByTopic(items, skip);
     refuseIfUnable(groups.keys());
     const list = [...groups.values()];
     const appends = list.map((group) => toAppend(group, items));
     let accepted: Awaited<ReturnType<TopicLog['accept']>>;
     try {
-      accepted = await timed(metrics, 'accept', () => log.accept(appends));
+      accepted = await timed(metrics, 'accept', () =>
+        log.accept(appends, request && { ...request, order: list.map((group) => group.indexes) }),
+      );
     } catch (error) {
       throw new AppError('UNAVAILABLE', 'topic log unavailable; retry', { cause: error });
     }
+    if ('replay' in accepted) return { replay: accepted.replay };
     if ('duplicates' in accepted) {
-      return { wires: [], ids: [], duplicates: accepted.duplicates.map(([g, k]) => list[g]?.indexes[k] ?? -1) };
+      return {
+        duplicates: accepted.duplicates.map(({ append, index, answer }) => ({
+          index: list[append]?.indexes[index] ?? -1,
+          answer,
+        })),
+      };
     }
 
     if (routes.size > MAX_REMEMBERED_ROUTES) routes.clear();
@@ -128,30 +160,58 @@ export function createPublisher(deps: {
         }
         const id = positionIdAt(time, base + k + 1, epoch, region);
         ids[index] = id;
-        metrics.publishedEvents.inc({ type: item.type });
+        metrics.publishedEvents.inc({ type: eventTypeLabel(item.type) });
         // The body is `{…}` without the id: the wire event is the id spliced in front.
         const wire = `{"id":"${id}",${(group.bodies[k] as string).slice(1)}`;
         wires[index] = wire;
         for (const channel of targets) channel.enqueue(wire);
       });
     });
-    return { wires, ids, duplicates: [] };
+    return { wires, ids };
+  };
+
+  /** The id an idempotency answer stands for (see topic-log.ts `answer`). */
+  const answerId = (value: string | undefined): string => {
+    const parts = value === undefined ? undefined : parseAnswer(value);
+    return parts ? positionIdAt(parts.time, parts.pos, parts.epoch, region) : '';
   };
 
   return {
-    async publish(events) {
+    async publish(events, options = {}) {
       const ts = Date.now();
-      const items: Item[] = events.map((e) => ({ topic: e.topic, type: e.type, data: e.data, ts, region }));
-      const { wires, ids } = await accept(items, new Set());
-      // Viewer counts are regional: regions exchange counts, not these events (region-counts.ts).
-      relay?.enqueue(wires.filter((w, i) => w !== undefined && items[i]?.type !== 'viewers') as string[]);
-      return ids;
+      const items: Item[] = events.map((e) => ({ topic: e.topic, type: e.type, data: e.data, ts, region, key: e.key }));
+      const keyed = options.key !== undefined || items.some((item) => item.key !== undefined);
+      // Events accepted before under their own key: request index → answer.
+      const known = new Map<number, string>();
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        const request = keyed
+          ? { time: positionIdTime(ts), key: options.key, size: items.length, prefilled: [...known] }
+          : undefined;
+        const result = await accept(items, new Set(known.keys()), request);
+        if ('replay' in result) {
+          metrics.publishRequests.inc({ outcome: 'replayed' });
+          return result.replay.map(answerId);
+        }
+        if ('duplicates' in result) {
+          for (const { index, answer } of result.duplicates) known.set(index, answer ?? '');
+          continue;
+        }
+        for (const [index, answer] of known) result.ids[index] = answerId(answer);
+        if (known.size > 0) metrics.publishRequests.inc({ outcome: 'partly_replayed' });
+        // Viewer counts are regional: regions exchange counts, not these events (region-counts.ts).
+        relay?.enqueue(result.wires.filter((w, i) => w !== undefined && items[i]?.type !== 'viewers') as string[]);
+        return result.ids;
+      }
+      throw new AppError('UNAVAILABLE', 'publish kept meeting concurrent repeats of its keys; retry');
     },
 
     async acceptRelayed(relayed) {
       // A peer's likes are summed into totals here: one that breaks the like payload rules (a
-      // peer on another version, a bug) is dropped and counted, not allowed to poison them.
-      const events = relayed.filter((e) => e.type !== 'like' || LikePayloadSchema.safeParse(e.data).success);
+      // peer on another version, a bug) is dropped and counted, not allowed to poison them; so
+      // is an event whose type the server keeps for its own frames.
+      const events = relayed.filter(
+        (e) => !RESERVED_EVENT_TYPES.has(e.type) && (e.type !== 'like' || LikePayloadSchema.safeParse(e.data).success),
+      );
       if (events.length < relayed.length)
         metrics.relayReceived.inc({ outcome: 'invalid' }, relayed.length - events.length);
       if (events.length === 0) return { accepted: 0, duplicates: 0 };
@@ -165,15 +225,15 @@ export function createPublisher(deps: {
       }));
       // The log refuses a batch holding an event it already has, naming them: accept the rest.
       const skip = new Set<number>();
-      for (let round = 0; round < 3; round++) {
+      for (let round = 0; round < MAX_ROUNDS; round++) {
         const result = await accept(items, skip);
-        if (result.duplicates.length === 0) {
+        if ('ids' in result) {
           const accepted = items.length - skip.size;
           metrics.relayReceived.inc({ outcome: 'accepted' }, accepted);
           metrics.relayReceived.inc({ outcome: 'duplicate' }, skip.size);
           return { accepted, duplicates: skip.size };
         }
-        for (const index of result.duplicates) skip.add(index);
+        if ('duplicates' in result) for (const { index } of result.duplicates) skip.add(index);
       }
       throw new AppError('UNAVAILABLE', 'relay batch kept changing under us; retry');
     },
@@ -206,8 +266,10 @@ function toAppend(group: TopicGroup, items: readonly Item[]): TopicAppend {
   let likeDelta = 0;
   let likeTotal = -1;
   let status: string | undefined;
+  const keys: Array<{ index: number; key: string }> = [];
   group.indexes.forEach((index, k) => {
     const item = items[index] as Item;
+    if (item.key !== undefined) keys.push({ index: k, key: item.key });
     if (item.type === 'like') {
       // Validated at the boundary: count is a positive integer, total (when given) one ≥ 0.
       const { count, total } = item.data as { count: number; total?: number };
@@ -232,5 +294,6 @@ function toAppend(group: TopicGroup, items: readonly Item[]): TopicAppend {
     status,
     newEpoch: newEpoch(),
     ...(dedupe.length > 0 ? { dedupe } : {}),
+    ...(keys.length > 0 ? { keys } : {}),
   };
 }

@@ -1,15 +1,35 @@
-import { AppError, PublishBatchSchema, PublishEventSchema, parseWith, type TPublishEvent } from '@ovation/shared';
+import {
+  AppError,
+  IdempotencyKeySchema,
+  PublishBatchSchema,
+  PublishEventSchema,
+  parseWith,
+  type TPublishEvent,
+} from '@ovation/shared';
 import type { InternalAuth } from '@ovation/shared/server';
 import type { FastifyInstance } from 'fastify';
 import type { Publisher } from '../fanout/publisher.js';
 
-/** POST /publish: one event `{topic,type,data}` or a batch `{events:[...]}` → 202 `{ids}`. */
+/**
+ * POST /publish: one event `{topic,type,data}` or a batch `{events:[...]}` → 202 `{ids}`.
+ * `Idempotency-Key` covers the whole request; a batch event's `key` covers that event.
+ */
 export function publishRoutes(app: FastifyInstance, deps: { publisher: Publisher; auth: InternalAuth }) {
   app.post('/publish', { preHandler: deps.auth }, async (request, reply) => {
+    const key = idempotencyKey(request.headers['idempotency-key']);
     const events = parseEvents(request.body);
-    const ids = await deps.publisher.publish(events);
+    const ids = await deps.publisher.publish(events, { key });
     return reply.code(202).send({ ids });
   });
+}
+
+function idempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const parsed = IdempotencyKeySchema.safeParse(header);
+  if (!parsed.success) {
+    throw new AppError('VALIDATION_FAILED', 'Idempotency-Key: must be one header of 1-128 printable ASCII characters');
+  }
+  return parsed.data;
 }
 
 function parseEvents(body: unknown): TPublishEvent[] {

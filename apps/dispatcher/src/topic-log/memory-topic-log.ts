@@ -1,10 +1,12 @@
-import { newEpoch } from '@ovation/shared';
+import { IDEMPOTENCY_TTL_MS, newEpoch } from '@ovation/shared';
 import type { NodeInfo } from '../registry/registry.js';
 import {
+  type AcceptRequest,
+  type AcceptResult,
+  answer,
   DEFAULT_TOPIC_LOG_LIMITS,
   HISTORY_TRIM_SLACK,
   RELAY_DEDUPE_TTL_MS,
-  type TopicAccepted,
   type TopicAppend,
   type TopicLog,
   type TopicLogLimits,
@@ -27,6 +29,8 @@ export class MemoryTopicLog implements TopicLog {
   private readonly topics = new Map<string, TopicState>();
   /** Dedupe bitmaps of relayed events: key → positions seen, and when the key was last touched. */
   private readonly relayed = new Map<string, { bits: Set<number>; touchedAt: number }>();
+  /** Used idempotency keys → their answer (see AcceptRequest), until `expiresAt`. */
+  private readonly answers = new Map<string, { value: string; expiresAt: number }>();
 
   constructor(
     private readonly nodesFor: (topics: readonly string[]) => Promise<Map<string, NodeInfo[]>>,
@@ -34,15 +38,23 @@ export class MemoryTopicLog implements TopicLog {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[] | { duplicates: Array<[number, number]> }> {
-    const duplicates: Array<[number, number]> = [];
+  async accept(appends: readonly TopicAppend[], request?: AcceptRequest): Promise<AcceptResult> {
+    const now = this.now();
+    if (request?.key !== undefined) {
+      const done = this.answerOf(`request:${request.key}`, now);
+      if (done !== undefined) return { replay: done.split(',') };
+    }
+    const duplicates: Array<{ append: number; index: number; answer?: string }> = [];
     appends.forEach((append, a) => {
       for (const mark of append.dedupe ?? []) {
-        if (this.relayed.get(mark.key)?.bits.has(mark.bit)) duplicates.push([a, mark.index]);
+        if (this.relayed.get(mark.key)?.bits.has(mark.bit)) duplicates.push({ append: a, index: mark.index });
+      }
+      for (const { index, key } of append.keys ?? []) {
+        const known = this.answerOf(`event:${key}`, now);
+        if (known !== undefined) duplicates.push({ append: a, index, answer: known });
       }
     });
     if (duplicates.length > 0) return { duplicates };
-    const now = this.now();
     for (const append of appends) {
       for (const mark of append.dedupe ?? []) {
         const entry = this.relayed.get(mark.key) ?? { bits: new Set<number>(), touchedAt: now };
@@ -51,8 +63,10 @@ export class MemoryTopicLog implements TopicLog {
         this.relayed.set(mark.key, entry);
       }
     }
+    const answers: string[] = [];
+    for (const [index, value] of request?.prefilled ?? []) answers[index] = value;
     // Appended before the look-up below: see topic-log.ts for why the order matters.
-    const accepted = appends.map((append) => {
+    const accepted = appends.map((append, a) => {
       const state = this.state(append.topic, append.newEpoch);
       const base = state.pos;
       state.pos += append.count;
@@ -63,10 +77,27 @@ export class MemoryTopicLog implements TopicLog {
         this.trim(state);
         state.appendedAt = this.now();
       }
+      const time = request?.time ?? '';
+      const expiresAt = now + IDEMPOTENCY_TTL_MS;
+      for (const { index, key } of append.keys ?? []) {
+        this.answers.set(`event:${key}`, { value: answer(time, base + index + 1, state.epoch), expiresAt });
+      }
+      (request?.order[a] ?? []).forEach((index, k) => {
+        answers[index] = answer(time, base + k + 1, state.epoch);
+      });
       return { epoch: state.epoch, base };
     });
+    if (request?.key !== undefined) {
+      const value = Array.from({ length: request.size }, (_, i) => answers[i] ?? '').join(',');
+      this.answers.set(`request:${request.key}`, { value, expiresAt: now + IDEMPOTENCY_TTL_MS });
+    }
     const nodes = await this.nodesFor(appends.map((a) => a.topic));
     return accepted.map((a, i) => ({ ...a, nodes: nodes.get(appends[i]?.topic ?? '') ?? [] }));
+  }
+
+  private answerOf(key: string, now: number): string | undefined {
+    const entry = this.answers.get(key);
+    return entry && entry.expiresAt > now ? entry.value : undefined;
   }
 
   async read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead> {
@@ -80,6 +111,7 @@ export class MemoryTopicLog implements TopicLog {
   sweep(): void {
     const now = this.now();
     for (const [key, entry] of this.relayed) if (now - entry.touchedAt > RELAY_DEDUPE_TTL_MS) this.relayed.delete(key);
+    for (const [key, entry] of this.answers) if (entry.expiresAt <= now) this.answers.delete(key);
     for (const [topic, state] of this.topics) {
       // A log only ever read (no event yet) goes as soon as an idle history would.
       const ttl = state.pos === 0 ? this.historyTtlMs : this.limits.stateTtlMs;

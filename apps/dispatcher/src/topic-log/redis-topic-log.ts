@@ -1,11 +1,12 @@
-import { newEpoch, randomTag } from '@ovation/shared';
+import { IDEMPOTENCY_TTL_MS, newEpoch, randomTag } from '@ovation/shared';
 import type { Redis } from 'ioredis';
 import type { RedisRegistry } from '../registry/redis-registry.js';
 import {
+  type AcceptRequest,
+  type AcceptResult,
   DEFAULT_TOPIC_LOG_LIMITS,
   HISTORY_TRIM_SLACK,
   RELAY_DEDUPE_TTL_MS,
-  type TopicAccepted,
   type TopicAppend,
   type TopicLog,
   type TopicLogLimits,
@@ -21,6 +22,7 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  *   <p>:topic:<t>:nodes    SET    (the registry's) nodes with viewers of t
  *   <p>:relayed:<region>:<epoch>:<chunk>  BITMAP positions of that region's topic log already
  *                                 accepted here by relay (dedupe), 64Ki positions a key, 1 h TTL
+ *   <p>:idem:<key>         STRING what a used idempotency key answers (10 min): see AcceptRequest
  *   <p>:store              STRING a random marker set once: a Redis that lost its data (restarted
  *                                 empty, flushed) no longer has it, and the next publish sees so
  *
@@ -37,53 +39,81 @@ const STORE_LOST = 'OVATION_STORE_LOST';
 
 // KEYS: the store marker, then per topic: log hash, history stream, nodes set.
 // ARGV: maxEvents, trim threshold, history TTL ms, state TTL ms, expected marker, dedupe TTL ms,
+//   idempotency TTL ms, id time part ('' without keys), request key ('' none), request size,
+//   p prefilled answers, p × (request index, answer),
 //   then per topic: count, likeDelta, likeTotal, status ('' none), new epoch, n history entries,
-//   n × (index, body), d dedupe marks, d × (index, bitmap key, bit).
-// Returns per topic: epoch, base position, node ids — or {-1, topic, index, …} naming relayed
-// events already accepted (nothing is written then) — or the error STORE_LOST.
+//   n × (index, body), d dedupe marks, d × (index, bitmap key, bit), k keys, k × (index, key),
+//   and with a request key: count × request index.
+// Returns per topic: epoch, base position, node ids — or {-2, answers} when the request key was
+// used — or {-1, topic, index, answer ('' for a relayed mark), …} naming events already accepted
+// (nothing is written then) — or the error STORE_LOST.
 const ACCEPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[5] then return redis.error_reply('${STORE_LOST}') end
+local maxEvents, trimAt, historyTtl, stateTtl, dedupeTtl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[6]
+local idemTtl, time, requestKey, requestSize = ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])
+if requestKey ~= '' then
+  local done = redis.call('GET', requestKey)
+  if done then return { -2, done } end
+end
+local a = 11
+local answers = {}
+for i = 1, tonumber(ARGV[a]) do answers[tonumber(ARGV[a + 2 * i - 1]) + 1] = ARGV[a + 2 * i] end
+a = a + 1 + 2 * tonumber(ARGV[a])
 local topics = (#KEYS - 1) / 3
-local dups = {}
-local a = 7
+local specs = {}
 for t = 1, topics do
-  a = a + 6 + 2 * tonumber(ARGV[a + 5])
-  for d = 1, tonumber(ARGV[a]) do
-    if redis.call('GETBIT', ARGV[a + d * 3 - 1], ARGV[a + d * 3]) == 1 then
-      dups[#dups + 1] = t - 1
-      dups[#dups + 1] = tonumber(ARGV[a + d * 3 - 2])
+  local s = { count = tonumber(ARGV[a]), likeDelta = tonumber(ARGV[a + 1]), likeTotal = tonumber(ARGV[a + 2]),
+    status = ARGV[a + 3], epoch = ARGV[a + 4], history = {}, marks = {}, keys = {}, order = {} }
+  local n = tonumber(ARGV[a + 5])
+  a = a + 6
+  for h = 1, n do s.history[h] = { tonumber(ARGV[a]), ARGV[a + 1] }; a = a + 2 end
+  local d = tonumber(ARGV[a])
+  a = a + 1
+  for m = 1, d do s.marks[m] = { ARGV[a], ARGV[a + 1], ARGV[a + 2] }; a = a + 3 end
+  local k = tonumber(ARGV[a])
+  a = a + 1
+  for m = 1, k do s.keys[m] = { tonumber(ARGV[a]), ARGV[a + 1] }; a = a + 2 end
+  if requestKey ~= '' then
+    for e = 1, s.count do s.order[e] = tonumber(ARGV[a]); a = a + 1 end
+  end
+  specs[t] = s
+end
+local dups = {}
+for t = 1, topics do
+  for _, m in ipairs(specs[t].marks) do
+    if redis.call('GETBIT', m[2], m[3]) == 1 then
+      dups[#dups + 1] = t - 1; dups[#dups + 1] = tonumber(m[1]); dups[#dups + 1] = ''
     end
   end
-  a = a + 1 + 3 * tonumber(ARGV[a])
+  for _, m in ipairs(specs[t].keys) do
+    local known = redis.call('GET', m[2])
+    if known then dups[#dups + 1] = t - 1; dups[#dups + 1] = m[1]; dups[#dups + 1] = known end
+  end
 end
 if #dups > 0 then
   table.insert(dups, 1, -1)
   return dups
 end
-local maxEvents, trimAt, historyTtl, stateTtl, dedupeTtl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[6]
 local out = {}
-a = 7
 for t = 1, topics do
+  local s = specs[t]
   local log, history, nodes = KEYS[t * 3 - 1], KEYS[t * 3], KEYS[t * 3 + 1]
-  local count, likeDelta, likeTotal = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local status, epoch, n = ARGV[a + 3], redis.call('HGET', log, 'epoch'), tonumber(ARGV[a + 5])
+  local epoch = redis.call('HGET', log, 'epoch')
   if not epoch then
-    epoch = ARGV[a + 4]
+    epoch = s.epoch
     redis.call('DEL', history)
     redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0, 'likes', 0)
   end
-  a = a + 6
-  local base = redis.call('HINCRBY', log, 'pos', count) - count
-  if likeDelta > 0 or likeTotal >= 0 then
-    local likes = tonumber(redis.call('HGET', log, 'likes') or '0') + likeDelta
-    if likeTotal > likes then likes = likeTotal end
+  local base = redis.call('HINCRBY', log, 'pos', s.count) - s.count
+  if s.likeDelta > 0 or s.likeTotal >= 0 then
+    local likes = tonumber(redis.call('HGET', log, 'likes') or '0') + s.likeDelta
+    if s.likeTotal > likes then likes = s.likeTotal end
     redis.call('HSET', log, 'likes', likes)
   end
-  if status ~= '' then redis.call('HSET', log, 'status', status) end
-  if n > 0 then
-    for h = 1, n do
-      redis.call('XADD', history, string.format('%d-0', base + tonumber(ARGV[a]) + 1), 'e', ARGV[a + 1])
-      a = a + 2
+  if s.status ~= '' then redis.call('HSET', log, 'status', s.status) end
+  if #s.history > 0 then
+    for _, h in ipairs(s.history) do
+      redis.call('XADD', history, string.format('%d-0', base + h[1] + 1), 'e', h[2])
     end
     if redis.call('XLEN', history) > trimAt then
       redis.call('XTRIM', history, 'MAXLEN', maxEvents)
@@ -92,15 +122,23 @@ for t = 1, topics do
     end
     redis.call('PEXPIRE', history, historyTtl)
   end
-  for d = 1, tonumber(ARGV[a]) do
-    redis.call('SETBIT', ARGV[a + d * 3 - 1], ARGV[a + d * 3], 1)
-    redis.call('PEXPIRE', ARGV[a + d * 3 - 1], dedupeTtl)
+  for _, m in ipairs(s.marks) do
+    redis.call('SETBIT', m[2], m[3], 1)
+    redis.call('PEXPIRE', m[2], dedupeTtl)
   end
-  a = a + 1 + 3 * tonumber(ARGV[a])
+  for _, m in ipairs(s.keys) do
+    redis.call('SET', m[2], string.format('%s:%d:%s', time, base + m[1] + 1, epoch), 'PX', idemTtl)
+  end
+  for e, index in ipairs(s.order) do answers[index + 1] = string.format('%s:%d:%s', time, base + e, epoch) end
   redis.call('PEXPIRE', log, stateTtl)
   out[#out + 1] = epoch
   out[#out + 1] = base
   out[#out + 1] = redis.call('SMEMBERS', nodes)
+end
+if requestKey ~= '' then
+  local parts = {}
+  for i = 1, requestSize do parts[i] = answers[i] or '' end
+  redis.call('SET', requestKey, table.concat(parts, ','), 'PX', idemTtl)
 end
 return out`;
 
@@ -155,6 +193,11 @@ export class RedisTopicLog implements TopicLog {
     this.storeMarker().catch(() => {});
   }
 
+  /** Where an idempotency key's answer lives (keys are printable ASCII, see IDEMPOTENCY_KEY_PATTERN). */
+  private idempotencyKey(key: string): string {
+    return `${this.prefix}:idem:${key}`;
+  }
+
   private keys(topic: string) {
     const base = `${this.prefix}:topic:${topic}`;
     return { log: `${base}:log`, history: `${base}:history`, nodes: `${base}:nodes` };
@@ -175,9 +218,10 @@ export class RedisTopicLog implements TopicLog {
     return this.marker;
   }
 
-  async accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[] | { duplicates: Array<[number, number]> }> {
+  async accept(appends: readonly TopicAppend[], request?: AcceptRequest): Promise<AcceptResult> {
     const { maxEvents, maxAgeMs, stateTtlMs } = this.limits;
     const keys: string[] = [`${this.prefix}:store`];
+    const prefilled = request?.prefilled ?? [];
     const args: string[] = [
       String(maxEvents),
       String(Math.floor(maxEvents * (1 + HISTORY_TRIM_SLACK))),
@@ -185,8 +229,14 @@ export class RedisTopicLog implements TopicLog {
       String(stateTtlMs),
       await this.storeMarker(),
       String(RELAY_DEDUPE_TTL_MS),
+      String(IDEMPOTENCY_TTL_MS),
+      request?.time ?? '',
+      request?.key === undefined ? '' : this.idempotencyKey(request.key),
+      String(request?.size ?? 0),
+      String(prefilled.length),
     ];
-    for (const append of appends) {
+    for (const [index, value] of prefilled) args.push(String(index), value);
+    appends.forEach((append, a) => {
       const k = this.keys(append.topic);
       keys.push(k.log, k.history, k.nodes);
       args.push(
@@ -201,7 +251,11 @@ export class RedisTopicLog implements TopicLog {
       const marks = append.dedupe ?? [];
       args.push(String(marks.length));
       for (const { index, key, bit } of marks) args.push(String(index), `${this.prefix}:${key}`, String(bit));
-    }
+      const eventKeys = append.keys ?? [];
+      args.push(String(eventKeys.length));
+      for (const { index, key } of eventKeys) args.push(String(index), this.idempotencyKey(key));
+      if (request?.key !== undefined) for (const index of request.order[a] ?? []) args.push(String(index));
+    });
     let reply: Array<string | number | string[]>;
     try {
       reply = await this.redis.ovationTopicAccept(keys.length, ...keys, ...args);
@@ -212,9 +266,17 @@ export class RedisTopicLog implements TopicLog {
       }
       throw error;
     }
+    if (reply[0] === -2) return { replay: String(reply[1]).split(',') };
     if (reply[0] === -1) {
-      const duplicates: Array<[number, number]> = [];
-      for (let i = 1; i + 1 < reply.length; i += 2) duplicates.push([Number(reply[i]), Number(reply[i + 1])]);
+      const duplicates: Array<{ append: number; index: number; answer?: string }> = [];
+      for (let i = 1; i + 2 < reply.length; i += 3) {
+        const answer = String(reply[i + 2]);
+        duplicates.push({
+          append: Number(reply[i]),
+          index: Number(reply[i + 1]),
+          ...(answer === '' ? {} : { answer }),
+        });
+      }
       return { duplicates };
     }
     const memberLists: string[][] = [];

@@ -16,11 +16,13 @@ import type { NodeInfo } from '../registry/registry.js';
  */
 export interface TopicLog {
   /**
-   * Accepts one batch; `appends[i]` gets `result[i]`. When an event with a dedupe mark was
-   * accepted before (a relayed event that came twice), nothing is accepted and the duplicates are
-   * named instead, as [append index, event index]. Throws when the store is unreachable.
+   * Accepts one batch; `appends[i]` gets `result[i]`. Nothing is accepted (and the reason is named
+   * instead) when the batch holds an event accepted before — a relayed event that came twice (its
+   * dedupe mark is set) or an event whose idempotency key was used (its answer is given) — or when
+   * the request's own key was used (`replay`: the first request's answers, in request order).
+   * Throws when the store is unreachable.
    */
-  accept(appends: readonly TopicAppend[]): Promise<TopicAccepted[] | { duplicates: Array<[number, number]> }>;
+  accept(appends: readonly TopicAppend[], request?: AcceptRequest): Promise<AcceptResult>;
   /**
    * The topic's state and its history events after position `from` (none when undefined, or when
    * `epochs` is non-empty and holds not the log's epoch: positions of another epoch cannot match).
@@ -28,6 +30,29 @@ export interface TopicLog {
   read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead>;
   /** Forgets expired state (the Redis driver leaves that to key expiry). */
   sweep(): void;
+}
+
+export type AcceptResult =
+  | TopicAccepted[]
+  | { duplicates: Array<{ append: number; index: number; answer?: string }> }
+  | { replay: string[] };
+
+/**
+ * What a publish with idempotency keys needs besides its appends. An *answer* is what a key
+ * remembers of its event: `<time>:<position>:<epoch>` (see `answer`/`answerId`), from which the
+ * event's id is rebuilt; a request key remembers one answer per event, in request order.
+ */
+export interface AcceptRequest {
+  /** The time part of the request's ids (ids.ts positionIdTime). */
+  time: string;
+  /** The request's `Idempotency-Key` (without prefix), covering every event of the request. */
+  key?: string;
+  /** Events in the request. */
+  size: number;
+  /** Request index of each append's events, in order (needed with `key`). */
+  order: ReadonlyArray<readonly number[]>;
+  /** Answers of events left out of the appends (already accepted under their own key), by request index. */
+  prefilled: ReadonlyArray<readonly [number, string]>;
 }
 
 /** One topic's share of a publish batch. */
@@ -50,6 +75,8 @@ export interface TopicAppend {
    * an event whose mark is already set was accepted before and must not be again.
    */
   dedupe?: ReadonlyArray<{ index: number; key: string; bit: number }>;
+  /** Idempotency keys of events (a batch event's `key`): one already used names its answer instead. */
+  keys?: ReadonlyArray<{ index: number; key: string }>;
 }
 
 export interface TopicAccepted {
@@ -88,6 +115,19 @@ export const DEFAULT_TOPIC_LOG_LIMITS: TopicLogLimits = {
   maxAgeMs: 10 * 60_000,
   stateTtlMs: 24 * 60 * 60_000,
 };
+
+/** What an idempotency key remembers of its event (see AcceptRequest). */
+export function answer(time: string, pos: number, epoch: string): string {
+  return `${time}:${pos}:${epoch}`;
+}
+
+/** The parts of an answer, or undefined for one this version cannot read. */
+export function parseAnswer(value: string): { time: string; pos: number; epoch: string } | undefined {
+  const [time, pos, epoch] = value.split(':');
+  const position = Number(pos);
+  if (!time || !epoch || !Number.isSafeInteger(position)) return undefined;
+  return { time, pos: position, epoch };
+}
 
 /** History is trimmed back to maxEvents once it exceeds it by this fraction (amortises trimming). */
 export const HISTORY_TRIM_SLACK = 0.1;

@@ -1,4 +1,9 @@
-import type { TConnectedPayload, TEventEnvelope } from '../schemas.js';
+import {
+  ConnectedPayloadSchema,
+  ReconnectPayloadSchema,
+  ResyncPayloadSchema,
+  type TEventEnvelope,
+} from '../schemas.js';
 
 /*
  * The browser's realtime client: one EventSource to one realtime node, chosen at random from
@@ -61,6 +66,24 @@ export interface VisibilitySource {
 }
 
 const CONTROL_TYPES = ['connected', 'heartbeat', 'reconnect', 'resync'] as const;
+
+/**
+ * A control frame's payload, or undefined when the frame is not one the server sent: the server
+ * never puts an event envelope (`id`, `topic`) in a control frame, so a frame named like one that
+ * carries an event is a published event in disguise (an old peer, a bug) and is ignored — one
+ * `reconnect` from a publisher must not send every viewer away.
+ */
+function controlPayload(data: string): Record<string, unknown> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  return 'id' in record || 'type' in record ? undefined : record;
+}
 const MAX_LATENCY_SAMPLES = 100;
 
 export class RealtimeClient {
@@ -154,24 +177,21 @@ export class RealtimeClient {
     };
     source.addEventListener('connected', (event) => {
       if (this.source !== source) return;
+      const connected = ConnectedPayloadSchema.safeParse(controlPayload(event.data));
+      if (!connected.success) return;
       this.attempt = 0;
-      try {
-        this.connectionId = (JSON.parse(event.data) as TConnectedPayload).connectionId;
-      } catch {
-        this.connectionId = undefined;
-      }
+      this.connectionId = connected.data.connectionId;
       this.setStatus('open');
       this.feedWatchdog();
     });
-    source.addEventListener('heartbeat', () => {
-      if (this.source === source) this.feedWatchdog();
+    source.addEventListener('heartbeat', (event) => {
+      if (this.source === source && controlPayload(event.data)) this.feedWatchdog();
     });
     source.addEventListener('reconnect', (event) => {
       if (this.source !== source) return;
-      let afterMs = 0;
-      try {
-        afterMs = Math.max(0, Number((JSON.parse(event.data) as { afterMs?: number }).afterMs ?? 0));
-      } catch {}
+      const told = ReconnectPayloadSchema.safeParse(controlPayload(event.data));
+      if (!told.success) return;
+      const afterMs = told.data.afterMs;
       // The node is draining: keep reading it until our turn, then move (the node spreads turns
       // so that its viewers do not all land on the other nodes at once).
       this.o.clearTimeout(this.watchdog);
@@ -181,8 +201,8 @@ export class RealtimeClient {
         this.open();
       }, afterMs);
     });
-    source.addEventListener('resync', () => {
-      if (this.source !== source) return;
+    source.addEventListener('resync', (event) => {
+      if (this.source !== source || !ResyncPayloadSchema.safeParse(controlPayload(event.data)).success) return;
       this.lastEventId = undefined;
       this.o.onResync?.();
     });
