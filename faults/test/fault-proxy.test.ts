@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
@@ -88,6 +89,25 @@ afterEach(() => {
 
 async function listen(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+}
+
+/**
+ * A listener whose process is stopped, with its accept queue full: the kernel drops further SYNs, so a connect
+ * neither succeeds nor fails (Linux, net.ipv4.tcp_abort_on_overflow = 0, the default).
+ */
+async function startHungUpstream(): Promise<Upstream> {
+  const script =
+    "const s = require('node:net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => " +
+    'console.log(s.address().port));';
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanup.push(() => child.kill('SIGKILL'));
+  const port = Number(await new Promise<Buffer>((resolve) => child.stdout.once('data', resolve)));
+  child.kill('SIGSTOP');
+  for (let i = 0; i < 2; i++) {
+    const filler = await dial(port);
+    expect(filler.seen.closed).toBe(false);
+  }
+  return { host: '127.0.0.1', port };
 }
 
 async function startProxy(options: Omit<FaultProxyOptions, 'name'>): Promise<FaultProxy> {
@@ -432,6 +452,20 @@ describe('FaultProxy load balancing', () => {
 
     expect(arrivals).toEqual(['live', 'live', 'live', 'live']);
     expect(proxy.stats().failedConnects).toBeGreaterThanOrEqual(2);
+  });
+
+  it('skips a target that does not answer within the connect timeout', async () => {
+    const live = await startUpstream('live');
+    const hung = await startHungUpstream();
+    const proxy = await startProxy({ targets: [hung, live.target], connectTimeoutMs: 100 });
+
+    const start = performance.now();
+    const client = await dial(proxy.port);
+    await roundTrip(client, 'hello');
+
+    expect(performance.now() - start).toBeGreaterThanOrEqual(100);
+    expect(arrivals).toEqual(['live']);
+    expect(proxy.stats().failedConnects).toBe(1);
   });
 
   it('reads the targets again for every connection', async () => {
