@@ -31,8 +31,8 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
   const dispatcherId = `${config.region}-${randomTag()}`;
   const metrics = createDispatcherMetrics();
   const store = deps.store ?? openRegistry(config);
-  const channels = new NodeChannels(config.internalToken, metrics);
-  const recovery = new StoreRecovery(config.nodeTtlMs);
+  const channels = new NodeChannels(config.internalToken, metrics, (nodeId) => store.registry.nodeAlive(nodeId));
+  const recovery = new StoreRecovery(config.nodeTtlMs, (nodeIds) => store.registry.syncedNodes(nodeIds));
   store.onStoreLost((liveNodes) => {
     recovery.lost(liveNodes);
     app.log.warn({ nodes: liveNodes.length }, 'Redis lost its data; publishes wait for the nodes to re-register');
@@ -73,7 +73,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
     metrics,
     auth,
   });
-  nodeRoutes(app, { registry: store.registry, nodeTtlMs: config.nodeTtlMs, metrics, auth, recovery });
+  nodeRoutes(app, { registry: store.registry, log: store.log, nodeTtlMs: config.nodeTtlMs, metrics, auth });
   healthRoutes(app, { store, metrics: metrics.registry });
 
   // Housekeeping: expired nodes leave the registry; channels to departed nodes are closed.

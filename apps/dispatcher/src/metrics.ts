@@ -1,9 +1,18 @@
+import { processFaults } from '@ovation/shared/server';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The dispatcher's Prometheus metrics, one registry per app instance (tests build several). */
 export function createDispatcherMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'process_unhandled_rejections',
+    help: 'Promise rejections nothing handled since the process started (logged and counted; see installProcessPolicy).',
+    registers: [registry],
+    collect() {
+      this.set(processFaults.unhandledRejections);
+    },
+  });
   return {
     registry,
     publishedEvents: new Counter({
@@ -20,13 +29,12 @@ export function createDispatcherMetrics() {
     }),
     nodeDeliveries: new Counter({
       name: 'dispatcher_node_events_total',
-      help: 'Events delivered to each realtime node.',
-      labelNames: ['node'],
+      help: 'Events delivered to realtime nodes (an event sent to three nodes counts three times).',
       registers: [registry],
     }),
     nodeBatches: new Counter({
       name: 'dispatcher_node_batches_total',
-      help: 'HTTP batches sent to realtime nodes, by outcome.',
+      help: 'HTTP batches sent to realtime nodes, by outcome (ok, failed, retried).',
       labelNames: ['outcome'],
       registers: [registry],
     }),

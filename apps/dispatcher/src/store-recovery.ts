@@ -1,9 +1,11 @@
 /**
  * After Redis lost its data (restarted empty), the registry is empty until every realtime node has
- * sent its next heartbeat (its full state). A publish accepted in between would find no node and
- * its 202 would not reach viewers who are connected right now. So publishes are refused (503, the
- * publisher retries) until each node that was alive before the loss has been heard from again, or
- * for at most one node TTL (a node silent that long is gone anyway).
+ * synced its full state again (a node's next heartbeat finds it unknown and asks for it). A
+ * publish accepted in between would find no node and its 202 would not reach viewers who are
+ * connected right now. So publishes are refused (503, the publisher retries) until each node that
+ * was alive before the loss has synced — as the store says, so it does not matter which
+ * dispatcher a node synced through — or for at most one node TTL (a node silent that long is gone
+ * anyway).
  */
 export class StoreRecovery {
   private awaiting = new Set<string>();
@@ -11,6 +13,8 @@ export class StoreRecovery {
 
   constructor(
     private readonly maxMs: number,
+    /** Those of the nodes that synced since the loss. */
+    private readonly synced: (nodeIds: readonly string[]) => Promise<Set<string>>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -20,16 +24,15 @@ export class StoreRecovery {
     this.until = this.now() + this.maxMs;
   }
 
-  /** A node re-registered (heartbeat). */
-  heard(nodeId: string): void {
-    this.awaiting.delete(nodeId);
-  }
-
-  /** True while publishes must wait for nodes to re-register. */
-  get recovering(): boolean {
+  /** True while publishes must wait for nodes to sync (asks the store only while recovering). */
+  async recovering(): Promise<boolean> {
     if (this.awaiting.size === 0) return false;
-    if (this.now() < this.until) return true;
-    this.awaiting.clear();
-    return false;
+    if (this.now() >= this.until) {
+      this.awaiting.clear();
+      return false;
+    }
+    const synced = await this.synced([...this.awaiting]).catch(() => new Set<string>());
+    for (const nodeId of synced) this.awaiting.delete(nodeId);
+    return this.awaiting.size > 0;
   }
 }

@@ -1,6 +1,7 @@
 import { parsePositionId } from '@ovation/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test-support/poll.js';
 import { buildApp } from '../src/app.js';
 import { loadDispatcherConfig } from '../src/config.js';
 
@@ -150,7 +151,7 @@ describe('dispatcher HTTP API', () => {
   });
 
   it('guards and validates the internal node endpoints', async () => {
-    const beat = { nodeId: 'n1', url: 'http://127.0.0.1:9', counts: { 'video:1': 2 } };
+    const beat = { nodeId: 'n1', url: 'http://127.0.0.1:9', counts: { 'video:1': 2 }, topics: 1 };
     const post = (url: string, payload: unknown, headers: Record<string, string> = auth) =>
       app.inject({ method: 'POST', url, headers, payload: payload as object });
     expectError(await post('/internal/nodes/heartbeat', beat, {}), 401, 'UNAUTHORIZED');
@@ -165,9 +166,20 @@ describe('dispatcher HTTP API', () => {
       400,
       'VALIDATION_FAILED',
     );
-    expect((await post('/internal/nodes/heartbeat', beat)).json()).toEqual({ ok: true, ttlMs: 5000 });
+    // A node the registry does not know is asked for its full state; once synced, it is not.
+    expect((await post('/internal/nodes/heartbeat', beat)).json()).toEqual({ ok: true, ttlMs: 5000, resync: true });
+    const sync = { nodeId: 'n1', url: beat.url, syncId: 's1', counts: { 'video:1': 2 } };
+    expect((await post('/internal/nodes/sync', { ...sync, last: false })).statusCode).toBe(200);
+    expect((await post('/internal/nodes/sync', { ...sync, counts: {}, last: true })).statusCode).toBe(200);
+    expect((await post('/internal/nodes/heartbeat', { ...beat, counts: {} })).json()).toEqual({
+      ok: true,
+      ttlMs: 5000,
+    });
     const viewers = await app.inject({ method: 'GET', url: '/topics/video:1/viewers' });
     expect(viewers.json()).toEqual({ count: 2, byRegion: { local: 2 } });
+    // A part names at most 5,000 topics; the node cuts more into several.
+    const many = Object.fromEntries(Array.from({ length: 5001 }, (_, i) => [`t:${i}`, 1]));
+    expectError(await post('/internal/nodes/sync', { ...sync, counts: many, last: false }), 400, 'VALIDATION_FAILED');
   });
 
   it('validates the topic of a viewers query and 404s unknown routes', async () => {
@@ -232,7 +244,7 @@ describe('dispatcher backpressure', () => {
         method: 'POST',
         url: '/internal/nodes/heartbeat',
         headers: auth,
-        payload: { nodeId: 'stuck', url: `http://127.0.0.1:${port}`, counts: { 'video:bp': 1 } },
+        payload: { nodeId: 'stuck', url: `http://127.0.0.1:${port}`, counts: { 'video:bp': 1 }, topics: 1 },
       });
       expect(beat.statusCode).toBe(200);
       const events = Array.from({ length: 1000 }, () => ({ topic: 'video:bp', type: 'comment', data: { t: 'x' } }));
@@ -265,6 +277,105 @@ describe('dispatcher backpressure', () => {
     } finally {
       await app2.close();
       stuck.close();
+    }
+  });
+});
+
+describe('dispatcher delivery to nodes', () => {
+  /** A node that fails the first `failures` deliveries (connection reset), then takes them; counts likes. */
+  async function flakyNode(failures: number) {
+    const { createServer } = await import('node:http');
+    const received: number[] = [];
+    let seen = 0;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        if (seen++ < failures) {
+          req.socket.destroy();
+          return;
+        }
+        for (const e of (JSON.parse(body) as { events: Array<{ id: string; data: { count: number } }> }).events) {
+          received.push(parsePositionId(e.id)?.pos ?? -1);
+        }
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    return { server, url, received };
+  }
+
+  const register = (target: FastifyInstance, nodeId: string, url: string, topic: string) =>
+    target.inject({
+      method: 'POST',
+      url: '/internal/nodes/heartbeat',
+      headers: auth,
+      payload: { nodeId, url, counts: { [topic]: 1 }, topics: 1 },
+    });
+
+  it('retries a delivery that failed while the node is registered: every like arrives', async () => {
+    const node = await flakyNode(3);
+    const app2 = await buildApp(loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent' }));
+    try {
+      expect((await register(app2, 'flaky', node.url, 'video:retry')).statusCode).toBe(200);
+      for (let i = 0; i < 5; i++) {
+        const response = await app2.inject({
+          method: 'POST',
+          url: '/publish',
+          headers: { 'content-type': 'application/json', ...auth },
+          payload: { topic: 'video:retry', type: 'like', data: { count: 1 } },
+        });
+        expect(response.statusCode).toBe(202);
+      }
+      await waitFor('every like at the node', () => new Set(node.received).size === 5, { timeoutMs: 5000 });
+      expect([...new Set(node.received)].sort()).toEqual([1, 2, 3, 4, 5]);
+      const metrics = (await app2.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/dispatcher_node_batches_total\{outcome="retried"\} [1-9]/);
+      expect(metrics).not.toMatch(/dispatcher_dropped_events_total\{reason="[a-z_]+"\} [1-9]/);
+    } finally {
+      await app2.close();
+      node.server.close();
+    }
+  });
+
+  it('stops retrying for a node whose liveness expired, and its topics are not held at 503', async () => {
+    const { createServer } = await import('node:net');
+    const hung = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hung.address() as { port: number }).port}`;
+    const app2 = await buildApp(
+      loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent', NODE_TTL_MS: '1000' }),
+    );
+    const publishStatus = async () =>
+      (
+        await app2.inject({
+          method: 'POST',
+          url: '/publish',
+          headers: { 'content-type': 'application/json', ...auth },
+          payload: { events: Array.from({ length: 1000 }, () => ({ topic: 'video:hung', type: 'comment', data: {} })) },
+        })
+      ).statusCode;
+    try {
+      expect((await register(app2, 'hung', url, 'video:hung')).statusCode).toBe(200);
+      const statuses: number[] = [];
+      for (let i = 0; i < 25; i++) statuses.push(await publishStatus());
+      expect(statuses.at(-1)).toBe(503); // its queue is full while it is registered
+      const hungAt = Date.now();
+      // Its heartbeats stopped: once its liveness (1 s) expired, the topic takes publishes again.
+      await waitFor('publishes accepted again', async () => (await publishStatus()) === 202, {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
+      const blockedMs = Date.now() - hungAt;
+      expect(blockedMs).toBeLessThan(4000);
+      const metrics = (await app2.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/dispatcher_dropped_events_total\{reason="node_left"\} [1-9]/);
+    } finally {
+      await app2.close();
+      hung.close();
     }
   });
 });

@@ -74,42 +74,70 @@ describe.each(Object.entries(drivers))('SubscriptionRegistry contract (%s)', (_n
     expect(await ids('t')).toEqual(['node-b']);
   });
 
-  it('treats a heartbeat as the full state: topics it lacks are dropped, counts replaced', async () => {
-    await registry.addTopics(a, ['old', 'kept'], TTL);
-    await registry.heartbeat(a, { kept: 3, fresh: 2 }, TTL);
-    expect(await ids('old')).toEqual([]);
-    expect(await ids('kept')).toEqual(['node-a']);
+  it('takes changed counts from a heartbeat, and asks for a full sync when it lacks the state of the node', async () => {
+    // A node it never saw: resync.
+    expect(await registry.heartbeat(a, { kept: 3 }, TTL, 1)).toEqual({ resync: true });
+    await registry.addTopics(a, ['old'], TTL);
+    expect(await registry.heartbeat(a, { kept: 4, fresh: 2 }, TTL, 3)).toEqual({ resync: false });
+    expect(await registry.topicViewers('kept')).toBe(4);
     expect(await ids('fresh')).toEqual(['node-a']);
-    expect(await registry.topicViewers('kept')).toBe(3);
-    await registry.heartbeat(a, { kept: 1 }, TTL);
-    expect(await registry.topicViewers('kept')).toBe(1);
-    expect(await registry.topicViewers('fresh')).toBe(0);
+    // Only changed counts come; others stay as they were.
+    expect(await registry.heartbeat(a, {}, TTL, 3)).toEqual({ resync: false });
+    expect(await registry.topicViewers('kept')).toBe(4);
+    // The node holds another number of topics than the registry (an update got lost): resync.
+    expect(await registry.heartbeat(a, {}, TTL, 2)).toEqual({ resync: true });
+  });
+
+  it('syncs a full state in parts: adds while it runs, the last part removes what none named', async () => {
+    await registry.addTopics(a, ['stale', 'kept'], TTL);
+    await registry.addTopics(b, ['stale'], TTL);
+    await registry.syncTopics(a, 's1', { kept: 2, one: 1 }, false, TTL);
+    // Mid-sync nothing is missing: the stale topic is still routed, the new ones already are.
+    expect(await ids('stale')).toEqual(['node-a', 'node-b']);
+    expect(await ids('one')).toEqual(['node-a']);
+    expect(await registry.syncedNodes(['node-a', 'node-b'])).toEqual(new Set());
+    await registry.syncTopics(a, 's1', { two: 5 }, false, TTL);
+    await registry.syncTopics(a, 's1', {}, true, TTL);
+    expect(await ids('stale')).toEqual(['node-b']);
+    expect(await ids('kept')).toEqual(['node-a']);
+    expect(await ids('two')).toEqual(['node-a']);
+    expect(Object.fromEntries(await registry.viewerCounts())).toEqual({ kept: 2, one: 1, two: 5, stale: 0 });
+    expect(await registry.syncedNodes(['node-a', 'node-b'])).toEqual(new Set(['node-a']));
+    expect(await registry.heartbeat(a, {}, TTL, 3)).toEqual({ resync: false });
+  });
+
+  it('knows a node is alive until its liveness expires', async () => {
+    await registry.heartbeat(a, {}, 1000, 0);
+    expect(await registry.nodeAlive('node-a')).toBe(true);
+    expect(await registry.nodeAlive('node-b')).toBe(false);
+    clock += 1500;
+    expect(await registry.nodeAlive('node-a')).toBe(false);
   });
 
   it('sums viewer counts over live nodes', async () => {
-    await registry.heartbeat(a, { t: 3, u: 1 }, TTL);
-    await registry.heartbeat(b, { t: 4 }, TTL);
+    await registry.heartbeat(a, { t: 3, u: 1 }, TTL, 2);
+    await registry.heartbeat(b, { t: 4 }, TTL, 1);
     expect(await registry.topicViewers('t')).toBe(7);
     expect(Object.fromEntries(await registry.viewerCounts())).toEqual({ t: 7, u: 1 });
   });
 
   it('hides a node once its liveness expires, and sweeps it with its topics', async () => {
-    await registry.heartbeat(a, { t: 2 }, 1000);
-    await registry.heartbeat(b, { t: 5 }, 5000);
+    await registry.heartbeat(a, { t: 2 }, 1000, 1);
+    await registry.heartbeat(b, { t: 5 }, 5000, 1);
     clock += 1500;
     expect(await ids('t')).toEqual(['node-b']);
     expect(await registry.topicViewers('t')).toBe(5);
     expect(await registry.sweepExpired()).toEqual(['node-a']);
     expect(await registry.sweepExpired()).toEqual([]);
-    // Coming back is a plain heartbeat.
-    await registry.heartbeat(a, { t: 1 }, 1000);
+    // Coming back: the registry asks for its full state.
+    expect(await registry.heartbeat(a, { t: 1 }, 1000, 1)).toEqual({ resync: true });
     expect(await ids('t')).toEqual(['node-a', 'node-b']);
   });
 
   it('keeps a node that heartbeated after it expired but before the sweep', async () => {
-    await registry.heartbeat(a, { t: 1 }, 1000);
+    await registry.heartbeat(a, { t: 1 }, 1000, 1);
     clock += 2000;
-    await registry.heartbeat(a, { t: 1 }, 1000);
+    expect(await registry.heartbeat(a, { t: 1 }, 1000, 1)).toEqual({ resync: false });
     expect(await registry.sweepExpired()).toEqual([]);
     expect(await ids('t')).toEqual(['node-a']);
   });

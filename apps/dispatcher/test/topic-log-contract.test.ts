@@ -162,6 +162,24 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     });
   });
 
+  it('restores the state nodes report into a log that lost it, never into one that took events since', async () => {
+    await log.restore([
+      { topic: 't:gone', likes: 41, status: 'live' },
+      { topic: 't:read', likes: 7 },
+    ]);
+    expect(await log.read('t:gone', undefined)).toMatchObject({ pos: 0, likes: 41, status: 'live' });
+    // A log made by a read (no event yet) takes the higher total; a lower report changes nothing.
+    await log.read('t:fresh', undefined);
+    await log.restore([{ topic: 't:fresh', likes: 5, status: 'ended' }]);
+    await log.restore([{ topic: 't:fresh', likes: 3 }]);
+    expect(await log.read('t:fresh', undefined)).toMatchObject({ likes: 5, status: 'ended' });
+    // Events accepted since: the log's own state is newer than any report.
+    const [first] = await accepted(log, [append('t:gone', ['like'], { likeDelta: 2 })]);
+    expect(first?.base).toBe(0);
+    await log.restore([{ topic: 't:gone', likes: 100, status: 'ended' }]);
+    expect(await log.read('t:gone', undefined)).toMatchObject({ pos: 1, likes: 43, status: 'live' });
+  });
+
   it('returns the live nodes with viewers of each topic', async () => {
     await registry.addTopics({ nodeId: 'n1', url: 'http://127.0.0.1:1' }, ['t:n'], 60_000);
     const [withNode, without] = await accepted(log, [append('t:n', ['comment']), append('t:none', ['comment'])]);

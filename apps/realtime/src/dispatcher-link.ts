@@ -1,4 +1,13 @@
-import { NodeAckSchema, type TNodeHeartbeat, type TNodeTopics } from '@ovation/shared';
+import {
+  MAX_TOPICS_PER_NODE_MESSAGE,
+  NodeAckSchema,
+  randomTag,
+  type TNodeAck,
+  type TNodeHeartbeat,
+  type TNodeSync,
+  type TNodeTopics,
+  type TTopicState,
+} from '@ovation/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import type { TopicTable } from './connections/topic-table.js';
 import type { DispatcherClient } from './dispatcher-client.js';
@@ -7,22 +16,42 @@ import type { LatencyCollector } from './latency/collector.js';
 /*
  * The node's registration with the dispatcher tier, over one serialized channel:
  *
- *   first viewer of a topic / last one left ──▶ POST /internal/nodes/topics  {add, remove}
- *   every NODE_HEARTBEAT_MS                  ──▶ POST /internal/nodes/heartbeat {counts}
+ *   first viewer of a topic / last one left ──▶ POST /internal/nodes/topics    {add, remove}
+ *   every NODE_HEARTBEAT_MS                  ──▶ POST /internal/nodes/heartbeat {counts that changed, topics}
+ *   the ack says the tier lacks our state    ──▶ POST /internal/nodes/sync      every topic, in parts
  *
- * Calls go one at a time, so the dispatcher sees this node's changes in order. The heartbeat is
- * the node's full state, which re-registers every topic after a dispatcher or Redis restarts
- * empty. Calls go through the DispatcherClient (any of DISPATCHER_URLS will do).
+ * Calls go one at a time, so the dispatcher sees this node's changes in order, and every message
+ * carries at most MAX_TOPICS_PER_NODE_MESSAGE topics: a node holding 100,000 topics sends more
+ * messages, never a bigger one. A change that fails stays pending and is sent again (with a
+ * backoff) until the tier takes it; nothing is assumed registered before it is acknowledged. The
+ * full sync — asked for when the tier does not know the node (new, expired, a store that lost its
+ * data) or holds another number of its topics — also carries each topic's state as the node saw it
+ * (like total, status), which a store that lost its data takes back.
  */
+
+/** How long a joining viewer waits for its topics' registration before it is sent elsewhere. */
+const REGISTER_TIMEOUT_MS = 5000;
+const RETRY_BASE_MS = 100;
+const RETRY_MAX_MS = 2000;
+
+interface Waiter {
+  topics: readonly string[];
+  resolve: () => void;
+}
+
 export class DispatcherLink {
+  /** Topics whose presence (first viewer came / last one left) the tier has not taken yet. */
   private readonly dirty = new Set<string>();
-  /** Topics with a sync pending or in flight → when it is done. */
+  /** Topics with a registration pending → when it is done. */
   private readonly syncing = new Map<string, Promise<void>>();
-  private waiters: Array<() => void> = [];
+  private waiters: Waiter[] = [];
   private heartbeatDue = false;
+  private syncDue = false;
   private pumping: Promise<void> | undefined;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
   private lastOkAt = 0;
   private inOutage = false;
 
@@ -33,6 +62,8 @@ export class DispatcherLink {
       publicUrl: () => string;
       table: TopicTable;
       collector: LatencyCollector;
+      /** What the node knows of a topic's log (like total, status), for a full sync. */
+      topicState: (topic: string) => TTopicState | undefined;
       heartbeatMs: number;
       log: FastifyBaseLogger;
     },
@@ -54,29 +85,34 @@ export class DispatcherLink {
   }
 
   /**
-   * Topics whose local presence changed; resolves once a sync carrying them has been attempted.
-   * (A failed attempt resolves too: the next heartbeat carries the node's full state anyway.)
+   * Topics whose local presence changed. Resolves once the tier has taken them; rejects when it
+   * could not within REGISTER_TIMEOUT_MS (they stay pending and are sent again until it does).
    */
   sync(topics: readonly string[]): Promise<void> {
     if (topics.length === 0) return Promise.resolve();
     for (const topic of topics) this.dirty.add(topic);
-    const done = new Promise<void>((resolve) => this.waiters.push(resolve));
+    const done = new Promise<void>((resolve) => this.waiters.push({ topics, resolve }));
     for (const topic of topics) this.syncing.set(topic, done);
     void done.then(() => {
       for (const topic of topics) if (this.syncing.get(topic) === done) this.syncing.delete(topic);
     });
     this.pump();
-    return done;
+    return withTimeout(done, REGISTER_TIMEOUT_MS, 'topic registration with the dispatcher tier timed out');
   }
 
   /**
-   * Resolves once no sync of these topics is pending: a viewer joining a topic whose first viewer
-   * is still being registered must not read its catch-up before the registration is done (the
-   * events in between would reach neither the catch-up nor this node).
+   * Resolves once no registration of these topics is pending: a viewer joining a topic whose first
+   * viewer is still being registered must not read its catch-up before the registration is done
+   * (the events in between would reach neither the catch-up nor this node).
    */
   registered(topics: readonly string[]): Promise<void> {
     const pending = topics.map((t) => this.syncing.get(t)).filter((p) => p !== undefined);
-    return pending.length === 0 ? Promise.resolve() : Promise.all(pending).then(() => {});
+    if (pending.length === 0) return Promise.resolve();
+    return withTimeout(
+      Promise.all(pending).then(() => {}),
+      REGISTER_TIMEOUT_MS,
+      'topic registration with the dispatcher tier timed out',
+    );
   }
 
   /**
@@ -85,19 +121,29 @@ export class DispatcherLink {
    */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.retryTimer);
     this.heartbeatDue = false;
+    this.syncDue = false;
     this.stopped = true;
     this.pump();
     await this.pumping;
   }
 
   private pump(): void {
-    if (this.pumping) return;
+    if (this.pumping || this.retryTimer) return;
     this.pumping = (async () => {
       try {
-        while (this.dirty.size > 0 || (this.heartbeatDue && !this.stopped)) {
-          if (this.dirty.size > 0) await this.flushTopics();
-          else await this.flushHeartbeat();
+        while (!this.stopped || this.dirty.size > 0) {
+          let ok = true;
+          if (this.dirty.size > 0) ok = await this.flushTopics();
+          else if (this.syncDue && !this.stopped) ok = await this.fullSync();
+          else if (this.heartbeatDue && !this.stopped) ok = await this.heartbeat();
+          else break;
+          if (!ok) {
+            this.scheduleRetry();
+            return;
+          }
+          this.failures = 0;
         }
       } finally {
         this.pumping = undefined;
@@ -105,52 +151,129 @@ export class DispatcherLink {
     })();
   }
 
-  private async flushTopics(): Promise<void> {
-    const topics = [...this.dirty];
-    const waiters = this.waiters;
-    this.dirty.clear();
-    this.waiters = [];
+  /** After a failure: the pending work is tried again after a backoff (or at the next heartbeat). */
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    this.failures++;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(6, this.failures - 1));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.pump();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private async flushTopics(): Promise<boolean> {
+    const topics = [...this.dirty].slice(0, MAX_TOPICS_PER_NODE_MESSAGE);
+    for (const topic of topics) this.dirty.delete(topic);
     // Decide from the table as it is now, so a join-then-leave before the flush nets out.
     const add = topics.filter((t) => this.deps.table.has(t));
     const remove = topics.filter((t) => !this.deps.table.has(t));
     const body: TNodeTopics = { ...this.identity(), add, remove };
-    try {
-      await this.post('/internal/nodes/topics', body);
-    } catch (error) {
-      this.deps.log.warn({ err: error }, 'topic registration failed; the next heartbeat retries');
-    } finally {
-      for (const resolve of waiters) resolve();
+    if (!(await this.post('/internal/nodes/topics', body))) {
+      for (const topic of topics) this.dirty.add(topic);
+      return false;
     }
+    // Viewers waiting for these topics (and for nothing still pending) can go on.
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) {
+      if (waiter.topics.some((t) => this.dirty.has(t))) this.waiters.push(waiter);
+      else waiter.resolve();
+    }
+    return true;
   }
 
-  private async flushHeartbeat(): Promise<void> {
-    this.heartbeatDue = false;
-    const latency = this.deps.collector.drain();
+  private async heartbeat(): Promise<boolean> {
+    const { table, collector } = this.deps;
+    // Counts that changed go in parts; the liveness part is the first one.
+    const counts = table.takeChangedCounts(MAX_TOPICS_PER_NODE_MESSAGE);
+    const latency = collector.drain(MAX_TOPICS_PER_NODE_MESSAGE);
     const body: TNodeHeartbeat = {
       ...this.identity(),
-      counts: this.deps.table.counts(),
+      counts,
+      topics: table.topicCount,
       ...(latency ? { latency } : {}),
     };
-    try {
-      await this.post('/internal/nodes/heartbeat', body);
-      if (this.inOutage) this.deps.log.info('dispatcher tier reachable again; node re-registered');
-      this.inOutage = false;
-    } catch (error) {
-      // One line per outage, not one per heartbeat.
-      if (latency) this.deps.collector.restore(latency);
-      if (!this.inOutage) {
-        this.deps.log.warn({ err: (error as Error).message }, 'dispatcher tier unreachable; retrying every heartbeat');
-      }
-      this.inOutage = true;
+    const ack = await this.post('/internal/nodes/heartbeat', body);
+    if (!ack) {
+      table.markChanged(Object.keys(counts));
+      if (latency) collector.restore(latency);
+      return false;
     }
+    if (!table.hasChangedCounts) this.heartbeatDue = false;
+    if (ack.resync) this.syncDue = true;
+    return true;
+  }
+
+  /**
+   * Every topic the node holds, in parts, then an empty last part that makes the registry exactly
+   * what the parts named. Topics that arrived meanwhile are named by more parts before the last.
+   */
+  private async fullSync(): Promise<boolean> {
+    const { table, topicState } = this.deps;
+    const syncId = randomTag(8);
+    const named = new Set<string>();
+    let list = table.topicList();
+    for (let round = 0; list.length > 0 && round < 10; round++) {
+      for (let i = 0; i < list.length; i += MAX_TOPICS_PER_NODE_MESSAGE) {
+        const counts: Record<string, number> = {};
+        const state: Record<string, TTopicState> = {};
+        for (const topic of list.slice(i, i + MAX_TOPICS_PER_NODE_MESSAGE)) {
+          const count = table.countOf(topic);
+          if (count === undefined) continue;
+          named.add(topic);
+          counts[topic] = count;
+          const known = topicState(topic);
+          if (known) state[topic] = known;
+        }
+        const part: TNodeSync = { ...this.identity(), syncId, last: false, counts, state };
+        if (!(await this.post('/internal/nodes/sync', part))) return false;
+      }
+      list = table.topicList().filter((t) => !named.has(t));
+    }
+    const last: TNodeSync = { ...this.identity(), syncId, last: true, counts: {} };
+    if (!(await this.post('/internal/nodes/sync', last))) return false;
+    this.syncDue = false;
+    this.deps.log.info({ topics: named.size }, 'full state synced with the dispatcher tier');
+    return true;
   }
 
   private identity() {
     return { nodeId: this.deps.nodeId, url: this.deps.publicUrl() };
   }
 
-  private async post(path: string, body: unknown): Promise<void> {
-    await this.deps.client.post(path, body, NodeAckSchema);
-    this.lastOkAt = Date.now();
+  /** One call; the ack, or undefined when it failed (logged once per outage). */
+  private async post(path: string, body: unknown): Promise<TNodeAck | undefined> {
+    try {
+      const ack = await this.deps.client.post(path, body, NodeAckSchema);
+      this.lastOkAt = Date.now();
+      if (this.inOutage) this.deps.log.info('dispatcher tier reachable again');
+      this.inOutage = false;
+      return ack;
+    } catch (error) {
+      if (!this.inOutage) {
+        this.deps.log.warn({ err: (error as Error).message, path }, 'dispatcher tier unreachable; retrying');
+      }
+      this.inOutage = true;
+      return undefined;
+    }
   }
+}
+
+function withTimeout(promise: Promise<void>, ms: number, message: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref();
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }

@@ -1,3 +1,4 @@
+import { processFaults } from '@ovation/shared/server';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Seconds; fine below 100 ms where the targets are. */
@@ -13,6 +14,14 @@ export function createRealtimeMetrics(read: {
 }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'process_unhandled_rejections',
+    help: 'Promise rejections nothing handled since the process started (logged and counted; see installProcessPolicy).',
+    registers: [registry],
+    collect() {
+      this.set(processFaults.unhandledRejections);
+    },
+  });
   new Gauge({
     name: 'realtime_connections',
     help: 'Open SSE connections.',
@@ -94,9 +103,15 @@ export function createRealtimeMetrics(read: {
       help: 'Heartbeat frames written.',
       registers: [registry],
     }),
+    sentAway: new Counter({
+      name: 'realtime_connections_sent_away_total',
+      help: 'Connect requests answered with retry + reconnect instead of a stream, by reason (draining, full, unavailable).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     orderGaps: new Counter({
       name: 'realtime_order_gaps_total',
-      help: "Gaps in a topic's event positions still open after ORDER_WAIT_MS: repaired from history or skipped.",
+      help: "Gaps in a topic's event positions still open after ORDER_WAIT_MS, by outcome: repaired from history, snapshot (likes or counts missed), resync (lost for good), retry (tier unreadable).",
       labelNames: ['outcome'],
       registers: [registry],
     }),

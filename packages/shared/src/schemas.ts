@@ -123,26 +123,83 @@ const NodeUrlSchema = z.url({ protocol: /^https?$/ });
 
 export const LatencyBucketsSchema = z.array(z.number().int().nonnegative()).length(LATENCY_BUCKET_COUNT);
 
-/** Full state of a node: liveness plus the viewer count of every topic it holds. Authoritative. */
+/**
+ * Topics in one node → dispatcher message. A node may hold any number of topics (100,000 is
+ * tested); what it sends is cut into parts of at most this many, so a body stays small (at most
+ * ~1 MB with the longest topic names) whatever the node holds.
+ */
+export const MAX_TOPICS_PER_NODE_MESSAGE = 5000;
+
+const TopicCountsSchema = z
+  .record(TopicSchema, z.number().int().nonnegative())
+  .refine((counts) => Object.keys(counts).length <= MAX_TOPICS_PER_NODE_MESSAGE, {
+    message: `must hold at most ${MAX_TOPICS_PER_NODE_MESSAGE} topics`,
+  });
+
+/**
+ * Liveness, and the viewer counts that changed since the node's previous heartbeat (all of them
+ * may take several heartbeats in a row). `topics` is how many topics the node holds: when the
+ * registry holds another number (a lost update) or does not know the node (new, expired, a store
+ * that lost its data), the ack asks for a full sync (NodeSyncSchema).
+ */
 export const NodeHeartbeatSchema = z.object({
   nodeId: NodeIdSchema,
   url: NodeUrlSchema,
-  counts: z.record(TopicSchema, z.number().int().nonnegative()),
+  counts: TopicCountsSchema,
+  topics: z.number().int().nonnegative(),
   /** Client-reported latency bucket counts per topic since the node's previous heartbeat. */
-  latency: z.record(TopicSchema, LatencyBucketsSchema).optional(),
+  latency: z
+    .record(TopicSchema, LatencyBucketsSchema)
+    .refine((latency) => Object.keys(latency).length <= MAX_TOPICS_PER_NODE_MESSAGE, {
+      message: `must hold at most ${MAX_TOPICS_PER_NODE_MESSAGE} topics`,
+    })
+    .optional(),
 });
 export type TNodeHeartbeat = z.infer<typeof NodeHeartbeatSchema>;
+
+/** A topic's state as a node last saw it (like total, status), for a store that lost it. */
+export const TopicStateSchema = z.object({
+  likes: z.number().int().nonnegative(),
+  status: z.string().max(32).optional(),
+});
+export type TTopicState = z.infer<typeof TopicStateSchema>;
+
+/**
+ * One part of a node's full state: every topic with its viewer count, in parts of at most
+ * MAX_TOPICS_PER_NODE_MESSAGE; the `last` part removes the node's topics no part of this sync
+ * named. `state` carries what the node knows of each topic's log (like total, status), so a store
+ * that lost its data gets them back instead of restarting from zero.
+ */
+export const NodeSyncSchema = z.object({
+  nodeId: NodeIdSchema,
+  url: NodeUrlSchema,
+  syncId: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
+  last: z.boolean(),
+  counts: TopicCountsSchema,
+  state: z
+    .record(TopicSchema, TopicStateSchema)
+    .refine((state) => Object.keys(state).length <= MAX_TOPICS_PER_NODE_MESSAGE, {
+      message: `must hold at most ${MAX_TOPICS_PER_NODE_MESSAGE} topics`,
+    })
+    .optional(),
+});
+export type TNodeSync = z.infer<typeof NodeSyncSchema>;
 
 /** Incremental change: first local viewer of a topic arrived (`add`) or the last one left (`remove`). */
 export const NodeTopicsSchema = z.object({
   nodeId: NodeIdSchema,
   url: NodeUrlSchema,
-  add: z.array(TopicSchema).max(10_000).default([]),
-  remove: z.array(TopicSchema).max(10_000).default([]),
+  add: z.array(TopicSchema).max(MAX_TOPICS_PER_NODE_MESSAGE).default([]),
+  remove: z.array(TopicSchema).max(MAX_TOPICS_PER_NODE_MESSAGE).default([]),
 });
 export type TNodeTopics = z.infer<typeof NodeTopicsSchema>;
 
-export const NodeAckSchema = z.object({ ok: z.literal(true), ttlMs: z.number().int().positive() });
+export const NodeAckSchema = z.object({
+  ok: z.literal(true),
+  ttlMs: z.number().int().positive(),
+  /** The registry does not hold this node's full state: send it (NodeSyncSchema). */
+  resync: z.boolean().optional(),
+});
 export type TNodeAck = z.infer<typeof NodeAckSchema>;
 
 /**
@@ -271,10 +328,15 @@ export const SnapshotPayloadSchema = z.object({
 });
 export type TSnapshotPayload = z.infer<typeof SnapshotPayloadSchema>;
 
-/** `resync`: the node cannot replay what this connection missed on `topic`; reload its state. */
+/**
+ * `resync`: the node cannot replay what this connection missed on `topic`; reload its state.
+ * On joining: the resume id is unknown (another epoch: the log was lost), too old, or the tier
+ * could not be read. Mid-stream (`gap`): events of the topic could not be delivered and cannot be
+ * repaired from history (a lost log, history trimmed past them); a snapshot follows when it can.
+ */
 export const ResyncPayloadSchema = z.object({
   topic: TopicSchema,
-  reason: z.enum(['unknown_id', 'too_old', 'unavailable']),
+  reason: z.enum(['unknown_id', 'too_old', 'unavailable', 'gap']),
 });
 export type TResyncPayload = z.infer<typeof ResyncPayloadSchema>;
 

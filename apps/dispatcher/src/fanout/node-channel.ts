@@ -6,9 +6,15 @@ import type { DispatcherMetrics } from '../metrics.js';
  * pre-serialized events.
  *
  *   publish ──enqueue──▶ [queue] ──one POST /internal/deliver in flight──▶ node
+ *                           ▲                 │ failed (timeout, reset, refused, 5xx)
+ *                           └── same batch again, after a backoff, while the node is alive
  *
  * While a batch is in flight new events accumulate, so under load each POST carries many events
  * (one request per node per round trip) and events reach a node in the order they were accepted.
+ * A batch that fails is sent again — deliveries are idempotent on the node (each event's log
+ * position is taken once) — until it goes through or the node's liveness has expired (it left:
+ * its viewers resume elsewhere from history, or get a snapshot when it comes back). Nothing is
+ * dropped for a node that is still registered, so a transient failure cannot cost a like.
  */
 
 /** Events one POST may carry; a longer queue is sent in several rounds. */
@@ -19,19 +25,29 @@ const MAX_BATCH_EVENTS = 5000;
  * this process's memory or losing accepted events.
  */
 export const MAX_QUEUED_EVENTS = 20_000;
-const REQUEST_TIMEOUT_MS = 5000;
+const REQUEST_TIMEOUT_MS = 2000;
+const RETRY_BASE_MS = 25;
+const RETRY_MAX_MS = 1000;
 
 export class NodeChannel {
   private readonly pool: Pool;
   private queue: string[] = [];
   private inFlight = false;
+  private closed = false;
   lastUsedAt = Date.now();
 
   constructor(
     readonly nodeId: string,
     readonly url: string,
-    private readonly token: string,
-    private readonly metrics: DispatcherMetrics,
+    private readonly deps: {
+      token: string;
+      metrics: DispatcherMetrics;
+      /** Whether the node is still alive (registered): deliveries are retried only then. */
+      alive: (nodeId: string) => Promise<boolean>;
+      /** The channel gave up on its node (it left); its queue was dropped. */
+      onGone: (channel: NodeChannel) => void;
+      random?: () => number;
+    },
   ) {
     this.pool = new Pool(url, {
       connections: 1,
@@ -44,6 +60,7 @@ export class NodeChannel {
 
   /** Queues one event, already JSON-encoded as a WireEvent. */
   enqueue(encodedEvent: string): void {
+    if (this.closed) return;
     this.lastUsedAt = Date.now();
     this.queue.push(encodedEvent);
     if (!this.inFlight) void this.flush();
@@ -59,52 +76,82 @@ export class NodeChannel {
     return !this.inFlight && this.queue.length === 0;
   }
 
+  /** Events waiting (the batch in flight not included). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   private async flush(): Promise<void> {
     this.inFlight = true;
+    let failures = 0;
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 && !this.closed) {
+        // The whole queue when it fits (no copy); new events meanwhile go to a fresh array.
         const batch = this.queue.length <= MAX_BATCH_EVENTS ? this.queue : this.queue.slice(0, MAX_BATCH_EVENTS);
         this.queue = this.queue.length <= MAX_BATCH_EVENTS ? [] : this.queue.slice(MAX_BATCH_EVENTS);
-        await this.send(batch);
+        if (await this.send(batch)) {
+          failures = 0;
+          continue;
+        }
+        // Back in front, in order.
+        this.queue = batch.concat(this.queue);
+        failures++;
+        if (!(await this.deps.alive(this.nodeId).catch(() => true))) {
+          this.giveUp();
+          return;
+        }
+        this.deps.metrics.nodeBatches.inc({ outcome: 'retried' });
+        const cap = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(10, failures - 1));
+        await new Promise((resolve) => setTimeout(resolve, cap / 2 + (this.deps.random ?? Math.random)() * (cap / 2)));
       }
     } finally {
       this.inFlight = false;
     }
   }
 
-  private async send(batch: string[]): Promise<void> {
+  private async send(batch: string[]): Promise<boolean> {
     // The events are already encoded: the body is assembled by concatenation, not re-serialized.
     const body = `{"events":[${batch.join(',')}]}`;
     try {
       const response = await this.pool.request({
         path: '/internal/deliver',
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.deps.token}` },
         body,
       });
       await response.body.dump();
       if (response.statusCode >= 300) throw new Error(`node answered ${response.statusCode}`);
-      this.metrics.nodeBatches.inc({ outcome: 'ok' });
-      this.metrics.nodeDeliveries.inc({ node: this.nodeId }, batch.length);
+      this.deps.metrics.nodeBatches.inc({ outcome: 'ok' });
+      this.deps.metrics.nodeDeliveries.inc(batch.length);
+      return true;
     } catch {
-      // The node is unreachable or refused: it will miss its heartbeat and leave the registry.
-      this.metrics.nodeBatches.inc({ outcome: 'failed' });
-      this.metrics.dropped.inc({ reason: 'node_unreachable' }, batch.length);
+      this.deps.metrics.nodeBatches.inc({ outcome: 'failed' });
+      return false;
     }
   }
 
+  /** The node left the registry: what is queued for it can never be delivered. */
+  private giveUp(): void {
+    this.deps.metrics.dropped.inc({ reason: 'node_left' }, this.queue.length);
+    this.queue = [];
+    this.closed = true;
+    this.deps.onGone(this);
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     await this.pool.close();
   }
 }
 
-/** The channels of every node this dispatcher has sent to; idle ones are closed. */
+/** The channels of every node this dispatcher has sent to; idle ones and those of departed nodes are closed. */
 export class NodeChannels {
   private readonly channels = new Map<string, NodeChannel>();
 
   constructor(
     private readonly token: string,
     private readonly metrics: DispatcherMetrics,
+    private readonly alive: (nodeId: string) => Promise<boolean>,
   ) {}
 
   get(nodeId: string, url: string): NodeChannel {
@@ -114,10 +161,23 @@ export class NodeChannels {
       channel = undefined;
     }
     if (!channel) {
-      channel = new NodeChannel(nodeId, url, this.token, this.metrics);
+      channel = new NodeChannel(nodeId, url, {
+        token: this.token,
+        metrics: this.metrics,
+        alive: this.alive,
+        onGone: (gone) => {
+          if (this.channels.get(gone.nodeId) === gone) this.channels.delete(gone.nodeId);
+          void gone.close();
+        },
+      });
       this.channels.set(nodeId, channel);
     }
     return channel;
+  }
+
+  /** The channel of a node, if this dispatcher has one (no channel is made). */
+  find(nodeId: string): NodeChannel | undefined {
+    return this.channels.get(nodeId);
   }
 
   /** Closes channels unused for `idleMs` with nothing queued. */

@@ -97,16 +97,17 @@ export function createPublisher(deps: {
   const { log, channels, region, metrics, recovery, relay } = deps;
   const routes = new Map<string, NodeInfo[]>();
 
-  const refuseIfUnable = (topics: Iterable<string>) => {
-    if (recovery?.recovering) {
+  const refuseIfUnable = async (topics: Iterable<string>) => {
+    if (await recovery?.recovering()) {
       metrics.publishRequests.inc({ outcome: 'recovering' });
       throw new AppError('UNAVAILABLE', 'subscription store recovering from a restart; retry shortly', {
         retryAfterSeconds: 1,
       });
     }
     for (const topic of topics) {
+      // A node the topic went to last time that is too far behind; one that left has no channel.
       for (const node of routes.get(topic) ?? []) {
-        if (!channels.get(node.nodeId, node.url).congested) continue;
+        if (!channels.find(node.nodeId)?.congested) continue;
         metrics.publishRequests.inc({ outcome: 'backpressure' });
         throw new AppError('UNAVAILABLE', `fan-out to node ${node.nodeId} is behind; retry shortly`, {
           retryAfterSeconds: 1,
@@ -122,7 +123,7 @@ export function createPublisher(deps: {
     request?: Omit<AcceptRequest, 'order'>,
   ): Promise<Round> => {
     const groups = groupByTopic(items, skip);
-    refuseIfUnable(groups.keys());
+    await refuseIfUnable(groups.keys());
     const list = [...groups.values()];
     const appends = list.map((group) => toAppend(group, items));
     let accepted: Awaited<ReturnType<TopicLog['accept']>>;

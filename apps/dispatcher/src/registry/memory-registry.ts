@@ -16,16 +16,61 @@ export class MemoryRegistry implements SubscriptionRegistry {
   private readonly regions = new Map<string, { counts: Map<string, number>; until: number }>();
   /** topic → slot → bucket counts */
   private readonly latency = new Map<string, Map<number, number[]>>();
+  /** A node's sync in progress: its id and the topics its parts named so far. */
+  private readonly syncs = new Map<string, { syncId: string; named: Set<string> }>();
+  private readonly synced = new Set<string>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async heartbeat(node: NodeInfo, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void> {
+  async heartbeat(
+    node: NodeInfo,
+    counts: Readonly<Record<string, number>>,
+    ttlMs: number,
+    topics: number,
+  ): Promise<{ resync: boolean }> {
+    const known = this.nodes.has(node.nodeId);
     const state = this.touch(node, ttlMs);
-    for (const topic of state.counts.keys()) {
-      if (!(topic in counts)) this.unlink(node.nodeId, topic);
+    for (const [topic, count] of Object.entries(counts)) {
+      state.counts.set(topic, count);
+      this.link(node.nodeId, topic);
     }
-    state.counts = new Map(Object.entries(counts));
-    for (const topic of state.counts.keys()) this.link(node.nodeId, topic);
+    return { resync: !known || state.counts.size !== topics };
+  }
+
+  async syncTopics(
+    node: NodeInfo,
+    syncId: string,
+    counts: Readonly<Record<string, number>>,
+    last: boolean,
+    ttlMs: number,
+  ): Promise<void> {
+    const state = this.touch(node, ttlMs);
+    let sync = this.syncs.get(node.nodeId);
+    if (sync?.syncId !== syncId) {
+      sync = { syncId, named: new Set() };
+      this.syncs.set(node.nodeId, sync);
+    }
+    for (const [topic, count] of Object.entries(counts)) {
+      state.counts.set(topic, count);
+      this.link(node.nodeId, topic);
+      sync.named.add(topic);
+    }
+    if (!last) return;
+    for (const topic of [...state.counts.keys()]) {
+      if (sync.named.has(topic)) continue;
+      state.counts.delete(topic);
+      this.unlink(node.nodeId, topic);
+    }
+    this.syncs.delete(node.nodeId);
+    this.synced.add(node.nodeId);
+  }
+
+  async syncedNodes(nodeIds: readonly string[]): Promise<Set<string>> {
+    return new Set(nodeIds.filter((id) => this.synced.has(id)));
+  }
+
+  async nodeAlive(nodeId: string): Promise<boolean> {
+    return (this.nodes.get(nodeId)?.expiresAt ?? 0) > this.now();
   }
 
   async addTopics(node: NodeInfo, topics: readonly string[], ttlMs: number): Promise<void> {
@@ -88,6 +133,8 @@ export class MemoryRegistry implements SubscriptionRegistry {
       if (state.expiresAt > now) continue;
       for (const topic of state.counts.keys()) this.unlink(nodeId, topic);
       this.nodes.delete(nodeId);
+      this.syncs.delete(nodeId);
+      this.synced.delete(nodeId);
       expired.push(nodeId);
     }
     return expired;

@@ -13,6 +13,8 @@ import {
  *   <p>:nodes               ZSET  nodeId -> liveness expiry (ms since epoch)
  *   <p>:urls                HASH  nodeId -> base URL the dispatchers POST to
  *   <p>:node:<id>:counts    HASH  topic -> local viewers on that node; its fields are the node's topics
+ *   <p>:node:<id>:sync:<s> HASH  topics named so far by the node's full sync <s> (expires)
+ *   <p>:synced              HASH  nodeId -> 1 once the node's full sync completed (gone with a lost store)
  *   <p>:topic:<t>:nodes     SET   nodeIds with viewers of topic t
  *   <p>:duty:<name>         STRING holder of a periodic duty, with a TTL
  *   <p>:latency:<t>:<slot>  HASH  bucket index -> client latency samples (expires after 2 windows)
@@ -33,6 +35,7 @@ const NODE_CACHE_MISS_MS = 25;
 
 // Removes one node and its topics only if its liveness is still expired (a heartbeat may have
 // arrived since the sweep listed it), atomically.
+// KEYS: nodes zset, urls hash, the node's counts hash, synced hash. ARGV: nodeId, now, topic prefix.
 const SWEEP_NODE = `
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if score and tonumber(score) > tonumber(ARGV[2]) then return 0 end
@@ -40,8 +43,39 @@ local topics = redis.call('HKEYS', KEYS[3])
 for _, t in ipairs(topics) do redis.call('SREM', ARGV[3] .. t .. ':nodes', ARGV[1]) end
 redis.call('DEL', KEYS[3])
 redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 return 1`;
+
+// Liveness plus changed counts, and whether the registry holds the node's full state.
+// KEYS: nodes zset, urls hash, the node's counts hash. ARGV: nodeId, url, expiresAt, topics the
+// node holds, topic prefix, then topic, count pairs. Returns 1 when the node should resync.
+const HEARTBEAT = `
+local known = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+for i = 6, #ARGV, 2 do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  redis.call('SADD', ARGV[5] .. ARGV[i] .. ':nodes', ARGV[1])
+end
+if not known or redis.call('HLEN', KEYS[3]) ~= tonumber(ARGV[4]) then return 1 end
+return 0`;
+
+// The last part of a full sync: the node's topics that no part named are removed; the node is synced.
+// KEYS: the node's counts hash, the sync's hash, synced hash. ARGV: nodeId, topic prefix.
+const FINISH_SYNC = `
+for _, t in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if redis.call('HEXISTS', KEYS[2], t) == 0 then
+    redis.call('HDEL', KEYS[1], t)
+    redis.call('SREM', ARGV[2] .. t .. ':nodes', ARGV[1])
+  end
+end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[3], ARGV[1], '1')
+return 1`;
+
+/** A sync's list of named topics outlives a stalled sync by this much, no more. */
+const SYNC_TTL_MS = 120_000;
 
 // Takes or extends a duty: 1 when ARGV[1] holds KEYS[1] for ARGV[2] ms from now.
 const CLAIM_DUTY = `
@@ -60,6 +94,11 @@ export class RedisRegistry implements SubscriptionRegistry {
   private nodeCache = new Map<string, CachedNode>();
   private cacheAt = 0;
   private refreshing: Promise<void> | undefined;
+  /**
+   * The latest liveness expiry seen for each node (heartbeats here, table refreshes): a node stays
+   * alive for deliveries until it passes, even when a store that lost its data no longer lists it.
+   */
+  private readonly knownExpiry = new Map<string, number>();
 
   constructor(
     private readonly redis: Redis,
@@ -71,6 +110,8 @@ export class RedisRegistry implements SubscriptionRegistry {
     nodes: () => `${this.prefix}:nodes`,
     urls: () => `${this.prefix}:urls`,
     counts: (nodeId: string) => `${this.prefix}:node:${nodeId}:counts`,
+    sync: (nodeId: string, syncId: string) => `${this.prefix}:node:${nodeId}:sync:${syncId}`,
+    synced: () => `${this.prefix}:synced`,
     topicPrefix: () => `${this.prefix}:topic:`,
     topic: (topic: string) => `${this.prefix}:topic:${topic}:nodes`,
     duty: (name: string) => `${this.prefix}:duty:${name}`,
@@ -79,19 +120,60 @@ export class RedisRegistry implements SubscriptionRegistry {
     region: (region: string) => `${this.prefix}:region:${region}:counts`,
   };
 
-  async heartbeat(node: NodeInfo, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void> {
+  async heartbeat(
+    node: NodeInfo,
+    counts: Readonly<Record<string, number>>,
+    ttlMs: number,
+    topics: number,
+  ): Promise<{ resync: boolean }> {
+    const expiresAt = this.noteAlive(node, ttlMs);
+    const args: string[] = [node.nodeId, node.url, String(expiresAt), String(topics), this.key.topicPrefix()];
+    for (const [topic, count] of Object.entries(counts)) args.push(topic, String(count));
+    const resync = await this.redis.eval(
+      HEARTBEAT,
+      3,
+      this.key.nodes(),
+      this.key.urls(),
+      this.key.counts(node.nodeId),
+      ...args,
+    );
+    return { resync: resync === 1 };
+  }
+
+  async syncTopics(
+    node: NodeInfo,
+    syncId: string,
+    counts: Readonly<Record<string, number>>,
+    last: boolean,
+    ttlMs: number,
+  ): Promise<void> {
     const countsKey = this.key.counts(node.nodeId);
-    const previous = await this.redis.hkeys(countsKey);
+    const syncKey = this.key.sync(node.nodeId, syncId);
+    const entries = Object.entries(counts);
     const multi = this.redis.multi();
     this.markAlive(multi, node, ttlMs);
-    multi.del(countsKey);
-    const entries = Object.entries(counts);
-    if (entries.length > 0) multi.hset(countsKey, Object.fromEntries(entries));
-    for (const topic of previous) {
-      if (!(topic in counts)) multi.srem(this.key.topic(topic), node.nodeId);
+    if (entries.length > 0) {
+      multi.hset(countsKey, Object.fromEntries(entries));
+      multi.hset(syncKey, Object.fromEntries(entries.map(([topic]) => [topic, '1'])));
     }
+    multi.pexpire(syncKey, SYNC_TTL_MS);
     for (const [topic] of entries) multi.sadd(this.key.topic(topic), node.nodeId);
-    await multi.exec();
+    await execOrThrow(multi);
+    if (last) {
+      await this.redis.eval(FINISH_SYNC, 3, countsKey, syncKey, this.key.synced(), node.nodeId, this.key.topicPrefix());
+    }
+  }
+
+  async syncedNodes(nodeIds: readonly string[]): Promise<Set<string>> {
+    if (nodeIds.length === 0) return new Set();
+    const flags = await this.redis.hmget(this.key.synced(), ...nodeIds);
+    return new Set(nodeIds.filter((_, i) => flags[i] !== null));
+  }
+
+  async nodeAlive(nodeId: string): Promise<boolean> {
+    if ((this.knownExpiry.get(nodeId) ?? 0) > this.now()) return true;
+    await this.refreshNodes();
+    return (this.knownExpiry.get(nodeId) ?? 0) > this.now();
   }
 
   async addTopics(node: NodeInfo, topics: readonly string[], ttlMs: number): Promise<void> {
@@ -219,10 +301,11 @@ export class RedisRegistry implements SubscriptionRegistry {
     for (const nodeId of expired) {
       const done = await this.redis.eval(
         SWEEP_NODE,
-        3,
+        4,
         this.key.nodes(),
         this.key.urls(),
         this.key.counts(nodeId),
+        this.key.synced(),
         nodeId,
         String(now),
         this.key.topicPrefix(),
@@ -275,10 +358,17 @@ export class RedisRegistry implements SubscriptionRegistry {
   }
 
   private markAlive(multi: ReturnType<Redis['multi']>, node: NodeInfo, ttlMs: number): void {
-    const expiresAt = this.now() + ttlMs;
+    const expiresAt = this.noteAlive(node, ttlMs);
     multi.zadd(this.key.nodes(), expiresAt, node.nodeId);
     multi.hset(this.key.urls(), node.nodeId, node.url);
+  }
+
+  /** Records locally that a node is alive for `ttlMs`; returns its new expiry. */
+  private noteAlive(node: NodeInfo, ttlMs: number): number {
+    const expiresAt = this.now() + ttlMs;
     this.nodeCache.set(node.nodeId, { url: node.url, expiresAt });
+    this.knownExpiry.set(node.nodeId, Math.max(this.knownExpiry.get(node.nodeId) ?? 0, expiresAt));
+    return expiresAt;
   }
 
   private async liveNodeIds(): Promise<string[]> {
@@ -298,10 +388,15 @@ export class RedisRegistry implements SubscriptionRegistry {
         for (let i = 0; i + 1 < scored.length; i += 2) {
           const nodeId = scored[i] as string;
           const url = urls[nodeId];
-          if (url) next.set(nodeId, { url, expiresAt: Number(scored[i + 1]) });
+          const expiresAt = Number(scored[i + 1]);
+          if (url) next.set(nodeId, { url, expiresAt });
+          this.knownExpiry.set(nodeId, Math.max(this.knownExpiry.get(nodeId) ?? 0, expiresAt));
         }
         this.nodeCache = next;
         this.cacheAt = startedAt;
+        for (const [nodeId, expiresAt] of this.knownExpiry) {
+          if (expiresAt < startedAt - 60_000) this.knownExpiry.delete(nodeId);
+        }
       } finally {
         this.refreshing = undefined;
       }

@@ -13,8 +13,37 @@ export interface NodeInfo {
 }
 
 export interface SubscriptionRegistry {
-  /** Authoritative state of a node: alive for `ttlMs` more, holding exactly the topics of `counts`. */
-  heartbeat(node: NodeInfo, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void>;
+  /**
+   * The node is alive for `ttlMs` more; `counts` are viewer counts that changed (their topics are
+   * held by the node). `resync` when the registry lacks the node's full state — the node was not
+   * known (new, expired and swept, a store that lost its data) or holds another number of topics
+   * than the node's own `topics` — and the node should send it (`syncTopics`).
+   */
+  heartbeat(
+    node: NodeInfo,
+    counts: Readonly<Record<string, number>>,
+    ttlMs: number,
+    topics: number,
+  ): Promise<{ resync: boolean }>;
+  /**
+   * One part of a node's full state (topic → viewers). Parts add; the `last` part of a sync also
+   * removes the node's topics that no part of sync `syncId` named, and marks the node synced.
+   * So the registry never holds less than the node during a sync, and exactly it after.
+   */
+  syncTopics(
+    node: NodeInfo,
+    syncId: string,
+    counts: Readonly<Record<string, number>>,
+    last: boolean,
+    ttlMs: number,
+  ): Promise<void>;
+  /** Those of `nodeIds` whose full sync reached the store since it last lost its data. */
+  syncedNodes(nodeIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Whether the node is alive as far as this dispatcher knows: its last known liveness has not
+   * expired. A store that lost its data does not make a node dead before that.
+   */
+  nodeAlive(nodeId: string): Promise<boolean>;
   /** The node got its first local viewer of each topic (also refreshes its liveness). */
   addTopics(node: NodeInfo, topics: readonly string[], ttlMs: number): Promise<void>;
   /** The node's last local viewer of each topic left. */

@@ -95,6 +95,15 @@ export class MemoryTopicLog implements TopicLog {
     return accepted.map((a, i) => ({ ...a, nodes: nodes.get(appends[i]?.topic ?? '') ?? [] }));
   }
 
+  async restore(states: ReadonlyArray<{ topic: string; likes: number; status?: string | undefined }>): Promise<void> {
+    for (const { topic, likes, status } of states) {
+      const state = this.state(topic, undefined);
+      if (state.pos > 0) continue;
+      state.likes = Math.max(state.likes, likes);
+      state.status ??= status;
+    }
+  }
+
   private answerOf(key: string, now: number): string | undefined {
     const entry = this.answers.get(key);
     return entry && entry.expiresAt > now ? entry.value : undefined;

@@ -160,6 +160,25 @@ for i = 4, #ARGV do if ARGV[i] == s[1] then wanted = ARGV[1] ~= '' end end
 if wanted then events = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+') end
 return { s[1], s[2], s[3], s[4], s[5] or '', events }`;
 
+// KEYS: per topic log hash, history stream. ARGV: state TTL ms, then per topic: new epoch, likes,
+// status ('' none). See TopicLog.restore.
+const RESTORE = `
+for t = 1, #KEYS / 2 do
+  local log, history = KEYS[t * 2 - 1], KEYS[t * 2]
+  local epoch, likes, status = ARGV[t * 3 - 1], tonumber(ARGV[t * 3]), ARGV[t * 3 + 1]
+  local pos = redis.call('HGET', log, 'pos')
+  if not pos then
+    redis.call('DEL', history)
+    redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0, 'likes', likes)
+    if status ~= '' then redis.call('HSET', log, 'status', status) end
+    redis.call('PEXPIRE', log, ARGV[1])
+  elseif tonumber(pos) == 0 then
+    if likes > tonumber(redis.call('HGET', log, 'likes') or '0') then redis.call('HSET', log, 'likes', likes) end
+    if status ~= '' then redis.call('HSETNX', log, 'status', status) end
+  end
+end
+return 1`;
+
 type WithScripts = Redis & {
   ovationTopicAccept(numKeys: number, ...args: string[]): Promise<Array<string | number | string[]>>;
   ovationTopicRead(
@@ -312,6 +331,18 @@ export class RedisTopicLog implements TopicLog {
       status: status === '' ? undefined : status,
       events,
     };
+  }
+
+  async restore(states: ReadonlyArray<{ topic: string; likes: number; status?: string | undefined }>): Promise<void> {
+    if (states.length === 0) return;
+    const keys: string[] = [];
+    const args: string[] = [String(this.limits.stateTtlMs)];
+    for (const { topic, likes, status } of states) {
+      const k = this.keys(topic);
+      keys.push(k.log, k.history);
+      args.push(newEpoch(), String(likes), status ?? '');
+    }
+    await this.redis.eval(RESTORE, keys.length, ...keys, ...args);
   }
 
   sweep(): void {}

@@ -28,6 +28,13 @@ export interface TopicLog {
    * `epochs` is non-empty and holds not the log's epoch: positions of another epoch cannot match).
    */
   read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead>;
+  /**
+   * State nodes report for topics (their like total and status as they last saw them), for a
+   * store that lost its data: a log that does not exist is made with it (new epoch); one that has
+   * taken no event since it was made takes the higher like total and a status it lacks. A log that
+   * took events is left as it is: the state it has is newer than any node's.
+   */
+  restore(states: ReadonlyArray<{ topic: string; likes: number; status?: string | undefined }>): Promise<void>;
   /** Forgets expired state (the Redis driver leaves that to key expiry). */
   sweep(): void;
 }

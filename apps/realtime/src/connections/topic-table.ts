@@ -6,6 +6,8 @@ export class TopicTable {
   /** Observer connections per topic: subscribed, but not viewers (not in `counts`). */
   private readonly observers = new Map<string, number>();
   private subscriptions = 0;
+  /** Topics whose viewer count changed since the dispatcher link last took them. */
+  private changed = new Set<string>();
 
   /** Subscribes; returns the topics that had no local viewer before (to register upstream). */
   subscribe(connection: Connection, topics: Iterable<string>): string[] {
@@ -20,6 +22,7 @@ export class TopicTable {
       }
       set.add(connection);
       this.subscriptions++;
+      this.changed.add(topic);
       if (connection.observer) this.observers.set(topic, (this.observers.get(topic) ?? 0) + 1);
     }
     return firsts;
@@ -34,6 +37,7 @@ export class TopicTable {
       if (!set) continue;
       set.delete(connection);
       this.subscriptions--;
+      this.changed.add(topic);
       if (connection.observer) {
         const left = (this.observers.get(topic) ?? 1) - 1;
         if (left > 0) this.observers.set(topic, left);
@@ -60,6 +64,45 @@ export class TopicTable {
     const counts: Record<string, number> = {};
     for (const [topic, set] of this.topics) counts[topic] = set.size - (this.observers.get(topic) ?? 0);
     return counts;
+  }
+
+  /**
+   * Viewer counts of up to `max` topics whose count changed since they were last taken (topics
+   * that have no connection left are dropped: their removal is registered on its own).
+   */
+  takeChangedCounts(max: number): Record<string, number> {
+    const counts: Record<string, number> = {};
+    let taken = 0;
+    for (const topic of this.changed) {
+      if (taken >= max) break;
+      this.changed.delete(topic);
+      const set = this.topics.get(topic);
+      if (!set) continue;
+      counts[topic] = set.size - (this.observers.get(topic) ?? 0);
+      taken++;
+    }
+    return counts;
+  }
+
+  /** Counts taken that could not be sent: taken again next time. */
+  markChanged(topics: Iterable<string>): void {
+    for (const topic of topics) this.changed.add(topic);
+  }
+
+  /** Whether some topic's count changed since it was last taken. */
+  get hasChangedCounts(): boolean {
+    return this.changed.size > 0;
+  }
+
+  /** Every topic with local connections, as a list (a snapshot). */
+  topicList(): string[] {
+    return [...this.topics.keys()];
+  }
+
+  /** One topic's local viewers (observers not counted); undefined when it has no connection. */
+  countOf(topic: string): number | undefined {
+    const set = this.topics.get(topic);
+    return set ? set.size - (this.observers.get(topic) ?? 0) : undefined;
   }
 
   get topicCount(): number {

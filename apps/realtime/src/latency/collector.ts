@@ -35,11 +35,16 @@ export class LatencyCollector {
     }
   }
 
-  /** Takes what was collected since the last call (for the next heartbeat). */
-  drain(): Record<string, number[]> | undefined {
+  /** Takes what was collected since the last call, for at most `maxTopics` topics (for the next heartbeat). */
+  drain(maxTopics: number): Record<string, number[]> | undefined {
     if (this.pending.size === 0) return undefined;
-    const out = Object.fromEntries(this.pending);
-    this.pending = new Map();
+    const out: Record<string, number[]> = {};
+    let taken = 0;
+    for (const [topic, buckets] of this.pending) {
+      if (taken++ >= maxTopics) break;
+      out[topic] = buckets;
+      this.pending.delete(topic);
+    }
     return out;
   }
 
