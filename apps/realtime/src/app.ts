@@ -62,16 +62,16 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
       const resume = parseResumeIds(lastEventId);
       const epochs = resume?.map((p) => p.epoch);
       const results = await catchUps.fetch(topics, lowestPosition(resume), epochs).catch((error: unknown) => {
+        // The viewer is sent to another node (or here again, later): a stream without its
+        // catch-up would start without a like total, or skip what it missed.
         metrics.catchUpFailures.inc();
-        fanout.settleOrder(topics);
-        app.log.warn({ err: (error as Error).message }, 'catch-up unavailable; live stream only');
-        return undefined;
+        throw error;
       });
       if (resume) metrics.resumes.inc();
       // This connection's topics only (a round's results hold every joiner's).
       for (const topic of topics) {
         const result = results?.get(topic);
-        if (result) fanout.seedOrder(topic, result.epoch, result.pos);
+        if (result) fanout.seedOrder(topic, result);
       }
       return catchUpFrames(topics, results, resume, Date.now());
     },
@@ -79,10 +79,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
   const fanout = new FanoutScheduler(hub.table, metrics, {
     gapRatio: config.flushGapRatio,
     orderWaitMs: config.orderWaitMs,
-    repair: async (topic, epoch, afterPos) => {
-      const result = (await catchUps.fetch([topic], afterPos)).get(topic);
-      return result?.epoch === epoch ? { events: result.events, pos: result.pos } : undefined;
-    },
+    repair: async (topic, afterPos, epoch) => (await catchUps.fetch([topic], afterPos, [epoch])).get(topic),
   });
   const collector = new LatencyCollector(metrics.registry);
   const link = new DispatcherLink({
@@ -91,6 +88,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     publicUrl: () => publicUrl,
     table: hub.table,
     collector,
+    topicState: (topic) => fanout.topicState(topic),
     heartbeatMs: config.nodeHeartbeatMs,
     log: app.log,
   });
@@ -106,6 +104,11 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     region: config.region,
     maxConnections: config.maxConnections,
     isDraining: () => draining,
+    onSentAway: (reason, error) => {
+      metrics.sentAway.inc({ reason });
+      if (error)
+        app.log.warn({ err: (error as Error).message }, 'connection sent elsewhere: its topics could not be set up');
+    },
     corsHeaders: (origin): Record<string, string> =>
       origin !== undefined && originAllowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {},
   });

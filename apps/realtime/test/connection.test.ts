@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { encodeFrame, positionId, type TWireEvent } from '@ovation/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test-support/poll.js';
@@ -73,7 +73,7 @@ describe('Connection', () => {
       deliver(connection, ev(3), ev(4));
       // The catch-up was read at position 3; event 5 had not reached the node yet: it lingers.
       connection.release(
-        encodeFrame('snapshot', '{"data":{}}', 'snap'),
+        [Buffer.from(encodeFrame('snapshot', '{"data":{}}', 'snap'))],
         new Map([['t', { epoch, pos: 3 }]]),
         new Map([['t', { epoch, pos: 5 }]]),
       );
@@ -92,5 +92,69 @@ describe('Connection', () => {
       7,
     ]);
     viewer.close();
+  });
+
+  it('paces a catch-up larger than the buffer bound out as the client reads, live frames queued behind it', async () => {
+    const bound = 256 * 1024;
+    const replay = Array.from({ length: 1000 }, (_, i) =>
+      Buffer.from(encodeFrame('comment', JSON.stringify({ n: i, pad: 'x'.repeat(3000) }), `r${i}`)),
+    );
+    let slow = false;
+    let live: Connection | undefined;
+    server = createServer((_req, res) => {
+      live = new Connection('c3', res, 0, bound, () => {
+        slow = true;
+      });
+      live.hold();
+      live.begin(new StreamHeads(() => ({})).for(undefined), encodeFrame('connected', '{}'));
+      live.release(replay, new Map());
+      live.write(Buffer.from(encodeFrame('comment', '{"n":"live"}', 'live')));
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    // A client that reads nothing for a while: a 3 MB replay cannot go out at once.
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    socket.pause();
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+    await waitFor('the connection to be served', () => live !== undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the client keeps not reading
+    expect(slow).toBe(false);
+    expect(live?.isOpen).toBe(true);
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.resume();
+    await waitFor('every replayed frame, then the live one', () => text.includes('id: live'), { timeoutMs: 10_000 });
+    const ids = [...text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+    expect(ids).toEqual([...replay.map((_, i) => `r${i}`), 'live']);
+    expect(slow).toBe(false);
+    socket.destroy();
+  });
+
+  it('closes a client as slow when live frames queued behind a paced catch-up pass the bound', async () => {
+    const bound = 64 * 1024;
+    let slow = false;
+    let live: Connection | undefined;
+    server = createServer((_req, res) => {
+      live = new Connection('c4', res, 0, bound, () => {
+        slow = true;
+      });
+      live.hold();
+      live.begin(new StreamHeads(() => ({})).for(undefined), encodeFrame('connected', '{}'));
+      live.release(
+        Array.from({ length: 2000 }, (_, i) => Buffer.from(encodeFrame('comment', 'x'.repeat(3000), `r${i}`))),
+        new Map(),
+      );
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    socket.pause();
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor('the connection to be served', () => live !== undefined);
+    for (let i = 0; i < 100 && live?.isOpen; i++) live.write(Buffer.from(encodeFrame('comment', 'y'.repeat(1000))));
+    expect(slow).toBe(true);
+    expect(live?.isOpen).toBe(false);
+    socket.destroy();
   });
 });

@@ -1,39 +1,60 @@
-import { positionId, type TWireEvent } from '@ovation/shared';
+import { positionId, type TTopicCatchUp, type TWireEvent } from '@ovation/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TopicOrder, type TopicOrderOptions } from '../src/fanout/topic-order.js';
 
 const EPOCH = 'abcd1234';
 
-function event(pos: number, type = 'comment', epoch = EPOCH): TWireEvent {
+function event(pos: number, type = 'comment', epoch = EPOCH, data: Record<string, unknown> = {}): TWireEvent {
   return {
     id: positionId({ ts: 1_800_000_000_000, pos, epoch, region: 'local' }),
     topic: 't',
     type,
-    data: { pos },
+    data: { pos, ...data },
     ts: 1_800_000_000_000,
     region: 'local',
   };
 }
 
-/** A TopicOrder whose output (immediate and later) is collected as positions. */
+/** A catch-up read of topic `t` (what a repair or a joining viewer gets). */
+function read(pos: number, events: TWireEvent[], extra: Partial<TTopicCatchUp> = {}): TTopicCatchUp {
+  return {
+    topic: 't',
+    epoch: EPOCH,
+    pos,
+    trimmedThrough: 0,
+    maxAgeMs: 600_000,
+    region: 'local',
+    viewers: 3,
+    likes: 0,
+    events,
+    ...extra,
+  };
+}
+
+const seed = (o: TopicOrder, pos: number, likes = 0, epoch = EPOCH) =>
+  o.seed('t', { epoch, pos, likes, status: undefined, region: 'local' });
+
+/** A TopicOrder whose output (immediate and later) is collected; `released` gives positions or frame names. */
 function order(repair: TopicOrderOptions['repair'] = async () => undefined) {
-  const released: number[] = [];
+  const out: TWireEvent[] = [];
   const gaps: string[] = [];
   let late = 0;
   const o = new TopicOrder({
     gapWaitMs: 100,
     startWaitMs: 1000,
-    release: (events) => released.push(...events.map((e) => e.data.pos as number)),
+    release: (events) => out.push(...events),
     repair,
     onGap: (outcome) => gaps.push(outcome),
     onLate: () => late++,
   });
   const push = (...events: TWireEvent[]) => {
-    const out: TWireEvent[] = [];
-    for (const e of events) o.push(e, out);
-    released.push(...out.map((e) => e.data.pos as number));
+    const now: TWireEvent[] = [];
+    for (const e of events) o.push(e, now);
+    out.push(...now);
   };
-  return { o, push, released, gaps, late: () => late };
+  const released = () =>
+    out.map((e) => (e.type === 'snapshot' ? `snapshot:${e.data.likes}` : e.type === 'resync' ? 'resync' : e.data.pos));
+  return { o, push, out, released, gaps, late: () => late };
 }
 
 beforeEach(() => {
@@ -46,65 +67,129 @@ afterEach(() => {
 describe('TopicOrder', () => {
   it('passes events in order at once, and puts an early one after those before it', () => {
     const t = order();
-    t.o.seed('t', EPOCH, 10);
+    seed(t.o, 10);
     t.push(event(11), event(13), event(12), event(14));
-    expect(t.released).toEqual([11, 12, 13, 14]);
+    expect(t.released()).toEqual([11, 12, 13, 14]);
   });
 
   it('drops what a catch-up already covered, and holds a topic until its start is known', () => {
     const t = order();
     t.push(event(5), event(7), event(6));
-    expect(t.released).toEqual([]);
-    t.o.seed('t', EPOCH, 5);
-    expect(t.released).toEqual([6, 7]);
-    t.push(event(4));
-    expect(t.late()).toBe(1);
-    expect(t.released).toEqual([6, 7]);
+    expect(t.released()).toEqual([]);
+    seed(t.o, 5);
+    expect(t.released()).toEqual([6, 7]);
+    t.push(event(4), event(6));
+    expect(t.late()).toBe(2);
+    expect(t.released()).toEqual([6, 7]);
   });
 
-  it('fills a gap that never arrives from history, skipping likes, and drops the straggler', async () => {
-    const repair = vi.fn(async () => ({ events: [event(3), event(5, 'status')], pos: 9 }));
+  it('fills a gap of history events from history, without a snapshot when nothing else is missing', async () => {
+    const repair = vi.fn(async () => read(5, [event(3), event(4, 'status', EPOCH, { status: 'live' })]));
     const t = order(repair);
-    t.o.seed('t', EPOCH, 2);
-    t.push(event(6), event(7));
-    expect(t.released).toEqual([]);
+    seed(t.o, 2);
+    t.push(event(5), event(6));
+    expect(t.released()).toEqual([]);
     await vi.advanceTimersByTimeAsync(100);
-    expect(repair).toHaveBeenCalledWith('t', EPOCH, 2);
-    // 3 and 5 come from history; 4 (a like, say) is not in it and is skipped.
-    expect(t.released).toEqual([3, 5, 6, 7]);
+    expect(repair).toHaveBeenCalledWith('t', 2, EPOCH);
+    expect(t.released()).toEqual([3, 4, 5, 6]);
     expect(t.gaps).toEqual(['repaired']);
-    t.push(event(4, 'like'), event(8));
-    expect(t.released).toEqual([3, 5, 6, 7, 8]);
+    expect(t.o.state('t')).toEqual({ likes: 0, status: 'live' });
+  });
+
+  it('sends a snapshot when likes of a gap are lost, so like totals are exact again', async () => {
+    // Positions 3 (a like of 2) and 4 (a comment) never arrived; history has only the comment.
+    const repair = vi.fn(async () => read(6, [event(4), event(6)], { likes: 12 }));
+    const t = order(repair);
+    seed(t.o, 2, 10);
+    t.push(event(5, 'like', EPOCH, { count: 1 }));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(t.released()).toEqual([4, 5, 6, 'snapshot:12']);
+    expect(t.gaps).toEqual(['snapshot']);
+    expect(t.o.state('t')).toEqual({ likes: 12 });
+    // The like of position 3 arriving now is a straggler: covered by the snapshot.
+    t.push(event(3, 'like', EPOCH, { count: 2 }), event(7, 'like', EPOCH, { count: 1 }));
+    expect(t.released()).toEqual([4, 5, 6, 'snapshot:12', 7]);
+    expect(t.o.state('t')).toEqual({ likes: 13 });
+  });
+
+  it('retries a repair while the tier cannot be read, then gives the gap up with resync and owes a snapshot', async () => {
+    let reachable = false;
+    const repair = vi.fn(async () => {
+      if (!reachable) throw new Error('unreachable');
+      return read(9, [], { likes: 50 });
+    });
+    const t = order(repair);
+    seed(t.o, 2, 5);
+    t.push(event(4));
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(t.released()).toEqual([]);
+    expect(t.gaps.every((g) => g === 'retry')).toBe(true);
+    await vi.advanceTimersByTimeAsync(25_000);
+    expect(t.released()).toEqual(['resync', 4]);
+    expect(t.o.state('t')).toBeUndefined();
+    reachable = true;
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(t.released()).toEqual(['resync', 4, 'snapshot:50']);
+    expect(t.o.state('t')).toEqual({ likes: 50 });
+  });
+
+  it('sends resync when the log was lost (another epoch), then follows the new epoch with a snapshot', async () => {
+    const repair = vi.fn(async (_topic: string, from: number) =>
+      from === 2
+        ? read(1, [], { epoch: 'zzzz9999' })
+        : read(2, [event(1, 'comment', 'zzzz9999'), event(2, 'comment', 'zzzz9999')], { epoch: 'zzzz9999', likes: 4 }),
+    );
+    const t = order(repair);
+    seed(t.o, 2);
+    t.push(event(4));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(t.released().slice(0, 2)).toEqual([4, 'resync']);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(repair).toHaveBeenLastCalledWith('t', 0, 'zzzz9999');
+    expect(t.released()).toEqual([4, 'resync', 1, 2, 'snapshot:4']);
+  });
+
+  it('sends resync when history was trimmed past the gap', async () => {
+    const t = order(async () => read(30, [event(21), event(30)], { trimmedThrough: 20, likes: 9 }));
+    seed(t.o, 2);
+    t.push(event(30));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(t.released()).toEqual(['resync', 21, 30, 'snapshot:9']);
+  });
+
+  it('starts a new epoch of a known topic at position 1, sending the old gap out with resync', () => {
+    const t = order();
+    seed(t.o, 40);
+    t.push(event(41), event(43), event(2, 'comment', 'zzzz9999'), event(1, 'comment', 'zzzz9999'));
+    expect(t.released()).toEqual([41, 43, 'resync', 1, 2]);
+    // A delayed event of the old epoch still goes out once; one already out is dropped.
+    t.push(event(44), event(41));
+    expect(t.released()).toEqual([41, 43, 'resync', 1, 2, 44]);
     expect(t.late()).toBe(1);
   });
 
-  it('skips a gap it cannot repair, and waits at most startWaitMs for an unknown start', async () => {
-    const t = order(async () => undefined);
-    t.o.seed('t', EPOCH, 0);
-    t.push(event(3));
-    await vi.advanceTimersByTimeAsync(100);
-    expect(t.released).toEqual([3]);
-    expect(t.gaps).toEqual(['skipped']);
+  it('follows the like total and status for a store that lost them', () => {
+    const t = order();
+    seed(t.o, 0, 7);
+    t.push(event(1, 'like', EPOCH, { count: 3 }), event(2, 'status', EPOCH, { status: 'ended' }));
+    t.push(event(3, 'like', EPOCH, { count: 1, total: 20 }));
+    expect(t.o.state('t')).toEqual({ likes: 20, status: 'ended' });
+    expect(order().o.state('t')).toBeUndefined();
+  });
 
+  it('waits at most startWaitMs for an unknown start', async () => {
     const fresh = order();
     fresh.push({ ...event(9), topic: 'u' });
     await vi.advanceTimersByTimeAsync(999);
-    expect(fresh.released).toEqual([]);
+    expect(fresh.released()).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(fresh.released).toEqual([9]);
-  });
-
-  it('starts a new epoch of a known topic at position 1 (its log was lost)', () => {
-    const t = order();
-    t.o.seed('t', EPOCH, 40);
-    t.push(event(41), event(2, 'comment', 'zzzz9999'), event(1, 'comment', 'zzzz9999'));
-    expect(t.released).toEqual([41, 1, 2]);
+    expect(fresh.released()).toEqual([9]);
   });
 
   it('lets events without a position id through untouched', () => {
     const t = order();
     const foreign = { ...event(1), id: 'foreign-id', data: { pos: -1 } };
     t.push(foreign);
-    expect(t.released).toEqual([-1]);
+    expect(t.released()).toEqual([-1]);
   });
 });

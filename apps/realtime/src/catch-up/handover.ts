@@ -6,6 +6,7 @@ import {
   type TResyncPayload,
   type TSnapshotPayload,
   type TTopicCatchUp,
+  type TWireEvent,
 } from '@ovation/shared';
 import type { Cutoff } from '../connections/connection.js';
 import { encodeReplayedFrame } from '../fanout/encode-batch.js';
@@ -20,7 +21,23 @@ import { encodeReplayedFrame } from '../fanout/encode-batch.js';
  *
  * The cutoff per topic is the log position the catch-up was read at: live frames at or before it
  * are covered by the replay and the snapshot and are not written again.
+ *
+ * Cost: a round's results are shared by every connection that joined in it, so each replayed event
+ * is encoded once per round (cached on the event object) and its Buffer is shared; a connection
+ * holds references to them while its catch-up is paced out (connections/connection.ts).
  */
+
+const replayed = new WeakMap<TWireEvent, Buffer>();
+
+/** An event's replayed frame, encoded once per catch-up result (the results are shared). */
+function replayedFrame(event: TWireEvent): Buffer {
+  let frame = replayed.get(event);
+  if (!frame) {
+    frame = Buffer.from(encodeReplayedFrame(event));
+    replayed.set(event, frame);
+  }
+  return frame;
+}
 
 /**
  * Resume points a client sent: `lastEventId` (or `Last-Event-ID`), one id or one per topic.
@@ -47,32 +64,36 @@ export function catchUpFrames(
   results: ReadonlyMap<string, TTopicCatchUp> | undefined,
   resume: readonly LogPosition[] | undefined,
   now: number,
-): { frames: string; cutoffs: Map<string, Cutoff> } {
-  let frames = '';
+): { frames: Buffer[]; cutoffs: Map<string, Cutoff> } {
+  const frames: Buffer[] = [];
   const cutoffs = new Map<string, Cutoff>();
   for (const topic of topics) {
     const result = results?.get(topic);
     if (!result) {
-      if (resume) frames += resync(topic, 'unavailable');
+      if (resume) frames.push(Buffer.from(resync(topic, 'unavailable')));
       continue;
     }
-    if (resume) frames += replayOrResync(result, resume, now);
-    frames += snapshot(result, now);
+    if (resume) replayOrResync(result, resume, now, frames);
+    frames.push(Buffer.from(snapshot(result, now)));
     cutoffs.set(topic, { epoch: result.epoch, pos: result.pos });
   }
   return { frames, cutoffs };
 }
 
-function replayOrResync(result: TTopicCatchUp, resume: readonly LogPosition[], now: number): string {
+function replayOrResync(result: TTopicCatchUp, resume: readonly LogPosition[], now: number, frames: Buffer[]): void {
   const from = resume.find((p) => p.epoch === result.epoch && p.region === result.region);
-  if (!from || from.pos > result.pos) return resync(result.topic, 'unknown_id');
-  if (now - from.ts > result.maxAgeMs || from.pos < result.trimmedThrough) return resync(result.topic, 'too_old');
-  let frames = '';
+  if (!from || from.pos > result.pos) {
+    frames.push(Buffer.from(resync(result.topic, 'unknown_id')));
+    return;
+  }
+  if (now - from.ts > result.maxAgeMs || from.pos < result.trimmedThrough) {
+    frames.push(Buffer.from(resync(result.topic, 'too_old')));
+    return;
+  }
   for (const event of result.events) {
     const position = parsePositionId(event.id);
-    if (position && position.pos > from.pos && position.pos <= result.pos) frames += encodeReplayedFrame(event);
+    if (position && position.pos > from.pos && position.pos <= result.pos) frames.push(replayedFrame(event));
   }
-  return frames;
 }
 
 function snapshot(result: TTopicCatchUp, now: number): string {

@@ -19,10 +19,16 @@ interface HoldState {
   /** Frames that arrived meanwhile, with the topic and events they encode (none: control frames). */
   held: Array<{ chunk: Buffer; topic?: string; events?: readonly TWireEvent[] }>;
   bytes: number;
-  /** Catch-up frames given by releases, written before the held frames. */
-  preamble: string;
+  /** Catch-up frames given by releases, written before the held frames (replayed ones are shared). */
+  preamble: Buffer[];
   cutoffs: Map<string, Cutoff>;
 }
+
+/**
+ * A catch-up is written to the socket in steps: while the kernel holds this much unsent, the rest
+ * waits for the socket to drain (a replay can be larger than MAX_BUFFERED_BYTES).
+ */
+const PACE_BYTES = 64 * 1024;
 
 /**
  * One browser's SSE stream.
@@ -41,6 +47,9 @@ interface HoldState {
  * Backpressure: bytes the kernel has not taken yet sit in the socket's buffer (`writableLength`),
  * held frames count too. Past `maxBufferedBytes` the client is too slow: it gets a `reconnect`
  * frame and is closed, so one stuck phone can neither grow this node's memory nor delay others.
+ * A catch-up (a replay of up to the whole history) is paced instead: written as the socket drains,
+ * with live frames queued behind it and counted against the bound. Its replayed frames are Buffers
+ * shared by every connection that joined in the same round, so pacing costs references, not copies.
  */
 export class Connection {
   /** Topics this connection is subscribed to (replaced, never grown in place: stays exact-size). */
@@ -49,7 +58,9 @@ export class Connection {
   lastLatencyReportAt = 0;
   private closed = false;
   private socket: Socket | null = null;
-  private holding: HoldState | undefined = { depth: 1, held: [], bytes: 0, preamble: '', cutoffs: new Map() };
+  private holding: HoldState | undefined = { depth: 1, held: [], bytes: 0, preamble: [], cutoffs: new Map() };
+  /** Frames waiting for the socket to drain (a catch-up being paced out), and live bytes among them. */
+  private backlog: { chunks: Buffer[]; next: number; liveBytes: number } | undefined;
   /**
    * Cutoffs still in force after a release, for topics whose events up to the cutoff had not all
    * reached this node yet; each goes once an event past it is delivered. Usually undefined.
@@ -102,23 +113,46 @@ export class Connection {
     this.socket = socket;
     socket.write(head);
     socket.write(firstFrame);
-    this.release('', new Map());
+    this.release([], new Map());
+  }
+
+  /**
+   * Answers a connection that will not be served here (the node drains, is full, cannot reach the
+   * dispatcher tier) with a stream that only says when and where to go: `frames` (a `retry:` and a
+   * `reconnect`), then the end. A standard EventSource reconnects after `retry`; an error status
+   * would end it for good.
+   */
+  refuse(head: Buffer, frames: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.holding = undefined;
+    const socket = this.socket ?? this.res.socket;
+    if (!socket || socket.destroyed) return;
+    if (!this.socket) socket.write(head);
+    socket.end(frames);
+    const guard = setTimeout(() => socket.destroy(), 5000);
+    guard.unref();
+    socket.once('close', () => clearTimeout(guard));
   }
 
   /** Holds live frames until the matching `release`. */
   hold(): void {
     if (this.holding) this.holding.depth++;
-    else this.holding = { depth: 1, held: [], bytes: 0, preamble: '', cutoffs: new Map() };
+    else this.holding = { depth: 1, held: [], bytes: 0, preamble: [], cutoffs: new Map() };
   }
 
   /**
    * Ends one hold with its catch-up frames and the position each caught-up topic was read at; the
    * last release writes every hold's catch-up frames, then the held frames they do not cover.
    */
-  release(frames: string, cutoffs: ReadonlyMap<string, Cutoff>, lingering?: ReadonlyMap<string, Cutoff>): void {
+  release(
+    frames: readonly Buffer[],
+    cutoffs: ReadonlyMap<string, Cutoff>,
+    lingering?: ReadonlyMap<string, Cutoff>,
+  ): void {
     const hold = this.holding;
     if (!hold) return;
-    hold.preamble += frames;
+    for (const frame of frames) hold.preamble.push(frame);
     for (const [topic, cutoff] of cutoffs) hold.cutoffs.set(topic, cutoff);
     for (const [topic, cutoff] of lingering ?? []) {
       this.lingering ??= new Map();
@@ -127,17 +161,39 @@ export class Connection {
     if (--hold.depth > 0 || !this.socket) return;
     this.holding = undefined;
     if (this.closed) return;
-    if (hold.preamble) this.write(Buffer.from(hold.preamble));
+    const chunks = hold.preamble;
+    let liveBytes = 0;
     for (const entry of hold.held) {
       const cutoff = entry.topic === undefined ? undefined : hold.cutoffs.get(entry.topic);
-      if (!cutoff || !entry.events) {
-        this.write(entry.chunk);
-        continue;
+      let chunk: Buffer | undefined = entry.chunk;
+      if (cutoff && entry.events) {
+        const rest = entry.events.filter((event) => isAfter(event, cutoff));
+        if (rest.length === 0) chunk = undefined;
+        else if (rest.length < entry.events.length) chunk = Buffer.from(encodeTopicBatch(rest).text);
       }
-      const rest = entry.events.filter((event) => isAfter(event, cutoff));
-      if (rest.length === entry.events.length) this.write(entry.chunk);
-      else if (rest.length > 0) this.write(Buffer.from(encodeTopicBatch(rest).text));
+      if (chunk) {
+        chunks.push(chunk);
+        liveBytes += chunk.length;
+      }
     }
+    if (chunks.length === 0) return;
+    this.backlog = { chunks, next: 0, liveBytes };
+    this.pump();
+  }
+
+  /** Writes the backlog while the socket takes it; the rest goes when it drains. */
+  private pump(): void {
+    const backlog = this.backlog;
+    const socket = this.socket;
+    if (!backlog || !socket || this.closed) return;
+    while (backlog.next < backlog.chunks.length) {
+      if (socket.writableLength >= PACE_BYTES) {
+        socket.once('drain', () => this.pump());
+        return;
+      }
+      socket.write(backlog.chunks[backlog.next++] as Buffer);
+    }
+    this.backlog = undefined;
   }
 
   /** Writes a topic's frames (`chunk` encodes `events`); false when the connection is closed. */
@@ -160,6 +216,18 @@ export class Connection {
     if (this.holding) return this.keep({ chunk });
     const socket = this.socket;
     if (!socket) return false;
+    if (this.backlog) {
+      // Behind a catch-up being paced out: queued, and what it adds counts against the bound.
+      this.backlog.liveBytes += chunk.length;
+      if (this.backlog.liveBytes + socket.writableLength > this.maxBufferedBytes) {
+        this.onSlow(this);
+        this.backlog = undefined;
+        this.end(encodeFrame('reconnect', JSON.stringify({ afterMs: 0 })));
+        return false;
+      }
+      this.backlog.chunks.push(chunk);
+      return true;
+    }
     if (socket.writableLength > this.maxBufferedBytes) {
       this.onSlow(this);
       this.end(encodeFrame('reconnect', JSON.stringify({ afterMs: 0 })));
@@ -192,6 +260,7 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.holding = undefined;
+    this.backlog = undefined;
     const socket = this.socket;
     if (!socket) {
       // Never begun: there is no stream to say goodbye on.
@@ -209,6 +278,7 @@ export class Connection {
   markClosed(): void {
     this.closed = true;
     this.holding = undefined;
+    this.backlog = undefined;
   }
 }
 

@@ -35,7 +35,7 @@ export class ConnectionHub {
       catchUp: (
         topics: readonly string[],
         lastEventId: string | undefined,
-      ) => Promise<{ frames: string; cutoffs: ReadonlyMap<string, Cutoff> }>;
+      ) => Promise<{ frames: readonly Buffer[]; cutoffs: ReadonlyMap<string, Cutoff> }>;
     },
   ) {
     this.wheel = new HeartbeatWheel(options.heartbeatMs, (written) => this.options.metrics.heartbeats.inc(written));
@@ -81,7 +81,7 @@ export class ConnectionHub {
       const { frames, cutoffs } =
         fresh.length > 0 && connection.isOpen
           ? await this.options.catchUp(fresh, lastEventId)
-          : { frames: '', cutoffs: new Map<string, Cutoff>() };
+          : { frames: [], cutoffs: new Map<string, Cutoff>() };
       // Everything the node has let out up to now is in the hold, where the cutoffs apply; a
       // topic whose earlier events are still on their way keeps its cutoff for those (lingering).
       const lingering = new Map<string, Cutoff>();
@@ -91,7 +91,7 @@ export class ConnectionHub {
       }
       connection.release(frames, cutoffs, lingering);
     } catch (error) {
-      connection.release('', new Map());
+      connection.release([], new Map());
       throw error;
     }
   }

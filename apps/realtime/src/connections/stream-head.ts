@@ -1,7 +1,11 @@
+/** Distinct origins whose heads are kept; others get a head built for the request (CORS_ORIGINS=*). */
+const MAX_CACHED_HEADS = 64;
+
 /**
  * The HTTP response head of an SSE stream, built once per distinct CORS origin and shared by every
  * connection from it. `Connection: close` delimits the body by the end of the connection (RFC 9112
  * §6.3), so frames need no chunked framing; an EventSource never reuses the connection anyway.
+ * The cache is bounded: with `CORS_ORIGINS=*` every origin a client names is allowed.
  */
 export class StreamHeads {
   private readonly heads = new Map<string, Buffer>();
@@ -18,9 +22,14 @@ export class StreamHeads {
     let head = this.heads.get(origin);
     if (!head) {
       head = StreamHeads.build(cors);
-      this.heads.set(origin, head);
+      if (this.heads.size < MAX_CACHED_HEADS) this.heads.set(origin, head);
     }
     return head;
+  }
+
+  /** Heads kept (tests). */
+  get cached(): number {
+    return this.heads.size;
   }
 
   private static build(extra: Record<string, string>): Buffer {

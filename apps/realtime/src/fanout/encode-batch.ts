@@ -14,7 +14,8 @@ interface Liker {
  * Likes are coalesced into one `like` frame whose `count` is the sum of theirs (so the contract's
  * sum invariant holds exactly), `total` the highest total seen, and `sample` the latest distinct
  * likers. The frame takes the place, id and publish time of the last like, so ids in the stream
- * stay in publish order. Every other event is encoded as it came.
+ * stay in publish order. Every other event is encoded as it came, but for `resync`, which the
+ * node itself puts in a topic's stream when a gap cannot be repaired: a control frame, no id.
  *
  * Cost: one JSON.stringify per non-like event, one for the coalesced like, one string join.
  */
@@ -37,6 +38,9 @@ export function encodeTopicBatch(events: readonly TWireEvent[]): { text: string;
       if (i !== lastLike) continue;
       const data = { ...event.data, ...coalescedLike(events, likeCount) };
       text += frame(event, data);
+    } else if (event.type === 'resync') {
+      // The node's own control frame (fanout/topic-order.ts): its payload as is, and no id.
+      text += encodeFrame('resync', JSON.stringify(event.data));
     } else {
       text += frame(event, event.data);
     }

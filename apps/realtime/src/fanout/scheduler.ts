@@ -1,4 +1,4 @@
-import type { TWireEvent } from '@ovation/shared';
+import { RESERVED_EVENT_TYPES, type TTopicCatchUp, type TTopicState, type TWireEvent } from '@ovation/shared';
 import type { TopicTable } from '../connections/topic-table.js';
 import type { RealtimeMetrics } from '../metrics.js';
 import { encodeTopicBatch } from './encode-batch.js';
@@ -83,15 +83,22 @@ export class FanoutScheduler {
         this.order.forget(event.topic);
         continue;
       }
+      // A type the server keeps for its own frames is never a published event (the dispatcher refuses them).
+      if (RESERVED_EVENT_TYPES.has(event.type)) continue;
       this.order.push(event, ready);
     }
     this.add(ready);
   }
 
-  /** A topic's log stood at `pos` when a joining viewer's catch-up was read (see TopicOrder.seed). */
-  seedOrder(topic: string, epoch: string, pos: number): void {
+  /** A topic's log as a joining viewer's catch-up read it (see TopicOrder.seed). */
+  seedOrder(topic: string, read: Pick<TTopicCatchUp, 'epoch' | 'pos' | 'likes' | 'status' | 'region'>): void {
     // A topic whose viewers left meanwhile has nothing to order (and nothing would clear it).
-    if (this.table.has(topic)) this.order.seed(topic, epoch, pos);
+    if (this.table.has(topic)) this.order.seed(topic, read);
+  }
+
+  /** What the node knows of a topic's log (like total, status): see TopicOrder.state. */
+  topicState(topic: string): TTopicState | undefined {
+    return this.order.state(topic);
   }
 
   /** No catch-up could be read for these topics (see TopicOrder.settle). */

@@ -1,21 +1,39 @@
-import { parsePositionId, type TWireEvent } from '@ovation/shared';
+import {
+  parsePositionId,
+  positionId,
+  type TResyncPayload,
+  type TSnapshotPayload,
+  type TTopicCatchUp,
+  type TTopicState,
+  type TWireEvent,
+} from '@ovation/shared';
 
 /**
- * Puts each topic's events back in log order before fan-out, and fills gaps from history.
+ * Puts each topic's events back in log order before fan-out, and repairs what never arrives.
  *
  * Every event of a topic has a position (see @ovation/shared ids.ts), one after another. Events
  * come from several dispatchers, each over its own connection, so event 21 can arrive before event
  * 20. A viewer must see them in order — its last id is its resume point, and resuming from 21
- * would skip 20 — so an event that comes early waits for the ones before it. If they have not come
- * after `gapWaitMs` (a dispatcher died between accepting and delivering them), the history events
- * of the gap are fetched from the dispatcher tier (`repair`) and the sequence continues after it;
- * likes and viewer counts of a gap are not in history and are skipped.
+ * would skip 20 — so an early event waits for the ones before it. If they have not come after
+ * `gapWaitMs` (a dispatcher died between accepting and delivering them, a node was away), the gap
+ * is *repaired*: the topic's catch-up after the last position let out is read from the dispatcher
+ * tier, and
+ *
+ *   - the history events of the gap go out in their place;
+ *   - if a position is in neither history nor what arrived (a like or a viewer count: they are not
+ *     kept in history), a `snapshot` (viewers, like total, status at the read position) follows,
+ *     so every viewer's like total is exact again; events up to that position are then covered;
+ *   - if the gap cannot be repaired — the log was lost (another epoch), history was trimmed past
+ *     it, or the tier could not be read for long — the viewers get `resync` (reload your state):
+ *     a viewer's last id never silently jumps over a lost comment. A snapshot follows as soon as
+ *     the tier can be read.
  *
  * Where a topic's sequence starts is known from the catch-up read made when a viewer joins
  * (`seed`); events that arrive before that wait for it (or for `settle` if it cannot be read).
- * A new epoch (the log was lost) starts at position 1.
- * An event behind the sequence — covered by a catch-up, or repaired from history — is dropped:
- * the viewers already have it. Events without a position id pass as they come.
+ * An event behind the sequence — covered by a catch-up, a repair, or sent twice by a dispatcher
+ * that retried — is dropped: the viewers already have it. Events without a position id pass as
+ * they come. The order also keeps each topic's like total and status as of its last position let
+ * out (`state`), which a store that lost its data gets back from the nodes.
  */
 interface TopicState {
   epoch: string;
@@ -25,7 +43,21 @@ interface TopicState {
   waiting: Array<{ pos: number; event: TWireEvent }>;
   timer: NodeJS.Timeout | undefined;
   repairing: boolean;
+  /** A snapshot is owed to the viewers (after a resync): repaired (read) until it is sent. */
+  owesSnapshot: boolean;
+  /** Positions up to this one exist (a read said so): if they do not arrive, they are repaired. */
+  knownThrough: number;
+  /** Repair attempts that failed in a row, and since when. */
+  failures: number;
+  failingSince: number;
+  /** Like total and status as of position next - 1 (undefined: not known). */
+  likes: number | undefined;
+  status: string | undefined;
+  /** The epoch before a log loss, and the next position expected in it (its late events still go out). */
+  previous: { epoch: string; next: number } | undefined;
 }
+
+export type GapOutcome = 'repaired' | 'snapshot' | 'resync' | 'retry';
 
 export interface TopicOrderOptions {
   /** How long an early event waits for the ones before it before the gap is repaired. */
@@ -34,20 +66,28 @@ export interface TopicOrderOptions {
   startWaitMs: number;
   /** Receives events released later (by `seed`, `settle`, a repair or a timer), in order. */
   release: (events: TWireEvent[]) => void;
-  /** History events of `topic` after `afterPos` and the position they were read at. */
-  repair: (
-    topic: string,
-    epoch: string,
-    afterPos: number,
-  ) => Promise<{ events: TWireEvent[]; pos: number } | undefined>;
-  onGap: (outcome: 'repaired' | 'skipped') => void;
+  /** The topic's catch-up with its history events after `afterPos` (throws when it cannot be read). */
+  repair: (topic: string, afterPos: number, epoch: string) => Promise<TTopicCatchUp | undefined>;
+  onGap: (outcome: GapOutcome) => void;
   onLate: () => void;
+  now?: () => number;
 }
+
+/** A gap the tier cannot repair for this long is given up (resync); the snapshot is still owed. */
+const MAX_REPAIR_MS = 30_000;
+/** Early events one topic may hold while its gap is repaired; beyond, the gap is given up. */
+const MAX_WAITING = 10_000;
+const RETRY_BASE_MS = 100;
+const RETRY_MAX_MS = 5000;
 
 export class TopicOrder {
   private readonly topics = new Map<string, TopicState>();
 
   constructor(private readonly o: TopicOrderOptions) {}
+
+  private get now(): number {
+    return (this.o.now ?? Date.now)();
+  }
 
   /** Takes one event; appends to `out` those that can go out now, in order. */
   push(event: TWireEvent, out: TWireEvent[]): void {
@@ -57,21 +97,36 @@ export class TopicOrder {
       return;
     }
     let state = this.topics.get(event.topic);
-    if (!state || state.epoch !== position.epoch) {
-      if (state) clearTimeout(state.timer);
-      // A new epoch of a topic this node already follows (the log was lost and restarted)
-      // starts at position 1; a topic new to this node starts where its first catch-up says.
-      const next = state ? 1 : undefined;
-      state = { epoch: position.epoch, next, waiting: [], timer: undefined, repairing: false };
+    if (state?.previous?.epoch === position.epoch && state.epoch !== position.epoch) {
+      // Accepted before the log was lost and delayed (a retried delivery): it still goes out once.
+      if (position.pos < state.previous.next) {
+        this.o.onLate();
+        return;
+      }
+      state.previous.next = position.pos + 1;
+      this.apply(state, event);
+      out.push(event);
+      return;
+    }
+    if (!state) {
+      // A topic new to this node starts where its first catch-up says.
+      state = this.fresh(position.epoch, undefined);
       this.topics.set(event.topic, state);
+    } else if (state.epoch !== position.epoch) {
+      state = this.switchEpoch(event.topic, state, position.epoch, event.region, out);
     }
     if (state.next !== undefined && position.pos < state.next) {
       this.o.onLate();
       return;
     }
-    if (position.pos === state.next) {
-      out.push(event);
-      state.next++;
+    if (position.pos === state.next && !state.repairing) {
+      this.take(state, event, out);
+      this.drainConsecutive(state, out);
+      return;
+    }
+    if (state.waiting.length >= MAX_WAITING) {
+      this.giveUp(event.topic, state, out);
+      if (position.pos >= (state.next ?? 0)) insertSorted(state.waiting, { pos: position.pos, event });
       this.drainConsecutive(state, out);
       return;
     }
@@ -79,15 +134,29 @@ export class TopicOrder {
     this.arm(event.topic, state);
   }
 
-  /** The topic's log stood at `pos` (of `epoch`) when read for a joining viewer. */
-  seed(topic: string, epoch: string, pos: number): void {
+  /** The topic's log stood at `read.pos` (of `read.epoch`) when read for a joining viewer. */
+  seed(topic: string, read: Pick<TTopicCatchUp, 'epoch' | 'pos' | 'likes' | 'status' | 'region'>): void {
     const state = this.topics.get(topic);
-    if (state && state.epoch === epoch && state.next !== undefined) return;
-    const seeded: TopicState = { epoch, next: pos + 1, waiting: [], timer: undefined, repairing: false };
-    if (state?.epoch === epoch) {
+    if (state && state.epoch === read.epoch && state.next !== undefined) return;
+    if (state?.next !== undefined && state.previous?.epoch !== read.epoch) {
+      // This node follows another epoch, and the log was lost since: its viewers get the new
+      // epoch from its start (the joining viewer's catch-up covers up to `pos` for it alone).
+      const out: TWireEvent[] = [];
+      const switched = this.switchEpoch(topic, state, read.epoch, read.region, out);
+      switched.knownThrough = read.pos;
+      this.arm(topic, switched);
+      if (out.length > 0) this.o.release(out);
+      return;
+    }
+    if (state?.previous?.epoch === read.epoch) return; // a read of the log before the loss: too late
+    const seeded = this.fresh(read.epoch, read.pos + 1);
+    seeded.likes = read.likes;
+    seeded.status = read.status;
+    seeded.knownThrough = read.pos;
+    if (state?.epoch === read.epoch) {
       clearTimeout(state.timer);
       // Events up to `pos` are in the joining viewers' catch-up; the rest wait their turn.
-      for (const entry of state.waiting) if (entry.pos > pos) insertSorted(seeded.waiting, entry);
+      for (const entry of state.waiting) if (entry.pos > read.pos) insertSorted(seeded.waiting, entry);
     }
     this.topics.set(topic, seeded);
     this.releaseReady(topic, seeded);
@@ -107,12 +176,83 @@ export class TopicOrder {
     return state?.epoch === epoch && state.next !== undefined ? state.next - 1 : -1;
   }
 
+  /** The topic's like total and status as of its last position let out, when known. */
+  state(topic: string): TTopicState | undefined {
+    const state = this.topics.get(topic);
+    if (state?.likes === undefined) return undefined;
+    return state.status === undefined ? { likes: state.likes } : { likes: state.likes, status: state.status };
+  }
+
   /** Forgets a topic (no local viewer left). */
   forget(topic: string): void {
     const state = this.topics.get(topic);
     if (!state) return;
     clearTimeout(state.timer);
     this.topics.delete(topic);
+  }
+
+  /**
+   * The topic's log was lost and restarted under `epoch`: the new epoch is followed from position
+   * 1, the old one's late events still go out once. What waited for a gap of the old log cannot be
+   * repaired any more: it goes out, then `resync`.
+   */
+  private switchEpoch(topic: string, state: TopicState, epoch: string, region: string, out: TWireEvent[]): TopicState {
+    clearTimeout(state.timer);
+    const fresh = this.fresh(epoch, state.next === undefined ? undefined : 1);
+    fresh.likes = state.likes;
+    fresh.status = state.status;
+    if (state.next !== undefined) fresh.previous = { epoch: state.epoch, next: state.next };
+    if (state.waiting.length > 0) {
+      for (const entry of state.waiting) {
+        this.apply(fresh, entry.event);
+        out.push(entry.event);
+      }
+      if (fresh.previous) fresh.previous.next = (state.waiting.at(-1)?.pos ?? 0) + 1;
+      out.push(this.resyncEvent(topic, region));
+      this.o.onGap('resync');
+    }
+    this.topics.set(topic, fresh);
+    return fresh;
+  }
+
+  private fresh(epoch: string, next: number | undefined): TopicState {
+    return {
+      epoch,
+      next,
+      waiting: [],
+      timer: undefined,
+      repairing: false,
+      owesSnapshot: false,
+      knownThrough: 0,
+      failures: 0,
+      failingSince: 0,
+      likes: undefined,
+      status: undefined,
+      previous: undefined,
+    };
+  }
+
+  /** One event goes out in order: the sequence and the topic's state move past it. */
+  private take(state: TopicState, event: TWireEvent, out: TWireEvent[]): void {
+    out.push(event);
+    state.next = (parsePositionId(event.id)?.pos ?? (state.next as number)) + 1;
+    this.apply(state, event);
+  }
+
+  /** Follows the like total and status the way the topic log keeps them. */
+  private apply(state: TopicState, event: TWireEvent): void {
+    if (event.type === 'like') {
+      if (state.likes === undefined) return;
+      const { count, total } = event.data;
+      if (typeof total === 'number') state.likes = Math.max(state.likes, total);
+      else if (typeof count === 'number') state.likes += count;
+    } else if (event.type === 'status' && typeof event.data.status === 'string') {
+      state.status = event.data.status.slice(0, 32);
+    } else if (event.type === 'snapshot') {
+      const { likes, status } = event.data as Partial<TSnapshotPayload>;
+      if (typeof likes === 'number') state.likes = likes;
+      if (typeof status === 'string') state.status = status;
+    }
   }
 
   private releaseReady(topic: string, state: TopicState): void {
@@ -123,55 +263,158 @@ export class TopicOrder {
   }
 
   private drainConsecutive(state: TopicState, out: TWireEvent[]): void {
-    while (state.waiting.length > 0 && state.waiting[0]?.pos === state.next) {
-      out.push((state.waiting.shift() as { event: TWireEvent }).event);
-      state.next = (state.next as number) + 1;
+    while (!state.repairing && state.waiting.length > 0 && state.waiting[0]?.pos === state.next) {
+      this.take(state, (state.waiting.shift() as { event: TWireEvent }).event, out);
     }
-    if (state.waiting.length === 0) {
+    if (!this.owed(state)) {
       clearTimeout(state.timer);
       state.timer = undefined;
     }
   }
 
-  private arm(topic: string, state: TopicState): void {
+  private arm(topic: string, state: TopicState, waitMs?: number): void {
     if (state.timer || state.repairing) return;
-    const waitMs = state.next === undefined ? this.o.startWaitMs : this.o.gapWaitMs;
+    const wait = waitMs ?? (state.next === undefined ? this.o.startWaitMs : this.o.gapWaitMs);
     state.timer = setTimeout(() => {
       state.timer = undefined;
-      if (this.topics.get(topic) !== state || state.waiting.length === 0) return;
+      if (this.topics.get(topic) !== state) return;
       if (state.next === undefined) this.settle(topic);
-      else void this.repair(topic, state);
-    }, waitMs);
+      else if (this.owed(state)) void this.repair(topic, state);
+    }, wait);
     state.timer.unref();
   }
 
   private async repair(topic: string, state: TopicState): Promise<void> {
     const from = (state.next as number) - 1;
     state.repairing = true;
-    const found = await this.o.repair(topic, state.epoch, from).catch(() => undefined);
-    state.repairing = false;
+    let read: TTopicCatchUp | undefined;
+    try {
+      read = await this.o.repair(topic, from, state.epoch);
+    } catch {
+      read = undefined;
+    } finally {
+      state.repairing = false;
+    }
     if (this.topics.get(topic) !== state || state.next === undefined) return;
-    // Up to `through`, what is not in history (likes, viewer counts) will not be found: skip it.
-    let through = (state.waiting[0]?.pos ?? state.next) - 1;
-    if (found) {
-      this.o.onGap('repaired');
-      for (const event of found.events) {
-        const pos = parsePositionId(event.id)?.pos;
-        if (pos !== undefined && pos >= state.next && pos <= through) insertSorted(state.waiting, { pos, event });
-      }
-    } else {
-      this.o.onGap('skipped');
-      through = Math.max(through, state.next - 1);
-    }
     const out: TWireEvent[] = [];
-    while (state.waiting.length > 0 && (state.waiting[0]?.pos ?? 0) <= through) {
-      out.push((state.waiting.shift() as { event: TWireEvent }).event);
+    if (!read) this.failed(topic, state, out);
+    else if (read.epoch !== state.epoch) this.lostLog(topic, state, read, out);
+    else if (read.trimmedThrough > from) {
+      // History no longer reaches back to the gap: its events are gone for this node's viewers.
+      out.push(this.resyncEvent(topic, read.region));
+      this.o.onGap('resync');
+      state.next = Math.min(read.trimmedThrough + 1, state.waiting[0]?.pos ?? Number.POSITIVE_INFINITY);
+      state.owesSnapshot = true;
+      this.fill(topic, state, read, out);
+    } else {
+      this.fill(topic, state, read, out);
     }
-    state.next = Math.max(state.next, through + 1);
-    this.drainConsecutive(state, out);
-    if (state.waiting.length > 0) this.arm(topic, state);
+    if (this.owed(state)) this.arm(topic, state);
     if (out.length > 0) this.o.release(out);
   }
+
+  /** Whether the topic waits for something: early events, a snapshot, positions known to exist. */
+  private owed(state: TopicState): boolean {
+    return (
+      state.waiting.length > 0 || state.owesSnapshot || (state.next !== undefined && state.next <= state.knownThrough)
+    );
+  }
+
+  /**
+   * Lets out everything up to the read position: history events and what arrived, in order; a
+   * snapshot when a position is in neither (or one is owed). The sequence goes on after it.
+   */
+  private fill(topic: string, state: TopicState, read: TTopicCatchUp, out: TWireEvent[]): void {
+    state.failures = 0;
+    const next = state.next as number;
+    const known = new Map<number, TWireEvent>();
+    for (const event of read.events) {
+      const pos = positionOf(event);
+      if (pos >= next && pos <= read.pos) known.set(pos, event);
+    }
+    while (state.waiting.length > 0 && (state.waiting[0]?.pos ?? 0) <= read.pos) {
+      const entry = state.waiting.shift() as { pos: number; event: TWireEvent };
+      if (entry.pos >= next) known.set(entry.pos, entry.event);
+    }
+    const missing = read.pos - next + 1 - known.size;
+    for (const pos of [...known.keys()].sort((a, b) => a - b)) this.take(state, known.get(pos) as TWireEvent, out);
+    state.next = Math.max(state.next as number, read.pos + 1);
+    state.knownThrough = Math.max(state.knownThrough, read.pos);
+    if (missing > 0 || state.owesSnapshot) {
+      const snapshot = this.snapshotEvent(topic, read);
+      out.push(snapshot);
+      this.apply(state, snapshot);
+      state.owesSnapshot = false;
+      this.o.onGap('snapshot');
+    } else {
+      this.o.onGap('repaired');
+    }
+    this.drainConsecutive(state, out);
+  }
+
+  /** The tier could not be read: try again later; past MAX_REPAIR_MS the gap is given up. */
+  private failed(topic: string, state: TopicState, out: TWireEvent[]): void {
+    if (state.failures++ === 0) state.failingSince = this.now;
+    if (state.waiting.length > 0 && this.now - state.failingSince > MAX_REPAIR_MS) {
+      this.giveUp(topic, state, out);
+      state.knownThrough = 0;
+    } else this.o.onGap('retry');
+    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(8, state.failures - 1));
+    clearTimeout(state.timer);
+    state.timer = undefined;
+    this.arm(topic, state, delay);
+  }
+
+  /**
+   * The log was lost (another epoch): what waits goes out, the viewers get `resync`, and the new
+   * epoch is followed from its start (its events are read by the next repair, with a snapshot).
+   */
+  private lostLog(topic: string, state: TopicState, read: TTopicCatchUp, out: TWireEvent[]): void {
+    for (const entry of state.waiting) this.take(state, entry.event, out);
+    state.waiting = [];
+    out.push(this.resyncEvent(topic, read.region));
+    this.o.onGap('resync');
+    state.previous = { epoch: state.epoch, next: state.next as number };
+    state.epoch = read.epoch;
+    state.next = 1;
+    state.owesSnapshot = true;
+    state.failures = 0;
+    clearTimeout(state.timer);
+    state.timer = undefined;
+    this.arm(topic, state, 0);
+  }
+
+  /** The gap is lost for good: `resync`, then what waits; a snapshot is owed. */
+  private giveUp(topic: string, state: TopicState, out: TWireEvent[]): void {
+    out.push(this.resyncEvent(topic, state.waiting[0]?.event.region ?? 'local'));
+    this.o.onGap('resync');
+    state.next = state.waiting[0]?.pos ?? state.next;
+    state.likes = undefined;
+    state.owesSnapshot = true;
+    state.failures = 0;
+    this.drainConsecutive(state, out);
+  }
+
+  private snapshotEvent(topic: string, read: TTopicCatchUp): TWireEvent {
+    const ts = this.now;
+    const data: TSnapshotPayload = {
+      viewers: read.viewers,
+      likes: read.likes,
+      ...(read.status === undefined ? {} : { status: read.status }),
+    };
+    const id = positionId({ ts, pos: read.pos, epoch: read.epoch, region: read.region }, true);
+    return { id, topic, type: 'snapshot', data, ts, region: read.region };
+  }
+
+  /** `resync` as an event of the topic's stream (encoded as a control frame without an id). */
+  private resyncEvent(topic: string, region: string): TWireEvent {
+    const data: TResyncPayload = { topic, reason: 'gap' };
+    return { id: '', topic, type: 'resync', data, ts: this.now, region };
+  }
+}
+
+function positionOf(event: TWireEvent): number {
+  return parsePositionId(event.id)?.pos ?? -1;
 }
 
 function insertSorted(list: Array<{ pos: number; event: TWireEvent }>, entry: { pos: number; event: TWireEvent }) {

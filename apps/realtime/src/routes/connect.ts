@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError, ConnectQuerySchema, encodeFrame, parseWith, type TConnectedPayload } from '@ovation/shared';
+import { ConnectQuerySchema, encodeFrame, parseWith, type TConnectedPayload } from '@ovation/shared';
 import { toAppError } from '@ovation/shared/server';
 import type { ConnectionHub } from '../connections/hub.js';
 import { StreamHeads } from '../connections/stream-head.js';
@@ -11,18 +11,33 @@ export interface ConnectDeps {
   maxConnections: number;
   isDraining: () => boolean;
   corsHeaders: (origin: string | undefined) => Record<string, string>;
+  /** A client was sent elsewhere (the node drains or is full, or `unavailable`: the tier failed it). */
+  onSentAway: (reason: 'draining' | 'full' | 'unavailable', error?: unknown) => void;
+  random?: () => number;
 }
+
+/**
+ * The reconnection delay a stream asks standard EventSource clients for (`retry:`), drawn per
+ * connection from this range so that the clients of a node that goes away come back spread out.
+ */
+export const RETRY_MIN_MS = 1000;
+export const RETRY_SPREAD_MS = 2000;
 
 /*
  * GET /connect?topics=a,b — the delivery pipe.
  *
  *   browser ──GET /connect──▶ node: subscribe locally, register first-viewer topics upstream,
- *           ◀── 200 text/event-stream, `connected`, then events and heartbeats until closed
+ *           ◀── 200 text/event-stream, `retry:`, `connected`, then events and heartbeats until closed
  *
  * Headers and the `connected` frame go out only after the topics are registered with the
  * dispatcher tier, so an event published after `connected` arrived reaches this viewer. Then, per
  * topic, the catch-up (a snapshot; for a resuming client — `lastEventId` query or `Last-Event-ID`
  * header — first the events it missed, or `resync`), then the live stream (connections/hub.ts).
+ *
+ * A request this node will not serve — it is draining or full, or its topics cannot be registered
+ * or caught up — gets a 200 stream holding only `retry:` and `reconnect`, then the end: a standard
+ * EventSource treats any error status as the end for good, but reconnects after a stream ends
+ * (with its Last-Event-ID, so nothing is lost). Only bad input (400) ends a client for good.
  *
  * This route is served straight from Node's HTTP server, ahead of Fastify (see app.ts): a Fastify
  * request and reply stay referenced by the response's listeners for as long as the stream is
@@ -34,14 +49,14 @@ export function isConnectRequest(req: IncomingMessage): boolean {
 
 export function createConnectHandler(deps: ConnectDeps) {
   const heads = new StreamHeads(deps.corsHeaders);
+  const random = deps.random ?? Math.random;
+  const retryFrame = () => `retry: ${RETRY_MIN_MS + Math.floor(random() * RETRY_SPREAD_MS)}\n\n`;
+  /** A stream that only sends the client elsewhere (see above). */
+  const goAway = () => `${retryFrame()}${encodeFrame('reconnect', JSON.stringify({ afterMs: 0 }))}`;
+
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const cors = deps.corsHeaders(req.headers.origin);
     let query: ReturnType<typeof ConnectQuerySchema.parse>;
     try {
-      if (deps.isDraining()) throw new AppError('DRAINING', 'node is shutting down; connect to another node');
-      if (deps.hub.size >= deps.maxConnections) {
-        throw new AppError('TOO_MANY_CONNECTIONS', 'node is full; connect to another node');
-      }
       const params = new URL(req.url ?? '/', 'http://node').searchParams;
       query = parseWith(
         ConnectQuerySchema,
@@ -57,23 +72,40 @@ export function createConnectHandler(deps: ConnectDeps) {
       res.writeHead(appError.status, {
         'content-type': 'application/json',
         ...(appError.retryAfterSeconds === undefined ? {} : { 'retry-after': String(appError.retryAfterSeconds) }),
-        ...cors,
+        ...deps.corsHeaders(req.headers.origin),
       });
       res.end(JSON.stringify(appError.toBody()));
+      return;
+    }
+    const head = heads.for(req.headers.origin);
+    const draining = deps.isDraining();
+    if (draining || deps.hub.size >= deps.maxConnections) {
+      deps.onSentAway(draining ? 'draining' : 'full');
+      const socket = res.socket;
+      if (socket && !socket.destroyed) {
+        socket.write(head);
+        socket.end(goAway());
+      }
       return;
     }
 
     const connection = deps.hub.open(res, query.observer === '1');
     res.on('close', () => deps.hub.close(connection));
     const header = req.headers['last-event-id'];
-    await deps.hub.join(
-      connection,
-      query.topics,
-      query.lastEventId ?? (typeof header === 'string' ? header : undefined),
-    );
+    try {
+      await deps.hub.join(
+        connection,
+        query.topics,
+        query.lastEventId ?? (typeof header === 'string' ? header : undefined),
+      );
+    } catch (error) {
+      deps.onSentAway('unavailable', error);
+      connection.refuse(head, goAway());
+      return;
+    }
     if (!connection.isOpen) return;
 
     const connected: TConnectedPayload = { connectionId: connection.id, nodeId: deps.nodeId, region: deps.region };
-    connection.begin(heads.for(req.headers.origin), encodeFrame('connected', JSON.stringify(connected)));
+    connection.begin(head, `${retryFrame()}${encodeFrame('connected', JSON.stringify(connected))}`);
   };
 }
