@@ -33,6 +33,8 @@ export class NodeChannel {
   private readonly pool: Pool;
   private queue: string[] = [];
   private inFlight = false;
+  /** Events of the batch in flight (they count towards the bound until they are through). */
+  private sending = 0;
   private closed = false;
   lastUsedAt = Date.now();
 
@@ -68,7 +70,7 @@ export class NodeChannel {
 
   /** True when the queue is too long to accept more (see MAX_QUEUED_EVENTS). */
   get congested(): boolean {
-    return this.queue.length >= MAX_QUEUED_EVENTS;
+    return this.queue.length + this.sending >= MAX_QUEUED_EVENTS;
   }
 
   /** True when nothing is queued or in flight. */
@@ -89,7 +91,10 @@ export class NodeChannel {
         // The whole queue when it fits (no copy); new events meanwhile go to a fresh array.
         const batch = this.queue.length <= MAX_BATCH_EVENTS ? this.queue : this.queue.slice(0, MAX_BATCH_EVENTS);
         this.queue = this.queue.length <= MAX_BATCH_EVENTS ? [] : this.queue.slice(MAX_BATCH_EVENTS);
-        if (await this.send(batch)) {
+        this.sending = batch.length;
+        const sent = await this.send(batch);
+        this.sending = 0;
+        if (sent) {
           failures = 0;
           continue;
         }

@@ -117,13 +117,10 @@ export class MemoryRegistry implements SubscriptionRegistry {
     return totals;
   }
 
-  async topicViewers(topic: string): Promise<number> {
+  async topicViewers(topics: readonly string[]): Promise<number[]> {
     const now = this.now();
-    let total = 0;
-    for (const state of this.nodes.values()) {
-      if (state.expiresAt > now) total += state.counts.get(topic) ?? 0;
-    }
-    return total;
+    const live = [...this.nodes.values()].filter((state) => state.expiresAt > now);
+    return topics.map((topic) => live.reduce((total, state) => total + (state.counts.get(topic) ?? 0), 0));
   }
 
   async sweepExpired(): Promise<string[]> {

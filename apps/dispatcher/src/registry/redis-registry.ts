@@ -284,14 +284,18 @@ export class RedisRegistry implements SubscriptionRegistry {
     return totals;
   }
 
-  async topicViewers(topic: string): Promise<number> {
+  async topicViewers(topics: readonly string[]): Promise<number[]> {
+    const totals = topics.map(() => 0);
     const ids = await this.liveNodeIds();
-    if (ids.length === 0) return 0;
+    if (ids.length === 0 || topics.length === 0) return totals;
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hget(this.key.counts(id), topic);
-    let total = 0;
-    for (const reply of await execOrThrow(pipeline)) total += Number(reply ?? 0);
-    return total;
+    for (const id of ids) pipeline.hmget(this.key.counts(id), ...topics);
+    for (const reply of await execOrThrow(pipeline)) {
+      (reply as Array<string | null>).forEach((count, i) => {
+        totals[i] = (totals[i] ?? 0) + (Number(count ?? 0) || 0);
+      });
+    }
+    return totals;
   }
 
   async sweepExpired(): Promise<string[]> {

@@ -52,8 +52,8 @@ export interface SubscriptionRegistry {
   nodesFor(topics: readonly string[]): Promise<Map<string, NodeInfo[]>>;
   /** Viewers of every topic a live node holds (0 when it has only observers), summed over nodes. */
   viewerCounts(): Promise<Map<string, number>>;
-  /** Viewers of one topic, summed over live nodes. */
-  topicViewers(topic: string): Promise<number>;
+  /** Viewers of each topic, summed over live nodes (one look-up for them all). */
+  topicViewers(topics: readonly string[]): Promise<number[]>;
   /** Removes nodes whose liveness expired, with their topics; returns their ids. */
   sweepExpired(): Promise<string[]>;
   /**

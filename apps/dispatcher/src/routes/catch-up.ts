@@ -10,7 +10,7 @@ import type { InternalAuth } from '@ovation/shared/server';
 import type { FastifyInstance } from 'fastify';
 import { type DispatcherMetrics, timed } from '../metrics.js';
 import type { SubscriptionRegistry } from '../registry/registry.js';
-import type { TopicLog, TopicLogLimits } from '../topic-log/topic-log.js';
+import type { TopicLog, TopicLogLimits, TopicRead } from '../topic-log/topic-log.js';
 import { registryCall } from './registry-call.js';
 
 /*
@@ -31,12 +31,7 @@ export function catchUpRoutes(
 ) {
   const { log, registry, limits, region, metrics } = deps;
 
-  const catchUp = async (
-    topic: string,
-    from: number | undefined,
-    epochs: readonly string[] | undefined,
-  ): Promise<TTopicCatchUp> => {
-    const [read, viewers] = await Promise.all([log.read(topic, from, epochs), registry.topicViewers(topic)]);
+  const toCatchUp = (topic: string, read: TopicRead, viewers: number): TTopicCatchUp => {
     const events: TWireEvent[] = [];
     for (const entry of read.events) {
       const body = JSON.parse(entry.body) as Omit<TWireEvent, 'id'>;
@@ -56,10 +51,18 @@ export function catchUpRoutes(
     };
   };
 
-  app.post('/internal/catch-up', { preHandler: deps.auth }, async (request): Promise<TCatchUpResponse> => {
+  // Up to 1,000 topics of up to 128 characters, with their epochs: past the default 64 KiB.
+  const options = { preHandler: deps.auth, bodyLimit: 4 * 1024 * 1024 };
+  app.post('/internal/catch-up', options, async (request): Promise<TCatchUpResponse> => {
     const { topics } = parseWith(CatchUpRequestSchema, request.body);
     const results = await registryCall(() =>
-      timed(metrics, 'catch_up', () => Promise.all(topics.map((t) => catchUp(t.topic, t.from, t.epochs)))),
+      timed(metrics, 'catch_up', async () => {
+        const [reads, viewers] = await Promise.all([
+          log.readMany(topics),
+          registry.topicViewers(topics.map((t) => t.topic)),
+        ]);
+        return topics.map((t, i) => toCatchUp(t.topic, reads[i] as TopicRead, viewers[i] ?? 0));
+      }),
     );
     return { topics: results };
   });

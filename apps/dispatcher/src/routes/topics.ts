@@ -16,8 +16,8 @@ const ParamsSchema = z.object({ topic: TopicSchema });
 export function topicRoutes(app: FastifyInstance, deps: { registry: SubscriptionRegistry; region: string }) {
   app.get('/topics/:topic/viewers', async (request): Promise<TViewersResponse> => {
     const { topic } = parseWith(ParamsSchema, request.params, 'params');
-    const [local, regions] = await registryCall(() =>
-      Promise.all([deps.registry.topicViewers(topic), deps.registry.regionCountsFor(topic)]),
+    const [[local = 0], regions] = await registryCall(() =>
+      Promise.all([deps.registry.topicViewers([topic]), deps.registry.regionCountsFor(topic)]),
     );
     const byRegion: Record<string, number> = { [deps.region]: local };
     for (const [region, count] of regions) byRegion[region] = count;

@@ -7,6 +7,7 @@ import {
   DEFAULT_TOPIC_LOG_LIMITS,
   HISTORY_TRIM_SLACK,
   RELAY_DEDUPE_TTL_MS,
+  type ReadRequest,
   type TopicAppend,
   type TopicLog,
   type TopicLogLimits,
@@ -107,6 +108,10 @@ export class MemoryTopicLog implements TopicLog {
   private answerOf(key: string, now: number): string | undefined {
     const entry = this.answers.get(key);
     return entry && entry.expiresAt > now ? entry.value : undefined;
+  }
+
+  async readMany(requests: readonly ReadRequest[]): Promise<TopicRead[]> {
+    return Promise.all(requests.map((r) => this.read(r.topic, r.from, r.epochs)));
   }
 
   async read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead> {

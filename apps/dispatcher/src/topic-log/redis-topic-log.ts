@@ -7,6 +7,7 @@ import {
   DEFAULT_TOPIC_LOG_LIMITS,
   HISTORY_TRIM_SLACK,
   RELAY_DEDUPE_TTL_MS,
+  type ReadRequest,
   type TopicAppend,
   type TopicLog,
   type TopicLogLimits,
@@ -142,23 +143,34 @@ if requestKey ~= '' then
 end
 return out`;
 
-// KEYS: log hash, history stream. ARGV: from position ('' for none), new epoch, TTL ms of a log
-// made by a read (short: a topic nobody publishes to must not hold memory for a day), then the
-// epochs the history is wanted for (none: any).
-// Returns epoch, pos, trimmed, likes, status ('' none), then history entries [id, [field, value]].
+// KEYS: per topic: log hash, history stream. ARGV: TTL ms of a log made by a read (short: a topic
+// nobody publishes to must not hold memory for a day), then per topic: new epoch, from position
+// ('' for none), n, then the n epochs the history is wanted for (none: any).
+// Returns per topic: epoch, pos, trimmed, likes, status ('' none), history entries [id, [field, value]].
 const READ = `
-local s = redis.call('HMGET', KEYS[1], 'epoch', 'pos', 'trimmed', 'likes', 'status')
-if not s[1] then
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'pos', 0, 'trimmed', 0, 'likes', 0)
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  s = { ARGV[2], '0', '0', '0', false }
+local out = {}
+local a = 2
+for t = 1, #KEYS / 2 do
+  local log, history = KEYS[t * 2 - 1], KEYS[t * 2]
+  local epoch, from, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local s = redis.call('HMGET', log, 'epoch', 'pos', 'trimmed', 'likes', 'status')
+  if not s[1] then
+    redis.call('DEL', history)
+    redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0, 'likes', 0)
+    redis.call('PEXPIRE', log, ARGV[1])
+    s = { epoch, '0', '0', '0', false }
+  end
+  local wanted = from ~= '' and n == 0
+  for i = 1, n do if ARGV[a + 2 + i] == s[1] then wanted = from ~= '' end end
+  local events = {}
+  if wanted then events = redis.call('XRANGE', history, '(' .. from .. '-0', '+') end
+  out[t] = { s[1], s[2], s[3], s[4], s[5] or '', events }
+  a = a + 3 + n
 end
-local events = {}
-local wanted = ARGV[1] ~= '' and #ARGV == 3
-for i = 4, #ARGV do if ARGV[i] == s[1] then wanted = ARGV[1] ~= '' end end
-if wanted then events = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+') end
-return { s[1], s[2], s[3], s[4], s[5] or '', events }`;
+return out`;
+
+/** Topics read by one script call: many per round trip, but no single call holds Redis long. */
+const READ_CHUNK = 100;
 
 // KEYS: per topic log hash, history stream. ARGV: state TTL ms, then per topic: new epoch, likes,
 // status ('' none). See TopicLog.restore.
@@ -182,13 +194,9 @@ return 1`;
 type WithScripts = Redis & {
   ovationTopicAccept(numKeys: number, ...args: string[]): Promise<Array<string | number | string[]>>;
   ovationTopicRead(
-    log: string,
-    history: string,
-    from: string,
-    epoch: string,
-    ttl: string,
-    ...epochs: string[]
-  ): Promise<[string, string, string, string, string, Array<[string, string[]]>]>;
+    numKeys: number,
+    ...args: string[]
+  ): Promise<Array<[string, string, string, string, string, Array<[string, string[]]>]>>;
 };
 
 export class RedisTopicLog implements TopicLog {
@@ -205,7 +213,7 @@ export class RedisTopicLog implements TopicLog {
   ) {
     if (!('ovationTopicAccept' in redis)) {
       redis.defineCommand('ovationTopicAccept', { lua: ACCEPT });
-      redis.defineCommand('ovationTopicRead', { numberOfKeys: 2, lua: READ });
+      redis.defineCommand('ovationTopicRead', { lua: READ });
     }
     this.redis = redis as WithScripts;
     // Known from the start, so a loss before this dispatcher's first publish is noticed too.
@@ -309,28 +317,40 @@ export class RedisTopicLog implements TopicLog {
   }
 
   async read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead> {
-    const k = this.keys(topic);
-    const [epoch, pos, trimmed, likes, status, entries] = await this.redis.ovationTopicRead(
-      k.log,
-      k.history,
-      from === undefined ? '' : String(from),
-      newEpoch(),
-      String(this.limits.maxAgeMs + 60_000),
-      ...(epochs ?? []),
-    );
-    const events: TopicRead['events'] = [];
-    for (const [id, fields] of entries) {
-      const body = fields[1];
-      if (fields[0] === 'e' && body !== undefined) events.push({ pos: Number.parseInt(id, 10), body });
+    return (await this.readMany([{ topic, from, epochs }]))[0] as TopicRead;
+  }
+
+  async readMany(requests: readonly ReadRequest[]): Promise<TopicRead[]> {
+    const chunks: Array<Promise<TopicRead[]>> = [];
+    for (let i = 0; i < requests.length; i += READ_CHUNK)
+      chunks.push(this.readChunk(requests.slice(i, i + READ_CHUNK)));
+    return (await Promise.all(chunks)).flat();
+  }
+
+  private async readChunk(requests: readonly ReadRequest[]): Promise<TopicRead[]> {
+    const keys: string[] = [];
+    const args: string[] = [String(this.limits.maxAgeMs + 60_000)];
+    for (const { topic, from, epochs } of requests) {
+      const k = this.keys(topic);
+      keys.push(k.log, k.history);
+      args.push(newEpoch(), from === undefined ? '' : String(from), String(epochs?.length ?? 0), ...(epochs ?? []));
     }
-    return {
-      epoch,
-      pos: Number(pos),
-      trimmedThrough: Number(trimmed),
-      likes: Number(likes),
-      status: status === '' ? undefined : status,
-      events,
-    };
+    const replies = await this.redis.ovationTopicRead(keys.length, ...keys, ...args);
+    return replies.map(([epoch, pos, trimmed, likes, status, entries]) => {
+      const events: TopicRead['events'] = [];
+      for (const [id, fields] of entries) {
+        const body = fields[1];
+        if (fields[0] === 'e' && body !== undefined) events.push({ pos: Number.parseInt(id, 10), body });
+      }
+      return {
+        epoch,
+        pos: Number(pos),
+        trimmedThrough: Number(trimmed),
+        likes: Number(likes),
+        status: status === '' ? undefined : status,
+        events,
+      };
+    });
   }
 
   async restore(states: ReadonlyArray<{ topic: string; likes: number; status?: string | undefined }>): Promise<void> {

@@ -28,6 +28,8 @@ export interface TopicLog {
    * `epochs` is non-empty and holds not the log's epoch: positions of another epoch cannot match).
    */
   read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead>;
+  /** `read` for many topics at once (a catch-up round), each read atomically; results in order. */
+  readMany(requests: readonly ReadRequest[]): Promise<TopicRead[]>;
   /**
    * State nodes report for topics (their like total and status as they last saw them), for a
    * store that lost its data: a log that does not exist is made with it (new epoch); one that has
@@ -37,6 +39,12 @@ export interface TopicLog {
   restore(states: ReadonlyArray<{ topic: string; likes: number; status?: string | undefined }>): Promise<void>;
   /** Forgets expired state (the Redis driver leaves that to key expiry). */
   sweep(): void;
+}
+
+export interface ReadRequest {
+  topic: string;
+  from?: number | undefined;
+  epochs?: readonly string[] | undefined;
 }
 
 export type AcceptResult =

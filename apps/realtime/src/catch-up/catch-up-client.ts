@@ -73,11 +73,14 @@ export class CatchUpClient {
         from === undefined ? { topic } : { topic, from, ...(epochs ? { epochs: [...epochs].slice(0, 64) } : {}) },
       );
       const results = new Map<string, TTopicCatchUp>();
+      const bodies: TCatchUpRequest[] = [];
       for (let i = 0; i < asks.length; i += MAX_TOPICS_PER_REQUEST) {
-        const body: TCatchUpRequest = { topics: asks.slice(i, i + MAX_TOPICS_PER_REQUEST) };
-        const reply = await this.client.post('/internal/catch-up', body, CatchUpResponseSchema);
-        for (const result of reply.topics) results.set(result.topic, result);
+        bodies.push({ topics: asks.slice(i, i + MAX_TOPICS_PER_REQUEST) });
       }
+      const replies = await Promise.all(
+        bodies.map((body) => this.client.post('/internal/catch-up', body, CatchUpResponseSchema)),
+      );
+      for (const reply of replies) for (const result of reply.topics) results.set(result.topic, result);
       for (const waiter of waiters) waiter.resolve(results);
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error);
