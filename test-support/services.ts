@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from './poll.js';
+import { isConnectionRefused, waitFor } from './poll.js';
 import { freePort } from './ports.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -70,7 +70,7 @@ export class ServiceProcess {
         const response = await fetch(`${this.url}/healthz`);
         return response.status === 200;
       },
-      { timeoutMs, intervalMs: 50 },
+      { timeoutMs, intervalMs: 50, tolerate: isConnectionRefused },
     );
   }
 

@@ -265,17 +265,16 @@ function toAppend(group: TopicGroup, items: readonly Item[]): TopicAppend {
   const history: Array<{ index: number; body: string }> = [];
   const dedupe: Array<{ index: number; key: string; bit: number }> = [];
   let likeDelta = 0;
-  let likeTotal = -1;
   let status: string | undefined;
   const keys: Array<{ index: number; key: string }> = [];
   group.indexes.forEach((index, k) => {
     const item = items[index] as Item;
     if (item.key !== undefined) keys.push({ index: k, key: item.key });
     if (item.type === 'like') {
-      // Validated at the boundary: count is a positive integer, total (when given) one ≥ 0.
-      const { count, total } = item.data as { count: number; total?: number };
-      if (total === undefined) likeDelta += count;
-      else likeTotal = Math.max(likeTotal, total);
+      // Validated at the boundary: count is a positive integer. A publisher's `total` is for its
+      // own display: the log's total is the sum of counts, so a snapshot at position p holds
+      // exactly the likes at or before p (totals of concurrent publishes arrive out of order).
+      likeDelta += (item.data as { count: number }).count;
     } else if (item.type === 'status' && typeof item.data.status === 'string') {
       status = item.data.status.slice(0, 32);
     }
@@ -291,7 +290,6 @@ function toAppend(group: TopicGroup, items: readonly Item[]): TopicAppend {
     count: group.indexes.length,
     history,
     likeDelta,
-    likeTotal,
     status,
     newEpoch: newEpoch(),
     ...(dedupe.length > 0 ? { dedupe } : {}),

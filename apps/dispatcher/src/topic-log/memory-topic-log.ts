@@ -71,7 +71,7 @@ export class MemoryTopicLog implements TopicLog {
       const state = this.state(append.topic, append.newEpoch);
       const base = state.pos;
       state.pos += append.count;
-      state.likes = Math.max(state.likes + append.likeDelta, append.likeTotal);
+      state.likes += append.likeDelta;
       if (append.status !== undefined) state.status = append.status;
       if (append.history.length > 0) {
         for (const { index, body } of append.history) state.history.push({ pos: base + index + 1, body });

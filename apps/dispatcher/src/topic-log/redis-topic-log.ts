@@ -42,7 +42,7 @@ const STORE_LOST = 'OVATION_STORE_LOST';
 // ARGV: maxEvents, trim threshold, history TTL ms, state TTL ms, expected marker, dedupe TTL ms,
 //   idempotency TTL ms, id time part ('' without keys), request key ('' none), request size,
 //   p prefilled answers, p × (request index, answer),
-//   then per topic: count, likeDelta, likeTotal, status ('' none), new epoch, n history entries,
+//   then per topic: count, likeDelta, status ('' none), new epoch, n history entries,
 //   n × (index, body), d dedupe marks, d × (index, bitmap key, bit), k keys, k × (index, key),
 //   and with a request key: count × request index.
 // Returns per topic: epoch, base position, node ids — or {-2, answers} when the request key was
@@ -63,10 +63,10 @@ a = a + 1 + 2 * tonumber(ARGV[a])
 local topics = (#KEYS - 1) / 3
 local specs = {}
 for t = 1, topics do
-  local s = { count = tonumber(ARGV[a]), likeDelta = tonumber(ARGV[a + 1]), likeTotal = tonumber(ARGV[a + 2]),
-    status = ARGV[a + 3], epoch = ARGV[a + 4], history = {}, marks = {}, keys = {}, order = {} }
-  local n = tonumber(ARGV[a + 5])
-  a = a + 6
+  local s = { count = tonumber(ARGV[a]), likeDelta = tonumber(ARGV[a + 1]), status = ARGV[a + 2],
+    epoch = ARGV[a + 3], history = {}, marks = {}, keys = {}, order = {} }
+  local n = tonumber(ARGV[a + 4])
+  a = a + 5
   for h = 1, n do s.history[h] = { tonumber(ARGV[a]), ARGV[a + 1] }; a = a + 2 end
   local d = tonumber(ARGV[a])
   a = a + 1
@@ -106,11 +106,7 @@ for t = 1, topics do
     redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0, 'likes', 0)
   end
   local base = redis.call('HINCRBY', log, 'pos', s.count) - s.count
-  if s.likeDelta > 0 or s.likeTotal >= 0 then
-    local likes = tonumber(redis.call('HGET', log, 'likes') or '0') + s.likeDelta
-    if s.likeTotal > likes then likes = s.likeTotal end
-    redis.call('HSET', log, 'likes', likes)
-  end
+  if s.likeDelta > 0 then redis.call('HINCRBY', log, 'likes', s.likeDelta) end
   if s.status ~= '' then redis.call('HSET', log, 'status', s.status) end
   if #s.history > 0 then
     for _, h in ipairs(s.history) do
@@ -269,7 +265,6 @@ export class RedisTopicLog implements TopicLog {
       args.push(
         String(append.count),
         String(append.likeDelta),
-        String(append.likeTotal),
         append.status ?? '',
         append.newEpoch,
         String(append.history.length),

@@ -77,10 +77,8 @@ export interface TopicAppend {
   count: number;
   /** Events kept in history: their index among the topic's events, and their JSON (no id). */
   history: ReadonlyArray<{ index: number; body: string }>;
-  /** Likes whose payload has no `total` (added to the like total). */
+  /** Likes of the batch (the sum of their counts), added to the like total. */
   likeDelta: number;
-  /** Highest `total` among the batch's likes, or -1: the like total becomes at least this. */
-  likeTotal: number;
   /** The `status` of the batch's last `status` event, if any. */
   status: string | undefined;
   /** Epoch to use if the topic's log does not exist yet. */

@@ -242,10 +242,7 @@ export class TopicOrder {
   /** Follows the like total and status the way the topic log keeps them. */
   private apply(state: TopicState, event: TWireEvent): void {
     if (event.type === 'like') {
-      if (state.likes === undefined) return;
-      const { count, total } = event.data;
-      if (typeof total === 'number') state.likes = Math.max(state.likes, total);
-      else if (typeof count === 'number') state.likes += count;
+      if (state.likes !== undefined && typeof event.data.count === 'number') state.likes += event.data.count;
     } else if (event.type === 'status' && typeof event.data.status === 'string') {
       state.status = event.data.status.slice(0, 32);
     } else if (event.type === 'snapshot') {

@@ -1,0 +1,61 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { formatReport } from './report.js';
+import { runFaults } from './run.js';
+
+/*
+ * npm run faults -- --minutes N --seed S   (or --seconds N)
+ * Runs the fault-injection suite (see RELIABILITY.md) and prints its table; exits 1 when any
+ * guarantee was broken. `--report file.json` keeps the whole result.
+ */
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string' },
+    seconds: { type: 'string' },
+    seed: { type: 'string' },
+    'direct-topics': { type: 'string', default: '4' },
+    'web-videos': { type: 'string', default: '2' },
+    report: { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(`npm run faults -- [--minutes N | --seconds N] [--seed S] [--direct-topics N] [--web-videos N] [--report file.json] [--quiet]
+
+Starts the real topology (2 regions × 2 dispatchers × 2 realtime nodes, a Redis each, the web app
+in Redis mode) with a fault proxy on every link, runs viewers of three kinds (the project's
+client, a standard EventSource, raw sockets) and continuous publishing, injects a seeded random
+schedule of faults, then checks every delivery. Defaults: 1 minute, a random seed (printed).`);
+  process.exit(0);
+}
+
+const positive = (name: string, raw: string | undefined): number | undefined => {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`--${name}: must be a positive number`);
+    process.exit(2);
+  }
+  return value;
+};
+const seconds = positive('seconds', values.seconds) ?? (positive('minutes', values.minutes) ?? 1) * 60;
+const seed =
+  values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Math.floor(positive('seed', values.seed) ?? 1);
+const started = Date.now();
+const log = (line: string) => {
+  if (!values.quiet) console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+};
+
+const result = await runFaults({
+  seed,
+  durationMs: seconds * 1000,
+  directTopics: positive('direct-topics', values['direct-topics']) ?? 4,
+  webVideos: positive('web-videos', values['web-videos']) ?? 2,
+  log,
+});
+const command = `npm run faults -- ${values.minutes !== undefined ? `--minutes ${values.minutes}` : `--seconds ${seconds}`} --seed ${seed}`;
+console.log(`\n${formatReport(result, command)}`);
+if (values.report) writeFileSync(values.report, JSON.stringify(result, null, 2));
+process.exit(result.failures.length === 0 ? 0 : 1);

@@ -1,2 +1,0 @@
-// The fault-injection suite (see RELIABILITY.md); `npm run faults -- --help`.
-export {};

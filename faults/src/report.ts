@@ -1,0 +1,49 @@
+import { faultCounts } from './injector.js';
+import type { RunResult } from './run.js';
+
+/** The run as one table (what RELIABILITY.md quotes), and the command that replays it. */
+export function formatReport(result: RunResult, command: string): string {
+  const { deliveries: d, processes: p } = result;
+  const n = (value: number) => value.toLocaleString('en-US');
+  const rows: Array<[string, string]> = [];
+  rows.push(['faults injected', n(result.faults.length)]);
+  for (const [kind, count] of faultCounts(result.faults)) rows.push([`  ${kind}`, n(count)]);
+  const byType = new Map<string, number>();
+  for (const event of result.publish.accepted) byType.set(event.type, (byType.get(event.type) ?? 0) + 1);
+  rows.push([
+    'events accepted',
+    `${n(result.publish.accepted.length)} (${[...byType].map(([t, c]) => `${t} ${n(c)}`).join(', ')})`,
+  ]);
+  rows.push(['requests (sent again)', `${n(result.publish.requests)} (${n(result.publish.retries)})`]);
+  rows.push([
+    'viewers',
+    `${n(d.viewers)} (${Object.entries(result.viewerKinds)
+      .map(([k, c]) => `${k} ${c}`)
+      .join(', ')})`,
+  ]);
+  rows.push(['deliveries checked', n(d.checked)]);
+  rows.push(['  delivered once', n(d.deliveredOnce)]);
+  rows.push(['  lost', n(d.lost)]);
+  rows.push(['  duplicated', n(d.duplicated)]);
+  rows.push(['  out of order', n(d.outOfOrder)]);
+  rows.push(['  covered by resync', `${n(d.excusedByResync)} (resyncs received: ${n(d.resyncs)})`]);
+  rows.push(['like totals exact', `${n(d.likeTotals.exact)} of ${n(d.viewers - d.neverSubscribed.length)} viewers`]);
+  rows.push(['end markers missing', n(d.missingMarkers.length)]);
+  rows.push([
+    'viewer counts converged',
+    result.viewerCounts.convergedMs === undefined
+      ? `never (limit ${n(result.viewerCounts.limitMs)} ms)`
+      : `${n(result.viewerCounts.convergedMs)} ms after the last fault (limit ${n(result.viewerCounts.limitMs)} ms)`,
+  ]);
+  const peak = (tier: string) => Math.max(0, ...p.memory.filter((m) => m.tier === tier).map((m) => m.peakMb));
+  rows.push([
+    'peak memory (RSS)',
+    `dispatcher ${peak('dispatcher')} MB, realtime ${peak('realtime')} MB, web ${peak('web')} MB, redis ${peak('redis')} MB`,
+  ]);
+  rows.push(['crashes, unhandled', `${p.crashes.length}, ${p.policyEvents.length}`]);
+  rows.push(['result', result.failures.length === 0 ? 'PASS' : `FAIL: ${result.failures.join('; ')}`]);
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  const lines = rows.map(([label, value]) => `${label.padEnd(width)}${value}`);
+  const examples = d.examples.length > 0 ? `\nexamples:\n${d.examples.map((e) => `  ${e}`).join('\n')}\n` : '';
+  return `fault-injection run — seed ${result.options.seed}, ${Math.round(result.options.durationMs / 1000)} s of faults\n${command}\n\n${lines.join('\n')}\n${examples}`;
+}

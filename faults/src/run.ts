@@ -1,0 +1,308 @@
+import { checkDeliveries, checkProcesses, type DeliveryResult, type ProcessResult } from './checker.js';
+import { type AppliedFault, FaultInjector } from './injector.js';
+import { sleep } from './processes.js';
+import { DirectPublisher, newPublishLog, type PublishLog, WebPublisher } from './publishers.js';
+import { Random } from './random.js';
+import { startTopology, TOKEN, type Topology, VIEWER_COUNT_INTERVAL_MS } from './topology.js';
+import { ClientViewer } from './viewers/client.js';
+import { RawViewer } from './viewers/raw.js';
+import { ViewerRecord, type ViewerSpec } from './viewers/record.js';
+import { StandardViewer } from './viewers/standard.js';
+
+/*
+ * One run of the fault suite:
+ *
+ *   start the topology ─▶ web videos, viewers (3 kinds × topics × regions) ─▶ publishers
+ *     ─▶ faults for the run's duration (viewers keep joining meanwhile)
+ *     ─▶ quiesce: faults over, every process back, every viewer connected
+ *     ─▶ viewer counts must converge; end markers through both regions; every viewer gets them
+ *     ─▶ check (checker.ts) and report (report.ts)
+ */
+
+export interface RunOptions {
+  seed: number;
+  durationMs: number;
+  /** Suite topics published straight to the dispatchers. */
+  directTopics: number;
+  /** Web videos published through the product API. */
+  webVideos: number;
+  log: (line: string) => void;
+}
+
+export interface RunResult {
+  options: Omit<RunOptions, 'log'>;
+  faults: AppliedFault[];
+  publish: PublishLog;
+  deliveries: DeliveryResult;
+  processes: ProcessResult;
+  viewerCounts: { convergedMs: number | undefined; limitMs: number; wrongAtViewers: string[] };
+  gaveUp: string[];
+  viewerKinds: Record<string, number>;
+  quiesceMs: number;
+  failures: string[];
+}
+
+type Viewer = ClientViewer | StandardViewer | RawViewer;
+
+export async function runFaults(options: RunOptions): Promise<RunResult> {
+  const random = new Random(options.seed);
+  const { log } = options;
+  log(`starting the topology (seed ${options.seed})`);
+  const topology = await startTopology({ random: () => random.fork(1).next() });
+  const memory = setInterval(() => {
+    for (const p of topology.processes) p.sampleRss();
+  }, 2000);
+  try {
+    return await run(topology, random, options);
+  } finally {
+    clearInterval(memory);
+    await topology.stop();
+  }
+}
+
+async function run(topology: Topology, random: Random, options: RunOptions): Promise<RunResult> {
+  const { log } = options;
+  const publish = newPublishLog();
+  const web = topology.web.url;
+  const regions = topology.regions;
+  const first = regions[0] as (typeof regions)[number];
+
+  // The web app's videos: an owner creates and starts them; another user comments and likes.
+  const owner = new WebPublisher('owner', web, first.name, random.fork(2), publish, 600);
+  const fan = new WebPublisher('fan', web, first.name, random.fork(3), publish, 300);
+  await owner.signIn();
+  await fan.signIn();
+  const videos: string[] = [];
+  for (let i = 0; i < options.webVideos; i++) videos.push(await owner.createLiveVideo(`faults ${i}`));
+  const directTopics = Array.from({ length: options.directTopics }, (_, i) => `faults:t${i}`);
+  const topics = [
+    ...directTopics.map((topic) => ({ topic, web: false })),
+    ...videos.map((v) => ({ topic: `video:${v}`, web: true })),
+  ];
+
+  // Viewers: every topic, in every region, of every kind; more join while faults run.
+  const records: ViewerRecord[] = [];
+  const viewers: Viewer[] = [];
+  const reload = async (record: ViewerRecord) => {
+    if (!record.spec.web) return;
+    try {
+      const response = await fetch(`${web}/api/videos/${record.spec.topic.slice('video:'.length)}/comments?limit=200`);
+      const { comments } = (await response.json()) as { comments: Array<{ id: string }> };
+      for (const comment of comments) record.reloaded.add(comment.id);
+    } catch {
+      // The web tier is down right now: the viewer shows what it has.
+    }
+  };
+  const viewerRandom = random.fork(4);
+  const addViewer = (spec: ViewerSpec) => {
+    const record = new ViewerRecord(spec);
+    const region = regions.find((r) => r.name === spec.region) as (typeof regions)[number];
+    let viewer: Viewer;
+    if (spec.kind === 'client')
+      viewer = new ClientViewer(record, region.nodeUrls, { random: () => viewerRandom.next(), reload });
+    else if (spec.kind === 'eventsource') viewer = new StandardViewer(record, region.balancer.url, reload);
+    else {
+      const ports = region.nodes.map((n) => n.spec.port);
+      viewer = new RawViewer(record, ports, viewerRandom.int(0, ports.length - 1), reload);
+    }
+    records.push(record);
+    viewers.push(viewer);
+    viewer.start();
+  };
+  let joined = 0;
+  const spec = (topic: { topic: string; web: boolean }, region: string, kind: ViewerSpec['kind']): ViewerSpec => ({
+    name: `${kind}-${region}-${topic.topic}-${joined++}`,
+    kind,
+    region,
+    topic: topic.topic,
+    web: topic.web,
+  });
+  for (const topic of topics) {
+    for (const region of regions) {
+      for (const kind of ['client', 'client', 'eventsource', 'raw'] as const) addViewer(spec(topic, region.name, kind));
+    }
+  }
+  await waitUntil(() => records.every((r) => r.subscribedAt !== undefined), 60_000, 'every viewer subscribed', log);
+
+  // Publishers: straight to each region's dispatchers, and through the web app.
+  const direct = regions.map(
+    (region) =>
+      new DirectPublisher(
+        `${region.name}-direct`,
+        region.name,
+        region.dispatchers.map((d) => d.url),
+        directTopics,
+        TOKEN,
+        random.fork(10 + regions.indexOf(region)),
+        publish,
+        150,
+      ),
+  );
+  for (const publisher of direct) publisher.start();
+  owner.start(videos, true);
+  fan.start(videos, false);
+
+  log(`faults for ${Math.round(options.durationMs / 1000)} s`);
+  const injector = new FaultInjector(topology, random.fork(5), log);
+  injector.start();
+  const joinRandom = random.fork(6);
+  const runUntil = Date.now() + options.durationMs;
+  while (Date.now() < runUntil) {
+    await sleep(Math.min(10_000, runUntil - Date.now()));
+    if (Date.now() < runUntil - 5000) {
+      addViewer(
+        spec(
+          joinRandom.pick(topics),
+          joinRandom.pick(regions).name,
+          joinRandom.pick(['client', 'eventsource', 'raw'] as const),
+        ),
+      );
+    }
+  }
+
+  // Quiesce: no new faults, the ones in force end, every process is back, publishers finish.
+  log('quiescing');
+  const quiesceStart = Date.now();
+  await injector.stop();
+  await Promise.all([...direct.map((p) => p.stop()), owner.stop(), fan.stop()]);
+  await waitUntil(() => records.every((r) => r.open), 90_000, 'every viewer connected again', log);
+  const quiescedAt = Date.now();
+
+  // Viewer counts: the truth is the number of viewers of each topic, over both regions.
+  const truth = new Map<string, number>();
+  for (const record of records) truth.set(record.spec.topic, (truth.get(record.spec.topic) ?? 0) + 1);
+  let convergedMs: number | undefined;
+  const countsDeadline = quiescedAt + 30_000;
+  while (Date.now() < countsDeadline) {
+    if (
+      await countsMatch(
+        regions.map((r) => r.dispatchers),
+        truth,
+      )
+    ) {
+      convergedMs = Date.now() - quiescedAt;
+      break;
+    }
+    await sleep(100);
+  }
+
+  // End markers through both regions; every viewer must receive both of its topic's.
+  const markerSeq = (region: string) => `marker-${region}`;
+  for (const publisher of direct) await publisher.marker(markerSeq(publisher.name.split('-')[0] as string));
+  const markerKeys = (topic: string) =>
+    topic.startsWith('faults:') ? regions.map((r) => `seq:${markerSeq(r.name)}:${topic}`) : [];
+  // Web videos get their marker through the web app (a comment each).
+  const webMarkers = new Map<string, string>();
+  for (const video of videos) {
+    const response = await fetch(`${web}/api/videos/${video}/comments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: web, cookie: fan.sessionCookie },
+      body: JSON.stringify({ text: 'marker' }),
+    });
+    const { comment } = (await response.json()) as { comment: { id: string } };
+    webMarkers.set(`video:${video}`, `comment:${comment.id}`);
+  }
+  const allMarkers = (topic: string) => [
+    ...markerKeys(topic),
+    ...(webMarkers.has(topic) ? [webMarkers.get(topic) as string] : []),
+  ];
+  await waitUntil(
+    () => records.every((r) => allMarkers(r.spec.topic).every((key) => hasKey(r, key))),
+    60_000,
+    'every viewer to get its end markers',
+    log,
+  );
+  // One more interval: the viewers' own last `viewers` event must say the truth too.
+  await sleep(VIEWER_COUNT_INTERVAL_MS * 2);
+  const wrongAtViewers = records
+    .filter((r) => r.lastViewerCount() !== truth.get(r.spec.topic))
+    .map((r) => `${r.spec.name}: ${r.lastViewerCount()} (truth ${truth.get(r.spec.topic)})`);
+
+  const gaveUp = viewers.filter((v) => v instanceof StandardViewer && v.gaveUp).map((v) => v.record.spec.name);
+  for (const viewer of viewers) viewer.stop();
+
+  const deliveries = checkDeliveries(records, publish.accepted, allMarkers);
+  const processes = checkProcesses(topology.processes);
+  const limitMs = VIEWER_COUNT_INTERVAL_MS * 2;
+  const failures: string[] = [];
+  if (deliveries.lost > 0) failures.push(`${deliveries.lost} events lost`);
+  if (deliveries.duplicated > 0) failures.push(`${deliveries.duplicated} events duplicated`);
+  if (deliveries.outOfOrder > 0) failures.push(`${deliveries.outOfOrder} events out of order`);
+  if (deliveries.likeTotals.wrong.length > 0)
+    failures.push(`${deliveries.likeTotals.wrong.length} viewers with a wrong like total`);
+  if (deliveries.missingMarkers.length > 0) failures.push(`${deliveries.missingMarkers.length} end markers missing`);
+  if (deliveries.neverSubscribed.length > 0)
+    failures.push(`${deliveries.neverSubscribed.length} viewers never subscribed`);
+  if (convergedMs === undefined || convergedMs > limitMs)
+    failures.push(`viewer counts converged in ${convergedMs ?? 'never'} ms (limit ${limitMs})`);
+  if (wrongAtViewers.length > 0) failures.push(`${wrongAtViewers.length} viewers show a wrong viewer count`);
+  if (gaveUp.length > 0) failures.push(`${gaveUp.length} standard EventSource viewers gave up`);
+  if (processes.crashes.length > 0) failures.push(`${processes.crashes.length} processes crashed`);
+  if (processes.policyEvents.length > 0)
+    failures.push(`${processes.policyEvents.length} unhandled rejections or exceptions`);
+  const grew = processes.memory.filter((m) => m.grew);
+  if (grew.length > 0) failures.push(`memory kept growing in ${grew.map((m) => m.name).join(', ')}`);
+  const viewerKinds: Record<string, number> = {};
+  for (const record of records) viewerKinds[record.spec.kind] = (viewerKinds[record.spec.kind] ?? 0) + 1;
+
+  return {
+    options: {
+      seed: options.seed,
+      durationMs: options.durationMs,
+      directTopics: options.directTopics,
+      webVideos: options.webVideos,
+    },
+    faults: injector.applied,
+    publish,
+    deliveries,
+    processes,
+    viewerCounts: { convergedMs, limitMs, wrongAtViewers },
+    gaveUp,
+    viewerKinds,
+    quiesceMs: quiescedAt - quiesceStart,
+    failures,
+  };
+}
+
+function hasKey(record: ViewerRecord, key: string): boolean {
+  return record.events.some((e) => {
+    if (typeof e.data.seq === 'string') return `seq:${e.data.seq}` === key;
+    return e.type === 'comment' && `comment:${String(e.data.id)}` === key;
+  });
+}
+
+async function countsMatch(
+  regionDispatchers: ReadonlyArray<ReadonlyArray<{ url: string }>>,
+  truth: ReadonlyMap<string, number>,
+): Promise<boolean> {
+  for (const dispatchers of regionDispatchers) {
+    for (const [topic, count] of truth) {
+      try {
+        const response = await fetch(`${dispatchers[0]?.url}/topics/${encodeURIComponent(topic)}/viewers`, {
+          signal: AbortSignal.timeout(1000),
+        });
+        const body = (await response.json()) as { count?: number };
+        if (body.count !== count) return false;
+      } catch {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+async function waitUntil(
+  check: () => boolean,
+  timeoutMs: number,
+  what: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) {
+      log(`gave up waiting for ${what} after ${timeoutMs} ms`);
+      return;
+    }
+    await sleep(100);
+  }
+}

@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@ovation/shared/server';
+import { FaultProxy } from './fault-proxy.js';
+import { healthy, ManagedProcess, type ProcessSpec } from './processes.js';
+
+/*
+ * The topology under test: two regions, each with its own Redis, two dispatchers and two realtime
+ * nodes, the dispatchers of each region relaying to the other; the web app (Redis mode) publishing
+ * into region r1. Every link a fault can hit goes through a FaultProxy:
+ *
+ *   node ──[node→dispatcher]──▶ dispatcher ──[dispatcher→redis]──▶ Redis of the region
+ *   dispatcher ──[dispatcher→node]──▶ node           (the node's PUBLIC_URL is its proxy)
+ *   dispatcher ──[dispatcher→peer, 80 ms]──▶ dispatcher of the other region
+ *
+ * Standard EventSource viewers reach a region's nodes through its load balancer (a proxy without
+ * faults, like an L4 balancer in front of a fleet); the project's client is given the nodes.
+ * The web app keeps its product store in a Redis of its own: the realtime store of a region is
+ * what a fault may wipe; the product store's durability is not what this suite tests.
+ */
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const TOKEN = 'faults-internal-token-0123456789';
+
+/** Inter-region latency on the relay links, as between data centres. */
+export const PEER_LATENCY_MS = 80;
+export const VIEWER_COUNT_INTERVAL_MS = 1000;
+export const NODE_TTL_MS = 3000;
+const DRAIN_MS = 2000;
+
+export type LinkKind = 'node->dispatcher' | 'dispatcher->node' | 'dispatcher->redis' | 'dispatcher->peer';
+
+export interface Link {
+  name: string;
+  kind: LinkKind;
+  proxy: FaultProxy;
+}
+
+export interface Region {
+  name: string;
+  redis: ManagedProcess;
+  dispatchers: ManagedProcess[];
+  nodes: ManagedProcess[];
+  /** A balancer over the region's nodes (for standard EventSource viewers). */
+  balancer: FaultProxy;
+  /** The nodes' own URLs (what the project's client is given). */
+  nodeUrls: string[];
+}
+
+export interface Topology {
+  regions: Region[];
+  web: ManagedProcess;
+  webRedis: ManagedProcess;
+  links: Link[];
+  processes: ManagedProcess[];
+  stop(): Promise<void>;
+}
+
+const base = (): Record<string, string> => ({
+  PATH: process.env.PATH ?? '',
+  HOST: '127.0.0.1',
+  INTERNAL_TOKEN: TOKEN,
+  LOG_LEVEL: 'warn',
+});
+
+function redisSpec(name: string, region: string, port: number): ProcessSpec {
+  return {
+    name,
+    tier: 'redis',
+    region,
+    port,
+    command: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    env: base(),
+  };
+}
+
+export async function startTopology(options: { regions?: number; random: () => number }): Promise<Topology> {
+  const regionNames = Array.from({ length: options.regions ?? 2 }, (_, i) => `r${i + 1}`);
+  const links: Link[] = [];
+  const processes: ManagedProcess[] = [];
+  const proxies: FaultProxy[] = [];
+  const proxy = async (name: string, kind: LinkKind | undefined, port: number) => {
+    const p = await FaultProxy.start({ name, targets: [{ host: '127.0.0.1', port }], random: options.random });
+    proxies.push(p);
+    if (kind) links.push({ name, kind, proxy: p });
+    return p;
+  };
+
+  // Ports first: every process keeps its port across restarts, and peers need each other's.
+  const layout = await Promise.all(
+    regionNames.map(async (name) => ({
+      name,
+      redisPort: await freePort(),
+      dispatcherPorts: [await freePort(), await freePort()],
+      nodePorts: [await freePort(), await freePort()],
+    })),
+  );
+
+  const regions: Region[] = [];
+  for (const region of layout) {
+    const redis = new ManagedProcess(redisSpec(`redis-${region.name}`, region.name, region.redisPort));
+    // Deliveries from any dispatcher to a node go through that node's proxy (its PUBLIC_URL).
+    const nodeProxies = await Promise.all(
+      region.nodePorts.map((port, j) => proxy(`${region.name} dispatchers→node-${j + 1}`, 'dispatcher->node', port)),
+    );
+    const dispatchers: ManagedProcess[] = [];
+    for (const [i, port] of region.dispatcherPorts.entries()) {
+      const toRedis = await proxy(`${region.name} dispatcher-${i + 1}→redis`, 'dispatcher->redis', region.redisPort);
+      const peers: string[] = [];
+      for (const other of layout) {
+        if (other === region) continue;
+        const urls: string[] = [];
+        for (const [k, peerPort] of other.dispatcherPorts.entries()) {
+          const link = await proxy(
+            `${region.name} dispatcher-${i + 1}→${other.name} dispatcher-${k + 1}`,
+            'dispatcher->peer',
+            peerPort,
+          );
+          link.latency(PEER_LATENCY_MS, 10);
+          urls.push(link.url);
+        }
+        peers.push(`${other.name}=${urls.join('|')}`);
+      }
+      dispatchers.push(
+        new ManagedProcess({
+          name: `${region.name}-dispatcher-${i + 1}`,
+          tier: 'dispatcher',
+          region: region.name,
+          port,
+          command: [process.execPath, join(ROOT, 'apps/dispatcher/dist/server.js')],
+          env: {
+            ...base(),
+            PORT: String(port),
+            REGION: region.name,
+            REDIS_URL: `redis://127.0.0.1:${toRedis.port}`,
+            PEERS: peers.join(','),
+            NODE_TTL_MS: String(NODE_TTL_MS),
+            VIEWER_COUNT_INTERVAL_MS: String(VIEWER_COUNT_INTERVAL_MS),
+          },
+          ready: () => healthy(`http://127.0.0.1:${port}`),
+        }),
+      );
+    }
+    const nodes: ManagedProcess[] = [];
+    for (const [j, port] of region.nodePorts.entries()) {
+      const toDispatchers = await Promise.all(
+        region.dispatcherPorts.map((dPort, i) =>
+          proxy(`${region.name} node-${j + 1}→dispatcher-${i + 1}`, 'node->dispatcher', dPort),
+        ),
+      );
+      nodes.push(
+        new ManagedProcess({
+          name: `${region.name}-node-${j + 1}`,
+          tier: 'realtime',
+          region: region.name,
+          port,
+          command: [process.execPath, join(ROOT, 'apps/realtime/dist/server.js')],
+          env: {
+            ...base(),
+            PORT: String(port),
+            REGION: region.name,
+            NODE_ID: `${region.name}-node-${j + 1}`,
+            PUBLIC_URL: (nodeProxies[j] as FaultProxy).url,
+            DISPATCHER_URLS: toDispatchers.map((p) => p.url).join(','),
+            NODE_HEARTBEAT_MS: '500',
+            HEARTBEAT_MS: '3000',
+            DRAIN_MS: String(DRAIN_MS),
+            CORS_ORIGINS: '*',
+          },
+          ready: () => healthy(`http://127.0.0.1:${port}`),
+        }),
+      );
+    }
+    const nodeUrls = region.nodePorts.map((port) => `http://127.0.0.1:${port}`);
+    const balancer = await FaultProxy.start({
+      name: `${region.name} balancer`,
+      targets: region.nodePorts.map((port) => ({ host: '127.0.0.1', port })),
+    });
+    proxies.push(balancer);
+    regions.push({ name: region.name, redis, dispatchers, nodes, balancer, nodeUrls });
+    processes.push(redis, ...dispatchers, ...nodes);
+  }
+
+  const first = regions[0] as Region;
+  const webRedis = new ManagedProcess(redisSpec('redis-web', first.name, await freePort()));
+  const webPort = await freePort();
+  const web = new ManagedProcess({
+    name: 'web',
+    tier: 'web',
+    region: first.name,
+    port: webPort,
+    cwd: join(ROOT, 'apps/web'),
+    command: [
+      process.execPath,
+      join(ROOT, 'node_modules/next/dist/bin/next'),
+      'start',
+      '--hostname',
+      '127.0.0.1',
+      '--port',
+      String(webPort),
+    ],
+    env: {
+      ...base(),
+      PORT: String(webPort),
+      NEXT_TELEMETRY_DISABLED: '1',
+      REDIS_URL: `redis://127.0.0.1:${webRedis.spec.port}`,
+      REDIS_PREFIX: 'web',
+      DISPATCHER_URLS: first.dispatchers.map((d) => d.url).join(','),
+      REALTIME_URLS: regions.flatMap((r) => r.nodeUrls).join(','),
+      SESSION_SECRET: randomBytes(32).toString('hex'),
+      LIKES_PER_SECOND: '1000',
+      COMMENTS_PER_SECOND: '100',
+    },
+    ready: () => healthy(`http://127.0.0.1:${webPort}`),
+  });
+  processes.push(webRedis, web);
+
+  const stop = async () => {
+    await Promise.all([...processes].reverse().map((p) => p.stop()));
+    await Promise.all(proxies.map((p) => p.close()));
+  };
+  try {
+    // In dependency order; within a tier, together.
+    await Promise.all([...regions.map((r) => r.redis), webRedis].map((p) => p.start()));
+    await Promise.all(regions.flatMap((r) => r.dispatchers).map((p) => p.start()));
+    await Promise.all(regions.flatMap((r) => r.nodes).map((p) => p.start()));
+    await web.start(120_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { regions, web, webRedis, links, processes, stop };
+}

@@ -1,0 +1,44 @@
+import { type EventSourceLike, RealtimeClient } from '@ovation/shared';
+import { EventSource } from 'eventsource';
+import { EVENT_TYPES, type ViewerRecord } from './record.js';
+
+/**
+ * The project's own browser client (`RealtimeClient`, backoff and node choice included), run in
+ * Node over the standard `eventsource` package: what the viewer page runs, minus React.
+ */
+export class ClientViewer {
+  private readonly client: RealtimeClient;
+
+  constructor(
+    readonly record: ViewerRecord,
+    nodeUrls: readonly string[],
+    options: { random: () => number; reload: (record: ViewerRecord) => Promise<void> },
+  ) {
+    this.client = new RealtimeClient({
+      urls: nodeUrls,
+      topics: [record.spec.topic],
+      eventTypes: EVENT_TYPES,
+      random: options.random,
+      reportLatency: false,
+      createEventSource: (url) => new EventSource(url) as unknown as EventSourceLike,
+      onEvent: (event) => record.event(event.type, event.id, event.data, event.replayed === true),
+      onStatus: (status) => {
+        if (status === 'open') record.connected();
+        else record.open = false;
+        if (status === 'reconnecting') record.errors++;
+      },
+      onResync: () => {
+        record.resync('resync');
+        void options.reload(record);
+      },
+    });
+  }
+
+  start(): void {
+    this.client.start();
+  }
+
+  stop(): void {
+    this.client.stop();
+  }
+}
