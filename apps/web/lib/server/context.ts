@@ -5,7 +5,7 @@ import { RateLimits } from './rate-limit';
 import { Sessions } from './session';
 import { MemoryStore } from './store/memory-store';
 import { RedisStore } from './store/redis-store';
-import type { ProductStore } from './store/store';
+import type { ProductStore, StoreOptions } from './store/store';
 
 /** Everything route handlers need, built once per process from the environment. */
 export interface WebContext {
@@ -16,10 +16,10 @@ export interface WebContext {
   limits: RateLimits;
 }
 
-export function createContext(config: WebConfig, redis?: Redis): WebContext {
+export function createContext(config: WebConfig, redis?: Redis, storeOptions: StoreOptions = {}): WebContext {
   return {
     config,
-    store: redis ? new RedisStore(redis, config.redisPrefix) : new MemoryStore(),
+    store: redis ? new RedisStore(redis, config.redisPrefix, storeOptions) : new MemoryStore(storeOptions),
     sessions: new Sessions(config.sessionSecret, config.nodeEnv === 'production'),
     dispatcher: new DispatcherClient(config.dispatcherUrls, config.internalToken),
     limits: new RateLimits({
