@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test-support/poll.js';
 import { TestRedis } from '../../../test-support/redis-server.js';
@@ -12,6 +11,7 @@ import * as start from '../app/api/videos/[id]/start/route';
 import * as videos from '../app/api/videos/route';
 import { loadWebConfig } from '../lib/server/config';
 import { createContext, setContext, type WebContext } from '../lib/server/context';
+import { createRedisClient } from '../lib/server/redis-client';
 import { FaultProxy } from './fault-proxy';
 import { expectError, params, req, signIn, startServices, TOKEN } from './route-helpers';
 
@@ -53,10 +53,10 @@ const drivers: Array<[string, () => { context: WebContext; close(): void }]> = [
   [
     'redis',
     () => {
-      const client = new Redis(redis.url);
+      const client = createRedisClient(redis.url);
       return {
         context: createContext(config({ REDIS_URL: redis.url, REDIS_PREFIX: `idem-${Date.now()}` }), client),
-        close: () => client.disconnect(),
+        close: () => client.redis.disconnect(),
       };
     },
   ],
