@@ -179,7 +179,7 @@ export function Viewer({
         </div>
       </section>
       <aside className="side">
-        <CommentFeed comments={comments.data?.comments ?? []} />
+        <CommentFeed comments={comments.data?.comments ?? []} loading={comments.isPending} />
         {notice && (
           <p className="notice" role="alert">
             {notice}
