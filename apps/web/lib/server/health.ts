@@ -20,15 +20,18 @@ export async function health(): Promise<THealth> {
 
 async function ping(call: () => Promise<void>): Promise<{ ok: boolean; detail?: string }> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_PING_TIMEOUT_MS} ms`)), REDIS_PING_TIMEOUT_MS);
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), REDIS_PING_TIMEOUT_MS);
   });
   try {
-    await Promise.race([call(), timeout]);
-    return { ok: true };
+    const outcome = await Promise.race([call(), timeout]);
+    return outcome === 'timeout'
+      ? { ok: false, detail: `PING: no answer within ${REDIS_PING_TIMEOUT_MS} ms` }
+      : { ok: true };
   } catch (error) {
-    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-    return { ok: false, detail: `PING failed: ${cause instanceof Error ? cause.message : String(cause)}` };
+    // ioredis's own messages may name the server's address; the web's /healthz is public.
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
+    return { ok: false, detail: /timed out/i.test(cause) ? 'PING: no answer in time' : 'PING failed: not connected' };
   } finally {
     clearTimeout(timer);
   }
