@@ -2,31 +2,7 @@ import { type APIRequestContext, test as base, expect } from '@playwright/test';
 import { StudioPage } from './pages/studio-page.js';
 import { ViewerPage } from './pages/viewer-page.js';
 
-/** What global-setup started (scripts/topology.mjs). */
-export interface TopologyInfo {
-  token: string;
-  regions: Array<{ name: string; dispatchers: string[]; nodes: string[] }>;
-  realtimeUrls: string[];
-  services: Array<{ name: string; url?: string }>;
-  control: string;
-}
-
-export const topology: TopologyInfo = JSON.parse(process.env.OVATION_TOPOLOGY ?? '{}') as TopologyInfo;
-
-/** Index (in the web app's realtime URLs) of a region's node: `?node=` of the viewer page. */
-export function nodeIndex(region: string, node: number): number {
-  const url = topology.regions.find((r) => r.name === region)?.nodes[node - 1];
-  return topology.realtimeUrls.indexOf(url ?? '');
-}
-
-/** Kills or restarts a service of the topology (the global setup's control endpoint). */
-export async function control(action: 'kill' | 'restart', name: string): Promise<void> {
-  const response = await fetch(`${topology.control}/${action}/${name}`, {
-    method: 'POST',
-    signal: AbortSignal.timeout(90_000),
-  });
-  if (response.status !== 204) throw new Error(`${action} ${name}: ${response.status} ${await response.text()}`);
-}
+export { control, nodeIndex, regionOf, topology } from './topology.js';
 
 /** Seeds data through the public product API, as a signed-in user of its own. */
 export class ProductApi {
@@ -54,7 +30,10 @@ export class ProductApi {
 }
 
 export const test = base.extend<{
-  /** Opens the viewer page in a new browser context of the same device (another viewer). */
+  /**
+   * Opens the viewer page in a new browser context of the same device (another viewer); with
+   * `node`, connected to that node (checked).
+   */
   openViewer: (videoId: string, node?: number) => Promise<ViewerPage>;
   viewer: ViewerPage;
   studio: StudioPage;
@@ -73,6 +52,7 @@ export const test = base.extend<{
       await viewer.goto(videoId, node);
       return viewer;
     });
+    // (Closing a context a test closed already is a no-op.)
     for (const context of contexts) await context.close();
   },
   studio: async ({ page }, use) => {

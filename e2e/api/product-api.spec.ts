@@ -50,3 +50,54 @@ test('a session, a live video, a like and a comment — and the contract errors'
     await Promise.all([owner.dispose(), other.dispose(), anonymous.dispose()]);
   }
 });
+
+test('a write repeated with the same Idempotency-Key answers as the first and counts once', async ({
+  playwright,
+  baseURL,
+}) => {
+  const user = await playwright.request.newContext({ baseURL });
+  try {
+    expect((await user.post('/api/session', { data: { name: 'API retrier' } })).status()).toBe(200);
+    const key = (k: string) => ({ 'Idempotency-Key': `${k}-${Date.now()}` });
+    const create = key('create');
+    const made = await user.post('/api/videos', { data: { title: 'Retried' }, headers: create });
+    const again = await user.post('/api/videos', { data: { title: 'Retried' }, headers: create });
+    expect([made.status(), again.status()]).toEqual([201, 201]);
+    const { video } = (await made.json()) as { video: { id: string } };
+    expect(((await again.json()) as { video: { id: string } }).video.id).toBe(video.id);
+    expect((await user.post(`/api/videos/${video.id}/start`)).status()).toBe(200);
+
+    const comment = key('comment');
+    const first = await user.post(`/api/videos/${video.id}/comments`, { data: { text: 'once' }, headers: comment });
+    const repeat = await user.post(`/api/videos/${video.id}/comments`, { data: { text: 'once' }, headers: comment });
+    expect([first.status(), repeat.status()]).toEqual([201, 201]);
+    expect(await repeat.json()).toEqual(await first.json());
+    const like = key('like');
+    for (let i = 0; i < 2; i++) {
+      const liked = await user.post(`/api/videos/${video.id}/likes`, { data: { count: 3 }, headers: like });
+      expect([liked.status(), await liked.json()]).toEqual([202, { total: 3 }]);
+    }
+    const { comments } = (await (await user.get(`/api/videos/${video.id}/comments`)).json()) as {
+      comments: unknown[];
+    };
+    expect(comments).toHaveLength(1);
+    expect(
+      ((await (await user.get(`/api/videos/${video.id}`)).json()) as { video: { likes: number } }).video.likes,
+    ).toBe(3);
+
+    const bad = await user.post(`/api/videos/${video.id}/likes`, {
+      data: { count: 1 },
+      headers: { 'Idempotency-Key': 'x'.repeat(129) },
+    });
+    expect(bad.status()).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toContain('Idempotency-Key');
+  } finally {
+    await user.dispose();
+  }
+});
+
+test('/healthz checks Redis and the dispatcher tier', async ({ request }) => {
+  const response = await request.get('/healthz');
+  expect(response.status()).toBe(200);
+  expect(await response.json()).toEqual({ status: 'ok', checks: { redis: { ok: true }, dispatcher: { ok: true } } });
+});

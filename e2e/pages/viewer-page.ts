@@ -1,4 +1,5 @@
 import { expect, type Locator, type Page } from '@playwright/test';
+import { regionOf, topology } from '../topology.js';
 
 /** The viewer page (`/live/<id>`), by role and name. */
 export class ViewerPage {
@@ -19,10 +20,35 @@ export class ViewerPage {
     this.sendButton = page.getByRole('button', { name: 'Send' });
   }
 
-  /** Opens a video; `node` (an index into the realtime URLs) picks the node it connects to first. */
+  /**
+   * Opens a video; `node` (an index into the realtime URLs) picks the node it connects to first,
+   * and the page is checked to be connected there: a test that says where its viewer is, is right.
+   */
   async goto(videoId: string, node?: number): Promise<void> {
     await this.page.goto(`/live/${videoId}${node === undefined ? '' : `?node=${node}`}`);
     await expect(this.video).toBeVisible();
+    if (node !== undefined) await this.expectOn(node);
+  }
+
+  /** The page's realtime connection is open, on this node (an index into the realtime URLs). */
+  async expectOn(node: number): Promise<void> {
+    const url = topology.realtimeUrls[node];
+    await expect
+      .poll(() => this.connection(), { message: `viewer on node ${node} (${url}, region ${regionOf(node)})` })
+      .toBe(`open ${url}`);
+  }
+
+  /**
+   * The comment history has loaded (the feed is no longer busy): only then does a comment's
+   * absence mean anything.
+   */
+  async expectLoaded(): Promise<void> {
+    await expect(this.comments).toHaveAttribute('aria-busy', 'false');
+  }
+
+  /** Leaves: closes this viewer's browser context. */
+  async close(): Promise<void> {
+    await this.page.context().close();
   }
 
   /** Taps on touch devices, clicks elsewhere. */

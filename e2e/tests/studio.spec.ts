@@ -7,27 +7,36 @@ import { expect, nodeIndex, test } from '../fixtures.js';
 test('the broadcaster goes live, moderates and ends; viewers see every change', async ({
   studio,
   openViewer,
+  api,
 }, testInfo) => {
   await studio.open();
   await studio.signIn('Broadcaster');
   const title = `Studio test ${testInfo.project.name} ${Date.now()}`;
   const videoId = await studio.goLive(title);
 
-  // Two viewers, one per region: the studio counts them (its own connection is not a viewer).
+  // Two viewers, one per region (openViewer checks each is on the node named): the studio counts
+  // them (its own connection is not a viewer).
   const a = await openViewer(videoId, nodeIndex('r1', 2));
   const b = await openViewer(videoId, nodeIndex('r2', 1));
   await expect.poll(() => studio.viewerCount(), { timeout: 15_000 }).toBe(2);
 
-  // A viewer comments; the broadcaster deletes it: gone for both viewers and for a newcomer.
+  // A comment that stays, then a viewer's that the broadcaster deletes: gone for both viewers —
+  // who had it — and for a newcomer whose history has loaded (the comment that stays is there).
+  const kept = `kept comment ${Date.now()}`;
+  await api.comment(videoId, kept);
   const rude = `rude comment ${Date.now()}`;
   await a.comment(rude);
   await a.signIn('Rude viewer');
+  await expect(a.comments.getByText(rude)).toBeVisible();
   await expect(b.comments.getByText(rude)).toBeVisible();
   await studio.deleteComment(rude);
   await expect(a.comments.getByText(rude)).toHaveCount(0);
   await expect(b.comments.getByText(rude)).toHaveCount(0);
+  await expect(a.comments.getByText(kept)).toBeVisible();
+  await expect(b.comments.getByText(kept)).toBeVisible();
   const newcomer = await openViewer(videoId);
-  await expect(newcomer.comments).toBeVisible();
+  await newcomer.expectLoaded();
+  await expect(newcomer.comments.getByText(kept)).toBeVisible();
   await expect(newcomer.comments.getByText(rude)).toHaveCount(0);
 
   // The viewer comments again; the broadcaster bans them: their next comment is refused.
@@ -46,9 +55,9 @@ test('the broadcaster goes live, moderates and ends; viewers see every change', 
   }).toPass({ timeout: 10_000 });
   await expect(b.comments.getByText('let me back in')).toHaveCount(0);
 
-  // The dashboard counted the comments; a screenshot for the record.
+  // The dashboard counted the comments (a deleted one too: it was made); a screenshot for the record.
   await expect(studio.page.getByRole('figure', { name: 'Comments per minute' })).toContainText(
-    '2 in the last 10 minutes',
+    '3 in the last 10 minutes',
   );
   await studio.page.screenshot({
     path: testInfo.outputPath(`studio-dashboard-${testInfo.project.name}.png`),

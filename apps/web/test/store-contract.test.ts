@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test-support/poll.js';
 import { redisForThisFile } from '../../../test-support/shared-redis.js';
 import { MemoryStore } from '../lib/server/store/memory-store';
 import { RedisStore } from '../lib/server/store/redis-store';
@@ -8,16 +9,24 @@ import {
   MAX_LISTED_VIDEOS,
   minuteOf,
   type ProductStore,
+  type StoreOptions,
 } from '../lib/server/store/store';
 
 const shared = redisForThisFile('store-test');
 
-const drivers: Record<string, () => ProductStore> = {
-  memory: () => new MemoryStore(),
-  redis: () => new RedisStore(shared.client(), shared.prefix()),
+const drivers: Record<string, (options?: StoreOptions) => ProductStore> = {
+  memory: (options) => new MemoryStore(options),
+  redis: (options) => new RedisStore(shared.client(), shared.prefix(), options),
 };
 
 const ann = { id: 'u-ann', name: 'Ann' };
+
+/** The value of a write that must have happened. */
+async function created<T>(write: Promise<T | undefined>): Promise<T> {
+  const value = await write;
+  if (value === undefined) throw new Error('expected the write to happen');
+  return value;
+}
 
 describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, make) => {
   let store: ProductStore;
@@ -26,18 +35,25 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
   });
 
   it('creates, reads and lists videos newest first', async () => {
-    const first = await store.createVideo({ title: 'One', hlsUrl: 'http://x/1.m3u8', ownerId: 'u1' });
+    const first = await created(store.createVideo({ title: 'One', hlsUrl: 'http://x/1.m3u8', ownerId: 'u1' }));
     await new Promise((resolve) => setTimeout(resolve, 5)); // distinct creation times
-    const second = await store.createVideo({ title: 'Two', hlsUrl: 'http://x/2.m3u8', ownerId: 'u2', status: 'live' });
+    const second = await created(
+      store.createVideo({ title: 'Two', hlsUrl: 'http://x/2.m3u8', ownerId: 'u2', status: 'live' }),
+    );
     expect(await store.getVideo(first.id)).toEqual(first);
     expect(first).toMatchObject({ status: 'upcoming', likes: 0, ownerId: 'u1' });
     expect((await store.listVideos()).map((v) => v.id)).toEqual([second.id, first.id]);
     expect(await store.getVideo('missing')).toBeUndefined();
   });
 
-  it('changes status and counts likes', async () => {
-    const video = await store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' });
-    expect((await store.setStatus(video.id, 'live'))?.status).toBe('live');
+  it('changes status, only forward, and counts likes', async () => {
+    const video = await created(store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' }));
+    expect(await store.setStatus(video.id, 'live')).toMatchObject({ video: { status: 'live' }, changed: true });
+    expect(await store.setStatus(video.id, 'live')).toMatchObject({ video: { status: 'live' }, changed: false });
+    expect(await store.setStatus(video.id, 'ended')).toMatchObject({ video: { status: 'ended' }, changed: true });
+    // An ended video stays ended.
+    expect(await store.setStatus(video.id, 'live')).toMatchObject({ video: { status: 'ended' }, changed: false });
+    expect((await store.getVideo(video.id))?.status).toBe('ended');
     expect(await store.setStatus('missing', 'live')).toBeUndefined();
     expect(await store.addLikes(video.id, 3)).toBe(3);
     expect(await store.addLikes(video.id, 50)).toBe(53);
@@ -45,20 +61,24 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
   });
 
   it('keeps the recent comments, oldest first, and deletes one by id', async () => {
-    const video = await store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' });
-    const a = await store.addComment(video.id, ann, 'first');
-    const b = await store.addComment(video.id, ann, 'second <b>');
-    const c = await store.addComment(video.id, ann, 'third');
+    const video = await created(store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' }));
+    const a = await created(store.addComment(video.id, ann, 'first'));
+    const b = await created(store.addComment(video.id, ann, 'second <b>'));
+    const c = await created(store.addComment(video.id, ann, 'third'));
     expect(a).toMatchObject({ videoId: video.id, author: ann, text: 'first' });
     expect((await store.listComments(video.id, 50)).map((x) => x.text)).toEqual(['first', 'second <b>', 'third']);
     expect((await store.listComments(video.id, 2)).map((x) => x.id)).toEqual([b.id, c.id]);
-    expect(await store.deleteComment(video.id, b.id)).toBe(true);
-    expect(await store.deleteComment(video.id, b.id)).toBe(false);
+    expect(await store.hasComment(video.id, b.id)).toBe(true);
+    expect(await store.deleteComment(video.id, b.id)).toBe('deleted');
+    // A repeat finds the tombstone; a comment never stored is missing.
+    expect(await store.deleteComment(video.id, b.id)).toBe('gone');
+    expect(await store.deleteComment(video.id, 'never-was')).toBe('missing');
+    expect(await store.hasComment(video.id, b.id)).toBe(false);
     expect((await store.listComments(video.id, 50)).map((x) => x.id)).toEqual([a.id, c.id]);
   });
 
   it('bounds the comments kept per video', async () => {
-    const video = await store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' });
+    const video = await created(store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' }));
     for (let i = 0; i < MAX_COMMENTS_PER_VIDEO + 5; i++) await store.addComment(video.id, ann, `c${i}`);
     const all = await store.listComments(video.id, MAX_COMMENTS_PER_VIDEO + 100);
     expect(all).toHaveLength(MAX_COMMENTS_PER_VIDEO);
@@ -66,10 +86,10 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
   });
 
   it("lists one owner's videos, newest first", async () => {
-    const mine = await store.createVideo({ title: 'Mine', hlsUrl: 'h', ownerId: 'owner-1' });
+    const mine = await created(store.createVideo({ title: 'Mine', hlsUrl: 'h', ownerId: 'owner-1' }));
     await store.createVideo({ title: 'Theirs', hlsUrl: 'h', ownerId: 'owner-2' });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    const newer = await store.createVideo({ title: 'Mine too', hlsUrl: 'h', ownerId: 'owner-1' });
+    const newer = await created(store.createVideo({ title: 'Mine too', hlsUrl: 'h', ownerId: 'owner-1' }));
     expect((await store.listVideosByOwner('owner-1')).map((v) => v.id)).toEqual([newer.id, mine.id]);
     expect(await store.listVideosByOwner('nobody')).toEqual([]);
     // However many newer videos others made, an owner's own stay listed.
@@ -79,7 +99,7 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
   });
 
   it('counts likes and comments per minute over the chart window', async () => {
-    const video = await store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' });
+    const video = await created(store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' }));
     await store.addLikes(video.id, 7);
     await store.addLikes(video.id, 3);
     await store.addComment(video.id, ann, 'hi');
@@ -95,7 +115,7 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
   });
 
   it('bans and unbans users per video', async () => {
-    const video = await store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' });
+    const video = await created(store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' }));
     await store.ban(video.id, ann);
     expect(await store.isBanned(video.id, ann.id)).toBe(true);
     expect(await store.isBanned('other-video', ann.id)).toBe(false);
@@ -103,5 +123,84 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
     expect(await store.unban(video.id, ann.id)).toBe(true);
     expect(await store.unban(video.id, ann.id)).toBe(false);
     expect(await store.isBanned(video.id, ann.id)).toBe(false);
+  });
+  it('creates a video with a given id only once (the demo after a restart)', async () => {
+    const demo = await created(
+      store.createVideo({ id: 'demo-x', title: 'Demo', hlsUrl: 'h', ownerId: 's', status: 'live' }),
+    );
+    await store.addLikes(demo.id, 5);
+    expect(await store.createVideo({ id: 'demo-x', title: 'Again', hlsUrl: 'h', ownerId: 's' })).toBeUndefined();
+    expect(await store.getVideo('demo-x')).toMatchObject({ title: 'Demo', status: 'live', likes: 5 });
+  });
+
+  it('writes a comment, likes and a video at most once per once scope, and recalls what it did', async () => {
+    const video = await created(store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' }));
+    const once = { scope: 'scope-comment', fingerprint: 'fp-1' };
+    const first = await created(store.addComment(video.id, ann, 'hello', once));
+    expect(await store.addComment(video.id, ann, 'hello', once)).toBeUndefined();
+    expect((await store.listComments(video.id, 50)).map((c) => c.id)).toEqual([first.id]);
+    const record = await store.recall('scope-comment');
+    expect(record?.fingerprint).toBe('fp-1');
+    expect(JSON.parse(record?.result ?? 'null')).toEqual(first);
+    expect((await store.activity(video.id)).reduce((n, m) => n + m.comments, 0)).toBe(1);
+
+    const likes = { scope: 'scope-like', fingerprint: 'fp-2' };
+    expect(await store.addLikes(video.id, 4, likes)).toBe(4);
+    expect(await store.addLikes(video.id, 4, likes)).toBeUndefined();
+    expect(await store.addLikes(video.id, 2)).toBe(6);
+    expect((await store.getVideo(video.id))?.likes).toBe(6);
+    expect(JSON.parse((await store.recall('scope-like'))?.result ?? 'null')).toEqual({ total: 4, count: 4 });
+    expect((await store.activity(video.id)).reduce((n, m) => n + m.likes, 0)).toBe(6);
+
+    const make = { scope: 'scope-video', fingerprint: 'fp-3' };
+    const made = await created(store.createVideo({ title: 'Once', hlsUrl: 'h', ownerId: 'o-once' }, make));
+    expect(await store.createVideo({ title: 'Once', hlsUrl: 'h', ownerId: 'o-once' }, make)).toBeUndefined();
+    expect((await store.listVideosByOwner('o-once')).map((v) => v.id)).toEqual([made.id]);
+    expect(JSON.parse((await store.recall('scope-video'))?.result ?? 'null')).toEqual({ id: made.id });
+
+    expect(await store.recall('never-used')).toBeUndefined();
+  });
+
+  it('lets one of many concurrent writes with the same once scope through', async () => {
+    const video = await created(store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' }));
+    const once = { scope: 'scope-race', fingerprint: 'fp' };
+    const comments = await Promise.all(Array.from({ length: 10 }, () => store.addComment(video.id, ann, 'x', once)));
+    expect(comments.filter((c) => c !== undefined)).toHaveLength(1);
+    const likes = { scope: 'scope-race-likes', fingerprint: 'fp' };
+    const totals = await Promise.all(Array.from({ length: 10 }, () => store.addLikes(video.id, 2, likes)));
+    expect(totals.filter((t) => t !== undefined)).toEqual([2]);
+    expect(await store.listComments(video.id, 50)).toHaveLength(1);
+    expect((await store.getVideo(video.id))?.likes).toBe(2);
+  });
+
+  it('remembers which publishes went out', async () => {
+    expect(await store.wasPublished('web:comment:x')).toBe(false);
+    await store.notePublished('web:comment:x');
+    expect(await store.wasPublished('web:comment:x')).toBe(true);
+    expect(await store.wasPublished('web:comment:y')).toBe(false);
+  });
+
+  it('forgets once records, publish receipts and tombstones after the idempotency window', async () => {
+    const short = make({ idempotencyTtlMs: 500 });
+    const video = await created(short.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' }));
+    const doomed = await created(short.addComment(video.id, ann, 'deleted'));
+    // Written in this order, so they expire in this order: the once record last.
+    await short.notePublished('web:expiring');
+    expect(await short.deleteComment(video.id, doomed.id)).toBe('deleted');
+    const once = { scope: 'scope-expiring', fingerprint: 'fp' };
+    await created(short.addComment(video.id, ann, 'one', once));
+    expect(await short.wasPublished('web:expiring')).toBe(true);
+    expect(await short.deleteComment(video.id, doomed.id)).toBe('gone');
+    expect(await short.addComment(video.id, ann, 'one', once)).toBeUndefined();
+    await waitFor('the window to pass', async () => (await short.recall('scope-expiring')) === undefined);
+    expect(await short.wasPublished('web:expiring')).toBe(false);
+    expect(await short.deleteComment(video.id, doomed.id)).toBe('missing');
+    // Past the window a repeat is a new request.
+    expect(await short.addComment(video.id, ann, 'one', once)).toBeDefined();
+    expect((await short.listComments(video.id, 50)).map((c) => c.text)).toEqual(['one', 'one']);
+  });
+
+  it('answers a ping', async () => {
+    await expect(store.ping()).resolves.toBeUndefined();
   });
 });

@@ -12,15 +12,21 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+async function call<T>(
+  path: string,
+  init: { method?: string; body?: unknown; idempotencyKey?: string | undefined } = {},
+): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  if (init.idempotencyKey !== undefined) headers['idempotency-key'] = init.idempotencyKey;
   const response = await fetch(path, {
     method: init.method ?? 'GET',
-    headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+    headers,
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     credentials: 'same-origin',
   });
   const text = await response.text();
-  const body = text ? (JSON.parse(text) as unknown) : undefined;
+  const body = parseJson(text);
   if (!response.ok) {
     const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
     const retry = Number(response.headers.get('retry-after'));
@@ -34,20 +40,42 @@ async function call<T>(path: string, init: { method?: string; body?: unknown } =
   return body as T;
 }
 
+/** A proxy in front of the app may answer an outage with HTML: then there is no error body. */
+function parseJson(text: string): unknown {
+  try {
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export const api = {
   session: () => call<{ user: TUser | null }>('/api/session'),
   signIn: (name: string) => call<{ user: TUser }>('/api/session', { method: 'POST', body: { name } }),
   videos: () => call<{ videos: TVideo[] }>('/api/videos'),
   video: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}`),
   comments: (id: string) => call<{ comments: TComment[] }>(`/api/videos/${encodeURIComponent(id)}/comments?limit=50`),
-  like: (id: string, count: number) =>
-    call<{ total: number }>(`/api/videos/${encodeURIComponent(id)}/likes`, { method: 'POST', body: { count } }),
-  comment: (id: string, text: string) =>
-    call<{ comment: TComment }>(`/api/videos/${encodeURIComponent(id)}/comments`, { method: 'POST', body: { text } }),
+  // Writes that are not idempotent by themselves take an Idempotency-Key (one per user action).
+  like: (id: string, count: number, idempotencyKey?: string) =>
+    call<{ total: number }>(`/api/videos/${encodeURIComponent(id)}/likes`, {
+      method: 'POST',
+      body: { count },
+      idempotencyKey,
+    }),
+  comment: (id: string, text: string, idempotencyKey?: string) =>
+    call<{ comment: TComment }>(`/api/videos/${encodeURIComponent(id)}/comments`, {
+      method: 'POST',
+      body: { text },
+      idempotencyKey,
+    }),
   // The studio (owner only on the server side).
   myVideos: () => call<{ videos: TVideo[] }>('/api/videos?owner=me'),
-  createVideo: (title: string, hlsUrl?: string) =>
-    call<{ video: TVideo }>('/api/videos', { method: 'POST', body: hlsUrl ? { title, hlsUrl } : { title } }),
+  createVideo: (title: string, hlsUrl: string | undefined, idempotencyKey?: string) =>
+    call<{ video: TVideo }>('/api/videos', {
+      method: 'POST',
+      body: hlsUrl ? { title, hlsUrl } : { title },
+      idempotencyKey,
+    }),
   start: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}/start`, { method: 'POST' }),
   end: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}/end`, { method: 'POST' }),
   deleteComment: (id: string, commentId: string) =>

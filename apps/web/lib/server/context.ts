@@ -1,11 +1,13 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { loadWebConfig, type WebConfig } from './config';
 import { DispatcherClient } from './dispatcher';
 import { RateLimits } from './rate-limit';
+import { createRedisClient } from './redis-client';
 import { Sessions } from './session';
 import { MemoryStore } from './store/memory-store';
 import { RedisStore } from './store/redis-store';
-import type { ProductStore } from './store/store';
+import type { ProductStore, StoreOptions } from './store/store';
+import { failFast } from './unavailable';
 
 /** Everything route handlers need, built once per process from the environment. */
 export interface WebContext {
@@ -16,18 +18,33 @@ export interface WebContext {
   limits: RateLimits;
 }
 
-export function createContext(config: WebConfig, redis?: Redis): WebContext {
+/**
+ * `redis`: the Redis mode's client (createRedisClient) and its first connection. In Redis mode
+ * the store and the limiter fail fast: any failure of theirs is a 503 UNAVAILABLE.
+ */
+export function createContext(
+  config: WebConfig,
+  redis?: { redis: Redis; firstConnection?: Promise<void> },
+  storeOptions: StoreOptions = {},
+): WebContext {
+  const limits = new RateLimits({
+    likesPerSecond: config.likesPerSecond,
+    commentsPerSecond: config.commentsPerSecond,
+    prefix: config.redisPrefix,
+    ...(redis ? { redis: redis.redis } : {}),
+  });
   return {
     config,
-    store: redis ? new RedisStore(redis, config.redisPrefix) : new MemoryStore(),
+    store: redis
+      ? failFast(
+          new RedisStore(redis.redis, config.redisPrefix, storeOptions),
+          'the product store',
+          redis.firstConnection,
+        )
+      : new MemoryStore(storeOptions),
     sessions: new Sessions(config.sessionSecret, config.nodeEnv === 'production'),
     dispatcher: new DispatcherClient(config.dispatcherUrls, config.internalToken),
-    limits: new RateLimits({
-      likesPerSecond: config.likesPerSecond,
-      commentsPerSecond: config.commentsPerSecond,
-      prefix: config.redisPrefix,
-      ...(redis ? { redis } : {}),
-    }),
+    limits: redis ? failFast(limits, 'the rate limiter', redis.firstConnection) : limits,
   };
 }
 
@@ -37,9 +54,7 @@ const holder = globalThis as typeof globalThis & { __ovationWeb?: WebContext };
 export function context(): WebContext {
   if (!holder.__ovationWeb) {
     const config = loadWebConfig();
-    const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }) : undefined;
-    redis?.on('error', () => {});
-    holder.__ovationWeb = createContext(config, redis);
+    holder.__ovationWeb = createContext(config, config.redisUrl ? createRedisClient(config.redisUrl) : undefined);
   }
   return holder.__ovationWeb;
 }

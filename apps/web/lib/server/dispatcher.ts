@@ -9,24 +9,36 @@ import {
 } from '@ovation/shared';
 
 const TIMEOUT_MS = 2000;
+/** A health probe waits this long for a dispatcher's /healthz. */
+const HEALTH_TIMEOUT_MS = 500;
 
-/** Publishes product events (likes, comments, status) to the dispatcher tier, trying each URL in turn. */
+/**
+ * Publishes product events (likes, comments, status) to the dispatcher tier, trying each URL in turn.
+ * Every publish carries an Idempotency-Key made from what it publishes: a dispatcher that accepted
+ * it but answered too late for us is not made to deliver it twice by the next attempt — nor by a
+ * user's retry of the same write, which publishes with the same key.
+ */
 export class DispatcherClient {
   private current = 0;
 
   constructor(
     private readonly urls: readonly string[],
     private readonly token: string,
+    private readonly healthTimeoutMs = HEALTH_TIMEOUT_MS,
   ) {}
 
-  async publish(events: TPublishEvent[]): Promise<string[]> {
+  async publish(events: TPublishEvent[], options: { idempotencyKey: string }): Promise<string[]> {
     let lastError: unknown;
     for (let attempt = 0; attempt < this.urls.length; attempt++) {
       const base = this.urls[this.current % this.urls.length];
       try {
         const response = await fetch(`${base}/publish`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${this.token}`,
+            'idempotency-key': options.idempotencyKey,
+          },
           body: JSON.stringify({ events }),
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
@@ -38,6 +50,30 @@ export class DispatcherClient {
       this.current++;
     }
     throw new AppError('UNAVAILABLE', 'the realtime service is unavailable; try again', { cause: lastError });
+  }
+
+  /**
+   * Whether any dispatcher answers its /healthz with 200 quickly; `detail` says why not (without
+   * addresses: the web's /healthz is public).
+   */
+  async health(): Promise<{ ok: boolean; detail?: string }> {
+    const probe = async (base: string, i: number) => {
+      try {
+        const response = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(this.healthTimeoutMs) });
+        await response.body?.cancel();
+        if (response.status !== 200) throw new Error(`answered ${response.status}`);
+      } catch (error) {
+        throw new Error(`dispatcher ${i + 1}: ${reason(error, this.healthTimeoutMs)}`);
+      }
+    };
+    try {
+      await Promise.any(this.urls.map(probe));
+      return { ok: true };
+    } catch (error) {
+      const reasons = error instanceof AggregateError ? error.errors : [error];
+      const detail = reasons.map((r) => (r instanceof Error ? r.message : String(r))).join('; ');
+      return { ok: false, detail: `no dispatcher is healthy (${detail})` };
+    }
   }
 
   /** Viewers of a topic right now; 0 when the dispatcher cannot say quickly. */
@@ -67,4 +103,12 @@ export class DispatcherClient {
       return undefined;
     }
   }
+}
+
+function reason(error: unknown, timeoutMs: number): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  // fetch's TypeError keeps the reason (ECONNREFUSED, …) in its cause.
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : error.message;
 }

@@ -1,4 +1,4 @@
-import { AppError, DEFAULT_BODY_LIMIT_BYTES, parseWith, type TUser } from '@ovation/shared';
+import { AppError, DEFAULT_BODY_LIMIT_BYTES, IdempotencyKeySchema, parseWith, type TUser } from '@ovation/shared';
 import type { z } from 'zod';
 import { context } from './context';
 import { SESSION_COOKIE } from './session';
@@ -46,6 +46,12 @@ export async function readBody<S extends z.ZodType>(request: Request, schema: S)
     }
   }
   return parseWith(schema, value);
+}
+
+/** The request's `Idempotency-Key` header (validated), or undefined when it has none. */
+export function idempotencyKey(request: Request): string | undefined {
+  const value = request.headers.get('idempotency-key');
+  return value === null ? undefined : parseWith(IdempotencyKeySchema, value, 'headers.Idempotency-Key');
 }
 
 function cookieValue(request: Request, name: string): string | undefined {

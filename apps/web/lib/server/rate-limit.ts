@@ -1,10 +1,11 @@
 import { AppError } from '@ovation/shared';
 import type { Redis } from 'ioredis';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { asUnavailable } from './unavailable';
 
 /**
  * Per-user rate limits (rate-limiter-flexible: in memory, or in Redis so every web process shares
- * them). A refusal is a 429 with Retry-After.
+ * them). A refusal is a 429 with Retry-After; a limiter that cannot answer is a 503 (unavailable.ts).
  */
 export class RateLimits {
   private readonly likes: RateLimiterAbstract;
@@ -18,6 +19,8 @@ export class RateLimits {
             keyPrefix: `${options.prefix}:rl:${keyPrefix}`,
             points,
             duration: 1,
+            // Refused at once while Redis is not connected (the request answers 503).
+            rejectIfRedisNotReady: true,
           })
         : new RateLimiterMemory({ keyPrefix, points, duration: 1 });
     this.likes = make('likes', options.likesPerSecond);
@@ -43,6 +46,6 @@ async function consume(limiter: RateLimiterAbstract, key: string, points: number
         retryAfterSeconds: Math.max(1, Math.ceil(error.msBeforeNext / 1000)),
       });
     }
-    throw new AppError('UNAVAILABLE', 'rate limiter unavailable; try again', { cause: error });
+    throw asUnavailable('the rate limiter', error);
   }
 }

@@ -1,6 +1,6 @@
 import { CreateVideoSchema, parseWith } from '@ovation/shared';
 import { z } from 'zod';
-import { json, readBody, requireUser, route } from '../../../lib/server/http';
+import { idempotencyKey, json, readBody, requireUser, route } from '../../../lib/server/http';
 import { createVideo, listMyVideos, listVideos } from '../../../lib/server/videos';
 
 export const dynamic = 'force-dynamic';
@@ -21,9 +21,13 @@ export const GET = route(async (request: Request) => {
   return json({ videos: await listVideos() });
 });
 
-/** POST /api/videos `{ title, hlsUrl? }` (signed in) → 201 `{ video }`; the creator owns it. */
+/**
+ * POST /api/videos `{ title, hlsUrl? }` (signed in) → 201 `{ video }`; the creator owns it.
+ * `Idempotency-Key`: a repeat within 10 minutes answers the same video instead of a second one.
+ */
 export const POST = route(async (request: Request) => {
   const user = await requireUser(request);
+  const key = idempotencyKey(request);
   const input = await readBody(request, CreateVideoSchema);
-  return json({ video: await createVideo(user, input) }, 201);
+  return json({ video: await createVideo(user, input, key) }, 201);
 });

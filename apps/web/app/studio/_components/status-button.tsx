@@ -4,12 +4,15 @@ import type { TVideo } from '@ovation/shared';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ApiError, api } from '../../../lib/client/api';
 import { queryKeys } from '../../../lib/client/query-client';
+import { retryOnOutage } from '../../../lib/client/retry';
 
 /** "Go live" for an upcoming video, "End live video" for a live one; nothing once it ended. */
 export function StatusButton({ video }: { video: TVideo }) {
   const queryClient = useQueryClient();
   const change = useMutation({
     mutationFn: () => (video.status === 'live' ? api.end(video.id) : api.start(video.id)),
+    // Start and end are idempotent (a repeat publishes the status only if it had not gone out).
+    ...retryOnOutage,
     onSuccess: ({ video: changed }) => {
       queryClient.setQueryData(queryKeys.video(video.id), (old: { video: TVideo } | undefined) =>
         old ? { video: { ...old.video, status: changed.status } } : old,

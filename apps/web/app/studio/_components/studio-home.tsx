@@ -6,6 +6,7 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { ApiError, api } from '../../../lib/client/api';
 import { queryKeys } from '../../../lib/client/query-client';
+import { retryOnOutage, useActionKey } from '../../../lib/client/retry';
 import { useRealtimeEvents } from '../../../lib/client/use-realtime-events';
 import { CopyLink } from './copy-link';
 import { SignInGate } from './sign-in-gate';
@@ -56,9 +57,14 @@ function CreateVideo() {
   const queryClient = useQueryClient();
   const [title, setTitle] = useState('');
   const [hlsUrl, setHlsUrl] = useState('');
+  // Pressing Create again for the same video (after an error) reuses the key: one video, not two.
+  const keys = useActionKey();
   const create = useMutation({
-    mutationFn: () => api.createVideo(title.trim(), hlsUrl.trim() || undefined),
-    onSuccess: () => {
+    mutationFn: (input: { title: string; hlsUrl: string | undefined; key: string }) =>
+      api.createVideo(input.title, input.hlsUrl, input.key),
+    ...retryOnOutage,
+    onSuccess: (_, input) => {
+      keys.done(JSON.stringify([input.title, input.hlsUrl]));
       setTitle('');
       setHlsUrl('');
       void queryClient.invalidateQueries({ queryKey: queryKeys.myVideos });
@@ -69,7 +75,8 @@ function CreateVideo() {
       className="panel create-video"
       onSubmit={(event) => {
         event.preventDefault();
-        if (title.trim()) create.mutate();
+        const input = { title: title.trim(), hlsUrl: hlsUrl.trim() || undefined };
+        if (input.title) create.mutate({ ...input, key: keys.for(JSON.stringify([input.title, input.hlsUrl])) });
       }}
     >
       <label>

@@ -1,17 +1,28 @@
-import { EventIdGenerator, type TComment, type TUser, type TVideoStatus } from '@ovation/shared';
+import { EventIdGenerator, IDEMPOTENCY_TTL_MS, type TComment, type TUser, type TVideoStatus } from '@ovation/shared';
+import { ExpiringMap } from './expiring-map';
 import {
   type ActivityMinute,
   activityWindow,
+  type DeleteOutcome,
+  likeResult,
   MAX_COMMENTS_PER_VIDEO,
   MAX_LISTED_VIDEOS,
   minuteOf,
   type NewVideo,
   newVideo,
+  type Once,
+  type OnceRecord,
   type ProductStore,
+  STATUS_RANK,
   type StoredVideo,
+  type StoreOptions,
+  videoResult,
 } from './store';
 
-/** In-process store: the embedded default when REDIS_URL is unset (one web process). */
+/**
+ * In-process store: the embedded default when REDIS_URL is unset (one web process). Every method
+ * runs without awaiting anything before its last write, so each is atomic like its Redis script.
+ */
 export class MemoryStore implements ProductStore {
   private readonly videos = new Map<string, StoredVideo>();
   private readonly comments = new Map<string, TComment[]>();
@@ -19,10 +30,24 @@ export class MemoryStore implements ProductStore {
   /** videoId → minute → counts; minutes older than the window are dropped as new ones come. */
   private readonly activityByVideo = new Map<string, Map<number, ActivityMinute>>();
   private readonly bans = new Map<string, Map<string, string>>();
+  private readonly onceRecords: ExpiringMap<OnceRecord>;
+  private readonly receipts: ExpiringMap<true>;
+  /** `<videoId> <commentId>` of comments deleted within the idempotency window. */
+  private readonly tombstones: ExpiringMap<true>;
 
-  async createVideo(input: NewVideo) {
+  constructor(options: StoreOptions = {}) {
+    const ttl = options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS;
+    this.onceRecords = new ExpiringMap(ttl);
+    this.receipts = new ExpiringMap(ttl);
+    this.tombstones = new ExpiringMap(ttl);
+  }
+
+  async createVideo(input: NewVideo, once?: Once) {
+    if (once && this.onceRecords.has(once.scope)) return undefined;
+    if (input.id !== undefined && this.videos.has(input.id)) return undefined;
     const video = newVideo(input);
     this.videos.set(video.id, video);
+    if (once) this.onceRecords.set(once.scope, { fingerprint: once.fingerprint, result: videoResult(video.id) });
     return { ...video };
   }
 
@@ -49,38 +74,63 @@ export class MemoryStore implements ProductStore {
   async setStatus(id: string, status: TVideoStatus) {
     const video = this.videos.get(id);
     if (!video) return undefined;
-    video.status = status;
-    return { ...video };
+    const changed = STATUS_RANK[status] > STATUS_RANK[video.status];
+    if (changed) video.status = status;
+    return { video: { ...video }, changed };
   }
 
-  async addLikes(id: string, count: number) {
+  async addLikes(id: string, count: number, once?: Once) {
+    if (once && this.onceRecords.has(once.scope)) return undefined;
     const video = this.videos.get(id);
     if (!video) return 0;
     video.likes += count;
     this.bump(id, 'likes', count);
+    if (once)
+      this.onceRecords.set(once.scope, { fingerprint: once.fingerprint, result: likeResult(video.likes, count) });
     return video.likes;
   }
 
-  async addComment(videoId: string, author: TUser, text: string) {
+  async addComment(videoId: string, author: TUser, text: string, once?: Once) {
+    if (once && this.onceRecords.has(once.scope)) return undefined;
     const comment: TComment = { id: this.ids.next(), videoId, author, text, at: new Date().toISOString() };
     const list = this.comments.get(videoId) ?? [];
     list.push(comment);
     if (list.length > MAX_COMMENTS_PER_VIDEO) list.splice(0, list.length - MAX_COMMENTS_PER_VIDEO);
     this.comments.set(videoId, list);
     this.bump(videoId, 'comments', 1);
-    return comment;
+    if (once) this.onceRecords.set(once.scope, { fingerprint: once.fingerprint, result: JSON.stringify(comment) });
+    return { ...comment };
   }
 
   async listComments(videoId: string, limit: number) {
     return (this.comments.get(videoId) ?? []).slice(-limit);
   }
 
-  async deleteComment(videoId: string, commentId: string) {
+  async hasComment(videoId: string, commentId: string) {
+    return (this.comments.get(videoId) ?? []).some((c) => c.id === commentId);
+  }
+
+  async deleteComment(videoId: string, commentId: string): Promise<DeleteOutcome> {
+    const tombstone = `${videoId} ${commentId}`;
     const list = this.comments.get(videoId);
     const index = list?.findIndex((c) => c.id === commentId) ?? -1;
-    if (!list || index === -1) return false;
+    if (!list || index === -1) return this.tombstones.has(tombstone) ? 'gone' : 'missing';
     list.splice(index, 1);
-    return true;
+    this.tombstones.set(tombstone, true);
+    return 'deleted';
+  }
+
+  async recall(scope: string) {
+    const record = this.onceRecords.get(scope);
+    return record ? { ...record } : undefined;
+  }
+
+  async wasPublished(key: string) {
+    return this.receipts.has(key);
+  }
+
+  async notePublished(key: string) {
+    this.receipts.set(key, true);
   }
 
   async activity(videoId: string, now = Date.now()) {
@@ -105,6 +155,8 @@ export class MemoryStore implements ProductStore {
   async listBans(videoId: string) {
     return [...(this.bans.get(videoId) ?? [])].map(([id, name]) => ({ id, name }));
   }
+
+  async ping() {}
 
   async close() {}
 

@@ -38,27 +38,65 @@ export function activityWindow(now: number): number[] {
   return Array.from({ length: ACTIVITY_MINUTES }, (_, i) => last - (ACTIVITY_MINUTES - 1 - i) * 60_000);
 }
 
+/**
+ * A write made under an Idempotency-Key: `scope` names (user, key), `fingerprint` the request.
+ * The store records it in the same atomic step as the write, so a repeat can never apply twice.
+ */
+export interface Once {
+  scope: string;
+  fingerprint: string;
+}
+
+/** What the first write of a scope did: its request's fingerprint and its result (JSON). */
+export interface OnceRecord {
+  fingerprint: string;
+  result: string;
+}
+
+/** A deleted comment: just now (`deleted`), within the idempotency window (`gone`), or never seen. */
+export type DeleteOutcome = 'deleted' | 'gone' | 'missing';
+
+/** Statuses only move forward: upcoming → live → ended. */
+export const STATUS_RANK: Record<TVideoStatus, number> = { upcoming: 0, live: 1, ended: 2 };
+
+export interface StoreOptions {
+  /** How long once records, publish receipts and tombstones are kept (IDEMPOTENCY_TTL_MS). */
+  idempotencyTtlMs?: number;
+}
+
 export interface ProductStore {
-  createVideo(input: {
-    title: string;
-    hlsUrl: string;
-    ownerId: string;
-    status?: TVideoStatus;
-    id?: string;
-  }): Promise<StoredVideo>;
+  /**
+   * Creates a video unless its id (when given) or the once scope is taken; then writes nothing
+   * and returns undefined.
+   */
+  createVideo(input: NewVideo, once?: Once): Promise<StoredVideo | undefined>;
   getVideo(id: string): Promise<StoredVideo | undefined>;
   /** Newest first, at most MAX_LISTED_VIDEOS. */
   listVideos(): Promise<StoredVideo[]>;
   /** One owner's videos, newest first, at most MAX_LISTED_VIDEOS. */
   listVideosByOwner(ownerId: string): Promise<StoredVideo[]>;
-  setStatus(id: string, status: TVideoStatus): Promise<StoredVideo | undefined>;
-  /** Adds likes (counted in the current minute's activity too); returns the new total. */
-  addLikes(id: string, count: number): Promise<number>;
-  addComment(videoId: string, author: TUser, text: string): Promise<TComment>;
+  /**
+   * Moves the status forward (never back: an ended video stays ended); `changed` says whether it
+   * moved. Undefined for an unknown video.
+   */
+  setStatus(id: string, status: TVideoStatus): Promise<{ video: StoredVideo; changed: boolean } | undefined>;
+  /**
+   * Adds likes (counted in the current minute's activity too); returns the new total, 0 for an
+   * unknown video, undefined (nothing added) when the once scope is taken.
+   */
+  addLikes(id: string, count: number, once?: Once): Promise<number | undefined>;
+  /** Stores a comment; undefined (nothing stored) when the once scope is taken. */
+  addComment(videoId: string, author: TUser, text: string, once?: Once): Promise<TComment | undefined>;
   /** The most recent `limit` comments, oldest first. */
   listComments(videoId: string, limit: number): Promise<TComment[]>;
-  /** True when the comment existed. */
-  deleteComment(videoId: string, commentId: string): Promise<boolean>;
+  hasComment(videoId: string, commentId: string): Promise<boolean>;
+  /** Deletes a comment and leaves a tombstone for the idempotency window (a retried delete finds it). */
+  deleteComment(videoId: string, commentId: string): Promise<DeleteOutcome>;
+  /** The record of a once scope, while it is kept. */
+  recall(scope: string): Promise<OnceRecord | undefined>;
+  /** Whether the publish with this dispatcher idempotency key went out (within the window). */
+  wasPublished(key: string): Promise<boolean>;
+  notePublished(key: string): Promise<void>;
   /** Likes and comments per minute over the last ACTIVITY_MINUTES minutes, oldest first. */
   activity(videoId: string, now?: number): Promise<ActivityMinute[]>;
   /** Bars a user from commenting on a video (their name kept for the studio's list). */
@@ -67,6 +105,8 @@ export interface ProductStore {
   unban(videoId: string, userId: string): Promise<boolean>;
   isBanned(videoId: string, userId: string): Promise<boolean>;
   listBans(videoId: string): Promise<TUser[]>;
+  /** Resolves when the store answers (health check); rejects otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,4 +129,14 @@ export function newVideo(input: NewVideo, now: Date = new Date()): StoredVideo {
     createdAt: now.toISOString(),
     likes: 0,
   };
+}
+
+/** The once record's result for a like: what the repeat answers and publishes again. */
+export function likeResult(total: number, count: number): string {
+  return JSON.stringify({ total, count });
+}
+
+/** The once record's result for a created video: its id. */
+export function videoResult(id: string): string {
+  return JSON.stringify({ id });
 }

@@ -3,8 +3,11 @@
 import type { TComment } from '@ovation/shared';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
-/** Newest at the bottom; follows new comments unless the viewer scrolled up, then offers a button. */
-export function CommentFeed({ comments }: { comments: TComment[] }) {
+/**
+ * Newest at the bottom; follows new comments unless the viewer scrolled up, then offers a button.
+ * `aria-busy` while the history loads (an empty list then says nothing yet).
+ */
+export function CommentFeed({ comments, loading }: { comments: TComment[]; loading: boolean }) {
   const ref = useRef<HTMLOListElement>(null);
   const [following, setFollowing] = useState(true);
   const [unseen, setUnseen] = useState(0);
@@ -33,7 +36,7 @@ export function CommentFeed({ comments }: { comments: TComment[] }) {
 
   return (
     <>
-      <ol className="feed" ref={ref} aria-label="Comments" aria-live="polite">
+      <ol className="feed" ref={ref} aria-label="Comments" aria-live="polite" aria-busy={loading}>
         {comments.map((c) => (
           <li key={c.id}>
             <span className="author">{c.author.name}</span>

@@ -1,11 +1,12 @@
 'use client';
 
 import type { TComment, TUser } from '@ovation/shared';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../../../../lib/client/api';
 import { queryKeys } from '../../../../lib/client/query-client';
+import { newIdempotencyKey, retryOnOutage, useActionKey } from '../../../../lib/client/retry';
 import { useVideoRealtime } from '../../../../lib/client/use-video-realtime';
 import { NameDialog } from '../../../_components/name-dialog';
 import { CommentFeed } from './comment-feed';
@@ -55,22 +56,25 @@ export function Viewer({
     }
   }, []);
 
+  // Each batch of taps is one action with its own key: retried through an outage, counted once.
+  const sendLikes = useMutation({
+    mutationFn: ({ count, key }: { count: number; key: string }) => api.like(videoId, count, key),
+    ...retryOnOutage,
+    onSuccess: ({ total }) =>
+      queryClient.setQueryData(queryKeys.video(videoId), (old: { video: { likes: number } } | undefined) =>
+        old ? { video: { ...old.video, likes: Math.max(old.video.likes, total) } } : old,
+      ),
+    onError: showError,
+  });
+
   const flushLikes = useCallback(() => {
     tapTimer.current = undefined;
     const count = Math.min(50, taps.current);
     taps.current -= count;
     if (count === 0) return;
-    api
-      .like(videoId, count)
-      .then(
-        ({ total }) =>
-          queryClient.setQueryData(queryKeys.video(videoId), (old: { video: { likes: number } } | undefined) =>
-            old ? { video: { ...old.video, likes: Math.max(old.video.likes, total) } } : old,
-          ),
-        showError,
-      );
+    sendLikes.mutate({ count, key: newIdempotencyKey() });
     if (taps.current > 0) tapTimer.current = setTimeout(flushLikes, LIKE_BATCH_MS);
-  }, [videoId, queryClient, showError]);
+  }, [sendLikes.mutate]);
 
   useEffect(() => () => clearTimeout(tapTimer.current), []);
 
@@ -88,14 +92,31 @@ export function Viewer({
     tapTimer.current ??= setTimeout(flushLikes, LIKE_BATCH_MS);
   };
 
+  // A comment's key is made when it is first sent and reused while the same text is retried —
+  // automatically through an outage, or by the user pressing Send again after the error showed.
+  const commentKeys = useActionKey();
+  const postComment = useMutation({
+    mutationFn: ({ text, key }: { text: string; key: string }) => api.comment(videoId, text, key),
+    ...retryOnOutage,
+    onSuccess: ({ comment }, { text }) => {
+      commentKeys.done(text);
+      setDraft((current) => (current === text ? '' : current));
+      addComment(comment);
+    },
+    onError: showError,
+  });
+
+  const post = (text: string) => {
+    // The same comment already on its way (a double press): its answer is this one's.
+    if (postComment.isPending && postComment.variables?.text === text) return;
+    setNotice(undefined);
+    postComment.mutate({ text, key: commentKeys.for(text) });
+  };
+
   const send = (text: string) => {
     if (!text.trim()) return;
     if (!user) return setAsking({ kind: 'comment', text });
-    setNotice(undefined);
-    api.comment(videoId, text).then(({ comment }) => {
-      setDraft('');
-      addComment(comment);
-    }, showError);
+    post(text);
   };
 
   /** Shows a comment of one's own at once (unless its realtime event already brought it). */
@@ -112,12 +133,7 @@ export function Viewer({
       setSignInError(undefined);
       const pending = asking;
       setAsking(null);
-      if (pending?.kind === 'comment') {
-        api.comment(videoId, pending.text).then(({ comment }) => {
-          setDraft('');
-          addComment(comment);
-        }, showError);
-      }
+      if (pending?.kind === 'comment') post(pending.text);
     } catch (error) {
       setSignInError(error instanceof ApiError ? error.message : 'Could not sign in');
     }
@@ -163,10 +179,15 @@ export function Viewer({
         </div>
       </section>
       <aside className="side">
-        <CommentFeed comments={comments.data?.comments ?? []} />
+        <CommentFeed comments={comments.data?.comments ?? []} loading={comments.isPending} />
         {notice && (
           <p className="notice" role="alert">
             {notice}
+          </p>
+        )}
+        {postComment.isPending && postComment.failureCount > 0 && (
+          <p className="notice" role="status">
+            Connection trouble — sending your comment again…
           </p>
         )}
         <form

@@ -6,6 +6,7 @@ import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, api } from '../../../../lib/client/api';
 import { queryKeys } from '../../../../lib/client/query-client';
+import { retryOnOutage } from '../../../../lib/client/retry';
 import { useVideoRealtime } from '../../../../lib/client/use-video-realtime';
 import { CopyLink } from '../../_components/copy-link';
 import { SignInGate } from '../../_components/sign-in-gate';
@@ -135,8 +136,10 @@ function Moderation({ videoId, ownerId }: { videoId: string; ownerId: string }) 
   const comments = useQuery({ queryKey: queryKeys.comments(videoId), queryFn: () => api.comments(videoId) });
   const bans = useQuery({ queryKey: queryKeys.bans(videoId), queryFn: () => api.bans(videoId) });
   const banned = new Set(bans.data?.bans.map((b) => b.id));
+  // Moderation is idempotent by what it names, so each action retries through an outage as is.
   const remove = useMutation({
     mutationFn: (comment: TComment) => api.deleteComment(videoId, comment.id),
+    ...retryOnOutage,
     onSuccess: (_, comment) =>
       queryClient.setQueryData<{ comments: TComment[] }>(queryKeys.comments(videoId), (old) =>
         old ? { comments: old.comments.filter((c) => c.id !== comment.id) } : old,
@@ -144,10 +147,17 @@ function Moderation({ videoId, ownerId }: { videoId: string; ownerId: string }) 
   });
   const ban = useMutation({
     mutationFn: (user: TUser) => api.ban(videoId, user),
+    ...retryOnOutage,
     onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.bans(videoId) }),
   });
   const unban = useMutation({
-    mutationFn: (userId: string) => api.unban(videoId, userId),
+    // "Not banned" is what the owner asked for (a retry whose first attempt did it, another tab).
+    mutationFn: (userId: string) =>
+      api.unban(videoId, userId).catch((error: unknown) => {
+        if (error instanceof ApiError && error.code === 'NOT_FOUND') return { unbanned: true as const };
+        throw error;
+      }),
+    ...retryOnOutage,
     onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.bans(videoId) }),
   });
   const error = [remove.error, ban.error, unban.error].find((e) => e);

@@ -1,6 +1,6 @@
 import { BanRequestSchema } from '@ovation/shared';
 import { json, readBody, requireUser, route } from '../../../../../lib/server/http';
-import { ban, listBans } from '../../../../../lib/server/videos';
+import { ban, listBans } from '../../../../../lib/server/moderation';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,7 +1,7 @@
 import { CommentRequestSchema, parseWith } from '@ovation/shared';
 import { z } from 'zod';
-import { json, readBody, requireUser, route } from '../../../../../lib/server/http';
-import { comment, listComments } from '../../../../../lib/server/videos';
+import { comment, listComments } from '../../../../../lib/server/comments';
+import { idempotencyKey, json, readBody, requireUser, route } from '../../../../../lib/server/http';
 
 export const dynamic = 'force-dynamic';
 
@@ -16,9 +16,13 @@ export const GET = route(async (request: Request, { params }: Params) => {
   return json({ comments: await listComments((await params).id, limit) });
 });
 
-/** POST /api/videos/:id/comments `{ text }` (1–500 characters after trimming) → 201 `{ comment }`. */
+/**
+ * POST /api/videos/:id/comments `{ text }` (1–500 characters after trimming) → 201 `{ comment }`.
+ * `Idempotency-Key`: a repeat within 10 minutes answers the same comment and stores nothing.
+ */
 export const POST = route(async (request: Request, { params }: Params) => {
   const user = await requireUser(request);
+  const key = idempotencyKey(request);
   const { text } = await readBody(request, CommentRequestSchema);
-  return json({ comment: await comment(user, (await params).id, text) }, 201);
+  return json({ comment: await comment(user, (await params).id, text, key) }, 201);
 });

@@ -1,14 +1,18 @@
 import { LikeRequestSchema } from '@ovation/shared';
-import { json, readBody, requireUser, route } from '../../../../../lib/server/http';
-import { like } from '../../../../../lib/server/videos';
+import { idempotencyKey, json, readBody, requireUser, route } from '../../../../../lib/server/http';
+import { like } from '../../../../../lib/server/likes';
 
 export const dynamic = 'force-dynamic';
 
 type Params = { params: Promise<{ id: string }> };
 
-/** POST /api/videos/:id/likes `{ count?: 1–50 }` (taps batched by the client) → 202 `{ total }`. */
+/**
+ * POST /api/videos/:id/likes `{ count?: 1–50 }` (taps batched by the client) → 202 `{ total }`.
+ * `Idempotency-Key`: a repeat within 10 minutes answers the first total and counts nothing again.
+ */
 export const POST = route(async (request: Request, { params }: Params) => {
   const user = await requireUser(request);
+  const key = idempotencyKey(request);
   const { count } = await readBody(request, LikeRequestSchema);
-  return json(await like(user, (await params).id, count), 202);
+  return json(await like(user, (await params).id, count, key), 202);
 });

@@ -1,5 +1,5 @@
 import { json, requireUser, route } from '../../../../../../lib/server/http';
-import { unban } from '../../../../../../lib/server/videos';
+import { unban } from '../../../../../../lib/server/moderation';
 
 export const dynamic = 'force-dynamic';
 

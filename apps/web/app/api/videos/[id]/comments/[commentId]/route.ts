@@ -1,11 +1,14 @@
+import { deleteComment } from '../../../../../../lib/server/comments';
 import { json, requireUser, route } from '../../../../../../lib/server/http';
-import { deleteComment } from '../../../../../../lib/server/videos';
 
 export const dynamic = 'force-dynamic';
 
 type Params = { params: Promise<{ id: string; commentId: string }> };
 
-/** DELETE /api/videos/:id/comments/:commentId (owner only) → `{ deleted: true }`; viewers receive `comment_deleted`. */
+/**
+ * DELETE /api/videos/:id/comments/:commentId (owner only) → `{ deleted: true }`; viewers receive
+ * `comment_deleted`. A repeat within 10 minutes answers the same (and publishes only what failed).
+ */
 export const DELETE = route(async (request: Request, { params }: Params) => {
   const user = await requireUser(request);
   const { id, commentId } = await params;

@@ -1,0 +1,63 @@
+import { AppError, CommentSchema, type TComment, type TPublishEvent, type TUser, videoTopic } from '@ovation/shared';
+import { context } from './context';
+import { completePublish, onceFor, publishChange, resultOf, runOnce } from './idempotency';
+import { findVideo, ownedVideo } from './videos';
+
+/**
+ * Stores a comment and publishes it. With an Idempotency-Key, a repeat answers the same comment
+ * and stores nothing — and publishes it if the first attempt could not (unless the owner deleted
+ * it meanwhile), so it reaches viewers exactly once.
+ */
+export async function comment(user: TUser, id: string, text: string, key?: string): Promise<TComment> {
+  const { limits, store } = context();
+  const video = await findVideo(id);
+  const once = onceFor(user.id, key, ['comment', id, text]);
+  return runOnce(
+    once,
+    async (record) => {
+      const first = resultOf(CommentSchema, record);
+      await completePublish(commentEvents(first), commentKey(first), () => store.hasComment(id, first.id));
+      return first;
+    },
+    async () => {
+      if (await store.isBanned(id, user.id)) {
+        throw new AppError('BANNED', 'the broadcaster has stopped you from commenting on this video');
+      }
+      await limits.comment(user.id);
+      if (video.status === 'ended') throw new AppError('CONFLICT', 'this video has ended');
+      const saved = await store.addComment(id, user, text, once);
+      if (saved) await publishChange(commentEvents(saved), commentKey(saved), { remember: once !== undefined });
+      return saved;
+    },
+  );
+}
+
+export async function listComments(id: string, limit: number): Promise<TComment[]> {
+  await findVideo(id);
+  return context().store.listComments(id, limit);
+}
+
+/**
+ * Deletes a comment (owner only) and publishes `comment_deleted`. Retry-safe without a key: the
+ * comment id is the key. A repeat within the idempotency window finds the tombstone, answers as
+ * the first did, and publishes `comment_deleted` only if the first attempt could not.
+ */
+export async function deleteComment(user: TUser, id: string, commentId: string): Promise<void> {
+  await ownedVideo(user, id);
+  const outcome = await context().store.deleteComment(id, commentId);
+  if (outcome === 'missing') throw new AppError('NOT_FOUND', `no comment ${commentId.slice(0, 64)} on video ${id}`);
+  const events: TPublishEvent[] = [
+    { topic: videoTopic(id), type: 'comment_deleted', data: { id: commentId, videoId: id } },
+  ];
+  const key = `web:comment_deleted:${commentId}`;
+  if (outcome === 'deleted') await publishChange(events, key, { remember: true });
+  else await completePublish(events, key);
+}
+
+function commentEvents(comment: TComment): TPublishEvent[] {
+  return [{ topic: videoTopic(comment.videoId), type: 'comment', data: comment }];
+}
+
+function commentKey(comment: TComment): string {
+  return `web:comment:${comment.id}`;
+}

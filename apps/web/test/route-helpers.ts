@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
+import { buildApp as buildDispatcher } from '../../dispatcher/src/app.js';
+import { loadDispatcherConfig } from '../../dispatcher/src/config.js';
+import { buildApp as buildRealtime } from '../../realtime/src/app.js';
+import { loadRealtimeConfig } from '../../realtime/src/config.js';
+import * as session from '../app/api/session/route';
+
+/* Calling the product API's route handlers as Next calls them, and the services behind them. */
+
+export const TOKEN = 'web-api-test-token-0123456789';
+
+export const req = (
+  path: string,
+  init: { method?: string; body?: unknown; cookie?: string; headers?: Record<string, string> } = {},
+) =>
+  new Request(`http://web.test${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      'content-type': 'application/json',
+      ...(init.cookie ? { cookie: init.cookie } : {}),
+      ...init.headers,
+    },
+    ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+  });
+
+export const params = <T extends Record<string, string>>(p: T) => ({ params: Promise.resolve(p) });
+
+export async function signIn(name: string): Promise<{ cookie: string; user: { id: string; name: string } }> {
+  const response = await session.POST(req('/api/session', { method: 'POST', body: { name } }));
+  expect(response.status).toBe(200);
+  const setCookie = response.headers.get('set-cookie') ?? '';
+  expect(setCookie).toMatch(/^ovation_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax/);
+  const body = (await response.json()) as { user: { id: string; name: string } };
+  return { cookie: setCookie.split(';')[0] as string, user: body.user };
+}
+
+export async function expectError(response: Response, status: number, code: string) {
+  expect(response.status).toBe(status);
+  const body = (await response.json()) as { error: { code: string; message: string } };
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(body.error.code).toBe(code);
+  expect(body.error.message.length).toBeGreaterThan(0);
+  expect(body.error.message).not.toMatch(/\n\s+at /); // never a stack trace
+  return body.error.message;
+}
+
+/** A real dispatcher (memory mode) and a realtime node registered with it. */
+export async function startServices(): Promise<{
+  dispatcher: FastifyInstance;
+  dispatcherUrl: string;
+  node: FastifyInstance;
+  nodeUrl: string;
+  close(): Promise<void>;
+}> {
+  const dispatcher = await buildDispatcher(loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent' }));
+  const dispatcherUrl = await dispatcher.listen({ host: '127.0.0.1', port: 0 });
+  const node = await buildRealtime(
+    loadRealtimeConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent', DISPATCHER_URLS: dispatcherUrl, PORT: '0' }),
+  );
+  const nodeUrl = await node.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    dispatcher,
+    dispatcherUrl,
+    node,
+    nodeUrl,
+    async close() {
+      await node.close();
+      await dispatcher.close();
+    },
+  };
+}
