@@ -199,6 +199,7 @@ export class WebPublisher {
     return video.id;
   }
 
+  /** Publishes on `videos` (read at each request: a video that ended is taken out of it). */
   start(videos: readonly string[], owner: boolean): void {
     this.running = true;
     this.loop = (async () => {
@@ -223,7 +224,6 @@ export class WebPublisher {
       ['comment', 55],
       ['like', 35],
       ['delete', owner ? 7 : 0],
-      ['restart', owner ? 3 : 0],
     ] as const);
     const sentAt = Date.now();
     const record = (entry: Pick<Accepted, 'key' | 'type' | 'count'>) =>
@@ -247,7 +247,7 @@ export class WebPublisher {
       const count = this.random.int(1, 5);
       const response = await this.request('POST', `/api/videos/${video}/likes`, { count }, key);
       if (response.status === 202) record({ key: `like:${key}`, type: 'like', count });
-    } else if (kind === 'delete') {
+    } else {
       const target = this.ownComments.shift();
       if (!target) return;
       const response = await this.request(
@@ -270,11 +270,13 @@ export class WebPublisher {
           web: true,
         });
       }
-    } else {
-      // A status change: the broadcaster ends the video and starts it again.
-      await this.request('POST', `/api/videos/${video}/end`, {}, `${key}-end`);
-      await this.request('POST', `/api/videos/${video}/start`, {}, `${key}-start`);
     }
+  }
+
+  /** The broadcaster ends a video (a status change through the web app); true once it answered. */
+  async endVideo(video: string): Promise<boolean> {
+    const response = await this.request('POST', `/api/videos/${video}/end`, {}, `${this.name}-end-${video}`);
+    return response.ok;
   }
 
   /**

@@ -44,6 +44,14 @@ export function formatReport(result: RunResult, command: string): string {
   rows.push(['result', result.failures.length === 0 ? 'PASS' : `FAIL: ${result.failures.join('; ')}`]);
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const lines = rows.map(([label, value]) => `${label.padEnd(width)}${value}`);
-  const examples = d.examples.length > 0 ? `\nexamples:\n${d.examples.map((e) => `  ${e}`).join('\n')}\n` : '';
+  const notes = [
+    ...d.examples,
+    ...result.viewerCounts.wrongAtViewers.slice(0, 5).map((w) => `viewer count: ${w}`),
+    ...d.missingMarkers.slice(0, 5).map((m) => `no end marker: ${m}`),
+    ...result.statusWrong.slice(0, 5).map((v) => `ended video not shown ended: ${v}`),
+    ...p.crashes.slice(0, 5).map((c) => `crash: ${c.name} exited (${c.signal ?? c.code})`),
+    ...p.policyEvents.slice(0, 5),
+  ];
+  const examples = notes.length > 0 ? `\nexamples:\n${notes.map((e) => `  ${e}`).join('\n')}\n` : '';
   return `fault-injection run — seed ${result.options.seed}, ${Math.round(result.options.durationMs / 1000)} s of faults\n${command}\n\n${lines.join('\n')}\n${examples}`;
 }

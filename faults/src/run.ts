@@ -37,6 +37,7 @@ export interface RunResult {
   processes: ProcessResult;
   viewerCounts: { convergedMs: number | undefined; limitMs: number; wrongAtViewers: string[] };
   gaveUp: string[];
+  statusWrong: string[];
   viewerKinds: Record<string, number>;
   quiesceMs: number;
   failures: string[];
@@ -139,15 +140,24 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
       ),
   );
   for (const publisher of direct) publisher.start();
-  owner.start(videos, true);
-  fan.start(videos, false);
+  const liveVideos = [...videos];
+  owner.start(liveVideos, true);
+  fan.start(liveVideos, false);
 
   log(`faults for ${Math.round(options.durationMs / 1000)} s`);
   const injector = new FaultInjector(topology, random.fork(5), log);
   injector.start();
   const joinRandom = random.fork(6);
   const runUntil = Date.now() + options.durationMs;
+  // Half way, the broadcaster ends the last video: a status change through the web app.
+  const ending = videos.length > 1 ? videos.at(-1) : undefined;
+  let ended = false;
   while (Date.now() < runUntil) {
+    if (ending && !ended && Date.now() > runUntil - options.durationMs / 2) {
+      liveVideos.splice(liveVideos.indexOf(ending), 1);
+      ended = await owner.endVideo(ending);
+      log(`the broadcaster ended video ${ending}`);
+    }
     await sleep(Math.min(10_000, runUntil - Date.now()));
     if (Date.now() < runUntil - 5000) {
       addViewer(
@@ -193,12 +203,13 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
     topic.startsWith('faults:') ? regions.map((r) => `seq:${markerSeq(r.name)}:${topic}`) : [];
   // Web videos get their marker through the web app (a comment each).
   const webMarkers = new Map<string, string>();
-  for (const video of videos) {
+  for (const video of liveVideos) {
     const response = await fetch(`${web}/api/videos/${video}/comments`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: web, cookie: fan.sessionCookie },
       body: JSON.stringify({ text: 'marker' }),
     });
+    if (response.status !== 201) throw new Error(`the end marker of video ${video} was refused: ${response.status}`);
     const { comment } = (await response.json()) as { comment: { id: string } };
     webMarkers.set(`video:${video}`, `comment:${comment.id}`);
   }
@@ -222,6 +233,10 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
   for (const viewer of viewers) viewer.stop();
 
   const deliveries = checkDeliveries(records, publish.accepted, allMarkers);
+  // The ended video's viewers all show it ended (from the status event or a snapshot).
+  const statusWrong = ended
+    ? records.filter((r) => r.spec.topic === `video:${ending}` && r.lastStatus() !== 'ended').map((r) => r.spec.name)
+    : [];
   const processes = checkProcesses(topology.processes);
   const limitMs = VIEWER_COUNT_INTERVAL_MS * 2;
   const failures: string[] = [];
@@ -236,6 +251,7 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
   if (convergedMs === undefined || convergedMs > limitMs)
     failures.push(`viewer counts converged in ${convergedMs ?? 'never'} ms (limit ${limitMs})`);
   if (wrongAtViewers.length > 0) failures.push(`${wrongAtViewers.length} viewers show a wrong viewer count`);
+  if (statusWrong.length > 0) failures.push(`${statusWrong.length} viewers do not show the ended video as ended`);
   if (gaveUp.length > 0) failures.push(`${gaveUp.length} standard EventSource viewers gave up`);
   if (processes.crashes.length > 0) failures.push(`${processes.crashes.length} processes crashed`);
   if (processes.policyEvents.length > 0)
@@ -257,6 +273,7 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
     deliveries,
     processes,
     viewerCounts: { convergedMs, limitMs, wrongAtViewers },
+    statusWrong,
     gaveUp,
     viewerKinds,
     quiesceMs: quiescedAt - quiesceStart,

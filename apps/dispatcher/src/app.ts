@@ -6,7 +6,7 @@ import { NodeChannels } from './fanout/node-channel.js';
 import { createPublisher } from './fanout/publisher.js';
 import { createDispatcherMetrics } from './metrics.js';
 import { openRegistry, type RegistryHandle } from './plugins/registry.js';
-import { Relay } from './relay/relay-queue.js';
+import { Relay } from './relay/relayer.js';
 import { catchUpRoutes } from './routes/catch-up.js';
 import { healthRoutes } from './routes/health.js';
 import { nodeRoutes } from './routes/nodes.js';
@@ -30,7 +30,12 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
 
   const dispatcherId = `${config.region}-${randomTag()}`;
   const metrics = createDispatcherMetrics();
-  const store = deps.store ?? openRegistry(config);
+  const store =
+    deps.store ??
+    openRegistry({
+      ...config,
+      peers: config.peers.map((p) => p.region),
+    });
   const channels = new NodeChannels(config.internalToken, metrics, (nodeId) => store.registry.nodeAlive(nodeId));
   const recovery = new StoreRecovery(config.nodeTtlMs, (nodeIds) => store.registry.syncedNodes(nodeIds));
   store.onStoreLost((liveNodes) => {
@@ -40,7 +45,12 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
   // Other regions: accepted events are relayed to each (relay/), viewer counts exchanged.
   const relay =
     config.peers.length > 0
-      ? new Relay(config.peers, { token: config.internalToken, metrics, maxQueued: config.relayQueueMax })
+      ? new Relay(config.peers, store.outbox, {
+          token: config.internalToken,
+          metrics,
+          claim: (peer, ttlMs) => store.registry.claimDuty(`relay:${peer}`, dispatcherId, ttlMs),
+          release: (peer) => store.registry.releaseDuty(`relay:${peer}`, dispatcherId),
+        })
       : undefined;
   const publisher = createPublisher({
     log: store.log,
@@ -87,10 +97,13 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
   );
   sweeper.unref();
 
-  app.addHook('onReady', async () => viewerCounter.start());
+  app.addHook('onReady', async () => {
+    viewerCounter.start();
+    relay?.start();
+  });
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
-    viewerCounter.stop();
+    await viewerCounter.stop();
     await relay?.close();
     await channels.closeAll();
     if (!deps.store) await store.close();

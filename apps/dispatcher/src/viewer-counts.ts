@@ -31,8 +31,10 @@ export class ViewerCounter {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops, and gives the duty up so that another dispatcher takes it at once. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.deps.registry.releaseDuty('viewer-counts', this.deps.holderId).catch(() => {});
   }
 
   /** One round; exposed for tests. */

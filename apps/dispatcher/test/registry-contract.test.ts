@@ -142,6 +142,14 @@ describe.each(Object.entries(drivers))('SubscriptionRegistry contract (%s)', (_n
     expect(await ids('t')).toEqual(['node-a']);
   });
 
+  it('lets a holder give a duty up, so another takes it at once; others cannot give it up', async () => {
+    expect(await registry.claimDuty('relay', 'd1', 60_000)).toBe(true);
+    await registry.releaseDuty('relay', 'd2');
+    expect(await registry.claimDuty('relay', 'd2', 60_000)).toBe(false);
+    await registry.releaseDuty('relay', 'd1');
+    expect(await registry.claimDuty('relay', 'd2', 60_000)).toBe(true);
+  });
+
   it('grants a duty to one holder at a time until it lapses', async () => {
     expect(await registry.claimDuty('counts', 'd1', 1000)).toBe(true);
     expect(await registry.claimDuty('counts', 'd2', 1000)).toBe(false);

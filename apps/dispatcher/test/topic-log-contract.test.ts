@@ -80,12 +80,12 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     expect((await log.read('t:h', 2, ['zzzz9999'])).events).toEqual([]);
   });
 
-  it('keeps the like total (the sum of counts) and the last status', async () => {
+  it('keeps the like total (the sum of counts), the last status and the last viewer count', async () => {
     await accepted(log, [append('t:l', ['like', 'like'], { likeDelta: 3 })]);
-    expect((await log.read('t:l', undefined)).likes).toBe(3);
-    await accepted(log, [append('t:l', ['like'], { likeDelta: 2, status: 'live' })]);
+    expect(await log.read('t:l', undefined)).toMatchObject({ likes: 3, viewers: undefined });
+    await accepted(log, [append('t:l', ['like', 'viewers'], { likeDelta: 2, status: 'live', viewers: 7 })]);
     await accepted(log, [append('t:l', ['status'], { status: 'ended' })]);
-    expect(await log.read('t:l', undefined)).toMatchObject({ likes: 5, status: 'ended' });
+    expect(await log.read('t:l', undefined)).toMatchObject({ likes: 5, status: 'ended', viewers: 7 });
   });
 
   it('trims history to its bound and says up to where it may have lost events', async () => {
@@ -162,10 +162,10 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
 
   it('restores the state nodes report into a log that lost it, never into one that took events since', async () => {
     await log.restore([
-      { topic: 't:gone', likes: 41, status: 'live' },
+      { topic: 't:gone', likes: 41, status: 'live', viewers: 12 },
       { topic: 't:read', likes: 7 },
     ]);
-    expect(await log.read('t:gone', undefined)).toMatchObject({ pos: 0, likes: 41, status: 'live' });
+    expect(await log.read('t:gone', undefined)).toMatchObject({ pos: 0, likes: 41, status: 'live', viewers: 12 });
     // A log made by a read (no event yet) takes the higher total; a lower report changes nothing.
     await log.read('t:fresh', undefined);
     await log.restore([{ topic: 't:fresh', likes: 5, status: 'ended' }]);

@@ -127,7 +127,14 @@ describe('FanoutScheduler', () => {
 
   it('keeps no ordering state for a topic that has no viewer any more', () => {
     const scheduler = new FanoutScheduler(new TopicTable(), metrics());
-    scheduler.seedOrder('video:gone', { epoch: 'abcd1234', pos: 5, likes: 0, status: undefined, region: 'local' });
+    scheduler.seedOrder('video:gone', {
+      epoch: 'abcd1234',
+      pos: 5,
+      likes: 0,
+      status: undefined,
+      region: 'local',
+      viewers: 0,
+    });
     expect(scheduler.releasedThrough('video:gone', 'abcd1234')).toBe(-1);
   });
 });

@@ -32,7 +32,7 @@ function read(pos: number, events: TWireEvent[], extra: Partial<TTopicCatchUp> =
 }
 
 const seed = (o: TopicOrder, pos: number, likes = 0, epoch = EPOCH) =>
-  o.seed('t', { epoch, pos, likes, status: undefined, region: 'local' });
+  o.seed('t', { epoch, pos, likes, status: undefined, region: 'local', viewers: 1 });
 
 /** A TopicOrder whose output (immediate and later) is collected; `released` gives positions or frame names. */
 function order(repair: TopicOrderOptions['repair'] = async () => undefined) {
@@ -93,7 +93,7 @@ describe('TopicOrder', () => {
     expect(repair).toHaveBeenCalledWith('t', 2, EPOCH);
     expect(t.released()).toEqual([3, 4, 5, 6]);
     expect(t.gaps).toEqual(['repaired']);
-    expect(t.o.state('t')).toEqual({ likes: 0, status: 'live' });
+    expect(t.o.state('t')).toEqual({ likes: 0, status: 'live', viewers: 1 });
   });
 
   it('sends a snapshot when likes of a gap are lost, so like totals are exact again', async () => {
@@ -105,11 +105,11 @@ describe('TopicOrder', () => {
     await vi.advanceTimersByTimeAsync(100);
     expect(t.released()).toEqual([4, 5, 6, 'snapshot:12']);
     expect(t.gaps).toEqual(['snapshot']);
-    expect(t.o.state('t')).toEqual({ likes: 12 });
+    expect(t.o.state('t')).toEqual({ likes: 12, viewers: 3 });
     // The like of position 3 arriving now is a straggler: covered by the snapshot.
     t.push(event(3, 'like', EPOCH, { count: 2 }), event(7, 'like', EPOCH, { count: 1 }));
     expect(t.released()).toEqual([4, 5, 6, 'snapshot:12', 7]);
-    expect(t.o.state('t')).toEqual({ likes: 13 });
+    expect(t.o.state('t')).toEqual({ likes: 13, viewers: 3 });
   });
 
   it('retries a repair while the tier cannot be read, then gives the gap up with resync and owes a snapshot', async () => {
@@ -130,7 +130,7 @@ describe('TopicOrder', () => {
     reachable = true;
     await vi.advanceTimersByTimeAsync(6000);
     expect(t.released()).toEqual(['resync', 4, 'snapshot:50']);
-    expect(t.o.state('t')).toEqual({ likes: 50 });
+    expect(t.o.state('t')).toEqual({ likes: 50, viewers: 3 });
   });
 
   it('sends resync when the log was lost (another epoch), then follows the new epoch with a snapshot', async () => {
@@ -168,13 +168,13 @@ describe('TopicOrder', () => {
     expect(t.late()).toBe(1);
   });
 
-  it('follows the like total and status for a store that lost them', () => {
+  it('follows the like total, status and viewer count for a store that lost them', () => {
     const t = order();
     seed(t.o, 0, 7);
     t.push(event(1, 'like', EPOCH, { count: 3 }), event(2, 'status', EPOCH, { status: 'ended' }));
-    t.push(event(3, 'like', EPOCH, { count: 1, total: 20 }));
+    t.push(event(3, 'like', EPOCH, { count: 1, total: 20 }), event(4, 'viewers', EPOCH, { count: 9 }));
     // The sum of counts, as the log keeps it; a publisher's `total` is for its own display.
-    expect(t.o.state('t')).toEqual({ likes: 11, status: 'ended' });
+    expect(t.o.state('t')).toEqual({ likes: 11, status: 'ended', viewers: 9 });
     expect(order().o.state('t')).toBeUndefined();
   });
 

@@ -66,6 +66,17 @@ export class ViewerRecord {
     return total;
   }
 
+  /** The last status it saw (a `status` event, or a snapshot's). */
+  lastStatus(): string | undefined {
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const event = this.events[i] as Received;
+      if ((event.type === 'status' || event.type === 'snapshot') && typeof event.data.status === 'string') {
+        return event.data.status;
+      }
+    }
+    return undefined;
+  }
+
   /** The last `viewers` count it received (or the last snapshot's). */
   lastViewerCount(): number | undefined {
     for (let i = this.events.length - 1; i >= 0; i--) {

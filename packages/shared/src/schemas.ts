@@ -161,6 +161,7 @@ export type TNodeHeartbeat = z.infer<typeof NodeHeartbeatSchema>;
 export const TopicStateSchema = z.object({
   likes: z.number().int().nonnegative(),
   status: z.string().max(32).optional(),
+  viewers: z.number().int().nonnegative().optional(),
 });
 export type TTopicState = z.infer<typeof TopicStateSchema>;
 

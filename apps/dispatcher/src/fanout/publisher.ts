@@ -28,7 +28,8 @@ import type { NodeChannels } from './node-channel.js';
  *     ─▶ topic log accept (one round trip): positions, history, like total, status, nodes
  *        (relayed events: minus those already accepted here, by their origin id)
  *     ─▶ ids made from the positions ─▶ queued on the channel of every node with viewers
- *     ─▶ published ones (not relayed ones: no loops) queued for every peer region
+ *     ─▶ published ones (not relayed ones: no loops) go to every peer region's relay outbox — with
+ *        Redis in the accept step itself (relay/outbox.ts), so no 202 outlives its relay
  *
  * A 202 means every event is in its topic's history (likes and viewer counts: in the totals) and
  * queued for every node with viewers, so a viewer whose node fails still gets it on resume. When
@@ -47,7 +48,7 @@ export interface Publisher {
   acceptRelayed(events: readonly TWireEvent[]): Promise<{ accepted: number; duplicates: number }>;
 }
 
-/** Where accepted events go besides local nodes: the relay queues of peer regions. */
+/** Where accepted events go besides local nodes: the relay outboxes of peer regions (memory engine). */
 export interface RelayOut {
   enqueue(encodedEvents: readonly string[]): void;
 }
@@ -125,7 +126,7 @@ export function createPublisher(deps: {
     const groups = groupByTopic(items, skip);
     await refuseIfUnable(groups.keys());
     const list = [...groups.values()];
-    const appends = list.map((group) => toAppend(group, items));
+    const appends = list.map((group) => toAppend(group, items, request?.relay === true));
     let accepted: Awaited<ReturnType<TopicLog['accept']>>;
     try {
       accepted = await timed(metrics, 'accept', () =>
@@ -184,10 +185,12 @@ export function createPublisher(deps: {
       const keyed = options.key !== undefined || items.some((item) => item.key !== undefined);
       // Events accepted before under their own key: request index → answer.
       const known = new Map<number, string>();
+      const relaying = relay !== undefined;
       for (let round = 0; round < MAX_ROUNDS; round++) {
-        const request = keyed
-          ? { time: positionIdTime(ts), key: options.key, size: items.length, prefilled: [...known] }
-          : undefined;
+        const request =
+          keyed || relaying
+            ? { time: positionIdTime(ts), key: options.key, size: items.length, prefilled: [...known], relay: relaying }
+            : undefined;
         const result = await accept(items, new Set(known.keys()), request);
         if ('replay' in result) {
           metrics.publishRequests.inc({ outcome: 'replayed' });
@@ -261,12 +264,14 @@ function groupByTopic(items: readonly Item[], skip: ReadonlySet<number>): Map<st
   return groups;
 }
 
-function toAppend(group: TopicGroup, items: readonly Item[]): TopicAppend {
+function toAppend(group: TopicGroup, items: readonly Item[], relaying: boolean): TopicAppend {
   const history: Array<{ index: number; body: string }> = [];
   const dedupe: Array<{ index: number; key: string; bit: number }> = [];
   let likeDelta = 0;
+  let viewers: number | undefined;
   let status: string | undefined;
   const keys: Array<{ index: number; key: string }> = [];
+  const relayBodies: Array<{ index: number; body: string }> = [];
   group.indexes.forEach((index, k) => {
     const item = items[index] as Item;
     if (item.key !== undefined) keys.push({ index: k, key: item.key });
@@ -277,8 +282,12 @@ function toAppend(group: TopicGroup, items: readonly Item[]): TopicAppend {
       likeDelta += (item.data as { count: number }).count;
     } else if (item.type === 'status' && typeof item.data.status === 'string') {
       status = item.data.status.slice(0, 32);
+    } else if (item.type === 'viewers' && Number.isSafeInteger(item.data.count) && (item.data.count as number) >= 0) {
+      viewers = item.data.count as number;
     }
     if (isHistoryType(item.type)) history.push({ index: k, body: group.bodies[k] as string });
+    // Viewer counts are regional: regions exchange counts, not these events (region-counts.ts).
+    else if (relaying && item.type !== 'viewers') relayBodies.push({ index: k, body: group.bodies[k] as string });
     const origin = item.originId === undefined ? undefined : parsePositionId(item.originId);
     if (origin) {
       const key = `relayed:${origin.region}:${origin.epoch}:${Math.floor(origin.pos / DEDUPE_CHUNK)}`;
@@ -291,8 +300,10 @@ function toAppend(group: TopicGroup, items: readonly Item[]): TopicAppend {
     history,
     likeDelta,
     status,
+    viewers,
     newEpoch: newEpoch(),
     ...(dedupe.length > 0 ? { dedupe } : {}),
     ...(keys.length > 0 ? { keys } : {}),
+    ...(relayBodies.length > 0 ? { relayBodies } : {}),
   };
 }

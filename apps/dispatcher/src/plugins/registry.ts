@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { MemoryRegistry } from '../registry/memory-registry.js';
 import { RedisRegistry } from '../registry/redis-registry.js';
 import type { SubscriptionRegistry } from '../registry/registry.js';
+import { MemoryOutbox, RedisOutbox, type RelayOutbox } from '../relay/outbox.js';
 import { MemoryTopicLog } from '../topic-log/memory-topic-log.js';
 import { RedisTopicLog } from '../topic-log/redis-topic-log.js';
 import type { TopicLog, TopicLogLimits } from '../topic-log/topic-log.js';
@@ -9,6 +10,8 @@ import type { TopicLog, TopicLogLimits } from '../topic-log/topic-log.js';
 export interface RegistryHandle {
   registry: SubscriptionRegistry;
   log: TopicLog;
+  /** What waits for each peer region (relay/outbox.ts). */
+  outbox: RelayOutbox;
   kind: 'memory' | 'redis';
   /** Called when a publish finds the store lost its data, with the nodes alive before. */
   onStoreLost(listener: (liveNodes: string[]) => void): void;
@@ -26,11 +29,16 @@ export function openRegistry(options: {
   redisUrl: string | undefined;
   redisPrefix: string;
   topicLog: TopicLogLimits;
+  region: string;
+  /** Peer regions' names: published events wait in an outbox for each. */
+  peers: readonly string[];
+  relayQueueMax: number;
 }): RegistryHandle {
   if (!options.redisUrl) {
     const registry = new MemoryRegistry();
     const log = new MemoryTopicLog((topics) => registry.nodesFor(topics), options.topicLog);
-    return { registry, log, kind: 'memory', onStoreLost: () => {}, healthy: () => true, close: async () => {} };
+    const outbox = new MemoryOutbox(options.peers, options.relayQueueMax);
+    return { registry, log, outbox, kind: 'memory', onStoreLost: () => {}, healthy: () => true, close: async () => {} };
   }
   const redis = new Redis(options.redisUrl, {
     enableOfflineQueue: false,
@@ -41,10 +49,15 @@ export function openRegistry(options: {
   // Errors surface through the commands that fail; without a listener ioredis logs each one.
   redis.on('error', () => {});
   const registry = new RedisRegistry(redis, options.redisPrefix);
-  const log = new RedisTopicLog(redis, options.redisPrefix, registry, options.topicLog);
+  const log = new RedisTopicLog(redis, options.redisPrefix, registry, options.topicLog, {
+    region: options.region,
+    peers: options.peers,
+    maxEntries: options.relayQueueMax,
+  });
   return {
     registry,
     log,
+    outbox: new RedisOutbox(redis, options.redisPrefix),
     kind: 'redis',
     onStoreLost: (listener) => {
       log.onStoreLost = () => listener(registry.cachedLiveNodeIds());

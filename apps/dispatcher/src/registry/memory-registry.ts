@@ -145,6 +145,10 @@ export class MemoryRegistry implements SubscriptionRegistry {
     return true;
   }
 
+  async releaseDuty(name: string, holder: string): Promise<void> {
+    if (this.duties.get(name)?.holder === holder) this.duties.delete(name);
+  }
+
   async recordLatency(counts: Readonly<Record<string, readonly number[]>>, now: number): Promise<void> {
     const slot = latencySlot(now);
     const keep = new Set(latencyWindowSlots(now));

@@ -85,6 +85,11 @@ if current then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
+// Gives up a duty only if ARGV[1] holds it.
+const RELEASE_DUTY = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1`;
+
 interface CachedNode {
   url: string;
   expiresAt: number;
@@ -325,6 +330,10 @@ export class RedisRegistry implements SubscriptionRegistry {
   async claimDuty(name: string, holder: string, ttlMs: number): Promise<boolean> {
     const result = await this.redis.eval(CLAIM_DUTY, 1, this.key.duty(name), holder, String(ttlMs));
     return result === 1;
+  }
+
+  async releaseDuty(name: string, holder: string): Promise<void> {
+    await this.redis.eval(RELEASE_DUTY, 1, this.key.duty(name), holder);
   }
 
   async recordLatency(counts: Readonly<Record<string, readonly number[]>>, now: number): Promise<void> {

@@ -61,6 +61,8 @@ export interface SubscriptionRegistry {
    * named `name` for the next `ttlMs`.
    */
   claimDuty(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives a duty up (when `holder` holds it), so another dispatcher can take it at once. */
+  releaseDuty(name: string, holder: string): Promise<void>;
   /**
    * Adds client-reported latency bucket counts per topic (see @ovation/shared latency.ts) to the
    * time slot of `now`; slots older than LATENCY_WINDOW_MS are forgotten.

@@ -61,7 +61,12 @@ export function catchUpRoutes(
           log.readMany(topics),
           registry.topicViewers(topics.map((t) => t.topic)),
         ]);
-        return topics.map((t, i) => toCatchUp(t.topic, reads[i] as TopicRead, viewers[i] ?? 0));
+        // A snapshot says what the topic's last `viewers` event said (the stream goes on from there);
+        // before the first one, this region's count.
+        return topics.map((t, i) => {
+          const read = reads[i] as TopicRead;
+          return toCatchUp(t.topic, read, read.viewers ?? viewers[i] ?? 0);
+        });
       }),
     );
     return { topics: results };

@@ -8,6 +8,7 @@ import {
   HISTORY_TRIM_SLACK,
   RELAY_DEDUPE_TTL_MS,
   type ReadRequest,
+  type RestoredState,
   type TopicAppend,
   type TopicLog,
   type TopicLogLimits,
@@ -20,6 +21,7 @@ interface TopicState {
   trimmedThrough: number;
   likes: number;
   status: string | undefined;
+  viewers: number | undefined;
   history: Array<{ pos: number; body: string }>;
   touchedAt: number;
   appendedAt: number;
@@ -73,6 +75,7 @@ export class MemoryTopicLog implements TopicLog {
       state.pos += append.count;
       state.likes += append.likeDelta;
       if (append.status !== undefined) state.status = append.status;
+      if (append.viewers !== undefined) state.viewers = append.viewers;
       if (append.history.length > 0) {
         for (const { index, body } of append.history) state.history.push({ pos: base + index + 1, body });
         this.trim(state);
@@ -96,12 +99,13 @@ export class MemoryTopicLog implements TopicLog {
     return accepted.map((a, i) => ({ ...a, nodes: nodes.get(appends[i]?.topic ?? '') ?? [] }));
   }
 
-  async restore(states: ReadonlyArray<{ topic: string; likes: number; status?: string | undefined }>): Promise<void> {
-    for (const { topic, likes, status } of states) {
+  async restore(states: readonly RestoredState[]): Promise<void> {
+    for (const { topic, likes, status, viewers } of states) {
       const state = this.state(topic, undefined);
       if (state.pos > 0) continue;
       state.likes = Math.max(state.likes, likes);
       state.status ??= status;
+      state.viewers ??= viewers;
     }
   }
 
@@ -118,8 +122,8 @@ export class MemoryTopicLog implements TopicLog {
     const state = this.state(topic, undefined);
     const wanted = from !== undefined && (!epochs?.length || epochs.includes(state.epoch));
     const events = wanted ? state.history.filter((e) => e.pos > from) : [];
-    const { epoch, pos, trimmedThrough, likes, status } = state;
-    return { epoch, pos, trimmedThrough, likes, status, events };
+    const { epoch, pos, trimmedThrough, likes, status, viewers } = state;
+    return { epoch, pos, trimmedThrough, likes, status, viewers, events };
   }
 
   sweep(): void {
@@ -150,6 +154,7 @@ export class MemoryTopicLog implements TopicLog {
         trimmedThrough: 0,
         likes: 0,
         status: undefined,
+        viewers: undefined,
         history: [],
         touchedAt: now,
         appendedAt: now,

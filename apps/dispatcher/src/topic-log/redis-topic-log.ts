@@ -8,6 +8,7 @@ import {
   HISTORY_TRIM_SLACK,
   RELAY_DEDUPE_TTL_MS,
   type ReadRequest,
+  type RestoredState,
   type TopicAppend,
   type TopicLog,
   type TopicLogLimits,
@@ -18,12 +19,13 @@ const STORE_LOST = 'OVATION_STORE_LOST';
 
 /*
  * Redis layout (next to the registry's keys, under the same prefix):
- *   <p>:topic:<t>:log      HASH   epoch, pos, trimmed (history lost up to), likes, status
+ *   <p>:topic:<t>:log      HASH   epoch, pos, trimmed (history lost up to), likes, status, viewers
  *   <p>:topic:<t>:history  STREAM one entry per history event, entry id = <position>-0, field e = JSON
  *   <p>:topic:<t>:nodes    SET    (the registry's) nodes with viewers of t
  *   <p>:relayed:<region>:<epoch>:<chunk>  BITMAP positions of that region's topic log already
  *                                 accepted here by relay (dedupe), 64Ki positions a key, 1 h TTL
  *   <p>:idem:<key>         STRING what a used idempotency key answers (10 min): see AcceptRequest
+ *   <p>:relay:<peer>       STREAM events published here, waiting for peer region <peer> (relay/outbox.ts)
  *   <p>:store              STRING a random marker set once: a Redis that lost its data (restarted
  *                                 empty, flushed) no longer has it, and the next publish sees so
  *
@@ -38,13 +40,14 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  * is set, and `onStoreLost` lets the dispatcher refuse publishes until the nodes are back.
  */
 
-// KEYS: the store marker, then per topic: log hash, history stream, nodes set.
+// KEYS: the store marker, then per topic: log hash, history stream, nodes set; then one relay
+//   outbox stream per peer region (with `relay` on).
 // ARGV: maxEvents, trim threshold, history TTL ms, state TTL ms, expected marker, dedupe TTL ms,
-//   idempotency TTL ms, id time part ('' without keys), request key ('' none), request size,
-//   p prefilled answers, p × (request index, answer),
-//   then per topic: count, likeDelta, status ('' none), new epoch, n history entries,
+//   idempotency TTL ms, id time part, request key ('' none), request size, outboxes (P), outbox
+//   length bound, region, p prefilled answers, p × (request index, answer),
+//   then per topic: count, likeDelta, status ('' none), viewers ('' none), new epoch, n history entries,
 //   n × (index, body), d dedupe marks, d × (index, bitmap key, bit), k keys, k × (index, key),
-//   and with a request key: count × request index.
+//   with a request key: count × request index, and r relay-only bodies, r × (index, body).
 // Returns per topic: epoch, base position, node ids — or {-2, answers} when the request key was
 // used — or {-1, topic, index, answer ('' for a relayed mark), …} naming events already accepted
 // (nothing is written then) — or the error STORE_LOST.
@@ -52,22 +55,27 @@ const ACCEPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[5] then return redis.error_reply('${STORE_LOST}') end
 local maxEvents, trimAt, historyTtl, stateTtl, dedupeTtl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[6]
 local idemTtl, time, requestKey, requestSize = ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])
+local outboxes, outboxMax, region = tonumber(ARGV[11]), ARGV[12], ARGV[13]
 if requestKey ~= '' then
   local done = redis.call('GET', requestKey)
   if done then return { -2, done } end
 end
-local a = 11
+local a = 14
 local answers = {}
 for i = 1, tonumber(ARGV[a]) do answers[tonumber(ARGV[a + 2 * i - 1]) + 1] = ARGV[a + 2 * i] end
 a = a + 1 + 2 * tonumber(ARGV[a])
-local topics = (#KEYS - 1) / 3
+local topics = (#KEYS - 1 - outboxes) / 3
 local specs = {}
 for t = 1, topics do
   local s = { count = tonumber(ARGV[a]), likeDelta = tonumber(ARGV[a + 1]), status = ARGV[a + 2],
-    epoch = ARGV[a + 3], history = {}, marks = {}, keys = {}, order = {} }
-  local n = tonumber(ARGV[a + 4])
-  a = a + 5
-  for h = 1, n do s.history[h] = { tonumber(ARGV[a]), ARGV[a + 1] }; a = a + 2 end
+    viewers = ARGV[a + 3], epoch = ARGV[a + 4], history = {}, marks = {}, keys = {}, order = {}, bodies = {} }
+  local n = tonumber(ARGV[a + 5])
+  a = a + 6
+  for h = 1, n do
+    s.history[h] = { tonumber(ARGV[a]), ARGV[a + 1] }
+    s.bodies[tonumber(ARGV[a])] = ARGV[a + 1]
+    a = a + 2
+  end
   local d = tonumber(ARGV[a])
   a = a + 1
   for m = 1, d do s.marks[m] = { ARGV[a], ARGV[a + 1], ARGV[a + 2] }; a = a + 3 end
@@ -76,6 +84,11 @@ for t = 1, topics do
   for m = 1, k do s.keys[m] = { tonumber(ARGV[a]), ARGV[a + 1] }; a = a + 2 end
   if requestKey ~= '' then
     for e = 1, s.count do s.order[e] = tonumber(ARGV[a]); a = a + 1 end
+  end
+  if outboxes > 0 then
+    local r = tonumber(ARGV[a])
+    a = a + 1
+    for m = 1, r do s.bodies[tonumber(ARGV[a])] = ARGV[a + 1]; a = a + 2 end
   end
   specs[t] = s
 end
@@ -95,7 +108,18 @@ if #dups > 0 then
   table.insert(dups, 1, -1)
   return dups
 end
+local digits = '0123456789abcdefghijklmnopqrstuvwxyz'
+local function base36(n)
+  local text = ''
+  repeat
+    local r = n % 36
+    text = string.sub(digits, r + 1, r + 1) .. text
+    n = (n - r) / 36
+  until n == 0
+  return text
+end
 local out = {}
+local wires = {}
 for t = 1, topics do
   local s = specs[t]
   local log, history, nodes = KEYS[t * 3 - 1], KEYS[t * 3], KEYS[t * 3 + 1]
@@ -108,6 +132,7 @@ for t = 1, topics do
   local base = redis.call('HINCRBY', log, 'pos', s.count) - s.count
   if s.likeDelta > 0 then redis.call('HINCRBY', log, 'likes', s.likeDelta) end
   if s.status ~= '' then redis.call('HSET', log, 'status', s.status) end
+  if s.viewers ~= '' then redis.call('HSET', log, 'viewers', s.viewers) end
   if #s.history > 0 then
     for _, h in ipairs(s.history) do
       redis.call('XADD', history, string.format('%d-0', base + h[1] + 1), 'e', h[2])
@@ -127,10 +152,26 @@ for t = 1, topics do
     redis.call('SET', m[2], string.format('%s:%d:%s', time, base + m[1] + 1, epoch), 'PX', idemTtl)
   end
   for e, index in ipairs(s.order) do answers[index + 1] = string.format('%s:%d:%s', time, base + e, epoch) end
+  if outboxes > 0 then
+    -- The wire event of each relayed one, as the dispatcher builds it (publisher.ts): its id in front.
+    for e = 0, s.count - 1 do
+      local body = s.bodies[e]
+      if body then
+        local id = time .. '-' .. base36(base + e + 1) .. '-' .. epoch .. '-' .. region
+        wires[#wires + 1] = '{"id":"' .. id .. '",' .. string.sub(body, 2)
+      end
+    end
+  end
   redis.call('PEXPIRE', log, stateTtl)
   out[#out + 1] = epoch
   out[#out + 1] = base
   out[#out + 1] = redis.call('SMEMBERS', nodes)
+end
+if #wires > 0 then
+  local entry = table.concat(wires, ',')
+  for o = 1, outboxes do
+    redis.call('XADD', KEYS[#KEYS - outboxes + o], 'MAXLEN', '~', outboxMax, '*', 'n', #wires, 'e', entry)
+  end
 end
 if requestKey ~= '' then
   local parts = {}
@@ -142,25 +183,26 @@ return out`;
 // KEYS: per topic: log hash, history stream. ARGV: TTL ms of a log made by a read (short: a topic
 // nobody publishes to must not hold memory for a day), then per topic: new epoch, from position
 // ('' for none), n, then the n epochs the history is wanted for (none: any).
-// Returns per topic: epoch, pos, trimmed, likes, status ('' none), history entries [id, [field, value]].
+// Returns per topic: epoch, pos, trimmed, likes, status ('' none), history entries [id, [field, value]],
+// viewers ('' none).
 const READ = `
 local out = {}
 local a = 2
 for t = 1, #KEYS / 2 do
   local log, history = KEYS[t * 2 - 1], KEYS[t * 2]
   local epoch, from, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  local s = redis.call('HMGET', log, 'epoch', 'pos', 'trimmed', 'likes', 'status')
+  local s = redis.call('HMGET', log, 'epoch', 'pos', 'trimmed', 'likes', 'status', 'viewers')
   if not s[1] then
     redis.call('DEL', history)
     redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0, 'likes', 0)
     redis.call('PEXPIRE', log, ARGV[1])
-    s = { epoch, '0', '0', '0', false }
+    s = { epoch, '0', '0', '0', false, false }
   end
   local wanted = from ~= '' and n == 0
   for i = 1, n do if ARGV[a + 2 + i] == s[1] then wanted = from ~= '' end end
   local events = {}
   if wanted then events = redis.call('XRANGE', history, '(' .. from .. '-0', '+') end
-  out[t] = { s[1], s[2], s[3], s[4], s[5] or '', events }
+  out[t] = { s[1], s[2], s[3], s[4], s[5] or '', events, s[6] or '' }
   a = a + 3 + n
 end
 return out`;
@@ -169,30 +211,38 @@ return out`;
 const READ_CHUNK = 100;
 
 // KEYS: per topic log hash, history stream. ARGV: state TTL ms, then per topic: new epoch, likes,
-// status ('' none). See TopicLog.restore.
+// status ('' none), viewers ('' none). See TopicLog.restore.
 const RESTORE = `
 for t = 1, #KEYS / 2 do
   local log, history = KEYS[t * 2 - 1], KEYS[t * 2]
-  local epoch, likes, status = ARGV[t * 3 - 1], tonumber(ARGV[t * 3]), ARGV[t * 3 + 1]
+  local a = 2 + (t - 1) * 4
+  local epoch, likes, status, viewers = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
   local pos = redis.call('HGET', log, 'pos')
   if not pos then
     redis.call('DEL', history)
     redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0, 'likes', likes)
-    if status ~= '' then redis.call('HSET', log, 'status', status) end
     redis.call('PEXPIRE', log, ARGV[1])
   elseif tonumber(pos) == 0 then
     if likes > tonumber(redis.call('HGET', log, 'likes') or '0') then redis.call('HSET', log, 'likes', likes) end
+  end
+  if not pos or tonumber(pos) == 0 then
     if status ~= '' then redis.call('HSETNX', log, 'status', status) end
+    if viewers ~= '' then redis.call('HSETNX', log, 'viewers', viewers) end
   end
 end
 return 1`;
+
+/** The relay outbox stream of one peer region (relay/outbox.ts). */
+export function outboxKey(prefix: string, peer: string): string {
+  return `${prefix}:relay:${peer}`;
+}
 
 type WithScripts = Redis & {
   ovationTopicAccept(numKeys: number, ...args: string[]): Promise<Array<string | number | string[]>>;
   ovationTopicRead(
     numKeys: number,
     ...args: string[]
-  ): Promise<Array<[string, string, string, string, string, Array<[string, string[]]>]>>;
+  ): Promise<Array<[string, string, string, string, string, Array<[string, string[]]>, string]>>;
 };
 
 export class RedisTopicLog implements TopicLog {
@@ -206,6 +256,12 @@ export class RedisTopicLog implements TopicLog {
     private readonly prefix: string,
     private readonly registry: Pick<RedisRegistry, 'resolveNodes'>,
     private readonly limits: TopicLogLimits = DEFAULT_TOPIC_LOG_LIMITS,
+    /** Peer regions: published events go to their relay outboxes (`outboxKey`). */
+    private readonly relay: { region: string; peers: readonly string[]; maxEntries: number } = {
+      region: 'local',
+      peers: [],
+      maxEntries: 0,
+    },
   ) {
     if (!('ovationTopicAccept' in redis)) {
       redis.defineCommand('ovationTopicAccept', { lua: ACCEPT });
@@ -245,6 +301,7 @@ export class RedisTopicLog implements TopicLog {
     const { maxEvents, maxAgeMs, stateTtlMs } = this.limits;
     const keys: string[] = [`${this.prefix}:store`];
     const prefilled = request?.prefilled ?? [];
+    const relaying = request?.relay === true && this.relay.peers.length > 0;
     const args: string[] = [
       String(maxEvents),
       String(Math.floor(maxEvents * (1 + HISTORY_TRIM_SLACK))),
@@ -256,6 +313,9 @@ export class RedisTopicLog implements TopicLog {
       request?.time ?? '',
       request?.key === undefined ? '' : this.idempotencyKey(request.key),
       String(request?.size ?? 0),
+      String(relaying ? this.relay.peers.length : 0),
+      String(this.relay.maxEntries),
+      this.relay.region,
       String(prefilled.length),
     ];
     for (const [index, value] of prefilled) args.push(String(index), value);
@@ -266,6 +326,7 @@ export class RedisTopicLog implements TopicLog {
         String(append.count),
         String(append.likeDelta),
         append.status ?? '',
+        append.viewers === undefined ? '' : String(append.viewers),
         append.newEpoch,
         String(append.history.length),
       );
@@ -277,7 +338,13 @@ export class RedisTopicLog implements TopicLog {
       args.push(String(eventKeys.length));
       for (const { index, key } of eventKeys) args.push(String(index), this.idempotencyKey(key));
       if (request?.key !== undefined) for (const index of request.order[a] ?? []) args.push(String(index));
+      if (relaying) {
+        const bodies = append.relayBodies ?? [];
+        args.push(String(bodies.length));
+        for (const { index, body } of bodies) args.push(String(index), body);
+      }
     });
+    if (relaying) for (const peer of this.relay.peers) keys.push(outboxKey(this.prefix, peer));
     let reply: Array<string | number | string[]>;
     try {
       reply = await this.redis.ovationTopicAccept(keys.length, ...keys, ...args);
@@ -331,7 +398,7 @@ export class RedisTopicLog implements TopicLog {
       args.push(newEpoch(), from === undefined ? '' : String(from), String(epochs?.length ?? 0), ...(epochs ?? []));
     }
     const replies = await this.redis.ovationTopicRead(keys.length, ...keys, ...args);
-    return replies.map(([epoch, pos, trimmed, likes, status, entries]) => {
+    return replies.map(([epoch, pos, trimmed, likes, status, entries, viewers]) => {
       const events: TopicRead['events'] = [];
       for (const [id, fields] of entries) {
         const body = fields[1];
@@ -343,19 +410,20 @@ export class RedisTopicLog implements TopicLog {
         trimmedThrough: Number(trimmed),
         likes: Number(likes),
         status: status === '' ? undefined : status,
+        viewers: viewers === '' ? undefined : Number(viewers),
         events,
       };
     });
   }
 
-  async restore(states: ReadonlyArray<{ topic: string; likes: number; status?: string | undefined }>): Promise<void> {
+  async restore(states: readonly RestoredState[]): Promise<void> {
     if (states.length === 0) return;
     const keys: string[] = [];
     const args: string[] = [String(this.limits.stateTtlMs)];
-    for (const { topic, likes, status } of states) {
+    for (const { topic, likes, status, viewers } of states) {
       const k = this.keys(topic);
       keys.push(k.log, k.history);
-      args.push(newEpoch(), String(likes), status ?? '');
+      args.push(newEpoch(), String(likes), status ?? '', viewers === undefined ? '' : String(viewers));
     }
     await this.redis.eval(RESTORE, keys.length, ...keys, ...args);
   }

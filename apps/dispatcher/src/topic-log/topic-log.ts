@@ -36,9 +36,17 @@ export interface TopicLog {
    * taken no event since it was made takes the higher like total and a status it lacks. A log that
    * took events is left as it is: the state it has is newer than any node's.
    */
-  restore(states: ReadonlyArray<{ topic: string; likes: number; status?: string | undefined }>): Promise<void>;
+  restore(states: readonly RestoredState[]): Promise<void>;
   /** Forgets expired state (the Redis driver leaves that to key expiry). */
   sweep(): void;
+}
+
+/** A topic's state as a node saw it last (see TopicLog.restore). */
+export interface RestoredState {
+  topic: string;
+  likes: number;
+  status?: string | undefined;
+  viewers?: number | undefined;
 }
 
 export interface ReadRequest {
@@ -60,6 +68,12 @@ export type AcceptResult =
 export interface AcceptRequest {
   /** The time part of the request's ids (ids.ts positionIdTime). */
   time: string;
+  /**
+   * Published here (not relayed in): the events go to every peer region's relay outbox in the same
+   * atomic step (Redis driver; see relay/outbox.ts), so a 202 is never given for an event no
+   * region-to-region relay knows of — whatever happens to the dispatcher that gave it.
+   */
+  relay?: boolean;
   /** The request's `Idempotency-Key` (without prefix), covering every event of the request. */
   key?: string;
   /** Events in the request. */
@@ -81,6 +95,8 @@ export interface TopicAppend {
   likeDelta: number;
   /** The `status` of the batch's last `status` event, if any. */
   status: string | undefined;
+  /** The count of the batch's last `viewers` event, if any (what snapshots say until the next). */
+  viewers?: number | undefined;
   /** Epoch to use if the topic's log does not exist yet. */
   newEpoch: string;
   /**
@@ -90,6 +106,8 @@ export interface TopicAppend {
   dedupe?: ReadonlyArray<{ index: number; key: string; bit: number }>;
   /** Idempotency keys of events (a batch event's `key`): one already used names its answer instead. */
   keys?: ReadonlyArray<{ index: number; key: string }>;
+  /** Bodies of events to relay that are not in `history` (likes); see AcceptRequest.relay. */
+  relayBodies?: ReadonlyArray<{ index: number; body: string }>;
 }
 
 export interface TopicAccepted {
@@ -107,6 +125,8 @@ export interface TopicRead {
   trimmedThrough: number;
   likes: number;
   status: string | undefined;
+  /** The last viewer count published on the topic (none yet: undefined). */
+  viewers: number | undefined;
   /** History events after `from`, oldest first: their position and JSON (no id). */
   events: Array<{ pos: number; body: string }>;
 }

@@ -50,9 +50,10 @@ interface TopicState {
   /** Repair attempts that failed in a row, and since when. */
   failures: number;
   failingSince: number;
-  /** Like total and status as of position next - 1 (undefined: not known). */
+  /** Like total, status and viewer count as of position next - 1 (undefined: not known). */
   likes: number | undefined;
   status: string | undefined;
+  viewers: number | undefined;
   /** The epoch before a log loss, and the next position expected in it (its late events still go out). */
   previous: { epoch: string; next: number } | undefined;
 }
@@ -135,7 +136,7 @@ export class TopicOrder {
   }
 
   /** The topic's log stood at `read.pos` (of `read.epoch`) when read for a joining viewer. */
-  seed(topic: string, read: Pick<TTopicCatchUp, 'epoch' | 'pos' | 'likes' | 'status' | 'region'>): void {
+  seed(topic: string, read: Pick<TTopicCatchUp, 'epoch' | 'pos' | 'likes' | 'status' | 'region' | 'viewers'>): void {
     const state = this.topics.get(topic);
     if (state && state.epoch === read.epoch && state.next !== undefined) return;
     if (state?.next !== undefined && state.previous?.epoch !== read.epoch) {
@@ -152,6 +153,7 @@ export class TopicOrder {
     const seeded = this.fresh(read.epoch, read.pos + 1);
     seeded.likes = read.likes;
     seeded.status = read.status;
+    seeded.viewers = read.viewers;
     seeded.knownThrough = read.pos;
     if (state?.epoch === read.epoch) {
       clearTimeout(state.timer);
@@ -176,11 +178,15 @@ export class TopicOrder {
     return state?.epoch === epoch && state.next !== undefined ? state.next - 1 : -1;
   }
 
-  /** The topic's like total and status as of its last position let out, when known. */
+  /** The topic's like total, status and viewer count as of its last position let out, when known. */
   state(topic: string): TTopicState | undefined {
     const state = this.topics.get(topic);
     if (state?.likes === undefined) return undefined;
-    return state.status === undefined ? { likes: state.likes } : { likes: state.likes, status: state.status };
+    return {
+      likes: state.likes,
+      ...(state.status === undefined ? {} : { status: state.status }),
+      ...(state.viewers === undefined ? {} : { viewers: state.viewers }),
+    };
   }
 
   /** Forgets a topic (no local viewer left). */
@@ -201,6 +207,7 @@ export class TopicOrder {
     const fresh = this.fresh(epoch, state.next === undefined ? undefined : 1);
     fresh.likes = state.likes;
     fresh.status = state.status;
+    fresh.viewers = state.viewers;
     if (state.next !== undefined) fresh.previous = { epoch: state.epoch, next: state.next };
     if (state.waiting.length > 0) {
       for (const entry of state.waiting) {
@@ -228,6 +235,7 @@ export class TopicOrder {
       failingSince: 0,
       likes: undefined,
       status: undefined,
+      viewers: undefined,
       previous: undefined,
     };
   }
@@ -245,10 +253,13 @@ export class TopicOrder {
       if (state.likes !== undefined && typeof event.data.count === 'number') state.likes += event.data.count;
     } else if (event.type === 'status' && typeof event.data.status === 'string') {
       state.status = event.data.status.slice(0, 32);
+    } else if (event.type === 'viewers' && typeof event.data.count === 'number') {
+      state.viewers = event.data.count;
     } else if (event.type === 'snapshot') {
-      const { likes, status } = event.data as Partial<TSnapshotPayload>;
+      const { likes, status, viewers } = event.data as Partial<TSnapshotPayload>;
       if (typeof likes === 'number') state.likes = likes;
       if (typeof status === 'string') state.status = status;
+      if (typeof viewers === 'number') state.viewers = viewers;
     }
   }
 

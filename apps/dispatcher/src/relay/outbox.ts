@@ -1,0 +1,164 @@
+import type { Redis } from 'ioredis';
+import { outboxKey } from '../topic-log/redis-topic-log.js';
+
+/*
+ * Where events published in this region wait until a peer region has taken them:
+ *
+ *   publish ─▶ accept (topic log) ──same atomic step──▶ outbox of every peer region
+ *                                                           │ one relayer per region and peer
+ *                                                           ▼ (relayer.ts; any dispatcher may be it)
+ *                                                       POST /internal/relay ─▶ peer, then removed
+ *
+ * With Redis the accept script itself appends to the outbox streams, so an event that got a 202
+ * is relayed even if the dispatcher that accepted it dies a moment later, or its answer from Redis
+ * was lost: the next relayer takes over where the outbox stands. In order, too: the outbox holds
+ * events in the order the region accepted them. The memory engine (one dispatcher) keeps it in
+ * this process.
+ */
+export interface OutboxEntry {
+  id: string;
+  /** Wire events (JSON objects joined by commas), in the order they were accepted. */
+  joined: string;
+  /** How many. */
+  count: number;
+}
+
+export interface RelayOutbox {
+  /** Entries after `after` ('0': from the start), waiting up to `blockMs` while there are none. */
+  read(peer: string, after: string, count: number, blockMs: number): Promise<OutboxEntry[]>;
+  /** The peer took these entries: they go. */
+  ack(peer: string, ids: readonly string[]): Promise<void>;
+  /** Events waiting for a peer (for the metrics). */
+  size(peer: string): Promise<number>;
+  /** Memory engine: events just accepted (the Redis outbox is written by the accept script). */
+  add(wires: readonly string[]): void;
+  close(): Promise<void>;
+}
+
+export class RedisOutbox implements RelayOutbox {
+  /** Blocking reads get their own connections (one per peer): a blocked connection serves no one else. */
+  private readonly readers = new Map<string, Redis>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private reader(peer: string): Redis {
+    let reader = this.readers.get(peer);
+    if (!reader) {
+      // A read blocks up to its BLOCK time; past that plus a margin the store is stuck: fail, retry.
+      reader = this.redis.duplicate({ enableOfflineQueue: false, commandTimeout: 5000 });
+      reader.on('error', () => {});
+      this.readers.set(peer, reader);
+    }
+    return reader;
+  }
+
+  async read(peer: string, after: string, count: number, blockMs: number): Promise<OutboxEntry[]> {
+    const reply = (await this.reader(peer).xread(
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      outboxKey(this.prefix, peer),
+      after,
+    )) as Array<[string, Array<[string, string[]]>]> | null;
+    const entries: OutboxEntry[] = [];
+    for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+      // Fields as the accept script writes them: n <count> e <joined>.
+      const count = Number(fields[1]);
+      const joined = fields[3];
+      if (fields[0] === 'n' && fields[2] === 'e' && joined !== undefined) entries.push({ id, joined, count });
+    }
+    return entries;
+  }
+
+  async ack(peer: string, ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.xdel(outboxKey(this.prefix, peer), ...ids);
+  }
+
+  /** Entries (not events) waiting: XLEN. */
+  async size(peer: string): Promise<number> {
+    return this.redis.xlen(outboxKey(this.prefix, peer));
+  }
+
+  add(): void {}
+
+  async close(): Promise<void> {
+    for (const reader of this.readers.values()) reader.disconnect();
+    this.readers.clear();
+  }
+}
+
+/** The memory engine's outbox: per peer, entries in this process, the oldest dropped past `maxEvents`. */
+export class MemoryOutbox implements RelayOutbox {
+  private readonly queues = new Map<string, OutboxEntry[]>();
+  private readonly waiters = new Map<string, () => void>();
+  private next = 1;
+  /** Events dropped because a peer's queue was full. */
+  dropped = 0;
+
+  constructor(
+    private readonly peers: readonly string[],
+    private readonly maxEvents: number,
+  ) {
+    for (const peer of peers) this.queues.set(peer, []);
+  }
+
+  add(wires: readonly string[]): void {
+    if (wires.length === 0) return;
+    const id = `${this.next++}-0`;
+    for (const peer of this.peers) {
+      const queue = this.queues.get(peer) as OutboxEntry[];
+      queue.push({ id, joined: wires.join(','), count: wires.length });
+      let size = queue.reduce((sum, e) => sum + e.count, 0);
+      while (size > this.maxEvents && queue.length > 1) {
+        size -= (queue[0] as OutboxEntry).count;
+        this.dropped += (queue.shift() as OutboxEntry).count;
+      }
+      this.waiters.get(peer)?.();
+    }
+  }
+
+  async read(peer: string, after: string, count: number, blockMs: number): Promise<OutboxEntry[]> {
+    const pick = () => (this.queues.get(peer) ?? []).filter((e) => compareIds(e.id, after) > 0).slice(0, count);
+    let found = pick();
+    if (found.length > 0 || blockMs <= 0) return found;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, blockMs);
+      this.waiters.set(peer, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.waiters.delete(peer);
+    found = pick();
+    return found;
+  }
+
+  async ack(peer: string, ids: readonly string[]): Promise<void> {
+    const gone = new Set(ids);
+    const queue = this.queues.get(peer) ?? [];
+    this.queues.set(
+      peer,
+      queue.filter((e) => !gone.has(e.id)),
+    );
+  }
+
+  async size(peer: string): Promise<number> {
+    return (this.queues.get(peer) ?? []).reduce((sum, e) => sum + e.count, 0);
+  }
+
+  async close(): Promise<void> {
+    for (const wake of this.waiters.values()) wake();
+  }
+}
+
+/** Stream ids `<ms>-<seq>` in order. */
+export function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am === bm ? as - bs : am - bm;
+}

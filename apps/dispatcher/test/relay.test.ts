@@ -1,0 +1,137 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { Agent } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test-support/poll.js';
+import { redisForThisFile } from '../../../test-support/shared-redis.js';
+import { buildApp } from '../src/app.js';
+import { loadDispatcherConfig } from '../src/config.js';
+import { createDispatcherMetrics } from '../src/metrics.js';
+import { MemoryOutbox } from '../src/relay/outbox.js';
+import { OutboxRelayer } from '../src/relay/relayer.js';
+
+const TOKEN = 'relay-test-token-0123456789';
+const shared = redisForThisFile('relay-test');
+
+/** A peer that answers 503 while `down`, and records the events it took (their `n`, or `data.n`). */
+async function fakePeer() {
+  const peer = { down: true, received: [] as number[], requests: 0, server: undefined as Server | undefined };
+  peer.server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      peer.requests++;
+      if (peer.down) {
+        res.writeHead(503).end();
+        return;
+      }
+      for (const e of (JSON.parse(body) as { events: Array<{ n?: number; data?: { n: number } }> }).events) {
+        peer.received.push(e.n ?? e.data?.n ?? -1);
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"accepted":1,"duplicates":0}');
+    });
+  });
+  await new Promise<void>((resolve) => peer.server?.listen(0, '127.0.0.1', resolve));
+  return { peer, url: `http://127.0.0.1:${(peer.server.address() as AddressInfo).port}` };
+}
+
+let cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+describe('OutboxRelayer', () => {
+  it('keeps the most recent events while the peer is down, counts the dropped ones, drains in order when back', async () => {
+    const { peer, url } = await fakePeer();
+    const agent = new Agent();
+    const metrics = createDispatcherMetrics();
+    const outbox = new MemoryOutbox(['eu'], 50);
+    const relayer = new OutboxRelayer(
+      { region: 'eu', urls: [url] },
+      { outbox, claim: async () => true, release: async () => {}, token: 't', agent, metrics, random: () => 0.5 },
+    );
+    relayer.start();
+    cleanup.push(
+      () => relayer.stop(),
+      () => agent.close(),
+      () => peer.server?.close(),
+    );
+    for (let n = 0; n < 80; n++) outbox.add([JSON.stringify({ n })]);
+    await waitFor('a few failed attempts (backoff)', () => peer.requests >= 3);
+    expect(outbox.dropped).toBe(30);
+    peer.down = false;
+    outbox.add([JSON.stringify({ n: 80 })]);
+    await waitFor('the outbox to drain', async () => (await outbox.size('eu')) === 0 && peer.received.length === 50, {
+      timeoutMs: 15_000,
+    });
+    // The bound held: 31 … 80 (the newest 50) went, in order; 0 … 30 were dropped and counted.
+    expect(peer.received).toEqual(Array.from({ length: 50 }, (_, i) => 31 + i));
+    expect(outbox.dropped).toBe(31);
+  });
+});
+
+describe('relay through the Redis outbox', () => {
+  const dispatcher = async (prefix: string, peerUrl: string) => {
+    const app = await buildApp(
+      loadDispatcherConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        REDIS_URL: `redis://127.0.0.1:${(shared.client().options as { port: number }).port}`,
+        REDIS_PREFIX: prefix,
+        REGION: 'us',
+        PEERS: `eu=${peerUrl}`,
+      }),
+    );
+    await app.ready();
+    // Commands fail fast until the Redis connection is up (no offline queue): wait for it.
+    await waitFor(
+      'the dispatcher to reach Redis',
+      async () => (await app.inject({ url: '/healthz' })).statusCode === 200,
+    );
+    return app;
+  };
+  const publish = (app: FastifyInstance, n: number) =>
+    app.inject({
+      method: 'POST',
+      url: '/publish',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      payload: { events: [{ topic: 'video:r', type: n % 2 ? 'like' : 'comment', data: { n, count: 1 } }] },
+    });
+
+  it('relays every accepted event even when the dispatcher that accepted it is gone: another one takes over', async () => {
+    const { peer, url } = await fakePeer();
+    cleanup.push(() => peer.server?.close());
+    const prefix = shared.prefix();
+    const first = await dispatcher(prefix, url);
+    // Accepted while the peer is down: in the outbox, in the same step as the 202.
+    for (let n = 0; n < 20; n++) expect((await publish(first, n)).statusCode).toBe(202);
+    expect(await shared.client().xlen(`${prefix}:relay:eu`)).toBe(20);
+    await first.close(); // gone, with what it had not relayed
+    peer.down = false;
+    const second = await dispatcher(prefix, url);
+    cleanup.push(() => second.close());
+    await waitFor('the peer to have every event', () => peer.received.length >= 20, { timeoutMs: 15_000 });
+    // In the order they were accepted; once each (the peer also dedupes by origin id).
+    expect(peer.received).toEqual(Array.from({ length: 20 }, (_, n) => n));
+    await waitFor('the outbox to be empty', async () => (await shared.client().xlen(`${prefix}:relay:eu`)) === 0);
+  });
+});
+
+describe('PEERS', () => {
+  it('parses regions and their dispatcher URLs, leaving out this region, and refuses nonsense clearly', () => {
+    const config = loadDispatcherConfig({
+      REGION: 'us',
+      PEERS: 'eu=http://e1:4000|http://e2:4000/, ap=http://a:4000,us=http://self:4000',
+    });
+    expect(config.peers).toEqual([
+      { region: 'eu', urls: ['http://e1:4000', 'http://e2:4000'] },
+      { region: 'ap', urls: ['http://a:4000'] },
+    ]);
+    expect(() => loadDispatcherConfig({ PEERS: 'eu=ftp://x' })).toThrow(/PEERS/);
+    expect(() => loadDispatcherConfig({ PEERS: 'eu' })).toThrow(/PEERS/);
+  });
+});
