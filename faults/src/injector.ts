@@ -4,7 +4,7 @@ import type { Random } from './random.js';
 import { PEER_LATENCY_MS, type Topology } from './topology.js';
 
 /*
- * The fault schedule: a new fault every 1.5–4.5 s (seeded), each with its own duration, so
+ * The fault schedule: a new fault every 1–4 s (seeded), each with its own duration, so
  * several may be in force at once. Per region and tier at most one process is down at a time
  * (a region keeps a dispatcher and a node): the suite tests recovery, not a region's death.
  *
@@ -73,7 +73,7 @@ export class FaultInjector {
     this.running = true;
     this.loop = (async () => {
       while (this.running) {
-        await sleep(this.random.int(1500, 4500));
+        await sleep(this.random.int(1000, 4000));
         if (!this.running) break;
         this.injectOne();
       }

@@ -1,9 +1,9 @@
 import { parsePositionId } from '@ovation/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClientViewer } from '../../test-support/client-viewer.js';
 import { postJson } from '../../test-support/http.js';
 import { waitFor } from '../../test-support/poll.js';
 import { TestRedis } from '../../test-support/redis-server.js';
-import { ResumingViewer } from '../../test-support/resuming-viewer.js';
 import { ServiceProcess, TEST_TOKEN } from '../../test-support/services.js';
 import { TestViewer } from '../../test-support/sse-client.js';
 
@@ -89,13 +89,15 @@ describe('resume', () => {
   it('gives a new subscriber a snapshot (viewers, like total, status) before the live stream', async () => {
     const topic = 'video:snap';
     await publish([
+      // The like total is the sum of counts: a publisher's own `total` is for its display.
       { topic, type: 'like', data: { count: 3, total: 41 } },
+      { topic, type: 'like', data: { count: 2 } },
       { topic, type: 'status', data: { videoId: 'snap', status: 'live' } },
     ]);
     const v = await viewer(`${node(0).url}/connect?topics=${topic}`);
     await waitFor('the snapshot', () => v.events('snapshot').length === 1);
     const [snapshot] = v.events('snapshot');
-    expect(snapshot?.data).toMatchObject({ likes: 41, status: 'live' });
+    expect(snapshot?.data).toMatchObject({ likes: 5, status: 'live' });
     expect(typeof snapshot?.data.viewers).toBe('number');
     expect(v.frames.map((f) => f.event).slice(0, 2)).toEqual(['connected', 'snapshot']);
     expect(parsePositionId(snapshot?.id ?? '')?.snapshot).toBe(true);
@@ -171,19 +173,22 @@ describe('resume', () => {
 
 describe('failover', () => {
   const VIEWERS = 1000;
-  const RATE = 50;
-  const SECONDS = 20;
+  // 20 comments/s (and likes) to 1,000 viewers of the shipped client is 20,000 events/s for the
+  // test process to parse: more would make its own lag, not the failover, the figure.
+  const RATE = 20;
+  const SECONDS = 30;
 
   /**
    * Publishes RATE comments/s for SECONDS (through both dispatchers in turn, each one after the
    * previous 202), with likes in between so that many viewers' last id is not a comment; runs
-   * `during` once a quarter of the comments are out.
+   * `during` once a quarter of the comments are out. Then one more comment, the end marker: once
+   * every viewer has it, anything that was to arrive has (late duplicates included).
    */
   async function publishWhile(topic: string, during: () => Promise<void>): Promise<number> {
     const total = RATE * SECONDS;
     const started = Date.now();
     let action: Promise<void> | undefined;
-    for (let seq = 0; seq < total; seq++) {
+    for (let seq = 0; seq <= total; seq++) {
       const due = started + (seq * 1000) / RATE;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
       const events = [{ topic, type: 'comment', data: { seq } }];
@@ -196,65 +201,69 @@ describe('failover', () => {
     return total;
   }
 
-  function expectExactlyOnce(viewers: readonly ResumingViewer[], total: number) {
-    const expected = Array.from({ length: total }, (_, i) => i);
+  /** Viewers whose comments are not exactly 0 … total (the marker) in order; events lost and duplicated. */
+  function exactlyOnce(viewers: readonly ClientViewer[], total: number) {
+    const expected = Array.from({ length: total + 1 }, (_, i) => i);
     let wrong = 0;
+    let lost = 0;
+    let duplicated = 0;
     for (const v of viewers) {
-      const got = v.of('comment').map((c) => c.seq);
-      if (got.length !== total || got.some((s, i) => s !== expected[i])) wrong++;
+      const got = v.of('comment').map((c) => c.seq as number);
+      if (got.length !== expected.length || got.some((s, i) => s !== expected[i])) wrong++;
+      lost += expected.length - new Set(got).size;
+      duplicated += got.length - new Set(got).size;
     }
-    const lost = viewers.reduce((n, v) => n + (total - new Set(v.of('comment').map((c) => c.seq)).size), 0);
-    const duplicated = viewers.reduce((n, v) => {
-      const got = v.of('comment').map((c) => c.seq);
-      return n + got.length - new Set(got).size;
-    }, 0);
     return { wrong, lost, duplicated };
   }
 
-  it(`SIGKILL: ${VIEWERS} viewers move to the other node and get every comment exactly once, in order`, async () => {
+  const hasMarker = (v: ClientViewer, total: number) => v.of('comment').some((c) => c.seq === total);
+
+  it(`SIGKILL: ${VIEWERS} viewers of the shipped client move to the other node and get every comment exactly once, in order`, async () => {
     const topic = 'video:sigkill';
-    const urls = () => nodes.map((n) => n.url);
-    const viewers = Array.from({ length: VIEWERS }, () => new ResumingViewer(urls, [topic], 0));
+    const urls = [node(0).url, node(1).url];
+    const viewers = Array.from({ length: VIEWERS }, () => new ClientViewer(urls, [topic], { preferredUrl: urls[0] }));
     closers.push(...viewers);
-    for (const v of viewers) v.open();
+    for (const v of viewers) v.start();
     await waitFor('every viewer connected to node A', () => viewers.every((v) => v.connections.length === 1), {
-      timeoutMs: 20_000,
+      timeoutMs: 30_000,
     });
+    expect(viewers.every((v) => v.connections[0]?.node === urls[0])).toBe(true);
 
     let killedAt = 0;
     const total = await publishWhile(topic, async () => {
       killedAt = Date.now();
       await node(0).kill('SIGKILL');
     });
-    await waitFor('every comment at every viewer', () => viewers.every((v) => v.of('comment').length >= total), {
-      timeoutMs: 20_000,
+    await waitFor('the end marker at every viewer', () => viewers.every((v) => hasMarker(v, total)), {
+      timeoutMs: 30_000,
       intervalMs: 100,
     });
 
-    const result = expectExactlyOnce(viewers, total);
+    const result = exactlyOnce(viewers, total);
     const reconnectMs = viewers
       .map((v) => (v.connections.find((c) => c.at >= killedAt)?.at ?? Number.POSITIVE_INFINITY) - killedAt)
       .sort((a, b) => a - b);
     console.log(
-      `SIGKILL failover, ${VIEWERS} viewers, ${total} comments at ${RATE}/s: reconnect p50 ${percentile(reconnectMs, 50)} ms, ` +
-        `p99 ${percentile(reconnectMs, 99)} ms, max ${reconnectMs.at(-1)} ms; lost ${result.lost}, duplicated ${result.duplicated}`,
+      `SIGKILL failover, ${VIEWERS} viewers (shipped client, its backoff), ${total} comments at ${RATE}/s: ` +
+        `reconnect p50 ${percentile(reconnectMs, 50)} ms, p99 ${percentile(reconnectMs, 99)} ms, max ${reconnectMs.at(-1)} ms; ` +
+        `lost ${result.lost}, duplicated ${result.duplicated}`,
     );
     expect(result).toEqual({ wrong: 0, lost: 0, duplicated: 0 });
-    expect(viewers.every((v) => v.connections.length === 2 && v.connections[1]?.node === node(1).url)).toBe(true);
+    expect(viewers.every((v) => v.connections.length === 2 && v.connections[1]?.node === urls[1])).toBe(true);
     expect(viewers.every((v) => v.resyncs.length === 0)).toBe(true);
     for (const v of viewers) v.close();
-  }, 90_000);
+  }, 120_000);
 
-  it(`SIGTERM: ${VIEWERS} viewers drain to another node, spread over DRAIN_MS, without an error or a lost comment`, async () => {
+  it(`SIGTERM: ${VIEWERS} viewers of the shipped client drain to another node, told to go at spread moments, nothing lost`, async () => {
     const topic = 'video:sigterm';
     nodes.push(await startNode('node-c'));
-    // Node A is gone: viewers start on B (index 1) and their next node is C (index 2).
-    const urls = () => nodes.map((n) => n.url);
-    const viewers = Array.from({ length: VIEWERS }, () => new ResumingViewer(urls, [topic], 1));
+    // Node A is gone: viewers start on B and their next node is C.
+    const urls = [node(1).url, node(2).url];
+    const viewers = Array.from({ length: VIEWERS }, () => new ClientViewer(urls, [topic], { preferredUrl: urls[0] }));
     closers.push(...viewers);
-    for (const v of viewers) v.open();
+    for (const v of viewers) v.start();
     await waitFor('every viewer connected to node B', () => viewers.every((v) => v.connections.length === 1), {
-      timeoutMs: 20_000,
+      timeoutMs: 30_000,
     });
 
     let termAt = 0;
@@ -263,31 +272,38 @@ describe('failover', () => {
       termAt = Date.now();
       exitCode = await node(1).kill('SIGTERM');
     });
-    await waitFor('every comment at every viewer', () => viewers.every((v) => v.of('comment').length >= total), {
-      timeoutMs: 20_000,
+    await waitFor('the end marker at every viewer', () => viewers.every((v) => hasMarker(v, total)), {
+      timeoutMs: 30_000,
       intervalMs: 100,
     });
 
-    const result = expectExactlyOnce(viewers, total);
+    const result = exactlyOnce(viewers, total);
+    // When each viewer left B (its turn, said by the node: it opens a stream to C) and when C had it.
+    const left = viewers.map(
+      (v) => (v.statuses.find((s) => s.at >= termAt && s.status !== 'open')?.at ?? Number.NaN) - termAt,
+    );
     const arrivals = viewers
       .map((v) => (v.connections[1]?.at ?? Number.POSITIVE_INFINITY) - termAt)
       .sort((a, b) => a - b);
-    // Spread: a tenth of the window never takes more than a quarter of the viewers.
     const slices = Array.from({ length: 10 }, () => 0);
-    for (const ms of arrivals) slices[Math.min(9, Math.max(0, Math.floor((ms / DRAIN_MS) * 10)))]++;
+    const tenth = (ms: number) => Math.min(9, Math.max(0, Math.floor((ms / DRAIN_MS) * 10)));
+    for (const ms of arrivals) slices[tenth(ms)] = (slices[tenth(ms)] ?? 0) + 1;
     console.log(
-      `SIGTERM drain, ${VIEWERS} viewers over ${DRAIN_MS} ms: reconnect p50 ${percentile(arrivals, 50)} ms, ` +
-        `p99 ${percentile(arrivals, 99)} ms; per tenth of the window ${slices.join(' ')}; ` +
+      `SIGTERM drain, ${VIEWERS} viewers (shipped client) over DRAIN_MS ${DRAIN_MS}: connected to C p50 ` +
+        `${percentile(arrivals, 50)} ms, p99 ${percentile(arrivals, 99)} ms; per tenth of the window ${slices.join(' ')}; ` +
         `lost ${result.lost}, duplicated ${result.duplicated}`,
     );
     expect(exitCode).toBe(0);
     expect(result).toEqual({ wrong: 0, lost: 0, duplicated: 0 });
-    expect(viewers.every((v) => v.errors.length === 0 && v.resyncs.length === 0)).toBe(true);
-    expect(viewers.every((v) => v.reconnects.length === 1 && v.connections[1]?.node === node(2).url)).toBe(true);
-    expect(Math.max(...slices)).toBeLessThanOrEqual(VIEWERS / 4);
-    expect(percentile(arrivals, 99)).toBeLessThan(DRAIN_MS + 1000);
+    expect(viewers.every((v) => v.resyncs.length === 0)).toBe(true);
+    expect(viewers.every((v) => v.connections.length === 2 && v.connections[1]?.node === urls[1])).toBe(true);
+    // Spread as the node told them (each its own moment within DRAIN_MS), not a storm: every viewer
+    // left B within the window (plus this process's own lag with 1,000 clients to serve), and no
+    // tenth of it saw more than 40% arrive at C (a storm puts them all in one).
+    expect(left.filter((ms) => !(ms < DRAIN_MS + 1500))).toEqual([]);
+    expect(Math.max(...slices)).toBeLessThanOrEqual(VIEWERS * 0.4);
     for (const v of viewers) v.close();
-  }, 90_000);
+  }, 120_000);
 });
 
 describe('Redis restarted empty', () => {

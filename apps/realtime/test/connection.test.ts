@@ -157,4 +157,15 @@ describe('Connection', () => {
     expect(live?.isOpen).toBe(false);
     socket.destroy();
   });
+
+  it('keeps at most 64 response heads however many origins clients name (CORS_ORIGINS=*)', () => {
+    const heads = new StreamHeads(
+      (origin): Record<string, string> => (origin ? { 'access-control-allow-origin': origin } : {}),
+    );
+    for (let i = 0; i < 1000; i++) {
+      const head = heads.for(`https://site-${i}.example`).toString('latin1');
+      expect(head).toContain(`access-control-allow-origin: https://site-${i}.example`);
+    }
+    expect(heads.cached).toBe(64);
+  });
 });
