@@ -81,10 +81,15 @@ describe('topology: Redis + 2 dispatchers + 2 realtime nodes', () => {
       const events = Array.from({ length: 50 }, (_, i) => ({ topic, type: 'comment', data: { seq: batch * 50 + i } }));
       expect((await publish(d2, events)).status).toBe(202);
     }
-    await waitFor('every viewer to hold 500 comments', () => group.every((v) => v.events('comment').length >= 500), {
-      timeoutMs: 20_000,
-    });
-    const expected = Array.from({ length: 500 }, (_, i) => i);
+    // An end marker (through the other dispatcher): once every viewer has it, anything else that
+    // was going to arrive — a late duplicate included — has.
+    expect((await publish(d1, [{ topic, type: 'comment', data: { seq: 500 } }])).status).toBe(202);
+    await waitFor(
+      'the end marker at every viewer',
+      () => group.every((v) => v.events('comment').some((e) => e.data.seq === 500)),
+      { timeoutMs: 20_000 },
+    );
+    const expected = Array.from({ length: 501 }, (_, i) => i);
     for (const viewer of group) {
       expect(viewer.events('comment').map((e) => e.data.seq)).toEqual(expected);
     }
@@ -126,7 +131,10 @@ describe('topology: Redis + 2 dispatchers + 2 realtime nodes', () => {
       })(),
     ]);
     const sum = (viewer: TestViewer) => viewer.events('like').reduce((n, e) => n + (e.data.count as number), 0);
-    await waitFor(`every viewer to count ${published} likes`, () => group.every((v) => sum(v) >= published), {
+    // An end marker after the likes, through each dispatcher: then every like had its chance.
+    expect((await publish(d1, [{ topic, type: 'comment', data: { end: 1 } }])).status).toBe(202);
+    expect((await publish(d2, [{ topic, type: 'comment', data: { end: 2 } }])).status).toBe(202);
+    await waitFor('both end markers at every viewer', () => group.every((v) => v.events('comment').length === 2), {
       timeoutMs: 10_000,
     });
     for (const viewer of group) expect(sum(viewer)).toBe(published);
