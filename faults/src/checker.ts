@@ -131,7 +131,8 @@ export function checkDeliveries(
       const position = event.id === undefined ? undefined : parsePositionId(event.id);
       if (position) {
         const last = lastPos.get(position.epoch) ?? -1;
-        const ok = event.type === 'snapshot' ? position.pos >= last : position.pos > last;
+        // A snapshot's id (and a like a repair sends with it) names a state, not a new position.
+        const ok = position.snapshot ? position.pos >= last : position.pos > last;
         if (!ok) {
           result.outOfOrder++;
           example(`${name}: ${event.type} at position ${position.pos} after ${last} (epoch ${position.epoch})`);

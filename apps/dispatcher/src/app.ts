@@ -35,6 +35,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
     openRegistry({
       ...config,
       peers: config.peers.map((p) => p.region),
+      onOutboxDropped: (peer, events) => metrics.relayDropped.inc({ peer }, events),
     });
   const channels = new NodeChannels(config.internalToken, metrics, (nodeId) => store.registry.nodeAlive(nodeId));
   const recovery = new StoreRecovery(config.nodeTtlMs, (nodeIds) => store.registry.syncedNodes(nodeIds));

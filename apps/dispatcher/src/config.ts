@@ -13,8 +13,10 @@ const DispatcherEnvSchema = z.object({
     .default('ovation'),
   REGION: env.name().default('local'),
   PEERS: env.peers().optional(),
-  /** Events kept per peer region while it cannot take them (the oldest are dropped beyond). */
+  /** Events kept per peer region while it cannot take them (the oldest are dropped beyond)… */
   RELAY_QUEUE_MAX: env.positiveInt(100_000),
+  /** …and bytes (an outbox in Redis must not fill Redis while a peer is down). */
+  RELAY_OUTBOX_MAX_BYTES: env.positiveInt(64 * 1024 * 1024),
   VIEWER_COUNT_INTERVAL_MS: env.positiveMs(2000),
   /** How long a realtime node stays registered without a heartbeat. */
   NODE_TTL_MS: env.positiveMs(5000),
@@ -38,6 +40,7 @@ export function loadDispatcherConfig(source: Record<string, string | undefined> 
     region: parsed.REGION,
     peers: Object.freeze((parsed.PEERS ?? []).filter((p) => p.region !== parsed.REGION)),
     relayQueueMax: parsed.RELAY_QUEUE_MAX,
+    relayOutboxMaxBytes: parsed.RELAY_OUTBOX_MAX_BYTES,
     viewerCountIntervalMs: parsed.VIEWER_COUNT_INTERVAL_MS,
     nodeTtlMs: parsed.NODE_TTL_MS,
     topicLog: Object.freeze({

@@ -18,8 +18,8 @@ afterAll(async () => {
   await app.close();
 });
 
-const publish = (payload: unknown, headers: Record<string, string> = auth) =>
-  app.inject({
+const publish = (payload: unknown, headers: Record<string, string> = auth, target?: FastifyInstance) =>
+  (target ?? app).inject({
     method: 'POST',
     url: '/publish',
     headers: { 'content-type': 'application/json', ...headers },
@@ -136,11 +136,65 @@ describe('dispatcher HTTP API', () => {
     );
   });
 
+  it('keeps request keys and event keys apart, and refuses one key twice in a batch', async () => {
+    const keyed = (key: string, payload: unknown) => publish(payload, { ...auth, 'idempotency-key': key });
+    const ev = (n: number, key?: string) => ({
+      topic: 'video:ns',
+      type: 'comment',
+      data: { n },
+      ...(key ? { key } : {}),
+    });
+    const first = (await keyed('shared-name', { events: [ev(1), ev(2)] })).json() as { ids: string[] };
+    // The same name as an event key is another key: the event is accepted, with an id of its own.
+    const second = (await publish({ events: [ev(3, 'shared-name'), ev(4)] })).json() as { ids: string[] };
+    expect(second.ids).toHaveLength(2);
+    expect(second.ids.every((id) => parsePositionId(id) !== undefined)).toBe(true);
+    expect(parsePositionId(second.ids[0] as string)?.pos).toBe((parsePositionId(first.ids[1] as string)?.pos ?? 0) + 1);
+    // …and a request key named like a used event key is a first request too.
+    const third = (await keyed('evt-name', { events: [ev(5), ev(6), ev(7)] })).json() as { ids: string[] };
+    await publish({ events: [ev(8, 'evt-name-2')] });
+    expect(third.ids).toHaveLength(3);
+    expect(
+      expectError(await publish({ events: [ev(9, 'twice'), ev(10, 'twice')] }), 400, 'VALIDATION_FAILED'),
+    ).toContain('body.events.1.key');
+  });
+
   it('labels metrics by the known event types only (publisher input mints no label values)', async () => {
     expect((await publish({ topic: 'video:1', type: 'zz_made_up_type', data: {} })).statusCode).toBe(202);
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).not.toContain('zz_made_up_type');
     expect(metrics).toMatch(/dispatcher_published_events_total\{type="other"\} [1-9]/);
+  });
+
+  it('holds a relayed event to what a publisher could send: a bad one is dropped, its batch accepted', async () => {
+    const relayed = (overrides: Record<string, unknown>, n: number) => ({
+      id: `0mx5aaaaa-${n}-abcd1234-eu`,
+      topic: 'video:relayed',
+      type: 'comment',
+      data: { n },
+      ts: 1_800_000_000_000,
+      region: 'eu',
+      ...overrides,
+    });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/internal/relay',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: {
+        events: [
+          relayed({}, 1),
+          relayed({ ts: 1e300 }, 2), // would make a 200-character id here
+          relayed({ type: 'reconnect' }, 3),
+          relayed({ data: { big: 'x'.repeat(9000) } }, 4),
+          relayed({ type: 'like', data: { count: 0 } }, 5),
+          relayed({ region: 'eu west!' }, 6),
+        ],
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ accepted: 1, duplicates: 0 });
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/dispatcher_relay_received_total\{outcome="invalid"\} 5/);
   });
 
   it('refuses publishes without the right token', async () => {
@@ -381,6 +435,51 @@ describe('dispatcher delivery to nodes', () => {
     } finally {
       await app2.close();
       hung.close();
+    }
+  });
+
+  it('drops the one event a node refuses (400) after halving its batch, and delivers the rest', async () => {
+    const { createServer } = await import('node:http');
+    const received: number[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        const events = (JSON.parse(body) as { events: Array<{ data: { n: number; bad?: boolean } }> }).events;
+        if (events.some((e) => e.data.bad)) {
+          res.writeHead(400).end();
+          return;
+        }
+        for (const e of events) received.push(e.data.n);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const app2 = await buildApp(loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent' }));
+    try {
+      expect((await register(app2, 'picky', url, 'video:picky')).statusCode).toBe(200);
+      const events = Array.from({ length: 10 }, (_, n) => ({
+        topic: 'video:picky',
+        type: 'comment',
+        data: n === 6 ? { n, bad: true } : { n },
+      }));
+      // One request: the node gets them as one batch, refuses it, and the bad one is isolated.
+      const stuck = setInterval(() => void register(app2, 'picky', url, 'video:picky'), 300);
+      try {
+        expect((await publish({ events }, auth, app2)).statusCode).toBe(202);
+        await waitFor('the 9 good events at the node', () => received.length === 9, { timeoutMs: 5000 });
+      } finally {
+        clearInterval(stuck);
+      }
+      expect(received.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 7, 8, 9]);
+      const metrics = (await app2.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/dispatcher_dropped_events_total\{reason="refused_by_node"\} 1/);
+    } finally {
+      await app2.close();
+      server.close();
     }
   });
 });

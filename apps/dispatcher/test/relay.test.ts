@@ -75,7 +75,7 @@ describe('OutboxRelayer', () => {
 });
 
 describe('relay through the Redis outbox', () => {
-  const dispatcher = async (prefix: string, peerUrl: string) => {
+  const dispatcher = async (prefix: string, peerUrl: string, env: Record<string, string> = {}) => {
     const app = await buildApp(
       loadDispatcherConfig({
         INTERNAL_TOKEN: TOKEN,
@@ -84,6 +84,7 @@ describe('relay through the Redis outbox', () => {
         REDIS_PREFIX: prefix,
         REGION: 'us',
         PEERS: `eu=${peerUrl}`,
+        ...env,
       }),
     );
     await app.ready();
@@ -118,6 +119,47 @@ describe('relay through the Redis outbox', () => {
     // In the order they were accepted; once each (the peer also dedupes by origin id).
     expect(peer.received).toEqual(Array.from({ length: 20 }, (_, n) => n));
     await waitFor('the outbox to be empty', async () => (await shared.client().xlen(`${prefix}:relay:eu`)) === 0);
+  });
+});
+
+describe('the relay outbox while a peer is down', () => {
+  it('stays within its byte bound, dropping the oldest and counting them', async () => {
+    const { peer, url } = await fakePeer(); // down: answers 503
+    cleanup.push(() => peer.server?.close());
+    const prefix = shared.prefix();
+    const app = await buildApp(
+      loadDispatcherConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        REDIS_URL: `redis://127.0.0.1:${(shared.client().options as { port: number }).port}`,
+        REDIS_PREFIX: prefix,
+        REGION: 'us',
+        PEERS: `eu=${url}`,
+        RELAY_OUTBOX_MAX_BYTES: '20000',
+      }),
+    );
+    cleanup.push(() => app.close());
+    await app.ready();
+    await waitFor(
+      'the dispatcher to reach Redis',
+      async () => (await app.inject({ url: '/healthz' })).statusCode === 200,
+    );
+    const text = 'x'.repeat(1000);
+    for (let n = 0; n < 100; n++) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/publish',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        payload: { topic: 'video:bound', type: 'comment', data: { n, text } },
+      });
+      expect(response.statusCode).toBe(202);
+    }
+    const size = await shared.client().hgetall(`${prefix}:relay:eu:size`);
+    expect(Number(size.bytes)).toBeLessThanOrEqual(20000);
+    expect(Number(size.events)).toBe(await shared.client().xlen(`${prefix}:relay:eu`));
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const dropped = Number(/dispatcher_relay_dropped_total\{peer="eu"\} (\d+)/.exec(metrics)?.[1]);
+    expect(dropped + Number(size.events)).toBe(100);
   });
 });
 

@@ -160,6 +160,24 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     });
   });
 
+  it('keeps a request key and an event key of the same name apart', async () => {
+    const time = '00000000c';
+    const [first] = await accepted(log, [append('t:ns', ['comment', 'comment'])], {
+      time,
+      key: 'same',
+      size: 2,
+      order: [[0, 1]],
+      prefilled: [],
+    });
+    const second = await log.accept([append('t:ns', ['comment'], { keys: [{ index: 0, key: 'same' }] })]);
+    expect(Array.isArray(second)).toBe(true);
+    expect((second as Array<{ base: number }>)[0]?.base).toBe((first?.base ?? 0) + 2);
+    await accepted(log, [append('t:ns', ['comment'], { keys: [{ index: 0, key: 'event-first' }] })]);
+    const request = { time, key: 'event-first', size: 1, order: [[0]], prefilled: [] };
+    expect(Array.isArray(await log.accept([append('t:ns', ['comment'])], request))).toBe(true);
+    expect((await log.read('t:ns', undefined)).pos).toBe(5);
+  });
+
   it('restores the state nodes report into a log that lost it, never into one that took events since', async () => {
     await log.restore([
       { topic: 't:gone', likes: 41, status: 'live', viewers: 12 },

@@ -80,6 +80,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     gapRatio: config.flushGapRatio,
     orderWaitMs: config.orderWaitMs,
     repair: async (topic, afterPos, epoch) => (await catchUps.fetch([topic], afterPos, [epoch])).get(topic),
+    probe: (topics) => catchUps.fetch(topics, undefined),
   });
   const collector = new LatencyCollector(metrics.registry);
   const link = new DispatcherLink({
@@ -89,6 +90,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     table: hub.table,
     collector,
     topicState: (topic) => fanout.topicState(topic),
+    onSynced: () => fanout.probeAll(),
     heartbeatMs: config.nodeHeartbeatMs,
     log: app.log,
   });
@@ -131,6 +133,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     draining = true;
     await hub.drain(config.drainMs);
     fanout.flushAll();
+    fanout.close();
     await link.stop();
     await dispatchers.close();
   });

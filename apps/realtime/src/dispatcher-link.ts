@@ -64,6 +64,8 @@ export class DispatcherLink {
       collector: LatencyCollector;
       /** What the node knows of a topic's log (like total, status), for a full sync. */
       topicState: (topic: string) => TTopicState | undefined;
+      /** A full sync is done: the node was unknown to the tier, and may have missed events meanwhile. */
+      onSynced?: () => void;
       heartbeatMs: number;
       log: FastifyBaseLogger;
     },
@@ -236,6 +238,7 @@ export class DispatcherLink {
     if (!(await this.post('/internal/nodes/sync', last))) return false;
     this.syncDue = false;
     this.deps.log.info({ topics: named.size }, 'full state synced with the dispatcher tier');
+    this.deps.onSynced?.();
     return true;
   }
 

@@ -24,6 +24,27 @@ function parse(text: string) {
 }
 
 describe('encodeTopicBatch', () => {
+  it('never coalesces likes across a snapshot or a resync (a like before one is inside its total)', () => {
+    const events = [
+      wire('t', 'like', { count: 1 }),
+      wire('t', 'comment', { n: 1 }),
+      wire('t', 'like', { count: 2 }),
+      wire('t', 'snapshot', { likes: 10, viewers: 1 }),
+      wire('t', 'like', { count: 4 }),
+      { ...wire('t', 'resync', { topic: 't', reason: 'gap' }), id: '' },
+      wire('t', 'like', { count: 8 }),
+    ];
+    const { text, likes } = encodeTopicBatch(events);
+    const frames = new SseParser().push(text);
+    expect(frames.map((f) => f.event)).toEqual(['comment', 'like', 'snapshot', 'like', 'resync', 'like']);
+    const counts = frames
+      .filter((f) => f.event === 'like')
+      .map((f) => (JSON.parse(f.data) as { data: { count: number } }).data.count);
+    expect(counts).toEqual([3, 4, 8]);
+    expect(likes).toBe(15);
+    expect(frames.find((f) => f.event === 'resync')?.id).toBeUndefined();
+  });
+
   it('coalesces likes into one frame at the last like, keeping other events and id order', () => {
     const events = [
       wire('t', 'like', { count: 2, total: 10, sample: [{ id: 'u1', name: 'Ann' }] }),

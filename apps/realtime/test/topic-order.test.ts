@@ -35,7 +35,7 @@ const seed = (o: TopicOrder, pos: number, likes = 0, epoch = EPOCH) =>
   o.seed('t', { epoch, pos, likes, status: undefined, region: 'local', viewers: 1 });
 
 /** A TopicOrder whose output (immediate and later) is collected; `released` gives positions or frame names. */
-function order(repair: TopicOrderOptions['repair'] = async () => undefined) {
+function order(repair: TopicOrderOptions['repair'] = async () => undefined, probe?: TopicOrderOptions['probe']) {
   const out: TWireEvent[] = [];
   const gaps: string[] = [];
   let late = 0;
@@ -44,6 +44,7 @@ function order(repair: TopicOrderOptions['repair'] = async () => undefined) {
     startWaitMs: 1000,
     release: (events) => out.push(...events),
     repair,
+    ...(probe ? { probe } : {}),
     onGap: (outcome) => gaps.push(outcome),
     onLate: () => late++,
   });
@@ -53,7 +54,13 @@ function order(repair: TopicOrderOptions['repair'] = async () => undefined) {
     out.push(...now);
   };
   const released = () =>
-    out.map((e) => (e.type === 'snapshot' ? `snapshot:${e.data.likes}` : e.type === 'resync' ? 'resync' : e.data.pos));
+    out.map((e) =>
+      e.type === 'snapshot'
+        ? `snapshot:${e.data.likes}`
+        : e.type === 'resync'
+          ? 'resync'
+          : (e.data.pos ?? `${e.type}:${e.data.count}`),
+    );
   return { o, push, out, released, gaps, late: () => late };
 }
 
@@ -96,20 +103,21 @@ describe('TopicOrder', () => {
     expect(t.o.state('t')).toEqual({ likes: 0, status: 'live', viewers: 1 });
   });
 
-  it('sends a snapshot when likes of a gap are lost, so like totals are exact again', async () => {
+  it('sends the likes a gap lost as one like (sums stay exact), then a snapshot', async () => {
     // Positions 3 (a like of 2) and 4 (a comment) never arrived; history has only the comment.
-    const repair = vi.fn(async () => read(6, [event(4), event(6)], { likes: 12 }));
+    const repair = vi.fn(async () => read(6, [event(4), event(6)], { likes: 13 }));
     const t = order(repair);
     seed(t.o, 2, 10);
     t.push(event(5, 'like', EPOCH, { count: 1 }));
     await vi.advanceTimersByTimeAsync(100);
-    expect(t.released()).toEqual([4, 5, 6, 'snapshot:12']);
+    // 10 + 1 (position 5) = 11 seen; the log says 13: the like of position 3 (2) goes out as one.
+    expect(t.released()).toEqual([4, 5, 6, 'like:2', 'snapshot:13']);
     expect(t.gaps).toEqual(['snapshot']);
-    expect(t.o.state('t')).toEqual({ likes: 12, viewers: 3 });
-    // The like of position 3 arriving now is a straggler: covered by the snapshot.
-    t.push(event(3, 'like', EPOCH, { count: 2 }), event(7, 'like', EPOCH, { count: 1 }));
-    expect(t.released()).toEqual([4, 5, 6, 'snapshot:12', 7]);
     expect(t.o.state('t')).toEqual({ likes: 13, viewers: 3 });
+    // The like of position 3 arriving now is a straggler: already counted.
+    t.push(event(3, 'like', EPOCH, { count: 2 }), event(7, 'like', EPOCH, { count: 1 }));
+    expect(t.released()).toEqual([4, 5, 6, 'like:2', 'snapshot:13', 7]);
+    expect(t.o.state('t')).toEqual({ likes: 14, viewers: 3 });
   });
 
   it('retries a repair while the tier cannot be read, then gives the gap up with resync and owes a snapshot', async () => {
@@ -166,6 +174,34 @@ describe('TopicOrder', () => {
     t.push(event(44), event(41));
     expect(t.released()).toEqual([41, 43, 'resync', 1, 2, 44]);
     expect(t.late()).toBe(1);
+  });
+
+  it('sends resync and then a snapshot when an established topic moves to a new epoch, gap or not', async () => {
+    const t = order(async () => read(1, [event(1, 'comment', 'zzzz9999')], { epoch: 'zzzz9999', likes: 6 }));
+    seed(t.o, 40);
+    t.push(event(41), event(1, 'comment', 'zzzz9999'));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(t.released()).toEqual([41, 'resync', 1, 'snapshot:6']);
+  });
+
+  it('finds a lost tail when the topic goes quiet: the log is ahead of what arrived', async () => {
+    // Position 4 (the last one: a status) died with its dispatcher; nothing comes after it.
+    const probe = vi.fn(async () => new Map([['t', read(4, [])]]));
+    const repair = vi.fn(async () => read(4, [event(4, 'status', EPOCH, { status: 'ended' })]));
+    const t = order(repair, probe);
+    seed(t.o, 0);
+    t.push(event(1), event(2), event(3));
+    await vi.advanceTimersByTimeAsync(900);
+    expect(probe).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(700);
+    expect(probe).toHaveBeenCalledWith(['t']);
+    expect(repair).toHaveBeenCalledWith('t', 3, EPOCH);
+    expect(t.released()).toEqual([1, 2, 3, 4]);
+    expect(t.o.state('t')).toMatchObject({ status: 'ended' });
+    // Probed once per quiet spell: no event, no more probes.
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(probe).toHaveBeenCalledOnce();
+    t.o.close();
   });
 
   it('follows the like total, status and viewer count for a store that lost them', () => {

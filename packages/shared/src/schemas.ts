@@ -68,7 +68,17 @@ export const PublishBatchSchema = z.object({
   events: z
     .array(PublishEventSchema)
     .min(1, 'must hold at least one event')
-    .max(MAX_PUBLISH_BATCH, `must hold at most ${MAX_PUBLISH_BATCH} events`),
+    .max(MAX_PUBLISH_BATCH, `must hold at most ${MAX_PUBLISH_BATCH} events`)
+    .superRefine((events, ctx) => {
+      // One key, one event: the same key twice in a batch could only mean a publisher bug.
+      const seen = new Set<string>();
+      events.forEach((event, i) => {
+        if (event.key === undefined) return;
+        if (seen.has(event.key))
+          ctx.addIssue({ code: 'custom', message: 'is used by an earlier event of the batch', path: [i, 'key'] });
+        seen.add(event.key);
+      });
+    }),
 });
 export type TPublishBatch = z.infer<typeof PublishBatchSchema>;
 
@@ -103,7 +113,24 @@ export type TWireEvent = z.infer<typeof WireEventSchema>;
 
 export const DeliverBatchSchema = z.object({ events: z.array(WireEventSchema).min(1) });
 
-/** POST /internal/relay: events accepted in another region, as its dispatcher encoded them. */
+/**
+ * An event relayed from another region: held to what this region would accept from a publisher
+ * (a publishable type, data within 8 KiB, like payloads as the contract says) and to sane routing
+ * facts — its publish time becomes part of this region's ids, its region a metric label.
+ */
+export const RelayedEventSchema = WireEventSchema.extend({
+  type: PublishableTypeSchema,
+  data: EventDataSchema,
+  ts: z.number().int().min(0).max(10_000_000_000_000),
+  region: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+}).superRefine((event, ctx) => {
+  if (event.type !== 'like') return;
+  for (const issue of LikePayloadSchema.safeParse(event.data).error?.issues ?? []) {
+    ctx.addIssue({ code: 'custom', message: issue.message, path: ['data', ...issue.path] });
+  }
+});
+
+/** POST /internal/relay: the batch's shape; each event is then held to RelayedEventSchema on its own. */
 export const RelayBatchSchema = z.object({ events: z.array(WireEventSchema).min(1).max(5000) });
 export type TRelayBatch = z.infer<typeof RelayBatchSchema>;
 

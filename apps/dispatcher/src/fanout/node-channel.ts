@@ -14,11 +14,16 @@ import type { DispatcherMetrics } from '../metrics.js';
  * A batch that fails is sent again — deliveries are idempotent on the node (each event's log
  * position is taken once) — until it goes through or the node's liveness has expired (it left:
  * its viewers resume elsewhere from history, or get a snapshot when it comes back). Nothing is
- * dropped for a node that is still registered, so a transient failure cannot cost a like.
+ * dropped for a node that is still registered, so a transient failure cannot cost a like. A batch
+ * the node refuses as such (400, 413: it would refuse it forever) is halved until the event it
+ * refuses goes alone, and that one is dropped and counted: one bad event cannot hold a node's
+ * queue, and with it every publish to its topics, for good.
  */
 
 /** Events one POST may carry; a longer queue is sent in several rounds. */
 const MAX_BATCH_EVENTS = 5000;
+/** …and bytes (the node takes bodies up to 16 MiB). */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 /**
  * Events queued for one node beyond which publishes for its topics are refused with 503 (the
  * publisher retries later): a node that cannot keep up slows publishers down instead of growing
@@ -86,16 +91,26 @@ export class NodeChannel {
   private async flush(): Promise<void> {
     this.inFlight = true;
     let failures = 0;
+    /** Events per batch: halved while the node refuses batches as such, back to the full size after. */
+    let limit = MAX_BATCH_EVENTS;
     try {
       while (this.queue.length > 0 && !this.closed) {
-        // The whole queue when it fits (no copy); new events meanwhile go to a fresh array.
-        const batch = this.queue.length <= MAX_BATCH_EVENTS ? this.queue : this.queue.slice(0, MAX_BATCH_EVENTS);
-        this.queue = this.queue.length <= MAX_BATCH_EVENTS ? [] : this.queue.slice(MAX_BATCH_EVENTS);
+        const batch = this.take(limit);
         this.sending = batch.length;
-        const sent = await this.send(batch);
+        const outcome = await this.send(batch);
         this.sending = 0;
-        if (sent) {
+        if (outcome === 'ok') {
           failures = 0;
+          limit = MAX_BATCH_EVENTS;
+          continue;
+        }
+        if (outcome === 'refused') {
+          if (batch.length === 1) {
+            this.deps.metrics.dropped.inc({ reason: 'refused_by_node' });
+            continue;
+          }
+          limit = Math.ceil(batch.length / 2);
+          this.queue = batch.concat(this.queue);
           continue;
         }
         // Back in front, in order.
@@ -114,7 +129,30 @@ export class NodeChannel {
     }
   }
 
-  private async send(batch: string[]): Promise<boolean> {
+  /**
+   * The next batch, from the front of the queue: at most `limit` events and MAX_BATCH_BYTES (at
+   * least one). The whole queue when it fits (no copy); new events meanwhile go to a fresh array.
+   */
+  private take(limit: number): string[] {
+    let count = 0;
+    let bytes = 0;
+    while (count < this.queue.length && count < limit) {
+      bytes += (this.queue[count] as string).length;
+      if (count > 0 && bytes > MAX_BATCH_BYTES) break;
+      count++;
+    }
+    if (count === this.queue.length) {
+      const all = this.queue;
+      this.queue = [];
+      return all;
+    }
+    const batch = this.queue.slice(0, count);
+    this.queue = this.queue.slice(count);
+    return batch;
+  }
+
+  /** `refused`: the node refused the batch as such (400, 413), which sending it again cannot change. */
+  private async send(batch: string[]): Promise<'ok' | 'failed' | 'refused'> {
     // The events are already encoded: the body is assembled by concatenation, not re-serialized.
     const body = `{"events":[${batch.join(',')}]}`;
     try {
@@ -125,13 +163,17 @@ export class NodeChannel {
         body,
       });
       await response.body.dump();
+      if (response.statusCode === 400 || response.statusCode === 413) {
+        this.deps.metrics.nodeBatches.inc({ outcome: 'refused' });
+        return 'refused';
+      }
       if (response.statusCode >= 300) throw new Error(`node answered ${response.statusCode}`);
       this.deps.metrics.nodeBatches.inc({ outcome: 'ok' });
       this.deps.metrics.nodeDeliveries.inc(batch.length);
-      return true;
+      return 'ok';
     } catch {
       this.deps.metrics.nodeBatches.inc({ outcome: 'failed' });
-      return false;
+      return 'failed';
     }
   }
 
@@ -162,6 +204,8 @@ export class NodeChannels {
   get(nodeId: string, url: string): NodeChannel {
     let channel = this.channels.get(nodeId);
     if (channel && channel.url !== url) {
+      // The node moved (a new address): what was queued for the old one cannot reach it.
+      this.metrics.dropped.inc({ reason: 'node_moved' }, channel.queued);
       void channel.close();
       channel = undefined;
     }

@@ -1,11 +1,10 @@
 import {
   AppError,
-  LikePayloadSchema,
   newEpoch,
   parsePositionId,
   positionIdAt,
   positionIdTime,
-  RESERVED_EVENT_TYPES,
+  RelayedEventSchema,
   type TPublishEvent,
   type TWireEvent,
 } from '@ovation/shared';
@@ -210,12 +209,10 @@ export function createPublisher(deps: {
     },
 
     async acceptRelayed(relayed) {
-      // A peer's likes are summed into totals here: one that breaks the like payload rules (a
-      // peer on another version, a bug) is dropped and counted, not allowed to poison them; so
-      // is an event whose type the server keeps for its own frames.
-      const events = relayed.filter(
-        (e) => !RESERVED_EVENT_TYPES.has(e.type) && (e.type !== 'like' || LikePayloadSchema.safeParse(e.data).success),
-      );
+      // A peer's event is held to what a publisher here could send (RelayedEventSchema): one that
+      // breaks the rules (a peer on another version, a bug) is dropped and counted, the rest of its
+      // batch accepted — one bad event must neither poison totals nor stall the relay.
+      const events = relayed.filter((e) => RelayedEventSchema.safeParse(e).success);
       if (events.length < relayed.length)
         metrics.relayReceived.inc({ outcome: 'invalid' }, relayed.length - events.length);
       if (events.length === 0) return { accepted: 0, duplicates: 0 };

@@ -33,11 +33,19 @@ export function openRegistry(options: {
   /** Peer regions' names: published events wait in an outbox for each. */
   peers: readonly string[];
   relayQueueMax: number;
+  relayOutboxMaxBytes: number;
+  /** A peer's outbox dropped its oldest events to stay within its bounds. */
+  onOutboxDropped?: (peer: string, events: number) => void;
 }): RegistryHandle {
   if (!options.redisUrl) {
     const registry = new MemoryRegistry();
     const log = new MemoryTopicLog((topics) => registry.nodesFor(topics), options.topicLog);
-    const outbox = new MemoryOutbox(options.peers, options.relayQueueMax);
+    const outbox = new MemoryOutbox(
+      options.peers,
+      options.relayQueueMax,
+      options.relayOutboxMaxBytes,
+      options.onOutboxDropped,
+    );
     return { registry, log, outbox, kind: 'memory', onStoreLost: () => {}, healthy: () => true, close: async () => {} };
   }
   const redis = new Redis(options.redisUrl, {
@@ -52,8 +60,10 @@ export function openRegistry(options: {
   const log = new RedisTopicLog(redis, options.redisPrefix, registry, options.topicLog, {
     region: options.region,
     peers: options.peers,
-    maxEntries: options.relayQueueMax,
+    maxEvents: options.relayQueueMax,
+    maxBytes: options.relayOutboxMaxBytes,
   });
+  if (options.onOutboxDropped) log.onOutboxDropped = options.onOutboxDropped;
   return {
     registry,
     log,

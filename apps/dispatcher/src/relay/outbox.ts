@@ -35,6 +35,19 @@ export interface RelayOutbox {
   close(): Promise<void>;
 }
 
+// Removes entries the peer took, and their events and bytes from the outbox's size.
+// KEYS: outbox stream, its size hash. ARGV: entry ids.
+const ACK = `
+for i = 1, #ARGV do
+  local entry = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])[1]
+  if entry then
+    redis.call('XDEL', KEYS[1], ARGV[i])
+    redis.call('HINCRBY', KEYS[2], 'events', -tonumber(entry[2][2]))
+    redis.call('HINCRBY', KEYS[2], 'bytes', -tonumber(entry[2][4]))
+  end
+end
+return 1`;
+
 export class RedisOutbox implements RelayOutbox {
   /** Blocking reads get their own connections (one per peer): a blocked connection serves no one else. */
   private readonly readers = new Map<string, Redis>();
@@ -67,21 +80,22 @@ export class RedisOutbox implements RelayOutbox {
     )) as Array<[string, Array<[string, string[]]>]> | null;
     const entries: OutboxEntry[] = [];
     for (const [id, fields] of reply?.[0]?.[1] ?? []) {
-      // Fields as the accept script writes them: n <count> e <joined>.
+      // Fields as the accept script writes them: n <count> b <bytes> e <joined>.
       const count = Number(fields[1]);
-      const joined = fields[3];
-      if (fields[0] === 'n' && fields[2] === 'e' && joined !== undefined) entries.push({ id, joined, count });
+      const joined = fields[5];
+      if (fields[0] === 'n' && fields[4] === 'e' && joined !== undefined) entries.push({ id, joined, count });
     }
     return entries;
   }
 
   async ack(peer: string, ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.xdel(outboxKey(this.prefix, peer), ...ids);
+    if (ids.length === 0) return;
+    const key = outboxKey(this.prefix, peer);
+    await this.redis.eval(ACK, 2, key, `${key}:size`, ...ids);
   }
 
-  /** Entries (not events) waiting: XLEN. */
   async size(peer: string): Promise<number> {
-    return this.redis.xlen(outboxKey(this.prefix, peer));
+    return Number((await this.redis.hget(`${outboxKey(this.prefix, peer)}:size`, 'events')) ?? 0);
   }
 
   add(): void {}
@@ -92,38 +106,53 @@ export class RedisOutbox implements RelayOutbox {
   }
 }
 
-/** The memory engine's outbox: per peer, entries in this process, the oldest dropped past `maxEvents`. */
+/**
+ * The memory engine's outbox: per peer, entries in this process; past `maxEvents` or `maxBytes`
+ * the oldest are dropped (and counted).
+ */
 export class MemoryOutbox implements RelayOutbox {
-  private readonly queues = new Map<string, OutboxEntry[]>();
+  private readonly queues = new Map<string, { entries: OutboxEntry[]; events: number; bytes: number }>();
   private readonly waiters = new Map<string, () => void>();
   private next = 1;
-  /** Events dropped because a peer's queue was full. */
+  /** Events dropped because a peer's outbox was full. */
   dropped = 0;
 
   constructor(
     private readonly peers: readonly string[],
     private readonly maxEvents: number,
+    private readonly maxBytes: number = Number.POSITIVE_INFINITY,
+    private readonly onDropped: (peer: string, events: number) => void = () => {},
   ) {
-    for (const peer of peers) this.queues.set(peer, []);
+    for (const peer of peers) this.queues.set(peer, { entries: [], events: 0, bytes: 0 });
   }
 
   add(wires: readonly string[]): void {
     if (wires.length === 0) return;
     const id = `${this.next++}-0`;
+    const joined = wires.join(',');
     for (const peer of this.peers) {
-      const queue = this.queues.get(peer) as OutboxEntry[];
-      queue.push({ id, joined: wires.join(','), count: wires.length });
-      let size = queue.reduce((sum, e) => sum + e.count, 0);
-      while (size > this.maxEvents && queue.length > 1) {
-        size -= (queue[0] as OutboxEntry).count;
-        this.dropped += (queue.shift() as OutboxEntry).count;
+      const queue = this.queues.get(peer) as { entries: OutboxEntry[]; events: number; bytes: number };
+      queue.entries.push({ id, joined, count: wires.length });
+      queue.events += wires.length;
+      queue.bytes += joined.length;
+      let dropped = 0;
+      while ((queue.events > this.maxEvents || queue.bytes > this.maxBytes) && queue.entries.length > 1) {
+        const gone = queue.entries.shift() as OutboxEntry;
+        queue.events -= gone.count;
+        queue.bytes -= gone.joined.length;
+        dropped += gone.count;
+      }
+      if (dropped > 0) {
+        this.dropped += dropped;
+        this.onDropped(peer, dropped);
       }
       this.waiters.get(peer)?.();
     }
   }
 
   async read(peer: string, after: string, count: number, blockMs: number): Promise<OutboxEntry[]> {
-    const pick = () => (this.queues.get(peer) ?? []).filter((e) => compareIds(e.id, after) > 0).slice(0, count);
+    const pick = () =>
+      (this.queues.get(peer)?.entries ?? []).filter((e) => compareIds(e.id, after) > 0).slice(0, count);
     let found = pick();
     if (found.length > 0 || blockMs <= 0) return found;
     await new Promise<void>((resolve) => {
@@ -140,15 +169,18 @@ export class MemoryOutbox implements RelayOutbox {
 
   async ack(peer: string, ids: readonly string[]): Promise<void> {
     const gone = new Set(ids);
-    const queue = this.queues.get(peer) ?? [];
-    this.queues.set(
-      peer,
-      queue.filter((e) => !gone.has(e.id)),
-    );
+    const queue = this.queues.get(peer);
+    if (!queue) return;
+    queue.entries = queue.entries.filter((e) => {
+      if (!gone.has(e.id)) return true;
+      queue.events -= e.count;
+      queue.bytes -= e.joined.length;
+      return false;
+    });
   }
 
   async size(peer: string): Promise<number> {
-    return (this.queues.get(peer) ?? []).reduce((sum, e) => sum + e.count, 0);
+    return this.queues.get(peer)?.events ?? 0;
   }
 
   async close(): Promise<void> {

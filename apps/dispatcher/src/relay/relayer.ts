@@ -34,6 +34,7 @@ export class OutboxRelayer {
   private loop: Promise<void> | undefined;
   private current = 0;
   private failures = 0;
+  private gaugedAt = 0;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -81,6 +82,10 @@ export class OutboxRelayer {
       } catch {
         await this.pause(200);
         continue;
+      }
+      if (Date.now() - this.gaugedAt > 1000) {
+        this.gaugedAt = Date.now();
+        metrics.relayQueued.set({ peer }, await outbox.size(peer).catch(() => 0));
       }
       if (entries.length === 0) continue;
       const batch: typeof entries = [];

@@ -24,8 +24,10 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  *   <p>:topic:<t>:nodes    SET    (the registry's) nodes with viewers of t
  *   <p>:relayed:<region>:<epoch>:<chunk>  BITMAP positions of that region's topic log already
  *                                 accepted here by relay (dedupe), 64Ki positions a key, 1 h TTL
- *   <p>:idem:<key>         STRING what a used idempotency key answers (10 min): see AcceptRequest
- *   <p>:relay:<peer>       STREAM events published here, waiting for peer region <peer> (relay/outbox.ts)
+ *   <p>:idem:r:<key>       STRING what a used request key answers (10 min): see AcceptRequest
+ *   <p>:idem:e:<key>       STRING what a used event key answers (10 min)
+ *   <p>:relay:<peer>       STREAM events published here, waiting for peer region <peer> (relay/outbox.ts):
+ *                                 entries n <events> b <bytes> e <wire events>; :size HASH events, bytes
  *   <p>:store              STRING a random marker set once: a Redis that lost its data (restarted
  *                                 empty, flushed) no longer has it, and the next publish sees so
  *
@@ -44,23 +46,26 @@ const STORE_LOST = 'OVATION_STORE_LOST';
 //   outbox stream per peer region (with `relay` on).
 // ARGV: maxEvents, trim threshold, history TTL ms, state TTL ms, expected marker, dedupe TTL ms,
 //   idempotency TTL ms, id time part, request key ('' none), request size, outboxes (P), outbox
-//   length bound, region, p prefilled answers, p × (request index, answer),
+//   bound in events, region, outbox bound in bytes, outbox age bound ms,
+//   p prefilled answers, p × (request index, answer),
 //   then per topic: count, likeDelta, status ('' none), viewers ('' none), new epoch, n history entries,
 //   n × (index, body), d dedupe marks, d × (index, bitmap key, bit), k keys, k × (index, key),
 //   with a request key: count × request index, and r relay-only bodies, r × (index, body).
-// Returns per topic: epoch, base position, node ids — or {-2, answers} when the request key was
-// used — or {-1, topic, index, answer ('' for a relayed mark), …} naming events already accepted
-// (nothing is written then) — or the error STORE_LOST.
+// Returns per topic: epoch, base position, node ids, then per outbox the events it dropped to stay
+// within its bounds — or {-2, answers} when the request key was used — or {-1, topic, index,
+// answer ('' for a relayed mark), …} naming events already accepted (nothing is written then) —
+// or the error STORE_LOST.
 const ACCEPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[5] then return redis.error_reply('${STORE_LOST}') end
 local maxEvents, trimAt, historyTtl, stateTtl, dedupeTtl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[6]
 local idemTtl, time, requestKey, requestSize = ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])
-local outboxes, outboxMax, region = tonumber(ARGV[11]), ARGV[12], ARGV[13]
+local outboxes, outboxEvents, region = tonumber(ARGV[11]), tonumber(ARGV[12]), ARGV[13]
+local outboxBytes, outboxAge = tonumber(ARGV[14]), tonumber(ARGV[15])
 if requestKey ~= '' then
   local done = redis.call('GET', requestKey)
   if done then return { -2, done } end
 end
-local a = 14
+local a = 16
 local answers = {}
 for i = 1, tonumber(ARGV[a]) do answers[tonumber(ARGV[a + 2 * i - 1]) + 1] = ARGV[a + 2 * i] end
 a = a + 1 + 2 * tonumber(ARGV[a])
@@ -167,12 +172,32 @@ for t = 1, topics do
   out[#out + 1] = base
   out[#out + 1] = redis.call('SMEMBERS', nodes)
 end
+local dropped = {}
+for o = 1, outboxes do dropped[o] = 0 end
 if #wires > 0 then
   local entry = table.concat(wires, ',')
+  local clock = redis.call('TIME')
+  local oldest = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) - outboxAge
   for o = 1, outboxes do
-    redis.call('XADD', KEYS[#KEYS - outboxes + o], 'MAXLEN', '~', outboxMax, '*', 'n', #wires, 'e', entry)
+    local key = KEYS[#KEYS - outboxes + o]
+    local size = key .. ':size'
+    redis.call('XADD', key, '*', 'n', #wires, 'b', #entry, 'e', entry)
+    local events = redis.call('HINCRBY', size, 'events', #wires)
+    local bytes = redis.call('HINCRBY', size, 'bytes', #entry)
+    -- Past its bounds, or older than a peer could still recognise if sent again: the oldest go.
+    for round = 1, 100 do
+      local first = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)[1]
+      if not first then break end
+      local ms = tonumber(string.match(first[1], '^(%d+)'))
+      if events <= outboxEvents and bytes <= outboxBytes and ms >= oldest then break end
+      redis.call('XDEL', key, first[1])
+      events = redis.call('HINCRBY', size, 'events', -tonumber(first[2][2]))
+      bytes = redis.call('HINCRBY', size, 'bytes', -tonumber(first[2][4]))
+      dropped[o] = dropped[o] + tonumber(first[2][2])
+    end
   end
 end
+for o = 1, outboxes do out[#out + 1] = dropped[o] end
 if requestKey ~= '' then
   local parts = {}
   for i = 1, requestSize do parts[i] = answers[i] or '' end
@@ -232,10 +257,16 @@ for t = 1, #KEYS / 2 do
 end
 return 1`;
 
-/** The relay outbox stream of one peer region (relay/outbox.ts). */
+/** The relay outbox stream of one peer region (relay/outbox.ts); `<key>:size` counts its events and bytes. */
 export function outboxKey(prefix: string, peer: string): string {
   return `${prefix}:relay:${peer}`;
 }
+
+/**
+ * Outbox entries older than this are dropped: well within the peer's memory of what it accepted
+ * (RELAY_DEDUPE_TTL_MS), so an entry sent again is never accepted twice.
+ */
+export const OUTBOX_MAX_AGE_MS = 30 * 60_000;
 
 type WithScripts = Redis & {
   ovationTopicAccept(numKeys: number, ...args: string[]): Promise<Array<string | number | string[]>>;
@@ -250,17 +281,20 @@ export class RedisTopicLog implements TopicLog {
   private marker: Promise<string> | undefined;
   /** Called when a publish finds that Redis lost its data. */
   onStoreLost: () => void = () => {};
+  /** Called when a peer's outbox dropped its oldest events to stay within its bounds. */
+  onOutboxDropped: (peer: string, events: number) => void = () => {};
 
   constructor(
     redis: Redis,
     private readonly prefix: string,
     private readonly registry: Pick<RedisRegistry, 'resolveNodes'>,
     private readonly limits: TopicLogLimits = DEFAULT_TOPIC_LOG_LIMITS,
-    /** Peer regions: published events go to their relay outboxes (`outboxKey`). */
-    private readonly relay: { region: string; peers: readonly string[]; maxEntries: number } = {
+    /** Peer regions: published events go to their relay outboxes (`outboxKey`), within these bounds. */
+    private readonly relay: { region: string; peers: readonly string[]; maxEvents: number; maxBytes: number } = {
       region: 'local',
       peers: [],
-      maxEntries: 0,
+      maxEvents: 0,
+      maxBytes: 0,
     },
   ) {
     if (!('ovationTopicAccept' in redis)) {
@@ -272,9 +306,12 @@ export class RedisTopicLog implements TopicLog {
     this.storeMarker().catch(() => {});
   }
 
-  /** Where an idempotency key's answer lives (keys are printable ASCII, see IDEMPOTENCY_KEY_PATTERN). */
-  private idempotencyKey(key: string): string {
-    return `${this.prefix}:idem:${key}`;
+  /**
+   * Where an idempotency key's answer lives (keys are printable ASCII, see IDEMPOTENCY_KEY_PATTERN):
+   * a request's key and an event's key are apart (`r`, `e`), so one can never answer for the other.
+   */
+  private idempotencyKey(kind: 'r' | 'e', key: string): string {
+    return `${this.prefix}:idem:${kind}:${key}`;
   }
 
   private keys(topic: string) {
@@ -311,11 +348,13 @@ export class RedisTopicLog implements TopicLog {
       String(RELAY_DEDUPE_TTL_MS),
       String(IDEMPOTENCY_TTL_MS),
       request?.time ?? '',
-      request?.key === undefined ? '' : this.idempotencyKey(request.key),
+      request?.key === undefined ? '' : this.idempotencyKey('r', request.key),
       String(request?.size ?? 0),
       String(relaying ? this.relay.peers.length : 0),
-      String(this.relay.maxEntries),
+      String(this.relay.maxEvents),
       this.relay.region,
+      String(this.relay.maxBytes),
+      String(OUTBOX_MAX_AGE_MS),
       String(prefilled.length),
     ];
     for (const [index, value] of prefilled) args.push(String(index), value);
@@ -336,7 +375,7 @@ export class RedisTopicLog implements TopicLog {
       for (const { index, key, bit } of marks) args.push(String(index), `${this.prefix}:${key}`, String(bit));
       const eventKeys = append.keys ?? [];
       args.push(String(eventKeys.length));
-      for (const { index, key } of eventKeys) args.push(String(index), this.idempotencyKey(key));
+      for (const { index, key } of eventKeys) args.push(String(index), this.idempotencyKey('e', key));
       if (request?.key !== undefined) for (const index of request.order[a] ?? []) args.push(String(index));
       if (relaying) {
         const bodies = append.relayBodies ?? [];
@@ -367,6 +406,12 @@ export class RedisTopicLog implements TopicLog {
         });
       }
       return { duplicates };
+    }
+    if (relaying) {
+      this.relay.peers.forEach((peer, o) => {
+        const dropped = Number(reply[appends.length * 3 + o] ?? 0);
+        if (dropped > 0) this.onOutboxDropped(peer, dropped);
+      });
     }
     const memberLists: string[][] = [];
     for (let i = 0; i < appends.length; i++) memberLists.push(reply[i * 3 + 2] as string[]);

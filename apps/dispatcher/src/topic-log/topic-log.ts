@@ -156,6 +156,7 @@ export function answer(time: string, pos: number, epoch: string): string {
 
 /** The parts of an answer, or undefined for one this version cannot read. */
 export function parseAnswer(value: string): { time: string; pos: number; epoch: string } | undefined {
+  if (value.includes(',')) return undefined;
   const [time, pos, epoch] = value.split(':');
   const position = Number(pos);
   if (!time || !epoch || !Number.isSafeInteger(position)) return undefined;

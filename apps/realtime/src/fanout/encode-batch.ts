@@ -14,33 +14,50 @@ interface Liker {
  * Likes are coalesced into one `like` frame whose `count` is the sum of theirs (so the contract's
  * sum invariant holds exactly), `total` the highest total seen, and `sample` the latest distinct
  * likers. The frame takes the place, id and publish time of the last like, so ids in the stream
- * stay in publish order. Every other event is encoded as it came, but for `resync`, which the
- * node itself puts in a topic's stream when a gap cannot be repaired: a control frame, no id.
+ * stay in publish order. Likes are never coalesced across a `snapshot` or a `resync` (the node's
+ * own frames, fanout/topic-order.ts): a like before a snapshot is inside its total, one after it
+ * is not. Every other event is encoded as it came, but for `resync`: a control frame, no id.
  *
- * Cost: one JSON.stringify per non-like event, one for the coalesced like, one string join.
+ * Cost: one JSON.stringify per non-like event, one per coalesced like, one string join.
  */
 export function encodeTopicBatch(events: readonly TWireEvent[]): { text: string; frames: number; likes: number } {
+  let text = '';
+  let frames = 0;
+  let likes = 0;
+  let start = 0;
+  for (let i = 0; i <= events.length; i++) {
+    const event = events[i];
+    if (event !== undefined && event.type !== 'snapshot' && event.type !== 'resync') continue;
+    // events[start … i) hold no boundary: their likes go in one frame.
+    const segment = encodeSegment(events, start, i);
+    text += segment.text;
+    frames += segment.frames;
+    likes += segment.likes;
+    if (event === undefined) break;
+    text += event.type === 'resync' ? encodeFrame('resync', JSON.stringify(event.data)) : frame(event, event.data);
+    frames++;
+    start = i + 1;
+  }
+  return { text, frames, likes };
+}
+
+function encodeSegment(events: readonly TWireEvent[], from: number, to: number) {
   let lastLike = -1;
   let likeCount = 0;
-  for (let i = 0; i < events.length; i++) {
+  for (let i = from; i < to; i++) {
     const event = events[i] as TWireEvent;
     if (event.type === 'like') {
       lastLike = i;
       likeCount += likeCountOf(event);
     }
   }
-
   let text = '';
   let frames = 0;
-  for (let i = 0; i < events.length; i++) {
+  for (let i = from; i < to; i++) {
     const event = events[i] as TWireEvent;
     if (event.type === 'like') {
       if (i !== lastLike) continue;
-      const data = { ...event.data, ...coalescedLike(events, likeCount) };
-      text += frame(event, data);
-    } else if (event.type === 'resync') {
-      // The node's own control frame (fanout/topic-order.ts): its payload as is, and no id.
-      text += encodeFrame('resync', JSON.stringify(event.data));
+      text += frame(event, { ...event.data, ...coalescedLike(events, from, to, likeCount) });
     } else {
       text += frame(event, event.data);
     }
@@ -75,12 +92,17 @@ export function likeCountOf(event: TWireEvent): number {
   return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
 }
 
-function coalescedLike(events: readonly TWireEvent[], count: number): Record<string, unknown> {
+function coalescedLike(
+  events: readonly TWireEvent[],
+  from: number,
+  to: number,
+  count: number,
+): Record<string, unknown> {
   let total: number | undefined;
   const sample: Liker[] = [];
   const seen = new Set<string>();
   // Newest likers first, so the sample shows who liked last.
-  for (let i = events.length - 1; i >= 0; i--) {
+  for (let i = to - 1; i >= from; i--) {
     const event = events[i] as TWireEvent;
     if (event.type !== 'like') continue;
     const t = event.data.total;

@@ -40,7 +40,12 @@ export interface FanoutOptions {
   orderWaitMs: number;
   /** Reads a topic's history after a position, to fill a gap (none: gaps are skipped). */
   repair?: TopicOrderOptions['repair'];
+  /** Reads topics' log positions, to find a lost tail (none: only gaps a later event reveals). */
+  probe?: TopicOrderOptions['probe'];
 }
+
+/** Regions named in metric labels; events of any further one are labelled `other` (labels cost memory forever). */
+const MAX_REGION_LABELS = 16;
 
 /** Longest wait of a topic's first events for the catch-up that tells where its sequence starts. */
 const START_WAIT_MS = 3000;
@@ -52,6 +57,7 @@ export class FanoutScheduler {
   private nextAllowedAt = 0;
 
   private readonly order: TopicOrder;
+  private readonly regionLabels = new Set<string>();
 
   constructor(
     private readonly table: TopicTable,
@@ -63,6 +69,7 @@ export class FanoutScheduler {
       startWaitMs: START_WAIT_MS,
       release: (events) => this.add(events),
       repair: options.repair ?? (async () => undefined),
+      ...(options.probe ? { probe: options.probe } : {}),
       onGap: (outcome) => metrics.orderGaps.inc({ outcome }),
       onLate: () => metrics.lateEventsDropped.inc(),
     });
@@ -77,7 +84,10 @@ export class FanoutScheduler {
     this.metrics.eventsReceived.inc(events.length);
     const ready: TWireEvent[] = [];
     for (const event of events) {
-      this.metrics.publishToReceipt.observe({ region: event.region }, Math.max(0, now - event.ts) / 1000);
+      this.metrics.publishToReceipt.observe(
+        { region: this.regionLabel(event.region) },
+        Math.max(0, now - event.ts) / 1000,
+      );
       if (!this.table.has(event.topic)) {
         this.metrics.eventsUnrouted.inc();
         this.order.forget(event.topic);
@@ -85,7 +95,7 @@ export class FanoutScheduler {
       }
       // A type the server keeps for its own frames is never a published event (the dispatcher refuses them).
       if (RESERVED_EVENT_TYPES.has(event.type)) continue;
-      this.order.push(event, ready);
+      this.order.push(event, ready, now);
     }
     this.add(ready);
   }
@@ -112,6 +122,22 @@ export class FanoutScheduler {
   /** See TopicOrder.releasedThrough. */
   releasedThrough(topic: string, epoch: string): number {
     return this.order.releasedThrough(topic, epoch);
+  }
+
+  /** Every topic is checked for events it may have missed (after the node was away from the tier). */
+  probeAll(): void {
+    this.order.probeAll();
+  }
+
+  close(): void {
+    this.order.close();
+  }
+
+  private regionLabel(region: string): string {
+    if (this.regionLabels.has(region)) return region;
+    if (this.regionLabels.size >= MAX_REGION_LABELS) return 'other';
+    this.regionLabels.add(region);
+    return region;
   }
 
   /** A topic has no local viewer any more. */
@@ -205,7 +231,10 @@ export class FanoutScheduler {
     m.bytesOut.inc(chunk.length * written);
     const now = Date.now();
     pending.events.forEach((event, i) => {
-      m.receiptToWrite.observe({ region: event.region }, (now - (pending.receivedAt[i] ?? now)) / 1000);
+      m.receiptToWrite.observe(
+        { region: this.regionLabel(event.region) },
+        (now - (pending.receivedAt[i] ?? now)) / 1000,
+      );
     });
   }
 }

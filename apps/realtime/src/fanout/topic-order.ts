@@ -31,7 +31,9 @@ import {
  * Where a topic's sequence starts is known from the catch-up read made when a viewer joins
  * (`seed`); events that arrive before that wait for it (or for `settle` if it cannot be read).
  * An event behind the sequence — covered by a catch-up, a repair, or sent twice by a dispatcher
- * that retried — is dropped: the viewers already have it. Events without a position id pass as
+ * that retried — is dropped: the viewers already have it. A gap at the end of a topic has no later
+ * event to reveal it, so a topic that went quiet is probed once (`probe`: its log position): if
+ * the log is ahead of what arrived, what is missing is repaired the same way. Events without a position id pass as
  * they come. The order also keeps each topic's like total and status as of its last position let
  * out (`state`), which a store that lost its data gets back from the nodes.
  */
@@ -69,11 +71,16 @@ export interface TopicOrderOptions {
   release: (events: TWireEvent[]) => void;
   /** The topic's catch-up with its history events after `afterPos` (throws when it cannot be read). */
   repair: (topic: string, afterPos: number, epoch: string) => Promise<TTopicCatchUp | undefined>;
+  /** The state of each topic's log (position, epoch), no history (throws when it cannot be read). */
+  probe?: (topics: readonly string[]) => Promise<ReadonlyMap<string, TTopicCatchUp>>;
   onGap: (outcome: GapOutcome) => void;
   onLate: () => void;
   now?: () => number;
 }
 
+/** A topic is probed for a lost tail once it had no event for this long. */
+const QUIET_MS = 1000;
+const PROBE_EVERY_MS = 500;
 /** A gap the tier cannot repair for this long is given up (resync); the snapshot is still owed. */
 const MAX_REPAIR_MS = 30_000;
 /** Early events one topic may hold while its gap is repaired; beyond, the gap is given up. */
@@ -83,20 +90,41 @@ const RETRY_MAX_MS = 5000;
 
 export class TopicOrder {
   private readonly topics = new Map<string, TopicState>();
+  /** Topics that had an event (or need a probe) since their last probe → when it arrived. */
+  private readonly active = new Map<string, number>();
+  private readonly probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
 
-  constructor(private readonly o: TopicOrderOptions) {}
+  constructor(private readonly o: TopicOrderOptions) {
+    if (o.probe) {
+      this.probeTimer = setInterval(() => void this.probeQuiet(), PROBE_EVERY_MS);
+      this.probeTimer.unref();
+    }
+  }
+
+  /** Stops probing (the node shuts down). */
+  close(): void {
+    clearInterval(this.probeTimer);
+    for (const state of this.topics.values()) clearTimeout(state.timer);
+  }
+
+  /** Every topic gets probed (the node was away from the dispatcher tier: it may have missed a tail). */
+  probeAll(): void {
+    for (const topic of this.topics.keys()) this.active.set(topic, 0);
+  }
 
   private get now(): number {
     return (this.o.now ?? Date.now)();
   }
 
-  /** Takes one event; appends to `out` those that can go out now, in order. */
-  push(event: TWireEvent, out: TWireEvent[]): void {
+  /** Takes one event (arrived at `now`); appends to `out` those that can go out now, in order. */
+  push(event: TWireEvent, out: TWireEvent[], now = Date.now()): void {
     const position = parsePositionId(event.id);
     if (!position) {
       out.push(event);
       return;
     }
+    if (this.o.probe) this.active.set(event.topic, now);
     let state = this.topics.get(event.topic);
     if (state?.previous?.epoch === position.epoch && state.epoch !== position.epoch) {
       // Accepted before the log was lost and delayed (a retried delivery): it still goes out once.
@@ -191,34 +219,77 @@ export class TopicOrder {
 
   /** Forgets a topic (no local viewer left). */
   forget(topic: string): void {
+    this.active.delete(topic);
     const state = this.topics.get(topic);
     if (!state) return;
     clearTimeout(state.timer);
     this.topics.delete(topic);
   }
 
+  /** Probes the topics that went quiet: a log ahead of what arrived has a lost tail, repaired. */
+  private async probeQuiet(): Promise<void> {
+    if (this.probing || !this.o.probe) return;
+    const now = this.now;
+    const due: string[] = [];
+    for (const [topic, at] of this.active) {
+      if (now - at < QUIET_MS) continue;
+      this.active.delete(topic);
+      if (this.topics.get(topic)?.next !== undefined) due.push(topic);
+    }
+    if (due.length === 0) return;
+    this.probing = true;
+    let reads: ReadonlyMap<string, TTopicCatchUp> | undefined;
+    try {
+      reads = await this.o.probe(due);
+    } catch {
+      for (const topic of due) this.active.set(topic, 0); // the tier is unreachable: next time
+    } finally {
+      this.probing = false;
+    }
+    const out: TWireEvent[] = [];
+    for (const topic of due) {
+      const read = reads?.get(topic);
+      const state = this.topics.get(topic);
+      if (!read || !state || state.next === undefined || state.repairing) continue;
+      if (read.epoch !== state.epoch) {
+        if (state.previous?.epoch !== read.epoch) this.lostLog(topic, state, read, out);
+      } else if (read.pos >= state.next) {
+        state.knownThrough = Math.max(state.knownThrough, read.pos);
+        clearTimeout(state.timer);
+        state.timer = undefined;
+        this.arm(topic, state, 0);
+      }
+    }
+    if (out.length > 0) this.o.release(out);
+  }
+
   /**
    * The topic's log was lost and restarted under `epoch`: the new epoch is followed from position
-   * 1, the old one's late events still go out once. What waited for a gap of the old log cannot be
-   * repaired any more: it goes out, then `resync`.
+   * 1, the old one's late events still go out once. Whether the old log had events this node never
+   * got (in the queue of a dispatcher that died with the store) cannot be known: the viewers of an
+   * established sequence get `resync` — after what waited for a gap of the old log, which cannot
+   * be repaired any more — and a snapshot of the new log follows.
    */
   private switchEpoch(topic: string, state: TopicState, epoch: string, region: string, out: TWireEvent[]): TopicState {
     clearTimeout(state.timer);
-    const fresh = this.fresh(epoch, state.next === undefined ? undefined : 1);
+    const established = state.next !== undefined;
+    const fresh = this.fresh(epoch, established ? 1 : undefined);
     fresh.likes = state.likes;
     fresh.status = state.status;
     fresh.viewers = state.viewers;
-    if (state.next !== undefined) fresh.previous = { epoch: state.epoch, next: state.next };
-    if (state.waiting.length > 0) {
-      for (const entry of state.waiting) {
-        this.apply(fresh, entry.event);
-        out.push(entry.event);
-      }
-      if (fresh.previous) fresh.previous.next = (state.waiting.at(-1)?.pos ?? 0) + 1;
+    if (established) fresh.previous = { epoch: state.epoch, next: state.next as number };
+    for (const entry of state.waiting) {
+      this.apply(fresh, entry.event);
+      out.push(entry.event);
+    }
+    if (fresh.previous && state.waiting.length > 0) fresh.previous.next = (state.waiting.at(-1)?.pos ?? 0) + 1;
+    if (established) {
       out.push(this.resyncEvent(topic, region));
       this.o.onGap('resync');
+      fresh.owesSnapshot = true;
     }
     this.topics.set(topic, fresh);
+    if (fresh.owesSnapshot) this.arm(topic, fresh, 0);
     return fresh;
   }
 
@@ -349,7 +420,16 @@ export class TopicOrder {
     state.next = Math.max(state.next as number, read.pos + 1);
     state.knownThrough = Math.max(state.knownThrough, read.pos);
     if (missing > 0 || state.owesSnapshot) {
+      // Likes of the gap are not in history: a `like` with what is missing keeps every viewer's sum
+      // of counts exact (the contract's invariant), and the snapshot sets the state outright.
+      // After a resync (a snapshot owed) the snapshot alone speaks: the viewers reload.
+      const lost = state.likes === undefined || state.owesSnapshot ? 0 : read.likes - state.likes;
       const snapshot = this.snapshotEvent(topic, read);
+      if (lost > 0) {
+        const like: TWireEvent = { ...snapshot, type: 'like', data: { count: lost } };
+        out.push(like);
+        this.apply(state, like);
+      }
       out.push(snapshot);
       this.apply(state, snapshot);
       state.owesSnapshot = false;
