@@ -205,6 +205,25 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
 });
 
 describe('RedisTopicLog', () => {
+  it('cuts a history read short past its byte budget (1 MiB a topic), and says so', async () => {
+    const prefix = shared.prefix();
+    const registry = new RedisRegistry(shared.client(), prefix);
+    const log = new RedisTopicLog(shared.client(), prefix, registry, { ...limits, maxEvents: 1000 });
+    const big = JSON.stringify({ text: 'x'.repeat(8000) });
+    for (let i = 0; i < 200; i++) {
+      await accepted(log, [{ ...append('t:big', ['comment']), history: [{ index: 0, body: big }] }]);
+    }
+    const read = await log.read('t:big', 0);
+    expect(read.cut).toBe(true);
+    expect(read.pos).toBe(200);
+    expect(read.events.length).toBeGreaterThan(100);
+    expect(read.events.length).toBeLessThan(200);
+    expect(read.events.map((e) => e.pos)).toEqual(Array.from({ length: read.events.length }, (_, i) => i + 1));
+    const recent = await log.read('t:big', 150);
+    expect(recent.cut).toBeUndefined();
+    expect(recent.events).toHaveLength(50);
+  });
+
   it('starts a new epoch when Redis lost the topic (restart, flush), so old ids cannot match', async () => {
     const prefix = shared.prefix();
     const registry = new RedisRegistry(shared.client(), prefix);

@@ -93,13 +93,22 @@ export class DispatcherLink {
   sync(topics: readonly string[]): Promise<void> {
     if (topics.length === 0) return Promise.resolve();
     for (const topic of topics) this.dirty.add(topic);
-    const done = new Promise<void>((resolve) => this.waiters.push({ topics, resolve }));
-    for (const topic of topics) this.syncing.set(topic, done);
-    void done.then(() => {
-      for (const topic of topics) if (this.syncing.get(topic) === done) this.syncing.delete(topic);
+    let waiter: Waiter | undefined;
+    const done = new Promise<void>((resolve) => {
+      waiter = { topics, resolve };
+      this.waiters.push(waiter);
     });
+    for (const topic of topics) this.syncing.set(topic, done);
+    const settle = () => {
+      for (const topic of topics) if (this.syncing.get(topic) === done) this.syncing.delete(topic);
+    };
+    void done.then(settle);
     this.pump();
-    return withTimeout(done, REGISTER_TIMEOUT_MS, 'topic registration with the dispatcher tier timed out');
+    return withTimeout(done, REGISTER_TIMEOUT_MS, 'topic registration with the dispatcher tier timed out', () => {
+      // Given up by its caller: nothing waits for it any more (the topics stay dirty, sent again).
+      this.waiters = this.waiters.filter((w) => w !== waiter);
+      settle();
+    });
   }
 
   /**
@@ -264,9 +273,12 @@ export class DispatcherLink {
   }
 }
 
-function withTimeout(promise: Promise<void>, ms: number, message: string): Promise<void> {
+function withTimeout(promise: Promise<void>, ms: number, message: string, onTimeout?: () => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(message)), ms);
+    const timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new Error(message));
+    }, ms);
     timer.unref();
     promise.then(
       () => {

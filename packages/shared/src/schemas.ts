@@ -268,6 +268,8 @@ export const TopicCatchUpSchema = z.object({
   status: z.string().max(32).optional(),
   /** History events after `from`, oldest first (empty when no `from` was asked). */
   events: z.array(WireEventSchema),
+  /** The history after `from` was more than one read returns: `events` stops short (resync). */
+  cut: z.boolean().optional(),
 });
 export type TTopicCatchUp = z.infer<typeof TopicCatchUpSchema>;
 

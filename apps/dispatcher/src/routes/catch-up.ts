@@ -47,6 +47,7 @@ export function catchUpRoutes(
       viewers,
       likes: read.likes,
       ...(read.status === undefined ? {} : { status: read.status }),
+      ...(read.cut ? { cut: true } : {}),
       events,
     };
   };

@@ -206,13 +206,15 @@ end
 return out`;
 
 // KEYS: per topic: log hash, history stream. ARGV: TTL ms of a log made by a read (short: a topic
-// nobody publishes to must not hold memory for a day), then per topic: new epoch, from position
-// ('' for none), n, then the n epochs the history is wanted for (none: any).
+// nobody publishes to must not hold memory for a day), history bytes per topic, history bytes per
+// call, then per topic: new epoch, from position ('' for none), n, then the n epochs the history
+// is wanted for (none: any).
 // Returns per topic: epoch, pos, trimmed, likes, status ('' none), history entries [id, [field, value]],
-// viewers ('' none).
+// viewers ('' none), 1 when its history did not fit the budgets (then it is cut short).
 const READ = `
 local out = {}
-local a = 2
+local a = 4
+local left = tonumber(ARGV[3])
 for t = 1, #KEYS / 2 do
   local log, history = KEYS[t * 2 - 1], KEYS[t * 2]
   local epoch, from, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
@@ -226,11 +228,30 @@ for t = 1, #KEYS / 2 do
   local wanted = from ~= '' and n == 0
   for i = 1, n do if ARGV[a + 2 + i] == s[1] then wanted = from ~= '' end end
   local events = {}
-  if wanted then events = redis.call('XRANGE', history, '(' .. from .. '-0', '+') end
-  out[t] = { s[1], s[2], s[3], s[4], s[5] or '', events, s[6] or '' }
+  local cut = 0
+  if wanted then
+    local budget = math.min(tonumber(ARGV[2]), left)
+    local start = '(' .. from .. '-0'
+    while true do
+      local page = redis.call('XRANGE', history, start, '+', 'COUNT', 100)
+      for _, entry in ipairs(page) do
+        budget = budget - #entry[2][2]
+        if budget < 0 then cut = 1; break end
+        left = left - #entry[2][2]
+        events[#events + 1] = entry
+        start = '(' .. entry[1]
+      end
+      if cut == 1 or #page < 100 then break end
+    end
+  end
+  out[t] = { s[1], s[2], s[3], s[4], s[5] or '', events, s[6] or '', cut }
   a = a + 3 + n
 end
 return out`;
+
+/** History one catch-up read returns per topic, and per script call; past them the read is cut short. */
+const READ_TOPIC_BYTES = 1024 * 1024;
+const READ_CALL_BYTES = 8 * 1024 * 1024;
 
 /** Topics read by one script call: many per round trip, but no single call holds Redis long. */
 const READ_CHUNK = 100;
@@ -273,7 +294,7 @@ type WithScripts = Redis & {
   ovationTopicRead(
     numKeys: number,
     ...args: string[]
-  ): Promise<Array<[string, string, string, string, string, Array<[string, string[]]>, string]>>;
+  ): Promise<Array<[string, string, string, string, string, Array<[string, string[]]>, string, number]>>;
 };
 
 export class RedisTopicLog implements TopicLog {
@@ -436,14 +457,14 @@ export class RedisTopicLog implements TopicLog {
 
   private async readChunk(requests: readonly ReadRequest[]): Promise<TopicRead[]> {
     const keys: string[] = [];
-    const args: string[] = [String(this.limits.maxAgeMs + 60_000)];
+    const args: string[] = [String(this.limits.maxAgeMs + 60_000), String(READ_TOPIC_BYTES), String(READ_CALL_BYTES)];
     for (const { topic, from, epochs } of requests) {
       const k = this.keys(topic);
       keys.push(k.log, k.history);
       args.push(newEpoch(), from === undefined ? '' : String(from), String(epochs?.length ?? 0), ...(epochs ?? []));
     }
     const replies = await this.redis.ovationTopicRead(keys.length, ...keys, ...args);
-    return replies.map(([epoch, pos, trimmed, likes, status, entries, viewers]) => {
+    return replies.map(([epoch, pos, trimmed, likes, status, entries, viewers, cut]) => {
       const events: TopicRead['events'] = [];
       for (const [id, fields] of entries) {
         const body = fields[1];
@@ -456,6 +477,7 @@ export class RedisTopicLog implements TopicLog {
         likes: Number(likes),
         status: status === '' ? undefined : status,
         viewers: viewers === '' ? undefined : Number(viewers),
+        ...(cut === 1 ? { cut: true } : {}),
         events,
       };
     });

@@ -129,6 +129,8 @@ export interface TopicRead {
   viewers: number | undefined;
   /** History events after `from`, oldest first: their position and JSON (no id). */
   events: Array<{ pos: number; body: string }>;
+  /** The history after `from` was more than one read returns: `events` stops short of `pos`. */
+  cut?: boolean;
 }
 
 export interface TopicLogLimits {

@@ -16,8 +16,10 @@ import { encodeReplayedFrame } from '../fanout/encode-batch.js';
  *
  *   fresh subscriber:  snapshot                             (viewers, like total, status)
  *   resuming:          replay of what it missed, snapshot   when its position is in the history
- *                      resync, snapshot                     when it is not (unknown, too old)
- *   dispatcher tier unreachable: resync if resuming, nothing otherwise; live frames follow as is.
+ *                      resync, snapshot                     when it is not (unknown, too old, or
+ *                                                           more than one read returns)
+ *   a topic the tier's answer left out: resync (`unavailable`) if resuming, nothing otherwise.
+ *   (The tier unreachable: the join fails and the client is sent elsewhere, routes/connect.ts.)
  *
  * The cutoff per topic is the log position the catch-up was read at: live frames at or before it
  * are covered by the replay and the snapshot and are not written again.
@@ -86,7 +88,7 @@ function replayOrResync(result: TTopicCatchUp, resume: readonly LogPosition[], n
     frames.push(Buffer.from(resync(result.topic, 'unknown_id')));
     return;
   }
-  if (now - from.ts > result.maxAgeMs || from.pos < result.trimmedThrough) {
+  if (now - from.ts > result.maxAgeMs || from.pos < result.trimmedThrough || result.cut) {
     frames.push(Buffer.from(resync(result.topic, 'too_old')));
     return;
   }

@@ -29,6 +29,8 @@ interface HoldState {
  * waits for the socket to drain (a replay can be larger than MAX_BUFFERED_BYTES).
  */
 const PACE_BYTES = 64 * 1024;
+/** A catch-up the client has not read within this long: the client is too slow (closed, told to reconnect). */
+const BACKLOG_DEADLINE_MS = 60_000;
 
 /**
  * One browser's SSE stream.
@@ -60,7 +62,7 @@ export class Connection {
   private socket: Socket | null = null;
   private holding: HoldState | undefined = { depth: 1, held: [], bytes: 0, preamble: [], cutoffs: new Map() };
   /** Frames waiting for the socket to drain (a catch-up being paced out), and live bytes among them. */
-  private backlog: { chunks: Buffer[]; next: number; liveBytes: number } | undefined;
+  private backlog: { chunks: Buffer[]; next: number; liveBytes: number; since: number } | undefined;
   /**
    * Cutoffs still in force after a release, for topics whose events up to the cutoff had not all
    * reached this node yet; each goes once an event past it is delivered. Usually undefined.
@@ -177,7 +179,7 @@ export class Connection {
       }
     }
     if (chunks.length === 0) return;
-    this.backlog = { chunks, next: 0, liveBytes };
+    this.backlog = { chunks, next: 0, liveBytes, since: Date.now() };
     this.pump();
   }
 
@@ -217,9 +219,13 @@ export class Connection {
     const socket = this.socket;
     if (!socket) return false;
     if (this.backlog) {
-      // Behind a catch-up being paced out: queued, and what it adds counts against the bound.
+      // Behind a catch-up being paced out: queued, and what it adds counts against the bound (so
+      // does time: heartbeats keep coming, so a client that reads nothing meets the deadline).
       this.backlog.liveBytes += chunk.length;
-      if (this.backlog.liveBytes + socket.writableLength > this.maxBufferedBytes) {
+      if (
+        this.backlog.liveBytes + socket.writableLength > this.maxBufferedBytes ||
+        Date.now() - this.backlog.since > BACKLOG_DEADLINE_MS
+      ) {
         this.onSlow(this);
         this.backlog = undefined;
         this.end(encodeFrame('reconnect', JSON.stringify({ afterMs: 0 })));

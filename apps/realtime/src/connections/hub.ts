@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { encodeFrame, randomTag } from '@ovation/shared';
+import { AppError, encodeFrame, randomTag } from '@ovation/shared';
 import type { RealtimeMetrics } from '../metrics.js';
 import { Connection, type Cutoff } from './connection.js';
 import { HeartbeatWheel } from './heartbeat-wheel.js';
@@ -91,8 +91,13 @@ export class ConnectionHub {
       }
       connection.release(frames, cutoffs, lingering);
     } catch (error) {
+      // Not half joined: the topics it could not be caught up on go (asked again, they get their
+      // catch-up then), and the caller hears "unavailable, retry" rather than an internal error.
+      this.unsubscribe(connection, fresh);
       connection.release([], new Map());
-      throw error;
+      throw new AppError('UNAVAILABLE', 'the dispatcher tier could not set these topics up; retry shortly', {
+        cause: error,
+      });
     }
   }
 
@@ -102,8 +107,12 @@ export class ConnectionHub {
     await Promise.all([changed, this.options.registered(topics)]);
   }
 
-  unsubscribe(connection: Connection, topics: readonly string[]): Promise<void> {
-    return this.options.onPresenceChange(this.table.unsubscribe(connection, topics));
+  /**
+   * Leaves topics at once: the tier hears of it when it can (the link sends it again until then);
+   * events that still come for them meanwhile are dropped here as unrouted.
+   */
+  unsubscribe(connection: Connection, topics: readonly string[]): void {
+    this.options.onPresenceChange(this.table.unsubscribe(connection, topics)).catch(() => {});
   }
 
   /** Forgets a connection whose stream ended. */
@@ -116,7 +125,7 @@ export class ConnectionHub {
     }
     if (!this.byId.delete(connection.id)) return;
     this.wheel.remove(connection);
-    void this.options.onPresenceChange(this.table.unsubscribe(connection, connection.topics));
+    this.unsubscribe(connection, connection.topics);
   }
 
   /**

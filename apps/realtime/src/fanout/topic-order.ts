@@ -85,6 +85,9 @@ const PROBE_EVERY_MS = 500;
 const MAX_REPAIR_MS = 30_000;
 /** Early events one topic may hold while its gap is repaired; beyond, the gap is given up. */
 const MAX_WAITING = 10_000;
+/** …and all topics together (checked every CHECK_EVERY pushes): the biggest gaps are given up first. */
+const MAX_WAITING_TOTAL = 200_000;
+const CHECK_EVERY = 256;
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 5000;
 
@@ -94,6 +97,9 @@ export class TopicOrder {
   private readonly active = new Map<string, number>();
   private readonly probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
+  /** Topics that held early events when last seen (for the node-wide bound), and pushes since the check. */
+  private readonly gapped = new Map<string, TopicState>();
+  private pushes = 0;
 
   constructor(private readonly o: TopicOrderOptions) {
     if (o.probe) {
@@ -160,7 +166,27 @@ export class TopicOrder {
       return;
     }
     insertSorted(state.waiting, { pos: position.pos, event });
+    this.gapped.set(event.topic, state);
+    if (++this.pushes % CHECK_EVERY === 0) this.bound(out);
     this.arm(event.topic, state);
+  }
+
+  /** Keeps what all topics hold below MAX_WAITING_TOTAL: the biggest gaps are given up first. */
+  private bound(out: TWireEvent[]): void {
+    let total = 0;
+    for (const [topic, state] of this.gapped) {
+      if (state.waiting.length === 0 || this.topics.get(topic) !== state) this.gapped.delete(topic);
+      else total += state.waiting.length;
+    }
+    if (total <= MAX_WAITING_TOTAL) return;
+    const biggest = [...this.gapped].sort(([, a], [, b]) => b.waiting.length - a.waiting.length);
+    for (const [topic, state] of biggest) {
+      if (total <= MAX_WAITING_TOTAL) break;
+      total -= state.waiting.length;
+      // `out` takes events of any topic (the scheduler groups them).
+      this.giveUp(topic, state, out);
+      this.gapped.delete(topic);
+    }
   }
 
   /** The topic's log stood at `read.pos` (of `read.epoch`) when read for a joining viewer. */
@@ -220,6 +246,7 @@ export class TopicOrder {
   /** Forgets a topic (no local viewer left). */
   forget(topic: string): void {
     this.active.delete(topic);
+    this.gapped.delete(topic);
     const state = this.topics.get(topic);
     if (!state) return;
     clearTimeout(state.timer);
@@ -378,13 +405,23 @@ export class TopicOrder {
     const out: TWireEvent[] = [];
     if (!read) this.failed(topic, state, out);
     else if (read.epoch !== state.epoch) this.lostLog(topic, state, read, out);
-    else if (read.trimmedThrough > from) {
-      // History no longer reaches back to the gap: its events are gone for this node's viewers.
+    else if (read.trimmedThrough > from || read.cut) {
+      // History no longer reaches back to the gap (or is more than one read returns): its events
+      // are gone for this node's viewers, who reload.
       out.push(this.resyncEvent(topic, read.region));
       this.o.onGap('resync');
-      state.next = Math.min(read.trimmedThrough + 1, state.waiting[0]?.pos ?? Number.POSITIVE_INFINITY);
-      state.owesSnapshot = true;
-      this.fill(topic, state, read, out);
+      if (read.cut) {
+        // What arrived still goes out (after the resync); the rest of the gap is not coming.
+        for (const entry of state.waiting.filter((e) => e.pos <= read.pos)) this.take(state, entry.event, out);
+        state.waiting = state.waiting.filter((entry) => entry.pos > read.pos);
+        state.next = read.pos + 1;
+        state.owesSnapshot = true;
+        this.fill(topic, state, { ...read, events: [] }, out);
+      } else {
+        state.next = Math.min(read.trimmedThrough + 1, state.waiting[0]?.pos ?? Number.POSITIVE_INFINITY);
+        state.owesSnapshot = true;
+        this.fill(topic, state, read, out);
+      }
     } else {
       this.fill(topic, state, read, out);
     }

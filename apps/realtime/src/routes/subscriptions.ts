@@ -33,7 +33,7 @@ export function subscriptionRoutes(app: FastifyInstance, deps: { hub: Connection
 
   app.post('/unsubscribe', async (request): Promise<TSubscribeResponse> => {
     const { connection, topics } = lookup(request.body);
-    await deps.hub.unsubscribe(connection, topics);
+    deps.hub.unsubscribe(connection, topics);
     return { topics: [...connection.topics] };
   });
 }
