@@ -121,7 +121,21 @@ export function checkDeliveries(
         continue;
       }
       result.lost++;
-      example(`${name}: lost ${event.key} (${event.type}, sent ${new Date(event.sentAt).toISOString()})`);
+      const near = (times: readonly number[]) =>
+        times
+          .filter((t) => Math.abs(t - event.sentAt) < 10_000)
+          .map((t) => `${t - event.sentAt > 0 ? '+' : ''}${t - event.sentAt}`)
+          .join(' ');
+      const mine = arrivals.get(event.publisher) ?? [];
+      const before = mine.filter((a) => a.n < event.n).at(-1);
+      const after = mine.find((a) => a.n > event.n);
+      const around = (a: { n: number; at: number } | undefined) =>
+        a ? `#${a.n} at ${a.at - event.sentAt > 0 ? '+' : ''}${a.at - event.sentAt}` : '-';
+      example(
+        `${name}: lost ${event.key} (${event.type}, sent ${new Date(event.sentAt).toISOString()}, ` +
+          `accepted +${event.ackAt - event.sentAt} ms in ${event.region}; connects ${near(record.connects) || '-'}; ` +
+          `resyncs ${near(record.resyncs.map((r) => r.at)) || '-'} ms; got ${around(before)} then ${around(after)})`,
+      );
     }
 
     // Order: log positions per epoch, and each publisher's own sequence.

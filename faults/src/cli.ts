@@ -16,13 +16,15 @@ const { values } = parseArgs({
     'direct-topics': { type: 'string', default: '4' },
     'web-videos': { type: 'string', default: '2' },
     report: { type: 'string' },
+    logs: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`npm run faults -- [--minutes N | --seconds N] [--seed S] [--direct-topics N] [--web-videos N] [--report file.json] [--quiet]
+  console.log(`npm run faults -- [--minutes N | --seconds N] [--seed S] [--direct-topics N] [--web-videos N]
+                  [--report file.json] [--logs file.txt] [--quiet]
 
 Starts the real topology (2 regions × 2 dispatchers × 2 realtime nodes, a Redis each, the web app
 in Redis mode) with a fault proxy on every link, runs viewers of three kinds (the project's
@@ -45,7 +47,10 @@ const seed =
   values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Math.floor(positive('seed', values.seed) ?? 1);
 const started = Date.now();
 const log = (line: string) => {
-  if (!values.quiet) console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  if (!values.quiet) {
+    const at = new Date().toISOString().slice(11, 23);
+    console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s ${at}] ${line}`);
+  }
 };
 
 const result = await runFaults({
@@ -54,6 +59,7 @@ const result = await runFaults({
   directTopics: positive('direct-topics', values['direct-topics']) ?? 4,
   webVideos: positive('web-videos', values['web-videos']) ?? 2,
   log,
+  ...(values.logs ? { logsPath: values.logs } : {}),
 });
 const command = `npm run faults -- ${values.minutes !== undefined ? `--minutes ${values.minutes}` : `--seconds ${seconds}`} --seed ${seed}`;
 console.log(`\n${formatReport(result, command)}`);

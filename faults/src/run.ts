@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { checkDeliveries, checkProcesses, type DeliveryResult, type ProcessResult } from './checker.js';
 import { type AppliedFault, FaultInjector } from './injector.js';
 import { sleep } from './processes.js';
@@ -27,6 +28,8 @@ export interface RunOptions {
   /** Web videos published through the product API. */
   webVideos: number;
   log: (line: string) => void;
+  /** Where the services' own logs go at the end (the end of each one's output). */
+  logsPath?: string;
 }
 
 export interface RunResult {
@@ -57,6 +60,10 @@ export async function runFaults(options: RunOptions): Promise<RunResult> {
     return await run(topology, random, options);
   } finally {
     clearInterval(memory);
+    if (options.logsPath) {
+      const text = topology.processes.map((p) => `===== ${p.name}\n${p.logs}`).join('\n');
+      writeFileSync(options.logsPath, text);
+    }
     await topology.stop();
   }
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@ovation/shared/server';
 import { FaultProxy } from './fault-proxy.js';
+import { reservePort } from './ports.js';
 import { healthy, ManagedProcess, type ProcessSpec } from './processes.js';
 
 /*
@@ -81,7 +81,12 @@ export async function startTopology(options: { regions?: number; random: () => n
   const processes: ManagedProcess[] = [];
   const proxies: FaultProxy[] = [];
   const proxy = async (name: string, kind: LinkKind | undefined, port: number) => {
-    const p = await FaultProxy.start({ name, targets: [{ host: '127.0.0.1', port }], random: options.random });
+    const p = await FaultProxy.start({
+      name,
+      targets: [{ host: '127.0.0.1', port }],
+      port: await reservePort(),
+      random: options.random,
+    });
     proxies.push(p);
     if (kind) links.push({ name, kind, proxy: p });
     return p;
@@ -91,9 +96,9 @@ export async function startTopology(options: { regions?: number; random: () => n
   const layout = await Promise.all(
     regionNames.map(async (name) => ({
       name,
-      redisPort: await freePort(),
-      dispatcherPorts: [await freePort(), await freePort()],
-      nodePorts: [await freePort(), await freePort()],
+      redisPort: await reservePort(),
+      dispatcherPorts: [await reservePort(), await reservePort()],
+      nodePorts: [await reservePort(), await reservePort()],
     })),
   );
 
@@ -175,6 +180,7 @@ export async function startTopology(options: { regions?: number; random: () => n
     const nodeUrls = region.nodePorts.map((port) => `http://127.0.0.1:${port}`);
     const balancer = await FaultProxy.start({
       name: `${region.name} balancer`,
+      port: await reservePort(),
       targets: region.nodePorts.map((port) => ({ host: '127.0.0.1', port })),
     });
     proxies.push(balancer);
@@ -183,8 +189,8 @@ export async function startTopology(options: { regions?: number; random: () => n
   }
 
   const first = regions[0] as Region;
-  const webRedis = new ManagedProcess(redisSpec('redis-web', first.name, await freePort()));
-  const webPort = await freePort();
+  const webRedis = new ManagedProcess(redisSpec('redis-web', first.name, await reservePort()));
+  const webPort = await reservePort();
   const web = new ManagedProcess({
     name: 'web',
     tier: 'web',

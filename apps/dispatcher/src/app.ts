@@ -41,6 +41,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
   const recovery = new StoreRecovery(config.nodeTtlMs, (nodeIds) => store.registry.syncedNodes(nodeIds));
   store.onStoreLost((liveNodes) => {
     recovery.lost(liveNodes);
+    viewerCounter?.forget();
     app.log.warn({ nodes: liveNodes.length }, 'Redis lost its data; publishes wait for the nodes to re-register');
   });
   // Other regions: accepted events are relayed to each (relay/), viewer counts exchanged.

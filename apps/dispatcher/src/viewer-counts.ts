@@ -37,6 +37,14 @@ export class ViewerCounter {
     await this.deps.registry.releaseDuty('viewer-counts', this.deps.holderId).catch(() => {});
   }
 
+  /**
+   * The store lost its data: the topic logs no longer hold the counts published so far, so every
+   * count is published again next round (as a new holder of the duty would).
+   */
+  forget(): void {
+    this.lastPublished.clear();
+  }
+
   /** One round; exposed for tests. */
   async tick(): Promise<void> {
     if (this.running) return;

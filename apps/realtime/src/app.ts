@@ -81,6 +81,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     orderWaitMs: config.orderWaitMs,
     repair: async (topic, afterPos, epoch) => (await catchUps.fetch([topic], afterPos, [epoch])).get(topic),
     probe: (topics) => catchUps.fetch(topics, undefined),
+    onResync: (topic, why) => app.log.warn({ topic, why }, 'viewers of a topic told to resync'),
   });
   const collector = new LatencyCollector(metrics.registry);
   const link = new DispatcherLink({

@@ -6,8 +6,14 @@ import type { RelayOutbox } from './outbox.js';
  * Relay to peer regions: per peer, one relayer at a time in the region (a duty any dispatcher may
  * hold) takes what waits in that peer's outbox (outbox.ts), in order, and posts it:
  *
- *   outbox ──read──▶ relayer ──POST /internal/relay (any of the peer's URLs)──▶ peer ──200──▶ ack
- *                        │ failed: the same entries again after a backoff (full jitter)
+ *   outbox ──reader: reads ahead──▶ pending (this process) ──sender──▶ POST /internal/relay ─▶ peer
+ *                                                                 200: removed from the outbox
+ *                                                                 failed: the same batch again,
+ *                                                                 after a backoff (full jitter)
+ *
+ * The reader keeps reading while the sender waits for the peer (up to READ_AHEAD_EVENTS), so what
+ * was accepted is in this process within a moment: if the region's Redis loses its data, what the
+ * relayer holds still goes. A batch that failed is sent again from memory, not read again.
  *
  * A relayer that dies or stops mid-way loses its duty; the next one starts from what is still in
  * the outbox, so it may send an entry again: the peer accepts each event once (it dedupes by
@@ -17,6 +23,9 @@ import type { RelayOutbox } from './outbox.js';
 
 /** Events per relay request. */
 const MAX_BATCH = 1000;
+/** Events (and bytes) read from the outbox ahead of the peer taking them. */
+const READ_AHEAD_EVENTS = 20_000;
+const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 2000;
 /** The relay duty's lease: renewed before every request, longer than a request can take. */
 const DUTY_TTL_MS = 5000;
@@ -29,13 +38,24 @@ export interface Peer {
   urls: readonly string[];
 }
 
+type Entry = Awaited<ReturnType<RelayOutbox['read']>>[number];
+
 export class OutboxRelayer {
   private running = false;
-  private loop: Promise<void> | undefined;
+  private loops: Promise<void> | undefined;
   private current = 0;
   private failures = 0;
   private gaugedAt = 0;
-  private wake: (() => void) | undefined;
+  /** Holding the duty (the sender says; the reader reads only then). */
+  private holding = false;
+  /** Read from the outbox, not taken by the peer yet; the id of the last one read. */
+  private pending: Entry[] = [];
+  private pendingEvents = 0;
+  private pendingBytes = 0;
+  private after = '0';
+  /** Wakes the sender (entries arrived) or a pause (stopping). */
+  private wakeSender: (() => void) | undefined;
+  private wakePause: (() => void) | undefined;
 
   constructor(
     readonly peer: Peer,
@@ -49,66 +69,113 @@ export class OutboxRelayer {
       agent: Agent;
       metrics: DispatcherMetrics;
       random?: () => number;
+      /** Read-ahead bound in events (tests); READ_AHEAD_EVENTS by default. */
+      readAhead?: number;
     },
   ) {}
 
   start(): void {
     this.running = true;
-    this.loop = this.run();
+    this.loops = Promise.all([this.sender(), this.reader()]).then(() => {});
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
-    await this.loop;
+    this.wakeSender?.();
+    this.wakePause?.();
+    await this.loops;
     await this.deps.release().catch(() => {});
   }
 
-  private async run(): Promise<void> {
-    const { outbox, claim, metrics } = this.deps;
+  /** Reads the outbox ahead while holding the duty. */
+  private async reader(): Promise<void> {
+    const { outbox, metrics } = this.deps;
     const peer = this.peer.region;
-    let after: string | undefined;
     while (this.running) {
-      if (!(await claim(DUTY_TTL_MS).catch(() => false))) {
-        after = undefined;
-        await this.pause(1000);
+      if (
+        !this.holding ||
+        this.pendingEvents >= (this.deps.readAhead ?? READ_AHEAD_EVENTS) ||
+        this.pendingBytes >= READ_AHEAD_BYTES
+      ) {
+        await this.pause(100);
         continue;
       }
-      // A new holder starts from whatever is still in the outbox.
-      after ??= '0';
-      let entries: Awaited<ReturnType<RelayOutbox['read']>>;
+      const holdingSince = this.after;
+      let entries: Entry[];
       try {
-        entries = await outbox.read(peer, after, 100, READ_BLOCK_MS);
+        entries = await outbox.read(peer, this.after, 100, READ_BLOCK_MS);
       } catch {
         await this.pause(200);
         continue;
       }
+      // The duty changed hands while reading (the sender started over): these are not ours to keep.
+      if (!this.holding || this.after !== holdingSince) continue;
+      for (const entry of entries) {
+        this.pending.push(entry);
+        this.pendingEvents += entry.count;
+        this.pendingBytes += entry.joined.length;
+        this.after = entry.id;
+      }
+      if (entries.length > 0) this.wakeSender?.();
       if (Date.now() - this.gaugedAt > 1000) {
         this.gaugedAt = Date.now();
         metrics.relayQueued.set({ peer }, await outbox.size(peer).catch(() => 0));
       }
-      if (entries.length === 0) continue;
-      const batch: typeof entries = [];
+    }
+  }
+
+  /** Posts what was read, in order; keeps the duty. */
+  private async sender(): Promise<void> {
+    const { outbox, claim, metrics } = this.deps;
+    const peer = this.peer.region;
+    while (this.running) {
+      if (!(await claim(DUTY_TTL_MS).catch(() => false))) {
+        // Not (or no longer) the relayer: the next one starts from what is in the outbox.
+        this.holding = false;
+        this.pending = [];
+        this.pendingEvents = 0;
+        this.pendingBytes = 0;
+        this.after = '0';
+        await this.pause(1000);
+        continue;
+      }
+      this.holding = true;
+      if (this.pending.length === 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1000);
+          this.wakeSender = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        continue;
+      }
+      const batch: Entry[] = [];
       let events = 0;
-      for (const entry of entries) {
+      for (const entry of this.pending) {
         if (batch.length > 0 && events + entry.count > MAX_BATCH) break;
         batch.push(entry);
         events += entry.count;
       }
-      if (!this.running || !(await claim(DUTY_TTL_MS).catch(() => false))) continue;
       if (await this.send(batch.map((e) => e.joined).join(','))) {
         this.failures = 0;
-        after = (batch.at(-1) as (typeof batch)[number]).id;
         metrics.relaySent.inc({ peer }, events);
-        await outbox
-          .ack(
-            peer,
-            batch.map((e) => e.id),
-          )
-          .catch(() => {});
-        metrics.relayQueued.set({ peer }, await outbox.size(peer).catch(() => 0));
+        this.pending.splice(0, batch.length);
+        this.pendingEvents -= events;
+        for (const entry of batch) this.pendingBytes -= entry.joined.length;
+        // Gone from the outbox before going on: an entry left there would be sent again by a later
+        // relayer, perhaps after the peer forgot it had it. Stopped first: the next one sends it again
+        // while the peer still knows it (entries are dropped well before that, OUTBOX_MAX_AGE_MS).
+        const ids = batch.map((e) => e.id);
+        while (
+          this.running &&
+          !(await outbox.ack(peer, ids).then(
+            () => true,
+            () => false,
+          ))
+        )
+          await this.pause(200);
       } else {
-        // Full jitter over an exponential cap, so recovering peers are not hit in lockstep.
         this.failures++;
         const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(10, this.failures - 1));
         await this.pause(Math.floor((this.deps.random ?? Math.random)() * cap));
@@ -140,7 +207,7 @@ export class OutboxRelayer {
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
-      this.wake = () => {
+      this.wakePause = () => {
         clearTimeout(timer);
         resolve();
       };

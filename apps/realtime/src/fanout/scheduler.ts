@@ -40,6 +40,8 @@ export interface FanoutOptions {
   orderWaitMs: number;
   /** Reads a topic's history after a position, to fill a gap (none: gaps are skipped). */
   repair?: TopicOrderOptions['repair'];
+  /** A topic's viewers were sent `resync` (for the log). */
+  onResync?: (topic: string, why: string) => void;
   /** Reads topics' log positions, to find a lost tail (none: only gaps a later event reveals). */
   probe?: TopicOrderOptions['probe'];
 }
@@ -70,7 +72,10 @@ export class FanoutScheduler {
       release: (events) => this.add(events),
       repair: options.repair ?? (async () => undefined),
       ...(options.probe ? { probe: options.probe } : {}),
-      onGap: (outcome) => metrics.orderGaps.inc({ outcome }),
+      onGap: (outcome, topic, why) => {
+        metrics.orderGaps.inc({ outcome });
+        if (outcome === 'resync') options.onResync?.(topic, why ?? '');
+      },
       onLate: () => metrics.lateEventsDropped.inc(),
     });
   }

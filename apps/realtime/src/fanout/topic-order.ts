@@ -73,7 +73,8 @@ export interface TopicOrderOptions {
   repair: (topic: string, afterPos: number, epoch: string) => Promise<TTopicCatchUp | undefined>;
   /** The state of each topic's log (position, epoch), no history (throws when it cannot be read). */
   probe?: (topics: readonly string[]) => Promise<ReadonlyMap<string, TTopicCatchUp>>;
-  onGap: (outcome: GapOutcome) => void;
+  /** A gap's outcome; for `resync`, why (logged: a viewer told to reload is worth a line). */
+  onGap: (outcome: GapOutcome, topic: string, why?: string) => void;
   onLate: () => void;
   now?: () => number;
 }
@@ -294,7 +295,7 @@ export class TopicOrder {
    * The topic's log was lost and restarted under `epoch`: the new epoch is followed from position
    * 1, the old one's late events still go out once. Whether the old log had events this node never
    * got (in the queue of a dispatcher that died with the store) cannot be known: the viewers of an
-   * established sequence get `resync` — after what waited for a gap of the old log, which cannot
+   * established sequence get `resync` — before what waited for a gap of the old log, which cannot
    * be repaired any more — and a snapshot of the new log follows.
    */
   private switchEpoch(topic: string, state: TopicState, epoch: string, region: string, out: TWireEvent[]): TopicState {
@@ -304,17 +305,18 @@ export class TopicOrder {
     fresh.likes = state.likes;
     fresh.status = state.status;
     fresh.viewers = state.viewers;
-    if (established) fresh.previous = { epoch: state.epoch, next: state.next as number };
+    if (established) {
+      fresh.previous = { epoch: state.epoch, next: state.next as number };
+      // First the resync (what waited sits after a gap that will never be filled), then what waited.
+      out.push(this.resyncEvent(topic, region));
+      this.o.onGap('resync', topic, `the log moved to epoch ${epoch} (was ${state.epoch})`);
+      fresh.owesSnapshot = true;
+    }
     for (const entry of state.waiting) {
       this.apply(fresh, entry.event);
       out.push(entry.event);
     }
     if (fresh.previous && state.waiting.length > 0) fresh.previous.next = (state.waiting.at(-1)?.pos ?? 0) + 1;
-    if (established) {
-      out.push(this.resyncEvent(topic, region));
-      this.o.onGap('resync');
-      fresh.owesSnapshot = true;
-    }
     this.topics.set(topic, fresh);
     if (fresh.owesSnapshot) this.arm(topic, fresh, 0);
     return fresh;
@@ -355,7 +357,9 @@ export class TopicOrder {
       state.viewers = event.data.count;
     } else if (event.type === 'snapshot') {
       const { likes, status, viewers } = event.data as Partial<TSnapshotPayload>;
-      if (typeof likes === 'number') state.likes = likes;
+      // A like total only grows: one lower than this node's is a log that lost likes (Redis
+      // restarted empty, not restored yet) — what the node knows is what it gives back.
+      if (typeof likes === 'number') state.likes = Math.max(state.likes ?? 0, likes);
       if (typeof status === 'string') state.status = status;
       if (typeof viewers === 'number') state.viewers = viewers;
     }
@@ -409,7 +413,11 @@ export class TopicOrder {
       // History no longer reaches back to the gap (or is more than one read returns): its events
       // are gone for this node's viewers, who reload.
       out.push(this.resyncEvent(topic, read.region));
-      this.o.onGap('resync');
+      this.o.onGap(
+        'resync',
+        topic,
+        read.cut ? 'history past the gap is more than one read' : 'history trimmed past the gap',
+      );
       if (read.cut) {
         // What arrived still goes out (after the resync); the rest of the gap is not coming.
         for (const entry of state.waiting.filter((e) => e.pos <= read.pos)) this.take(state, entry.event, out);
@@ -461,7 +469,7 @@ export class TopicOrder {
       // of counts exact (the contract's invariant), and the snapshot sets the state outright.
       // After a resync (a snapshot owed) the snapshot alone speaks: the viewers reload.
       const lost = state.likes === undefined || state.owesSnapshot ? 0 : read.likes - state.likes;
-      const snapshot = this.snapshotEvent(topic, read);
+      const snapshot = this.snapshotEvent(topic, read, state.likes, state.status);
       if (lost > 0) {
         const like: TWireEvent = { ...snapshot, type: 'like', data: { count: lost } };
         out.push(like);
@@ -470,9 +478,9 @@ export class TopicOrder {
       out.push(snapshot);
       this.apply(state, snapshot);
       state.owesSnapshot = false;
-      this.o.onGap('snapshot');
+      this.o.onGap('snapshot', topic);
     } else {
-      this.o.onGap('repaired');
+      this.o.onGap('repaired', topic);
     }
     this.drainConsecutive(state, out);
   }
@@ -483,7 +491,7 @@ export class TopicOrder {
     if (state.waiting.length > 0 && this.now - state.failingSince > MAX_REPAIR_MS) {
       this.giveUp(topic, state, out);
       state.knownThrough = 0;
-    } else this.o.onGap('retry');
+    } else this.o.onGap('retry', topic);
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(8, state.failures - 1));
     clearTimeout(state.timer);
     state.timer = undefined;
@@ -495,10 +503,11 @@ export class TopicOrder {
    * epoch is followed from its start (its events are read by the next repair, with a snapshot).
    */
   private lostLog(topic: string, state: TopicState, read: TTopicCatchUp, out: TWireEvent[]): void {
+    // First the resync (what waited sits after a gap that will never be filled), then what waited.
+    out.push(this.resyncEvent(topic, read.region));
+    this.o.onGap('resync', topic, `the log was lost (epoch ${read.epoch}, was ${state.epoch})`);
     for (const entry of state.waiting) this.take(state, entry.event, out);
     state.waiting = [];
-    out.push(this.resyncEvent(topic, read.region));
-    this.o.onGap('resync');
     state.previous = { epoch: state.epoch, next: state.next as number };
     state.epoch = read.epoch;
     state.next = 1;
@@ -512,7 +521,7 @@ export class TopicOrder {
   /** The gap is lost for good: `resync`, then what waits; a snapshot is owed. */
   private giveUp(topic: string, state: TopicState, out: TWireEvent[]): void {
     out.push(this.resyncEvent(topic, state.waiting[0]?.event.region ?? 'local'));
-    this.o.onGap('resync');
+    this.o.onGap('resync', topic, `gap at ${state.next} given up (${state.waiting.length} events waiting)`);
     state.next = state.waiting[0]?.pos ?? state.next;
     state.likes = undefined;
     state.owesSnapshot = true;
@@ -520,12 +529,17 @@ export class TopicOrder {
     this.drainConsecutive(state, out);
   }
 
-  private snapshotEvent(topic: string, read: TTopicCatchUp): TWireEvent {
+  /**
+   * A snapshot of `read`, its like total at least `likes` (what this node counted; see apply) and
+   * its status `status` when the read has none (a log made again that has not been restored yet).
+   */
+  private snapshotEvent(topic: string, read: TTopicCatchUp, likes = 0, status?: string): TWireEvent {
     const ts = this.now;
+    const known = read.status ?? status;
     const data: TSnapshotPayload = {
       viewers: read.viewers,
-      likes: read.likes,
-      ...(read.status === undefined ? {} : { status: read.status }),
+      likes: Math.max(read.likes, likes),
+      ...(known === undefined ? {} : { status: known }),
     };
     const id = positionId({ ts, pos: read.pos, epoch: read.epoch, region: read.region }, true);
     return { id, topic, type: 'snapshot', data, ts, region: read.region };
