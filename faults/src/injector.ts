@@ -7,6 +7,11 @@ import { PEER_LATENCY_MS, type Topology } from './topology.js';
  * The fault schedule: a new fault every 1–4 s (seeded), each with its own duration, so
  * several may be in force at once. Per region and tier at most one process is down at a time
  * (a region keeps a dispatcher and a node): the suite tests recovery, not a region's death.
+ * A store wipe (Redis restarted empty) comes alone in its region — no other fault touching the
+ * region in force, or ended less than ISOLATION_MS before, or starting until ISOLATION_MS after
+ * it: what a region accepted but had not delivered yet because another fault held it up is lost
+ * with a wiped store (its viewers get resync, but their like totals cannot be made whole). That
+ * compound loss is what Redis persistence or a replica prevents in a deployment; see RELIABILITY.md.
  *
  *   processes  SIGKILL (restarted 0.5–3 s later), SIGTERM (drain, then restarted),
  *              SIGSTOP/SIGCONT (0.5–4 s) — of nodes, dispatchers, the web app
@@ -54,8 +59,14 @@ const KINDS: ReadonlyArray<readonly [FaultKindName, number]> = [
   ['link latency', 8],
 ];
 
+/** How long a store wipe keeps its region to itself, before and after (see above). */
+const ISOLATION_MS = 5000;
+
 export class FaultInjector {
   readonly applied: AppliedFault[] = [];
+  /** Per region: until when faults touching it are in force or cooling down, and until when it belongs to a wipe. */
+  private readonly busyUntil = new Map<string, number>();
+  private readonly wipedUntil = new Map<string, number>();
   /** Processes a fault has taken down or stopped, until it is over. */
   private readonly busy = new Set<ManagedProcess>();
   private readonly recoveries = new Set<Promise<void>>();
@@ -108,24 +119,55 @@ export class FaultInjector {
     }
   }
 
+  /** The regions a process or a link belongs to (a link between regions: both). */
+  private regionsOf(name: string): string[] {
+    return this.topology.regions.map((r) => r.name).filter((region) => name.includes(region));
+  }
+
+  /** Whether a fault may touch these regions now (none of them belongs to a store wipe). */
+  private free(regions: readonly string[]): boolean {
+    return regions.every((region) => (this.wipedUntil.get(region) ?? 0) < Date.now());
+  }
+
+  /** A fault touching `regions` is in force until its recovery settles (then cools down). */
+  private track(regions: readonly string[], recovery: Promise<void>): Promise<void> {
+    const forever = Number.POSITIVE_INFINITY;
+    for (const region of regions) this.busyUntil.set(region, forever);
+    return recovery.finally(() => {
+      for (const region of regions) this.busyUntil.set(region, Date.now() + ISOLATION_MS);
+    });
+  }
+
   /** Applies one fault of `kind` to a random target; its recovery, or undefined when none is free. */
   private apply(kind: FaultKindName): Promise<void> | undefined {
     const { topology, random } = this;
     if (kind.startsWith('link')) {
       const link = random.pick(topology.links);
-      const ms =
-        kind === 'link reset' ? 0 : random.int(kind === 'link stall' ? 500 : 1000, kind === 'link stall' ? 3000 : 5000);
-      this.record(kind, link.name, ms);
-      if (kind === 'link stall') link.proxy.stall(ms);
-      else if (kind === 'link reset') link.proxy.reset();
-      else if (kind === 'link black hole') link.proxy.blackhole(ms);
-      else {
-        const base = link.kind === 'dispatcher->peer' ? PEER_LATENCY_MS : 0;
-        link.proxy.latency(base + random.int(100, 500), 50);
-        return sleep(ms).then(() => link.proxy.latency(base, base > 0 ? 10 : 0));
-      }
-      return sleep(ms);
+      const regions = this.regionsOf(link.name);
+      if (!this.free(regions)) return undefined;
+      return this.track(regions, this.linkFault(kind, link));
     }
+    return this.processFault(kind);
+  }
+
+  private linkFault(kind: FaultKindName, link: Topology['links'][number]): Promise<void> {
+    const { random } = this;
+    const ms =
+      kind === 'link reset' ? 0 : random.int(kind === 'link stall' ? 500 : 1000, kind === 'link stall' ? 3000 : 5000);
+    this.record(kind, link.name, ms);
+    if (kind === 'link stall') link.proxy.stall(ms);
+    else if (kind === 'link reset') link.proxy.reset();
+    else if (kind === 'link black hole') link.proxy.blackhole(ms);
+    else {
+      const base = link.kind === 'dispatcher->peer' ? PEER_LATENCY_MS : 0;
+      link.proxy.latency(base + random.int(100, 500), 50);
+      return sleep(ms).then(() => link.proxy.latency(base, base > 0 ? 10 : 0));
+    }
+    return sleep(ms);
+  }
+
+  private processFault(kind: FaultKindName): Promise<void> | undefined {
+    const { topology, random } = this;
     const tier = kind.endsWith('node')
       ? 'realtime'
       : kind.endsWith('dispatcher')
@@ -140,12 +182,33 @@ export class FaultInjector {
         !this.busy.has(p) &&
         // One process of a tier down per region at a time; the realtime stores only are wiped.
         !topology.processes.some((q) => q.spec.tier === tier && q.spec.region === p.spec.region && this.busy.has(q)) &&
-        (kind !== 'redis restarted empty' || p.name !== 'redis-web'),
+        (kind !== 'redis restarted empty' || p.name !== 'redis-web') &&
+        this.free([p.spec.region]),
     );
     if (candidates.length === 0) return undefined;
     const target = random.pick(candidates);
     this.busy.add(target);
-    const done = () => this.busy.delete(target);
+    const region = target.spec.region;
+    if (kind === 'redis restarted empty') {
+      // The region is reserved at once (nothing new touches it); the wipe waits for what is in
+      // force there to end and cool down.
+      this.wipedUntil.set(region, Number.POSITIVE_INFINITY);
+      return (async () => {
+        while ((this.busyUntil.get(region) ?? 0) > Date.now() && this.running) await sleep(200);
+        if (this.running) await this.processRecovery(kind, target, () => {});
+      })().finally(() => {
+        this.busy.delete(target);
+        this.wipedUntil.set(region, Date.now() + ISOLATION_MS);
+      });
+    }
+    return this.track(
+      [region],
+      this.processRecovery(kind, target, () => this.busy.delete(target)),
+    );
+  }
+
+  private processRecovery(kind: FaultKindName, target: ManagedProcess, done: () => void): Promise<void> {
+    const { random } = this;
     if (kind.startsWith('pause')) {
       const ms = random.int(500, 4000);
       this.record(kind, target.name, ms);

@@ -189,19 +189,20 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
   const truth = new Map<string, number>();
   for (const record of records) truth.set(record.spec.topic, (truth.get(record.spec.topic) ?? 0) + 1);
   let convergedMs: number | undefined;
+  let mismatch = '';
   const countsDeadline = quiescedAt + 30_000;
   while (Date.now() < countsDeadline) {
-    if (
-      await countsMatch(
-        regions.map((r) => r.dispatchers),
-        truth,
-      )
-    ) {
+    mismatch = await countsMismatch(
+      regions.map((r) => r.dispatchers),
+      truth,
+    );
+    if (!mismatch) {
       convergedMs = Date.now() - quiescedAt;
       break;
     }
     await sleep(100);
   }
+  if (mismatch) log(`viewer counts did not converge: ${mismatch}`);
 
   // End markers through both regions; every viewer must receive both of its topic's.
   const markerSeq = (region: string) => `marker-${region}`;
@@ -295,24 +296,24 @@ function hasKey(record: ViewerRecord, key: string): boolean {
   });
 }
 
-async function countsMatch(
+/** The first topic whose count a region's dispatcher gets wrong ('' when every one is right). */
+async function countsMismatch(
   regionDispatchers: ReadonlyArray<ReadonlyArray<{ url: string }>>,
   truth: ReadonlyMap<string, number>,
-): Promise<boolean> {
+): Promise<string> {
   for (const dispatchers of regionDispatchers) {
     for (const [topic, count] of truth) {
+      const url = `${dispatchers[0]?.url}/topics/${encodeURIComponent(topic)}/viewers`;
       try {
-        const response = await fetch(`${dispatchers[0]?.url}/topics/${encodeURIComponent(topic)}/viewers`, {
-          signal: AbortSignal.timeout(1000),
-        });
+        const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
         const body = (await response.json()) as { count?: number };
-        if (body.count !== count) return false;
-      } catch {
-        return false;
+        if (body.count !== count) return `${url}: ${JSON.stringify(body)}, truth ${count}`;
+      } catch (error) {
+        return `${url}: ${(error as Error).message}`;
       }
     }
   }
-  return true;
+  return '';
 }
 
 async function waitUntil(

@@ -1,3 +1,4 @@
+import { watchConnection } from '@ovation/shared/server';
 import { Redis } from 'ioredis';
 import { MemoryRegistry } from '../registry/memory-registry.js';
 import { RedisRegistry } from '../registry/redis-registry.js';
@@ -56,6 +57,7 @@ export function openRegistry(options: {
   });
   // Errors surface through the commands that fail; without a listener ioredis logs each one.
   redis.on('error', () => {});
+  const stopWatching = watchConnection(redis);
   const registry = new RedisRegistry(redis, options.redisPrefix);
   const log = new RedisTopicLog(redis, options.redisPrefix, registry, options.topicLog, {
     region: options.region,
@@ -74,6 +76,7 @@ export function openRegistry(options: {
     },
     healthy: () => redis.status === 'ready',
     close: async () => {
+      stopWatching();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -69,15 +69,26 @@ export class RedisOutbox implements RelayOutbox {
   }
 
   async read(peer: string, after: string, count: number, blockMs: number): Promise<OutboxEntry[]> {
-    const reply = (await this.reader(peer).xread(
-      'COUNT',
-      count,
-      'BLOCK',
-      blockMs,
-      'STREAMS',
-      outboxKey(this.prefix, peer),
-      after,
-    )) as Array<[string, Array<[string, string[]]>]> | null;
+    let reply: Array<[string, Array<[string, string[]]>]> | null;
+    try {
+      reply = (await this.reader(peer).xread(
+        'COUNT',
+        count,
+        'BLOCK',
+        blockMs,
+        'STREAMS',
+        outboxKey(this.prefix, peer),
+        after,
+      )) as Array<[string, Array<[string, string[]]>]> | null;
+    } catch (error) {
+      // A read that timed out (past BLOCK: the connection may be dead, see connection-watchdog.ts)
+      // gets a new connection next time; one not connected yet just waits for it.
+      if (error instanceof Error && error.message.includes('timed out')) {
+        this.readers.get(peer)?.disconnect();
+        this.readers.delete(peer);
+      }
+      throw error;
+    }
     const entries: OutboxEntry[] = [];
     for (const [id, fields] of reply?.[0]?.[1] ?? []) {
       // Fields as the accept script writes them: n <count> b <bytes> e <joined>.

@@ -1,3 +1,4 @@
+import { watchConnection } from '@ovation/shared/server';
 import { Redis } from 'ioredis';
 
 /** A Redis command that takes longer than this counts as Redis being down (a paused server). */
@@ -21,6 +22,8 @@ export function createRedisClient(url: string): { redis: Redis; firstConnection:
   });
   // Errors surface through the commands that fail; without a listener ioredis logs each one.
   redis.on('error', () => {});
+  // A connection that went silent (a partition) is made again rather than timing out forever.
+  watchConnection(redis);
   const firstConnection = new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(timer);
