@@ -8,7 +8,7 @@ import { redisForThisFile } from '../../../test-support/shared-redis.js';
 import { buildApp } from '../src/app.js';
 import { loadDispatcherConfig } from '../src/config.js';
 import { createDispatcherMetrics } from '../src/metrics.js';
-import { MemoryOutbox } from '../src/relay/outbox.js';
+import { MemoryOutbox, type RelayOutbox } from '../src/relay/outbox.js';
 import { OutboxRelayer } from '../src/relay/relayer.js';
 
 const TOKEN = 'relay-test-token-0123456789';
@@ -23,6 +23,11 @@ async function fakePeer() {
       body += chunk;
     });
     req.on('end', () => {
+      // Viewer counts (/internal/region-counts) are not what these tests look at.
+      if (req.url !== '/internal/relay') {
+        res.writeHead(200).end('{}');
+        return;
+      }
       peer.requests++;
       if (peer.down) {
         res.writeHead(503).end();
@@ -87,6 +92,70 @@ describe('OutboxRelayer', () => {
     expect(peer.received).toEqual(Array.from({ length: 81 - first }, (_, i) => first + i));
     expect(first).toBeGreaterThan(0);
     expect(outbox.dropped).toBeGreaterThanOrEqual(first);
+  });
+});
+
+describe('OutboxRelayer when its store goes away', () => {
+  it('keeps what it read while the store is out of reach, and sends it first when the store comes back empty', async () => {
+    const { peer, url } = await fakePeer();
+    const agent = new Agent();
+    const metrics = createDispatcherMetrics();
+    const inner = new MemoryOutbox(['eu'], 1000);
+    // The region's store as two dispatchers see it: an outbox and a duty lease, both out of reach
+    // while `down`.
+    const store = { down: false, holder: undefined as string | undefined, refusedClaims: new Set<string>() };
+    const reach = (who?: string) => {
+      if (!store.down) return;
+      if (who) store.refusedClaims.add(who);
+      throw new Error('Command timed out');
+    };
+    const outbox: RelayOutbox = {
+      read: async (...args) => (reach(), inner.read(...args)),
+      ack: async (...args) => (reach(), inner.ack(...args)),
+      size: async (...args) => (reach(), inner.size(...args)),
+      add: (wires) => inner.add(wires),
+      close: () => inner.close(),
+    };
+    const relayer = (token: string) =>
+      new OutboxRelayer(
+        { region: 'eu', urls: [url] },
+        {
+          outbox,
+          claim: async () => {
+            reach(token);
+            store.holder ??= token;
+            return store.holder === token;
+          },
+          release: async () => {},
+          token: 't',
+          agent,
+          metrics,
+          random: () => 0.5,
+        },
+      );
+    const first = relayer('a');
+    first.start();
+    cleanup.push(
+      () => first.stop(),
+      () => agent.close(),
+      () => peer.server?.close(),
+    );
+    for (let n = 0; n < 10; n++) outbox.add([JSON.stringify({ n })]);
+    await waitFor('the holder read them and tried the peer', () => peer.requests >= 2);
+    // The store goes away and comes back empty (outbox and lease gone); a second dispatcher is up.
+    store.down = true;
+    const second = relayer('b');
+    second.start();
+    cleanup.push(() => second.stop());
+    await waitFor('both found the store out of reach', () => store.refusedClaims.size === 2);
+    await inner.ack('eu', (await inner.read('eu', '0', 1000, 0)).map((e) => e.id));
+    store.holder = undefined;
+    store.down = false;
+    peer.down = false;
+    for (let n = 10; n < 15; n++) outbox.add([JSON.stringify({ n })]);
+    await waitFor('the last event at the peer', () => peer.received.at(-1) === 14, { timeoutMs: 15_000 });
+    expect(peer.received).toEqual(Array.from({ length: 15 }, (_, n) => n));
+    expect(store.holder).toBe('a');
   });
 });
 

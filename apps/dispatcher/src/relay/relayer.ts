@@ -15,6 +15,10 @@ import type { RelayOutbox } from './outbox.js';
  * was accepted is in this process within a moment: if the region's Redis loses its data, what the
  * relayer holds still goes. A batch that failed is sent again from memory, not read again.
  *
+ * While the store is out of reach the relayer keeps what it read, and once the store answers again
+ * the relayer that held the duty claims it before the others may (they wait a lease): if the store
+ * came back empty, what it held still goes, before anything accepted since.
+ *
  * A relayer that dies or stops mid-way loses its duty; the next one starts from what is still in
  * the outbox, so it may send an entry again: the peer accepts each event once (it dedupes by
  * origin id). Requests time out well within the duty's lease, so two relayers never overlap
@@ -48,6 +52,8 @@ export class OutboxRelayer {
   private gaugedAt = 0;
   /** Holding the duty (the sender says; the reader reads only then). */
   private holding = false;
+  /** When a claim last failed because the store was out of reach. */
+  private unreachableAt = 0;
   /** Read from the outbox, not taken by the peer yet; the id of the last one read. */
   private pending: Entry[] = [];
   private pendingEvents = 0;
@@ -129,7 +135,20 @@ export class OutboxRelayer {
     const { outbox, claim, metrics } = this.deps;
     const peer = this.peer.region;
     while (this.running) {
-      if (!(await claim(DUTY_TTL_MS).catch(() => false))) {
+      // After the store was out of reach, the relayer that held the duty claims it first: what it
+      // read is perhaps all that is left of those events (a store that came back empty).
+      if (!this.holding && Date.now() - this.unreachableAt < DUTY_TTL_MS) {
+        await this.pause(200);
+        continue;
+      }
+      const claimed = await claim(DUTY_TTL_MS).catch(() => undefined);
+      if (claimed === undefined) {
+        // The store is out of reach: keep what was read (the store may come back without it).
+        this.unreachableAt = Date.now();
+        await this.pause(200);
+        continue;
+      }
+      if (!claimed) {
         // Not (or no longer) the relayer: the next one starts from what is in the outbox.
         this.holding = false;
         this.pending = [];
