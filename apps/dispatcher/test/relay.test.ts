@@ -157,7 +157,10 @@ describe('OutboxRelayer when its store goes away', () => {
     second.start();
     cleanup.push(() => second.stop());
     await waitFor('both found the store out of reach', () => store.refusedClaims.size === 2);
-    await inner.ack('eu', (await inner.read('eu', '0', 1000, 0)).map((e) => e.id));
+    await inner.ack(
+      'eu',
+      (await inner.read('eu', '0', 1000, 0)).map((e) => e.id),
+    );
     store.holder = undefined;
     store.down = false;
     peer.down = false;
