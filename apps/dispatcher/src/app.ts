@@ -50,7 +50,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
       ? new Relay(config.peers, store.outbox, {
           token: config.internalToken,
           metrics,
-          claim: (peer, ttlMs) => store.registry.claimDuty(`relay:${peer}`, dispatcherId, ttlMs),
+          claim: (peer, ttlMs, fresh) => store.registry.claimDuty(`relay:${peer}`, dispatcherId, ttlMs, fresh),
           release: (peer) => store.registry.releaseDuty(`relay:${peer}`, dispatcherId),
         })
       : undefined;

@@ -8,6 +8,8 @@ import { redisForThisFile } from '../../../test-support/shared-redis.js';
 import { buildApp } from '../src/app.js';
 import { loadDispatcherConfig } from '../src/config.js';
 import { createDispatcherMetrics } from '../src/metrics.js';
+import { MemoryRegistry } from '../src/registry/memory-registry.js';
+import type { FreshDuty } from '../src/registry/registry.js';
 import { MemoryOutbox, type RelayOutbox } from '../src/relay/outbox.js';
 import { OutboxRelayer } from '../src/relay/relayer.js';
 
@@ -96,14 +98,13 @@ describe('OutboxRelayer', () => {
 });
 
 describe('OutboxRelayer when its store goes away', () => {
-  it('keeps what it read while the store is out of reach, and sends it first when the store comes back empty', async () => {
-    const { peer, url } = await fakePeer();
-    const agent = new Agent();
-    const metrics = createDispatcherMetrics();
+  /**
+   * The region's store as two dispatchers see it — an outbox and the relay duty — out of reach
+   * while `down`, and wiped by `wipe()` (outbox emptied, duties forgotten: a new registry).
+   */
+  const regionStore = () => {
     const inner = new MemoryOutbox(['eu'], 1000);
-    // The region's store as two dispatchers see it: an outbox and a duty lease, both out of reach
-    // while `down`.
-    const store = { down: false, holder: undefined as string | undefined, refusedClaims: new Set<string>() };
+    const store = { down: false, registry: new MemoryRegistry(), refusedClaims: new Set<string>() };
     const reach = (who?: string) => {
       if (!store.down) return;
       if (who) store.refusedClaims.add(who);
@@ -125,49 +126,83 @@ describe('OutboxRelayer when its store goes away', () => {
       add: (wires) => inner.add(wires),
       close: () => inner.close(),
     };
-    const relayer = (token: string) =>
-      new OutboxRelayer(
-        { region: 'eu', urls: [url] },
-        {
-          outbox,
-          claim: async () => {
-            reach(token);
-            store.holder ??= token;
-            return store.holder === token;
-          },
-          release: async () => {},
-          token: 't',
-          agent,
-          metrics,
-          random: () => 0.5,
-        },
+    const wipe = async () => {
+      await inner.ack(
+        'eu',
+        (await inner.read('eu', '0', 1000, 0)).map((e) => e.id),
       );
-    const first = relayer('a');
-    first.start();
+      store.registry = new MemoryRegistry();
+    };
+    return { store, outbox, reach, wipe };
+  };
+
+  const relayers = async (
+    outbox: RelayOutbox,
+    claim: (who: string, ttlMs: number, fresh: FreshDuty) => Promise<boolean>,
+  ) => {
+    const { peer, url } = await fakePeer();
+    const agent = new Agent();
     cleanup.push(
-      () => first.stop(),
       () => agent.close(),
       () => peer.server?.close(),
     );
+    const start = (who: string) => {
+      const relayer = new OutboxRelayer(
+        { region: 'eu', urls: [url] },
+        {
+          outbox,
+          claim: (ttlMs, fresh) => claim(who, ttlMs, fresh),
+          release: async () => {},
+          token: 't',
+          agent,
+          metrics: createDispatcherMetrics(),
+          random: () => 0.5,
+        },
+      );
+      relayer.start();
+      cleanup.push(() => relayer.stop());
+      return relayer;
+    };
+    return { peer, start };
+  };
+
+  it('keeps what it read while the store is out of reach, and sends it first when the store comes back empty', async () => {
+    const { store, outbox, reach, wipe } = regionStore();
+    const { peer, start } = await relayers(outbox, async (who, ttlMs, fresh) => {
+      reach(who);
+      return store.registry.claimDuty('relay:eu', who, ttlMs, fresh);
+    });
+    start('a');
     for (let n = 0; n < 10; n++) outbox.add([JSON.stringify({ n })]);
     await waitFor('the holder read them and tried the peer', () => peer.requests >= 2);
-    // The store goes away and comes back empty (outbox and lease gone); a second dispatcher is up.
+    // The store goes away and comes back empty (outbox and duty gone); a second dispatcher is up
+    // and also finds the store out of reach.
     store.down = true;
-    const second = relayer('b');
-    second.start();
-    cleanup.push(() => second.stop());
+    start('b');
     await waitFor('both found the store out of reach', () => store.refusedClaims.size === 2);
-    await inner.ack(
-      'eu',
-      (await inner.read('eu', '0', 1000, 0)).map((e) => e.id),
-    );
-    store.holder = undefined;
+    await wipe();
     store.down = false;
     peer.down = false;
     for (let n = 10; n < 15; n++) outbox.add([JSON.stringify({ n })]);
     await waitFor('the last event at the peer', () => peer.received.at(-1) === 14, { timeoutMs: 15_000 });
     expect(peer.received).toEqual(Array.from({ length: 15 }, (_, n) => n));
-    expect(store.holder).toBe('a');
+  });
+
+  it('keeps its place when the store comes back empty before another dispatcher noticed it was gone', async () => {
+    const { store, outbox, wipe } = regionStore();
+    const { peer, start } = await relayers(outbox, (who, ttlMs, fresh) =>
+      store.registry.claimDuty('relay:eu', who, ttlMs, fresh),
+    );
+    start('a');
+    for (let n = 0; n < 10; n++) outbox.add([JSON.stringify({ n })]);
+    await waitFor('the holder read them and tried the peer', () => peer.requests >= 2);
+    start('b');
+    // Between two of b's claims the store restarted empty: b finds the duty free at once.
+    await wipe();
+    peer.down = false;
+    for (let n = 10; n < 15; n++) outbox.add([JSON.stringify({ n })]);
+    await waitFor('the last event at the peer', () => peer.received.at(-1) === 14, { timeoutMs: 15_000 });
+    expect(peer.received).toEqual(Array.from({ length: 15 }, (_, n) => n));
   });
 });
 

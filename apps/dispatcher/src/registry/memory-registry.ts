@@ -1,5 +1,11 @@
 import { addLatencyBuckets, emptyLatencyBuckets } from '@ovation/shared';
-import { latencySlot, latencyWindowSlots, type NodeInfo, type SubscriptionRegistry } from './registry.js';
+import {
+  type FreshDuty,
+  latencySlot,
+  latencyWindowSlots,
+  type NodeInfo,
+  type SubscriptionRegistry,
+} from './registry.js';
 
 interface NodeState {
   url: string;
@@ -13,6 +19,9 @@ export class MemoryRegistry implements SubscriptionRegistry {
   private readonly nodes = new Map<string, NodeState>();
   private readonly topicNodes = new Map<string, Set<string>>();
   private readonly duties = new Map<string, { holder: string; until: number }>();
+  /** Duties someone held (see claimDuty's `fresh`), and when a claim first found one never held. */
+  private readonly everHeld = new Set<string>();
+  private readonly vacantSince = new Map<string, number>();
   private readonly regions = new Map<string, { counts: Map<string, number>; until: number }>();
   /** topic → slot → bucket counts */
   private readonly latency = new Map<string, Map<number, number[]>>();
@@ -137,10 +146,16 @@ export class MemoryRegistry implements SubscriptionRegistry {
     return expired;
   }
 
-  async claimDuty(name: string, holder: string, ttlMs: number): Promise<boolean> {
+  async claimDuty(name: string, holder: string, ttlMs: number, fresh?: FreshDuty): Promise<boolean> {
     const now = this.now();
     const current = this.duties.get(name);
     if (current && current.holder !== holder && current.until > now) return false;
+    if (!this.everHeld.has(name) && fresh && !fresh.priority && fresh.waitMs > 0) {
+      const since = this.vacantSince.get(name) ?? now;
+      this.vacantSince.set(name, since);
+      if (now - since < fresh.waitMs) return false;
+    }
+    this.everHeld.add(name);
     this.duties.set(name, { holder, until: now + ttlMs });
     return true;
   }

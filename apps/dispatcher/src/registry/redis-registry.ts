@@ -1,6 +1,7 @@
 import { emptyLatencyBuckets, LATENCY_BUCKET_COUNT } from '@ovation/shared';
 import type { Redis } from 'ioredis';
 import {
+  type FreshDuty,
   LATENCY_WINDOW_MS,
   latencySlot,
   latencyWindowSlots,
@@ -17,6 +18,7 @@ import {
  *   <p>:synced              HASH  nodeId -> 1 once the node's full sync completed (gone with a lost store)
  *   <p>:topic:<t>:nodes     SET   nodeIds with viewers of topic t
  *   <p>:duty:<name>         STRING holder of a periodic duty, with a TTL
+ *   <p>:duty:<name>:held    STRING 'held' once someone held it in this store (claimDuty's `fresh`)
  *   <p>:latency:<t>:<slot>  HASH  bucket index -> client latency samples (expires after 2 windows)
  *   <p>:topic:<t>:log, <p>:topic:<t>:history   the topic log (../topic-log/redis-topic-log.ts)
  *   <p>:regions             SET   other regions that reported viewer counts
@@ -77,12 +79,26 @@ return 1`;
 /** A sync's list of named topics outlives a stalled sync by this much, no more. */
 const SYNC_TTL_MS = 120_000;
 
-// Takes or extends a duty: 1 when ARGV[1] holds KEYS[1] for ARGV[2] ms from now.
+// Takes or extends a duty: 1 when ARGV[1] holds KEYS[1] for ARGV[2] ms from now. KEYS[2] says the
+// duty was held in this store ('held'), or since when claims without priority (ARGV[4] ~= '1') found
+// it never held: they wait ARGV[3] ms from then (SubscriptionRegistry.claimDuty's `fresh`).
 const CLAIM_DUTY = `
 local current = redis.call('GET', KEYS[1])
 if current == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 if current then return 0 end
+local seen = redis.call('GET', KEYS[2])
+local wait = tonumber(ARGV[3])
+if seen ~= 'held' and ARGV[4] ~= '1' and wait > 0 then
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  if not seen then
+    redis.call('SET', KEYS[2], now)
+    return 0
+  end
+  if now - tonumber(seen) < wait then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if seen ~= 'held' then redis.call('SET', KEYS[2], 'held') end
 return 1`;
 
 // Gives up a duty only if ARGV[1] holds it.
@@ -327,8 +343,18 @@ export class RedisRegistry implements SubscriptionRegistry {
     return removed;
   }
 
-  async claimDuty(name: string, holder: string, ttlMs: number): Promise<boolean> {
-    const result = await this.redis.eval(CLAIM_DUTY, 1, this.key.duty(name), holder, String(ttlMs));
+  async claimDuty(name: string, holder: string, ttlMs: number, fresh?: FreshDuty): Promise<boolean> {
+    const key = this.key.duty(name);
+    const result = await this.redis.eval(
+      CLAIM_DUTY,
+      2,
+      key,
+      `${key}:held`,
+      holder,
+      String(ttlMs),
+      String(fresh?.waitMs ?? 0),
+      fresh?.priority ? '1' : '0',
+    );
     return result === 1;
   }
 

@@ -12,6 +12,12 @@ export interface NodeInfo {
   url: string;
 }
 
+/** See SubscriptionRegistry.claimDuty. */
+export interface FreshDuty {
+  waitMs: number;
+  priority: boolean;
+}
+
 export interface SubscriptionRegistry {
   /**
    * The node is alive for `ttlMs` more; `counts` are viewer counts that changed (their topics are
@@ -57,10 +63,12 @@ export interface SubscriptionRegistry {
   /** Removes nodes whose liveness expired, with their topics; returns their ids. */
   sweepExpired(): Promise<string[]>;
   /**
-   * Elects one dispatcher for a periodic duty (viewer counts): true when `holder` holds the duty
-   * named `name` for the next `ttlMs`.
+   * Elects one dispatcher for a periodic duty (viewer counts, relay): true when `holder` holds the
+   * duty named `name` for the next `ttlMs`. With `fresh`, a duty no one ever held in this store (a
+   * first start, or a store that lost its data) goes at once only to a claim with `priority` (the
+   * holder from before the loss); others get it `fresh.waitMs` after the first of them asked.
    */
-  claimDuty(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  claimDuty(name: string, holder: string, ttlMs: number, fresh?: FreshDuty): Promise<boolean>;
   /** Gives a duty up (when `holder` holds it), so another dispatcher can take it at once. */
   releaseDuty(name: string, holder: string): Promise<void>;
   /**

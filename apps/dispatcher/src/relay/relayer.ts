@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import type { DispatcherMetrics } from '../metrics.js';
+import type { FreshDuty } from '../registry/registry.js';
 import type { RelayOutbox } from './outbox.js';
 
 /*
@@ -15,14 +16,15 @@ import type { RelayOutbox } from './outbox.js';
  * was accepted is in this process within a moment: if the region's Redis loses its data, what the
  * relayer holds still goes. A batch that failed is sent again from memory, not read again.
  *
- * While the store is out of reach the relayer keeps what it read, and once the store answers again
- * the relayer that held the duty claims it before the others may (they wait a lease): if the store
- * came back empty, what it held still goes, before anything accepted since.
+ * The duty is a lease the keeper renews every second, apart from the sending. While the store is
+ * out of reach the relayer keeps what it read; when the store answers again the holder from before
+ * renews at once, and in a store that came back empty no other dispatcher may take the duty for
+ * FRESH_STORE_WAIT_MS — so what the holder had read still goes, before anything accepted since.
  *
  * A relayer that dies or stops mid-way loses its duty; the next one starts from what is still in
  * the outbox, so it may send an entry again: the peer accepts each event once (it dedupes by
- * origin id). Requests time out well within the duty's lease, so two relayers never overlap
- * unless one was stopped (SIGSTOP) for longer than the lease.
+ * origin id). A request is only started with more than its timeout left on the lease, so two
+ * relayers never overlap unless one was stopped (SIGSTOP) for longer than the lease.
  */
 
 /** Events per relay request. */
@@ -31,8 +33,15 @@ const MAX_BATCH = 1000;
 const READ_AHEAD_EVENTS = 20_000;
 const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 2000;
-/** The relay duty's lease: renewed before every request, longer than a request can take. */
+/** The relay duty's lease, renewed every RENEW_MS. */
 const DUTY_TTL_MS = 5000;
+const RENEW_MS = 1000;
+/**
+ * In a store no relayer held the duty in yet (first start, or a store that came back empty), a
+ * dispatcher other than the holder from before waits this long before taking the duty: the holder
+ * from before renews within RENEW_MS of the store answering and keeps what it had read.
+ */
+const FRESH_STORE_WAIT_MS = 3 * RENEW_MS;
 const READ_BLOCK_MS = 500;
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 5000;
@@ -50,25 +59,29 @@ export class OutboxRelayer {
   private current = 0;
   private failures = 0;
   private gaugedAt = 0;
-  /** Holding the duty (the sender says; the reader reads only then). */
+  /** Holding the duty (the keeper says), and until when at least (asked at the last renewal + lease). */
   private holding = false;
-  /** When a claim last failed because the store was out of reach. */
-  private unreachableAt = 0;
+  private leaseUntil = 0;
+  /** Changes whenever the duty is lost: what the reader or sender were doing is no longer theirs. */
+  private generation = 0;
   /** Read from the outbox, not taken by the peer yet; the id of the last one read. */
   private pending: Entry[] = [];
   private pendingEvents = 0;
   private pendingBytes = 0;
   private after = '0';
-  /** Wakes the sender (entries arrived) or a pause (stopping). */
+  /** Pauses in progress, woken when stopping (or, the sender's, when entries arrive). */
+  private readonly wakers = new Set<() => void>();
   private wakeSender: (() => void) | undefined;
-  private wakePause: (() => void) | undefined;
 
   constructor(
     readonly peer: Peer,
     private readonly deps: {
       outbox: RelayOutbox;
-      /** Takes or renews this peer's relay duty for `ttlMs`; true while this dispatcher holds it. */
-      claim: (ttlMs: number) => Promise<boolean>;
+      /**
+       * Takes or renews this peer's relay duty for `ttlMs`; true while this dispatcher holds it
+       * (SubscriptionRegistry.claimDuty, with its `fresh` rule).
+       */
+      claim: (ttlMs: number, fresh: FreshDuty) => Promise<boolean>;
       /** Gives the duty up (stopping: the next relayer need not wait for the lease to run out). */
       release: () => Promise<void>;
       token: string;
@@ -82,15 +95,44 @@ export class OutboxRelayer {
 
   start(): void {
     this.running = true;
-    this.loops = Promise.all([this.sender(), this.reader()]).then(() => {});
+    this.loops = Promise.all([this.keeper(), this.sender(), this.reader()]).then(() => {});
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wakeSender?.();
-    this.wakePause?.();
+    for (const wake of this.wakers) wake();
     await this.loops;
     await this.deps.release().catch(() => {});
+  }
+
+  /** A request may start: this dispatcher holds the duty, for longer than a request can take. */
+  private get leased(): boolean {
+    return this.holding && this.leaseUntil - Date.now() > REQUEST_TIMEOUT_MS;
+  }
+
+  /** Keeps the duty: takes it when free, renews it, and notices when another dispatcher has it. */
+  private async keeper(): Promise<void> {
+    while (this.running) {
+      // The holder from before keeps its place in a store that lost its data (see FRESH_STORE_WAIT_MS).
+      const fresh = { waitMs: FRESH_STORE_WAIT_MS, priority: this.holding };
+      const asked = Date.now();
+      const claimed = await this.deps.claim(DUTY_TTL_MS, fresh).catch(() => undefined);
+      if (claimed === true) {
+        this.holding = true;
+        this.leaseUntil = asked + DUTY_TTL_MS;
+        this.wakeSender?.();
+      } else if (claimed === false && this.holding) {
+        // Another dispatcher is the relayer: it starts from what is in the outbox.
+        this.holding = false;
+        this.generation++;
+        this.pending = [];
+        this.pendingEvents = 0;
+        this.pendingBytes = 0;
+        this.after = '0';
+      }
+      // The store out of reach (undefined): keep what was read, the store may come back without it.
+      await this.pause(claimed === undefined ? RENEW_MS / 5 : RENEW_MS);
+    }
   }
 
   /** Reads the outbox ahead while holding the duty. */
@@ -106,7 +148,7 @@ export class OutboxRelayer {
         await this.pause(100);
         continue;
       }
-      const holdingSince = this.after;
+      const generation = this.generation;
       let entries: Entry[];
       try {
         entries = await outbox.read(peer, this.after, 100, READ_BLOCK_MS);
@@ -114,8 +156,8 @@ export class OutboxRelayer {
         await this.pause(200);
         continue;
       }
-      // The duty changed hands while reading (the sender started over): these are not ours to keep.
-      if (!this.holding || this.after !== holdingSince) continue;
+      // The duty changed hands while reading: these are not ours to keep.
+      if (generation !== this.generation) continue;
       for (const entry of entries) {
         this.pending.push(entry);
         this.pendingEvents += entry.count;
@@ -130,45 +172,16 @@ export class OutboxRelayer {
     }
   }
 
-  /** Posts what was read, in order; keeps the duty. */
+  /** Posts what was read, in order, while the duty is held. */
   private async sender(): Promise<void> {
-    const { outbox, claim, metrics } = this.deps;
+    const { outbox, metrics } = this.deps;
     const peer = this.peer.region;
     while (this.running) {
-      // After the store was out of reach, the relayer that held the duty claims it first: what it
-      // read is perhaps all that is left of those events (a store that came back empty).
-      if (!this.holding && Date.now() - this.unreachableAt < DUTY_TTL_MS) {
-        await this.pause(200);
+      if (!this.leased || this.pending.length === 0) {
+        await this.pause(1000, true);
         continue;
       }
-      const claimed = await claim(DUTY_TTL_MS).catch(() => undefined);
-      if (claimed === undefined) {
-        // The store is out of reach: keep what was read (the store may come back without it).
-        this.unreachableAt = Date.now();
-        await this.pause(200);
-        continue;
-      }
-      if (!claimed) {
-        // Not (or no longer) the relayer: the next one starts from what is in the outbox.
-        this.holding = false;
-        this.pending = [];
-        this.pendingEvents = 0;
-        this.pendingBytes = 0;
-        this.after = '0';
-        await this.pause(1000);
-        continue;
-      }
-      this.holding = true;
-      if (this.pending.length === 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 1000);
-          this.wakeSender = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        continue;
-      }
+      const generation = this.generation;
       const batch: Entry[] = [];
       let events = 0;
       for (const entry of this.pending) {
@@ -176,7 +189,9 @@ export class OutboxRelayer {
         batch.push(entry);
         events += entry.count;
       }
-      if (await this.send(batch.map((e) => e.joined).join(','))) {
+      const sent = await this.send(batch.map((e) => e.joined).join(','));
+      if (generation !== this.generation) continue; // lost the duty meanwhile: pending is not ours
+      if (sent) {
         this.failures = 0;
         metrics.relaySent.inc({ peer }, events);
         this.pending.splice(0, batch.length);
@@ -223,13 +238,18 @@ export class OutboxRelayer {
     }
   }
 
-  private pause(ms: number): Promise<void> {
+  /** Waits `ms`, or until stopping (or, for the sender, until there is something to send). */
+  private pause(ms: number, sender = false): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakePause = () => {
+      const wake = () => {
         clearTimeout(timer);
+        this.wakers.delete(wake);
+        if (sender && this.wakeSender === wake) this.wakeSender = undefined;
         resolve();
       };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+      if (sender) this.wakeSender = wake;
     });
   }
 }
@@ -245,7 +265,7 @@ export class Relay {
     deps: {
       token: string;
       metrics: DispatcherMetrics;
-      claim: (peer: string, ttlMs: number) => Promise<boolean>;
+      claim: (peer: string, ttlMs: number, fresh: FreshDuty) => Promise<boolean>;
       release: (peer: string) => Promise<void>;
     },
   ) {
@@ -253,7 +273,7 @@ export class Relay {
       (peer) =>
         new OutboxRelayer(peer, {
           outbox,
-          claim: (ttlMs) => deps.claim(peer.region, ttlMs),
+          claim: (ttlMs, fresh) => deps.claim(peer.region, ttlMs, fresh),
           release: () => deps.release(peer.region),
           token: deps.token,
           agent: this.agent,
