@@ -1,4 +1,4 @@
-import { parsePositionId } from '@ovation/shared';
+import { parsePositionId, positionId } from '@ovation/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientViewer } from '../../test-support/client-viewer.js';
 import { postJson } from '../../test-support/http.js';
@@ -349,6 +349,46 @@ describe('Redis restarted empty', () => {
       topic,
       reason: 'unknown_id',
     });
+  });
+});
+
+describe('Redis restarted empty, with relayed events in flight', () => {
+  it('accepts a relayed event once even when a peer sends it again after the loss: the nodes say what arrived', async () => {
+    const topic = 'video:relay-restart';
+    const live = nodes.find((n) => !n.exited) as ServiceProcess;
+    const v = await viewer(`${live.url}/connect?topics=${topic}`);
+    await waitFor('the snapshot', () => v.frames.some((f) => f.event === 'snapshot'));
+    const ts = Date.now();
+    const relayed = (seq: number) => ({
+      id: positionId({ ts, pos: seq, epoch: 'eeee0001', region: 'eu' }),
+      topic,
+      type: 'comment',
+      data: { seq },
+      ts,
+      region: 'eu',
+    });
+    const relay = (events: object[]) =>
+      postJson(`${d1.url}/internal/relay`, { events }, { authorization: `Bearer ${TEST_TOKEN}` });
+    const batch = [relayed(1), relayed(2)];
+    expect(await relay(batch)).toMatchObject({ status: 200, body: { accepted: 2, duplicates: 0 } });
+    await waitFor('both at the viewer', () => seqs(v).length === 2);
+
+    await redis.restart();
+    // The peer never got the answer and sends the batch again: refused while the store recovers,
+    // then recognised — the nodes told the new store which relayed events they let out.
+    const again = await waitFor(
+      'an answer to the batch sent again',
+      async () => {
+        const response = await relay(batch);
+        expect([200, 503]).toContain(response.status);
+        return response.status === 200 ? response : undefined;
+      },
+      { timeoutMs: 8000, intervalMs: 100 },
+    );
+    expect(again.body).toEqual({ accepted: 0, duplicates: 2 });
+    expect(await relay([relayed(3)])).toMatchObject({ status: 200, body: { accepted: 1, duplicates: 0 } });
+    await waitFor('the next one at the viewer', () => seqs(v).includes(3));
+    expect(seqs(v)).toEqual([1, 2, 3]);
   });
 });
 

@@ -6,7 +6,13 @@ import { RedisRegistry } from '../src/registry/redis-registry.js';
 import type { SubscriptionRegistry } from '../src/registry/registry.js';
 import { MemoryTopicLog } from '../src/topic-log/memory-topic-log.js';
 import { RedisTopicLog } from '../src/topic-log/redis-topic-log.js';
-import type { AcceptRequest, TopicAppend, TopicLog, TopicLogLimits } from '../src/topic-log/topic-log.js';
+import {
+  type AcceptRequest,
+  dedupeMark,
+  type TopicAppend,
+  type TopicLog,
+  type TopicLogLimits,
+} from '../src/topic-log/topic-log.js';
 
 const shared = redisForThisFile('topic-log-test');
 
@@ -194,6 +200,30 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     expect(first?.base).toBe(0);
     await log.restore([{ topic: 't:gone', likes: 100, status: 'ended' }]);
     expect(await log.read('t:gone', undefined)).toMatchObject({ pos: 1, likes: 43, status: 'live' });
+  });
+
+  it('marks the relayed events nodes report as arrived: the last 65,536 positions of their origin log', async () => {
+    const through = 70_000;
+    await log.restore([{ topic: 't:relayed', likes: 0, relayed: { 'abcd1234-eu': through } }]);
+    const relayed = (pos: number) =>
+      log.accept([
+        append('t:relayed', ['comment'], {
+          dedupe: [{ index: 0, ...dedupeMark({ region: 'eu', epoch: 'abcd1234', pos }) }],
+        }),
+      ]);
+    // At the ends of the range, on both sides of a bitmap boundary, and an odd bit of a byte.
+    for (const pos of [through, through - 65_535, 65_535, 65_536, 65_541, 69_997])
+      expect(await relayed(pos), `position ${pos}`).toEqual({ duplicates: [{ append: 0, index: 0 }] });
+    // Beyond it: new (a later event), or too old to be in flight any more.
+    for (const pos of [through + 1, through - 65_536])
+      expect(Array.isArray(await relayed(pos)), `position ${pos}`).toBe(true);
+    // Another origin log of the same region is not touched.
+    const other = await log.accept([
+      append('t:relayed', ['comment'], {
+        dedupe: [{ index: 0, ...dedupeMark({ region: 'eu', epoch: 'zzzz9999', pos: 5 }) }],
+      }),
+    ]);
+    expect(Array.isArray(other)).toBe(true);
   });
 
   it('returns the live nodes with viewers of each topic', async () => {

@@ -216,6 +216,29 @@ describe('TopicOrder', () => {
     expect(order().o.state('t')).toBeUndefined();
   });
 
+  it('remembers, per origin log, the highest relayed position it let out (a few origins), across an epoch switch', () => {
+    const t = order();
+    seed(t.o, 0);
+    const relayed = (pos: number, originPos: number, originEpoch: string, epoch = EPOCH) => ({
+      ...event(pos, 'comment', epoch),
+      originId: positionId({ ts: 1_800_000_000_000, pos: originPos, epoch: originEpoch, region: 'eu' }),
+    });
+    t.push(relayed(1, 40, 'eeee0001'), relayed(2, 41, 'eeee0001'), event(3), relayed(4, 7, 'eeee0002'));
+    expect(t.o.state('t')?.relayed).toEqual({ 'eeee0001-eu': 41, 'eeee0002-eu': 7 });
+    // Only the latest origins are kept; the oldest goes first.
+    t.push(relayed(5, 1, 'eeee0003'), relayed(6, 1, 'eeee0004'), relayed(7, 1, 'eeee0005'));
+    expect(Object.keys(t.o.state('t')?.relayed ?? {})).toEqual([
+      'eeee0002-eu',
+      'eeee0003-eu',
+      'eeee0004-eu',
+      'eeee0005-eu',
+    ]);
+    // The log here was lost (a new epoch): what this node let out is what a new store must know.
+    t.push(relayed(1, 2, 'eeee0005', 'ffff0000'));
+    expect(t.o.state('t')?.relayed).toMatchObject({ 'eeee0005-eu': 2 });
+    t.o.close();
+  });
+
   it('waits at most startWaitMs for an unknown start', async () => {
     const fresh = order();
     fresh.push({ ...event(9), topic: 'u' });

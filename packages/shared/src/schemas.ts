@@ -184,11 +184,24 @@ export const NodeHeartbeatSchema = z.object({
 });
 export type TNodeHeartbeat = z.infer<typeof NodeHeartbeatSchema>;
 
-/** A topic's state as a node last saw it (like total, status), for a store that lost it. */
+/** Origin logs a node remembers relayed events of, per topic (see TopicStateSchema `relayed`). */
+export const MAX_RELAYED_ORIGINS = 4;
+
+/**
+ * A topic's state as a node last saw it (like total, status), for a store that lost it. `relayed`:
+ * per origin log (`<epoch>-<region>` of the events' `originId`) the highest origin position this
+ * node let out, so a store that lost its data still knows those relayed events arrived.
+ */
 export const TopicStateSchema = z.object({
   likes: z.number().int().nonnegative(),
   status: z.string().max(32).optional(),
   viewers: z.number().int().nonnegative().optional(),
+  relayed: z
+    .record(z.string().regex(/^[0-9a-z]{8}-[A-Za-z0-9._-]{1,64}$/), z.number().int().nonnegative())
+    .refine((origins) => Object.keys(origins).length <= MAX_RELAYED_ORIGINS, {
+      message: `must hold at most ${MAX_RELAYED_ORIGINS} origins`,
+    })
+    .optional(),
 });
 export type TTopicState = z.infer<typeof TopicStateSchema>;
 

@@ -13,6 +13,7 @@ import type { NodeInfo } from '../registry/registry.js';
 import type { StoreRecovery } from '../store-recovery.js';
 import {
   type AcceptRequest,
+  dedupeMark,
   isHistoryType,
   parseAnswer,
   type TopicAppend,
@@ -54,8 +55,6 @@ export interface RelayOut {
 
 /** Topics whose last nodes are remembered for the backpressure check (bounded). */
 const MAX_REMEMBERED_ROUTES = 100_000;
-/** Relayed events are deduplicated in bitmaps of this many positions per origin log. */
-const DEDUPE_CHUNK = 65_536;
 
 /** One event to accept: published here (`originId` unset) or relayed. */
 interface Item {
@@ -286,10 +285,7 @@ function toAppend(group: TopicGroup, items: readonly Item[], relaying: boolean):
     // Viewer counts are regional: regions exchange counts, not these events (region-counts.ts).
     else if (relaying && item.type !== 'viewers') relayBodies.push({ index: k, body: group.bodies[k] as string });
     const origin = item.originId === undefined ? undefined : parsePositionId(item.originId);
-    if (origin) {
-      const key = `relayed:${origin.region}:${origin.epoch}:${Math.floor(origin.pos / DEDUPE_CHUNK)}`;
-      dedupe.push({ index: k, key, bit: origin.pos % DEDUPE_CHUNK });
-    }
+    if (origin) dedupe.push({ index: k, ...dedupeMark(origin) });
   });
   return {
     topic: group.topic,

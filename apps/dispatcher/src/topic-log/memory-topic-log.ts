@@ -5,6 +5,7 @@ import {
   type AcceptResult,
   answer,
   DEFAULT_TOPIC_LOG_LIMITS,
+  dedupeRange,
   HISTORY_TRIM_SLACK,
   RELAY_DEDUPE_TTL_MS,
   type ReadRequest,
@@ -31,7 +32,7 @@ interface TopicState {
 export class MemoryTopicLog implements TopicLog {
   private readonly topics = new Map<string, TopicState>();
   /** Dedupe bitmaps of relayed events: key → positions seen, and when the key was last touched. */
-  private readonly relayed = new Map<string, { bits: Set<number>; touchedAt: number }>();
+  private readonly relayed = new Map<string, DedupeBits>();
   /** Used idempotency keys → their answer (see AcceptRequest), until `expiresAt`. */
   private readonly answers = new Map<string, { value: string; expiresAt: number }>();
 
@@ -50,7 +51,7 @@ export class MemoryTopicLog implements TopicLog {
     const duplicates: Array<{ append: number; index: number; answer?: string }> = [];
     appends.forEach((append, a) => {
       for (const mark of append.dedupe ?? []) {
-        if (this.relayed.get(mark.key)?.bits.has(mark.bit)) duplicates.push({ append: a, index: mark.index });
+        if (marked(this.relayed.get(mark.key), mark.bit)) duplicates.push({ append: a, index: mark.index });
       }
       for (const { index, key } of append.keys ?? []) {
         const known = this.answerOf(`event:${key}`, now);
@@ -100,7 +101,18 @@ export class MemoryTopicLog implements TopicLog {
   }
 
   async restore(states: readonly RestoredState[]): Promise<void> {
-    for (const { topic, likes, status, viewers } of states) {
+    const now = this.now();
+    for (const { topic, likes, status, viewers, relayed } of states) {
+      for (const [originLog, through] of Object.entries(relayed ?? {})) {
+        for (const { key, from, to } of dedupeRange(originLog, through)) {
+          const entry = this.relayed.get(key) ?? { bits: new Set<number>(), touchedAt: now };
+          entry.range = entry.range
+            ? { from: Math.min(entry.range.from, from), to: Math.max(entry.range.to, to) }
+            : { from, to };
+          entry.touchedAt = now;
+          this.relayed.set(key, entry);
+        }
+      }
       const state = this.state(topic, undefined);
       if (state.pos > 0) continue;
       state.likes = Math.max(state.likes, likes);
@@ -171,4 +183,16 @@ export class MemoryTopicLog implements TopicLog {
     const dropped = state.history.splice(0, state.history.length - maxEvents);
     state.trimmedThrough = dropped[dropped.length - 1]?.pos ?? state.trimmedThrough;
   }
+}
+
+/** One dedupe bitmap: bits set one by one, and a range set at once (TopicLog.restore). */
+interface DedupeBits {
+  bits: Set<number>;
+  range?: { from: number; to: number };
+  touchedAt: number;
+}
+
+function marked(entry: DedupeBits | undefined, bit: number): boolean {
+  if (!entry) return false;
+  return entry.bits.has(bit) || (entry.range !== undefined && bit >= entry.range.from && bit <= entry.range.to);
 }

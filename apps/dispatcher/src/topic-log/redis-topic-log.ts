@@ -5,6 +5,7 @@ import {
   type AcceptRequest,
   type AcceptResult,
   DEFAULT_TOPIC_LOG_LIMITS,
+  dedupeRange,
   HISTORY_TRIM_SLACK,
   RELAY_DEDUPE_TTL_MS,
   type ReadRequest,
@@ -256,18 +257,36 @@ const READ_CALL_BYTES = 8 * 1024 * 1024;
 /** Topics read by one script call: many per round trip, but no single call holds Redis long. */
 const READ_CHUNK = 100;
 
-// KEYS: per topic log hash, history stream. ARGV: state TTL ms, then per topic: new epoch, likes,
-// status ('' none), viewers ('' none). See TopicLog.restore.
+// KEYS: per topic log hash, history stream. ARGV: state TTL ms, dedupe TTL ms, then per topic: new
+// epoch, likes, status ('' none), viewers ('' none), m dedupe ranges, m × (bitmap key, first bit,
+// last bit). See TopicLog.restore.
 const RESTORE = `
+local stateTtl, dedupeTtl = ARGV[1], ARGV[2]
+local a = 3
 for t = 1, #KEYS / 2 do
   local log, history = KEYS[t * 2 - 1], KEYS[t * 2]
-  local a = 2 + (t - 1) * 4
   local epoch, likes, status, viewers = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
+  local ranges = tonumber(ARGV[a + 4])
+  a = a + 5
+  for r = 1, ranges do
+    local key, first, last = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+    a = a + 3
+    -- Bits first..last: the odd ones at either end one by one, whole bytes in between at once.
+    local bit = first
+    while bit <= last and bit % 8 ~= 0 do redis.call('SETBIT', key, bit, 1); bit = bit + 1 end
+    local bytes = math.floor((last + 1 - bit) / 8)
+    if bytes > 0 then
+      redis.call('SETRANGE', key, bit / 8, string.rep(string.char(255), bytes))
+      bit = bit + bytes * 8
+    end
+    while bit <= last do redis.call('SETBIT', key, bit, 1); bit = bit + 1 end
+    redis.call('PEXPIRE', key, dedupeTtl)
+  end
   local pos = redis.call('HGET', log, 'pos')
   if not pos then
     redis.call('DEL', history)
     redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0, 'likes', likes)
-    redis.call('PEXPIRE', log, ARGV[1])
+    redis.call('PEXPIRE', log, stateTtl)
   elseif tonumber(pos) == 0 then
     if likes > tonumber(redis.call('HGET', log, 'likes') or '0') then redis.call('HSET', log, 'likes', likes) end
   end
@@ -486,11 +505,14 @@ export class RedisTopicLog implements TopicLog {
   async restore(states: readonly RestoredState[]): Promise<void> {
     if (states.length === 0) return;
     const keys: string[] = [];
-    const args: string[] = [String(this.limits.stateTtlMs)];
-    for (const { topic, likes, status, viewers } of states) {
+    const args: string[] = [String(this.limits.stateTtlMs), String(RELAY_DEDUPE_TTL_MS)];
+    for (const { topic, likes, status, viewers, relayed } of states) {
       const k = this.keys(topic);
       keys.push(k.log, k.history);
       args.push(newEpoch(), String(likes), status ?? '', viewers === undefined ? '' : String(viewers));
+      const ranges = Object.entries(relayed ?? {}).flatMap(([log, through]) => dedupeRange(log, through));
+      args.push(String(ranges.length));
+      for (const { key, from, to } of ranges) args.push(`${this.prefix}:${key}`, String(from), String(to));
     }
     await this.redis.eval(RESTORE, keys.length, ...keys, ...args);
   }

@@ -34,7 +34,9 @@ export interface TopicLog {
    * State nodes report for topics (their like total and status as they last saw them), for a
    * store that lost its data: a log that does not exist is made with it (new epoch); one that has
    * taken no event since it was made takes the higher like total and a status it lacks. A log that
-   * took events is left as it is: the state it has is newer than any node's.
+   * took events is left as it is: the state it has is newer than any node's. Relayed events the
+   * nodes let out are marked as arrived in any case (dedupeRange), so a peer that sends them again
+   * is not accepted twice.
    */
   restore(states: readonly RestoredState[]): Promise<void>;
   /** Forgets expired state (the Redis driver leaves that to key expiry). */
@@ -47,6 +49,8 @@ export interface RestoredState {
   likes: number;
   status?: string | undefined;
   viewers?: number | undefined;
+  /** Relayed events the node let out: per origin log (`<epoch>-<region>`), the highest origin position. */
+  relayed?: Readonly<Record<string, number>> | undefined;
 }
 
 export interface ReadRequest {
@@ -144,6 +148,35 @@ export interface TopicLogLimits {
 
 /** Dedupe marks of relayed events live this long (a relay retried later than that is accepted again). */
 export const RELAY_DEDUPE_TTL_MS = 60 * 60_000;
+/** Relayed events are deduplicated in bitmaps of this many origin positions per origin log. */
+export const DEDUPE_CHUNK = 65_536;
+
+/** A relayed event's dedupe mark: the bitmap of its origin log for its position, and its bit there. */
+export function dedupeMark(origin: { region: string; epoch: string; pos: number }): { key: string; bit: number } {
+  return {
+    key: `relayed:${origin.region}:${origin.epoch}:${Math.floor(origin.pos / DEDUPE_CHUNK)}`,
+    bit: origin.pos % DEDUPE_CHUNK,
+  };
+}
+
+/**
+ * The marks saying an origin log's (`<epoch>-<region>`) positions up to `through` arrived — the
+ * last DEDUPE_CHUNK of them: a relay sends again only what it had in flight. Per bitmap, its first
+ * and last bit.
+ */
+export function dedupeRange(originLog: string, through: number): Array<{ key: string; from: number; to: number }> {
+  const epoch = originLog.slice(0, 8);
+  const region = originLog.slice(9);
+  const first = Math.max(0, through - DEDUPE_CHUNK + 1);
+  const ranges: Array<{ key: string; from: number; to: number }> = [];
+  for (let chunk = Math.floor(first / DEDUPE_CHUNK); chunk <= Math.floor(through / DEDUPE_CHUNK); chunk++) {
+    const start = Math.max(first, chunk * DEDUPE_CHUNK);
+    const end = Math.min(through, (chunk + 1) * DEDUPE_CHUNK - 1);
+    const { key } = dedupeMark({ region, epoch, pos: start });
+    ranges.push({ key, from: start % DEDUPE_CHUNK, to: end % DEDUPE_CHUNK });
+  }
+  return ranges;
+}
 
 export const DEFAULT_TOPIC_LOG_LIMITS: TopicLogLimits = {
   maxEvents: 1000,

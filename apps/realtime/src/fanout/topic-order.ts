@@ -1,4 +1,5 @@
 import {
+  MAX_RELAYED_ORIGINS,
   parsePositionId,
   positionId,
   type TResyncPayload,
@@ -56,6 +57,8 @@ interface TopicState {
   likes: number | undefined;
   status: string | undefined;
   viewers: number | undefined;
+  /** Relayed events let out: per origin log (`<epoch>-<region>`), the highest origin position. */
+  relayed: Map<string, number>;
   /** The epoch before a log loss, and the next position expected in it (its late events still go out). */
   previous: { epoch: string; next: number } | undefined;
 }
@@ -236,11 +239,12 @@ export class TopicOrder {
   /** The topic's like total, status and viewer count as of its last position let out, when known. */
   state(topic: string): TTopicState | undefined {
     const state = this.topics.get(topic);
-    if (state?.likes === undefined) return undefined;
+    if (!state || (state.likes === undefined && state.relayed.size === 0)) return undefined;
     return {
-      likes: state.likes,
+      likes: state.likes ?? 0,
       ...(state.status === undefined ? {} : { status: state.status }),
       ...(state.viewers === undefined ? {} : { viewers: state.viewers }),
+      ...(state.relayed.size === 0 ? {} : { relayed: Object.fromEntries(state.relayed) }),
     };
   }
 
@@ -305,6 +309,7 @@ export class TopicOrder {
     fresh.likes = state.likes;
     fresh.status = state.status;
     fresh.viewers = state.viewers;
+    fresh.relayed = state.relayed;
     if (established) {
       fresh.previous = { epoch: state.epoch, next: state.next as number };
       // First the resync (what waited sits after a gap that will never be filled), then what waited.
@@ -336,6 +341,7 @@ export class TopicOrder {
       likes: undefined,
       status: undefined,
       viewers: undefined,
+      relayed: new Map(),
       previous: undefined,
     };
   }
@@ -349,6 +355,7 @@ export class TopicOrder {
 
   /** Follows the like total and status the way the topic log keeps them. */
   private apply(state: TopicState, event: TWireEvent): void {
+    if (event.originId !== undefined) noteRelayed(state.relayed, event.originId);
     if (event.type === 'like') {
       if (state.likes !== undefined && typeof event.data.count === 'number') state.likes += event.data.count;
     } else if (event.type === 'status' && typeof event.data.status === 'string') {
@@ -561,4 +568,16 @@ function insertSorted(list: Array<{ pos: number; event: TWireEvent }>, entry: { 
   while (i > 0 && (list[i - 1]?.pos ?? 0) > entry.pos) i--;
   if (list[i - 1]?.pos === entry.pos) return; // the same event twice: once is enough
   list.splice(i, 0, entry);
+}
+
+/** Remembers a relayed event's origin position (the highest per origin log, the latest origins). */
+function noteRelayed(relayed: Map<string, number>, originId: string): void {
+  const origin = parsePositionId(originId);
+  if (!origin) return;
+  const log = `${origin.epoch}-${origin.region}`;
+  const known = relayed.get(log);
+  if (known === undefined) {
+    if (relayed.size >= MAX_RELAYED_ORIGINS) relayed.delete(relayed.keys().next().value as string);
+    relayed.set(log, origin.pos);
+  } else if (origin.pos > known) relayed.set(log, origin.pos);
 }
