@@ -156,7 +156,7 @@ export function portOpen(port: number): Promise<boolean> {
 export async function healthy(url: string): Promise<boolean> {
   try {
     const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-    await response.body?.cancel();
+    await response.arrayBuffer();
     return response.ok;
   } catch {
     return false;

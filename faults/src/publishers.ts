@@ -137,7 +137,7 @@ export class DirectPublisher {
           body: JSON.stringify({ events }),
           signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
         });
-        await response.body?.cancel();
+        await response.arrayBuffer(); // read whole (a cancel can race the socket closing in Node 20's fetch)
         if (response.status === 202) break;
         if (response.status >= 400 && response.status < 500 && response.status !== 429) {
           throw new Error(`${url}/publish answered ${response.status}: a bug in the suite or the contract`);
@@ -194,7 +194,7 @@ export class WebPublisher {
   /** Creates and starts a live video; its id. */
   async createLiveVideo(title: string): Promise<string> {
     const created = await this.request('POST', '/api/videos', { title }, undefined);
-    const { video } = (await created.json()) as { video: { id: string } };
+    const { video } = created.body as { video: { id: string } };
     await this.request('POST', `/api/videos/${video.id}/start`, {}, `${this.name}-start-${video.id}`);
     return video.id;
   }
@@ -240,7 +240,7 @@ export class WebPublisher {
     if (kind === 'comment') {
       const response = await this.request('POST', `/api/videos/${video}/comments`, { text: `web ${key}` }, key);
       if (response.status !== 201) return; // the video had ended: not accepted
-      const { comment } = (await response.json()) as { comment: { id: string } };
+      const { comment } = response.body as { comment: { id: string } };
       if (owner) this.ownComments.push({ video, id: comment.id });
       record({ key: `comment:${comment.id}`, type: 'comment', count: 0 });
     } else if (kind === 'like') {
@@ -276,14 +276,14 @@ export class WebPublisher {
   /** The broadcaster ends a video (a status change through the web app); true once it answered. */
   async endVideo(video: string): Promise<boolean> {
     const response = await this.request('POST', `/api/videos/${video}/end`, {}, `${this.name}-end-${video}`);
-    return response.ok;
+    return response.status < 300;
   }
 
   /**
    * One web write, sent again with the same Idempotency-Key until it has a final answer: 2xx, or
    * a 4xx other than 429 (throttled: waits and sends again).
    */
-  private async request(method: string, path: string, body: unknown, key: string | undefined): Promise<Response> {
+  private async request(method: string, path: string, body: unknown, key: string | undefined): Promise<WebAnswer> {
     this.log.requests++;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
@@ -302,13 +302,23 @@ export class WebPublisher {
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS * 2),
         });
-        if (response.status < 400 || (response.status < 500 && response.status !== 429)) return response;
-        await response.body?.cancel();
+        // The whole answer, read here: one cut off mid-way (the web process died) is no answer.
+        const text = await response.text();
+        if (response.status < 400 || (response.status < 500 && response.status !== 429)) {
+          return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+        }
       } catch {
         // Not answered (the web tier is down, stopped or slow): the same request again.
       }
     }
   }
+}
+
+/** A final answer of the web app, read whole. */
+interface WebAnswer {
+  status: number;
+  headers: Headers;
+  body: unknown;
 }
 
 export function newPublishLog(): PublishLog {

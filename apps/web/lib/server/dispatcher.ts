@@ -43,6 +43,7 @@ export class DispatcherClient {
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
         if (response.status === 202) return PublishResponseSchema.parse(await response.json()).ids;
+        await response.arrayBuffer();
         lastError = new Error(`dispatcher answered ${response.status}`);
       } catch (error) {
         lastError = error;
@@ -60,7 +61,7 @@ export class DispatcherClient {
     const probe = async (base: string, i: number) => {
       try {
         const response = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(this.healthTimeoutMs) });
-        await response.body?.cancel();
+        await response.arrayBuffer();
         if (response.status !== 200) throw new Error(`answered ${response.status}`);
       } catch (error) {
         throw new Error(`dispatcher ${i + 1}: ${reason(error, this.healthTimeoutMs)}`);
@@ -98,7 +99,9 @@ export class DispatcherClient {
     const base = this.urls[this.current % this.urls.length];
     try {
       const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(500) });
-      return response.ok ? await response.json() : undefined;
+      if (response.ok) return await response.json();
+      await response.arrayBuffer(); // read whole: the connection goes back to the pool
+      return undefined;
     } catch {
       return undefined;
     }
