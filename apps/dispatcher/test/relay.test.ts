@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { metricValue } from '../../../test-support/http.js';
 import { waitFor } from '../../../test-support/poll.js';
 import { redisForThisFile } from '../../../test-support/shared-redis.js';
 import { buildApp } from '../src/app.js';
@@ -251,6 +252,51 @@ describe('relay through the Redis outbox', () => {
     // In the order they were accepted; once each (the peer also dedupes by origin id).
     expect(peer.received).toEqual(Array.from({ length: 20 }, (_, n) => n));
     await waitFor('the outbox to be empty', async () => (await shared.client().xlen(`${prefix}:relay:eu`)) === 0);
+  });
+});
+
+describe('a publish accepted again after its region lost the first answer', () => {
+  it('reaches a peer once: the peer knows it by its key in the region it came from', async () => {
+    // The peer region: a real dispatcher (memory engine) listening for relays.
+    const eu = await buildApp(loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent', REGION: 'eu' }));
+    cleanup.push(() => eu.close());
+    const euUrl = await eu.listen({ port: 0, host: '127.0.0.1' });
+    const prefix = shared.prefix();
+    const us = await buildApp(
+      loadDispatcherConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        REDIS_URL: `redis://127.0.0.1:${(shared.client().options as { port: number }).port}`,
+        REDIS_PREFIX: prefix,
+        REGION: 'us',
+        PEERS: `eu=${euUrl}`,
+      }),
+    );
+    cleanup.push(() => us.close());
+    await us.ready();
+    const publish = () =>
+      us.inject({
+        method: 'POST',
+        url: '/publish',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, 'idempotency-key': 'k-1' },
+        payload: { events: [{ topic: 'video:again', type: 'comment', data: { text: 'hi' } }] },
+      });
+    const relayed = (outcome: string) => metricValue(euUrl, 'dispatcher_relay_received_total', { outcome });
+    const first = await waitFor('a first 202', async () => ((await publish()).statusCode === 202 ? true : undefined));
+    expect(first).toBe(true);
+    await waitFor('the peer to have it', async () => (await relayed('accepted')) === 1, { timeoutMs: 15_000 });
+
+    // us's Redis loses everything (the publisher's key with it); the publisher, which never saw
+    // the first answer, sends the request again: accepted again in us, under new ids.
+    const keys = await shared.client().keys(`${prefix}:*`);
+    await shared.client().del(...keys);
+    const again = await waitFor('a second 202', async () => {
+      const response = await publish();
+      return response.statusCode === 202 ? response : undefined;
+    });
+    expect(again.json().ids).toHaveLength(1);
+    await waitFor('the peer to see it again', async () => (await relayed('duplicate')) === 1, { timeoutMs: 15_000 });
+    expect(await relayed('accepted')).toBe(1);
   });
 });
 

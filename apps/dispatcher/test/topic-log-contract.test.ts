@@ -131,6 +131,17 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     expect(rest?.base).toBe(2);
   });
 
+  it("accepts a relayed event once by its key in its region, apart from this region's publishers' keys", async () => {
+    const relayKeys = [{ index: 0, key: 'eu:r:k-1:0' }];
+    await accepted(log, [append('t:rk', ['comment'], { relayKeys })]);
+    // The same event, accepted again in its region under new ids (its first answer was lost there).
+    expect(await log.accept([append('t:rk', ['comment'], { relayKeys })])).toEqual({
+      duplicates: [{ append: 0, index: 0, answer: expect.any(String) }],
+    });
+    // A publisher here whose own event key happens to read the same is not taken for it.
+    await accepted(log, [append('t:rk', ['comment'], { keys: [{ index: 0, key: 'eu:r:k-1:0' }] })]);
+  });
+
   it('remembers an event key with its answer: a repeat is refused, naming the first answer', async () => {
     const time = '00000000a';
     const request = { time, size: 2, order: [[0, 1]], prefilled: [] };

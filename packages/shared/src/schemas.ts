@@ -114,11 +114,22 @@ export type TWireEvent = z.infer<typeof WireEventSchema>;
 export const DeliverBatchSchema = z.object({ events: z.array(WireEventSchema).min(1) });
 
 /**
+ * An event as a region relays it: a wire event, and — when it was published under an idempotency
+ * key — `relayKey`, that key's identity in its region (`e:<event key>` or `r:<request key>:<index>`):
+ * a publisher that sent it again after its region lost the first answer (Redis restarted empty)
+ * gets it accepted there twice, with two ids, and a peer still takes it once.
+ */
+export const RelayWireEventSchema = WireEventSchema.extend({
+  relayKey: z.string().min(1).max(200).optional(),
+});
+export type TRelayWireEvent = z.infer<typeof RelayWireEventSchema>;
+
+/**
  * An event relayed from another region: held to what this region would accept from a publisher
  * (a publishable type, data within 8 KiB, like payloads as the contract says) and to sane routing
  * facts — its publish time becomes part of this region's ids, its region a metric label.
  */
-export const RelayedEventSchema = WireEventSchema.extend({
+export const RelayedEventSchema = RelayWireEventSchema.extend({
   type: PublishableTypeSchema,
   data: EventDataSchema,
   ts: z.number().int().min(0).max(10_000_000_000_000),
@@ -131,7 +142,7 @@ export const RelayedEventSchema = WireEventSchema.extend({
 });
 
 /** POST /internal/relay: the batch's shape; each event is then held to RelayedEventSchema on its own. */
-export const RelayBatchSchema = z.object({ events: z.array(WireEventSchema).min(1).max(5000) });
+export const RelayBatchSchema = z.object({ events: z.array(RelayWireEventSchema).min(1).max(5000) });
 export type TRelayBatch = z.infer<typeof RelayBatchSchema>;
 
 /** POST /internal/region-counts: another region's viewers per topic, valid for `ttlMs`. */

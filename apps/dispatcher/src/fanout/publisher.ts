@@ -6,7 +6,7 @@ import {
   positionIdTime,
   RelayedEventSchema,
   type TPublishEvent,
-  type TWireEvent,
+  type TRelayWireEvent,
 } from '@ovation/shared';
 import { type DispatcherMetrics, eventTypeLabel, timed } from '../metrics.js';
 import type { NodeInfo } from '../registry/registry.js';
@@ -45,7 +45,7 @@ export interface Publisher {
   /** Accepts a publish; returns one id per event. Relayed to peer regions. */
   publish(events: readonly TPublishEvent[], options?: { key?: string | undefined }): Promise<string[]>;
   /** Accepts events relayed from another region (each once, by origin id); not relayed again. */
-  acceptRelayed(events: readonly TWireEvent[]): Promise<{ accepted: number; duplicates: number }>;
+  acceptRelayed(events: readonly TRelayWireEvent[]): Promise<{ accepted: number; duplicates: number }>;
 }
 
 /** Where accepted events go besides local nodes: the relay outboxes of peer regions (memory engine). */
@@ -66,6 +66,11 @@ interface Item {
   originId?: string | undefined;
   /** Idempotency key of this event (a batch event's `key`). */
   key?: string | undefined;
+  /**
+   * Its key's identity in the region it was published in (RelayWireEventSchema `relayKey`):
+   * published here, what the outbox carries; relayed, `<region>:<relayKey>` (TopicAppend.relayKeys).
+   */
+  relayKey?: string | undefined;
 }
 
 /** What one accept round came to. */
@@ -179,7 +184,15 @@ export function createPublisher(deps: {
   return {
     async publish(events, options = {}) {
       const ts = Date.now();
-      const items: Item[] = events.map((e) => ({ topic: e.topic, type: e.type, data: e.data, ts, region, key: e.key }));
+      const items: Item[] = events.map((e, i) => ({
+        topic: e.topic,
+        type: e.type,
+        data: e.data,
+        ts,
+        region,
+        key: e.key,
+        relayKey: e.key !== undefined ? `e:${e.key}` : options.key !== undefined ? `r:${options.key}:${i}` : undefined,
+      }));
       const keyed = options.key !== undefined || items.some((item) => item.key !== undefined);
       // Events accepted before under their own key: request index → answer.
       const known = new Map<number, string>();
@@ -222,6 +235,7 @@ export function createPublisher(deps: {
         ts: e.ts,
         region: e.region,
         originId: e.originId ?? e.id,
+        relayKey: e.relayKey === undefined ? undefined : `${e.region}:${e.relayKey}`,
       }));
       // The log refuses a batch holding an event it already has, naming them: accept the rest.
       const skip = new Set<number>();
@@ -261,16 +275,19 @@ function groupByTopic(items: readonly Item[], skip: ReadonlySet<number>): Map<st
 }
 
 function toAppend(group: TopicGroup, items: readonly Item[], relaying: boolean): TopicAppend {
-  const history: Array<{ index: number; body: string }> = [];
+  const historyBodies: Array<{ index: number; body: string }> = [];
   const dedupe: Array<{ index: number; key: string; bit: number }> = [];
   let likeDelta = 0;
   let viewers: number | undefined;
   let status: string | undefined;
   const keys: Array<{ index: number; key: string }> = [];
+  const relayKeys: Array<{ index: number; key: string }> = [];
   const relayBodies: Array<{ index: number; body: string }> = [];
   group.indexes.forEach((index, k) => {
     const item = items[index] as Item;
     if (item.key !== undefined) keys.push({ index: k, key: item.key });
+    // Relayed in: its key in its region. Published here: its key goes with it to the peers.
+    if (item.originId !== undefined && item.relayKey !== undefined) relayKeys.push({ index: k, key: item.relayKey });
     if (item.type === 'like') {
       // Validated at the boundary: count is a positive integer. A publisher's `total` is for its
       // own display: the log's total is the sum of counts, so a snapshot at position p holds
@@ -281,22 +298,31 @@ function toAppend(group: TopicGroup, items: readonly Item[], relaying: boolean):
     } else if (item.type === 'viewers' && Number.isSafeInteger(item.data.count) && (item.data.count as number) >= 0) {
       viewers = item.data.count as number;
     }
-    if (isHistoryType(item.type)) history.push({ index: k, body: group.bodies[k] as string });
+    const body = group.bodies[k] as string;
+    const history = isHistoryType(item.type);
+    if (history) historyBodies.push({ index: k, body });
     // Viewer counts are regional: regions exchange counts, not these events (region-counts.ts).
-    else if (relaying && item.type !== 'viewers') relayBodies.push({ index: k, body: group.bodies[k] as string });
+    // A relayed body differs from the history one only by its key (kept from viewers).
+    if (relaying && item.type !== 'viewers' && (!history || item.relayKey !== undefined)) {
+      relayBodies.push({
+        index: k,
+        body: item.relayKey === undefined ? body : `${body.slice(0, -1)},"relayKey":${JSON.stringify(item.relayKey)}}`,
+      });
+    }
     const origin = item.originId === undefined ? undefined : parsePositionId(item.originId);
     if (origin) dedupe.push({ index: k, ...dedupeMark(origin) });
   });
   return {
     topic: group.topic,
     count: group.indexes.length,
-    history,
+    history: historyBodies,
     likeDelta,
     status,
     viewers,
     newEpoch: newEpoch(),
     ...(dedupe.length > 0 ? { dedupe } : {}),
     ...(keys.length > 0 ? { keys } : {}),
+    ...(relayKeys.length > 0 ? { relayKeys } : {}),
     ...(relayBodies.length > 0 ? { relayBodies } : {}),
   };
 }

@@ -57,6 +57,10 @@ export class MemoryTopicLog implements TopicLog {
         const known = this.answerOf(`event:${key}`, now);
         if (known !== undefined) duplicates.push({ append: a, index, answer: known });
       }
+      for (const { index, key } of append.relayKeys ?? []) {
+        const known = this.answerOf(`relayed:${key}`, now);
+        if (known !== undefined) duplicates.push({ append: a, index, answer: known });
+      }
     });
     if (duplicates.length > 0) return { duplicates };
     for (const append of appends) {
@@ -86,6 +90,9 @@ export class MemoryTopicLog implements TopicLog {
       const expiresAt = now + IDEMPOTENCY_TTL_MS;
       for (const { index, key } of append.keys ?? []) {
         this.answers.set(`event:${key}`, { value: answer(time, base + index + 1, state.epoch), expiresAt });
+      }
+      for (const { index, key } of append.relayKeys ?? []) {
+        this.answers.set(`relayed:${key}`, { value: answer(time, base + index + 1, state.epoch), expiresAt });
       }
       (request?.order[a] ?? []).forEach((index, k) => {
         answers[index] = answer(time, base + k + 1, state.epoch);

@@ -27,6 +27,7 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  *                                 accepted here by relay (dedupe), 64Ki positions a key, 1 h TTL
  *   <p>:idem:r:<key>       STRING what a used request key answers (10 min): see AcceptRequest
  *   <p>:idem:e:<key>       STRING what a used event key answers (10 min)
+ *   <p>:idem:x:<region>:<relayKey>  STRING a relayed event's key in its region, seen (10 min)
  *   <p>:relay:<peer>       STREAM events published here, waiting for peer region <peer> (relay/outbox.ts):
  *                                 entries n <events> b <bytes> e <wire events>; :size HASH events, bytes
  *   <p>:store              STRING a random marker set once: a Redis that lost its data (restarted
@@ -348,9 +349,10 @@ export class RedisTopicLog implements TopicLog {
 
   /**
    * Where an idempotency key's answer lives (keys are printable ASCII, see IDEMPOTENCY_KEY_PATTERN):
-   * a request's key and an event's key are apart (`r`, `e`), so one can never answer for the other.
+   * a request's key, an event's key and a relayed event's key in its region are apart (`r`, `e`,
+   * `x`), so one can never answer for another.
    */
-  private idempotencyKey(kind: 'r' | 'e', key: string): string {
+  private idempotencyKey(kind: 'r' | 'e' | 'x', key: string): string {
     return `${this.prefix}:idem:${kind}:${key}`;
   }
 
@@ -414,8 +416,10 @@ export class RedisTopicLog implements TopicLog {
       args.push(String(marks.length));
       for (const { index, key, bit } of marks) args.push(String(index), `${this.prefix}:${key}`, String(bit));
       const eventKeys = append.keys ?? [];
-      args.push(String(eventKeys.length));
+      const relayKeys = append.relayKeys ?? [];
+      args.push(String(eventKeys.length + relayKeys.length));
       for (const { index, key } of eventKeys) args.push(String(index), this.idempotencyKey('e', key));
+      for (const { index, key } of relayKeys) args.push(String(index), this.idempotencyKey('x', key));
       if (request?.key !== undefined) for (const index of request.order[a] ?? []) args.push(String(index));
       if (relaying) {
         const bodies = append.relayBodies ?? [];

@@ -110,6 +110,11 @@ export interface TopicAppend {
   dedupe?: ReadonlyArray<{ index: number; key: string; bit: number }>;
   /** Idempotency keys of events (a batch event's `key`): one already used names its answer instead. */
   keys?: ReadonlyArray<{ index: number; key: string }>;
+  /**
+   * Relayed events' keys in their region (`<region>:<relayKey>`, see RelayWireEventSchema), kept
+   * apart from publishers' keys: one seen before marks the event a duplicate, as `dedupe` does.
+   */
+  relayKeys?: ReadonlyArray<{ index: number; key: string }>;
   /** Bodies of events to relay that are not in `history` (likes); see AcceptRequest.relay. */
   relayBodies?: ReadonlyArray<{ index: number; body: string }>;
 }
