@@ -16,6 +16,12 @@ import { topicRoutes } from './routes/topics.js';
 import { StoreRecovery } from './store-recovery.js';
 import { ViewerCounter } from './viewer-counts.js';
 
+/**
+ * After the store lost its data, publishes wait at most this long for the nodes to sync again (a
+ * node with 100,000 topics takes ~10 s on a 2-core machine; see StoreRecovery).
+ */
+const STORE_RECOVERY_MAX_MS = 30_000;
+
 export interface DispatcherDeps {
   /** A registry store to use instead of opening one from the config (tests). */
   store?: RegistryHandle;
@@ -38,7 +44,10 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
       onOutboxDropped: (peer, events) => metrics.relayDropped.inc({ peer }, events),
     });
   const channels = new NodeChannels(config.internalToken, metrics, (nodeId) => store.registry.nodeAlive(nodeId));
-  const recovery = new StoreRecovery(config.nodeTtlMs, (nodeIds) => store.registry.syncedNodes(nodeIds));
+  const recovery = new StoreRecovery(Math.max(config.nodeTtlMs, STORE_RECOVERY_MAX_MS), {
+    synced: (nodeIds) => store.registry.syncedNodes(nodeIds),
+    alive: (nodeId) => store.registry.nodeAlive(nodeId),
+  });
   store.onStoreLost((liveNodes) => {
     recovery.lost(liveNodes);
     viewerCounter?.forget();
@@ -70,6 +79,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
       ? { pushCounts: (counts, ttlMs) => relay.pushCounts(config.region, counts, ttlMs, config.internalToken) }
       : {}),
     holderId: dispatcherId,
+    paused: () => recovery.active,
     intervalMs: config.viewerCountIntervalMs,
     log: app.log,
   });

@@ -2,10 +2,11 @@
  * After Redis lost its data (restarted empty), the registry is empty until every realtime node has
  * synced its full state again (a node's next heartbeat finds it unknown and asks for it). A
  * publish accepted in between would find no node and its 202 would not reach viewers who are
- * connected right now. So publishes are refused (503, the publisher retries) until each node that
- * was alive before the loss has synced — as the store says, so it does not matter which
- * dispatcher a node synced through — or for at most one node TTL (a node silent that long is gone
- * anyway).
+ * connected right now. So publishes are refused (503, the publisher retries) while a node that was
+ * alive before the loss has not finished its sync — as the store says, so it does not matter which
+ * dispatcher a node synced through. A node stops being waited for once synced or once its liveness
+ * lapses (a node silent for a TTL is gone; every part of a sync renews it, so a big node that is
+ * still sending parts is waited for), and nothing waits longer than `maxMs` in all.
  */
 export class StoreRecovery {
   private awaiting = new Set<string>();
@@ -13,8 +14,12 @@ export class StoreRecovery {
 
   constructor(
     private readonly maxMs: number,
-    /** Those of the nodes that synced since the loss. */
-    private readonly synced: (nodeIds: readonly string[]) => Promise<Set<string>>,
+    private readonly nodes: {
+      /** Those of the nodes that synced since the loss. */
+      synced: (nodeIds: readonly string[]) => Promise<Set<string>>;
+      /** Whether a node's liveness has not lapsed (a heartbeat or a sync part renews it). */
+      alive: (nodeId: string) => Promise<boolean>;
+    },
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -31,8 +36,16 @@ export class StoreRecovery {
       this.awaiting.clear();
       return false;
     }
-    const synced = await this.synced([...this.awaiting]).catch(() => new Set<string>());
-    for (const nodeId of synced) this.awaiting.delete(nodeId);
+    const waiting = [...this.awaiting];
+    const synced = await this.nodes.synced(waiting).catch(() => new Set<string>());
+    for (const nodeId of waiting) {
+      if (synced.has(nodeId) || !(await this.nodes.alive(nodeId).catch(() => true))) this.awaiting.delete(nodeId);
+    }
     return this.awaiting.size > 0;
+  }
+
+  /** While true, nothing should be published from the registry's partial view (viewer counts). */
+  get active(): boolean {
+    return this.awaiting.size > 0 && this.now() < this.until;
   }
 }

@@ -8,9 +8,20 @@ import type { SubscriptionRegistry } from './registry/registry.js';
  * last reported, and publishes a `viewers` event with the global count for each topic with local
  * subscribers whose count changed since the last one it published. A new holder of the duty
  * starts from an empty memory and so republishes every count once, a no-op for viewers.
+ *
+ * After the store lost its data, nothing is counted while the nodes sync again (`paused`: the
+ * registry holds part of them), and the counts published before are published again — but at
+ * most REPUBLISH_PER_ROUND of them a round: each lands in a log made again, so its viewers get a
+ * resync and a snapshot read, and 100,000 topics at once would flood the nodes and the tier.
  */
+
+/** Unchanged counts published again per round after a store loss (changed ones always go). */
+const REPUBLISH_PER_ROUND = 2000;
+
 export class ViewerCounter {
   private lastPublished = new Map<string, number>();
+  /** Topics whose count a store loss erased from their log: published again, a few per round. */
+  private owed = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
 
@@ -21,6 +32,8 @@ export class ViewerCounter {
       /** Sends this region's counts to the peer regions (none: a single region). */
       pushCounts?: (counts: ReadonlyMap<string, number>, ttlMs: number) => Promise<void>;
       holderId: string;
+      /** True while the registry is only partly there (a store that lost its data, being synced). */
+      paused?: () => boolean;
       intervalMs: number;
       log: FastifyBaseLogger;
     },
@@ -39,15 +52,15 @@ export class ViewerCounter {
 
   /**
    * The store lost its data: the topic logs no longer hold the counts published so far, so every
-   * count is published again next round (as a new holder of the duty would).
+   * count is published again, over the next rounds.
    */
   forget(): void {
-    this.lastPublished.clear();
+    for (const topic of this.lastPublished.keys()) this.owed.add(topic);
   }
 
   /** One round; exposed for tests. */
   async tick(): Promise<void> {
-    if (this.running) return;
+    if (this.running || this.deps.paused?.()) return;
     this.running = true;
     try {
       const { registry, publisher, holderId, intervalMs } = this.deps;
@@ -69,9 +82,18 @@ export class ViewerCounter {
       for (const [topic, count] of counts) {
         if (this.lastPublished.get(topic) !== count) changed.push({ topic, type: 'viewers', data: { count } });
       }
+      const republished: string[] = [];
+      for (const topic of this.owed) {
+        if (republished.length >= REPUBLISH_PER_ROUND) break;
+        const count = counts.get(topic);
+        if (count === undefined) this.owed.delete(topic);
+        else if (this.lastPublished.get(topic) === count) republished.push(topic);
+      }
+      for (const topic of republished) changed.push({ topic, type: 'viewers', data: { count: counts.get(topic) } });
       if (changed.length > 0) {
         for (let i = 0; i < changed.length; i += 1000) await publisher.publish(changed.slice(i, i + 1000));
       }
+      for (const { topic } of changed) this.owed.delete(topic);
       this.lastPublished = counts;
     } catch (error) {
       this.deps.log.warn({ err: error }, 'viewer count round failed');

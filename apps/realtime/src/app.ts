@@ -8,6 +8,7 @@ import type { RealtimeConfig } from './config.js';
 import { ConnectionHub } from './connections/hub.js';
 import { DispatcherClient } from './dispatcher-client.js';
 import { DispatcherLink } from './dispatcher-link.js';
+import { ResyncLog } from './fanout/resync-log.js';
 import { FanoutScheduler } from './fanout/scheduler.js';
 import { LatencyCollector } from './latency/collector.js';
 import { createRealtimeMetrics } from './metrics.js';
@@ -76,12 +77,13 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
       return catchUpFrames(topics, results, resume, Date.now());
     },
   });
+  const resyncLog = new ResyncLog(app.log);
   const fanout = new FanoutScheduler(hub.table, metrics, {
     gapRatio: config.flushGapRatio,
     orderWaitMs: config.orderWaitMs,
     repair: async (topic, afterPos, epoch) => (await catchUps.fetch([topic], afterPos, [epoch])).get(topic),
     probe: (topics) => catchUps.fetch(topics, undefined),
-    onResync: (topic, why) => app.log.warn({ topic, why }, 'viewers of a topic told to resync'),
+    onResync: (topic, why) => resyncLog.told(topic, why),
   });
   const collector = new LatencyCollector(metrics.registry);
   const link = new DispatcherLink({

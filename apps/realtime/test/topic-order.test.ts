@@ -206,6 +206,23 @@ describe('TopicOrder', () => {
     t.o.close();
   });
 
+  it('probes at most 5,000 topics at once: after a store loss 12,000 topics are probed over three rounds', async () => {
+    const asked: number[] = [];
+    const probe = vi.fn(async (topics: readonly string[]) => {
+      asked.push(topics.length);
+      return new Map<string, TTopicCatchUp>();
+    });
+    const t = order(undefined, probe);
+    for (let i = 0; i < 12_000; i++)
+      t.o.seed(`t${i}`, { epoch: EPOCH, pos: 0, likes: 0, status: undefined, region: 'local', viewers: 1 });
+    t.o.probeAll();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(asked).toEqual([5000]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(asked).toEqual([5000, 5000, 2000]);
+    t.o.close();
+  });
+
   it('follows the like total, status and viewer count for a store that lost them', () => {
     const t = order();
     seed(t.o, 0, 7);

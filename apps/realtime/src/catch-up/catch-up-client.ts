@@ -3,6 +3,11 @@ import type { DispatcherClient } from '../dispatcher-client.js';
 
 /** Topics per POST /internal/catch-up (the dispatcher's limit). */
 const MAX_TOPICS_PER_REQUEST = 1000;
+/**
+ * Requests of one round in flight at once: a node that reads 100,000 topics (a store that lost its
+ * data) must not queue a hundred reads ahead of its own heartbeat at the dispatcher.
+ */
+const MAX_IN_FLIGHT = 2;
 
 interface Waiter {
   resolve: (results: ReadonlyMap<string, TTopicCatchUp>) => void;
@@ -77,10 +82,15 @@ export class CatchUpClient {
       for (let i = 0; i < asks.length; i += MAX_TOPICS_PER_REQUEST) {
         bodies.push({ topics: asks.slice(i, i + MAX_TOPICS_PER_REQUEST) });
       }
-      const replies = await Promise.all(
-        bodies.map((body) => this.client.post('/internal/catch-up', body, CatchUpResponseSchema)),
-      );
-      for (const reply of replies) for (const result of reply.topics) results.set(result.topic, result);
+      let next = 0;
+      const worker = async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++] as TCatchUpRequest;
+          const reply = await this.client.post('/internal/catch-up', body, CatchUpResponseSchema);
+          for (const result of reply.topics) results.set(result.topic, result);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(MAX_IN_FLIGHT, bodies.length) }, worker));
       for (const waiter of waiters) waiter.resolve(results);
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error);

@@ -85,6 +85,12 @@ export interface TopicOrderOptions {
 /** A topic is probed for a lost tail once it had no event for this long. */
 const QUIET_MS = 1000;
 const PROBE_EVERY_MS = 500;
+/**
+ * Topics probed at once: after a store loss every topic's log is new, each probe answer is a
+ * resync and a snapshot read, and 100,000 of them in one go would hold the node (and its
+ * heartbeat) for seconds. The rest wait for the next rounds.
+ */
+const MAX_PROBED = 5000;
 /** A gap the tier cannot repair for this long is given up (resync); the snapshot is still owed. */
 const MAX_REPAIR_MS = 30_000;
 /** Early events one topic may hold while its gap is repaired; beyond, the gap is given up. */
@@ -264,6 +270,7 @@ export class TopicOrder {
     const now = this.now;
     const due: string[] = [];
     for (const [topic, at] of this.active) {
+      if (due.length >= MAX_PROBED) break;
       if (now - at < QUIET_MS) continue;
       this.active.delete(topic);
       if (this.topics.get(topic)?.next !== undefined) due.push(topic);
