@@ -248,6 +248,13 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
   const processes = checkProcesses(topology.processes);
   const limitMs = VIEWER_COUNT_INTERVAL_MS * 2;
   const failures: string[] = [];
+  if (deliveries.likeTotals.wrong.length > 0) {
+    // Whether the regions' logs hold the wrong total too (the store lost likes) or only viewers do.
+    for (const region of regions) {
+      const totals = await logLikeTotals(region.dispatchers[0]?.url ?? '', [...truth.keys()]);
+      log(`${region.name} log like totals: ${totals}`);
+    }
+  }
   if (deliveries.lost > 0) failures.push(`${deliveries.lost} events lost`);
   if (deliveries.duplicated > 0) failures.push(`${deliveries.duplicated} events duplicated`);
   if (deliveries.outOfOrder > 0) failures.push(`${deliveries.outOfOrder} events out of order`);
@@ -294,6 +301,22 @@ function hasKey(record: ViewerRecord, key: string): boolean {
     if (typeof e.data.seq === 'string') return `seq:${e.data.seq}` === key;
     return e.type === 'comment' && `comment:${String(e.data.id)}` === key;
   });
+}
+
+/** Each topic's like total as a region's log holds it (the dispatcher's catch-up read), for diagnosis. */
+async function logLikeTotals(dispatcherUrl: string, topics: readonly string[]): Promise<string> {
+  try {
+    const response = await fetch(`${dispatcherUrl}/internal/catch-up`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ topics: topics.map((topic) => ({ topic })) }),
+      signal: AbortSignal.timeout(2000),
+    });
+    const body = (await response.json()) as { topics?: Array<{ topic: string; likes: number; epoch: string }> };
+    return (body.topics ?? []).map((t) => `${t.topic} ${t.likes} (epoch ${t.epoch})`).join(', ');
+  } catch (error) {
+    return `unreadable: ${(error as Error).message}`;
+  }
 }
 
 /** The first topic whose count a region's dispatcher gets wrong ('' when every one is right). */
