@@ -43,7 +43,7 @@ export class MemoryRegistry implements SubscriptionRegistry {
       state.counts.set(topic, count);
       this.link(node.nodeId, topic);
     }
-    return { resync: !known || state.counts.size !== topics };
+    return { resync: !known || !this.synced.has(node.nodeId) || state.counts.size !== topics };
   }
 
   async syncTopics(

@@ -49,9 +49,10 @@ redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 return 1`;
 
-// Liveness plus changed counts, and whether the registry holds the node's full state.
-// KEYS: nodes zset, urls hash, the node's counts hash. ARGV: nodeId, url, expiresAt, topics the
-// node holds, topic prefix, then topic, count pairs. Returns 1 when the node should resync.
+// Liveness plus changed counts, and whether the registry holds the node's full state (known, a
+// full sync of it since the store last lost its data, as many topics as the node says).
+// KEYS: nodes zset, urls hash, the node's counts hash, synced hash. ARGV: nodeId, url, expiresAt,
+// topics the node holds, topic prefix, then topic, count pairs. Returns 1 when the node should resync.
 const HEARTBEAT = `
 local known = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
@@ -60,7 +61,8 @@ for i = 6, #ARGV, 2 do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
   redis.call('SADD', ARGV[5] .. ARGV[i] .. ':nodes', ARGV[1])
 end
-if not known or redis.call('HLEN', KEYS[3]) ~= tonumber(ARGV[4]) then return 1 end
+if not known or redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 then return 1 end
+if redis.call('HLEN', KEYS[3]) ~= tonumber(ARGV[4]) then return 1 end
 return 0`;
 
 // The last part of a full sync: the node's topics that no part named are removed; the node is synced.
@@ -152,10 +154,11 @@ export class RedisRegistry implements SubscriptionRegistry {
     for (const [topic, count] of Object.entries(counts)) args.push(topic, String(count));
     const resync = await this.redis.eval(
       HEARTBEAT,
-      3,
+      4,
       this.key.nodes(),
       this.key.urls(),
       this.key.counts(node.nodeId),
+      this.key.synced(),
       ...args,
     );
     return { resync: resync === 1 };

@@ -22,8 +22,9 @@ export interface SubscriptionRegistry {
   /**
    * The node is alive for `ttlMs` more; `counts` are viewer counts that changed (their topics are
    * held by the node). `resync` when the registry lacks the node's full state — the node was not
-   * known (new, expired and swept, a store that lost its data) or holds another number of topics
-   * than the node's own `topics` — and the node should send it (`syncTopics`).
+   * known (new, expired and swept, a store that lost its data), no full sync of it reached this
+   * store yet (a topic change can make a node known again after a loss), or it holds another
+   * number of topics than the node's own `topics` — and the node should send it (`syncTopics`).
    */
   heartbeat(
     node: NodeInfo,
