@@ -85,8 +85,11 @@ describe('a node with 100,000 topics', () => {
     // Several heartbeats later the node is still registered for every topic, and delivers.
     const heartbeatsFrom = Date.now();
     await waitFor('three more heartbeats', () => Date.now() - heartbeatsFrom > HEARTBEAT_MS * 3);
-    const health = await getJson(`${node.url}/healthz`);
-    expect(health.status).toBe(200);
+    // Healthy means a call to the tier within three heartbeats: on a loaded 2-core machine a
+    // heartbeat of a node this size can be late, so health is polled (registration is checked below).
+    await waitFor('the node healthy', async () => (await getJson(`${node.url}/healthz`)).status === 200, {
+      timeoutMs: 10_000,
+    });
     for (const { topic } of sample) expect(await viewersOf(topic)).toBe(1);
     expect(
       (

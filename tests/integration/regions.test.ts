@@ -177,8 +177,12 @@ describe('regions', () => {
   });
 
   it('never relays a relayed event again (no loops)', async () => {
-    const received = await metricValue(dispatcher.a.url, 'dispatcher_relay_received_total');
     // (b published one event itself just above: it went to a and c once, and no further.)
+    await waitFor(
+      "b's event at a",
+      async () => (await metricValue(dispatcher.a.url, 'dispatcher_relay_received_total')) >= 1,
+    );
+    const received = await metricValue(dispatcher.a.url, 'dispatcher_relay_received_total');
     const sentByB = await metricValue(dispatcher.b.url, 'dispatcher_relay_sent_total');
     const sentByC = await metricValue(dispatcher.c.url, 'dispatcher_relay_sent_total');
     const sentByA = await metricValue(dispatcher.a.url, 'dispatcher_relay_sent_total');
