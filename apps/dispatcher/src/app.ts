@@ -79,7 +79,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
       ? { pushCounts: (counts, ttlMs) => relay.pushCounts(config.region, counts, ttlMs, config.internalToken) }
       : {}),
     holderId: dispatcherId,
-    paused: () => recovery.active,
+    paused: () => recovery.recovering(),
     intervalMs: config.viewerCountIntervalMs,
     log: app.log,
   });

@@ -43,9 +43,4 @@ export class StoreRecovery {
     }
     return this.awaiting.size > 0;
   }
-
-  /** While true, nothing should be published from the registry's partial view (viewer counts). */
-  get active(): boolean {
-    return this.awaiting.size > 0 && this.now() < this.until;
-  }
 }

@@ -33,7 +33,7 @@ export class ViewerCounter {
       pushCounts?: (counts: ReadonlyMap<string, number>, ttlMs: number) => Promise<void>;
       holderId: string;
       /** True while the registry is only partly there (a store that lost its data, being synced). */
-      paused?: () => boolean;
+      paused?: () => Promise<boolean>;
       intervalMs: number;
       log: FastifyBaseLogger;
     },
@@ -60,9 +60,10 @@ export class ViewerCounter {
 
   /** One round; exposed for tests. */
   async tick(): Promise<void> {
-    if (this.running || this.deps.paused?.()) return;
+    if (this.running) return;
     this.running = true;
     try {
+      if (await this.deps.paused?.()) return;
       const { registry, publisher, holderId, intervalMs } = this.deps;
       if (!(await registry.claimDuty('viewer-counts', holderId, intervalMs * 3))) {
         this.lastPublished.clear();

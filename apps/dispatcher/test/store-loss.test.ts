@@ -59,7 +59,7 @@ describe('publishes after a store loss', () => {
 });
 
 describe('viewer counts after a store loss', () => {
-  function counter(registry: MemoryRegistry, paused: { value: boolean }) {
+  function counter(registry: MemoryRegistry, paused: { value: boolean } | (() => Promise<boolean>)) {
     const published: TPublishEvent[][] = [];
     const publisher: Publisher = {
       publish: async (events) => {
@@ -72,7 +72,7 @@ describe('viewer counts after a store loss', () => {
       registry,
       publisher,
       holderId: 'd1',
-      paused: () => paused.value,
+      paused: typeof paused === 'function' ? paused : async () => paused.value,
       intervalMs: 1000,
       log: Fastify().log,
     });
@@ -103,5 +103,19 @@ describe('viewer counts after a store loss', () => {
     expect(await round()).toHaveLength(2000);
     expect(await round()).toHaveLength(999);
     expect(await round()).toHaveLength(0);
+  });
+
+  it('resume once the nodes synced, with no publish needed to notice it', async () => {
+    const registry = new MemoryRegistry();
+    await registry.heartbeat(node('n1'), { 'video:1': 1 }, 60_000, 1);
+    const recovery = new StoreRecovery(30_000, {
+      synced: (ids) => registry.syncedNodes(ids),
+      alive: (id) => registry.nodeAlive(id),
+    });
+    const { round } = counter(registry, () => recovery.recovering());
+    recovery.lost(['n1']);
+    expect(await round()).toHaveLength(0);
+    await registry.syncTopics(node('n1'), 's1', { 'video:1': 1 }, true, 60_000);
+    expect(await round()).toHaveLength(1);
   });
 });

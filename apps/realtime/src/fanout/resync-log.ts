@@ -35,8 +35,10 @@ export class ResyncLog {
     }
     this.more++;
     this.lastWhy = why;
-    this.timer ??= setTimeout(() => this.flush(), WINDOW_MS - (now - this.windowStart));
-    this.timer.unref();
+    if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), WINDOW_MS - (now - this.windowStart));
+      this.timer.unref();
+    }
   }
 
   private flush(): void {
