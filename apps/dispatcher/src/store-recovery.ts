@@ -23,9 +23,13 @@ export class StoreRecovery {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The store was found empty; `liveNodes` were alive just before. */
+  /**
+   * The store was found empty; `liveNodes` were alive just before. Reported again during a
+   * recovery (another publish noticed the same loss, or the store was lost again), the nodes are
+   * added to those awaited: a later report never shortens the wait for an earlier one.
+   */
   lost(liveNodes: readonly string[]): void {
-    this.awaiting = new Set(liveNodes);
+    for (const nodeId of liveNodes) this.awaiting.add(nodeId);
     this.until = this.now() + this.maxMs;
   }
 

@@ -1,9 +1,13 @@
 import type { TPublishEvent } from '@ovation/shared';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test-support/poll.js';
+import { TestRedis } from '../../../test-support/redis-server.js';
 import type { Publisher } from '../src/fanout/publisher.js';
+import { openRegistry } from '../src/plugins/registry.js';
 import { MemoryRegistry } from '../src/registry/memory-registry.js';
 import { StoreRecovery } from '../src/store-recovery.js';
+import { DEFAULT_TOPIC_LOG_LIMITS } from '../src/topic-log/topic-log.js';
 import { ViewerCounter } from '../src/viewer-counts.js';
 
 /*
@@ -37,6 +41,18 @@ describe('publishes after a store loss', () => {
       expect(await recovery.recovering()).toBe(true);
     }
     await registry.syncTopics(node('big'), 's1', {}, true, TTL_MS);
+    expect(await recovery.recovering()).toBe(false);
+  });
+
+  it('wait for every node any report of the loss named: a later report never shortens the wait', async () => {
+    const clock = { now: 0 };
+    const registry = new MemoryRegistry(() => clock.now);
+    await registry.heartbeat(node('n1'), {}, TTL_MS, 0);
+    const recovery = recoveryOver(registry, clock);
+    recovery.lost(['n1']);
+    recovery.lost([]); // another publish met the same loss, in a dispatcher that knew no node
+    expect(await recovery.recovering()).toBe(true);
+    await registry.syncTopics(node('n1'), 's1', {}, true, TTL_MS);
     expect(await recovery.recovering()).toBe(false);
   });
 
@@ -117,5 +133,43 @@ describe('viewer counts after a store loss', () => {
     expect(await round()).toHaveLength(0);
     await registry.syncTopics(node('n1'), 's1', { 'video:1': 1 }, true, 60_000);
     expect(await round()).toHaveLength(1);
+  });
+});
+
+describe('a Redis that restarts empty', () => {
+  const open = (url: string) =>
+    openRegistry({
+      redisUrl: url,
+      redisPrefix: `loss-${process.pid}`,
+      topicLog: DEFAULT_TOPIC_LOG_LIMITS,
+      region: 'local',
+      peers: [],
+      relayQueueMax: 1000,
+      relayOutboxMaxBytes: 1_000_000,
+    });
+
+  it('is noticed by a dispatcher that took no publish, with the nodes it knew alive', async () => {
+    // The fault suite's r2 like totals (RELIABILITY.md): the dispatcher that had taken no publish
+    // lately knew no live node (its table was only read for routing), or no store marker at all
+    // (its first connection failed), and took the empty store as its own.
+    const redis = await TestRedis.start();
+    await redis.stop();
+    const idle = open(redis.url); // its first connection fails: it knows no marker yet
+    const busy = open(redis.url);
+    const losses: string[][] = [];
+    idle.onStoreLost((liveNodes) => losses.push(liveNodes));
+    try {
+      await redis.restart();
+      await waitFor('both connected', () => idle.healthy() && busy.healthy(), { timeoutMs: 10_000 });
+      await busy.registry.heartbeat(node('n1'), {}, 60_000, 0); // the node talks to the busy one
+      await idle.registry.sweepExpired(); // the idle one's housekeeping round
+      await redis.restart();
+      await waitFor('the idle dispatcher to notice the loss', () => losses.length > 0, { timeoutMs: 10_000 });
+      expect(losses).toEqual([['n1']]);
+    } finally {
+      await idle.close();
+      await busy.close();
+      await redis.stop();
+    }
   });
 });

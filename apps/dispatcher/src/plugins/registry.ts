@@ -72,7 +72,7 @@ export function openRegistry(options: {
     outbox: new RedisOutbox(redis, options.redisPrefix),
     kind: 'redis',
     onStoreLost: (listener) => {
-      log.onStoreLost = () => listener(registry.cachedLiveNodeIds());
+      log.onStoreLost = () => listener(registry.knownLiveNodeIds());
     },
     healthy: () => redis.status === 'ready',
     close: async () => {

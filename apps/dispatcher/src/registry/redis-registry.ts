@@ -251,9 +251,13 @@ export class RedisRegistry implements SubscriptionRegistry {
     });
   }
 
-  /** Nodes that were alive when the node table was last refreshed (no Redis call). */
-  cachedLiveNodeIds(): string[] {
-    return [...this.nodeCache].filter(([, node]) => node.expiresAt > this.cacheAt).map(([id]) => id);
+  /**
+   * Nodes alive as last seen here (heartbeats, table refreshes; no Redis call) — still listed when
+   * the store no longer has them, which is what a dispatcher that found the store empty waits for.
+   */
+  knownLiveNodeIds(): string[] {
+    const now = this.now();
+    return [...this.knownExpiry].filter(([, expiresAt]) => expiresAt > now).map(([nodeId]) => nodeId);
   }
 
   async setRegionCounts(region: string, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void> {
@@ -343,6 +347,9 @@ export class RedisRegistry implements SubscriptionRegistry {
         this.nodeCache.delete(nodeId);
       }
     }
+    // Kept fresh here too: a dispatcher that routed nothing lately (all publishes went to another)
+    // still knows which nodes were alive when the store loses its data (knownLiveNodeIds).
+    await this.refreshNodes();
     return removed;
   }
 

@@ -61,7 +61,7 @@ export interface SubscriptionRegistry {
   viewerCounts(): Promise<Map<string, number>>;
   /** Viewers of each topic, summed over live nodes (one look-up for them all). */
   topicViewers(topics: readonly string[]): Promise<number[]>;
-  /** Removes nodes whose liveness expired, with their topics; returns their ids. */
+  /** Removes nodes whose liveness expired, with their topics; returns their ids (and keeps the node table fresh). */
   sweepExpired(): Promise<string[]>;
   /**
    * Elects one dispatcher for a periodic duty (viewer counts, relay): true when `holder` holds the

@@ -320,6 +320,11 @@ type WithScripts = Redis & {
 export class RedisTopicLog implements TopicLog {
   private readonly redis: WithScripts;
   private marker: Promise<string> | undefined;
+  /**
+   * The marker this dispatcher last worked with (kept while `marker` is fetched again): a store
+   * found with another one lost its data since, whether or not a publish noticed it then.
+   */
+  private known: string | undefined;
   /** Called when a publish finds that Redis lost its data. */
   onStoreLost: () => void = () => {};
   /** Called when a peer's outbox dropped its oldest events to stay within its bounds. */
@@ -343,8 +348,14 @@ export class RedisTopicLog implements TopicLog {
       redis.defineCommand('ovationTopicRead', { lua: READ });
     }
     this.redis = redis as WithScripts;
-    // Known from the start, so a loss before this dispatcher's first publish is noticed too.
-    this.storeMarker().catch(() => {});
+    // Read whenever the connection is (back) up — at the start, and after an outage, however long
+    // this dispatcher goes without a publish: an idle dispatcher notices a loss as soon as the one
+    // that takes the publishes does, and never takes an empty store for the one it knew.
+    redis.on('ready', () => {
+      this.marker = undefined;
+      this.storeMarker().catch(() => {});
+    });
+    if (redis.status === 'ready') this.storeMarker().catch(() => {});
   }
 
   /**
@@ -361,13 +372,27 @@ export class RedisTopicLog implements TopicLog {
     return { log: `${base}:log`, history: `${base}:history`, nodes: `${base}:nodes` };
   }
 
-  /** The store marker: set if absent (first start, or after a loss), then read. */
-  private storeMarker(): Promise<string> {
+  /**
+   * The store marker: set if absent (first start, or after a loss), then read. A marker other than
+   * the one known before means the store lost its data since — reported here too, because a
+   * dispatcher that had no publish to notice one loss must not take the next empty store as its
+   * own (it would accept before the nodes gave their state back, and the restore would be refused):
+   * the fetch fails then, as a publish that met the loss in the accept script does. `noticed`: the
+   * caller already reported the loss that made the marker change.
+   */
+  private storeMarker(noticed = false): Promise<string> {
     this.marker ??= (async () => {
       const key = `${this.prefix}:store`;
       await this.redis.set(key, randomTag(), 'NX');
       const value = await this.redis.get(key);
       if (value === null) throw new Error('store marker vanished');
+      const changed = this.known !== undefined && value !== this.known;
+      this.known = value;
+      if (changed && !noticed) {
+        // Nothing is accepted with it yet: the dispatcher first waits for the nodes' state.
+        this.onStoreLost();
+        throw new Error(STORE_LOST);
+      }
       return value;
     })().catch((error: unknown) => {
       this.marker = undefined;
@@ -435,6 +460,8 @@ export class RedisTopicLog implements TopicLog {
       if (error instanceof Error && error.message.includes(STORE_LOST)) {
         this.marker = undefined;
         this.onStoreLost();
+        // The new marker at once: a later fetch finding yet another one is a loss of its own.
+        this.storeMarker(true).catch(() => {});
       }
       throw error;
     }
