@@ -59,4 +59,47 @@ describe('dispatcher → Redis link', () => {
       await app.close();
     }
   }, 30_000);
+
+  it('never runs a publish twice: a command whose answer was lost with its connection is not sent again', async () => {
+    // ioredis sends a command again on the next connection when the first closed before its answer
+    // (autoResendUnfulfilledCommands): the accept script ran once already, and a like without an
+    // Idempotency-Key would count twice. Refused instead: the publisher gets 503 and decides.
+    const prefix = `once-${process.pid}`;
+    const app = await buildApp(
+      loadDispatcherConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+        REDIS_PREFIX: prefix,
+      }),
+    );
+    const like = () =>
+      app.inject({
+        method: 'POST',
+        url: '/publish',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        payload: { topic: 'video:once', type: 'like', data: { count: 1 } },
+      });
+    const client = redis.client();
+    const likes = async () => Number((await client.hget(`${prefix}:topic:video:once:log`, 'likes')) ?? 0);
+    try {
+      await waitFor('the dispatcher to reach Redis', async () => (await like()).statusCode === 202);
+      expect(await likes()).toBe(1);
+      // The request reaches Redis after 400 ms and runs; its answer is still on the way back when
+      // the connection is reset (the PING watchdog, 1 s, does not step in at 800 ms round trips).
+      proxy.latency(400);
+      const pending = like();
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      proxy.reset();
+      proxy.latency(0);
+      // Answered once the command settled: sent again and answered, or failed (503).
+      const answer = await pending;
+      expect([202, 503]).toContain(answer.statusCode);
+      expect(await likes()).toBe(2); // the first like, and this one run once
+    } finally {
+      proxy.heal();
+      client.disconnect();
+      await app.close();
+    }
+  }, 30_000);
 });

@@ -24,7 +24,8 @@ export interface RegistryHandle {
 /**
  * The registry and topic log for a config: Redis when a URL is given, memory otherwise.
  * Redis commands fail fast while disconnected (no offline queue), so a publish during an outage
- * answers 503 at once instead of hanging; ioredis keeps reconnecting in the background.
+ * answers 503 at once instead of hanging, and are never sent twice; ioredis keeps reconnecting in
+ * the background.
  */
 export function openRegistry(options: {
   redisUrl: string | undefined;
@@ -51,6 +52,10 @@ export function openRegistry(options: {
   }
   const redis = new Redis(options.redisUrl, {
     enableOfflineQueue: false,
+    // A command whose connection closed before its answer may have run: sent again on the next
+    // connection, a publish without an Idempotency-Key would be accepted twice. It fails instead
+    // (its timeout), and the publisher decides.
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
     commandTimeout: 2000,
     retryStrategy: (attempt) => Math.min(50 * attempt, 1000),

@@ -15,6 +15,8 @@ const FIRST_CONNECT_WAIT_MS = 1000;
 export function createRedisClient(url: string): { redis: Redis; firstConnection: Promise<void> } {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
+    // Never sent again on a new connection: the first may have run (see the dispatcher's client).
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     connectTimeout: 1000,
