@@ -110,9 +110,10 @@ export class ManagedProcess {
     const child = this.child;
     if (!child || !this.running) return;
     if (signal === 'SIGKILL' || signal === 'SIGTERM') this.expecting = true;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // Only a wait adds a listener: a stopped-and-continued process would gather one per pause.
+    const exited = waitForExit ? new Promise<void>((resolve) => child.once('exit', () => resolve())) : undefined;
     child.kill(signal);
-    if (waitForExit) await exited;
+    await exited;
   }
 
   /** Ends it for good (the end of the run): SIGCONT first, in case it was stopped. */

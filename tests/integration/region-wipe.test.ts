@@ -104,17 +104,21 @@ describe('a region whose Redis restarts empty while another region publishes', (
     const acceptedSoFar = () => accepted.reduce((sum, n) => sum + n, 0);
     const publishedMore = (count: number) => {
       const target = acceptedSoFar() + count;
-      return waitFor(`${count} more likes accepted in a`, () => acceptedSoFar() >= target, { timeoutMs: 20_000 });
+      return waitFor(`${count} more likes accepted in a`, () => acceptedSoFar() >= target, { timeoutMs: 40_000 });
     };
     try {
       await publishedMore(300);
       for (let wipe = 0; wipe < WIPES; wipe++) {
+        const before = [...accepted];
         await redis.b.restart();
-        // b has its like totals back (its nodes gave them), then takes relayed likes a while.
-        await waitFor('b to have its like totals back', async () => (await logLikes('b')).every((n) => n > 0), {
-          timeoutMs: 20_000,
-          intervalMs: 100,
-        });
+        // b has its like totals back (from its nodes) and has caught up with what a had accepted
+        // before the wipe (relayed since); a store that refused the nodes' totals never gets there.
+        // Publishes may wait for the nodes up to 30 s after a loss (StoreRecovery).
+        await waitFor(
+          'b to catch up with what a had accepted before the wipe',
+          async () => (await logLikes('b')).every((n, i) => n >= (before[i] ?? 0)),
+          { timeoutMs: 40_000, intervalMs: 100 },
+        );
         await publishedMore(300);
       }
     } finally {

@@ -381,7 +381,8 @@ export class RedisTopicLog implements TopicLog {
    * caller already reported the loss that made the marker change.
    */
   private storeMarker(noticed = false): Promise<string> {
-    this.marker ??= (async () => {
+    if (this.marker) return this.marker;
+    const fetching: Promise<string> = (async () => {
       const key = `${this.prefix}:store`;
       await this.redis.set(key, randomTag(), 'NX');
       const value = await this.redis.get(key);
@@ -395,10 +396,12 @@ export class RedisTopicLog implements TopicLog {
       }
       return value;
     })().catch((error: unknown) => {
-      this.marker = undefined;
+      // Only its own: a newer fetch (the connection came back meanwhile) stays.
+      if (this.marker === fetching) this.marker = undefined;
       throw error;
     });
-    return this.marker;
+    this.marker = fetching;
+    return fetching;
   }
 
   async accept(appends: readonly TopicAppend[], request?: AcceptRequest): Promise<AcceptResult> {
