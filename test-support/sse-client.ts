@@ -42,12 +42,22 @@ export class TestViewer {
   }
 
   /** Opens and waits for the `connected` frame; returns the viewer and its connection id. */
-  static async connect(url: string, headers: Record<string, string> = {}): Promise<TestViewer> {
+  static async connect(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<TestViewer> {
     const viewer = TestViewer.open(url, headers);
-    await waitFor(`connected frame from ${url}`, () => {
-      if (viewer.closed && viewer.frames.length === 0) throw new Error(`stream closed with status ${viewer.status}`);
-      return viewer.frames.some((f) => f.event === 'connected');
-    });
+    try {
+      await waitFor(
+        `connected frame from ${url}`,
+        () => {
+          if (viewer.closed && !viewer.frames.some((f) => f.event === 'connected'))
+            throw new Error(`stream closed with status ${viewer.status} before it was connected`);
+          return viewer.frames.some((f) => f.event === 'connected');
+        },
+        { timeoutMs },
+      );
+    } catch (error) {
+      viewer.close();
+      throw error;
+    }
     return viewer;
   }
 

@@ -201,11 +201,18 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
       { topic: 't:read', likes: 7 },
     ]);
     expect(await log.read('t:gone', undefined)).toMatchObject({ pos: 0, likes: 41, status: 'live', viewers: 12 });
-    // A log made by a read (no event yet) takes the higher total; a lower report changes nothing.
-    await log.read('t:fresh', undefined);
+    // A log made by a read (no event yet) takes the higher total under a new epoch: whoever read
+    // 0 likes at position 0 (a viewer joining before the nodes synced) resyncs. A report that
+    // changes nothing keeps the epoch.
+    const made = await log.read('t:fresh', undefined);
+    expect(made).toMatchObject({ pos: 0, likes: 0 });
     await log.restore([{ topic: 't:fresh', likes: 5, status: 'ended' }]);
+    const restored = await log.read('t:fresh', undefined);
+    expect(restored).toMatchObject({ pos: 0, likes: 5, status: 'ended' });
+    expect(restored.epoch).not.toBe(made.epoch);
     await log.restore([{ topic: 't:fresh', likes: 3 }]);
-    expect(await log.read('t:fresh', undefined)).toMatchObject({ likes: 5, status: 'ended' });
+    await log.restore([{ topic: 't:fresh', likes: 5, status: 'live' }]);
+    expect(await log.read('t:fresh', undefined)).toMatchObject({ epoch: restored.epoch, likes: 5, status: 'ended' });
     // Events accepted since: the log's own state is newer than any report.
     const [first] = await accepted(log, [append('t:gone', ['like'], { likeDelta: 2 })]);
     expect(first?.base).toBe(0);

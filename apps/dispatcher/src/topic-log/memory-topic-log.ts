@@ -120,11 +120,15 @@ export class MemoryTopicLog implements TopicLog {
           this.relayed.set(key, entry);
         }
       }
+      const existed = this.topics.has(topic);
       const state = this.state(topic, undefined);
       if (state.pos > 0) continue;
+      // Someone may hold the state of a log that existed at position 0: a change gets a new epoch.
+      const changed = likes > state.likes || (state.status === undefined && status !== undefined);
       state.likes = Math.max(state.likes, likes);
       state.status ??= status;
       state.viewers ??= viewers;
+      if (existed && changed) state.epoch = newEpoch();
     }
   }
 

@@ -288,12 +288,20 @@ for t = 1, #KEYS / 2 do
     redis.call('DEL', history)
     redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0, 'likes', likes)
     redis.call('PEXPIRE', log, stateTtl)
+    if status ~= '' then redis.call('HSET', log, 'status', status) end
+    if viewers ~= '' then redis.call('HSET', log, 'viewers', viewers) end
   elseif tonumber(pos) == 0 then
-    if likes > tonumber(redis.call('HGET', log, 'likes') or '0') then redis.call('HSET', log, 'likes', likes) end
-  end
-  if not pos or tonumber(pos) == 0 then
-    if status ~= '' then redis.call('HSETNX', log, 'status', status) end
+    -- Made by a read or an earlier report: someone may hold its state at position 0 already.
+    -- A total or status that changes gets a new epoch, so those readers resync instead of
+    -- keeping the old one under a position that did not move.
+    local changed = false
+    if likes > tonumber(redis.call('HGET', log, 'likes') or '0') then
+      redis.call('HSET', log, 'likes', likes)
+      changed = true
+    end
+    if status ~= '' and redis.call('HSETNX', log, 'status', status) == 1 then changed = true end
     if viewers ~= '' then redis.call('HSETNX', log, 'viewers', viewers) end
+    if changed then redis.call('HSET', log, 'epoch', epoch) end
   end
 end
 return 1`;

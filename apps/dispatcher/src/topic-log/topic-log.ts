@@ -33,8 +33,10 @@ export interface TopicLog {
   /**
    * State nodes report for topics (their like total and status as they last saw them), for a
    * store that lost its data: a log that does not exist is made with it (new epoch); one that has
-   * taken no event since it was made takes the higher like total and a status it lacks. A log that
-   * took events is left as it is: the state it has is newer than any node's. Relayed events the
+   * taken no event since it was made takes the higher like total and a status it lacks — under a
+   * new epoch when that changes it, because a read (a viewer joining) may have handed its state
+   * at position 0 out already, and its holders must resync rather than keep the old total. A log
+   * that took events is left as it is: the state it has is newer than any node's. Relayed events the
    * nodes let out are marked as arrived in any case (dedupeRange), so a peer that sends them again
    * is not accepted twice.
    */
