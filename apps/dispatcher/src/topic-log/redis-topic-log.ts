@@ -333,7 +333,7 @@ export class RedisTopicLog implements TopicLog {
    * found with another one lost its data since, whether or not a publish noticed it then.
    */
   private known: string | undefined;
-  /** Called when a publish finds that Redis lost its data. */
+  /** Called once per loss this dispatcher finds (a publish met it, or the marker read on reconnecting differs). */
   onStoreLost: () => void = () => {};
   /** Called when a peer's outbox dropped its oldest events to stay within its bounds. */
   onOutboxDropped: (peer: string, events: number) => void = () => {};
@@ -385,10 +385,10 @@ export class RedisTopicLog implements TopicLog {
    * the one known before means the store lost its data since — reported here too, because a
    * dispatcher that had no publish to notice one loss must not take the next empty store as its
    * own (it would accept before the nodes gave their state back, and the restore would be refused):
-   * the fetch fails then, as a publish that met the loss in the accept script does. `noticed`: the
-   * caller already reported the loss that made the marker change.
+   * the fetch fails then, as a publish that met the loss in the accept script does. Every loss is
+   * reported here, whoever noticed it first.
    */
-  private storeMarker(noticed = false): Promise<string> {
+  private storeMarker(): Promise<string> {
     if (this.marker) return this.marker;
     const fetching: Promise<string> = (async () => {
       const key = `${this.prefix}:store`;
@@ -397,7 +397,7 @@ export class RedisTopicLog implements TopicLog {
       if (value === null) throw new Error('store marker vanished');
       const changed = this.known !== undefined && value !== this.known;
       this.known = value;
-      if (changed && !noticed) {
+      if (changed) {
         // Nothing is accepted with it yet: the dispatcher first waits for the nodes' state.
         this.onStoreLost();
         throw new Error(STORE_LOST);
@@ -469,10 +469,9 @@ export class RedisTopicLog implements TopicLog {
       reply = await this.redis.ovationTopicAccept(keys.length, ...keys, ...args);
     } catch (error) {
       if (error instanceof Error && error.message.includes(STORE_LOST)) {
+        // The new marker at once: reading it reports the loss (storeMarker), before any accept.
         this.marker = undefined;
-        this.onStoreLost();
-        // The new marker at once: a later fetch finding yet another one is a loss of its own.
-        this.storeMarker(true).catch(() => {});
+        this.storeMarker().catch(() => {});
       }
       throw error;
     }
