@@ -1,3 +1,4 @@
+export * from './client-address.js';
 export * from './connection-watchdog.js';
 export * from './fastify-options.js';
 export * from './http-errors.js';

@@ -1,0 +1,30 @@
+import type { IncomingMessage } from 'node:http';
+import proxyAddr from '@fastify/proxy-addr';
+
+/*
+ * Which address a request comes from, for per-address limits. The socket's peer is the client
+ * unless it is a proxy named in TRUST_PROXY; only then is its `X-Forwarded-For` believed, and only
+ * as far back as the chain stays within trusted proxies (proxy-addr, the library Express and
+ * Fastify use). Anyone else can write any `X-Forwarded-For` they like, so it is ignored.
+ */
+
+export type TrustProxy = (address: string, hop: number) => boolean;
+
+/**
+ * TRUST_PROXY as a predicate: empty or unset trusts no one; otherwise a comma list of addresses,
+ * CIDR ranges, or the names `loopback`, `linklocal`, `uniquelocal`. Throws on a malformed entry.
+ */
+export function compileTrustProxy(list: string | undefined): TrustProxy {
+  const entries = (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (entries.length === 0) return () => false;
+  return proxyAddr.compile(entries);
+}
+
+/** The client's address: the socket's peer, or what trusted proxies say it forwarded for. */
+export function clientAddress(req: IncomingMessage, trust: TrustProxy): string {
+  if (!req.socket.remoteAddress) return 'unknown';
+  return proxyAddr(req, trust);
+}
