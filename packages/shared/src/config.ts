@@ -5,8 +5,19 @@ import { z } from 'zod';
  * variable, freeze. Nothing else in a service reads process.env.
  */
 
-/** Used when INTERNAL_TOKEN is unset outside production, so a local stack works out of the box. */
+/*
+ * Development defaults of the secrets, so a local stack works out of the box. They are in the
+ * source, so anyone knows them: with NODE_ENV=production none of them is accepted for any secret,
+ * unset or set explicitly (resolveSecret).
+ */
+/** INTERNAL_TOKEN outside production when unset. */
 export const DEV_INTERNAL_TOKEN = 'dev-internal-token';
+/** The web's SESSION_SECRET outside production when unset. */
+export const DEV_SESSION_SECRET = 'dev-session-secret-not-for-production-0123456789';
+/** CONNECT_TOKEN_SECRET (web signs, realtime verifies) outside production when unset. */
+export const DEV_CONNECT_TOKEN_SECRET = 'dev-connect-token-secret-not-for-production-0123456789';
+
+const DEV_SECRETS: ReadonlySet<string> = new Set([DEV_INTERNAL_TOKEN, DEV_SESSION_SECRET, DEV_CONNECT_TOKEN_SECRET]);
 
 export class ConfigError extends Error {
   constructor(
@@ -39,6 +50,8 @@ export const env = {
       .transform((urls) => urls.map((u) => u.replace(/\/+$/, ''))),
   url: () => z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
   redisUrl: () => z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
+  /** A secret of at least `minLength` characters; unset is decided by resolveSecret. */
+  secret: (minLength: number) => z.string().min(minLength, `must be at least ${minLength} characters`).optional(),
   name: () => z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must match ^[A-Za-z0-9._-]{1,64}$'),
   /** PEERS: `eu=http://h:p|http://h:p,ap=http://h:p` — other regions and their dispatcher URLs. */
   peers: () =>
@@ -71,7 +84,7 @@ export const commonEnvShape = {
   HOST: env.host(),
   LOG_LEVEL: env.logLevel(),
   NODE_ENV: env.nodeEnv(),
-  INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  INTERNAL_TOKEN: env.secret(16),
 };
 
 /**
@@ -96,9 +109,24 @@ export function parseEnv<S extends z.ZodObject>(
   return Object.freeze(result.data);
 }
 
+/**
+ * A secret as configured, or `devDefault` outside production. With NODE_ENV=production it is
+ * required, and none of the development defaults above is accepted even when set explicitly: a
+ * value anyone can read in the source signs nothing.
+ */
+export function resolveSecret(name: string, value: string | undefined, nodeEnv: string, devDefault: string): string {
+  if (nodeEnv !== 'production') return value || devDefault;
+  if (!value) throw new ConfigError(name, 'required when NODE_ENV=production');
+  if (DEV_SECRETS.has(value)) {
+    throw new ConfigError(
+      name,
+      'is a development default from the source; set a secret of your own when NODE_ENV=production',
+    );
+  }
+  return value;
+}
+
 /** INTERNAL_TOKEN as configured, the dev default outside production, or a ConfigError. */
 export function resolveInternalToken(token: string | undefined, nodeEnv: string): string {
-  if (token) return token;
-  if (nodeEnv === 'production') throw new ConfigError('INTERNAL_TOKEN', 'required when NODE_ENV=production');
-  return DEV_INTERNAL_TOKEN;
+  return resolveSecret('INTERNAL_TOKEN', token, nodeEnv, DEV_INTERNAL_TOKEN);
 }

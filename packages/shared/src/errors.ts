@@ -21,6 +21,9 @@ export const ERROR_STATUS = {
   UNAVAILABLE: 503,
   TOO_MANY_CONNECTIONS: 503,
   DRAINING: 503,
+  /** The web server's answers to what Node refuses before a request exists (clientError). */
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

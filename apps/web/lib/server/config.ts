@@ -1,8 +1,16 @@
-import { commonEnvShape, env, parseEnv, resolveInternalToken } from '@ovation/shared';
+import {
+  commonEnvShape,
+  DEV_CONNECT_TOKEN_SECRET,
+  DEV_SESSION_SECRET,
+  env,
+  parseEnv,
+  resolveInternalToken,
+  resolveSecret,
+} from '@ovation/shared';
 import { z } from 'zod';
 
-/** Used outside production when SESSION_SECRET is unset, so `npm start` works out of the box. */
-const DEV_SESSION_SECRET = 'dev-session-secret-not-for-production-0123456789';
+/** A comma list of origins (`scheme://host[:port]`), normalised as browsers send them in `Origin`. */
+const originList = () => env.urlList().transform((urls) => urls.map((u) => new URL(u).origin));
 
 const WebEnvSchema = z.object({
   ...commonEnvShape,
@@ -13,29 +21,44 @@ const WebEnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9:_-]{1,64}$/)
     .default('ovation-web'),
-  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SESSION_SECRET: env.secret(32),
+  /** Signs the realtime connection tokens the web hands browsers; the realtime nodes verify them. */
+  CONNECT_TOKEN_SECRET: env.secret(32),
   /** Like taps a user may send per second (a burst of this many, refilled every second). */
   LIKES_PER_SECOND: env.positiveInt(20),
   /** Comments a user may post per second, sustained. */
   COMMENTS_PER_SECOND: env.positiveInt(1),
+  /** The origins the app is served under; unset: the request's own Host. */
+  WEB_ORIGINS: originList().optional(),
+  /** Origins videos' HLS playlists and segments may come from, besides the app's own. */
+  HLS_ORIGINS: originList().default([]),
+  /** Origins that may embed the pages in a frame; unset: none. */
+  FRAME_ANCESTORS: originList().default([]),
 });
 
 export type WebConfig = ReturnType<typeof loadWebConfig>;
 
 export function loadWebConfig(source: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(WebEnvSchema, source);
-  if (!parsed.SESSION_SECRET && parsed.NODE_ENV === 'production') {
-    throw new Error('Invalid environment variable SESSION_SECRET: required when NODE_ENV=production');
-  }
+  const nodeEnv = parsed.NODE_ENV;
   return Object.freeze({
-    nodeEnv: parsed.NODE_ENV,
+    nodeEnv,
     dispatcherUrls: Object.freeze([...parsed.DISPATCHER_URLS]),
     realtimeUrls: Object.freeze([...parsed.REALTIME_URLS]),
     redisUrl: parsed.REDIS_URL,
     redisPrefix: parsed.REDIS_PREFIX,
-    sessionSecret: parsed.SESSION_SECRET ?? DEV_SESSION_SECRET,
-    internalToken: resolveInternalToken(parsed.INTERNAL_TOKEN, parsed.NODE_ENV),
+    sessionSecret: resolveSecret('SESSION_SECRET', parsed.SESSION_SECRET, nodeEnv, DEV_SESSION_SECRET),
+    connectTokenSecret: resolveSecret(
+      'CONNECT_TOKEN_SECRET',
+      parsed.CONNECT_TOKEN_SECRET,
+      nodeEnv,
+      DEV_CONNECT_TOKEN_SECRET,
+    ),
+    internalToken: resolveInternalToken(parsed.INTERNAL_TOKEN, nodeEnv),
     likesPerSecond: parsed.LIKES_PER_SECOND,
     commentsPerSecond: parsed.COMMENTS_PER_SECOND,
+    webOrigins: parsed.WEB_ORIGINS ? Object.freeze([...parsed.WEB_ORIGINS]) : undefined,
+    hlsOrigins: Object.freeze([...parsed.HLS_ORIGINS]),
+    frameAncestors: Object.freeze([...parsed.FRAME_ANCESTORS]),
   });
 }
