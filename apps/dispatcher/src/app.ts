@@ -85,7 +85,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
   });
 
   publishRoutes(app, { publisher, auth });
-  topicRoutes(app, { registry: store.registry, region: config.region });
+  topicRoutes(app, { registry: store.registry, region: config.region, auth });
   relayRoutes(app, { publisher, registry: store.registry, region: config.region, auth });
   catchUpRoutes(app, {
     log: store.log,

@@ -1,4 +1,4 @@
-import { parsePositionId } from '@ovation/shared';
+import { MAX_VIEWER_TOPICS, parsePositionId } from '@ovation/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test-support/poll.js';
@@ -231,6 +231,14 @@ describe('dispatcher HTTP API', () => {
     });
     const viewers = await app.inject({ method: 'GET', url: '/topics/video:1/viewers' });
     expect(viewers.json()).toEqual({ count: 2, byRegion: { local: 2 } });
+    // Many topics in one call (the web's video list): the same sums, zero for unwatched topics.
+    const batch = await post('/topics/viewers', { topics: ['video:1', 'video:none'] });
+    expect(batch.json()).toEqual({ counts: { 'video:1': 2, 'video:none': 0 } });
+    expectError(await post('/topics/viewers', { topics: ['video:1'] }, {}), 401, 'UNAUTHORIZED');
+    expectError(await post('/topics/viewers', { topics: [] }), 400, 'VALIDATION_FAILED');
+    const tooMany = Array.from({ length: MAX_VIEWER_TOPICS + 1 }, (_, i) => `video:${i}`);
+    expectError(await post('/topics/viewers', { topics: tooMany }), 400, 'VALIDATION_FAILED');
+    expectError(await post('/topics/viewers', { topics: ['a b'] }), 400, 'VALIDATION_FAILED');
     // A part names at most 5,000 topics; the node cuts more into several.
     const many = Object.fromEntries(Array.from({ length: 5001 }, (_, i) => [`t:${i}`, 1]));
     expectError(await post('/internal/nodes/sync', { ...sync, counts: many, last: false }), 400, 'VALIDATION_FAILED');

@@ -452,6 +452,8 @@ export const CommentSchema = z.object({
   author: UserSchema,
   text: z.string(),
   at: z.string(),
+  /** Set (true) on comments by the video's owner: the feed shows a badge. */
+  owner: z.literal(true).optional(),
 });
 export type TComment = z.infer<typeof CommentSchema>;
 
@@ -479,3 +481,20 @@ export const VideoStatsSchema = z.object({
   latency: LatencySummarySchema.nullable(),
 });
 export type TVideoStats = z.infer<typeof VideoStatsSchema>;
+
+// ---------- viewer counts of many topics (web → dispatcher) ----------
+
+/** Topics one `POST /topics/viewers` may ask about (a page of the web's video list). */
+export const MAX_VIEWER_TOPICS = 200;
+
+/** POST /topics/viewers (internal token): several topics' viewers in one call. */
+export const ViewersBatchRequestSchema = z.object({
+  topics: z.array(TopicSchema).min(1).max(MAX_VIEWER_TOPICS),
+});
+export type TViewersBatchRequest = z.infer<typeof ViewersBatchRequestSchema>;
+
+/** Each asked topic's viewers in every region (the sum `GET /topics/:topic/viewers` gives as `count`). */
+export const ViewersBatchResponseSchema = z.object({
+  counts: z.record(TopicSchema, z.number().int().nonnegative()),
+});
+export type TViewersBatchResponse = z.infer<typeof ViewersBatchResponseSchema>;

@@ -3,8 +3,11 @@ import {
   parseWith,
   type TLatencySummary,
   TopicSchema,
+  type TViewersBatchResponse,
   type TViewersResponse,
+  ViewersBatchRequestSchema,
 } from '@ovation/shared';
+import type { InternalAuth } from '@ovation/shared/server';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { LATENCY_WINDOW_MS, type SubscriptionRegistry } from '../registry/registry.js';
@@ -13,7 +16,10 @@ import { registryCall } from './registry-call.js';
 const ParamsSchema = z.object({ topic: TopicSchema });
 
 /** GET /topics/:topic/viewers: connections subscribed to the topic in every region, and by region. */
-export function topicRoutes(app: FastifyInstance, deps: { registry: SubscriptionRegistry; region: string }) {
+export function topicRoutes(
+  app: FastifyInstance,
+  deps: { registry: SubscriptionRegistry; region: string; auth: InternalAuth },
+) {
   app.get('/topics/:topic/viewers', async (request): Promise<TViewersResponse> => {
     const { topic } = parseWith(ParamsSchema, request.params, 'params');
     const [[local = 0], regions] = await registryCall(() =>
@@ -30,5 +36,26 @@ export function topicRoutes(app: FastifyInstance, deps: { registry: Subscription
     const { topic } = parseWith(ParamsSchema, request.params, 'params');
     const buckets = await registryCall(() => deps.registry.latencyBuckets(topic, Date.now()));
     return { topic, windowSeconds: LATENCY_WINDOW_MS / 1000, ...latencyPercentiles(buckets) };
+  });
+
+  /*
+   * POST /topics/viewers `{ topics }` (internal token, at most MAX_VIEWER_TOPICS): each topic's
+   * viewers in every region, as the single-topic route sums them. One registry look-up and one
+   * read of the other regions' reports for the whole list: the web's video list asks once per page
+   * instead of once per live video (100 spam videos × 30 lists were 3,000 requests).
+   */
+  app.post('/topics/viewers', { preHandler: deps.auth }, async (request): Promise<TViewersBatchResponse> => {
+    const { topics } = parseWith(ViewersBatchRequestSchema, request.body, 'body');
+    const [local, regions] = await registryCall(() =>
+      Promise.all([deps.registry.topicViewers(topics), deps.registry.regionCounts()]),
+    );
+    const counts: Record<string, number> = {};
+    topics.forEach((topic, i) => {
+      // As the single-topic route: this region's own count, then each other region's report.
+      let count = regions.has(deps.region) ? 0 : (local[i] ?? 0);
+      for (const byTopic of regions.values()) count += byTopic.get(topic) ?? 0;
+      counts[topic] = count;
+    });
+    return { counts };
   });
 }

@@ -1,10 +1,12 @@
 import {
   AppError,
   LatencySummarySchema,
+  MAX_VIEWER_TOPICS,
   PublishResponseSchema,
   type TLatencySummary,
   type TPublishEvent,
   type TViewersResponse,
+  ViewersBatchResponseSchema,
   ViewersResponseSchema,
 } from '@ovation/shared';
 
@@ -89,10 +91,41 @@ export class DispatcherClient {
     return parsed.success ? parsed.data : { count: 0, byRegion: {} };
   }
 
+  /**
+   * Viewers of many topics (a page of the video list) in one request per MAX_VIEWER_TOPICS; a
+   * topic the dispatcher cannot count quickly reads 0, as with viewers().
+   */
+  async viewersOf(topics: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < topics.length; i += MAX_VIEWER_TOPICS) {
+      const chunk = topics.slice(i, i + MAX_VIEWER_TOPICS);
+      const parsed = ViewersBatchResponseSchema.safeParse(await this.post('/topics/viewers', { topics: chunk }));
+      for (const topic of chunk) out.set(topic, parsed.success ? (parsed.data.counts[topic] ?? 0) : 0);
+    }
+    return out;
+  }
+
   /** The topic's delivery latency as its viewers measured it; null when unknown. */
   async latency(topic: string): Promise<TLatencySummary | null> {
     const parsed = LatencySummarySchema.safeParse(await this.get(`/topics/${encodeURIComponent(topic)}/latency`));
     return parsed.success ? parsed.data : null;
+  }
+
+  private async post(path: string, body: unknown): Promise<unknown> {
+    const base = this.urls[this.current % this.urls.length];
+    try {
+      const response = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(500),
+      });
+      if (response.ok) return await response.json();
+      await response.arrayBuffer();
+      return undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private async get(path: string): Promise<unknown> {
