@@ -1,7 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
-import { installErrorHandling, requireInternalToken, serviceFastifyOptions } from '@ovation/shared/server';
+import { ConnectTokens } from '@ovation/shared/connect-token';
+import {
+  clientAddress,
+  compileTrustProxy,
+  installErrorHandling,
+  requireInternalToken,
+  serviceFastifyOptions,
+} from '@ovation/shared/server';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Admission } from './access/admission.js';
+import { ConnectAuth } from './access/connect-auth.js';
 import { CatchUpClient } from './catch-up/catch-up-client.js';
 import { catchUpFrames, lowestPosition, parseResumeIds } from './catch-up/handover.js';
 import type { RealtimeConfig } from './config.js';
@@ -98,6 +107,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     log: app.log,
   });
 
+  const trustProxy = compileTrustProxy(config.trustProxy);
   const allowedOrigins = new Set(config.corsOrigins);
   const originAllowed = (origin: string | undefined) =>
     origin !== undefined && (allowedOrigins.has('*') || allowedOrigins.has(origin));
@@ -108,6 +118,16 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     nodeId: config.nodeId,
     region: config.region,
     maxConnections: config.maxConnections,
+    auth: new ConnectAuth({
+      tokens: new ConnectTokens(config.connectTokenSecret),
+      required: config.requireConnectToken,
+      publicTopics: config.publicTopics,
+    }),
+    admission: new Admission({
+      perViewer: config.maxConnectionsPerViewer,
+      perAddress: config.maxConnectionsPerAddress,
+    }),
+    addressOf: (req) => clientAddress(req, trustProxy),
     isDraining: () => draining,
     onSentAway: (reason, error) => {
       metrics.sentAway.inc({ reason });

@@ -1,4 +1,4 @@
-import { commonEnvShape, env, parseEnv, randomTag, resolveInternalToken } from '@ovation/shared';
+import { ConfigError, commonEnvShape, env, parseEnv, randomTag, resolveInternalToken } from '@ovation/shared';
 import { z } from 'zod';
 
 const RealtimeEnvSchema = z.object({
@@ -21,6 +21,19 @@ const RealtimeEnvSchema = z.object({
   FLUSH_GAP_RATIO: z.coerce.number().min(0).max(4).default(0.25),
   /** How long an event that arrived before earlier ones of its topic waits for them. */
   ORDER_WAIT_MS: env.positiveMs(250),
+  /** Key shared with the web tier that signs connection tokens (required in production). */
+  CONNECT_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * Topics a connection without a token may join (outside production, where tokens are optional):
+   * names, each may end in `*`. Default every topic: without the web tier nothing is private.
+   */
+  PUBLIC_TOPICS: z.string().default('*'),
+  /** Connections one viewer (a token's subject) may hold on this node. */
+  MAX_CONNECTIONS_PER_VIEWER: env.positiveInt(10),
+  /** Connections one address may hold on this node (an office behind one NAT address fits). */
+  MAX_CONNECTIONS_PER_IP: env.positiveInt(1000),
+  /** Proxies whose X-Forwarded-For is believed: addresses, CIDRs, `loopback`… (none by default). */
+  TRUST_PROXY: z.string().default(''),
 });
 
 export type RealtimeConfig = ReturnType<typeof loadRealtimeConfig>;
@@ -48,5 +61,30 @@ export function loadRealtimeConfig(source: Record<string, string | undefined> = 
     drainMs: parsed.DRAIN_MS,
     flushGapRatio: parsed.FLUSH_GAP_RATIO,
     orderWaitMs: parsed.ORDER_WAIT_MS,
+    connectTokenSecret: resolveConnectTokenSecret(parsed.CONNECT_TOKEN_SECRET, parsed.NODE_ENV),
+    /** Production: every connection needs a token. */
+    requireConnectToken: parsed.NODE_ENV === 'production',
+    publicTopics: Object.freeze(
+      parsed.PUBLIC_TOPICS.split(',')
+        .map((t) => t.trim())
+        .filter((t) => t.length > 0),
+    ),
+    maxConnectionsPerViewer: parsed.MAX_CONNECTIONS_PER_VIEWER,
+    maxConnectionsPerAddress: parsed.MAX_CONNECTIONS_PER_IP,
+    trustProxy: parsed.TRUST_PROXY,
   });
+}
+
+/** Outside production without CONNECT_TOKEN_SECRET, the web tier's development key. */
+const DEV_CONNECT_TOKEN_SECRET = 'dev-connect-token-secret-not-for-production-0123';
+
+function resolveConnectTokenSecret(secret: string | undefined, nodeEnv: string): string {
+  if (nodeEnv !== 'production') return secret ?? DEV_CONNECT_TOKEN_SECRET;
+  if (!secret || secret === DEV_CONNECT_TOKEN_SECRET) {
+    throw new ConfigError(
+      'CONNECT_TOKEN_SECRET',
+      'required when NODE_ENV=production (and not the development default)',
+    );
+  }
+  return secret;
 }

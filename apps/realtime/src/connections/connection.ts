@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { encodeFrame, parsePositionId, type TWireEvent } from '@ovation/shared';
+import { type Access, guestAccess } from '../access/access.js';
 import { encodeTopicBatch } from '../fanout/encode-batch.js';
 
 /**
@@ -11,6 +12,9 @@ export interface Cutoff {
   epoch: string;
   pos: number;
 }
+
+/** Any topic, no observing (connections made directly, as in unit tests). */
+const OPEN_ACCESS = guestAccess(() => true);
 
 /** What a connection keeps while held (see `hold`). */
 interface HoldState {
@@ -77,7 +81,14 @@ export class Connection {
     private readonly onSlow: (connection: Connection) => void,
     /** Listens without counting as a viewer (`observer=1`: the broadcaster's studio). */
     readonly observer = false,
+    /** What it may join (shared by every guest; its own for a token holder). */
+    readonly access: Access = OPEN_ACCESS,
   ) {}
+
+  /** Who the viewer is, when its token named them (counted once per topic however many tabs). */
+  get viewerId(): string | undefined {
+    return this.access.viewerId;
+  }
 
   get isOpen(): boolean {
     return !this.closed;

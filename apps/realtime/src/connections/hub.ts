@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { AppError, encodeFrame, randomTag } from '@ovation/shared';
+import type { Access } from '../access/access.js';
 import type { RealtimeMetrics } from '../metrics.js';
 import { Connection, type Cutoff } from './connection.js';
 import { HeartbeatWheel } from './heartbeat-wheel.js';
@@ -49,8 +50,11 @@ export class ConnectionHub {
     this.wheel.start();
   }
 
-  /** A new connection; an observer receives its topics' events without counting as a viewer. */
-  open(res: ServerResponse, observer = false): Connection {
+  /**
+   * A new connection; an observer receives its topics' events without counting as a viewer.
+   * `access`: what it may join (access/access.ts); default any topic (tests).
+   */
+  open(res: ServerResponse, observer = false, access?: Access): Connection {
     const connection = new Connection(
       randomTag(9),
       res,
@@ -58,6 +62,7 @@ export class ConnectionHub {
       this.options.maxBufferedBytes,
       () => this.options.metrics.slowClientDrops.inc(),
       observer,
+      access,
     );
     this.byId.set(connection.id, connection);
     this.wheel.add(connection);

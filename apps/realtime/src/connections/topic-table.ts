@@ -3,8 +3,14 @@ import type { Connection } from './connection.js';
 /** The node's in-memory table: topic → local connections subscribed to it. */
 export class TopicTable {
   private readonly topics = new Map<string, Set<Connection>>();
-  /** Observer connections per topic: subscribed, but not viewers (not in `counts`). */
-  private readonly observers = new Map<string, number>();
+  /**
+   * Connections per topic that are not counted as viewers: observers (the studio), and every
+   * connection of a named viewer (a token's `sub`) past its first on the topic — a viewer with
+   * three tabs counts once.
+   */
+  private readonly uncounted = new Map<string, number>();
+  /** Per topic, connections of each named viewer (only topics some named viewer joined). */
+  private readonly named = new Map<string, Map<string, number>>();
   private subscriptions = 0;
   /** Topics whose viewer count changed since the dispatcher link last took them. */
   private changed = new Set<string>();
@@ -23,7 +29,7 @@ export class TopicTable {
       set.add(connection);
       this.subscriptions++;
       this.changed.add(topic);
-      if (connection.observer) this.observers.set(topic, (this.observers.get(topic) ?? 0) + 1);
+      if (this.joinsUncounted(connection, topic)) this.uncounted.set(topic, (this.uncounted.get(topic) ?? 0) + 1);
     }
     return firsts;
   }
@@ -38,10 +44,10 @@ export class TopicTable {
       set.delete(connection);
       this.subscriptions--;
       this.changed.add(topic);
-      if (connection.observer) {
-        const left = (this.observers.get(topic) ?? 1) - 1;
-        if (left > 0) this.observers.set(topic, left);
-        else this.observers.delete(topic);
+      if (this.leavesUncounted(connection, topic)) {
+        const left = (this.uncounted.get(topic) ?? 1) - 1;
+        if (left > 0) this.uncounted.set(topic, left);
+        else this.uncounted.delete(topic);
       }
       if (set.size === 0) {
         this.topics.delete(topic);
@@ -49,6 +55,36 @@ export class TopicTable {
       }
     }
     return emptied;
+  }
+
+  /** Records the join; true when the connection does not add a viewer (an observer, or a viewer's second tab). */
+  private joinsUncounted(connection: Connection, topic: string): boolean {
+    if (connection.observer) return true;
+    const viewer = connection.viewerId;
+    if (viewer === undefined) return false;
+    let viewers = this.named.get(topic);
+    if (!viewers) {
+      viewers = new Map();
+      this.named.set(topic, viewers);
+    }
+    const tabs = (viewers.get(viewer) ?? 0) + 1;
+    viewers.set(viewer, tabs);
+    return tabs > 1;
+  }
+
+  /** Records the leave; true when the connection was not counted as a viewer (see joinsUncounted). */
+  private leavesUncounted(connection: Connection, topic: string): boolean {
+    if (connection.observer) return true;
+    const viewer = connection.viewerId;
+    const viewers = viewer === undefined ? undefined : this.named.get(topic);
+    if (viewer === undefined || !viewers) return false;
+    const tabs = (viewers.get(viewer) ?? 1) - 1;
+    if (tabs > 0) viewers.set(viewer, tabs);
+    else {
+      viewers.delete(viewer);
+      if (viewers.size === 0) this.named.delete(topic);
+    }
+    return tabs > 0;
   }
 
   subscribers(topic: string): ReadonlySet<Connection> | undefined {
@@ -62,7 +98,7 @@ export class TopicTable {
   /** Local viewers per topic (what the node reports in its heartbeat). */
   counts(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const [topic, set] of this.topics) counts[topic] = set.size - (this.observers.get(topic) ?? 0);
+    for (const [topic, set] of this.topics) counts[topic] = set.size - (this.uncounted.get(topic) ?? 0);
     return counts;
   }
 
@@ -78,7 +114,7 @@ export class TopicTable {
       this.changed.delete(topic);
       const set = this.topics.get(topic);
       if (!set) continue;
-      counts[topic] = set.size - (this.observers.get(topic) ?? 0);
+      counts[topic] = set.size - (this.uncounted.get(topic) ?? 0);
       taken++;
     }
     return counts;
@@ -102,7 +138,7 @@ export class TopicTable {
   /** One topic's local viewers (observers not counted); undefined when it has no connection. */
   countOf(topic: string): number | undefined {
     const set = this.topics.get(topic);
-    return set ? set.size - (this.observers.get(topic) ?? 0) : undefined;
+    return set ? set.size - (this.uncounted.get(topic) ?? 0) : undefined;
   }
 
   get topicCount(): number {

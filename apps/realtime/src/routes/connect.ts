@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConnectQuerySchema, encodeFrame, parseWith, type TConnectedPayload } from '@ovation/shared';
 import { toAppError } from '@ovation/shared/server';
+import type { Access } from '../access/access.js';
+import type { Admission } from '../access/admission.js';
+import type { ConnectAuth } from '../access/connect-auth.js';
 import type { ConnectionHub } from '../connections/hub.js';
 import { StreamHeads } from '../connections/stream-head.js';
 
@@ -9,6 +12,12 @@ export interface ConnectDeps {
   nodeId: string;
   region: string;
   maxConnections: number;
+  /** Token and topic checks (401/403). */
+  auth: ConnectAuth;
+  /** Per-viewer and per-address connection bounds (429). */
+  admission: Admission;
+  /** The client's address (the socket's, or what a trusted proxy says). */
+  addressOf: (req: IncomingMessage) => string;
   isDraining: () => boolean;
   corsHeaders: (origin: string | undefined) => Record<string, string>;
   /** A client was sent elsewhere (the node drains or is full, or `unavailable`: the tier failed it). */
@@ -37,7 +46,10 @@ export const RETRY_SPREAD_MS = 2000;
  * A request this node will not serve — it is draining or full, or its topics cannot be registered
  * or caught up — gets a 200 stream holding only `retry:` and `reconnect`, then the end: a standard
  * EventSource treats any error status as the end for good, but reconnects after a stream ends
- * (with its Last-Event-ID, so nothing is lost). Only bad input (400) ends a client for good.
+ * (with its Last-Event-ID, so nothing is lost). Only a request that will not succeed however often
+ * it is repeated ends a client for good: bad input (400), no or a bad or expired connection token
+ * (401: the project's client fetches a new one), a topic the token does not grant (403), or more
+ * connections than this viewer or address may hold (429; access/).
  *
  * This route is served straight from Node's HTTP server, ahead of Fastify (see app.ts): a Fastify
  * request and reply stay referenced by the response's listeners for as long as the stream is
@@ -54,10 +66,22 @@ export function createConnectHandler(deps: ConnectDeps) {
   /** A stream that only sends the client elsewhere (see above). */
   const goAway = () => `${retryFrame()}${encodeFrame('reconnect', JSON.stringify({ afterMs: 0 }))}`;
 
+  /** An error answer (bad input 400, no or bad token 401, topic not granted 403, over a bound 429). */
+  const refuse = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
+    const appError = toAppError(error);
+    res.writeHead(appError.status, {
+      'content-type': 'application/json',
+      ...(appError.retryAfterSeconds === undefined ? {} : { 'retry-after': String(appError.retryAfterSeconds) }),
+      ...deps.corsHeaders(req.headers.origin),
+    });
+    res.end(JSON.stringify(appError.toBody()));
+  };
+
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let query: ReturnType<typeof ConnectQuerySchema.parse>;
+    let params: URLSearchParams;
     try {
-      const params = new URL(req.url ?? '/', 'http://node').searchParams;
+      params = new URL(req.url ?? '/', 'http://node').searchParams;
       query = parseWith(
         ConnectQuerySchema,
         {
@@ -68,13 +92,7 @@ export function createConnectHandler(deps: ConnectDeps) {
         'query',
       );
     } catch (error) {
-      const appError = toAppError(error);
-      res.writeHead(appError.status, {
-        'content-type': 'application/json',
-        ...(appError.retryAfterSeconds === undefined ? {} : { 'retry-after': String(appError.retryAfterSeconds) }),
-        ...deps.corsHeaders(req.headers.origin),
-      });
-      res.end(JSON.stringify(appError.toBody()));
+      refuse(req, res, error);
       return;
     }
     const head = heads.for(req.headers.origin);
@@ -89,8 +107,27 @@ export function createConnectHandler(deps: ConnectDeps) {
       return;
     }
 
-    const connection = deps.hub.open(res, query.observer === '1');
-    res.on('close', () => deps.hub.close(connection));
+    const observer = query.observer === '1';
+    const address = deps.addressOf(req);
+    let access: Access;
+    try {
+      access = await deps.auth.authorize(req, params, query.topics, observer);
+      deps.admission.admit(access.viewerId, address);
+    } catch (error) {
+      refuse(req, res, error);
+      return;
+    }
+    // The client may have gone while its token was checked: then 'close' has already fired.
+    if (!res.socket || res.socket.destroyed) {
+      deps.admission.release(access.viewerId, address);
+      return;
+    }
+
+    const connection = deps.hub.open(res, observer, access);
+    res.on('close', () => {
+      deps.hub.close(connection);
+      deps.admission.release(access.viewerId, address);
+    });
     const header = req.headers['last-event-id'];
     try {
       await deps.hub.join(

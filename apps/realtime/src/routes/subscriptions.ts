@@ -6,6 +6,7 @@ import {
   type TSubscribeResponse,
 } from '@ovation/shared';
 import type { FastifyInstance } from 'fastify';
+import { checkTopics } from '../access/access.js';
 import type { ConnectionHub } from '../connections/hub.js';
 
 /** POST /subscribe and POST /unsubscribe `{ connectionId, topics }` → 200 `{ topics }` (the connection's topics now). */
@@ -20,6 +21,8 @@ export function subscriptionRoutes(app: FastifyInstance, deps: { hub: Connection
 
   app.post('/subscribe', async (request): Promise<TSubscribeResponse> => {
     const { connection, topics } = lookup(request.body);
+    // Held to what the connection was granted when it opened (its token, or the public topics).
+    checkTopics(connection.access, topics, connection.observer);
     const added = topics.filter((t) => !connection.hasTopic(t));
     if (connection.topics.length + new Set(added).size > MAX_TOPICS_PER_CONNECTION) {
       throw new AppError(
