@@ -26,6 +26,12 @@ export const MAX_EVENT_DATA_BYTES = 8 * 1024;
 export const MAX_PUBLISH_BATCH = 1000;
 /** Default HTTP body limit of every service (413 beyond). */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+/**
+ * Likes in one `POST /api/videos/:id/likes` (`count`) and so in one browser batch of taps. Equal to
+ * the web limiter's default burst (LIKES_PER_SECOND, which must not be set below it): a larger
+ * batch would pass validation and then always be refused as over the rate.
+ */
+export const MAX_LIKE_BATCH = 20;
 /** Topics one connection may hold; keeps per-connection state small and bounded. */
 export const MAX_TOPICS_PER_CONNECTION = 64;
 

@@ -1,15 +1,18 @@
 import { z } from 'zod';
+import { checkHlsUrl, MAX_HLS_URL_LENGTH } from './hls-url.js';
 import { LATENCY_BUCKET_COUNT, MAX_LATENCY_SAMPLE_MS } from './latency.js';
 import {
   EVENT_TYPE_PATTERN,
   IDEMPOTENCY_KEY_PATTERN,
   MAX_EVENT_DATA_BYTES,
+  MAX_LIKE_BATCH,
   MAX_PUBLISH_BATCH,
   MAX_TOPICS_PER_CONNECTION,
   RESERVED_EVENT_TYPES,
   TOPIC_PATTERN,
   utf8ByteLength,
 } from './limits.js';
+import { userTextSchema } from './text.js';
 
 /*
  * Every message that crosses a process, as a schema and its inferred type side by side.
@@ -407,13 +410,8 @@ export type THealth = z.infer<typeof HealthSchema>;
 
 // ---------- web product API (apps/web route handlers) ----------
 
-const trimmed = (min: number, max: number, what: string) =>
-  z
-    .string()
-    .transform((s) => s.trim())
-    .pipe(z.string().min(min, `${what} must not be empty`).max(max, `${what} must be at most ${max} characters`));
-
-export const CreateSessionSchema = z.object({ name: trimmed(1, 40, 'name') });
+// Names, titles and comments people type: one line of visible NFC text (text.ts says the rules).
+export const CreateSessionSchema = z.object({ name: userTextSchema('name', 40) });
 export type TCreateSession = z.infer<typeof CreateSessionSchema>;
 
 export const UserSchema = z.object({ id: z.string(), name: z.string() });
@@ -422,9 +420,22 @@ export type TUser = z.infer<typeof UserSchema>;
 export const VideoStatusSchema = z.enum(['upcoming', 'live', 'ended']);
 export type TVideoStatus = z.infer<typeof VideoStatusSchema>;
 
+/**
+ * `hlsUrl`: a public http(s) stream or the demo's `/demo/<name>.m3u8` (hls-url.ts); production
+ * also requires https, which the web tier checks with `checkHlsUrl(url, { production: true })`.
+ */
 export const CreateVideoSchema = z.object({
-  title: trimmed(1, 120, 'title'),
-  hlsUrl: z.url({ protocol: /^https?$/, error: 'hlsUrl must be an http(s) URL' }).optional(),
+  title: userTextSchema('title', 120),
+  hlsUrl: z
+    .string()
+    .max(MAX_HLS_URL_LENGTH, `hlsUrl must be at most ${MAX_HLS_URL_LENGTH} characters`)
+    .transform((raw, ctx) => {
+      const checked = checkHlsUrl(raw, { production: false });
+      if (checked.ok) return checked.url;
+      ctx.addIssue({ code: 'custom', message: `hlsUrl ${checked.reason}` });
+      return z.NEVER;
+    })
+    .optional(),
 });
 export type TCreateVideo = z.infer<typeof CreateVideoSchema>;
 
@@ -440,10 +451,10 @@ export const VideoSchema = z.object({
 });
 export type TVideo = z.infer<typeof VideoSchema>;
 
-export const LikeRequestSchema = z.object({ count: z.number().int().min(1).max(50).default(1) });
+export const LikeRequestSchema = z.object({ count: z.number().int().min(1).max(MAX_LIKE_BATCH).default(1) });
 export type TLikeRequest = z.infer<typeof LikeRequestSchema>;
 
-export const CommentRequestSchema = z.object({ text: trimmed(1, 500, 'text') });
+export const CommentRequestSchema = z.object({ text: userTextSchema('text', 500) });
 export type TCommentRequest = z.infer<typeof CommentRequestSchema>;
 
 export const CommentSchema = z.object({
@@ -460,7 +471,7 @@ export type TComment = z.infer<typeof CommentSchema>;
 /** POST /api/videos/:id/bans: the user to bar from commenting (name as shown in their comments). */
 export const BanRequestSchema = z.object({
   userId: z.string().min(1).max(64),
-  name: trimmed(1, 40, 'name'),
+  name: userTextSchema('name', 40),
 });
 export type TBanRequest = z.infer<typeof BanRequestSchema>;
 
