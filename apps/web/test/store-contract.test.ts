@@ -5,10 +5,14 @@ import { MemoryStore } from '../lib/server/store/memory-store';
 import { RedisStore } from '../lib/server/store/redis-store';
 import {
   ACTIVITY_MINUTES,
+  keyOf,
+  listedBefore,
+  MAX_ADDRESSES_PER_USER,
   MAX_COMMENTS_PER_VIDEO,
   MAX_LISTED_VIDEOS,
   minuteOf,
   type ProductStore,
+  type StoredVideo,
   type StoreOptions,
 } from '../lib/server/store/store';
 
@@ -202,5 +206,93 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
 
   it('answers a ping', async () => {
     await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  it("keeps the owner's display name with a video", async () => {
+    const video = await created(store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u', ownerName: 'Ann' }));
+    expect(video.ownerName).toBe('Ann');
+    expect((await store.getVideo(video.id))?.ownerName).toBe('Ann');
+  });
+
+  it('pages an index newest first, ties by id, every video once, and moves videos between indexes', async () => {
+    const live: StoredVideo[] = [];
+    // Made back to back: several share a millisecond, so ties are paged too.
+    for (let i = 0; i < 9; i++) {
+      live.push(await created(store.createVideo({ title: `L${i}`, hlsUrl: 'h', ownerId: `o${i}`, status: 'live' })));
+    }
+    const mine = await created(store.createVideo({ title: 'Mine', hlsUrl: 'h', ownerId: 'me' }));
+    await created(store.createVideo({ title: 'Theirs', hlsUrl: 'h', ownerId: 'them' }));
+    const ordered = [...live].sort((a, b) => (listedBefore(keyOf(a), keyOf(b)) ? -1 : 1)).map((v) => v.id);
+    expect((await store.pageVideos({ status: 'live' }, 100)).map((v) => v.id)).toEqual(ordered);
+    const paged: string[] = [];
+    let after: StoredVideo | undefined;
+    for (;;) {
+      const page = await store.pageVideos({ status: 'live' }, 2, after && keyOf(after));
+      if (page.length === 0) break;
+      paged.push(...page.map((v) => v.id));
+      after = page.at(-1);
+    }
+    expect(paged).toEqual(ordered);
+    expect((await store.pageVideos({ upcomingOf: 'me' }, 100)).map((v) => v.id)).toEqual([mine.id]);
+    expect(await store.countUpcoming('me')).toBe(1);
+    expect(await store.pageVideos({ status: 'ended' }, 100)).toEqual([]);
+    // upcoming → live → ended: out of the owner's upcoming index, into live, then ended.
+    await store.setStatus(mine.id, 'live');
+    expect(await store.countUpcoming('me')).toBe(0);
+    expect(await store.pageVideos({ upcomingOf: 'me' }, 100)).toEqual([]);
+    expect((await store.pageVideos({ status: 'live' }, 100)).map((v) => v.id)).toContain(mine.id);
+    await store.setStatus(mine.id, 'ended');
+    expect((await store.pageVideos({ status: 'live' }, 100)).map((v) => v.id)).not.toContain(mine.id);
+    expect((await store.pageVideos({ status: 'ended' }, 100)).map((v) => v.id)).toEqual([mine.id]);
+  });
+
+  it("bars a banned user's addresses on that video until unbanned, and frees only its own", async () => {
+    const video = await created(store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' }));
+    const bob = { id: 'u-bob', name: 'Bob' };
+    await store.ban(video.id, ann, ['198.51.100.7', '2001:db8::1']);
+    await store.ban(video.id, bob, ['198.51.100.7']);
+    expect(await store.isAddressBanned(video.id, '198.51.100.7')).toBe(true);
+    expect(await store.isAddressBanned(video.id, '2001:db8::1')).toBe(true);
+    expect(await store.isAddressBanned(video.id, '203.0.113.9')).toBe(false);
+    expect(await store.isAddressBanned('other-video', '198.51.100.7')).toBe(false);
+    expect(await store.unban(video.id, ann.id)).toBe(true);
+    expect(await store.isAddressBanned(video.id, '2001:db8::1')).toBe(false);
+    // Bob's ban set the shared address last: Ann's unban leaves it barred.
+    expect(await store.isAddressBanned(video.id, '198.51.100.7')).toBe(true);
+    expect(await store.unban(video.id, bob.id)).toBe(true);
+    expect(await store.isAddressBanned(video.id, '198.51.100.7')).toBe(false);
+  });
+
+  it("remembers a user's few most recent addresses, newest first", async () => {
+    expect(await store.recentAddresses(ann.id)).toEqual([]);
+    for (const address of ['a1', 'a2', 'a3', 'a4', 'a5']) {
+      await store.noteAddress(ann.id, address);
+      await new Promise((resolve) => setTimeout(resolve, 2)); // distinct times
+    }
+    await store.noteAddress(ann.id, 'a3');
+    expect(await store.recentAddresses(ann.id)).toEqual(['a3', 'a5', 'a4', 'a2'].slice(0, MAX_ADDRESSES_PER_USER));
+    expect(await store.recentAddresses('u-nobody')).toEqual([]);
+  });
+
+  it('refuses a revoked session id', async () => {
+    expect(await store.isSessionRevoked('sid-1')).toBe(false);
+    await store.revokeSession('sid-1', Date.now() + 60_000);
+    expect(await store.isSessionRevoked('sid-1')).toBe(true);
+    expect(await store.isSessionRevoked('sid-2')).toBe(false);
+  });
+});
+
+describe('RedisStore status indexes', () => {
+  it('lists videos stored before the indexes existed (backfilled once)', async () => {
+    const redis = shared.client();
+    const prefix = shared.prefix();
+    const at = Date.now();
+    const legacy = { title: 'Old', status: 'live', hlsUrl: 'h', ownerId: 'u', createdAt: new Date(at).toISOString() };
+    await redis.hset(`${prefix}:video:old1`, { ...legacy, likes: '0' });
+    await redis.hset(`${prefix}:video:old2`, { ...legacy, status: 'upcoming', likes: '0' });
+    await redis.zadd(`${prefix}:videos`, at, 'old1', at, 'old2');
+    const store = new RedisStore(redis, prefix);
+    expect((await store.pageVideos({ status: 'live' }, 10)).map((v) => v.id)).toEqual(['old1']);
+    expect(await store.countUpcoming('u')).toBe(1);
   });
 });

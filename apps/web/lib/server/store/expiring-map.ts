@@ -30,4 +30,8 @@ export class ExpiringMap<V> {
     this.entries.delete(key);
     this.entries.set(key, { value, expiresAt: now + this.ttlMs });
   }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
 }

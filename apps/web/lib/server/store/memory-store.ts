@@ -3,8 +3,12 @@ import { ExpiringMap } from './expiring-map';
 import {
   type ActivityMinute,
   activityWindow,
+  BAN_ADDRESS_TTL_MS,
   type DeleteOutcome,
+  keyOf,
   likeResult,
+  listedBefore,
+  MAX_ADDRESSES_PER_USER,
   MAX_COMMENTS_PER_VIDEO,
   MAX_LISTED_VIDEOS,
   minuteOf,
@@ -13,9 +17,13 @@ import {
   type Once,
   type OnceRecord,
   type ProductStore,
+  SESSION_MAX_AGE_MS,
   STATUS_RANK,
   type StoredVideo,
   type StoreOptions,
+  USER_ADDRESS_TTL_MS,
+  type VideoIndex,
+  type VideoKey,
   videoResult,
 } from './store';
 
@@ -34,6 +42,13 @@ export class MemoryStore implements ProductStore {
   private readonly receipts: ExpiringMap<true>;
   /** `<videoId> <commentId>` of comments deleted within the idempotency window. */
   private readonly tombstones: ExpiringMap<true>;
+  /** `<videoId> <address>` → the banned user whose address it was. */
+  private readonly bannedAddresses = new ExpiringMap<string>(BAN_ADDRESS_TTL_MS);
+  /** `<videoId> <userId>` → the addresses their ban barred (freed by an unban). */
+  private readonly banAddressesOf = new ExpiringMap<string[]>(BAN_ADDRESS_TTL_MS);
+  private readonly userAddresses = new ExpiringMap<string[]>(USER_ADDRESS_TTL_MS);
+  /** Signed-out session ids, kept as long as any session lives (longer than the token's own rest: harmless). */
+  private readonly revoked = new ExpiringMap<true>(SESSION_MAX_AGE_MS);
 
   constructor(options: StoreOptions = {}) {
     const ttl = options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS;
@@ -69,6 +84,23 @@ export class MemoryStore implements ProductStore {
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .slice(0, MAX_LISTED_VIDEOS)
       .map((v) => ({ ...v }));
+  }
+
+  /** O(videos) per page: the memory store serves one process's demo-sized data; Redis keeps indexes. */
+  async pageVideos(index: VideoIndex, limit: number, after?: VideoKey) {
+    const matches = (v: StoredVideo) =>
+      'status' in index ? v.status === index.status : v.status === 'upcoming' && v.ownerId === index.upcomingOf;
+    return [...this.videos.values()]
+      .filter((v) => matches(v) && (!after || listedBefore(after, keyOf(v))))
+      .sort((a, b) => (listedBefore(keyOf(a), keyOf(b)) ? -1 : 1))
+      .slice(0, limit)
+      .map((v) => ({ ...v }));
+  }
+
+  async countUpcoming(ownerId: string) {
+    let count = 0;
+    for (const v of this.videos.values()) if (v.ownerId === ownerId && v.status === 'upcoming') count++;
+    return count;
   }
 
   async setStatus(id: string, status: TVideoStatus) {
@@ -138,14 +170,43 @@ export class MemoryStore implements ProductStore {
     return activityWindow(now).map((minute) => ({ ...(minutes?.get(minute) ?? { minute, likes: 0, comments: 0 }) }));
   }
 
-  async ban(videoId: string, user: TUser) {
+  async ban(videoId: string, user: TUser, addresses: readonly string[] = []) {
     const bans = this.bans.get(videoId) ?? new Map<string, string>();
     bans.set(user.id, user.name);
     this.bans.set(videoId, bans);
+    for (const address of addresses) this.bannedAddresses.set(`${videoId} ${address}`, user.id);
+    if (addresses.length > 0) this.banAddressesOf.set(`${videoId} ${user.id}`, [...addresses]);
   }
 
   async unban(videoId: string, userId: string) {
+    for (const address of this.banAddressesOf.get(`${videoId} ${userId}`) ?? []) {
+      // Only the address this ban set: another ban may have barred it since.
+      if (this.bannedAddresses.get(`${videoId} ${address}`) === userId)
+        this.bannedAddresses.delete(`${videoId} ${address}`);
+    }
+    this.banAddressesOf.delete(`${videoId} ${userId}`);
     return this.bans.get(videoId)?.delete(userId) ?? false;
+  }
+
+  async isAddressBanned(videoId: string, address: string) {
+    return this.bannedAddresses.has(`${videoId} ${address}`);
+  }
+
+  async noteAddress(userId: string, address: string) {
+    const previous = (this.userAddresses.get(userId) ?? []).filter((a) => a !== address);
+    this.userAddresses.set(userId, [address, ...previous].slice(0, MAX_ADDRESSES_PER_USER));
+  }
+
+  async recentAddresses(userId: string) {
+    return [...(this.userAddresses.get(userId) ?? [])];
+  }
+
+  async revokeSession(sessionId: string, _expiresAtMs: number) {
+    this.revoked.set(sessionId, true);
+  }
+
+  async isSessionRevoked(sessionId: string) {
+    return this.revoked.has(sessionId);
   }
 
   async isBanned(videoId: string, userId: string) {

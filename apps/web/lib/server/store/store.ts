@@ -10,6 +10,8 @@ export interface StoredVideo {
   status: TVideoStatus;
   hlsUrl: string;
   ownerId: string;
+  /** The owner's display name when they created it ('' for the demo and older videos): no one else may comment under it. */
+  ownerName: string;
   createdAt: string;
   likes: number;
 }
@@ -18,6 +20,38 @@ export interface StoredVideo {
 export const MAX_COMMENTS_PER_VIDEO = 500;
 /** Videos listed on the home page, newest first. */
 export const MAX_LISTED_VIDEOS = 100;
+/** A page of the video list holds at most this many. */
+export const MAX_VIDEO_PAGE = 100;
+/** How long a signed-out session id stays refused: as long as a session lives (its JWT expires then). */
+export const SESSION_MAX_AGE_MS = 30 * 24 * 3600_000;
+/** The addresses a user was recently seen at (session, comments) are kept this long, the newest few. */
+export const USER_ADDRESS_TTL_MS = 24 * 3600_000;
+export const MAX_ADDRESSES_PER_USER = 4;
+/**
+ * A ban also bars the banned user's recent addresses from commenting on that video for this long,
+ * so coming back as a fresh guest does not lift it. Bounded: behind a shared (NAT) address the
+ * banned user's neighbours are barred from commenting on that one video too, for at most this long.
+ */
+export const BAN_ADDRESS_TTL_MS = 3600_000;
+
+/** Where a page of the video list starts: after the video with this creation time and id. */
+export interface VideoKey {
+  createdMs: number;
+  id: string;
+}
+
+/** A video index: every video of one status, or one owner's upcoming videos. */
+export type VideoIndex = { status: 'live' | 'ended' } | { upcomingOf: string };
+
+/** The order of every video list: newest first, ties by id (descending). True when `a` comes before `b`. */
+export function listedBefore(a: VideoKey, b: VideoKey): boolean {
+  return a.createdMs !== b.createdMs ? a.createdMs > b.createdMs : a.id > b.id;
+}
+
+export function keyOf(video: StoredVideo): VideoKey {
+  return { createdMs: Date.parse(video.createdAt), id: video.id };
+}
+
 /** The studio's activity charts cover this many minutes, one bucket per minute. */
 export const ACTIVITY_MINUTES = 10;
 
@@ -75,6 +109,10 @@ export interface ProductStore {
   listVideos(): Promise<StoredVideo[]>;
   /** One owner's videos, newest first, at most MAX_LISTED_VIDEOS. */
   listVideosByOwner(ownerId: string): Promise<StoredVideo[]>;
+  /** Up to `limit` videos of an index in list order (listedBefore), those after `after` when given. */
+  pageVideos(index: VideoIndex, limit: number, after?: VideoKey): Promise<StoredVideo[]>;
+  /** How many upcoming videos the owner has now. */
+  countUpcoming(ownerId: string): Promise<number>;
   /**
    * Moves the status forward (never back: an ended video stays ended); `changed` says whether it
    * moved. Undefined for an unknown video.
@@ -99,11 +137,23 @@ export interface ProductStore {
   notePublished(key: string): Promise<void>;
   /** Likes and comments per minute over the last ACTIVITY_MINUTES minutes, oldest first. */
   activity(videoId: string, now?: number): Promise<ActivityMinute[]>;
-  /** Bars a user from commenting on a video (their name kept for the studio's list). */
-  ban(videoId: string, user: TUser): Promise<void>;
-  /** True when the user was banned. */
+  /**
+   * Bars a user from commenting on a video (their name kept for the studio's list), and `addresses`
+   * for BAN_ADDRESS_TTL_MS.
+   */
+  ban(videoId: string, user: TUser, addresses?: readonly string[]): Promise<void>;
+  /** True when the user was banned; their addresses are freed too. */
   unban(videoId: string, userId: string): Promise<boolean>;
   isBanned(videoId: string, userId: string): Promise<boolean>;
+  /** Whether a ban on this video bars the address (within BAN_ADDRESS_TTL_MS). */
+  isAddressBanned(videoId: string, address: string): Promise<boolean>;
+  /** Notes that the user was seen at the address (kept USER_ADDRESS_TTL_MS, the newest MAX_ADDRESSES_PER_USER). */
+  noteAddress(userId: string, address: string): Promise<void>;
+  /** The user's recent addresses, newest first. */
+  recentAddresses(userId: string): Promise<string[]>;
+  /** Refuses a session id from now until `expiresAtMs` (sign-out). */
+  revokeSession(sessionId: string, expiresAtMs: number): Promise<void>;
+  isSessionRevoked(sessionId: string): Promise<boolean>;
   listBans(videoId: string): Promise<TUser[]>;
   /** Resolves when the store answers (health check); rejects otherwise. */
   ping(): Promise<void>;
@@ -114,6 +164,7 @@ export interface NewVideo {
   title: string;
   hlsUrl: string;
   ownerId: string;
+  ownerName?: string;
   status?: TVideoStatus;
   id?: string;
 }
@@ -126,6 +177,7 @@ export function newVideo(input: NewVideo, now: Date = new Date()): StoredVideo {
     status: input.status ?? 'upcoming',
     hlsUrl: input.hlsUrl,
     ownerId: input.ownerId,
+    ownerName: input.ownerName ?? '',
     createdAt: now.toISOString(),
     likes: 0,
   };
