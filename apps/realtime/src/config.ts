@@ -1,4 +1,12 @@
-import { ConfigError, commonEnvShape, env, parseEnv, randomTag, resolveInternalToken } from '@ovation/shared';
+import {
+  commonEnvShape,
+  DEV_CONNECT_TOKEN_SECRET,
+  env,
+  parseEnv,
+  randomTag,
+  resolveInternalToken,
+  resolveSecret,
+} from '@ovation/shared';
 import { z } from 'zod';
 
 const RealtimeEnvSchema = z.object({
@@ -22,7 +30,7 @@ const RealtimeEnvSchema = z.object({
   /** How long an event that arrived before earlier ones of its topic waits for them. */
   ORDER_WAIT_MS: env.positiveMs(250),
   /** Key shared with the web tier that signs connection tokens (required in production). */
-  CONNECT_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  CONNECT_TOKEN_SECRET: env.secret(32),
   /**
    * Topics a connection without a token may join (outside production, where tokens are optional):
    * names, each may end in `*`. Default every topic: without the web tier nothing is private.
@@ -61,7 +69,12 @@ export function loadRealtimeConfig(source: Record<string, string | undefined> = 
     drainMs: parsed.DRAIN_MS,
     flushGapRatio: parsed.FLUSH_GAP_RATIO,
     orderWaitMs: parsed.ORDER_WAIT_MS,
-    connectTokenSecret: resolveConnectTokenSecret(parsed.CONNECT_TOKEN_SECRET, parsed.NODE_ENV),
+    connectTokenSecret: resolveSecret(
+      'CONNECT_TOKEN_SECRET',
+      parsed.CONNECT_TOKEN_SECRET,
+      parsed.NODE_ENV,
+      DEV_CONNECT_TOKEN_SECRET,
+    ),
     /** Production: every connection needs a token. */
     requireConnectToken: parsed.NODE_ENV === 'production',
     publicTopics: Object.freeze(
@@ -73,18 +86,4 @@ export function loadRealtimeConfig(source: Record<string, string | undefined> = 
     maxConnectionsPerAddress: parsed.MAX_CONNECTIONS_PER_IP,
     trustProxy: parsed.TRUST_PROXY,
   });
-}
-
-/** Outside production without CONNECT_TOKEN_SECRET, the web tier's development key. */
-const DEV_CONNECT_TOKEN_SECRET = 'dev-connect-token-secret-not-for-production-0123';
-
-function resolveConnectTokenSecret(secret: string | undefined, nodeEnv: string): string {
-  if (nodeEnv !== 'production') return secret ?? DEV_CONNECT_TOKEN_SECRET;
-  if (!secret || secret === DEV_CONNECT_TOKEN_SECRET) {
-    throw new ConfigError(
-      'CONNECT_TOKEN_SECRET',
-      'required when NODE_ENV=production (and not the development default)',
-    );
-  }
-  return secret;
 }

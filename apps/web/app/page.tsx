@@ -1,11 +1,12 @@
 import Link from 'next/link';
 import { loadWebConfig } from '../lib/server/config';
+import { pageRealtimeToken } from '../lib/server/realtime-token';
 import { LiveNow } from './_components/live-now';
 
 export const dynamic = 'force-dynamic';
 
 /** `/`: videos live now and recently ended. */
-export default function HomePage() {
+export default async function HomePage() {
   const { realtimeUrls } = loadWebConfig();
   return (
     <main className="page">
@@ -14,7 +15,7 @@ export default function HomePage() {
         <Link href="/studio">Go live</Link>
       </header>
       <h1>Live now</h1>
-      <LiveNow realtimeUrls={[...realtimeUrls]} />
+      <LiveNow realtimeUrls={[...realtimeUrls]} initialToken={await pageRealtimeToken()} />
     </main>
   );
 }

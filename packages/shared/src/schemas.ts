@@ -509,3 +509,13 @@ export const ViewersBatchResponseSchema = z.object({
   counts: z.record(TopicSchema, z.number().int().nonnegative()),
 });
 export type TViewersBatchResponse = z.infer<typeof ViewersBatchResponseSchema>;
+
+// ---------- connection tokens (web → browser → realtime) ----------
+
+/** GET /api/realtime-token: a token for GET /connect (`token=`), when it expires, the nodes. */
+export const RealtimeTokenResponseSchema = z.object({
+  token: z.string().min(1).max(4096),
+  expiresAt: z.number().int().positive(),
+  realtimeUrls: z.array(z.string()),
+});
+export type TRealtimeTokenResponse = z.infer<typeof RealtimeTokenResponseSchema>;

@@ -290,3 +290,68 @@ describe('RealtimeClient', () => {
     client.stop();
   });
 });
+
+describe('RealtimeClient with a connection token', () => {
+  const HOUR = 3600_000;
+
+  it('connects with the token it was given while it is fresh, and renews one that expires soon first', async () => {
+    const renew = vi.fn(async () => ({ token: 'fresh', expiresAt: Date.now() + 6 * HOUR }));
+    const { client } = makeClient({ token: { current: { token: 'given', expiresAt: Date.now() + HOUR }, renew } });
+    client.start();
+    expect(latest().params.get('token')).toBe('given');
+    expect(renew).not.toHaveBeenCalled();
+    client.stop();
+
+    const soon = makeClient({ token: { current: { token: 'old', expiresAt: Date.now() + 60_000 }, renew } });
+    soon.client.start();
+    expect(FakeSource.all).toHaveLength(1); // nothing opened before the renewal answered
+    await vi.waitFor(() => expect(FakeSource.all).toHaveLength(2));
+    expect(latest().params.get('token')).toBe('fresh');
+    expect(renew).toHaveBeenCalledTimes(1);
+    soon.client.stop();
+  });
+
+  it('renews after attempts refused before the stream opened (a 401 looks like any error), not after a drop', async () => {
+    let n = 0;
+    const renew = vi.fn(async () => ({ token: `t${++n}`, expiresAt: Date.now() + 6 * HOUR }));
+    const { client } = makeClient({ token: { current: { token: 't0', expiresAt: Date.now() + 6 * HOUR }, renew } });
+    client.start();
+    connect(latest());
+    latest().fail(); // an open stream dropped: the token is not suspect
+    await vi.runOnlyPendingTimersAsync();
+    expect(latest().params.get('token')).toBe('t0');
+    latest().fail(); // refused before open, once
+    await vi.runOnlyPendingTimersAsync();
+    expect(latest().params.get('token')).toBe('t0');
+    latest().fail(); // twice: renew before the next attempt
+    await vi.runOnlyPendingTimersAsync();
+    await vi.waitFor(() => expect(latest().params.get('token')).toBe('t1'));
+    expect(renew).toHaveBeenCalledTimes(1);
+    client.stop();
+  });
+
+  it('backs off when the renewal fails, and a stop during a renewal opens nothing', async () => {
+    let fail = true;
+    const renew = vi.fn(async () => {
+      if (fail) throw new Error('web tier down');
+      return { token: 'ok', expiresAt: Date.now() + 6 * HOUR };
+    });
+    const { client, statuses } = makeClient({ token: { renew } });
+    client.start();
+    await vi.waitFor(() => expect(statuses.at(-1)).toBe('reconnecting'));
+    expect(FakeSource.all).toHaveLength(0);
+    fail = false;
+    await vi.runOnlyPendingTimersAsync();
+    await vi.waitFor(() => expect(FakeSource.all).toHaveLength(1));
+    expect(latest().params.get('token')).toBe('ok');
+    client.stop();
+
+    let answer: (value: { token: string; expiresAt: number }) => void = () => {};
+    const slow = makeClient({ token: { renew: () => new Promise((resolve) => (answer = resolve)) } });
+    slow.client.start();
+    slow.client.stop();
+    answer({ token: 'late', expiresAt: Date.now() + HOUR });
+    await Promise.resolve();
+    expect(FakeSource.all).toHaveLength(1);
+  });
+});

@@ -1,5 +1,6 @@
 'use client';
 
+import type { ConnectTokenValue } from '@ovation/shared';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { api } from '../../lib/client/api';
@@ -7,16 +8,28 @@ import { queryKeys } from '../../lib/client/query-client';
 import { useRealtimeEvents } from '../../lib/client/use-realtime-events';
 
 /** Live and ended videos; a video going live or ending shows at once (the `videos` topic). */
-export function LiveNow({ realtimeUrls }: { realtimeUrls: string[] }) {
+export function LiveNow({
+  realtimeUrls,
+  initialToken,
+}: {
+  realtimeUrls: string[];
+  initialToken?: ConnectTokenValue | undefined;
+}) {
   const queryClient = useQueryClient();
   const { data, isPending, isError } = useQuery({
     queryKey: queryKeys.videos,
     queryFn: api.videos,
     refetchInterval: 5_000,
   });
-  useRealtimeEvents(realtimeUrls, ['videos'], ['status'], () => {
-    void queryClient.invalidateQueries({ queryKey: queryKeys.videos });
-  });
+  useRealtimeEvents(
+    realtimeUrls,
+    ['videos'],
+    ['status'],
+    () => {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.videos });
+    },
+    initialToken,
+  );
   if (isPending) return <p>Loading…</p>;
   if (isError) return <p role="alert">Could not load videos. Retrying…</p>;
   const videos = data.videos.filter((v) => v.status !== 'upcoming');

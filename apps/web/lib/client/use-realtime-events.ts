@@ -1,7 +1,8 @@
 'use client';
 
-import { RealtimeClient, type TEventEnvelope } from '@ovation/shared';
+import { type ConnectTokenValue, RealtimeClient, type TEventEnvelope } from '@ovation/shared';
 import { useEffect, useRef } from 'react';
+import { realtimeTokenSource } from './realtime-token';
 
 /**
  * Listens to some event types of some topics (for lists: the home page and the studio refresh
@@ -13,9 +14,12 @@ export function useRealtimeEvents(
   topics: readonly string[],
   eventTypes: readonly string[],
   onEvent: (event: TEventEnvelope) => void,
+  /** The connection token the page came with (for the `videos` topic); renewed when due. */
+  initialToken?: ConnectTokenValue,
 ) {
   const handler = useRef(onEvent);
   handler.current = onEvent;
+  const token = useRef(initialToken);
   const urls = realtimeUrls.join(',');
   const topicList = topics.join(',');
   const types = eventTypes.join(',');
@@ -24,6 +28,7 @@ export function useRealtimeEvents(
     const client = new RealtimeClient({
       urls: urls.split(','),
       topics: topicList.split(','),
+      token: realtimeTokenSource(undefined, token.current),
       eventTypes: types.split(','),
       onEvent: (event) => handler.current(event),
       reportLatency: false,

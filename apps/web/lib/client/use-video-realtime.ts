@@ -1,9 +1,17 @@
 'use client';
 
-import { RealtimeClient, type TComment, type TEventEnvelope, type TVideo, videoTopic } from '@ovation/shared';
+import {
+  type ConnectTokenValue,
+  RealtimeClient,
+  type TComment,
+  type TEventEnvelope,
+  type TVideo,
+  videoTopic,
+} from '@ovation/shared';
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { queryKeys } from './query-client';
+import { realtimeTokenSource } from './realtime-token';
 
 const EVENT_TYPES = ['snapshot', 'like', 'comment', 'comment_deleted', 'viewers', 'status'];
 
@@ -25,6 +33,8 @@ export function useVideoRealtime(
     observer?: boolean;
     /** Node to connect to first (`/live/<id>?node=<index>`). */
     preferredUrl?: string | undefined;
+    /** The connection token the page came with; renewed from GET /api/realtime-token when due. */
+    initialToken?: ConnectTokenValue | undefined;
   },
 ) {
   const queryClient = useQueryClient();
@@ -93,6 +103,7 @@ export function useVideoRealtime(
       observer: optionsRef.current.observer ?? false,
       ...(optionsRef.current.preferredUrl ? { preferredUrl: optionsRef.current.preferredUrl } : {}),
       topics: [videoTopic(videoId)],
+      token: realtimeTokenSource(videoId, optionsRef.current.initialToken),
       eventTypes: EVENT_TYPES,
       onEvent,
       onStatus: (status, detail) => setConnection({ status, ...(detail.nodeUrl ? { node: detail.nodeUrl } : {}) }),

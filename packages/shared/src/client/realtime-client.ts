@@ -58,7 +58,28 @@ export interface RealtimeClientOptions {
   /** The node to try first (one of `urls`); later attempts pick at random as usual. */
   preferredUrl?: string;
   fetch?: (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<unknown>;
+  /**
+   * A connection token (`token=` on /connect; the web tier's GET /api/realtime-token) and how to get
+   * a new one. It is renewed before an attempt when it expires within RENEW_BEFORE_MS, and after
+   * attempts that failed before the stream opened (an EventSource cannot see a 401, so a token
+   * refused for any reason — expired, a rotated key — looks like any failed attempt).
+   */
+  token?: {
+    current?: ConnectTokenValue;
+    renew: () => Promise<ConnectTokenValue>;
+  };
 }
+
+export interface ConnectTokenValue {
+  token: string;
+  /** When the token stops being accepted, ms since the epoch. */
+  expiresAt: number;
+}
+
+/** A token expiring within this long is renewed before the next attempt. */
+export const RENEW_BEFORE_MS = 5 * 60_000;
+/** Attempts failing in a row before the stream opened, after which the token is renewed. */
+const FAILURES_BEFORE_RENEWAL = 2;
 
 export interface VisibilitySource {
   isHidden(): boolean;
@@ -100,10 +121,15 @@ export class RealtimeClient {
   private reportTimer: unknown;
   private stopVisibility: (() => void) | undefined;
   private samples: number[] = [];
+  private token: ConnectTokenValue | undefined;
+  /** Attempts in a row that failed before their stream opened. */
+  private failedBeforeOpen = 0;
+  /** Bumped by every open and teardown: a renewal that returns after either is dropped. */
+  private generation = 0;
   private readonly o: Required<
-    Omit<RealtimeClientOptions, 'onStatus' | 'onResync' | 'visibility' | 'fetch' | 'preferredUrl'>
+    Omit<RealtimeClientOptions, 'onStatus' | 'onResync' | 'visibility' | 'fetch' | 'preferredUrl' | 'token'>
   > &
-    Pick<RealtimeClientOptions, 'onStatus' | 'onResync' | 'visibility' | 'fetch' | 'preferredUrl'>;
+    Pick<RealtimeClientOptions, 'onStatus' | 'onResync' | 'visibility' | 'fetch' | 'preferredUrl' | 'token'>;
 
   constructor(options: RealtimeClientOptions) {
     if (options.urls.length === 0) throw new Error('RealtimeClient needs at least one realtime URL');
@@ -123,6 +149,7 @@ export class RealtimeClient {
       ...options,
       fetch: options.fetch ?? (typeof fetch === 'function' ? (url, init) => fetch(url, init) : undefined),
     };
+    this.token = options.token?.current;
   }
 
   get currentNode(): string | undefined {
@@ -160,17 +187,48 @@ export class RealtimeClient {
     return Math.floor(this.o.random() * cap);
   }
 
+  /** Opens a stream, first renewing the token when it is due (see `token`). */
   private open(): void {
     this.teardown();
+    const renewal = this.o.token;
+    const due =
+      renewal !== undefined &&
+      (this.token === undefined ||
+        this.token.expiresAt - this.o.now() < RENEW_BEFORE_MS ||
+        this.failedBeforeOpen >= FAILURES_BEFORE_RENEWAL);
+    if (!due) {
+      this.openStream();
+      return;
+    }
+    this.setStatus(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    const generation = this.generation;
+    renewal.renew().then(
+      (token) => {
+        if (generation !== this.generation || this.status === 'closed') return;
+        this.token = token;
+        this.failedBeforeOpen = 0;
+        this.openStream();
+      },
+      () => {
+        // The web tier could not say: try again later, as after any failed attempt.
+        if (generation === this.generation && this.status !== 'closed') this.retry();
+      },
+    );
+  }
+
+  private openStream(): void {
     this.nodeUrl = this.pickNode();
     const params = new URLSearchParams({ topics: this.o.topics.join(',') });
     if (this.lastEventId) params.set('lastEventId', this.lastEventId);
     if (this.o.observer) params.set('observer', '1');
+    if (this.token) params.set('token', this.token.token);
     this.setStatus(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const source = this.o.createEventSource(`${this.nodeUrl}/connect?${params.toString()}`);
+    let opened = false;
     this.source = source;
     source.onerror = () => {
       if (this.source !== source) return;
+      if (!opened) this.failedBeforeOpen++;
       // Told to move already: the node ending the stream is expected; the switch is scheduled.
       if (this.switchTimer !== undefined) this.teardown();
       else this.retry();
@@ -179,6 +237,8 @@ export class RealtimeClient {
       if (this.source !== source) return;
       const connected = ConnectedPayloadSchema.safeParse(controlPayload(event.data));
       if (!connected.success) return;
+      opened = true;
+      this.failedBeforeOpen = 0;
       this.attempt = 0;
       this.connectionId = connected.data.connectionId;
       this.setStatus('open');
@@ -249,6 +309,7 @@ export class RealtimeClient {
   }
 
   private teardown(): void {
+    this.generation++;
     this.o.clearTimeout(this.watchdog);
     this.o.clearTimeout(this.retryTimer);
     if (this.source) {

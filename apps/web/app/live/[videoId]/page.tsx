@@ -1,10 +1,12 @@
 import { loadWebConfig } from '../../../lib/server/config';
+import { pageRealtimeToken } from '../../../lib/server/realtime-token';
 import { Viewer } from './_components/viewer';
 
 export const dynamic = 'force-dynamic';
 
 /**
- * `/live/<videoId>`: the viewer page. The realtime node URLs come from the server's config;
+ * `/live/<videoId>`: the viewer page. The realtime node URLs come from the server's config, and
+ * the page comes with a connection token for the video's topic (lib/server/realtime-token.ts);
  * `?node=<index>` connects to that node first (to try a given node or region, and for tests).
  */
 export default async function LivePage({
@@ -20,7 +22,12 @@ export default async function LivePage({
   const preferredUrl = typeof node === 'string' && /^\d{1,3}$/.test(node) ? realtimeUrls[Number(node)] : undefined;
   return (
     <main className="page">
-      <Viewer videoId={videoId} realtimeUrls={[...realtimeUrls]} preferredUrl={preferredUrl} />
+      <Viewer
+        videoId={videoId}
+        realtimeUrls={[...realtimeUrls]}
+        preferredUrl={preferredUrl}
+        initialToken={await pageRealtimeToken(videoId)}
+      />
     </main>
   );
 }

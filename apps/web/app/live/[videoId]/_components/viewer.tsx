@@ -1,6 +1,6 @@
 'use client';
 
-import type { TComment, TUser } from '@ovation/shared';
+import type { ConnectTokenValue, TComment, TUser } from '@ovation/shared';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
@@ -22,10 +22,13 @@ export function Viewer({
   videoId,
   realtimeUrls,
   preferredUrl,
+  initialToken,
 }: {
   videoId: string;
   realtimeUrls: string[];
   preferredUrl?: string | undefined;
+  /** The connection token the page was rendered with. */
+  initialToken?: ConnectTokenValue | undefined;
 }) {
   const queryClient = useQueryClient();
   const video = useQuery({ queryKey: queryKeys.video(videoId), queryFn: () => api.video(videoId) });
@@ -44,6 +47,7 @@ export function Viewer({
     ownUserId: () => user?.id,
     onLikes: (count) => hearts.current?.others(count),
     preferredUrl,
+    initialToken,
   });
 
   const showError = useCallback((error: unknown) => {

@@ -1,0 +1,28 @@
+import { parseWith } from '@ovation/shared';
+import { z } from 'zod';
+import { currentUser, json, route } from '../../../lib/server/http';
+import { realtimeToken } from '../../../lib/server/realtime-token';
+
+export const dynamic = 'force-dynamic';
+
+const QuerySchema = z.object({
+  videoId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
+});
+
+/**
+ * GET /api/realtime-token?videoId=<id> → `{ token, expiresAt, realtimeUrls }`: a connection token
+ * for the realtime tier (`GET /connect?token=…`) granting the `videos` topic and, when the video
+ * is visible to the caller, its topic (observing too for its owner). 404 for a video the caller
+ * may not see. The pages get one with the page; the client calls this to renew it.
+ */
+export const GET = route(async (request: Request) => {
+  const { videoId } = parseWith(
+    QuerySchema,
+    { videoId: new URL(request.url).searchParams.get('videoId') ?? undefined },
+    'query',
+  );
+  return json(await realtimeToken(await currentUser(request), videoId), 200, { 'cache-control': 'no-store' });
+});

@@ -1,0 +1,64 @@
+import {
+  type ConnectTokenValue,
+  randomTag,
+  type TRealtimeTokenResponse,
+  type TUser,
+  videoTopic,
+} from '@ovation/shared';
+import { ConnectTokens } from '@ovation/shared/connect-token';
+import { cookies } from 'next/headers';
+import { context } from './context';
+import { SESSION_COOKIE } from './session';
+import { findVideo, VIDEOS_TOPIC } from './videos';
+
+/*
+ * Connection tokens for the realtime tier (packages/shared/src/connect-token): what the page may
+ * listen to, signed with CONNECT_TOKEN_SECRET, which every realtime node checks.
+ *
+ * - Every page may follow the `videos` topic (lists refresh when a video's status changes).
+ * - A video's topic: for anyone who has its link, upcoming included (the broadcaster shares the
+ *   link before going live, and the page turns live by itself); an unknown video is 404. Lists
+ *   never show someone else's upcoming video, so its id is known only from its link.
+ * - Observing (listening without being counted, the studio): the owner only.
+ * - Nothing else: internal topics are never granted.
+ *
+ * The viewer is the signed-in user, or a guest id per token (a guest's tabs then count apart).
+ */
+
+const holder = globalThis as typeof globalThis & { __ovationConnectTokens?: { secret: string; tokens: ConnectTokens } };
+
+function signer(): ConnectTokens {
+  const secret = context().config.connectTokenSecret;
+  if (holder.__ovationConnectTokens?.secret !== secret) {
+    holder.__ovationConnectTokens = { secret, tokens: new ConnectTokens(secret) };
+  }
+  return holder.__ovationConnectTokens.tokens;
+}
+
+export async function realtimeToken(user: TUser | undefined, videoId?: string): Promise<TRealtimeTokenResponse> {
+  const topics = [VIDEOS_TOPIC];
+  const observe: string[] = [];
+  if (videoId !== undefined) {
+    const video = await findVideo(videoId);
+    topics.push(videoTopic(video.id));
+    if (user !== undefined && video.ownerId === user.id) observe.push(videoTopic(video.id));
+  }
+  const { token, expiresAt } = await signer().sign({ viewerId: user?.id ?? `g-${randomTag(10)}`, topics, observe });
+  return { token, expiresAt, realtimeUrls: [...context().config.realtimeUrls] };
+}
+
+/**
+ * The token a page is rendered with (server components): for the session's user, if any. A
+ * video that does not exist gets none (the page shows its own "not found"); the client asks
+ * GET /api/realtime-token when it has none.
+ */
+export async function pageRealtimeToken(videoId?: string): Promise<ConnectTokenValue | undefined> {
+  const session = (await cookies()).get(SESSION_COOKIE)?.value;
+  const user = await context().sessions.verify(session);
+  try {
+    const { token, expiresAt } = await realtimeToken(user, videoId);
+    return { token, expiresAt };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,92 @@
+import { ConnectTokens } from '@ovation/shared/connect-token';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test-support/poll.js';
+import { TestViewer } from '../../../test-support/sse-client.js';
+import * as realtimeToken from '../app/api/realtime-token/route';
+import * as videos from '../app/api/videos/route';
+import { loadWebConfig } from '../lib/server/config';
+import { createContext, setContext } from '../lib/server/context';
+import { expectError, req, signIn, startServices, TOKEN } from './route-helpers';
+
+/*
+ * GET /api/realtime-token against a real node: what a page may listen to, and that a node takes
+ * it. The web and the node use the development key here (both unset), as `npm start` does not.
+ */
+
+let services: Awaited<ReturnType<typeof startServices>>;
+const config = () => loadWebConfig({ INTERNAL_TOKEN: TOKEN, DISPATCHER_URLS: services.dispatcherUrl });
+
+beforeAll(async () => {
+  services = await startServices();
+  setContext(createContext(config()));
+});
+
+afterAll(async () => {
+  setContext(undefined);
+  await services.close();
+});
+
+async function tokenFor(videoId: string | undefined, cookie?: string) {
+  const response = await realtimeToken.GET(
+    req(`/api/realtime-token${videoId ? `?videoId=${videoId}` : ''}`, cookie ? { cookie } : {}),
+  );
+  expect(response.status).toBe(200);
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  const body = (await response.json()) as { token: string; expiresAt: number; realtimeUrls: string[] };
+  const grant = await new ConnectTokens(config().connectTokenSecret).verify(body.token);
+  return { ...body, grant };
+}
+
+describe('GET /api/realtime-token', () => {
+  it("grants the video's topic and the videos list; observing only to the owner; hours of validity", async () => {
+    const owner = await signIn('Owner');
+    const created = await videos.POST(
+      req('/api/videos', { method: 'POST', body: { title: 'Tokens' }, cookie: owner.cookie }),
+    );
+    const { video } = (await created.json()) as { video: { id: string } };
+
+    const mine = await tokenFor(video.id, owner.cookie);
+    expect(mine.grant).toMatchObject({
+      viewerId: owner.user.id,
+      topics: ['videos', `video:${video.id}`],
+      observe: [`video:${video.id}`],
+    });
+    expect(mine.expiresAt - Date.now()).toBeGreaterThan(3 * 3600_000);
+    expect(mine.realtimeUrls).toEqual(['http://127.0.0.1:4100']);
+
+    const viewer = await signIn('Viewer');
+    const theirs = await tokenFor(video.id, viewer.cookie);
+    expect(theirs.grant).toMatchObject({ viewerId: viewer.user.id, observe: [] });
+
+    const guest = await tokenFor(video.id);
+    expect(guest.grant.viewerId).toMatch(/^g-/);
+    expect(guest.grant.observe).toEqual([]);
+
+    expect((await tokenFor(undefined)).grant.topics).toEqual(['videos']);
+  });
+
+  it('a node takes the token for what it grants, and refuses observing to a non-owner', async () => {
+    const owner = await signIn('Streamer');
+    const created = await videos.POST(
+      req('/api/videos', { method: 'POST', body: { title: 'On air' }, cookie: owner.cookie }),
+    );
+    const { video } = (await created.json()) as { video: { id: string } };
+    const mine = await tokenFor(video.id, owner.cookie);
+    const studio = await TestViewer.connect(
+      `${services.nodeUrl}/connect?topics=video:${video.id}&observer=1&token=${mine.token}`,
+    );
+    studio.close();
+    const theirs = await tokenFor(video.id);
+    const refused = TestViewer.open(
+      `${services.nodeUrl}/connect?topics=video:${video.id}&observer=1&token=${theirs.token}`,
+    );
+    await waitFor('an answer', () => refused.status !== 0);
+    expect(refused.status).toBe(403);
+    refused.close();
+  });
+
+  it('an unknown video is 404, a malformed id 400', async () => {
+    await expectError(await realtimeToken.GET(req('/api/realtime-token?videoId=nope')), 404, 'NOT_FOUND');
+    await expectError(await realtimeToken.GET(req('/api/realtime-token?videoId=../x')), 400, 'VALIDATION_FAILED');
+  });
+});
