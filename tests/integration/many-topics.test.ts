@@ -33,6 +33,8 @@ beforeAll(async () => {
     DISPATCHER_URLS: dispatcher.url,
     NODE_HEARTBEAT_MS: String(HEARTBEAT_MS),
     MAX_CONNECTIONS: String(CONNECTIONS + 100),
+    // Every viewer comes from 127.0.0.1: past the per-address default of 1,000.
+    MAX_CONNECTIONS_PER_IP: String(CONNECTIONS + 100),
   });
 }, 60_000);
 
