@@ -8,8 +8,14 @@ import { findVideo, ownedVideo } from './videos';
  * and stores nothing — and publishes it if the first attempt could not (unless the owner deleted
  * it meanwhile), so it reaches viewers exactly once.
  */
-export async function comment(user: TUser, id: string, text: string, key?: string): Promise<TComment> {
+export async function comment(
+  user: TUser,
+  id: string,
+  text: string,
+  options: { key?: string | undefined; address: string },
+): Promise<TComment> {
   const { limits, store } = context();
+  const { key, address } = options;
   const video = await findVideo(id);
   const once = onceFor(user.id, key, ['comment', id, text]);
   return runOnce(
@@ -20,16 +26,51 @@ export async function comment(user: TUser, id: string, text: string, key?: strin
       return first;
     },
     async () => {
-      if (await store.isBanned(id, user.id)) {
+      const isOwner = video.ownerId === user.id;
+      if (await isBarred(id, user, address, isOwner)) {
         throw new AppError('BANNED', 'the broadcaster has stopped you from commenting on this video');
       }
-      await limits.comment(user.id);
+      if (!isOwner && video.ownerName !== '' && foldName(user.name) === foldName(video.ownerName)) {
+        throw new AppError(
+          'CONFLICT',
+          `"${video.ownerName}" is the broadcaster's name in this room; pick another name to comment (POST /api/session)`,
+        );
+      }
+      await limits.comment(user.id, address);
       if (video.status === 'ended') throw new AppError('CONFLICT', 'this video has ended');
-      const saved = await store.addComment(id, user, text, once);
+      const saved = await store.addComment(id, user, text, once, isOwner);
+      // Remembered so that a ban can bar the address too (moderation.ts).
+      if (address !== 'unknown') await store.noteAddress(user.id, address);
       if (saved) await publishChange(commentEvents(saved), commentKey(saved), { remember: once !== undefined });
       return saved;
     },
   );
+}
+
+/**
+ * Banned on this video, or writing from an address a ban barred (a banned user back as a fresh
+ * guest). The owner is never barred: they may share an address with someone they banned.
+ */
+async function isBarred(videoId: string, user: TUser, address: string, isOwner: boolean): Promise<boolean> {
+  if (isOwner) return false;
+  const { store } = context();
+  if (await store.isBanned(videoId, user.id)) return true;
+  return address !== 'unknown' && (await store.isAddressBanned(videoId, address));
+}
+
+/**
+ * A display name as a reader would tell it apart: compatibility-normalised (NFKC: full-width and
+ * styled letters become plain), invisible format characters removed, spaces collapsed, case
+ * folded. Look-alike letters from other scripts (Cyrillic а for Latin a) are not caught.
+ */
+export function foldName(name: string): string {
+  return name
+    .normalize('NFKC')
+    .replace(/[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu, '')
+    .replace(/\s+/gu, ' ')
+    .trim()
+    .toLowerCase()
+    .normalize('NFKC');
 }
 
 export async function listComments(id: string, limit: number): Promise<TComment[]> {

@@ -33,16 +33,18 @@ export function createContext(
     prefix: config.redisPrefix,
     ...(redis ? { redis: redis.redis } : {}),
   });
+  const store = redis
+    ? failFast(
+        new RedisStore(redis.redis, config.redisPrefix, storeOptions),
+        'the product store',
+        redis.firstConnection,
+      )
+    : new MemoryStore(storeOptions);
   return {
     config,
-    store: redis
-      ? failFast(
-          new RedisStore(redis.redis, config.redisPrefix, storeOptions),
-          'the product store',
-          redis.firstConnection,
-        )
-      : new MemoryStore(storeOptions),
-    sessions: new Sessions(config.sessionSecret, config.nodeEnv === 'production'),
+    store,
+    // The store keeps signed-out session ids: verify refuses them.
+    sessions: new Sessions(config.sessionSecret, config.nodeEnv === 'production', store),
     dispatcher: new DispatcherClient(config.dispatcherUrls, config.internalToken),
     limits: redis ? failFast(limits, 'the rate limiter', redis.firstConnection) : limits,
   };

@@ -12,7 +12,13 @@ const LikeResultSchema = z.object({ total: z.number().int(), count: z.number().i
  * answers the first total and counts nothing again — and publishes the batch if the first
  * attempt could not, so viewers count it exactly once.
  */
-export async function like(user: TUser, id: string, count: number, key?: string): Promise<{ total: number }> {
+export async function like(
+  user: TUser,
+  id: string,
+  count: number,
+  options: { key?: string | undefined; address: string },
+): Promise<{ total: number }> {
+  const { key, address } = options;
   const { limits, store } = context();
   const once = onceFor(user.id, key, ['like', id, count]);
   // Without a key no repeat can find this publish; the key still keeps the client's own
@@ -26,7 +32,7 @@ export async function like(user: TUser, id: string, count: number, key?: string)
       return { total: first.total };
     },
     async () => {
-      await limits.like(user.id, count);
+      await limits.like(user.id, count, address);
       const video = await findVideo(id);
       if (video.status !== 'live') throw new AppError('CONFLICT', 'this video is not live');
       const total = await store.addLikes(id, count, once);

@@ -20,7 +20,9 @@ export async function ban(user: TUser, id: string, target: TBanRequest): Promise
     throw new AppError('CONFLICT', `a video can ban at most ${MAX_BANS_PER_VIDEO} users; unban someone first`);
   }
   const banned = { id: target.userId, name: target.name };
-  await store.ban(id, banned);
+  // Their recent addresses (sign-in, comments) are barred from commenting here for an hour too:
+  // coming back as a fresh guest from the same place does not lift the ban (store.ts BAN_ADDRESS_TTL_MS).
+  await store.ban(id, banned, await store.recentAddresses(target.userId));
   return banned;
 }
 

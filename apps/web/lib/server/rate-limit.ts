@@ -3,38 +3,120 @@ import type { Redis } from 'ioredis';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { asUnavailable } from './unavailable';
 
-/**
- * Per-user rate limits (rate-limiter-flexible: in memory, or in Redis so every web process shares
- * them). A refusal is a 429 with Retry-After; a limiter that cannot answer is a 503 (unavailable.ts).
+/*
+ * Rate limits per user and per client address (rate-limiter-flexible: in memory, or in Redis so
+ * every web process shares them). A refusal is a 429 with Retry-After; a limiter that cannot
+ * answer is a 503 (unavailable.ts).
+ *
+ * Why per address too: a guest identity costs one POST /api/session, so per-user limits alone
+ * are multiplied by minting a fresh session per request. Why so much higher per address: an
+ * office, school or mobile carrier puts hundreds of people behind one NAT address, and they must
+ * still watch, like and comment normally. The per-address budgets are 50× one person's: one
+ * address can never do more than 50 busy people, and 200 colleagues at a human pace (a comment
+ * every few seconds each, likes in short bursts) stay well inside (tests/security/quotas.test.ts).
  */
+
+/** Budgets: `points` per `seconds`. */
+export interface Budget {
+  points: number;
+  seconds: number;
+}
+
+export interface RateLimitOptions {
+  likesPerSecond: number;
+  commentsPerSecond: number;
+  redis?: Redis;
+  prefix: string;
+  /** Overrides of ADDRESS_BUDGETS / USER_BUDGETS (tests). */
+  budgets?: Partial<typeof DEFAULT_BUDGETS>;
+}
+
+/** What one person — and one address (×ADDRESS_FACTOR where it is a rate) — may do. */
+export const ADDRESS_FACTOR = 50;
+export const DEFAULT_BUDGETS = {
+  /**
+   * New sessions (and renames) per address: an office signing in one morning fits; a script
+   * minting identities gets 240 an hour, and every one of them shares the address's budgets below.
+   */
+  sessionsPerAddress: { points: 240, seconds: 3600 },
+  /** Videos a user may create a day, and an address (so fresh identities do not multiply it). */
+  videosPerUser: { points: 20, seconds: 86_400 },
+  videosPerAddress: { points: 100, seconds: 86_400 },
+} satisfies Record<string, Budget>;
+
+/** Upcoming (created, not yet started) videos a user may hold at once. */
+export const MAX_UPCOMING_PER_USER = 5;
+
+/** The Retry-After of a refusal that waits on the user (start or end an upcoming video), not on time. */
+const UPCOMING_RETRY_SECONDS = 60;
+
 export class RateLimits {
   private readonly likes: RateLimiterAbstract;
   private readonly comments: RateLimiterAbstract;
+  private readonly likesByAddress: RateLimiterAbstract;
+  private readonly commentsByAddress: RateLimiterAbstract;
+  private readonly sessionsByAddress: RateLimiterAbstract;
+  private readonly videos: RateLimiterAbstract;
+  private readonly videosByAddress: RateLimiterAbstract;
 
-  constructor(options: { likesPerSecond: number; commentsPerSecond: number; redis?: Redis; prefix: string }) {
-    const make = (keyPrefix: string, points: number) =>
+  constructor(options: RateLimitOptions) {
+    const budgets = { ...DEFAULT_BUDGETS, ...options.budgets };
+    const make = (keyPrefix: string, { points, seconds }: Budget) =>
       options.redis
         ? new RateLimiterRedis({
             storeClient: options.redis,
             keyPrefix: `${options.prefix}:rl:${keyPrefix}`,
             points,
-            duration: 1,
+            duration: seconds,
             // Refused at once while Redis is not connected (the request answers 503).
             rejectIfRedisNotReady: true,
           })
-        : new RateLimiterMemory({ keyPrefix, points, duration: 1 });
-    this.likes = make('likes', options.likesPerSecond);
-    this.comments = make('comments', options.commentsPerSecond);
+        : new RateLimiterMemory({ keyPrefix, points, duration: seconds });
+    this.likes = make('likes', { points: options.likesPerSecond, seconds: 1 });
+    this.comments = make('comments', { points: options.commentsPerSecond, seconds: 1 });
+    this.likesByAddress = make('likes-ip', { points: options.likesPerSecond * ADDRESS_FACTOR, seconds: 1 });
+    this.commentsByAddress = make('comments-ip', { points: options.commentsPerSecond * ADDRESS_FACTOR, seconds: 1 });
+    this.sessionsByAddress = make('sessions-ip', budgets.sessionsPerAddress);
+    this.videos = make('videos', budgets.videosPerUser);
+    this.videosByAddress = make('videos-ip', budgets.videosPerAddress);
   }
 
-  /** Likes cost one point per tap (a batch of `count` taps costs `count`). */
-  like(userId: string, count: number): Promise<void> {
-    return consume(this.likes, userId, count, 'likes');
+  /** Likes cost one point per tap (a batch of `count` taps costs `count`), per user and per address. */
+  async like(userId: string, count: number, address: string): Promise<void> {
+    await consume(this.likes, userId, count, 'likes');
+    await consumeForAddress(this.likesByAddress, address, count, 'likes from your network');
   }
 
-  comment(userId: string): Promise<void> {
-    return consume(this.comments, userId, 1, 'comments');
+  async comment(userId: string, address: string): Promise<void> {
+    await consume(this.comments, userId, 1, 'comments');
+    await consumeForAddress(this.commentsByAddress, address, 1, 'comments from your network');
   }
+
+  /** A new session or a rename (POST /api/session). */
+  session(address: string): Promise<void> {
+    return consumeForAddress(this.sessionsByAddress, address, 1, 'sign-ins from your network');
+  }
+
+  /** A new video: MAX_UPCOMING_PER_USER at once (`upcoming`: the user's now), and daily budgets. */
+  async video(userId: string, address: string, upcoming: number): Promise<void> {
+    if (upcoming >= MAX_UPCOMING_PER_USER) {
+      throw new AppError(
+        'RATE_LIMITED',
+        `you have ${MAX_UPCOMING_PER_USER} upcoming videos; start or end one before creating another`,
+        { retryAfterSeconds: UPCOMING_RETRY_SECONDS },
+      );
+    }
+    await consume(this.videos, userId, 1, 'new videos today');
+    await consumeForAddress(this.videosByAddress, address, 1, 'new videos from your network today');
+  }
+}
+
+/**
+ * 'unknown': the request did not come through the web server (unit tests calling handlers);
+ * only per-user limits apply then — the server always names the address (client-address.ts).
+ */
+function consumeForAddress(limiter: RateLimiterAbstract, address: string, points: number, what: string) {
+  return address === 'unknown' ? Promise.resolve() : consume(limiter, address, points, what);
 }
 
 async function consume(limiter: RateLimiterAbstract, key: string, points: number, what: string): Promise<void> {

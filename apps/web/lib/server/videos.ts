@@ -1,5 +1,6 @@
 import {
   AppError,
+  checkHlsUrl,
   type TPublishEvent,
   type TUser,
   type TVideo,
@@ -10,7 +11,7 @@ import {
 import { z } from 'zod';
 import { context } from './context';
 import { completePublish, onceFor, publishChange, resultOf, runOnce } from './idempotency';
-import type { StoredVideo } from './store/store';
+import { keyOf, MAX_VIDEO_PAGE, type StoredVideo, type VideoIndex, type VideoKey } from './store/store';
 
 /*
  * The product's domain: what route handlers call. Each change is stored first, then published on
@@ -44,26 +45,87 @@ async function createDemo(): Promise<StoredVideo> {
   return demo;
 }
 
-function present(video: StoredVideo, viewers: number): TVideo {
+/** The public shape: the owner's name stays server-side (comments.ts checks it). */
+function present({ ownerName: _ownerName, ...video }: StoredVideo, viewers: number): TVideo {
   return { ...video, viewers };
 }
 
+/** Viewer counts of the live ones in ONE dispatcher request (not one per video). */
 async function withViewers(videos: StoredVideo[]): Promise<TVideo[]> {
-  const { dispatcher } = context();
-  const viewers = await Promise.all(
-    videos.map((v) => (v.status === 'live' ? dispatcher.viewers(videoTopic(v.id)) : 0)),
-  );
-  return videos.map((v, i) => present(v, viewers[i] ?? 0));
+  const live = videos.filter((v) => v.status === 'live').map((v) => videoTopic(v.id));
+  const counts = live.length > 0 ? await context().dispatcher.viewersOf(live) : new Map<string, number>();
+  return videos.map((v) => present(v, counts.get(videoTopic(v.id)) ?? 0));
 }
 
-export async function listVideos(): Promise<TVideo[]> {
+/*
+ * The public list, in pages: live videos, then the caller's own upcoming ones (never anyone
+ * else's: an upcoming video is not announced), then ended ones; newest first within each. A
+ * cursor names the part and the last video shown, so a page never repeats or skips a video
+ * however many are created meanwhile (new ones appear on the first page).
+ */
+const PARTS = ['live', 'upcoming', 'ended'] as const;
+type Part = (typeof PARTS)[number];
+
+const CursorSchema = z.object({
+  p: z.enum(PARTS),
+  t: z.number().int().nonnegative().optional(),
+  i: z.string().max(64).optional(),
+});
+
+function encodeCursor(part: Part, after: VideoKey | undefined): string {
+  return Buffer.from(JSON.stringify({ p: part, ...(after ? { t: after.createdMs, i: after.id } : {}) })).toString(
+    'base64url',
+  );
+}
+
+function decodeCursor(cursor: string): { part: Part; after?: VideoKey } {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {}
+  const parsed = CursorSchema.safeParse(value);
+  if (!parsed.success) throw new AppError('VALIDATION_FAILED', 'query.cursor: not a cursor this list gave');
+  const { p, t, i } = parsed.data;
+  return t !== undefined && i !== undefined ? { part: p, after: { createdMs: t, id: i } } : { part: p };
+}
+
+export interface VideoPage {
+  videos: TVideo[];
+  /** The cursor of the next page; null when nothing follows. */
+  next: string | null;
+}
+
+export async function listVideos(
+  viewer: TUser | undefined,
+  page: { cursor?: string | undefined; limit?: number | undefined } = {},
+): Promise<VideoPage> {
   const { store } = context();
-  let videos = await store.listVideos();
-  // (Also true when more than MAX_LISTED_VIDEOS newer ones push it out: then one cheap no-op.)
-  if (!videos.some((v) => v.id === DEMO_VIDEO_ID) && (await store.createVideo({ ...DEMO }))) {
-    videos = await store.listVideos();
+  const limit = Math.min(Math.max(page.limit ?? MAX_VIDEO_PAGE, 1), MAX_VIDEO_PAGE);
+  const start = page.cursor === undefined ? { part: 'live' as Part } : decodeCursor(page.cursor);
+  // The demo is (re)created by the first page's read when missing (first start, Redis emptied).
+  if (page.cursor === undefined && !(await store.getVideo(DEMO_VIDEO_ID))) await createDemo();
+  const index = (part: Part): VideoIndex | undefined =>
+    part === 'upcoming' ? (viewer ? { upcomingOf: viewer.id } : undefined) : { status: part };
+  const taken: StoredVideo[] = [];
+  let next: string | null = null;
+  for (let p = PARTS.indexOf(start.part); p < PARTS.length; p++) {
+    const part = PARTS[p] as Part;
+    const from = part === start.part ? start.after : undefined;
+    const which = index(part);
+    if (!which) continue;
+    const want = limit - taken.length;
+    // One more than fits: whether anything follows is known without another page's request.
+    const found = await store.pageVideos(which, want + 1, from);
+    if (found.length > want) {
+      const shown = found.slice(0, want);
+      taken.push(...shown);
+      const last = shown.at(-1);
+      next = encodeCursor(part, last ? keyOf(last) : from);
+      break;
+    }
+    taken.push(...found);
   }
-  return withViewers(videos);
+  return { videos: await withViewers(taken), next };
 }
 
 /** The signed-in user's own videos (every status), newest first, with live viewer counts. */
@@ -89,16 +151,21 @@ export async function getVideo(id: string): Promise<TVideo> {
 export async function createVideo(
   owner: TUser,
   input: { title: string; hlsUrl?: string | undefined },
-  key?: string,
+  options: { key?: string | undefined; address: string },
 ): Promise<TVideo> {
-  const { store } = context();
-  const once = onceFor(owner.id, key, ['create-video', input.title, input.hlsUrl ?? null]);
+  const { store, limits, config } = context();
+  const once = onceFor(owner.id, options.key, ['create-video', input.title, input.hlsUrl ?? null]);
+  if (input.hlsUrl !== undefined && config.nodeEnv === 'production') {
+    const checked = checkHlsUrl(input.hlsUrl, { production: true });
+    if (!checked.ok) throw new AppError('VALIDATION_FAILED', `body.hlsUrl ${checked.reason}`);
+  }
   return runOnce(
     once,
     async (record) => present(await findVideo(resultOf(CreatedVideoSchema, record).id), 0),
     async () => {
+      await limits.video(owner.id, options.address, await store.countUpcoming(owner.id));
       const video = await store.createVideo(
-        { title: input.title, hlsUrl: input.hlsUrl ?? DEMO_HLS_URL, ownerId: owner.id },
+        { title: input.title, hlsUrl: input.hlsUrl ?? DEMO_HLS_URL, ownerId: owner.id, ownerName: owner.name },
         once,
       );
       return video && present(video, 0);

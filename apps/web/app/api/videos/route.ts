@@ -1,33 +1,47 @@
 import { CreateVideoSchema, parseWith } from '@ovation/shared';
 import { z } from 'zod';
-import { idempotencyKey, json, readBody, requireUser, route } from '../../../lib/server/http';
+import { clientAddressOf } from '../../../lib/server/client-address';
+import { currentUser, idempotencyKey, json, readBody, requireUser, route } from '../../../lib/server/http';
+import { MAX_VIDEO_PAGE } from '../../../lib/server/store/store';
 import { createVideo, listMyVideos, listVideos } from '../../../lib/server/videos';
 
 export const dynamic = 'force-dynamic';
 
-const QuerySchema = z.object({ owner: z.literal('me').optional() });
+const QuerySchema = z.object({
+  owner: z.literal('me').optional(),
+  cursor: z.string().max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_VIDEO_PAGE).optional(),
+});
 
 /**
- * GET /api/videos → `{ videos }`, newest first, with live viewer counts; `?owner=me` (signed in):
- * the caller's own videos, every status (the studio's list).
+ * GET /api/videos?cursor=&limit= → `{ videos, next }`: live videos, then the caller's own upcoming
+ * ones, then ended ones, newest first within each, with live viewer counts; `next` is the cursor
+ * of the following page (null at the end). `?owner=me` (signed in): the caller's own videos,
+ * every status (the studio's list).
  */
 export const GET = route(async (request: Request) => {
-  const { owner } = parseWith(
+  const search = new URL(request.url).searchParams;
+  const query = parseWith(
     QuerySchema,
-    { owner: new URL(request.url).searchParams.get('owner') ?? undefined },
+    {
+      owner: search.get('owner') ?? undefined,
+      cursor: search.get('cursor') ?? undefined,
+      limit: search.get('limit') ?? undefined,
+    },
     'query',
   );
-  if (owner === 'me') return json({ videos: await listMyVideos(await requireUser(request)) });
-  return json({ videos: await listVideos() });
+  if (query.owner === 'me') return json({ videos: await listMyVideos(await requireUser(request)) });
+  return json(await listVideos(await currentUser(request), query));
 });
 
 /**
  * POST /api/videos `{ title, hlsUrl? }` (signed in) → 201 `{ video }`; the creator owns it.
  * `Idempotency-Key`: a repeat within 10 minutes answers the same video instead of a second one.
+ * 429 beyond 5 upcoming videos at once, 20 a day per user, 100 a day per address.
  */
 export const POST = route(async (request: Request) => {
   const user = await requireUser(request);
   const key = idempotencyKey(request);
   const input = await readBody(request, CreateVideoSchema);
-  return json({ video: await createVideo(user, input, key) }, 201);
+  return json({ video: await createVideo(user, input, { key, address: clientAddressOf(request) }) }, 201);
 });

@@ -13,6 +13,7 @@ import {
   MAX_LISTED_VIDEOS,
   minuteOf,
   type NewVideo,
+  newComment,
   newVideo,
   type Once,
   type OnceRecord,
@@ -122,9 +123,9 @@ export class MemoryStore implements ProductStore {
     return video.likes;
   }
 
-  async addComment(videoId: string, author: TUser, text: string, once?: Once) {
+  async addComment(videoId: string, author: TUser, text: string, once?: Once, owner = false) {
     if (once && this.onceRecords.has(once.scope)) return undefined;
-    const comment: TComment = { id: this.ids.next(), videoId, author, text, at: new Date().toISOString() };
+    const comment = newComment(this.ids.next(), videoId, author, text, owner);
     const list = this.comments.get(videoId) ?? [];
     list.push(comment);
     if (list.length > MAX_COMMENTS_PER_VIDEO) list.splice(0, list.length - MAX_COMMENTS_PER_VIDEO);

@@ -2,7 +2,6 @@ import {
   CommentSchema,
   EventIdGenerator,
   IDEMPOTENCY_TTL_MS,
-  type TComment,
   type TUser,
   type TVideoStatus,
   VideoStatusSchema,
@@ -17,6 +16,7 @@ import {
   MAX_LISTED_VIDEOS,
   minuteOf,
   type NewVideo,
+  newComment,
   newVideo,
   type Once,
   type ProductStore,
@@ -319,8 +319,8 @@ export class RedisStore implements ProductStore {
     return total === -1 ? undefined : total;
   }
 
-  async addComment(videoId: string, author: TUser, text: string, once?: Once) {
-    const comment: TComment = { id: this.ids.next(), videoId, author, text, at: new Date().toISOString() };
+  async addComment(videoId: string, author: TUser, text: string, once?: Once, owner = false) {
+    const comment = newComment(this.ids.next(), videoId, author, text, owner);
     const keys = [this.commentsKey(videoId), this.activityKey(videoId, minuteOf(Date.now()))];
     if (once) keys.push(this.onceKey(once.scope));
     const stored = await this.redis.ovationWebAddComment(

@@ -123,8 +123,8 @@ export interface ProductStore {
    * unknown video, undefined (nothing added) when the once scope is taken.
    */
   addLikes(id: string, count: number, once?: Once): Promise<number | undefined>;
-  /** Stores a comment; undefined (nothing stored) when the once scope is taken. */
-  addComment(videoId: string, author: TUser, text: string, once?: Once): Promise<TComment | undefined>;
+  /** Stores a comment (`owner`: by the video's owner); undefined (nothing stored) when the once scope is taken. */
+  addComment(videoId: string, author: TUser, text: string, once?: Once, owner?: boolean): Promise<TComment | undefined>;
   /** The most recent `limit` comments, oldest first. */
   listComments(videoId: string, limit: number): Promise<TComment[]>;
   hasComment(videoId: string, commentId: string): Promise<boolean>;
@@ -181,6 +181,12 @@ export function newVideo(input: NewVideo, now: Date = new Date()): StoredVideo {
     createdAt: now.toISOString(),
     likes: 0,
   };
+}
+
+export function newComment(id: string, videoId: string, author: TUser, text: string, owner: boolean): TComment {
+  const comment: TComment = { id, videoId, author, text, at: new Date().toISOString() };
+  if (owner) comment.owner = true;
+  return comment;
 }
 
 /** The once record's result for a like: what the repeat answers and publishes again. */

@@ -1,5 +1,6 @@
 import { CommentRequestSchema, parseWith } from '@ovation/shared';
 import { z } from 'zod';
+import { clientAddressOf } from '../../../../../lib/server/client-address';
 import { comment, listComments } from '../../../../../lib/server/comments';
 import { idempotencyKey, json, readBody, requireUser, route } from '../../../../../lib/server/http';
 
@@ -17,12 +18,17 @@ export const GET = route(async (request: Request, { params }: Params) => {
 });
 
 /**
- * POST /api/videos/:id/comments `{ text }` (1–500 characters after trimming) → 201 `{ comment }`.
- * `Idempotency-Key`: a repeat within 10 minutes answers the same comment and stores nothing.
+ * POST /api/videos/:id/comments `{ text }` (1–500 characters after trimming) → 201 `{ comment }`
+ * (`owner: true` on the owner's). `Idempotency-Key`: a repeat within 10 minutes answers the same
+ * comment and stores nothing. 409 under the broadcaster's name (not the owner); 403 BANNED for a
+ * banned user or from an address their ban barred; 429 per user and per address.
  */
 export const POST = route(async (request: Request, { params }: Params) => {
   const user = await requireUser(request);
   const key = idempotencyKey(request);
   const { text } = await readBody(request, CommentRequestSchema);
-  return json({ comment: await comment(user, (await params).id, text, key) }, 201);
+  return json(
+    { comment: await comment(user, (await params).id, text, { key, address: clientAddressOf(request) }) },
+    201,
+  );
 });

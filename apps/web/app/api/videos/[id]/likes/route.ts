@@ -1,4 +1,5 @@
 import { LikeRequestSchema } from '@ovation/shared';
+import { clientAddressOf } from '../../../../../lib/server/client-address';
 import { idempotencyKey, json, readBody, requireUser, route } from '../../../../../lib/server/http';
 import { like } from '../../../../../lib/server/likes';
 
@@ -14,5 +15,5 @@ export const POST = route(async (request: Request, { params }: Params) => {
   const user = await requireUser(request);
   const key = idempotencyKey(request);
   const { count } = await readBody(request, LikeRequestSchema);
-  return json(await like(user, (await params).id, count, key), 202);
+  return json(await like(user, (await params).id, count, { key, address: clientAddressOf(request) }), 202);
 });
