@@ -52,7 +52,10 @@ function parseJson(text: string): unknown {
 export const api = {
   session: () => call<{ user: TUser | null }>('/api/session'),
   signIn: (name: string) => call<{ user: TUser }>('/api/session', { method: 'POST', body: { name } }),
-  videos: () => call<{ videos: TVideo[] }>('/api/videos'),
+  /** Clears the cookie and revokes the session on the server. */
+  signOut: () => call<{ user: null }>('/api/session', { method: 'DELETE' }),
+  /** The first page (live, then the caller's upcoming, then ended); `next` names the following one. */
+  videos: () => call<{ videos: TVideo[]; next: string | null }>('/api/videos'),
   video: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}`),
   comments: (id: string) => call<{ comments: TComment[] }>(`/api/videos/${encodeURIComponent(id)}/comments?limit=50`),
   // Writes that are not idempotent by themselves take an Idempotency-Key (one per user action).

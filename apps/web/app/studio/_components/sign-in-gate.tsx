@@ -5,6 +5,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { ApiError, api } from '../../../lib/client/api';
 import { queryKeys } from '../../../lib/client/query-client';
+import { AccountBar } from '../../_components/account-bar';
 import { NameDialog } from '../../_components/name-dialog';
 
 /** Renders `children(user)` for a signed-in user; otherwise asks for a display name first. */
@@ -15,7 +16,13 @@ export function SignInGate({ children, why }: { children: (user: TUser) => React
   const [error, setError] = useState<string>();
   if (session.isPending) return <p>Loading…</p>;
   const user = session.data?.user;
-  if (user) return <>{children(user)}</>;
+  if (user)
+    return (
+      <>
+        <AccountBar user={user} />
+        {children(user)}
+      </>
+    );
   return (
     <section className="panel">
       <p>{why}</p>

@@ -40,6 +40,12 @@ export function CommentFeed({ comments, loading }: { comments: TComment[]; loadi
         {comments.map((c) => (
           <li key={c.id}>
             <span className="author">{c.author.name}</span>
+            {/* Set by the server only on the video owner's comments: no one can claim it by name. */}
+            {c.owner && (
+              <span className="badge upcoming" title="The broadcaster of this video">
+                Broadcaster
+              </span>
+            )}{' '}
             <span>{c.text}</span>
           </li>
         ))}
