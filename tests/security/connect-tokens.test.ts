@@ -89,8 +89,8 @@ async function refused(url: string, headers: Record<string, string> = {}) {
 }
 
 const grant = (topics: string[], observe: string[] = [], viewerId = 'u-alice') => ({ viewerId, topics, observe });
-const sign = async (topics: string[], observe: string[] = [], viewerId = 'u-alice', ttl?: number) =>
-  (await tokens.sign(grant(topics, observe, viewerId), ttl)).token;
+const sign = (topics: string[], observe: string[] = [], viewerId = 'u-alice', ttl?: number) =>
+  tokens.sign(grant(topics, observe, viewerId), ttl).token;
 
 function base64url(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -104,7 +104,7 @@ describe('GET /connect refuses', () => {
   });
 
   it('a token signed with another key, an unsigned (alg none) one, garbage, a session-like JWT (401)', async () => {
-    const forged = (await new ConnectTokens('another-key-that-is-long-enough-0123456').sign(grant(['video:a']))).token;
+    const forged = new ConnectTokens('another-key-that-is-long-enough-0123456').sign(grant(['video:a'])).token;
     const now = Math.floor(Date.now() / 1000);
     const unsigned = `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({
       sub: 'u-alice',
@@ -113,7 +113,7 @@ describe('GET /connect refuses', () => {
       aud: 'ovation:connect',
       exp: now + 3600,
     })}.`;
-    const valid = await sign(['video:a']);
+    const valid = sign(['video:a']);
     const [header, , signature] = valid.split('.');
     const widened = `${header}.${base64url({ sub: 'u-alice', topics: ['video:a', 'internal:x'], aud: 'ovation:connect', exp: now + 3600 })}.${signature}`;
     for (const token of [forged, unsigned, 'not-a-jwt', widened, 'x'.repeat(5000)]) {
@@ -127,14 +127,14 @@ describe('GET /connect refuses', () => {
   });
 
   it('an expired token, with a message that says so (401)', async () => {
-    const expired = await tokens.sign(grant(['video:a']), 60, Date.now() - 3600_000);
+    const expired = tokens.sign(grant(['video:a']), 60, Date.now() - 3600_000);
     const answer = await refused(`${prodUrl}/connect?topics=video:a&token=${expired.token}`);
     expect(answer).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
     expect(answer.message).toMatch(/expired/);
   });
 
   it('a topic the token does not grant: another video, an internal topic (403)', async () => {
-    const token = await sign(['video:a']);
+    const token = sign(['video:a']);
     for (const topics of ['video:b', 'video:a,internal:registry', 'videos']) {
       const answer = await refused(`${prodUrl}/connect?topics=${topics}&token=${token}`);
       expect(answer).toMatchObject({ status: 403, code: 'FORBIDDEN' });
@@ -142,11 +142,11 @@ describe('GET /connect refuses', () => {
   });
 
   it('observer=1 from anyone but the owner (403); the owner observes without being counted', async () => {
-    const viewerToken = await sign(['video:own']);
+    const viewerToken = sign(['video:own']);
     expect(await refused(`${prodUrl}/connect?topics=video:own&observer=1&token=${viewerToken}`)).toMatchObject({
       status: 403,
     });
-    const ownerToken = await sign(['video:own'], ['video:own'], 'u-owner');
+    const ownerToken = sign(['video:own'], ['video:own'], 'u-owner');
     const viewer = await TestViewer.connect(`${prodUrl}/connect?topics=video:own&token=${viewerToken}`);
     await waitFor('the viewer counted', async () => (await viewerCount('video:own')) === 1);
     const owner = await TestViewer.connect(`${prodUrl}/connect?topics=video:own&observer=1&token=${ownerToken}`);
@@ -158,14 +158,14 @@ describe('GET /connect refuses', () => {
   });
 
   it('a topic added later through POST /subscribe that the token does not grant (403)', async () => {
-    const viewer = await TestViewer.connect(`${prodUrl}/connect?topics=video:a&token=${await sign(['video:a'])}`);
+    const viewer = await TestViewer.connect(`${prodUrl}/connect?topics=video:a&token=${sign(['video:a'])}`);
     const answer = await postJson(`${prodUrl}/subscribe`, { connectionId: viewer.connectionId, topics: ['video:b'] });
     expect(answer.status).toBe(403);
     viewer.close();
   });
 
   it('more connections than one viewer may hold (429), and admits again once one closes', async () => {
-    const token = await sign(['video:caps'], [], 'u-many-tabs');
+    const token = sign(['video:caps'], [], 'u-many-tabs');
     const url = `${prodUrl}/connect?topics=video:caps&token=${token}`;
     const tabs = [await TestViewer.connect(url), await TestViewer.connect(url), await TestViewer.connect(url)];
     const answer = await refused(url);
@@ -194,8 +194,8 @@ describe('GET /connect refuses', () => {
 describe('what a connection token allows', () => {
   it('counts a viewer once however many tabs they open', async () => {
     // Each step waits for a count the wrong answer never passes through (counts arrive late).
-    const connect = async (viewerId: string) =>
-      TestViewer.connect(`${prodUrl}/connect?topics=video:tabs&token=${await sign(['video:tabs'], [], viewerId)}`);
+    const connect = (viewerId: string) =>
+      TestViewer.connect(`${prodUrl}/connect?topics=video:tabs&token=${sign(['video:tabs'], [], viewerId)}`);
     const count = (n: number) => waitFor(`${n} viewers`, async () => (await viewerCount('video:tabs')) === n);
     const bob = await connect('u-bob');
     await count(1);
@@ -215,7 +215,7 @@ describe('what a connection token allows', () => {
   });
 
   it('reconnects with the same URL for its lifetime, then gets 401 (a standard EventSource keeps working until then)', async () => {
-    const { token, expiresAt } = await tokens.sign(grant(['video:life']), 2);
+    const { token, expiresAt } = tokens.sign(grant(['video:life']), 2);
     const url = `${prodUrl}/connect?topics=video:life&token=${token}`;
     for (let i = 0; i < 3; i++) (await TestViewer.connect(url)).close();
     await waitFor('the token expired', () => Date.now() > expiresAt + 1000, { timeoutMs: 5000 });

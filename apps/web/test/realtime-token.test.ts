@@ -33,7 +33,7 @@ async function tokenFor(videoId: string | undefined, cookie?: string) {
   expect(response.status).toBe(200);
   expect(response.headers.get('cache-control')).toBe('no-store');
   const body = (await response.json()) as { token: string; expiresAt: number; realtimeUrls: string[] };
-  const grant = await new ConnectTokens(config().connectTokenSecret).verify(body.token);
+  const grant = new ConnectTokens(config().connectTokenSecret).verify(body.token);
   return { ...body, grant };
 }
 

@@ -17,15 +17,10 @@ export class ConnectAuth {
   }
 
   /** The connection's access; 401 (no or bad token) or 403 (a topic, or observing, not granted). */
-  async authorize(
-    req: IncomingMessage,
-    params: URLSearchParams,
-    topics: readonly string[],
-    observer: boolean,
-  ): Promise<Access> {
+  authorize(req: IncomingMessage, params: URLSearchParams, topics: readonly string[], observer: boolean): Access {
     const token = tokenOf(req, params);
     let access: Access;
-    if (token !== undefined) access = grantedAccess(await this.options.tokens.verify(token));
+    if (token !== undefined) access = grantedAccess(this.options.tokens.verify(token));
     else if (this.options.required) {
       throw new AppError('UNAUTHORIZED', 'a connection token is required (token=…, from GET /api/realtime-token)');
     } else access = this.guest;

@@ -111,18 +111,12 @@ export function createConnectHandler(deps: ConnectDeps) {
     const address = deps.addressOf(req);
     let access: Access;
     try {
-      access = await deps.auth.authorize(req, params, query.topics, observer);
+      access = deps.auth.authorize(req, params, query.topics, observer);
       deps.admission.admit(access.viewerId, address);
     } catch (error) {
       refuse(req, res, error);
       return;
     }
-    // The client may have gone while its token was checked: then 'close' has already fired.
-    if (!res.socket || res.socket.destroyed) {
-      deps.admission.release(access.viewerId, address);
-      return;
-    }
-
     const connection = deps.hub.open(res, observer, access);
     res.on('close', () => {
       deps.hub.close(connection);

@@ -43,7 +43,7 @@ export async function realtimeToken(user: TUser | undefined, videoId?: string): 
     topics.push(videoTopic(video.id));
     if (user !== undefined && video.ownerId === user.id) observe.push(videoTopic(video.id));
   }
-  const { token, expiresAt } = await signer().sign({ viewerId: user?.id ?? `g-${randomTag(10)}`, topics, observe });
+  const { token, expiresAt } = signer().sign({ viewerId: user?.id ?? `g-${randomTag(10)}`, topics, observe });
   return { token, expiresAt, realtimeUrls: [...context().config.realtimeUrls] };
 }
 
