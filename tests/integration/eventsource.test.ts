@@ -1,3 +1,4 @@
+import { ConnectTokens } from '@ovation/shared/connect-token';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../../faults/src/fault-proxy.js';
@@ -136,5 +137,57 @@ describe('a standard EventSource', () => {
     expect(viewers.filter((v) => v.source.readyState === EventSource.CLOSED)).toEqual([]);
     expect(viewers.filter((v) => !exact(v.record.seqs, 101)).map((v) => v.record.seqs.length)).toEqual([]);
     expect(viewers.every((v) => v.record.connects >= 2)).toBe(true);
+  }, 60_000);
+});
+
+describe('a standard EventSource with a connection token', () => {
+  it('reconnects with its URL for the token lifetime (a node restart included), then is refused 401 and stops', async () => {
+    const secret = 'eventsource-test-connect-secret-0123456789';
+    const startProduction = (port?: number) =>
+      ServiceProcess.start(
+        'realtime',
+        {
+          NODE_ID: 'node-prod',
+          NODE_ENV: 'production',
+          CONNECT_TOKEN_SECRET: secret,
+          DISPATCHER_URLS: dispatcher.url,
+          NODE_HEARTBEAT_MS: '300',
+          DRAIN_MS: '200',
+        },
+        'node-prod',
+        port,
+      );
+    let node = await startProduction();
+    try {
+      const topic = 'video:es-token';
+      const { token, expiresAt } = new ConnectTokens(secret).sign(
+        { viewerId: 'u-standard', topics: [topic], observe: [] },
+        8,
+      );
+      const viewer = standard(`${node.url}/connect?topics=${topic}&token=${token}`);
+      const errors: number[] = [];
+      viewer.source.addEventListener('error', (event) => {
+        const code = (event as { code?: number }).code;
+        if (code !== undefined) errors.push(code);
+      });
+      await waitFor('connected', () => viewer.record.connects === 1);
+      // Within the token's lifetime: the node restarts and the same URL is served again.
+      await node.kill('SIGTERM');
+      node = await startProduction(node.port);
+      await waitFor('back after the restart', () => viewer.record.connects === 2, { timeoutMs: 15_000 });
+      await publishOne(topic, 0);
+      await waitFor('an event after the restart', () => viewer.record.seqs.includes(0));
+      // Past it: the next reconnect is refused with 401, which ends a standard EventSource.
+      await waitFor('the token expired', () => Date.now() > expiresAt + 500, { timeoutMs: 15_000 });
+      await node.kill('SIGTERM');
+      node = await startProduction(node.port);
+      await waitFor('the EventSource stopped', () => viewer.source.readyState === EventSource.CLOSED, {
+        timeoutMs: 15_000,
+      });
+      expect(errors).toContain(401);
+      expect(viewer.record.connects).toBe(2);
+    } finally {
+      await node.kill('SIGKILL');
+    }
   }, 60_000);
 });
