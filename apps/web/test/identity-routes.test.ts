@@ -1,0 +1,214 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as session from '../app/api/session/route';
+import * as comments from '../app/api/videos/[id]/comments/route';
+import * as end from '../app/api/videos/[id]/end/route';
+import * as start from '../app/api/videos/[id]/start/route';
+import * as videos from '../app/api/videos/route';
+import { CLIENT_ADDRESS_HEADER } from '../lib/server/client-address';
+import { loadWebConfig } from '../lib/server/config';
+import { context, createContext, setContext } from '../lib/server/context';
+import { MAX_UPCOMING_PER_USER } from '../lib/server/rate-limit';
+import { expectError, params, req, signIn, startServices, TOKEN } from './route-helpers';
+
+/* Sessions (sign-out, rename), the paged video list, room names and video quotas, through the route handlers. */
+
+let services: Awaited<ReturnType<typeof startServices>>;
+
+beforeAll(async () => {
+  services = await startServices();
+  setContext(createContext(loadWebConfig({ INTERNAL_TOKEN: TOKEN, DISPATCHER_URLS: services.dispatcherUrl })));
+});
+
+afterAll(async () => {
+  setContext(undefined);
+  await services.close();
+});
+
+type Video = { id: string; status: string; ownerId: string; viewers: number };
+type Page = { videos: Video[]; next: string | null };
+
+async function create(cookie: string, title: string, headers: Record<string, string> = {}) {
+  const response = await videos.POST(req('/api/videos', { method: 'POST', cookie, body: { title }, headers }));
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { video: Video }).video;
+}
+
+async function list(query = '', cookie?: string): Promise<Page> {
+  const response = await videos.GET(req(`/api/videos${query}`, cookie ? { cookie } : {}));
+  expect(response.status).toBe(200);
+  return (await response.json()) as Page;
+}
+
+describe('sessions', () => {
+  it('signs out: the cookie is cleared and the session id revoked, so a copy of it is refused', async () => {
+    const { cookie, user } = await signIn('Leaving');
+    expect(await (await session.GET(req('/api/session', { cookie }))).json()).toEqual({ user });
+    const out = await session.DELETE(req('/api/session', { method: 'DELETE', cookie }));
+    expect(out.status).toBe(200);
+    expect(await out.json()).toEqual({ user: null });
+    expect(out.headers.get('set-cookie')).toMatch(/^ovation_session=; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0/);
+    expect(await (await session.GET(req('/api/session', { cookie }))).json()).toEqual({ user: null });
+    await expectError(
+      await videos.POST(req('/api/videos', { method: 'POST', cookie, body: { title: 'after sign-out' } })),
+      401,
+      'UNAUTHORIZED',
+    );
+    // Signing out again (or when signed out) answers the same.
+    expect((await session.DELETE(req('/api/session', { method: 'DELETE', cookie }))).status).toBe(200);
+  });
+
+  it('renames a signed-in user under the same id: their videos stay theirs, the old cookie stops working', async () => {
+    const first = await signIn('Before');
+    const video = await create(first.cookie, 'mine');
+    const renamed = await session.POST(
+      req('/api/session', { method: 'POST', cookie: first.cookie, body: { name: 'After' } }),
+    );
+    expect(renamed.status).toBe(200);
+    const { user } = (await renamed.json()) as { user: { id: string; name: string } };
+    expect(user).toEqual({ id: first.user.id, name: 'After' });
+    const cookie = (renamed.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    expect(await (await session.GET(req('/api/session', { cookie }))).json()).toEqual({ user });
+    expect(await (await session.GET(req('/api/session', { cookie: first.cookie }))).json()).toEqual({ user: null });
+    const started = await start.POST(
+      req(`/api/videos/${video.id}/start`, { method: 'POST', cookie }),
+      params({ id: video.id }),
+    );
+    expect(started.status).toBe(200);
+  });
+});
+
+describe('GET /api/videos', () => {
+  it("lists live, then the caller's own upcoming, then ended — never someone else's upcoming — in pages", async () => {
+    await list(); // the demo video is made by the first list: older than what follows
+    const ann = await signIn('Ann');
+    const bob = await signIn('Bob');
+    const annUpcoming = await create(ann.cookie, 'Ann soon');
+    const bobUpcoming = await create(bob.cookie, 'Bob soon');
+    const ended = await create(ann.cookie, 'Ann done');
+    await start.POST(req('/', { method: 'POST', cookie: ann.cookie }), params({ id: ended.id }));
+    await end.POST(req('/', { method: 'POST', cookie: ann.cookie }), params({ id: ended.id }));
+    const live: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const v = await create(bob.cookie, `Bob live ${i}`);
+      await start.POST(req('/', { method: 'POST', cookie: bob.cookie }), params({ id: v.id }));
+      live.push(v.id);
+    }
+
+    const walk = async (cookie?: string) => {
+      const seen: Video[] = [];
+      let next: string | null = null;
+      let pages = 0;
+      do {
+        const page: Page = await list(`?limit=2${next ? `&cursor=${encodeURIComponent(next)}` : ''}`, cookie);
+        expect(page.videos.length).toBeLessThanOrEqual(2);
+        seen.push(...page.videos);
+        next = page.next;
+        pages++;
+      } while (next !== null && pages < 100);
+      return seen;
+    };
+    const asAnn = await walk(ann.cookie);
+    const ids = asAnn.map((v) => v.id);
+    expect(new Set(ids).size).toBe(ids.length); // no video twice across pages
+    const statuses = asAnn.map((v) => v.status);
+    const lastLive = statuses.lastIndexOf('live');
+    expect(statuses.indexOf('upcoming')).toBeGreaterThan(lastLive);
+    expect(statuses.indexOf('ended')).toBeGreaterThan(statuses.lastIndexOf('upcoming'));
+    expect(ids).toEqual(expect.arrayContaining([...live, annUpcoming.id, ended.id, 'demo']));
+    expect(ids).not.toContain(bobUpcoming.id);
+    // The newest live video first.
+    expect(ids.slice(0, 3)).toEqual([...live].reverse());
+
+    const anonymous = (await walk()).map((v) => v.id);
+    expect(anonymous).not.toContain(annUpcoming.id);
+    expect(anonymous).not.toContain(bobUpcoming.id);
+    expect(anonymous).toEqual(ids.filter((id) => id !== annUpcoming.id));
+
+    // One page of everything answers `next: null`; live videos carry viewer counts.
+    const whole = await list('', ann.cookie);
+    expect(whole.next).toBeNull();
+    expect(whole.videos.map((v) => v.id)).toEqual(ids);
+    expect(whole.videos.every((v) => Number.isInteger(v.viewers))).toBe(true);
+  });
+
+  it('refuses a cursor it did not give and a limit out of bounds', async () => {
+    await expectError(await videos.GET(req('/api/videos?cursor=not-a-cursor')), 400, 'VALIDATION_FAILED');
+    await expectError(await videos.GET(req('/api/videos?limit=0')), 400, 'VALIDATION_FAILED');
+    await expectError(await videos.GET(req('/api/videos?limit=101')), 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('room names', () => {
+  it("refuses a non-owner commenting under the broadcaster's name (any case or width); badges the owner's comments", async () => {
+    const owner = await signIn('Real Host');
+    const video = await create(owner.cookie, 'Show');
+    await start.POST(req('/', { method: 'POST', cookie: owner.cookie }), params({ id: video.id }));
+    const say = (cookie: string, text: string) =>
+      comments.POST(
+        req(`/api/videos/${video.id}/comments`, { method: 'POST', cookie, body: { text } }),
+        params({ id: video.id }),
+      );
+
+    const mine = await say(owner.cookie, 'welcome');
+    expect(mine.status).toBe(201);
+    expect(((await mine.json()) as { comment: { owner?: boolean } }).comment.owner).toBe(true);
+
+    for (const name of [
+      'Real Host',
+      'real host',
+      'REAL  HOST',
+      'Ｒｅａｌ Ｈｏｓｔ',
+      'Real\u00a0Host\u200b', // a no-break space, an invisible zero-width space
+    ]) {
+      const impostor = await signIn(name);
+      const message = await expectError(await say(impostor.cookie, 'official giveaway!'), 409, 'CONFLICT');
+      expect(message).toMatch(/broadcaster's name/);
+    }
+    const fan = await signIn('Real Fan');
+    const theirs = await say(fan.cookie, 'hi');
+    expect(theirs.status).toBe(201);
+    expect(((await theirs.json()) as { comment: object }).comment).not.toHaveProperty('owner');
+    const history = (await (
+      await comments.GET(req(`/api/videos/${video.id}/comments`), params({ id: video.id }))
+    ).json()) as { comments: Array<{ text: string; owner?: boolean }> };
+    expect(history.comments.map((c) => [c.text, c.owner ?? false])).toEqual([
+      ['welcome', true],
+      ['hi', false],
+    ]);
+  });
+});
+
+describe('video quotas', () => {
+  it(`holds ${MAX_UPCOMING_PER_USER} upcoming videos per user at once (429 with Retry-After), more once one goes live`, async () => {
+    const { cookie } = await signIn('Planner');
+    const made = [];
+    for (let i = 0; i < MAX_UPCOMING_PER_USER; i++) made.push(await create(cookie, `plan ${i}`));
+    const refused = await videos.POST(req('/api/videos', { method: 'POST', cookie, body: { title: 'one too many' } }));
+    await expectError(refused, 429, 'RATE_LIMITED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    await start.POST(req('/', { method: 'POST', cookie }), params({ id: made[0]?.id ?? '' }));
+    await create(cookie, 'now there is room');
+  });
+
+  it('refuses an address its daily budget of videos however many identities it uses', async () => {
+    const address = { [CLIENT_ADDRESS_HEADER]: '198.51.100.23' };
+    let created = 0;
+    let refused: Response | undefined;
+    for (let i = 0; i < 200 && !refused; i++) {
+      const { cookie } = await signIn(`Spammer ${i}`);
+      const response = await videos.POST(
+        req('/api/videos', { method: 'POST', cookie, body: { title: 'spam' }, headers: address }),
+      );
+      if (response.status === 201) created++;
+      else refused = response;
+    }
+    expect(created).toBe(100);
+    if (!refused) throw new Error('expected a refusal');
+    await expectError(refused, 429, 'RATE_LIMITED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(3600);
+    // Another address is not affected.
+    const { cookie } = await signIn('Elsewhere');
+    await create(cookie, 'fine', { [CLIENT_ADDRESS_HEADER]: '198.51.100.24' });
+    expect(await context().store.countUpcoming('nobody')).toBe(0);
+  });
+});
