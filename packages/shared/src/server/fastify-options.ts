@@ -1,6 +1,6 @@
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { DEFAULT_BODY_LIMIT_BYTES } from '../limits.js';
-import { sendError, toAppError } from './http-errors.js';
+import { answerClientError, sendError, toAppError } from './http-errors.js';
 
 /**
  * Options every Ovation Fastify service starts with: pino at the configured level, no log line
@@ -17,5 +17,10 @@ export function serviceFastifyOptions(logLevel: string) {
     frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => {
       sendError(reply, toAppError(error));
     },
+    // …and so do requests Node's parser refuses (malformed, 431 headers too large, 408).
+    clientErrorHandler: answerClientError,
+    // Fastify's own 503 while closing has another shape; a service that sheds load while it
+    // closes says so itself (the dispatcher: 503 DRAINING; a realtime node keeps serving).
+    return503OnClosing: false,
   };
 }
