@@ -53,7 +53,7 @@ export function catchUpRoutes(
   };
 
   // Up to 1,000 topics of up to 128 characters, with their epochs: past the default 64 KiB.
-  const options = { preHandler: deps.auth, bodyLimit: 4 * 1024 * 1024 };
+  const options = { onRequest: deps.auth, bodyLimit: 4 * 1024 * 1024 };
   app.post('/internal/catch-up', options, async (request): Promise<TCatchUpResponse> => {
     const { topics } = parseWith(CatchUpRequestSchema, request.body);
     const results = await registryCall(() =>

@@ -30,7 +30,7 @@ export function nodeRoutes(
 ) {
   const { registry, log, nodeTtlMs, metrics } = deps;
   const ack: TNodeAck = { ok: true, ttlMs: nodeTtlMs };
-  const options = { preHandler: deps.auth, bodyLimit: NODE_BODY_LIMIT };
+  const options = { onRequest: deps.auth, bodyLimit: NODE_BODY_LIMIT };
 
   app.post('/internal/nodes/heartbeat', options, async (request): Promise<TNodeAck> => {
     const beat = parseWith(NodeHeartbeatSchema, request.body);

@@ -15,7 +15,7 @@ import type { Publisher } from '../fanout/publisher.js';
  * `Idempotency-Key` covers the whole request; a batch event's `key` covers that event.
  */
 export function publishRoutes(app: FastifyInstance, deps: { publisher: Publisher; auth: InternalAuth }) {
-  app.post('/publish', { preHandler: deps.auth }, async (request, reply) => {
+  app.post('/publish', { onRequest: deps.auth }, async (request, reply) => {
     const key = idempotencyKey(request.headers['idempotency-key']);
     const events = parseEvents(request.body);
     const ids = await deps.publisher.publish(events, { key });

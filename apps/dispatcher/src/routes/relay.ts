@@ -15,12 +15,12 @@ export function relayRoutes(
   app: FastifyInstance,
   deps: { publisher: Publisher; registry: SubscriptionRegistry; region: string; auth: InternalAuth },
 ) {
-  app.post('/internal/relay', { preHandler: deps.auth, bodyLimit: 16 * 1024 * 1024 }, async (request) => {
+  app.post('/internal/relay', { onRequest: deps.auth, bodyLimit: 16 * 1024 * 1024 }, async (request) => {
     const { events } = parseWith(RelayBatchSchema, request.body);
     return deps.publisher.acceptRelayed(events);
   });
 
-  app.post('/internal/region-counts', { preHandler: deps.auth, bodyLimit: 16 * 1024 * 1024 }, async (request) => {
+  app.post('/internal/region-counts', { onRequest: deps.auth, bodyLimit: 16 * 1024 * 1024 }, async (request) => {
     const report = parseWith(RegionCountsSchema, request.body);
     if (report.region === deps.region) return { ok: true };
     await registryCall(() => deps.registry.setRegionCounts(report.region, report.counts, report.ttlMs));

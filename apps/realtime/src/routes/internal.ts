@@ -5,7 +5,7 @@ import type { FanoutScheduler } from '../fanout/scheduler.js';
 
 /** Internal: POST /internal/deliver — a batch of events from a dispatcher, written to local viewers. */
 export function internalRoutes(app: FastifyInstance, deps: { fanout: FanoutScheduler; auth: InternalAuth }) {
-  app.post('/internal/deliver', { preHandler: deps.auth, bodyLimit: 16 * 1024 * 1024 }, async (request, reply) => {
+  app.post('/internal/deliver', { onRequest: deps.auth, bodyLimit: 16 * 1024 * 1024 }, async (request, reply) => {
     const batch = parseWith(DeliverBatchSchema, request.body);
     deps.fanout.enqueue(batch.events);
     return reply.code(204).send();
