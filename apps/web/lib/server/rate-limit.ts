@@ -1,6 +1,12 @@
 import { AppError } from '@ovation/shared';
 import type { Redis } from 'ioredis';
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import {
+  BurstyRateLimiter,
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
 import { asUnavailable } from './unavailable';
 
 /*
@@ -11,9 +17,11 @@ import { asUnavailable } from './unavailable';
  * Why per address too: a guest identity costs one POST /api/session, so per-user limits alone
  * are multiplied by minting a fresh session per request. Why so much higher per address: an
  * office, school or mobile carrier puts hundreds of people behind one NAT address, and they must
- * still watch, like and comment normally. The per-address budgets are 50× one person's: one
- * address can never do more than 50 busy people, and 200 colleagues at a human pace (a comment
- * every few seconds each, likes in short bursts) stay well inside (tests/security/quotas.test.ts).
+ * still watch, like and comment normally. An address may like and comment at 50× one person's
+ * rate (ADDRESS_FACTOR), plus one more second's worth every 10 s for the moments when many of them
+ * react at once (BurstyRateLimiter): one address never does more than ~55 busy people, and 200
+ * colleagues at a human pace (each commenting every few seconds, liking in short bursts) stay
+ * inside it (tests/security/quotas.test.ts).
  */
 
 /** Budgets: `points` per `seconds`. */
@@ -31,8 +39,10 @@ export interface RateLimitOptions {
   budgets?: Partial<typeof DEFAULT_BUDGETS>;
 }
 
-/** What one person — and one address (×ADDRESS_FACTOR where it is a rate) — may do. */
+/** An address may like and comment at this many people's rate… */
 export const ADDRESS_FACTOR = 50;
+/** …and once every this many seconds, a second's worth more (a room reacting at once). */
+export const ADDRESS_BURST_SECONDS = 10;
 export const DEFAULT_BUDGETS = {
   /**
    * New sessions (and renames) per address: an office signing in one morning fits; a script
@@ -53,8 +63,8 @@ const UPCOMING_RETRY_SECONDS = 60;
 export class RateLimits {
   private readonly likes: RateLimiterAbstract;
   private readonly comments: RateLimiterAbstract;
-  private readonly likesByAddress: RateLimiterAbstract;
-  private readonly commentsByAddress: RateLimiterAbstract;
+  private readonly likesByAddress: Limiter;
+  private readonly commentsByAddress: Limiter;
   private readonly sessionsByAddress: RateLimiterAbstract;
   private readonly videos: RateLimiterAbstract;
   private readonly videosByAddress: RateLimiterAbstract;
@@ -74,8 +84,13 @@ export class RateLimits {
         : new RateLimiterMemory({ keyPrefix, points, duration: seconds });
     this.likes = make('likes', { points: options.likesPerSecond, seconds: 1 });
     this.comments = make('comments', { points: options.commentsPerSecond, seconds: 1 });
-    this.likesByAddress = make('likes-ip', { points: options.likesPerSecond * ADDRESS_FACTOR, seconds: 1 });
-    this.commentsByAddress = make('comments-ip', { points: options.commentsPerSecond * ADDRESS_FACTOR, seconds: 1 });
+    const perAddress = (keyPrefix: string, perSecond: number) =>
+      new BurstyRateLimiter(
+        make(keyPrefix, { points: perSecond * ADDRESS_FACTOR, seconds: 1 }),
+        make(`${keyPrefix}-burst`, { points: perSecond * ADDRESS_FACTOR, seconds: ADDRESS_BURST_SECONDS }),
+      );
+    this.likesByAddress = perAddress('likes-ip', options.likesPerSecond);
+    this.commentsByAddress = perAddress('comments-ip', options.commentsPerSecond);
     this.sessionsByAddress = make('sessions-ip', budgets.sessionsPerAddress);
     this.videos = make('videos', budgets.videosPerUser);
     this.videosByAddress = make('videos-ip', budgets.videosPerAddress);
@@ -115,11 +130,14 @@ export class RateLimits {
  * 'unknown': the request did not come through the web server (unit tests calling handlers);
  * only per-user limits apply then — the server always names the address (client-address.ts).
  */
-function consumeForAddress(limiter: RateLimiterAbstract, address: string, points: number, what: string) {
+function consumeForAddress(limiter: Limiter, address: string, points: number, what: string) {
   return address === 'unknown' ? Promise.resolve() : consume(limiter, address, points, what);
 }
 
-async function consume(limiter: RateLimiterAbstract, key: string, points: number, what: string): Promise<void> {
+/** A limiter or a BurstyRateLimiter (which is not a RateLimiterAbstract). */
+type Limiter = Pick<RateLimiterAbstract, 'consume'>;
+
+async function consume(limiter: Limiter, key: string, points: number, what: string): Promise<void> {
   try {
     await limiter.consume(key, points);
   } catch (error) {
