@@ -1,3 +1,5 @@
+import { TEST_TOKEN } from './services.js';
+
 /** Small fetch helpers for tests: JSON in, status and parsed JSON out. */
 export async function postJson(
   url: string,
@@ -19,9 +21,19 @@ export async function getJson(url: string): Promise<{ status: number; body: unkn
   return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
 }
 
-/** Value of one Prometheus sample (summed over label sets matching `labels`), 0 when absent. */
-export async function metricValue(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+/**
+ * Value of one Prometheus sample (summed over label sets matching `labels`), 0 when absent.
+ * /metrics wants the internal token: the services test-support starts use TEST_TOKEN.
+ */
+export async function metricValue(
+  baseUrl: string,
+  name: string,
+  labels: Record<string, string> = {},
+  token: string = TEST_TOKEN,
+): Promise<number> {
+  const response = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error(`${baseUrl}/metrics answered ${response.status}`);
+  const text = await response.text();
   let total = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;

@@ -1,6 +1,10 @@
-/** Reads a service's Prometheus /metrics into name{labels} → value. */
+import { BENCH_TOKEN } from './stack.js';
+
+/** Reads a service's Prometheus /metrics (internal token required) into name{labels} → value. */
 export async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const response = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
+  if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`);
+  const text = await response.text();
   const values = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line.startsWith('#') || line.length === 0) continue;

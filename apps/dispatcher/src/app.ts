@@ -96,7 +96,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
     auth,
   });
   nodeRoutes(app, { registry: store.registry, log: store.log, nodeTtlMs: config.nodeTtlMs, metrics, auth });
-  healthRoutes(app, { store, metrics: metrics.registry });
+  healthRoutes(app, { store, metrics: metrics.registry, auth });
 
   // Housekeeping: expired nodes leave the registry; channels to departed nodes are closed.
   const sweeper = setInterval(

@@ -161,7 +161,7 @@ describe('dispatcher HTTP API', () => {
 
   it('labels metrics by the known event types only (publisher input mints no label values)', async () => {
     expect((await publish({ topic: 'video:1', type: 'zz_made_up_type', data: {} })).statusCode).toBe(202);
-    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics', headers: auth })).body;
     expect(metrics).not.toContain('zz_made_up_type');
     expect(metrics).toMatch(/dispatcher_published_events_total\{type="other"\} [1-9]/);
   });
@@ -193,7 +193,7 @@ describe('dispatcher HTTP API', () => {
     });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ accepted: 1, duplicates: 0 });
-    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics', headers: auth })).body;
     expect(metrics).toMatch(/dispatcher_relay_received_total\{outcome="invalid"\} 5/);
   });
 
@@ -259,7 +259,7 @@ describe('dispatcher HTTP API', () => {
     expect(ok.statusCode).toBe(202);
     const health = await app.inject({ method: 'GET', url: '/healthz' });
     expect(health.statusCode).toBe(200);
-    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: auth });
     expect(metrics.body).toContain('dispatcher_published_events_total');
   });
 });
@@ -394,7 +394,7 @@ describe('dispatcher delivery to nodes', () => {
       }
       await waitFor('every like at the node', () => new Set(node.received).size === 5, { timeoutMs: 5000 });
       expect([...new Set(node.received)].sort()).toEqual([1, 2, 3, 4, 5]);
-      const metrics = (await app2.inject({ method: 'GET', url: '/metrics' })).body;
+      const metrics = (await app2.inject({ method: 'GET', url: '/metrics', headers: auth })).body;
       expect(metrics).toMatch(/dispatcher_node_batches_total\{outcome="retried"\} [1-9]/);
       expect(metrics).not.toMatch(/dispatcher_dropped_events_total\{reason="[a-z_]+"\} [1-9]/);
     } finally {
@@ -438,7 +438,7 @@ describe('dispatcher delivery to nodes', () => {
         intervalMs: 100,
       });
       expect(Date.now() - lastBeatAt).toBeLessThan(3000 + 3000);
-      const metrics = (await app2.inject({ method: 'GET', url: '/metrics' })).body;
+      const metrics = (await app2.inject({ method: 'GET', url: '/metrics', headers: auth })).body;
       expect(metrics).toMatch(/dispatcher_dropped_events_total\{reason="node_left"\} [1-9]/);
     } finally {
       await app2.close();
@@ -483,7 +483,7 @@ describe('dispatcher delivery to nodes', () => {
         clearInterval(stuck);
       }
       expect(received.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 7, 8, 9]);
-      const metrics = (await app2.inject({ method: 'GET', url: '/metrics' })).body;
+      const metrics = (await app2.inject({ method: 'GET', url: '/metrics', headers: auth })).body;
       expect(metrics).toMatch(/dispatcher_dropped_events_total\{reason="refused_by_node"\} 1/);
     } finally {
       await app2.close();

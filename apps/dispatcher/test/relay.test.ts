@@ -281,7 +281,7 @@ describe('a publish accepted again after its region lost the first answer', () =
         headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, 'idempotency-key': 'k-1' },
         payload: { events: [{ topic: 'video:again', type: 'comment', data: { text: 'hi' } }] },
       });
-    const relayed = (outcome: string) => metricValue(euUrl, 'dispatcher_relay_received_total', { outcome });
+    const relayed = (outcome: string) => metricValue(euUrl, 'dispatcher_relay_received_total', { outcome }, TOKEN);
     const first = await waitFor('a first 202', async () => ((await publish()).statusCode === 202 ? true : undefined));
     expect(first).toBe(true);
     await waitFor('the peer to have it', async () => (await relayed('accepted')) === 1, { timeoutMs: 15_000 });
@@ -335,7 +335,9 @@ describe('the relay outbox while a peer is down', () => {
     const size = await shared.client().hgetall(`${prefix}:relay:eu:size`);
     expect(Number(size.bytes)).toBeLessThanOrEqual(20000);
     expect(Number(size.events)).toBe(await shared.client().xlen(`${prefix}:relay:eu`));
-    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const metrics = (
+      await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } })
+    ).body;
     const dropped = Number(/dispatcher_relay_dropped_total\{peer="eu"\} (\d+)/.exec(metrics)?.[1]);
     expect(dropped + Number(size.events)).toBe(100);
   });

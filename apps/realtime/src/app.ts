@@ -139,8 +139,14 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
   });
   subscriptionRoutes(app, { hub });
   latencyRoutes(app, { hub, collector });
-  internalRoutes(app, { fanout, auth: requireInternalToken(config.internalToken) });
-  healthRoutes(app, { isDraining: () => draining, dispatcherHealthy: () => link.healthy, metrics: metrics.registry });
+  const internalAuth = requireInternalToken(config.internalToken);
+  internalRoutes(app, { fanout, auth: internalAuth });
+  healthRoutes(app, {
+    isDraining: () => draining,
+    dispatcherHealthy: () => link.healthy,
+    metrics: metrics.registry,
+    auth: internalAuth,
+  });
 
   app.addHook('onListen', async () => {
     if (!config.publicUrl) {

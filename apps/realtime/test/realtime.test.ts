@@ -167,7 +167,7 @@ describe('realtime node', () => {
   });
 
   it('closes a client that stops reading once its buffer passes the bound, without slowing others', async () => {
-    const before = await metricValue(nodeUrl, 'realtime_slow_client_drops_total');
+    const before = await metricValue(nodeUrl, 'realtime_slow_client_drops_total', {}, TOKEN);
     // A raw socket that never reads: the kernel buffers fill, then the node's bound trips.
     const { connect } = await import('node:net');
     const { port } = new URL(nodeUrl);
@@ -175,7 +175,10 @@ describe('realtime node', () => {
     stuck.write('GET /connect?topics=video:slow HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
     stuck.pause();
     const healthy = await TestViewer.connect(`${nodeUrl}/connect?topics=video:slow`);
-    await waitFor('stuck client registered', async () => (await metricValue(nodeUrl, 'realtime_connections')) >= 2);
+    await waitFor(
+      'stuck client registered',
+      async () => (await metricValue(nodeUrl, 'realtime_connections', {}, TOKEN)) >= 2,
+    );
 
     // Loopback kernel buffers absorb several MB first: publish up to ~36 MB in 60 KB batches.
     const big = 'x'.repeat(7400);
@@ -185,13 +188,14 @@ describe('realtime node', () => {
       const response = await postJson(`${dispatcherUrl}/publish`, { events }, { authorization: `Bearer ${TOKEN}` });
       expect(response.status).toBe(202);
       sent += events.length;
-      if (batch % 10 === 9 && (await metricValue(nodeUrl, 'realtime_slow_client_drops_total')) > before) break;
+      if (batch % 10 === 9 && (await metricValue(nodeUrl, 'realtime_slow_client_drops_total', {}, TOKEN)) > before)
+        break;
     }
     await waitFor(
       'the stuck client to be dropped',
-      async () => (await metricValue(nodeUrl, 'realtime_slow_client_drops_total')) > before,
+      async () => (await metricValue(nodeUrl, 'realtime_slow_client_drops_total', {}, TOKEN)) > before,
     );
-    expect(await metricValue(nodeUrl, 'realtime_slow_client_drops_total')).toBe(before + 1);
+    expect(await metricValue(nodeUrl, 'realtime_slow_client_drops_total', {}, TOKEN)).toBe(before + 1);
     await waitFor(`healthy viewer to receive all ${sent} events`, () => healthy.events('comment').length === sent);
     expect(healthy.closed).toBe(false);
     stuck.destroy();
@@ -295,14 +299,14 @@ describe('realtime node', () => {
     expect(summary.p50).toBeLessThanOrEqual(20);
     expect(summary.p99).toBeGreaterThanOrEqual(150);
     expect(summary.p99).toBeLessThanOrEqual(200);
-    expect(await metricValue(nodeUrl, 'realtime_client_latency_seconds_count')).toBeGreaterThanOrEqual(100);
+    expect(await metricValue(nodeUrl, 'realtime_client_latency_seconds_count', {}, TOKEN)).toBeGreaterThanOrEqual(100);
     viewer.close();
   });
 
   it('reports health and metrics', async () => {
     const health = await fetch(`${nodeUrl}/healthz`);
     expect(health.status).toBe(200);
-    const text = await (await fetch(`${nodeUrl}/metrics`)).text();
+    const text = await (await fetch(`${nodeUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     for (const name of [
       'realtime_connections',
       'realtime_subscriptions',

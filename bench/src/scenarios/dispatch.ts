@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { CpuMeter } from '../proc-stats.js';
 import type { PublisherResult } from '../publisher-worker.js';
 import { cpuRows, fmt, type Rows } from '../report.js';
+import { scrape, total as sum } from '../server-metrics.js';
 import { BENCH_TOKEN, startStack } from '../stack.js';
 import { until, ViewerPool } from '../viewers.js';
 
@@ -45,8 +46,7 @@ export async function runDispatch(options: DispatchOptions): Promise<{ rows: Row
     const received = async () => {
       let total = 0;
       for (const node of stack.nodes) {
-        const text = await (await fetch(`${node.url}/metrics`)).text();
-        total += Number(/^realtime_events_received_total (\S+)$/m.exec(text)?.[1] ?? 0);
+        total += sum(await scrape(node.url), 'realtime_events_received_total');
       }
       return total;
     };

@@ -1,10 +1,17 @@
 import type { THealth } from '@ovation/shared';
+import type { InternalAuth } from '@ovation/shared/server';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { RegistryHandle } from '../plugins/registry.js';
 
-/** GET /healthz (200 ready, 503 when the registry store is down) and GET /metrics. */
-export function healthRoutes(app: FastifyInstance, deps: { store: RegistryHandle; metrics: Registry }) {
+/**
+ * GET /healthz (200 ready, 503 when the registry store is down; public: load balancers ask) and
+ * GET /metrics (with the internal token: topic names, node ids and rates are not for everyone).
+ */
+export function healthRoutes(
+  app: FastifyInstance,
+  deps: { store: RegistryHandle; metrics: Registry; auth: InternalAuth },
+) {
   app.get('/healthz', async (_request, reply) => {
     const ok = deps.store.healthy();
     const body: THealth = {
@@ -14,7 +21,7 @@ export function healthRoutes(app: FastifyInstance, deps: { store: RegistryHandle
     return reply.code(ok ? 200 : 503).send(body);
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { onRequest: deps.auth }, async (_request, reply) => {
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 }

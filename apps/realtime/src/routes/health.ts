@@ -1,11 +1,15 @@
 import type { THealth } from '@ovation/shared';
+import type { InternalAuth } from '@ovation/shared/server';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 
-/** GET /healthz (503 while draining or without a dispatcher) and GET /metrics. */
+/**
+ * GET /healthz (503 while draining or without a dispatcher; public: load balancers ask) and
+ * GET /metrics (with the internal token: topic names, node ids and rates are not for everyone).
+ */
 export function healthRoutes(
   app: FastifyInstance,
-  deps: { isDraining: () => boolean; dispatcherHealthy: () => boolean; metrics: Registry },
+  deps: { isDraining: () => boolean; dispatcherHealthy: () => boolean; metrics: Registry; auth: InternalAuth },
 ) {
   app.get('/healthz', async (_request, reply) => {
     const draining = deps.isDraining();
@@ -17,7 +21,7 @@ export function healthRoutes(
     return reply.code(body.status === 'ok' ? 200 : 503).send(body);
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { onRequest: deps.auth }, async (_request, reply) => {
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 }
