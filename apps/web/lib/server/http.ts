@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { AppError, DEFAULT_BODY_LIMIT_BYTES, IdempotencyKeySchema, parseWith, type TUser } from '@ovation/shared';
 import type { z } from 'zod';
 import { context } from './context';
@@ -46,6 +47,16 @@ export async function readBody<S extends z.ZodType>(request: Request, schema: S)
     }
   }
   return parseWith(schema, value);
+}
+
+/** Refuses (401) a request without `Authorization: Bearer <token>`; compared in constant time. */
+export function requireBearer(request: Request, token: string, what: string): void {
+  const header = request.headers.get('authorization') ?? '';
+  const given = Buffer.from(/^Bearer /i.test(header) ? header.slice(7) : '');
+  const expected = Buffer.from(token);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new AppError('UNAUTHORIZED', `${what} needs Authorization: Bearer <INTERNAL_TOKEN>`);
+  }
 }
 
 /** The request's `Idempotency-Key` header (validated), or undefined when it has none. */
