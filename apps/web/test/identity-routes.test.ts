@@ -7,7 +7,7 @@ import * as videos from '../app/api/videos/route';
 import { CLIENT_ADDRESS_HEADER } from '../lib/server/client-address';
 import { loadWebConfig } from '../lib/server/config';
 import { context, createContext, setContext } from '../lib/server/context';
-import { MAX_UPCOMING_PER_USER } from '../lib/server/rate-limit';
+import { budgetsFromEnv, DEFAULT_BUDGETS, MAX_UPCOMING_PER_USER } from '../lib/server/rate-limit';
 import { expectError, params, req, signIn, startServices, TOKEN } from './route-helpers';
 
 /* Sessions (sign-out, rename), the paged video list, room names and video quotas, through the route handlers. */
@@ -210,5 +210,16 @@ describe('video quotas', () => {
     const { cookie } = await signIn('Elsewhere');
     await create(cookie, 'fine', { [CLIENT_ADDRESS_HEADER]: '198.51.100.24' });
     expect(await context().store.countUpcoming('nobody')).toBe(0);
+  });
+});
+
+describe('budgets from the environment', () => {
+  it('reads the non-rate budgets, defaulting to the built-in ones, and names a bad variable', () => {
+    expect(budgetsFromEnv({})).toEqual(DEFAULT_BUDGETS);
+    expect(budgetsFromEnv({ SESSIONS_PER_HOUR_PER_ADDRESS: '1000' }).sessionsPerAddress).toEqual({
+      points: 1000,
+      seconds: 3600,
+    });
+    expect(() => budgetsFromEnv({ VIDEOS_PER_DAY_PER_ADDRESS: '-1' })).toThrow(/VIDEOS_PER_DAY_PER_ADDRESS/);
   });
 });

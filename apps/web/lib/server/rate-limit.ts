@@ -1,4 +1,4 @@
-import { AppError } from '@ovation/shared';
+import { AppError, env, parseEnv } from '@ovation/shared';
 import type { Redis } from 'ioredis';
 import {
   BurstyRateLimiter,
@@ -7,6 +7,7 @@ import {
   RateLimiterRedis,
   RateLimiterRes,
 } from 'rate-limiter-flexible';
+import { z } from 'zod';
 import { asUnavailable } from './unavailable';
 
 /*
@@ -35,7 +36,7 @@ export interface RateLimitOptions {
   commentsPerSecond: number;
   redis?: Redis;
   prefix: string;
-  /** Overrides of ADDRESS_BUDGETS / USER_BUDGETS (tests). */
+  /** Overrides of the budgets (by default budgetsFromEnv()). */
   budgets?: Partial<typeof DEFAULT_BUDGETS>;
 }
 
@@ -54,6 +55,26 @@ export const DEFAULT_BUDGETS = {
   videosPerAddress: { points: 100, seconds: 86_400 },
 } satisfies Record<string, Budget>;
 
+/*
+ * The budgets that are not rates can be set from the environment (read here, once per limiter:
+ * config.ts belongs to the whole web tier): a test stack that signs hundreds of users in from
+ * one loopback address, or a deployment that knows its audience, sets them.
+ */
+const BudgetEnvSchema = z.object({
+  SESSIONS_PER_HOUR_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.sessionsPerAddress.points),
+  VIDEOS_PER_DAY_PER_USER: env.positiveInt(DEFAULT_BUDGETS.videosPerUser.points),
+  VIDEOS_PER_DAY_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.videosPerAddress.points),
+});
+
+export function budgetsFromEnv(source: Record<string, string | undefined> = process.env): typeof DEFAULT_BUDGETS {
+  const parsed = parseEnv(BudgetEnvSchema, source);
+  return {
+    sessionsPerAddress: { points: parsed.SESSIONS_PER_HOUR_PER_ADDRESS, seconds: 3600 },
+    videosPerUser: { points: parsed.VIDEOS_PER_DAY_PER_USER, seconds: 86_400 },
+    videosPerAddress: { points: parsed.VIDEOS_PER_DAY_PER_ADDRESS, seconds: 86_400 },
+  };
+}
+
 /** Upcoming (created, not yet started) videos a user may hold at once. */
 export const MAX_UPCOMING_PER_USER = 5;
 
@@ -70,7 +91,7 @@ export class RateLimits {
   private readonly videosByAddress: RateLimiterAbstract;
 
   constructor(options: RateLimitOptions) {
-    const budgets = { ...DEFAULT_BUDGETS, ...options.budgets };
+    const budgets = { ...budgetsFromEnv(), ...options.budgets };
     const make = (keyPrefix: string, { points, seconds }: Budget) =>
       options.redis
         ? new RateLimiterRedis({
