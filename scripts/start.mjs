@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { ROOT, staleWorkspaces } from './build-state.mjs';
 import { healthy, portOpen, redisServerCommand } from './processes.mjs';
 
-const DEV_TOKEN = 'dev-internal-token';
 const env = process.env;
 const host = env.HOST || '127.0.0.1';
 const ports = {
@@ -22,7 +21,8 @@ const ports = {
   dispatcher: Number(env.DISPATCHER_PORT || 4000),
   realtime: Number(env.REALTIME_PORT || 4100),
 };
-const token = env.INTERNAL_TOKEN || DEV_TOKEN;
+const secrets = resolveSecrets();
+const token = secrets.INTERNAL_TOKEN;
 const regionsFlag = process.argv.indexOf('--regions');
 const regionCount = regionsFlag === -1 ? 1 : Number(process.argv[regionsFlag + 1]);
 if (!Number.isInteger(regionCount) || regionCount < 1 || regionCount > 4) {
@@ -35,6 +35,28 @@ if (multiRegion && spawnSync('redis-server', ['--version']).status !== 0) {
   process.exit(2);
 }
 const webUrl = `http://${host}:${ports.web}`;
+
+/**
+ * The stack's secrets. With NODE_ENV=production they come from the environment only — nothing is
+ * made up or defaulted, and every service refuses the development defaults from the source.
+ * Otherwise each run makes fresh random ones (any given in the environment are kept): one
+ * INTERNAL_TOKEN for every service, one CONNECT_TOKEN_SECRET that the web signs connection tokens
+ * with and the realtime nodes verify them with, one SESSION_SECRET for the web. The web process
+ * runs in production mode anyway (a production build), so it needs real ones either way.
+ */
+function resolveSecrets() {
+  const names = ['INTERNAL_TOKEN', 'SESSION_SECRET', 'CONNECT_TOKEN_SECRET'];
+  if (env.NODE_ENV === 'production') {
+    const missing = names.filter((name) => !env[name]);
+    if (missing.length > 0) {
+      console.error(`[start] NODE_ENV=production: secrets come from the environment only; set ${missing.join(', ')}`);
+      process.exit(2);
+    }
+    console.log(`[start] NODE_ENV=production: using ${names.join(', ')} from the environment`);
+    return Object.fromEntries(names.map((name) => [name, env[name]]));
+  }
+  return Object.fromEntries(names.map((name) => [name, env[name] || randomBytes(32).toString('hex')]));
+}
 
 /** One region: its name, Redis (multi-region only), dispatcher and realtime node. */
 const regions = Array.from({ length: regionCount }, (_, i) => ({
@@ -96,6 +118,7 @@ const services = regions.flatMap((region, i) => {
         DISPATCHER_URLS: region.dispatcherUrl,
         // Ctrl-C should not wait the production 10 s drain.
         DRAIN_MS: env.DRAIN_MS || '1000',
+        CONNECT_TOKEN_SECRET: secrets.CONNECT_TOKEN_SECRET,
         CORS_ORIGINS: env.CORS_ORIGINS || `http://localhost:${ports.web},http://127.0.0.1:${ports.web},${webUrl}`,
       },
     },
@@ -104,24 +127,17 @@ const services = regions.flatMap((region, i) => {
 services.push({
   name: 'web',
   url: webUrl,
-  command: [
-    process.execPath,
-    join(ROOT, 'node_modules/next/dist/bin/next'),
-    'start',
-    '--hostname',
-    host,
-    '--port',
-    String(ports.web),
-  ],
+  // apps/web/server.mjs: Next behind the web's own HTTP server (body limit, client address).
+  command: [process.execPath, join(ROOT, 'apps/web/server.mjs')],
   cwd: join(ROOT, 'apps/web'),
   env: {
     ...common,
     PORT: String(ports.web),
     DISPATCHER_URLS: dispatcherUrl,
     REALTIME_URLS: regions.map((r) => r.realtimeUrl).join(','),
-    // `next start` runs with NODE_ENV=production, which requires a session secret: a local
-    // stack gets a fresh random one (sessions last as long as the stack) unless one is given.
-    SESSION_SECRET: env.SESSION_SECRET || randomBytes(32).toString('hex'),
+    // Sessions last as long as the stack unless SESSION_SECRET is given.
+    SESSION_SECRET: secrets.SESSION_SECRET,
+    CONNECT_TOKEN_SECRET: secrets.CONNECT_TOKEN_SECRET,
   },
 });
 

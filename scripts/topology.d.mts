@@ -2,6 +2,8 @@
 export interface Topology {
   webUrl: string;
   token: string;
+  /** CONNECT_TOKEN_SECRET of the web and the realtime nodes (signs connection tokens). */
+  connectTokenSecret: string;
   regions: Array<{ name: string; dispatchers: string[]; nodes: string[] }>;
   realtimeUrls: string[];
   services(): Array<{ name: string; url: string | undefined; pid: number | undefined; running: boolean }>;

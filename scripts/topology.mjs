@@ -15,7 +15,6 @@ import { fileURLToPath } from 'node:url';
 import { ROOT, staleWorkspaces } from './build-state.mjs';
 import { healthy, portOpen, redisServerCommand } from './processes.mjs';
 
-const TOKEN = 'topology-internal-token-0123456789';
 const LOG_BYTES = 40_000;
 
 function freePort() {
@@ -63,7 +62,11 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
   }
   const webPort = await freePort();
   const url = (port) => `http://127.0.0.1:${port}`;
-  const base = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'warn', ...extra };
+  // Fresh secrets per topology (the web runs in production mode, which refuses any in the source):
+  // one internal token for every service, one connect-token secret for the web and the nodes.
+  const token = extra.INTERNAL_TOKEN ?? randomBytes(32).toString('hex');
+  const connectTokenSecret = extra.CONNECT_TOKEN_SECRET ?? randomBytes(32).toString('hex');
+  const base = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', INTERNAL_TOKEN: token, LOG_LEVEL: 'warn', ...extra };
 
   /** name → { spec, child, logs } */
   const services = new Map();
@@ -109,6 +112,7 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
           NODE_HEARTBEAT_MS: '250',
           DRAIN_MS: '1000',
           CORS_ORIGINS: `${url(webPort)},http://localhost:${webPort}`,
+          CONNECT_TOKEN_SECRET: connectTokenSecret,
         },
       });
     });
@@ -119,15 +123,7 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
     name: 'web',
     url: url(webPort),
     cwd: join(ROOT, 'apps/web'),
-    command: [
-      process.execPath,
-      join(ROOT, 'node_modules/next/dist/bin/next'),
-      'start',
-      '--hostname',
-      '127.0.0.1',
-      '--port',
-      String(webPort),
-    ],
+    command: [process.execPath, join(ROOT, 'apps/web/server.mjs')],
     env: {
       ...base,
       PORT: String(webPort),
@@ -137,6 +133,7 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
       DISPATCHER_URLS: first.dispatcherPorts.map(url).join(','),
       REALTIME_URLS: realtimeUrls.join(','),
       SESSION_SECRET: randomBytes(32).toString('hex'),
+      CONNECT_TOKEN_SECRET: connectTokenSecret,
     },
   });
 
@@ -174,7 +171,8 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
 
   return {
     webUrl: url(webPort),
-    token: TOKEN,
+    token,
+    connectTokenSecret,
     regions: layout.map((region) => ({
       name: region.name,
       dispatchers: region.dispatcherPorts.map(url),
