@@ -51,6 +51,48 @@ test('a session, a live video, a like and a comment — and the contract errors'
   }
 });
 
+test("the video list pages live, the caller's own upcoming, then ended; signing out revokes the session", async ({
+  playwright,
+  baseURL,
+}) => {
+  const owner = await playwright.request.newContext({ baseURL });
+  const other = await playwright.request.newContext({ baseURL });
+  try {
+    expect((await owner.post('/api/session', { data: { name: 'Lister' } })).status()).toBe(200);
+    expect((await other.post('/api/session', { data: { name: 'Onlooker' } })).status()).toBe(200);
+    const { video: upcoming } = (await (await owner.post('/api/videos', { data: { title: 'Soon' } })).json()) as {
+      video: { id: string };
+    };
+    type Page = { videos: Array<{ id: string; status: string }>; next: string | null };
+    const walk = async (who: typeof owner) => {
+      const seen: Page['videos'] = [];
+      let next: string | null = null;
+      do {
+        const response = await who.get(`/api/videos?limit=2${next ? `&cursor=${encodeURIComponent(next)}` : ''}`);
+        expect(response.status()).toBe(200);
+        const page = (await response.json()) as Page;
+        expect(page.videos.length).toBeLessThanOrEqual(2);
+        seen.push(...page.videos);
+        next = page.next;
+      } while (next !== null);
+      return seen;
+    };
+    const mine = await walk(owner);
+    expect(mine.map((v) => v.id)).toContain(upcoming.id);
+    const statuses = mine.map((v) => v.status);
+    expect(statuses.indexOf('upcoming')).toBeGreaterThan(statuses.lastIndexOf('live'));
+    expect((await walk(other)).map((v) => v.id)).not.toContain(upcoming.id);
+
+    const signOut = await owner.delete('/api/session');
+    expect(signOut.status()).toBe(200);
+    expect(await signOut.json()).toEqual({ user: null });
+    expect(await (await owner.get('/api/session')).json()).toEqual({ user: null });
+    expect((await owner.post('/api/videos', { data: { title: 'Signed out' } })).status()).toBe(401);
+  } finally {
+    await Promise.all([owner.dispose(), other.dispose()]);
+  }
+});
+
 test('a write repeated with the same Idempotency-Key answers as the first and counts once', async ({
   playwright,
   baseURL,
