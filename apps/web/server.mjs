@@ -126,12 +126,16 @@ function withBody(req, chunks) {
 /** Node refused the bytes before a request existed: answer in the contract's shape, then close. */
 export function onClientError(error, socket) {
   if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-  const [status, code, message] =
-    error.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'HEADERS_TOO_LARGE', 'request headers: larger than the server accepts']
-      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'REQUEST_TIMEOUT', 'request: not received in time']
-        : [400, 'BAD_REQUEST', 'request: not valid HTTP'];
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    return rawAnswer(socket, 431, 'HEADERS_TOO_LARGE', 'request headers: larger than the server accepts');
+  }
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return rawAnswer(socket, 408, 'REQUEST_TIMEOUT', 'request: not received in time');
+  }
+  rawAnswer(socket, 400, 'BAD_REQUEST', 'request: not valid HTTP');
+}
+
+function rawAnswer(socket, status, code, message) {
   const body = errorBody(code, message);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
@@ -180,6 +184,17 @@ async function main() {
     if (!(Number(req.headers['content-length'] ?? 0) > DEFAULT_BODY_LIMIT_BYTES)) res.writeContinue();
     edge(req, res);
   });
+  // What Node answers itself otherwise, in plain text or by closing: the contract's shape instead.
+  server.on('checkExpectation', (_req, res) => {
+    const body = errorBody('EXPECTATION_FAILED', 'headers.Expect: only 100-continue is supported');
+    res.writeHead(417, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    res.end(body);
+  });
+  server.on('connect', (_req, socket) => rawAnswer(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT: this is not a proxy'));
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.PORT, settings.HOST, resolve);
