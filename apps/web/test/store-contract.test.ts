@@ -274,6 +274,18 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
     expect(await store.recentAddresses('u-nobody')).toEqual([]);
   });
 
+  it("marks the owner's comments, and only theirs", async () => {
+    const video = await created(store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: ann.id, ownerName: 'Ann' }));
+    const mine = await created(store.addComment(video.id, ann, 'from the host', undefined, true));
+    const theirs = await created(store.addComment(video.id, { id: 'u-bob', name: 'Bob' }, 'from a fan'));
+    expect(mine.owner).toBe(true);
+    expect(theirs).not.toHaveProperty('owner');
+    expect((await store.listComments(video.id, 10)).map((c) => [c.text, c.owner])).toEqual([
+      ['from the host', true],
+      ['from a fan', undefined],
+    ]);
+  });
+
   it('refuses a revoked session id', async () => {
     expect(await store.isSessionRevoked('sid-1')).toBe(false);
     await store.revokeSession('sid-1', Date.now() + 60_000);
