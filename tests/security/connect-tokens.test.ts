@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { ConnectTokens } from '@ovation/shared/connect-token';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -188,6 +189,37 @@ describe('GET /connect refuses', () => {
     const answer = await refused(url, { 'x-forwarded-for': '198.51.100.7' });
     expect(answer).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
     for (const viewer of held) viewer.close();
+  });
+  it('requests pipelined behind a stream on one socket (each would count as a viewer): the socket is closed', async () => {
+    const socket = connect(Number(new URL(prodUrl).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let closed = false;
+    socket.on('close', () => {
+      closed = true;
+    });
+    socket.on('error', () => {});
+    let requests = '';
+    for (let i = 0; i < 50; i++) {
+      const token = sign(['video:pipe'], [], `g-guest${i}`);
+      requests += `GET /connect?topics=video:pipe&token=${token} HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\r\n`;
+    }
+    socket.write(requests);
+    await waitFor('the node closed the socket', () => closed);
+    const honest = await TestViewer.connect(
+      `${prodUrl}/connect?topics=video:pipe&token=${sign(['video:pipe'], [], 'u-honest')}`,
+    );
+    await waitFor('only the honest viewer counted', async () => (await viewerCount('video:pipe')) === 1);
+    honest.close();
+  });
+
+  it('a topic added through POST /subscribe once the token expired (401), though the stream stays open', async () => {
+    const { token, expiresAt } = tokens.sign(grant(['video:x1', 'video:x2']), 1);
+    const viewer = await TestViewer.connect(`${prodUrl}/connect?topics=video:x1&token=${token}`);
+    await waitFor('the token expired', () => Date.now() >= expiresAt, { timeoutMs: 5000 });
+    const answer = await postJson(`${prodUrl}/subscribe`, { connectionId: viewer.connectionId, topics: ['video:x2'] });
+    expect(answer.status).toBe(401);
+    expect(viewer.closed).toBe(false);
+    viewer.close();
   });
 });
 

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import cors from '@fastify/cors';
 import { ConnectTokens } from '@ovation/shared/connect-token';
 import {
+  addressKey,
   clientAddress,
   compileTrustProxy,
   installErrorHandling,
@@ -127,7 +128,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
       perViewer: config.maxConnectionsPerViewer,
       perAddress: config.maxConnectionsPerAddress,
     }),
-    addressOf: (req) => clientAddress(req, trustProxy),
+    addressOf: (req) => addressKey(clientAddress(req, trustProxy)),
     isDraining: () => draining,
     onSentAway: (reason, error) => {
       metrics.sentAway.inc({ reason });

@@ -355,3 +355,28 @@ describe('RealtimeClient with a connection token', () => {
     expect(FakeSource.all).toHaveLength(1);
   });
 });
+
+describe('RealtimeClient sent away before its stream opened', () => {
+  it('backs off (a full or draining tier is not hammered) and does not take it for a refused token', async () => {
+    const renew = vi.fn(async () => ({ token: 'renewed', expiresAt: Date.now() + 6 * 3600_000 }));
+    const { client } = makeClient({
+      token: { current: { token: 't0', expiresAt: Date.now() + 6 * 3600_000 }, renew },
+      random: () => 0.99,
+    });
+    client.start();
+    let seen = 0;
+    for (let ms = 0; ms < 60_000; ms += 10) {
+      if (FakeSource.all.length > seen) {
+        // The node's answer when it will not serve: `reconnect` {afterMs: 0}, then the end.
+        seen = FakeSource.all.length;
+        latest().emit('reconnect', { afterMs: 0 });
+        latest().fail();
+      }
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    client.stop();
+    // Backoff 0.5 s doubling to 30 s: about 9 attempts in a minute, not thousands.
+    expect(FakeSource.all.length).toBeLessThan(15);
+    expect(renew).not.toHaveBeenCalled();
+  });
+});

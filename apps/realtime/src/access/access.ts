@@ -12,6 +12,8 @@ import type { ConnectGrant } from '@ovation/shared/connect-token';
 export interface Access {
   /** Who the viewer is, when a token named them (viewer counts count them once per topic). */
   readonly viewerId: string | undefined;
+  /** When its token expires (ms since the epoch); undefined without a token. */
+  readonly expiresAt: number | undefined;
   mayJoin(topic: string): boolean;
   mayObserve(topic: string): boolean;
 }
@@ -24,21 +26,28 @@ export function topicMatcher(patterns: readonly string[]): (topic: string) => bo
 }
 
 export function guestAccess(isPublic: (topic: string) => boolean): Access {
-  return { viewerId: undefined, mayJoin: isPublic, mayObserve: () => false };
+  return { viewerId: undefined, expiresAt: undefined, mayJoin: isPublic, mayObserve: () => false };
 }
 
-export function grantedAccess(grant: ConnectGrant): Access {
+export function grantedAccess(grant: ConnectGrant & { expiresAt: number }): Access {
   const topics = new Set(grant.topics);
   const observe = new Set(grant.observe);
   return {
     viewerId: grant.viewerId,
+    expiresAt: grant.expiresAt,
     mayJoin: (topic) => topics.has(topic) || observe.has(topic),
     mayObserve: (topic) => observe.has(topic),
   };
 }
 
-/** Throws 403 naming the first topic the access does not allow (as a viewer, or as an observer). */
-export function checkTopics(access: Access, topics: readonly string[], observer: boolean): void {
+/**
+ * Throws 403 naming the first topic the access does not allow (as a viewer, or as an observer),
+ * or 401 once its token expired (a later POST /subscribe on a stream opened before).
+ */
+export function checkTopics(access: Access, topics: readonly string[], observer: boolean, now = Date.now()): void {
+  if (access.expiresAt !== undefined && now >= access.expiresAt) {
+    throw new AppError('UNAUTHORIZED', 'the connection token has expired; get a new one');
+  }
   for (const topic of topics) {
     if (!access.mayJoin(topic)) {
       throw new AppError('FORBIDDEN', `topics: ${topic} is not granted to this connection`);

@@ -121,6 +121,8 @@ export class Connection {
     const socket = this.res.socket;
     if (!socket || socket.destroyed) {
       this.closed = true;
+      // Its 'close' then comes at once, so the hub and the bounds let go of it.
+      this.res.destroy();
       return;
     }
     this.socket = socket;

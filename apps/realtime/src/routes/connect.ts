@@ -95,6 +95,12 @@ export function createConnectHandler(deps: ConnectDeps) {
       refuse(req, res, error);
       return;
     }
+    // A request pipelined behind another on its socket has no socket of its own: behind a stream
+    // it would never get one, yet it would subscribe and count as a viewer. No client does this.
+    if (!res.socket) {
+      req.socket.destroy();
+      return;
+    }
     const head = heads.for(req.headers.origin);
     const draining = deps.isDraining();
     if (draining || deps.hub.size >= deps.maxConnections) {

@@ -53,9 +53,10 @@ export async function realtimeToken(user: TUser | undefined, videoId?: string): 
  * GET /api/realtime-token when it has none.
  */
 export async function pageRealtimeToken(videoId?: string): Promise<ConnectTokenValue | undefined> {
-  const session = (await cookies()).get(SESSION_COOKIE)?.value;
-  const user = await context().sessions.verify(session);
   try {
+    // A session store that cannot answer (revocations) must not stop the page: no token then.
+    const session = (await cookies()).get(SESSION_COOKIE)?.value;
+    const user = await context().sessions.verify(session);
     const { token, expiresAt } = await realtimeToken(user, videoId);
     return { token, expiresAt };
   } catch {

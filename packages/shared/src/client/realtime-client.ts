@@ -224,11 +224,14 @@ export class RealtimeClient {
     if (this.token) params.set('token', this.token.token);
     this.setStatus(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const source = this.o.createEventSource(`${this.nodeUrl}/connect?${params.toString()}`);
+    /** `connected` came: the stream is open. */
     let opened = false;
+    /** The node answered (a stream, even one that only sends the client elsewhere): the token was not refused. */
+    let answered = false;
     this.source = source;
     source.onerror = () => {
       if (this.source !== source) return;
-      if (!opened) this.failedBeforeOpen++;
+      if (!opened && !answered) this.failedBeforeOpen++;
       // Told to move already: the node ending the stream is expected; the switch is scheduled.
       if (this.switchTimer !== undefined) this.teardown();
       else this.retry();
@@ -251,7 +254,10 @@ export class RealtimeClient {
       if (this.source !== source) return;
       const told = ReconnectPayloadSchema.safeParse(controlPayload(event.data));
       if (!told.success) return;
-      const afterMs = told.data.afterMs;
+      answered = true;
+      // Sent away before the stream opened (the node is full or draining, or cannot set the topics
+      // up): back off as after a failure, or every client would go round the nodes at once.
+      const afterMs = opened ? told.data.afterMs : Math.max(told.data.afterMs, this.backoffDelay(++this.attempt));
       // The node is draining: keep reading it until our turn, then move (the node spreads turns
       // so that its viewers do not all land on the other nodes at once).
       this.o.clearTimeout(this.watchdog);

@@ -53,8 +53,10 @@ export class ConnectTokens {
       algorithms: ['HS256'],
       allowedAud: CONNECT_TOKEN_AUDIENCE,
       requiredClaims: ['exp', 'sub', 'aud'],
-      // Verified tokens, each until it expires: a client reconnecting costs one lookup.
+      // Verified tokens, each until it expires: a client reconnecting costs one lookup. A refused
+      // one is remembered for a minute, so replaying it costs a lookup too.
       cache: VERIFIED_CACHE_SIZE,
+      errorCacheTTL: 60_000,
     });
   }
 
@@ -79,6 +81,9 @@ export class ConnectTokens {
   /** The grant of a valid token; a 401 AppError naming why otherwise (expired, forged, malformed). */
   verify(token: string): ConnectGrant & { expiresAt: number } {
     if (token.length > MAX_CONNECT_TOKEN_LENGTH) throw unauthorized('the connection token is too long');
+    // Every token this tier signs starts with the same header: anything else is refused before
+    // any decoding or HMAC (a forged token costs a comparison, and never enters the cache).
+    if (!token.startsWith(SIGNED_HEADER)) throw unauthorized('the connection token is not valid');
     let payload: unknown;
     try {
       payload = this.verifier(token);
@@ -98,6 +103,9 @@ export class ConnectTokens {
     };
   }
 }
+
+/** The encoded JOSE header of every token `sign` makes, and its separator. */
+const SIGNED_HEADER = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')}.`;
 
 /** Verified tokens a node keeps (each a few hundred bytes), the most recently used. */
 const VERIFIED_CACHE_SIZE = 10_000;

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
+import ipaddr from 'ipaddr.js';
 
 /*
  * Which address a request comes from, for per-address limits. The socket's peer is the client
@@ -27,4 +28,21 @@ export function compileTrustProxy(list: string | undefined): TrustProxy {
 export function clientAddress(req: IncomingMessage, trust: TrustProxy): string {
   if (!req.socket.remoteAddress) return 'unknown';
   return proxyAddr(req, trust);
+}
+
+/**
+ * The key an address is bounded under: an IPv4 address as it is (an IPv4-mapped IPv6 address as
+ * its IPv4), an IPv6 address by its /64 — one subscriber's network, where every host may pick any
+ * address, so bounding a /128 would bound nothing.
+ */
+export function addressKey(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const v6 = parsed as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  return `${v6.parts
+    .slice(0, 4)
+    .map((part) => part.toString(16))
+    .join(':')}::/64`;
 }
