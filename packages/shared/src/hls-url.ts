@@ -49,8 +49,10 @@ export function checkHlsUrl(raw: string, options: { production: boolean }): HlsU
 
 /** Why a host (as WHATWG URL serialises it) is not one a public stream lives on; undefined if it is. */
 function refusedHost(hostname: string): string | undefined {
+  // WHATWG URL writes an IPv6 literal in brackets and any IPv4 form as four decimal parts.
   const literal = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-  if (ipaddr.IPv6.isValid(literal) || ipaddr.IPv4.isValidFourPartDecimal(literal)) {
+  if (literal !== hostname || ipaddr.IPv4.isValidFourPartDecimal(literal)) {
+    if (!ipaddr.isValid(literal)) return 'is not an address ipaddr.js can classify';
     // process() turns an IPv4-mapped IPv6 address (::ffff:127.0.0.1) into the IPv4 it maps.
     const range = ipaddr.process(literal).range();
     return range === 'unicast' ? undefined : `is a ${range} address`;

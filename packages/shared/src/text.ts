@@ -30,9 +30,12 @@ const TAG_FLAG = /\u{1F3F4}[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]{1,6}\u{E007F
 const TAG = /[\u{E0000}-\u{E007F}]/u;
 const COMBINING_FLOOD = new RegExp(`\\p{M}{${MAX_COMBINING_RUN + 1},}`, 'u');
 const SPACES = /[\p{Zs}]+/gu;
-/** Format characters, spaces, marks and the letters that draw nothing. */
-const INVISIBLE = /[\p{Cf}\p{Z}\p{M}\u115F\u1160\u3164\uFFA0\u2800]/gu;
-const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
+/**
+ * One character that draws something: a letter, digit, punctuation or symbol, but not one of the
+ * letters that draw nothing (Hangul fillers, braille blank). Format characters, spaces and
+ * combining marks are none of these, so they never count.
+ */
+const VISIBLE = /(?![\u115F\u1160\u3164\uFFA0\u2800])[\p{L}\p{N}\p{P}\p{S}]/u;
 
 export type TextCheck = { ok: true; text: string } | { ok: false; reason: string };
 
@@ -48,8 +51,8 @@ export function cleanText(raw: string): TextCheck {
   if (COMBINING_FLOOD.test(text)) {
     return { ok: false, reason: `must not stack more than ${MAX_COMBINING_RUN} combining marks on a character` };
   }
+  if (!VISIBLE.test(text)) return { ok: false, reason: 'must contain visible text' };
   const collapsed = text.replace(SPACES, ' ').trim();
-  if (!VISIBLE.test(collapsed.replace(INVISIBLE, ''))) return { ok: false, reason: 'must contain visible text' };
   return { ok: true, text: collapsed };
 }
 
