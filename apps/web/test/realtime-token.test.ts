@@ -89,4 +89,23 @@ describe('GET /api/realtime-token', () => {
     await expectError(await realtimeToken.GET(req('/api/realtime-token?videoId=nope')), 404, 'NOT_FOUND');
     await expectError(await realtimeToken.GET(req('/api/realtime-token?videoId=../x')), 400, 'VALIDATION_FAILED');
   });
+
+  it('mints at most 300 guests a minute per address (each would count as a viewer); signed-in users are not held to it', async () => {
+    const from = (address: string, cookie?: string) =>
+      realtimeToken.GET(
+        req('/api/realtime-token?videoId=demo', {
+          headers: { 'x-ovation-client-address': address },
+          ...(cookie ? { cookie } : {}),
+        }),
+      );
+    const statuses: number[] = [];
+    for (let i = 0; i < 301; i++) statuses.push((await from('198.51.100.9')).status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(300);
+    const refused = await from('198.51.100.9');
+    await expectError(refused, 429, 'RATE_LIMITED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await from('198.51.100.10')).status).toBe(200);
+    const member = await signIn('Member');
+    expect((await from('198.51.100.9', member.cookie)).status).toBe(200);
+  });
 });

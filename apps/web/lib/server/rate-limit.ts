@@ -53,6 +53,12 @@ export const DEFAULT_BUDGETS = {
   /** Videos a user may create a day, and an address (so fresh identities do not multiply it). */
   videosPerUser: { points: 20, seconds: 86_400 },
   videosPerAddress: { points: 100, seconds: 86_400 },
+  /**
+   * Connection tokens for guests (no session) per address: each names a new guest, who counts as
+   * a viewer. An office of hundreds opening the page in one minute fits; a script minting viewers
+   * gets 300 a minute, and the nodes hold at most MAX_CONNECTIONS_PER_IP from the address anyway.
+   */
+  guestTokensPerAddress: { points: 300, seconds: 60 },
 } satisfies Record<string, Budget>;
 
 /*
@@ -64,6 +70,7 @@ const BudgetEnvSchema = z.object({
   SESSIONS_PER_HOUR_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.sessionsPerAddress.points),
   VIDEOS_PER_DAY_PER_USER: env.positiveInt(DEFAULT_BUDGETS.videosPerUser.points),
   VIDEOS_PER_DAY_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.videosPerAddress.points),
+  GUEST_TOKENS_PER_MINUTE_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.guestTokensPerAddress.points),
 });
 
 export function budgetsFromEnv(source: Record<string, string | undefined> = process.env): typeof DEFAULT_BUDGETS {
@@ -72,6 +79,7 @@ export function budgetsFromEnv(source: Record<string, string | undefined> = proc
     sessionsPerAddress: { points: parsed.SESSIONS_PER_HOUR_PER_ADDRESS, seconds: 3600 },
     videosPerUser: { points: parsed.VIDEOS_PER_DAY_PER_USER, seconds: 86_400 },
     videosPerAddress: { points: parsed.VIDEOS_PER_DAY_PER_ADDRESS, seconds: 86_400 },
+    guestTokensPerAddress: { points: parsed.GUEST_TOKENS_PER_MINUTE_PER_ADDRESS, seconds: 60 },
   };
 }
 
@@ -89,6 +97,7 @@ export class RateLimits {
   private readonly sessionsByAddress: RateLimiterAbstract;
   private readonly videos: RateLimiterAbstract;
   private readonly videosByAddress: RateLimiterAbstract;
+  private readonly guestTokensByAddress: RateLimiterAbstract;
 
   constructor(options: RateLimitOptions) {
     const budgets = { ...budgetsFromEnv(), ...options.budgets };
@@ -115,6 +124,12 @@ export class RateLimits {
     this.sessionsByAddress = make('sessions-ip', budgets.sessionsPerAddress);
     this.videos = make('videos', budgets.videosPerUser);
     this.videosByAddress = make('videos-ip', budgets.videosPerAddress);
+    this.guestTokensByAddress = make('guest-tokens-ip', budgets.guestTokensPerAddress);
+  }
+
+  /** A connection token for a guest (GET /api/realtime-token, a page rendered without a session). */
+  guestToken(address: string): Promise<void> {
+    return consumeForAddress(this.guestTokensByAddress, address, 1, 'viewer connections from your network');
   }
 
   /** Likes cost one point per tap (a batch of `count` taps costs `count`), per user and per address. */

@@ -6,7 +6,8 @@ import {
   videoTopic,
 } from '@ovation/shared';
 import { ConnectTokens } from '@ovation/shared/connect-token';
-import { cookies } from 'next/headers';
+import { cookies, headers } from 'next/headers';
+import { CLIENT_ADDRESS_HEADER } from './client-address';
 import { context } from './context';
 import { SESSION_COOKIE } from './session';
 import { findVideo, VIDEOS_TOPIC } from './videos';
@@ -35,7 +36,16 @@ function signer(): ConnectTokens {
   return holder.__ovationConnectTokens.tokens;
 }
 
-export async function realtimeToken(user: TUser | undefined, videoId?: string): Promise<TRealtimeTokenResponse> {
+/**
+ * A token for `user` (or a new guest from `address`: guests are bounded per address, 429 beyond,
+ * since each one counts as a viewer).
+ */
+export async function realtimeToken(
+  user: TUser | undefined,
+  address: string,
+  videoId?: string,
+): Promise<TRealtimeTokenResponse> {
+  if (user === undefined) await context().limits.guestToken(address);
   const topics = [VIDEOS_TOPIC];
   const observe: string[] = [];
   if (videoId !== undefined) {
@@ -57,7 +67,8 @@ export async function pageRealtimeToken(videoId?: string): Promise<ConnectTokenV
     // A session store that cannot answer (revocations) must not stop the page: no token then.
     const session = (await cookies()).get(SESSION_COOKIE)?.value;
     const user = await context().sessions.verify(session);
-    const { token, expiresAt } = await realtimeToken(user, videoId);
+    const address = (await headers()).get(CLIENT_ADDRESS_HEADER) ?? 'unknown';
+    const { token, expiresAt } = await realtimeToken(user, address, videoId);
     return { token, expiresAt };
   } catch {
     return undefined;
