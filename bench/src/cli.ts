@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { report } from './report.js';
+import { runConnectAuth } from './scenarios/connect-auth.js';
 import { runConnections } from './scenarios/connections.js';
 import { runDispatch } from './scenarios/dispatch.js';
 import { runFanout } from './scenarios/fanout.js';
@@ -7,7 +8,7 @@ import { runLive } from './scenarios/live.js';
 import { runRelay } from './scenarios/relay.js';
 import { profileServicesInto } from './stack.js';
 
-const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|dispatch|relay> [options]
+const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|dispatch|relay|connect-auth> [options]
 
   common     --engine memory|redis   --seconds N   --json FILE   --profile DIR (V8 CPU profiles of the services)
              --realtime-env NAME=VALUE (seed, latency)
@@ -16,7 +17,8 @@ const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|disp
   fanout     comment-only closed loop to 10,000 viewers            (--viewers --batch --window --reference)
   connections 19,000 idle viewers on 1 node (--viewers 100000 --nodes 6 for the large run; --reference)
   dispatch   max publishes/s through one dispatcher, Redis registry, 2 nodes (--batch --concurrency --publishers)
-  relay      cross-region relay: events/s one dispatcher accepts from another region (--batch --concurrency --topics)`;
+  relay      cross-region relay: events/s one dispatcher accepts from another region (--batch --concurrency --topics)
+  connect-auth connects/s with a connection token against tokenless, and floods of bad tokens (--viewers N connects, --concurrency, --batch N flood)`;
 
 const { values } = parseArgs({
   options: {
@@ -117,6 +119,13 @@ switch (values.scenario) {
       batch: num('batch', values.batch, 100),
       concurrency: num('concurrency', values.concurrency, 8),
       topics: num('topics', values.topics, 10),
+    });
+    break;
+  case 'connect-auth':
+    outcome = await runConnectAuth({
+      connects: num('viewers', values.viewers, 4000),
+      concurrency: num('concurrency', values.concurrency, 16),
+      flood: num('batch', values.batch, 10_000),
     });
     break;
   default:

@@ -65,6 +65,8 @@ export async function startService(
       PORT: String(port),
       LOG_LEVEL: 'warn',
       INTERNAL_TOKEN: BENCH_TOKEN,
+      // Every load generator connects from loopback: past the per-address bound of a real node.
+      ...(tier === 'realtime' ? { MAX_CONNECTIONS_PER_IP: '1000000' } : {}),
       ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

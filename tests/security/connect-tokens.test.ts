@@ -223,6 +223,34 @@ describe('GET /connect refuses', () => {
   });
 });
 
+describe('a flood of bad tokens', () => {
+  it('is turned away unheard (429, no signature check) after MAX_REFUSALS_PER_IP refusals, a valid token too', async () => {
+    const node = await buildRealtime(
+      loadRealtimeConfig({
+        INTERNAL_TOKEN: INTERNAL,
+        LOG_LEVEL: 'silent',
+        PORT: '0',
+        DISPATCHER_URLS: dispatcherUrl,
+        CONNECT_TOKEN_SECRET: SECRET,
+        NODE_ENV: 'production',
+        MAX_REFUSALS_PER_IP: '5',
+      }),
+    );
+    const url = await node.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const forged = new ConnectTokens('another-key-that-is-long-enough-0123456').sign(grant(['video:a'])).token;
+      for (let i = 0; i < 5; i++) {
+        expect(await refused(`${url}/connect?topics=video:a&token=${forged}`)).toMatchObject({ status: 401 });
+      }
+      const answer = await refused(`${url}/connect?topics=video:a&token=${sign(['video:a'])}`);
+      expect(answer).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+      expect(answer.message).toMatch(/refused/);
+    } finally {
+      await node.close();
+    }
+  });
+});
+
 describe('what a connection token allows', () => {
   it('counts a viewer once however many tabs they open', async () => {
     // Each step waits for a count the wrong answer never passes through (counts arrive late).

@@ -127,6 +127,7 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     admission: new Admission({
       perViewer: config.maxConnectionsPerViewer,
       perAddress: config.maxConnectionsPerAddress,
+      refusalsPerAddress: config.maxRefusalsPerAddress,
     }),
     addressOf: (req) => addressKey(clientAddress(req, trustProxy)),
     isDraining: () => draining,

@@ -40,6 +40,8 @@ const RealtimeEnvSchema = z.object({
   MAX_CONNECTIONS_PER_VIEWER: env.positiveInt(10),
   /** Connections one address may hold on this node (an office behind one NAT address fits). */
   MAX_CONNECTIONS_PER_IP: env.positiveInt(1000),
+  /** Refused connects (401/403) an address may make per 10 s before it is turned away unheard (429). */
+  MAX_REFUSALS_PER_IP: env.positiveInt(100),
   /** Proxies whose X-Forwarded-For is believed: addresses, CIDRs, `loopback`… (none by default). */
   TRUST_PROXY: z.string().default(''),
 });
@@ -84,6 +86,7 @@ export function loadRealtimeConfig(source: Record<string, string | undefined> = 
     ),
     maxConnectionsPerViewer: parsed.MAX_CONNECTIONS_PER_VIEWER,
     maxConnectionsPerAddress: parsed.MAX_CONNECTIONS_PER_IP,
+    maxRefusalsPerAddress: parsed.MAX_REFUSALS_PER_IP,
     trustProxy: parsed.TRUST_PROXY,
   });
 }

@@ -117,7 +117,13 @@ export function createConnectHandler(deps: ConnectDeps) {
     const address = deps.addressOf(req);
     let access: Access;
     try {
-      access = deps.auth.authorize(req, params, query.topics, observer);
+      deps.admission.screen(address);
+      try {
+        access = deps.auth.authorize(req, params, query.topics, observer);
+      } catch (error) {
+        deps.admission.refused(address);
+        throw error;
+      }
       deps.admission.admit(access.viewerId, address);
     } catch (error) {
       refuse(req, res, error);

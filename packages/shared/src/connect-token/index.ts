@@ -17,8 +17,8 @@ import { TopicSchema } from '../schemas.js';
  * it was given; after that a node answers 401 and the project's client fetches a new one.
  *
  * fast-jwt rather than jose (which the web's sessions use): a node checks a token per connect, and
- * in a reconnect storm thousands per second; fast-jwt verifies synchronously with node:crypto and
- * caches verified tokens until they expire (9 µs a token uncached against jose's 83 µs, BENCHMARKS.md).
+ * in a reconnect storm thousands per second; fast-jwt verifies synchronously with node:crypto
+ * (9 µs a token against jose's 83 µs; BENCHMARKS.md, connect-auth).
  */
 
 export const CONNECT_TOKEN_AUDIENCE = 'ovation:connect';
@@ -53,36 +53,52 @@ export class ConnectTokens {
       algorithms: ['HS256'],
       allowedAud: CONNECT_TOKEN_AUDIENCE,
       requiredClaims: ['exp', 'sub', 'aud'],
-      // Verified tokens, each until it expires: a client reconnecting costs one lookup. A refused
-      // one is remembered for a minute, so replaying it costs a lookup too.
-      cache: VERIFIED_CACHE_SIZE,
-      errorCacheTTL: 60_000,
+      // No cache: most tokens a node sees are new (a page load mints one), and fast-jwt's cache
+      // makes every miss three times dearer (a forged token 167 µs instead of 51).
     });
   }
 
-  /** A token for `grant`, and when it expires (ms since the epoch). */
+  /**
+   * A token for `grant`, and when it expires (ms since the epoch). `now` (tests) signs as of
+   * another time; otherwise a signer per lifetime is made once and reused.
+   */
   sign(
     grant: ConnectGrant,
     ttlSeconds = CONNECT_TOKEN_TTL_SECONDS,
-    now = Date.now(),
+    now?: number,
   ): { token: string; expiresAt: number } {
-    const signer = createSigner({
+    const signer = now === undefined ? this.signerFor(ttlSeconds) : this.makeSigner(ttlSeconds, now);
+    const issuedAt = Math.floor((now ?? Date.now()) / 1000);
+    const token = signer({ sub: grant.viewerId, topics: [...grant.topics], observe: [...grant.observe] });
+    return { token, expiresAt: (issuedAt + ttlSeconds) * 1000 };
+  }
+
+  private readonly signers = new Map<number, SignToken>();
+
+  private signerFor(ttlSeconds: number): SignToken {
+    let signer = this.signers.get(ttlSeconds);
+    if (!signer) {
+      signer = this.makeSigner(ttlSeconds);
+      this.signers.set(ttlSeconds, signer);
+    }
+    return signer;
+  }
+
+  private makeSigner(ttlSeconds: number, now?: number): SignToken {
+    return createSigner({
       key: this.secret,
       algorithm: 'HS256',
       aud: CONNECT_TOKEN_AUDIENCE,
-      sub: grant.viewerId,
       expiresIn: ttlSeconds * 1000,
-      clockTimestamp: now,
+      ...(now === undefined ? {} : { clockTimestamp: now }),
     });
-    const token = signer({ topics: [...grant.topics], observe: [...grant.observe] });
-    return { token, expiresAt: (Math.floor(now / 1000) + ttlSeconds) * 1000 };
   }
 
   /** The grant of a valid token; a 401 AppError naming why otherwise (expired, forged, malformed). */
   verify(token: string): ConnectGrant & { expiresAt: number } {
     if (token.length > MAX_CONNECT_TOKEN_LENGTH) throw unauthorized('the connection token is too long');
     // Every token this tier signs starts with the same header: anything else is refused before
-    // any decoding or HMAC (a forged token costs a comparison, and never enters the cache).
+    // any decoding or HMAC (garbage costs a comparison).
     if (!token.startsWith(SIGNED_HEADER)) throw unauthorized('the connection token is not valid');
     let payload: unknown;
     try {
@@ -104,11 +120,11 @@ export class ConnectTokens {
   }
 }
 
+/** A synchronous signer (fast-jwt's, with a string key). */
+type SignToken = (payload: Record<string, unknown>) => string;
+
 /** The encoded JOSE header of every token `sign` makes, and its separator. */
 const SIGNED_HEADER = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')}.`;
-
-/** Verified tokens a node keeps (each a few hundred bytes), the most recently used. */
-const VERIFIED_CACHE_SIZE = 10_000;
 
 function unauthorized(message: string): AppError {
   return new AppError('UNAUTHORIZED', message);
