@@ -36,6 +36,8 @@ function startNode(name: string): Promise<ServiceProcess> {
       NODE_HEARTBEAT_MS: '400',
       DRAIN_MS: String(DRAIN_MS),
       MAX_CONNECTIONS: '5000',
+      // Its viewers all come from 127.0.0.1: past the per-address default of 1,000.
+      MAX_CONNECTIONS_PER_IP: '5000',
     },
     name,
   );

@@ -289,6 +289,27 @@ describe('RealtimeClient', () => {
     expect(posts).toHaveLength(1); // nothing new, nothing sent
     client.stop();
   });
+
+  it('reports nothing as an observer (not a counted viewer: the node refuses its reports)', () => {
+    const posts: unknown[] = [];
+    const { client } = makeClient({
+      reportLatency: true,
+      observer: true,
+      latencyReportIntervalMs: 5000,
+      fetch: async (_url, init) => {
+        posts.push(init.body);
+        return {};
+      },
+    });
+    client.start();
+    const source = latest();
+    expect(source.params.get('observer')).toBe('1');
+    connect(source);
+    source.emit('comment', { id: 'a', topic: 'video:1', type: 'comment', data: {}, ts: Date.now() - 40 });
+    vi.advanceTimersByTime(15_000);
+    expect(posts).toEqual([]);
+    client.stop();
+  });
 });
 
 describe('RealtimeClient with a connection token', () => {

@@ -344,8 +344,13 @@ export class RealtimeClient {
     }
   }
 
+  /** Latency is reported by counted viewers only (a node refuses an observer's report). */
+  private get reportsLatency(): boolean {
+    return this.o.reportLatency && !this.o.observer;
+  }
+
   private sample(envelope: TEventEnvelope): void {
-    if (!this.o.reportLatency || typeof envelope.ts !== 'number') return;
+    if (!this.reportsLatency || typeof envelope.ts !== 'number') return;
     // A replayed event or a snapshot says nothing about how fast live delivery is.
     if (envelope.replayed || envelope.type === 'snapshot') return;
     if (this.samples.length >= MAX_LATENCY_SAMPLES) return;
@@ -353,7 +358,7 @@ export class RealtimeClient {
   }
 
   private scheduleReport(): void {
-    if (!this.o.reportLatency || !this.o.fetch) return;
+    if (!this.reportsLatency || !this.o.fetch) return;
     this.reportTimer = this.o.setTimeout(() => {
       this.flushLatency();
       this.scheduleReport();

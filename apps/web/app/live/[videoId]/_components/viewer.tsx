@@ -1,6 +1,6 @@
 'use client';
 
-import type { ConnectTokenValue, TComment, TUser } from '@ovation/shared';
+import { type ConnectTokenValue, MAX_LIKE_BATCH, type TComment, type TUser } from '@ovation/shared';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
@@ -13,7 +13,7 @@ import { CommentFeed } from './comment-feed';
 import { Hearts, type HeartsHandle } from './hearts';
 import { Player } from './player';
 
-/** Taps are sent together at most this often (the API takes 1–50 per request). */
+/** Taps are sent together at most this often (the API takes 1–MAX_LIKE_BATCH per request). */
 const LIKE_BATCH_MS = 250;
 
 type Pending = { kind: 'like' } | { kind: 'comment'; text: string };
@@ -73,7 +73,7 @@ export function Viewer({
 
   const flushLikes = useCallback(() => {
     tapTimer.current = undefined;
-    const count = Math.min(50, taps.current);
+    const count = Math.min(MAX_LIKE_BATCH, taps.current);
     taps.current -= count;
     if (count === 0) return;
     sendLikes.mutate({ count, key: newIdempotencyKey() });
