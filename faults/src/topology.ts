@@ -22,6 +22,8 @@ import { healthy, ManagedProcess, type ProcessSpec } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const TOKEN = 'faults-internal-token-0123456789';
+/** Signs connection tokens (web) and verifies them (realtime nodes): the same on both, fresh per run. */
+const CONNECT_TOKEN_SECRET = randomBytes(32).toString('hex');
 
 /** Inter-region latency on the relay links, as between data centres. */
 export const PEER_LATENCY_MS = 80;
@@ -61,6 +63,7 @@ const base = (): Record<string, string> => ({
   PATH: process.env.PATH ?? '',
   HOST: '127.0.0.1',
   INTERNAL_TOKEN: TOKEN,
+  CONNECT_TOKEN_SECRET,
   LOG_LEVEL: 'warn',
 });
 
@@ -197,15 +200,7 @@ export async function startTopology(options: { regions?: number; random: () => n
     region: first.name,
     port: webPort,
     cwd: join(ROOT, 'apps/web'),
-    command: [
-      process.execPath,
-      join(ROOT, 'node_modules/next/dist/bin/next'),
-      'start',
-      '--hostname',
-      '127.0.0.1',
-      '--port',
-      String(webPort),
-    ],
+    command: [process.execPath, join(ROOT, 'apps/web/server.mjs')],
     env: {
       ...base(),
       PORT: String(webPort),
