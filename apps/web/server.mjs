@@ -125,14 +125,20 @@ function withBody(req, chunks) {
 
 /** Node refused the bytes before a request existed: answer in the contract's shape, then close. */
 export function onClientError(error, socket) {
-  if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  // A response already under way on this socket (a body that broke mid-request) cannot be replaced.
+  if (error.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent) return void socket.destroy();
   if (error.code === 'HPE_HEADER_OVERFLOW') {
     return rawAnswer(socket, 431, 'HEADERS_TOO_LARGE', 'request headers: larger than the server accepts');
   }
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     return rawAnswer(socket, 408, 'REQUEST_TIMEOUT', 'request: not received in time');
   }
-  rawAnswer(socket, 400, 'BAD_REQUEST', 'request: not valid HTTP');
+  rawAnswer(
+    socket,
+    400,
+    'BAD_REQUEST',
+    `request: not valid HTTP${error.code?.startsWith('HPE_') ? ` (${error.code})` : ''}`,
+  );
 }
 
 function rawAnswer(socket, status, code, message) {
@@ -174,8 +180,17 @@ async function main() {
     trust,
     headers: baseHeaders(process.env.NODE_ENV === 'production'),
   });
-  const server = createServer({ requestTimeout: 30_000 }, (req, res) => {
+  // Node would answer HTTP/1.1 without Host with an empty 400 of its own: answered here instead.
+  const server = createServer({ requestTimeout: 30_000, requireHostHeader: false }, (req, res) => {
     if (closing) res.setHeader('connection', 'close');
+    if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      const body = errorBody('BAD_REQUEST', 'headers.Host: required in HTTP/1.1');
+      res.writeHead(400, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
+      return void res.end(body);
+    }
     edge(req, res);
   });
   server.on('clientError', onClientError);

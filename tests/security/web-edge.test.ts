@@ -360,6 +360,12 @@ describe('malformed requests get the contract’s error shape', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(bodyOf(answer)).toMatchObject({ error: { code: 'BAD_REQUEST' } });
   });
+
+  it('HTTP/1.1 without Host: 400 BAD_REQUEST naming the header', async () => {
+    const answer = await rawExchange(web.port, 'GET /healthz HTTP/1.1\r\nconnection: close\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(bodyOf(answer)).toEqual({ error: { code: 'BAD_REQUEST', message: 'headers.Host: required in HTTP/1.1' } });
+  });
 });
 
 describe('client address', () => {
