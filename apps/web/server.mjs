@@ -1,7 +1,7 @@
 // The web tier's process: Next's request handler behind a node:http server that owns the raw HTTP.
 // `next start` cannot do what this does before Next sees a request:
 //
-//   socket ─▶ clientError? ─▶ 400/408/431 in the contract's shape (Node refused the request)
+//   socket ─▶ clientError, CONNECT, Expect, no Host? ─▶ 400/405/408/417/431 in the contract's shape
 //          ─▶ request ─▶ x-ovation-client-address from the socket + TRUST_PROXY (the client's own
 //                        value removed: Next passes X-Forwarded-For on as the client wrote it)
 //                     ─▶ body over 64 KiB? ─▶ 413 before it is read (Content-Length), or as soon as
