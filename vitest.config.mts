@@ -7,6 +7,10 @@ export default defineConfig({
   resolve: {
     // Tests run against the shared package's source; built services use its dist.
     alias: [
+      {
+        find: /^@ovation\/shared\/client-address$/,
+        replacement: src('./packages/shared/src/server/client-address.ts'),
+      },
       { find: /^@ovation\/shared\/connect-token$/, replacement: src('./packages/shared/src/connect-token/index.ts') },
       { find: /^@ovation\/shared\/server$/, replacement: src('./packages/shared/src/server/index.ts') },
       { find: /^@ovation\/shared$/, replacement: src('./packages/shared/src/index.ts') },

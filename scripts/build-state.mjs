@@ -13,7 +13,7 @@ export const WORKSPACES = [
   {
     name: '@ovation/web',
     dir: 'apps/web',
-    sources: ['app', 'lib', 'public', 'next.config.mjs', 'instrumentation.ts'],
+    sources: ['app', 'lib', 'public', 'next.config.mjs', 'instrumentation.ts', 'proxy.ts'],
     output: '.next/BUILD_ID',
   },
 ];

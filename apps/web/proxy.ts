@@ -93,6 +93,14 @@ function nonce(): string {
  */
 export function contentSecurityPolicy(nonceValue: string, config: PolicyConfig): string {
   const realtime = config.realtimeUrls.map((url) => new URL(url).origin);
+  // A video's stream may be on any origin its owner gave (checked when created: checkHlsUrl),
+  // unless HLS_ORIGINS names the allowed ones (then videos elsewhere are refused too).
+  const hls =
+    config.hlsOrigins.length > 0
+      ? config.hlsOrigins
+      : config.nodeEnv === 'production'
+        ? ['https:']
+        : ['https:', 'http:'];
   const directives: Record<string, string[]> = {
     'default-src': ["'self'"],
     'script-src': [
@@ -105,8 +113,8 @@ export function contentSecurityPolicy(nonceValue: string, config: PolicyConfig):
     'style-src': ["'self'", "'unsafe-inline'"],
     'img-src': ["'self'", 'data:', 'blob:'],
     'font-src': ["'self'"],
-    'connect-src': ["'self'", ...realtime, ...config.hlsOrigins],
-    'media-src': ["'self'", 'blob:', ...config.hlsOrigins],
+    'connect-src': ["'self'", ...realtime, ...hls],
+    'media-src': ["'self'", 'blob:', ...hls],
     'worker-src': ["'self'", 'blob:'],
     'object-src': ["'none'"],
     'base-uri': ["'none'"],

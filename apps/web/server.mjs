@@ -15,7 +15,7 @@ import { createServer, IncomingMessage, STATUS_CODES } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_BODY_LIMIT_BYTES, env, parseEnv } from '@ovation/shared';
-import { clientAddress, compileTrustProxy } from '@ovation/shared/server';
+import { addressKey, clientAddress, compileTrustProxy } from '@ovation/shared/client-address';
 import { z } from 'zod';
 
 /** Set here, read by route handlers (apps/web/lib/server/client-address.ts). */
@@ -73,7 +73,8 @@ export function edgeHandler({ handle, trust, bodyLimit = DEFAULT_BODY_LIMIT_BYTE
 
   return (req, res) => {
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-    setClientAddress(req, clientAddress(req, trust));
+    // IPv6 by its /64 (a host may take any address of it), IPv4-mapped as IPv4: the key limits use.
+    setClientAddress(req, addressKey(clientAddress(req, trust)));
 
     const declared = req.headers['content-length'];
     if (declared !== undefined && !(Number(declared) <= bodyLimit)) return tooLarge(req, res);

@@ -85,3 +85,15 @@ describe('origins', () => {
     expect(() => loadWebConfig({ WEB_ORIGINS: 'javascript:alert(1)' })).toThrow('WEB_ORIGINS');
   });
 });
+
+describe('secrets and limits that cannot work together', () => {
+  it('refuses one secret in two roles (a session key that signs connection tokens, or the reverse)', () => {
+    expect(() => loadWebConfig({ ...production, CONNECT_TOKEN_SECRET: own.SESSION_SECRET })).toThrow(/must all differ/);
+    expect(() => loadWebConfig({ ...production, INTERNAL_TOKEN: own.CONNECT_TOKEN_SECRET })).toThrow(/must all differ/);
+  });
+
+  it('refuses LIKES_PER_SECOND below MAX_LIKE_BATCH (a full batch would always be refused)', () => {
+    expect(() => loadWebConfig({ LIKES_PER_SECOND: '10' })).toThrow(/LIKES_PER_SECOND: must be at least 20/);
+    expect(loadWebConfig({ LIKES_PER_SECOND: '20' }).likesPerSecond).toBe(20);
+  });
+});

@@ -1,8 +1,10 @@
 import {
+  ConfigError,
   commonEnvShape,
   DEV_CONNECT_TOKEN_SECRET,
   DEV_SESSION_SECRET,
   env,
+  MAX_LIKE_BATCH,
   parseEnv,
   resolveInternalToken,
   resolveSecret,
@@ -24,13 +26,21 @@ const WebEnvSchema = z.object({
   SESSION_SECRET: env.secret(32),
   /** Signs the realtime connection tokens the web hands browsers; the realtime nodes verify them. */
   CONNECT_TOKEN_SECRET: env.secret(32),
-  /** Like taps a user may send per second (a burst of this many, refilled every second). */
-  LIKES_PER_SECOND: env.positiveInt(20),
+  /**
+   * Like taps a user may send per second (a burst of this many, refilled every second): at least
+   * MAX_LIKE_BATCH, the most taps one request carries, or a full batch would always be refused.
+   */
+  LIKES_PER_SECOND: env
+    .positiveInt(20)
+    .pipe(z.number().min(MAX_LIKE_BATCH, `must be at least ${MAX_LIKE_BATCH} (MAX_LIKE_BATCH)`)),
   /** Comments a user may post per second, sustained. */
   COMMENTS_PER_SECOND: env.positiveInt(1),
   /** The origins the app is served under; unset: the request's own Host. */
   WEB_ORIGINS: originList().optional(),
-  /** Origins videos' HLS playlists and segments may come from, besides the app's own. */
+  /**
+   * Origins videos' HLS playlists and segments may come from, besides the app's own; videos on
+   * other origins are refused. Unset: any https origin (any http one too outside production).
+   */
   HLS_ORIGINS: originList().default([]),
   /** Origins that may embed the pages in a frame; unset: none. */
   FRAME_ANCESTORS: originList().default([]),
@@ -41,12 +51,7 @@ export type WebConfig = ReturnType<typeof loadWebConfig>;
 export function loadWebConfig(source: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(WebEnvSchema, source);
   const nodeEnv = parsed.NODE_ENV;
-  return Object.freeze({
-    nodeEnv,
-    dispatcherUrls: Object.freeze([...parsed.DISPATCHER_URLS]),
-    realtimeUrls: Object.freeze([...parsed.REALTIME_URLS]),
-    redisUrl: parsed.REDIS_URL,
-    redisPrefix: parsed.REDIS_PREFIX,
+  const secrets = {
     sessionSecret: resolveSecret('SESSION_SECRET', parsed.SESSION_SECRET, nodeEnv, DEV_SESSION_SECRET),
     connectTokenSecret: resolveSecret(
       'CONNECT_TOKEN_SECRET',
@@ -55,6 +60,21 @@ export function loadWebConfig(source: Record<string, string | undefined> = proce
       DEV_CONNECT_TOKEN_SECRET,
     ),
     internalToken: resolveInternalToken(parsed.INTERNAL_TOKEN, nodeEnv),
+  };
+  // One secret in two roles would let whoever holds one of them forge the other's tokens.
+  if (new Set(Object.values(secrets)).size < 3) {
+    throw new ConfigError(
+      'CONNECT_TOKEN_SECRET',
+      'SESSION_SECRET, CONNECT_TOKEN_SECRET and INTERNAL_TOKEN must all differ',
+    );
+  }
+  return Object.freeze({
+    nodeEnv,
+    dispatcherUrls: Object.freeze([...parsed.DISPATCHER_URLS]),
+    realtimeUrls: Object.freeze([...parsed.REALTIME_URLS]),
+    redisUrl: parsed.REDIS_URL,
+    redisPrefix: parsed.REDIS_PREFIX,
+    ...secrets,
     likesPerSecond: parsed.LIKES_PER_SECOND,
     commentsPerSecond: parsed.COMMENTS_PER_SECOND,
     webOrigins: parsed.WEB_ORIGINS ? Object.freeze([...parsed.WEB_ORIGINS]) : undefined,

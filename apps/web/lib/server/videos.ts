@@ -159,6 +159,17 @@ export async function createVideo(
     const checked = checkHlsUrl(input.hlsUrl, { production: true });
     if (!checked.ok) throw new AppError('VALIDATION_FAILED', `body.hlsUrl ${checked.reason}`);
   }
+  // The pages' Content-Security-Policy lets media come from HLS_ORIGINS only, when it is set.
+  if (
+    input.hlsUrl?.includes('://') &&
+    config.hlsOrigins.length > 0 &&
+    !config.hlsOrigins.includes(new URL(input.hlsUrl).origin)
+  ) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `body.hlsUrl must be on one of HLS_ORIGINS: ${config.hlsOrigins.join(', ')}`,
+    );
+  }
   return runOnce(
     once,
     async (record) => present(await findVideo(resultOf(CreatedVideoSchema, record).id), 0),
