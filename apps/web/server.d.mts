@@ -14,3 +14,5 @@ export function edgeHandler(options: {
 }): (req: IncomingMessage, res: ServerResponse) => void;
 
 export function onClientError(error: NodeJS.ErrnoException, socket: Socket): void;
+
+export function rememberPeers<S extends import('node:net').Server>(server: S): S;

@@ -72,6 +72,13 @@ export function edgeHandler({ handle, trust, bodyLimit = DEFAULT_BODY_LIMIT_BYTE
   };
 
   return (req, res) => {
+    // A client that reset its connection right after sending has no address any more unless the
+    // server noted it when the connection came (rememberPeers); without one it would pass as
+    // 'unknown', past every per-address limit and ban. Such a request is not served.
+    if (!req.socket.remoteAddress) {
+      req.socket.destroy();
+      return;
+    }
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     // IPv6 by its /64 (a host may take any address of it), IPv4-mapped as IPv4: the key limits use.
     setClientAddress(req, addressKey(clientAddress(req, trust)));
@@ -125,6 +132,15 @@ function withBody(req, chunks) {
 }
 
 /** Node refused the bytes before a request existed: answer in the contract's shape, then close. */
+/**
+ * Reads each connection's peer address as it is accepted: Node keeps it from then on, so a request
+ * whose client reset the connection right after sending still has the address it came from.
+ */
+export function rememberPeers(server) {
+  server.on('connection', (socket) => void socket.remoteAddress);
+  return server;
+}
+
 export function onClientError(error, socket) {
   // A response already under way on this socket (a body that broke mid-request) cannot be replaced.
   if (error.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent) return void socket.destroy();
@@ -194,6 +210,7 @@ async function main() {
     }
     edge(req, res);
   });
+  rememberPeers(server);
   server.on('clientError', onClientError);
   server.on('checkContinue', (req, res) => {
     // `Expect: 100-continue` with a body too large: refused before the client sends it.

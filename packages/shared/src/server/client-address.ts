@@ -26,8 +26,12 @@ export function compileTrustProxy(list: string | undefined): TrustProxy {
 
 /** The client's address: the socket's peer, or what trusted proxies say it forwarded for. */
 export function clientAddress(req: IncomingMessage, trust: TrustProxy): string {
-  if (!req.socket.remoteAddress) return 'unknown';
-  return proxyAddr(req, trust);
+  const peer = req.socket.remoteAddress;
+  if (!peer) return 'unknown';
+  const address = proxyAddr(req, trust);
+  // A trusted proxy that forwarded something that is no address (`X-Forwarded-For: unknown`)
+  // names no client: the proxy itself is the one bounded then, never a shared 'unknown'.
+  return ipaddr.isValid(address) ? address : peer;
 }
 
 /**
