@@ -57,7 +57,7 @@ describe('sessions', () => {
     expect((await session.DELETE(req('/api/session', { method: 'DELETE', cookie }))).status).toBe(200);
   });
 
-  it('renames a signed-in user under the same id: their videos stay theirs, the old cookie stops working', async () => {
+  it('renames a signed-in user under the same id: their videos stay theirs; sign-out ends every cookie of the session', async () => {
     const first = await signIn('Before');
     const video = await create(first.cookie, 'mine');
     const renamed = await session.POST(
@@ -68,12 +68,36 @@ describe('sessions', () => {
     expect(user).toEqual({ id: first.user.id, name: 'After' });
     const cookie = (renamed.headers.get('set-cookie') ?? '').split(';')[0] as string;
     expect(await (await session.GET(req('/api/session', { cookie }))).json()).toEqual({ user });
-    expect(await (await session.GET(req('/api/session', { cookie: first.cookie }))).json()).toEqual({ user: null });
     const started = await start.POST(
       req(`/api/videos/${video.id}/start`, { method: 'POST', cookie }),
       params({ id: video.id }),
     );
     expect(started.status).toBe(200);
+    // The cookie before the rename is the same session: signing out with the new one ends both.
+    await session.DELETE(req('/api/session', { method: 'DELETE', cookie }));
+    for (const stale of [cookie, first.cookie]) {
+      expect(await (await session.GET(req('/api/session', { cookie: stale }))).json()).toEqual({ user: null });
+    }
+  });
+
+  it('a thief who renames a copied cookie is signed out with the victim, and a rename never extends a session', async () => {
+    const victim = await signIn('Victim');
+    const exp = (cookie: string) =>
+      (JSON.parse(Buffer.from(cookie.split('.')[1] ?? '', 'base64url').toString()) as { exp: number }).exp;
+    const forked = await session.POST(
+      req('/api/session', { method: 'POST', cookie: victim.cookie, body: { name: 'Victim' } }),
+    );
+    const thief = (forked.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    expect(exp(thief)).toBe(exp(victim.cookie));
+    // The victim still has their session, and signing out ends the thief's fork too.
+    expect(
+      ((await (await session.GET(req('/api/session', { cookie: victim.cookie }))).json()) as { user: unknown }).user,
+    ).not.toBeNull();
+    await session.DELETE(req('/api/session', { method: 'DELETE', cookie: victim.cookie }));
+    expect(await (await session.GET(req('/api/session', { cookie: thief }))).json()).toEqual({ user: null });
+    expect(
+      (await session.POST(req('/api/session', { method: 'POST', cookie: thief, body: { name: 'Again' } }))).status,
+    ).toBe(200); // a new sign-in (a new user), not the victim's session
   });
 });
 
@@ -221,5 +245,18 @@ describe('budgets from the environment', () => {
       seconds: 3600,
     });
     expect(() => budgetsFromEnv({ VIDEOS_PER_DAY_PER_ADDRESS: '-1' })).toThrow(/VIDEOS_PER_DAY_PER_ADDRESS/);
+  });
+});
+
+describe('foldName (the room-name check)', () => {
+  it('folds what shows the same: blank letters, a final sigma, width, case, invisible characters', async () => {
+    const { foldName } = await import('../lib/server/comments');
+    expect(foldName('Alice\u2800')).toBe(foldName('Alice'));
+    expect(foldName('Al\u3164ice')).toBe(foldName('Alice'));
+    expect(foldName('Al\u2800ice')).toBe(foldName('Al ice'));
+    expect(foldName('ΟΔΟΣ')).toBe(foldName('οδοσ'));
+    expect(foldName('ＡＬＩＣＥ')).toBe(foldName('alice'));
+    expect(foldName('Al\u200Bice')).toBe(foldName('Alice'));
+    expect(foldName('Alicia')).not.toBe(foldName('Alice'));
   });
 });

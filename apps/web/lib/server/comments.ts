@@ -64,13 +64,19 @@ async function isBarred(videoId: string, user: TUser, address: string, isOwner: 
  * folded. Look-alike letters from other scripts (Cyrillic а for Latin a) are not caught.
  */
 export function foldName(name: string): string {
-  return name
-    .normalize('NFKC')
-    .replace(/[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu, '')
-    .replace(/\s+/gu, ' ')
-    .trim()
-    .toLowerCase()
-    .normalize('NFKC');
+  return (
+    name
+      .normalize('NFKC')
+      .replace(/[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu, '')
+      // Letters that show as nothing (Hangul fillers, the braille blank): text.ts counts them as blank too.
+      .replace(/[\u115F\u1160\u3164\uFFA0\u2800]/gu, ' ')
+      .replace(/\s+/gu, ' ')
+      .trim()
+      .toLowerCase()
+      // A final sigma lowercases to ς where the capital was at the end, σ elsewhere: one letter.
+      .replace(/ς/gu, 'σ')
+      .normalize('NFKC')
+  );
 }
 
 export async function listComments(id: string, limit: number): Promise<TComment[]> {

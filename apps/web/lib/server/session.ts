@@ -4,9 +4,11 @@ import { SESSION_MAX_AGE_MS } from './store/store';
 
 /*
  * Guest sessions: a display name becomes a user id and a signed JWT (HS256, jose) in an httpOnly
- * cookie. The signature is the session; each one also has an id (`jti`), and signing out stores
- * that id as revoked until the token would have expired anyway (store.revokeSession), so a copied
- * cookie stops working at sign-out. Renaming keeps the user id (and so the user's videos).
+ * cookie. The signature is the session; each token also has an id (`jti`) and belongs to a
+ * session family (`sid`: the id of the sign-in it descends from). Renaming keeps the user id (and
+ * so the user's videos) and the family, and never extends the family's lifetime; signing out
+ * revokes the whole family until it would have expired anyway (store.revokeSession), so every
+ * copy of the cookie — a thief's renamed one included — stops working at sign-out.
  */
 
 export const SESSION_COOKIE = 'ovation_session';
@@ -17,6 +19,8 @@ export interface Session {
   user: TUser;
   /** The token's `jti`; tokens signed before sessions had ids are named by subject and issue time. */
   id: string;
+  /** The session family (`sid`): the first token's id, kept by renames. Sign-out revokes it. */
+  family: string;
   expiresAtMs: number;
 }
 
@@ -39,13 +43,18 @@ export class Sessions {
     return { id: `u-${randomTag(8)}`, name };
   }
 
-  async sign(user: TUser): Promise<string> {
-    return new SignJWT({ name: user.name })
+  /**
+   * A session token for `user`: a new sign-in, or (`family`) a rename within an existing session,
+   * which keeps its family and its expiry.
+   */
+  async sign(user: TUser, family?: { id: string; expiresAtMs: number }): Promise<string> {
+    const id = `s-${randomTag(12)}`;
+    return new SignJWT({ name: user.name, sid: family?.id ?? id })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(user.id)
-      .setJti(`s-${randomTag(12)}`)
+      .setJti(id)
       .setIssuedAt()
-      .setExpirationTime(`${MAX_AGE_SECONDS}s`)
+      .setExpirationTime(family ? Math.floor(family.expiresAtMs / 1000) : `${MAX_AGE_SECONDS}s`)
       .sign(this.key);
   }
 
@@ -66,19 +75,27 @@ export class Sessions {
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
       const user = UserSchema.safeParse({ id: payload.sub, name: payload.name });
       if (!user.success || payload.exp === undefined) return undefined;
+      const id = payload.jti ?? `${payload.sub}.${payload.iat}`;
       session = {
         user: user.data,
-        id: payload.jti ?? `${payload.sub}.${payload.iat}`,
+        id,
+        family: typeof payload.sid === 'string' ? payload.sid : id,
         expiresAtMs: payload.exp * 1000,
       };
     } catch {
       return undefined;
     }
-    return (await this.revocations.isSessionRevoked(session.id)) ? undefined : session;
+    const revoked =
+      (await this.revocations.isSessionRevoked(session.family)) ||
+      (session.family !== session.id && (await this.revocations.isSessionRevoked(session.id)));
+    return revoked ? undefined : session;
   }
 
-  cookie(token: string): string {
-    return this.cookieWith(`${SESSION_COOKIE}=${token}`, MAX_AGE_SECONDS);
+  /** The cookie for a token; `expiresAtMs`: a rename's, which lives as long as its family. */
+  cookie(token: string, expiresAtMs?: number): string {
+    const maxAge =
+      expiresAtMs === undefined ? MAX_AGE_SECONDS : Math.max(0, Math.floor((expiresAtMs - Date.now()) / 1000));
+    return this.cookieWith(`${SESSION_COOKIE}=${token}`, maxAge);
   }
 
   /** Removes the session cookie from the browser. */

@@ -8,8 +8,9 @@ export const dynamic = 'force-dynamic';
 
 /**
  * POST /api/session `{ name }` → a signed httpOnly session cookie and `{ user }`. Signed in
- * already: a rename — the same user id under the new name (the old cookie is revoked), so
- * re-entering a name never loses a user their videos. At most 240 a hour per address (429).
+ * already: a rename — the same user id under the new name, in the same session (signing out ends
+ * every cookie of it), so re-entering a name never loses a user their videos. At most 240 an hour
+ * per address (429).
  */
 export const POST = route(async (request: Request) => {
   const { name } = await readBody(request, CreateSessionSchema);
@@ -18,8 +19,10 @@ export const POST = route(async (request: Request) => {
   await limits.session(address);
   const current = await sessions.session(sessionToken(request));
   const user = current ? { id: current.user.id, name } : sessions.newUser(name);
-  const cookie = sessions.cookie(await sessions.sign(user));
-  if (current) await store.revokeSession(current.id, current.expiresAtMs);
+  // A rename stays in the session's family and expiry: a copied cookie renamed by a thief is
+  // revoked with the rest at sign-out, and renaming never makes a session live longer.
+  const family = current ? { id: current.family, expiresAtMs: current.expiresAtMs } : undefined;
+  const cookie = sessions.cookie(await sessions.sign(user, family), family?.expiresAtMs);
   // Remembered so that a ban can bar the address too (moderation.ts).
   if (address !== 'unknown') await store.noteAddress(user.id, address);
   return json({ user }, 200, { 'set-cookie': cookie });
@@ -29,12 +32,13 @@ export const POST = route(async (request: Request) => {
 export const GET = route(async (request: Request) => json({ user: (await currentUser(request)) ?? null }));
 
 /**
- * DELETE /api/session → `{ user: null }`: signs out. The cookie is cleared and its session id
- * revoked, so a copy of the cookie is refused from now on too. Signed out already: the same answer.
+ * DELETE /api/session → `{ user: null }`: signs out. The cookie is cleared and its session
+ * family revoked, so every copy of the cookie, renamed or not, is refused from now on too. Signed
+ * out already: the same answer.
  */
 export const DELETE = route(async (request: Request) => {
   const { sessions, store } = context();
   const current = await sessions.session(sessionToken(request));
-  if (current) await store.revokeSession(current.id, current.expiresAtMs);
+  if (current) await store.revokeSession(current.family, current.expiresAtMs);
   return json({ user: null }, 200, { 'set-cookie': sessions.clearCookie() });
 });
