@@ -60,11 +60,7 @@ export function loadRealtimeConfig(source: Record<string, string | undefined> = 
     publicUrl: parsed.PUBLIC_URL,
     dispatcherUrls: Object.freeze([...parsed.DISPATCHER_URLS]),
     heartbeatMs: parsed.HEARTBEAT_MS,
-    corsOrigins: Object.freeze(
-      parsed.CORS_ORIGINS.split(',')
-        .map((o) => o.trim())
-        .filter((o) => o.length > 0),
-    ),
+    corsOrigins: commaList(parsed.CORS_ORIGINS),
     nodeHeartbeatMs: parsed.NODE_HEARTBEAT_MS,
     maxConnections: parsed.MAX_CONNECTIONS,
     maxBufferedBytes: parsed.MAX_BUFFERED_BYTES,
@@ -79,14 +75,20 @@ export function loadRealtimeConfig(source: Record<string, string | undefined> = 
     ),
     /** Production: every connection needs a token. */
     requireConnectToken: parsed.NODE_ENV === 'production',
-    publicTopics: Object.freeze(
-      parsed.PUBLIC_TOPICS.split(',')
-        .map((t) => t.trim())
-        .filter((t) => t.length > 0),
-    ),
+    publicTopics: commaList(parsed.PUBLIC_TOPICS),
     maxConnectionsPerViewer: parsed.MAX_CONNECTIONS_PER_VIEWER,
     maxConnectionsPerAddress: parsed.MAX_CONNECTIONS_PER_IP,
     maxRefusalsPerAddress: parsed.MAX_REFUSALS_PER_IP,
     trustProxy: parsed.TRUST_PROXY,
   });
+}
+
+/** `a, b,,c` → `['a', 'b', 'c']`, frozen. */
+function commaList(raw: string): readonly string[] {
+  return Object.freeze(
+    raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
 }

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { AppError, DEFAULT_BODY_LIMIT_BYTES, IdempotencyKeySchema, parseWith, type TUser } from '@ovation/shared';
 import type { z } from 'zod';
 import { context } from './context';
-import { SESSION_COOKIE } from './session';
+import { sessionToken } from './session';
 
 /*
  * Helpers that keep route handlers thin: every failure leaves as the contract's
@@ -65,18 +65,8 @@ export function idempotencyKey(request: Request): string | undefined {
   return value === null ? undefined : parseWith(IdempotencyKeySchema, value, 'headers.Idempotency-Key');
 }
 
-function cookieValue(request: Request, name: string): string | undefined {
-  const header = request.headers.get('cookie');
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const [key, ...rest] = part.trim().split('=');
-    if (key === name) return rest.join('=');
-  }
-  return undefined;
-}
-
 export async function currentUser(request: Request): Promise<TUser | undefined> {
-  return context().sessions.verify(cookieValue(request, SESSION_COOKIE));
+  return context().sessions.verify(sessionToken(request));
 }
 
 export async function requireUser(request: Request): Promise<TUser> {
