@@ -1,4 +1,5 @@
 import { expect, test } from '../fixtures.js';
+import { ViewerPage } from '../pages/viewer-page.js';
 
 /*
  * Security in the browser: markup in a comment or a name is shown as text (never run or rendered);
@@ -44,4 +45,39 @@ test('an oversized comment gets the error message in the UI', async ({ viewer, a
   await viewer.signIn('Verbose');
   await expect(viewer.page.getByText('text must be at most 500 characters')).toBeVisible();
   await expect(viewer.comments.getByText('x'.repeat(501))).toHaveCount(0);
+});
+
+test("the broadcaster's own comments carry a badge no one can claim by name; sign-out ends the session", async ({
+  studio,
+  openViewer,
+}, testInfo) => {
+  const host = `Host ${testInfo.project.name} ${Date.now() % 100000}`;
+  await studio.open();
+  await studio.signIn(host);
+  await expect(studio.page.getByText(`Signed in as ${host}`)).toBeVisible();
+  const videoId = await studio.goLive(`Badge ${testInfo.project.name} ${Date.now()}`);
+
+  // The owner comments from the viewer page (same browser, same session): badged for everyone.
+  const owner = new ViewerPage(studio.page, testInfo.project.use.hasTouch === true);
+  await owner.goto(videoId);
+  const said = `welcome everyone ${Date.now()}`;
+  await owner.comment(said);
+  const guest = await openViewer(videoId);
+  const line = guest.comments.getByRole('listitem').filter({ hasText: said });
+  await expect(line).toBeVisible();
+  await expect(line.getByText('Broadcaster')).toBeVisible();
+
+  // A guest taking the broadcaster's name is refused, and no badge can be claimed that way.
+  const posing = `I am the host ${Date.now()}`;
+  await guest.comment(posing);
+  await guest.signIn(host.toUpperCase());
+  await expect(guest.page.getByText(/broadcaster's name in this room/)).toBeVisible();
+  await expect(guest.comments.getByText(posing)).toHaveCount(0);
+
+  // Sign out in the studio: the gate is back and the cookie no longer names anyone.
+  await studio.open();
+  await studio.page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(studio.page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+  const session = await studio.page.request.get('/api/session');
+  expect(await session.json()).toEqual({ user: null });
 });
