@@ -1,6 +1,5 @@
 /** Types of apps/web/server.mjs (plain JS so that it runs without a build step). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 
 export type TrustProxy = (address: string, hop: number) => boolean;
 
@@ -12,7 +11,5 @@ export function edgeHandler(options: {
   bodyLimit?: number;
   headers?: Record<string, string>;
 }): (req: IncomingMessage, res: ServerResponse) => void;
-
-export function onClientError(error: NodeJS.ErrnoException, socket: Socket): void;
 
 export function rememberPeers<S extends import('node:net').Server>(server: S): S;

@@ -11,11 +11,12 @@
 //
 // Usage: `node server.mjs` (HOST, PORT, TRUST_PROXY; NODE_ENV defaults to production, as with
 // `next start`). SIGTERM/SIGINT: stop accepting, finish what is in flight (10 s at most), exit.
-import { createServer, IncomingMessage, STATUS_CODES } from 'node:http';
+import { createServer, IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_BODY_LIMIT_BYTES, env, parseEnv } from '@ovation/shared';
 import { addressKey, clientAddress, compileTrustProxy } from '@ovation/shared/client-address';
+import { answerClientError, answerNodeLevelRequests } from '@ovation/shared/node-answers';
 import { z } from 'zod';
 
 /** Set here, read by route handlers (apps/web/lib/server/client-address.ts). */
@@ -131,7 +132,6 @@ function withBody(req, chunks) {
   return copy;
 }
 
-/** Node refused the bytes before a request existed: answer in the contract's shape, then close. */
 /**
  * Reads each connection's peer address as it is accepted: Node keeps it from then on, so a request
  * whose client reset the connection right after sending still has the address it came from.
@@ -139,31 +139,6 @@ function withBody(req, chunks) {
 export function rememberPeers(server) {
   server.on('connection', (socket) => void socket.remoteAddress);
   return server;
-}
-
-export function onClientError(error, socket) {
-  // A response already under way on this socket (a body that broke mid-request) cannot be replaced.
-  if (error.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent) return void socket.destroy();
-  if (error.code === 'HPE_HEADER_OVERFLOW') {
-    return rawAnswer(socket, 431, 'HEADERS_TOO_LARGE', 'request headers: larger than the server accepts');
-  }
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return rawAnswer(socket, 408, 'REQUEST_TIMEOUT', 'request: not received in time');
-  }
-  rawAnswer(
-    socket,
-    400,
-    'BAD_REQUEST',
-    `request: not valid HTTP${error.code?.startsWith('HPE_') ? ` (${error.code})` : ''}`,
-  );
-}
-
-function rawAnswer(socket, status, code, message) {
-  const body = errorBody(code, message);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`,
-  );
 }
 
 function fail(message) {
@@ -192,42 +167,21 @@ async function main() {
   const app = next({ dev: false, dir, hostname: settings.HOST, port: settings.PORT });
   await app.prepare();
   let closing = false;
-  const edge = edgeHandler({
-    handle: app.getRequestHandler(),
-    trust,
-    headers: baseHeaders(process.env.NODE_ENV === 'production'),
-  });
-  // Node would answer HTTP/1.1 without Host with an empty 400 of its own: answered here instead.
-  const server = createServer({ requestTimeout: 30_000, requireHostHeader: false }, (req, res) => {
+  const headers = baseHeaders(process.env.NODE_ENV === 'production');
+  const edge = edgeHandler({ handle: app.getRequestHandler(), trust, headers });
+  const server = createServer({ requestTimeout: 30_000 }, (req, res) => {
     if (closing) res.setHeader('connection', 'close');
-    if (req.headers.host === undefined && req.httpVersion === '1.1') {
-      const body = errorBody('BAD_REQUEST', 'headers.Host: required in HTTP/1.1');
-      res.writeHead(400, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-      });
-      return void res.end(body);
-    }
     edge(req, res);
   });
   rememberPeers(server);
-  server.on('clientError', onClientError);
+  // What Node answers itself (malformed requests, 431, no Host, Expect, CONNECT): the contract's shape.
+  server.on('clientError', (error, socket) => void answerClientError(error, socket, headers));
+  answerNodeLevelRequests(server, headers);
   server.on('checkContinue', (req, res) => {
     // `Expect: 100-continue` with a body too large: refused before the client sends it.
     if (!(Number(req.headers['content-length'] ?? 0) > DEFAULT_BODY_LIMIT_BYTES)) res.writeContinue();
     edge(req, res);
   });
-  // What Node answers itself otherwise, in plain text or by closing: the contract's shape instead.
-  server.on('checkExpectation', (_req, res) => {
-    const body = errorBody('EXPECTATION_FAILED', 'headers.Expect: only 100-continue is supported');
-    res.writeHead(417, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      connection: 'close',
-    });
-    res.end(body);
-  });
-  server.on('connect', (_req, socket) => rawAnswer(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT: this is not a proxy'));
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.PORT, settings.HOST, resolve);
