@@ -11,6 +11,7 @@ export default defineConfig({
         find: /^@ovation\/shared\/client-address$/,
         replacement: src('./packages/shared/src/server/client-address.ts'),
       },
+      { find: /^@ovation\/shared\/node-answers$/, replacement: src('./packages/shared/src/server/node-answers.ts') },
       { find: /^@ovation\/shared\/connect-token$/, replacement: src('./packages/shared/src/connect-token/index.ts') },
       { find: /^@ovation\/shared\/server$/, replacement: src('./packages/shared/src/server/index.ts') },
       { find: /^@ovation\/shared$/, replacement: src('./packages/shared/src/index.ts') },
