@@ -12,7 +12,8 @@ import { loadWebConfig, type WebConfig } from './lib/server/config';
  *   (a `<form>` or a no-cors fetch included), so those are refused (403 FORBIDDEN) before the
  *   route runs — no cookie replaced (login CSRF), nothing written. A request with neither header
  *   is not a browser's (curl, a server): it is let through, its cookies are its own.
- * - Under /api, a body must be `application/json` (415 otherwise): a form cannot send that type
+ * - Under /api, a body must be `application/json` (403 FORBIDDEN otherwise, as the contract says of
+ *   state-changing routes): a form cannot send that type
  *   cross-site without a CORS preflight, and a text/plain body is never parsed as JSON. A request
  *   without a body (`start`, `end`, a DELETE) has nothing to misread.
  * - A Content-Security-Policy with a nonce per request: Next reads it from the request's CSP
@@ -56,7 +57,7 @@ export function crossSiteRefusal(request: Request, webOrigins: readonly string[]
   }
   const { pathname } = new URL(request.url);
   if (pathname.startsWith('/api/') && hasBody(request.headers) && !isJson(request.headers.get('content-type'))) {
-    return refuse('UNSUPPORTED_MEDIA_TYPE', 'headers.Content-Type: must be application/json');
+    return refuse('FORBIDDEN', 'headers.Content-Type: must be application/json');
   }
   return undefined;
 }

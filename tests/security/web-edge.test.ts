@@ -225,14 +225,16 @@ describe('cross-site request forgery', () => {
     }
   });
 
-  it('a body that is not JSON is refused (415) even from the app’s own origin', async () => {
+  it('a body that is not JSON is refused (403, as CONTRACT.md says) even from the app’s own origin', async () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
       const answer = await send(web.url, 'POST', '/api/session', {
         headers: { 'content-type': type, ...ownOrigin() },
         body: '{"name":"Form"}',
       });
-      expect(answer.status, type).toBe(415);
-      expect(answer.json()).toMatchObject({ error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+      expect(answer.status, type).toBe(403);
+      expect(answer.json()).toMatchObject({
+        error: { code: 'FORBIDDEN', message: 'headers.Content-Type: must be application/json' },
+      });
     }
   });
 
