@@ -1,0 +1,195 @@
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { z } from 'zod';
+import { ConfigError } from '../config.js';
+
+/*
+ * Where a service keeps its Redis data: one server (`REDIS_URL`) or a Redis Cluster
+ * (`REDIS_CLUSTER_NODES=host:port,host:port`, seed nodes; the rest are discovered). Every service
+ * that uses Redis reads the same two variables through `redisTargetShape` and opens its client
+ * with `openRedis`, so a command behaves the same whichever the store is:
+ *
+ *   - it fails fast: refused at once while disconnected, failed past `commandTimeout`;
+ *   - it is never sent twice: a command whose connection closed before its answer may have run,
+ *     so it fails (the caller decides; a publish answers 503) — on a cluster too, where ioredis
+ *     would otherwise resend it to the new master after a failover. Redirections (MOVED, ASK,
+ *     TRYAGAIN, CLUSTERDOWN) are followed: Redis did not run the command then.
+ *
+ * On a cluster every multi-key command and script must hold keys of one hash slot: the drivers
+ * put a topic's, a video's or a node's keys under one hash tag (`{…}`), and what spans slots is
+ * split per slot (`groupBySlot`).
+ */
+
+export type RedisTarget =
+  | { kind: 'server'; url: string }
+  | { kind: 'cluster'; nodes: Array<{ host: string; port: number }> };
+
+/** A client of either kind; commands with keys route themselves. */
+export type RedisClient = Redis | Cluster;
+
+const clusterNodes = z.string().transform((raw, ctx) => {
+  const nodes: Array<{ host: string; port: number }> = [];
+  for (const entry of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)) {
+    const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match?.[1] || !Number.isInteger(port) || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: 'must be a comma list of host:port (seed nodes of the cluster)' });
+      return z.NEVER;
+    }
+    nodes.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
+  }
+  if (nodes.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must name at least one host:port' });
+    return z.NEVER;
+  }
+  return nodes;
+});
+
+/** The two variables, for a service's env schema (parseEnv); `redisTarget` reads them. */
+export const redisTargetShape = {
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  REDIS_CLUSTER_NODES: clusterNodes.optional(),
+};
+
+/** The store the parsed variables select (undefined: none, the in-memory engine). */
+export function redisTarget(parsed: {
+  REDIS_URL?: string | undefined;
+  REDIS_CLUSTER_NODES?: Array<{ host: string; port: number }> | undefined;
+}): RedisTarget | undefined {
+  if (parsed.REDIS_URL && parsed.REDIS_CLUSTER_NODES) {
+    throw new ConfigError(
+      'REDIS_CLUSTER_NODES',
+      'set REDIS_URL (one server) or REDIS_CLUSTER_NODES (a cluster), not both',
+    );
+  }
+  if (parsed.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: parsed.REDIS_CLUSTER_NODES };
+  if (parsed.REDIS_URL) return { kind: 'server', url: parsed.REDIS_URL };
+  return undefined;
+}
+
+export interface OpenRedisOptions {
+  /** A command not answered within this fails. */
+  commandTimeoutMs: number;
+  /** Retries of a command refused while reconnecting (never of one that may have run). */
+  maxRetriesPerRequest: number;
+  connectTimeoutMs?: number;
+}
+
+/** A fail-fast client for the target (see the top of this file). */
+export function openRedis(target: RedisTarget, options: OpenRedisOptions): RedisClient {
+  const perConnection: RedisOptions = {
+    enableOfflineQueue: false,
+    // Never sent again on a new connection: the first may have run.
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: options.maxRetriesPerRequest,
+    commandTimeout: options.commandTimeoutMs,
+    connectTimeout: options.connectTimeoutMs ?? 2000,
+    retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+  };
+  if (target.kind === 'server') return new Redis(target.url, perConnection);
+  return new Cluster(target.nodes, {
+    redisOptions: perConnection,
+    enableOfflineQueue: false,
+    // 0: a command whose connection closed is failed, not resent to the next master (it may have run).
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: 16,
+    // The slot map is read again this often, and at once on a redirection or a lost node.
+    slotsRefreshInterval: 1000,
+    slotsRefreshTimeout: 1000,
+    clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+  });
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/** Whether the client can take commands now (a cluster: its slot map is known). */
+export function redisReady(client: RedisClient): boolean {
+  return client.status === 'ready';
+}
+
+/** The hash slot of a key (its `{tag}` when it has one), as Redis Cluster computes it. */
+export function slotOf(key: string): number {
+  return calculateSlot(key);
+}
+
+let tagsBySlot: string[] | undefined;
+
+/**
+ * A short hash tag whose slot is `slot`: keys `…{<tag>}…` live in that slot. Lets per-slot keys
+ * (a slot's store marker, a request's idempotency record for its topics in that slot) sit beside
+ * the topics they cover, so one script can hold them all. The table is built once (~170K CRCs).
+ */
+export function slotTag(slot: number): string {
+  if (!tagsBySlot) {
+    const table: string[] = new Array(16384);
+    let found = 0;
+    for (let n = 0; found < 16384; n++) {
+      const tag = n.toString(36);
+      const s = calculateSlot(tag);
+      if (table[s] === undefined) {
+        table[s] = tag;
+        found++;
+      }
+    }
+    tagsBySlot = table;
+  }
+  const tag = tagsBySlot[slot];
+  if (tag === undefined) throw new RangeError(`no hash slot ${slot}`);
+  return tag;
+}
+
+/**
+ * Items grouped by the hash slot of their key, in first-seen order; one group on a single server
+ * (`cluster` false), where a script may hold any keys.
+ */
+export function groupBySlot<T>(
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  cluster: boolean,
+): Array<{ slot: number; items: T[] }> {
+  if (!cluster) return items.length === 0 ? [] : [{ slot: -1, items: [...items] }];
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const slot = slotOf(keyOf(item));
+    const group = groups.get(slot);
+    if (group) group.push(item);
+    else groups.set(slot, [item]);
+  }
+  return [...groups].map(([slot, grouped]) => ({ slot, items: grouped }));
+}
+
+/**
+ * Waits until `replicas` replicas of the master holding `slot` (any slot on a single server:
+ * pass -1) have every write sent before on that connection, at most `timeoutMs`; returns how many
+ * did. Sent on the very connection the writes went on, as WAIT requires.
+ */
+export async function waitForReplicas(
+  client: RedisClient,
+  slot: number,
+  replicas: number,
+  timeoutMs: number,
+): Promise<number> {
+  if (!isCluster(client)) return Number(await client.wait(replicas, timeoutMs));
+  const master = masterOf(client, slot);
+  if (!master) throw new Error(`no master known for slot ${slot}`);
+  return Number(await master.wait(replicas, timeoutMs));
+}
+
+/** The cluster's connection to the master of `slot`, as its slot map says now. */
+export function masterOf(cluster: Cluster, slot: number): Redis | undefined {
+  const key = cluster.slots[slot]?.[0];
+  if (key === undefined) return undefined;
+  return cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === key);
+}
+
+/** Every master's connection (a single server: itself), for commands that look at all data (SCAN). */
+export function masters(client: RedisClient): Redis[] {
+  return isCluster(client) ? client.nodes('master') : [client];
+}
