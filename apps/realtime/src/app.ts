@@ -1,8 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import { ConnectTokens } from '@ovation/shared/connect-token';
+import { answerNodeLevelRequests } from '@ovation/shared/node-answers';
 import {
   addressKey,
+  answerClientError,
   clientAddress,
   compileTrustProxy,
   installErrorHandling,
@@ -14,6 +16,8 @@ import { Admission } from './access/admission.js';
 import { ConnectAuth } from './access/connect-auth.js';
 import { CatchUpClient } from './catch-up/catch-up-client.js';
 import { catchUpFrames, lowestPosition, parseResumeIds } from './catch-up/handover.js';
+import { PeerRequests } from './cluster/peer-requests.js';
+import { ClusterPeers } from './cluster/peers.js';
 import type { RealtimeConfig } from './config.js';
 import { ConnectionHub } from './connections/hub.js';
 import { DispatcherClient } from './dispatcher-client.js';
@@ -32,24 +36,37 @@ import { subscriptionRoutes } from './routes/subscriptions.js';
  * A realtime frontend node as a Fastify app. Registration with the dispatcher tier starts once
  * the node listens (it must know its own URL); `close()` drains: clients are told to reconnect,
  * the node's topics are unregistered, then the server stops.
+ *
+ * `cluster`: this node is worker `index` of a machine running WORKERS of them on one port
+ * (cluster/primary.ts). It then also listens on an internal port of its own, the URL it registers:
+ * on the shared port a dispatcher's delivery would reach any worker.
  */
-export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance> {
+export async function buildApp(
+  config: RealtimeConfig,
+  deps: { cluster?: ClusterPeers } = {},
+): Promise<FastifyInstance> {
   // GET /connect is served by Node's server directly (routes/connect.ts says why); the rest by Fastify.
   let connectHandler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
+  let internalServer: Server | undefined;
   const app = Fastify({
     ...serviceFastifyOptions(config.logLevel),
     // While draining, /healthz answers 503 itself (with the reason) and other routes keep working.
     return503OnClosing: false,
-    serverFactory: (fastifyHandler) =>
-      createServer((req, res) => {
+    serverFactory: (fastifyHandler) => {
+      // The internal listener serves the same routes but /connect (viewers use the shared port).
+      if (deps.cluster) internalServer = createServer(fastifyHandler);
+      return createServer((req, res) => {
         if (connectHandler && isConnectRequest(req)) void connectHandler(req, res);
         else fastifyHandler(req, res);
-      }),
+      });
+    },
   });
   installErrorHandling(app);
 
   let draining = false;
   let publicUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  /** A worker's internal listener as its peers on this machine reach it. */
+  let localUrl = publicUrl;
 
   const metrics = createRealtimeMetrics({
     connections: () => hub.size,
@@ -58,7 +75,9 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
   });
   const dispatchers = new DispatcherClient(config.dispatcherUrls, config.internalToken);
   const catchUps = new CatchUpClient(dispatchers);
+  const peers = deps.cluster ? new PeerRequests(deps.cluster, config.internalToken, app.log) : undefined;
   const hub: ConnectionHub = new ConnectionHub({
+    ...(deps.cluster ? { idPrefix: ClusterPeers.idPrefix(deps.cluster.index) } : {}),
     heartbeatMs: config.heartbeatMs,
     maxBufferedBytes: config.maxBufferedBytes,
     metrics,
@@ -139,8 +158,9 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     corsHeaders: (origin): Record<string, string> =>
       origin !== undefined && originAllowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {},
   });
-  subscriptionRoutes(app, { hub });
-  latencyRoutes(app, { hub, collector });
+  const toOwner = peers ? { toOwner: peers.toOwner } : {};
+  subscriptionRoutes(app, { hub, ...toOwner });
+  latencyRoutes(app, { hub, collector, ...toOwner });
   const internalAuth = requireInternalToken(config.internalToken);
   internalRoutes(app, { fanout, auth: internalAuth });
   healthRoutes(app, {
@@ -148,10 +168,34 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     dispatcherHealthy: () => link.healthy,
     metrics: metrics.registry,
     auth: internalAuth,
+    ...(peers ? { machine: (own: typeof metrics.registry) => peers.machineMetrics(own) } : {}),
+  });
+
+  // A worker's internal listener: up before the shared port, so the URL it registers answers.
+  app.addHook('onReady', async () => {
+    const cluster = deps.cluster;
+    if (!internalServer || !cluster) return;
+    installErrorHandlingOn(internalServer, app);
+    const port = config.internalPort > 0 ? config.internalPort + cluster.index : 0;
+    const server = internalServer;
+    // exclusive: a port of this worker's own (a cluster worker's listen is shared by default).
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: config.host, port, exclusive: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    const actual = address && typeof address === 'object' ? address.port : port;
+    publicUrl = workerUrl(config.publicUrl ?? `http://${config.host}`, actual);
+    localUrl = workerUrl(`http://${loopbackFor(config.host)}`, actual);
   });
 
   app.addHook('onListen', async () => {
-    if (!config.publicUrl) {
+    if (deps.cluster) {
+      deps.cluster.announce(localUrl);
+    } else if (!config.publicUrl) {
       const address = app.server.address();
       if (address && typeof address === 'object') publicUrl = `http://${config.host}:${address.port}`;
     }
@@ -167,6 +211,36 @@ export async function buildApp(config: RealtimeConfig): Promise<FastifyInstance>
     fanout.close();
     await link.stop();
     await dispatchers.close();
+    await peers?.close();
+  });
+  // Dispatchers deliver to a worker's internal listener until its drain is over: it closes last.
+  app.addHook('onClose', async () => {
+    const server = internalServer;
+    if (!server?.listening) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
   });
   return app;
+}
+
+/** `base` (PUBLIC_URL, or http://HOST) with a worker's internal port. */
+function workerUrl(base: string, port: number): string {
+  const url = new URL(base);
+  url.port = String(port);
+  return url.origin;
+}
+
+/** Where a worker reaches its peers' internal listeners: a wildcard HOST is reached on loopback. */
+function loopbackFor(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Node-level answers (bad requests, CONNECT…) in the contract's shape on a second server. */
+function installErrorHandlingOn(server: Server, app: FastifyInstance): void {
+  answerNodeLevelRequests(server);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError.call(app, error, socket));
 }

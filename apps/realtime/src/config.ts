@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   commonEnvShape,
   DEV_CONNECT_TOKEN_SECRET,
   env,
@@ -44,18 +45,40 @@ const RealtimeEnvSchema = z.object({
   MAX_REFUSALS_PER_IP: env.positiveInt(100),
   /** Proxies whose X-Forwarded-For is believed: addresses, CIDRs, `loopback`… (none by default). */
   TRUST_PROXY: z.string().default(''),
+  /**
+   * Worker processes sharing PORT, each its own registered node (cluster/). 1: no cluster, one
+   * process as before.
+   */
+  WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * With WORKERS > 1: worker i's internal listener (dispatcher deliveries, requests forwarded by
+   * its peers) is on INTERNAL_PORT + i; unset, on a port the OS picks.
+   */
+  INTERNAL_PORT: env.port(0),
+  /** Set by the primary for the worker it forks (never by hand): which worker this is. */
+  REALTIME_WORKER_INDEX: z.coerce.number().int().min(0).max(63).optional(),
 });
 
 export type RealtimeConfig = ReturnType<typeof loadRealtimeConfig>;
 
 export function loadRealtimeConfig(source: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(RealtimeEnvSchema, source);
+  const baseNodeId = parsed.NODE_ID ?? `rt-${randomTag()}`;
+  const workerIndex = parsed.WORKERS > 1 ? parsed.REALTIME_WORKER_INDEX : undefined;
+  if (parsed.WORKERS > 1 && parsed.INTERNAL_PORT > 0 && parsed.INTERNAL_PORT + parsed.WORKERS - 1 > 65535) {
+    throw new ConfigError('INTERNAL_PORT', 'INTERNAL_PORT + WORKERS - 1 must be a port (at most 65535)');
+  }
   return Object.freeze({
     host: parsed.HOST,
     port: parsed.PORT,
     logLevel: parsed.LOG_LEVEL,
     internalToken: resolveInternalToken(parsed.INTERNAL_TOKEN, parsed.NODE_ENV),
-    nodeId: parsed.NODE_ID ?? `rt-${randomTag()}`,
+    /** The machine's id: a worker's node is `<baseNodeId>-<index>`. */
+    baseNodeId,
+    nodeId: workerIndex === undefined ? baseNodeId : `${baseNodeId}-${workerIndex}`,
+    workers: parsed.WORKERS,
+    internalPort: parsed.INTERNAL_PORT,
+    workerIndex,
     region: parsed.REGION,
     publicUrl: parsed.PUBLIC_URL,
     dispatcherUrls: Object.freeze([...parsed.DISPATCHER_URLS]),

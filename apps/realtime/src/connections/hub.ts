@@ -21,6 +21,8 @@ export class ConnectionHub {
     private readonly options: {
       heartbeatMs: number;
       maxBufferedBytes: number;
+      /** Starts every connection id (a worker's `<index>-`, so its peers know where it lives). */
+      idPrefix?: string;
       metrics: RealtimeMetrics;
       onPresenceChange: (topics: string[]) => Promise<void>;
       /**
@@ -56,7 +58,7 @@ export class ConnectionHub {
    */
   open(res: ServerResponse, observer = false, access?: Access): Connection {
     const connection = new Connection(
-      randomTag(9),
+      `${this.options.idPrefix ?? ''}${randomTag(9)}`,
       res,
       this.wheel.nextSlot(),
       this.options.maxBufferedBytes,

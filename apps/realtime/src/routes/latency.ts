@@ -1,5 +1,5 @@
 import { AppError, LatencyReportSchema, parseWith } from '@ovation/shared';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import type { ConnectionHub } from '../connections/hub.js';
 import type { LatencyCollector } from '../latency/collector.js';
 
@@ -13,9 +13,14 @@ const REPORT_INTERVAL_MS = 1000;
  * report once a second. A report holds 1–100 samples, each 0–60,000 ms (LatencyReportSchema); one
  * outside that is refused whole (400), not clamped: the client clamps its own honest samples, so
  * such a report comes from a broken or hostile client, which must not pick what gets recorded.
+ * `toOwner` (WORKERS > 1): a report for another worker's connection is that worker's to take.
  */
-export function latencyRoutes(app: FastifyInstance, deps: { hub: ConnectionHub; collector: LatencyCollector }) {
-  app.post('/latency', { bodyLimit: 8 * 1024 }, async (request, reply) => {
+export function latencyRoutes(
+  app: FastifyInstance,
+  deps: { hub: ConnectionHub; collector: LatencyCollector; toOwner?: preHandlerAsyncHookHandler },
+) {
+  const forward = deps.toOwner ? { preHandler: deps.toOwner } : {};
+  app.post('/latency', { bodyLimit: 8 * 1024, ...forward }, async (request, reply) => {
     const report = parseWith(LatencyReportSchema, request.body);
     const connection = deps.hub.get(report.connectionId);
     if (!connection?.isOpen) {

@@ -5,12 +5,20 @@ import {
   SubscribeRequestSchema,
   type TSubscribeResponse,
 } from '@ovation/shared';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { checkTopics } from '../access/access.js';
 import type { ConnectionHub } from '../connections/hub.js';
 
-/** POST /subscribe and POST /unsubscribe `{ connectionId, topics }` → 200 `{ topics }` (the connection's topics now). */
-export function subscriptionRoutes(app: FastifyInstance, deps: { hub: ConnectionHub }) {
+/**
+ * POST /subscribe and POST /unsubscribe `{ connectionId, topics }` → 200 `{ topics }` (the
+ * connection's topics now). `toOwner` (WORKERS > 1): hands a request for another worker's
+ * connection to that worker (cluster/peer-requests.ts).
+ */
+export function subscriptionRoutes(
+  app: FastifyInstance,
+  deps: { hub: ConnectionHub; toOwner?: preHandlerAsyncHookHandler },
+) {
+  const options = deps.toOwner ? { preHandler: deps.toOwner } : {};
   const lookup = (body: unknown) => {
     const request = parseWith(SubscribeRequestSchema, body);
     const connection = deps.hub.get(request.connectionId);
@@ -19,7 +27,7 @@ export function subscriptionRoutes(app: FastifyInstance, deps: { hub: Connection
     return { connection, topics: request.topics };
   };
 
-  app.post('/subscribe', async (request): Promise<TSubscribeResponse> => {
+  app.post('/subscribe', options, async (request): Promise<TSubscribeResponse> => {
     const { connection, topics } = lookup(request.body);
     // Held to what the connection was granted when it opened (its token, or the public topics).
     checkTopics(connection.access, topics, connection.observer);
@@ -34,7 +42,7 @@ export function subscriptionRoutes(app: FastifyInstance, deps: { hub: Connection
     return { topics: [...connection.topics] };
   });
 
-  app.post('/unsubscribe', async (request): Promise<TSubscribeResponse> => {
+  app.post('/unsubscribe', options, async (request): Promise<TSubscribeResponse> => {
     const { connection, topics } = lookup(request.body);
     deps.hub.unsubscribe(connection, topics);
     return { topics: [...connection.topics] };
