@@ -1,0 +1,286 @@
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ConfigMap, Service } from 'kubernetes-models/v1';
+import { describe, expect, it } from 'vitest';
+import { containersOf, type K8sObject, kustomizeBuild } from './kustomize.js';
+import { at, isRecord, type Json, list, readYaml, record, text } from './read.js';
+import {
+  DEFAULT_DRAIN_MS,
+  DEFAULT_PORT,
+  ENV_KEYS,
+  exportedSeries,
+  loadTierConfig,
+  SECRETS,
+  sampleSecrets,
+  TIERS,
+  type Tier,
+} from './tiers.js';
+
+const OVERLAYS = [
+  'deploy/k8s/overlays/one-region',
+  'deploy/k8s/overlays/two-regions/eu',
+  'deploy/k8s/overlays/two-regions/us',
+];
+const SECRET_NAME = 'ovation-secrets';
+
+/** Schema validation with the official Kubernetes OpenAPI schemas kubernetes-models bundles. */
+function validateSchema(object: K8sObject): void {
+  if (Deployment.is(object)) new Deployment(object).validate();
+  else if (StatefulSet.is(object)) new StatefulSet(object).validate();
+  else if (Service.is(object)) new Service(object).validate();
+  else if (ConfigMap.is(object)) new ConfigMap(object).validate();
+  else if (PodDisruptionBudget.is(object)) new PodDisruptionBudget(object).validate();
+  else if (HorizontalPodAutoscaler.is(object)) new HorizontalPodAutoscaler(object).validate();
+  else throw new Error(`${object.apiVersion} ${object.kind}: no schema for it in this test`);
+}
+
+function named(objects: K8sObject[], kind: string, name: string): K8sObject {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name}`);
+  return found;
+}
+
+function podSpec(object: K8sObject): Json {
+  return record(at(object, 'spec', 'template', 'spec'), `${object.kind} ${object.metadata.name} pod spec`);
+}
+
+function preStopSleepSeconds(container: Json): number {
+  const preStop = at(container, 'lifecycle', 'preStop');
+  const sleep = at(preStop, 'sleep', 'seconds');
+  if (typeof sleep === 'number') return sleep;
+  const command = at(preStop, 'exec', 'command');
+  if (Array.isArray(command) && command[0] === 'sleep') return Number(command[1]);
+  throw new Error(`container ${String(container.name)}: preStop is not a sleep`);
+}
+
+/** The environment a tier's container starts with: its ConfigMaps, env values, and sample secrets. */
+function containerEnv(objects: K8sObject[], container: Json, secrets: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const source of list(container.envFrom ?? [], 'envFrom')) {
+    const name = text(at(source, 'configMapRef', 'name'), 'envFrom configMapRef.name');
+    Object.assign(env, record(named(objects, 'ConfigMap', name).data, `ConfigMap ${name} data`));
+  }
+  for (const entry of list(container.env ?? [], 'env')) {
+    const name = text(at(entry, 'name'), 'env name');
+    const secretKey = at(entry, 'valueFrom', 'secretKeyRef', 'key');
+    const field = at(entry, 'valueFrom', 'fieldRef', 'fieldPath');
+    if (typeof secretKey === 'string') env[name] = secrets[secretKey] ?? '';
+    else if (field === 'status.podIP') env[name] = '10.1.2.3';
+    else if (field === 'metadata.name') env[name] = 'realtime-5d8f7c9b4-x2x7q';
+    // Kubernetes' $(VAR) expansion, from the variables defined before this one.
+    else env[name] = text(at(entry, 'value'), `env ${name}`).replace(/\$\((\w+)\)/g, (_, v: string) => env[v] ?? '');
+  }
+  return env;
+}
+
+/** The overlay's objects, or why it does not build (reported by its first test, not at collection). */
+function tryBuild(overlay: string): K8sObject[] | Error {
+  try {
+    return kustomizeBuild(overlay);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+describe.each(OVERLAYS)('kustomize build %s', (overlay) => {
+  const built = tryBuild(overlay);
+  const objects = built instanceof Error ? [] : built;
+
+  it('builds', () => {
+    if (built instanceof Error) throw built;
+    expect(objects.length).toBeGreaterThan(0);
+  });
+  const deployments = objects.filter((o) => o.kind === 'Deployment');
+  const tierOf = (deployment: K8sObject): Tier => {
+    const tier = TIERS.find((t) => t === deployment.metadata.name);
+    if (!tier) throw new Error(`Deployment ${deployment.metadata.name} is no Ovation tier`);
+    return tier;
+  };
+
+  it('has only objects valid against the Kubernetes schemas, in the overlay namespace', () => {
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(
+      overlay.endsWith('/us') ? ['dispatcher', 'realtime'] : ['dispatcher', 'realtime', 'web'],
+    );
+    for (const object of objects) {
+      expect(() => validateSchema(object), `${object.kind} ${object.metadata.name}`).not.toThrow();
+      expect(object.metadata.namespace).toBe('ovation');
+    }
+  });
+
+  it('probes every container on /healthz, on the port the tier listens on', () => {
+    for (const deployment of deployments) {
+      const tier = tierOf(deployment);
+      for (const container of containersOf(deployment)) {
+        const ports = list(container.ports, 'ports');
+        expect(ports.map((p) => at(p, 'containerPort'))).toEqual([DEFAULT_PORT[tier]]);
+        const portName = at(ports[0], 'name');
+        for (const probe of ['readinessProbe', 'livenessProbe']) {
+          expect(at(container, probe, 'httpGet', 'path'), `${tier} ${probe}`).toBe('/healthz');
+          expect([portName, DEFAULT_PORT[tier]]).toContain(at(container, probe, 'httpGet', 'port'));
+        }
+        const env = containerEnv(objects, container, sampleSecrets());
+        expect(Number(env.PORT ?? DEFAULT_PORT[tier])).toBe(DEFAULT_PORT[tier]);
+      }
+    }
+  });
+
+  it('gives every pod longer to stop than its preStop pause and (realtime) DRAIN_MS', () => {
+    for (const deployment of deployments) {
+      const grace = podSpec(deployment).terminationGracePeriodSeconds;
+      expect(typeof grace, `${deployment.metadata.name} terminationGracePeriodSeconds`).toBe('number');
+      for (const container of containersOf(deployment)) {
+        const env = containerEnv(objects, container, sampleSecrets());
+        const drainSeconds = tierOf(deployment) === 'realtime' ? Number(env.DRAIN_MS ?? DEFAULT_DRAIN_MS) / 1000 : 0;
+        expect(grace, deployment.metadata.name).toBeGreaterThan(drainSeconds + preStopSleepSeconds(container));
+      }
+    }
+  });
+
+  it('has a PodDisruptionBudget per Deployment that still lets a node drain', () => {
+    const budgets = objects.filter((o) => o.kind === 'PodDisruptionBudget');
+    for (const deployment of deployments) {
+      const labels = record(at(deployment, 'spec', 'template', 'metadata', 'labels'), 'pod labels');
+      const covering = budgets.filter((pdb) =>
+        Object.entries(record(at(pdb, 'spec', 'selector', 'matchLabels'), 'PDB selector')).every(
+          ([key, value]) => labels[key] === value,
+        ),
+      );
+      expect(covering.length, `PDBs covering ${deployment.metadata.name}`).toBe(1);
+      const minAvailable = at(covering[0], 'spec', 'minAvailable');
+      const replicas = at(deployment, 'spec', 'replicas');
+      if (typeof minAvailable === 'number') expect(minAvailable).toBeLessThan(Number(replicas));
+      else expect(at(covering[0], 'spec', 'maxUnavailable')).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('scales realtime on the connections gauge the nodes export, and leaves replicas to the HPA', async () => {
+    const series = await exportedSeries();
+    const hpas = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler');
+    expect(hpas).toHaveLength(1);
+    const hpa = hpas[0];
+    expect(at(hpa, 'spec', 'scaleTargetRef')).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'realtime' });
+    const metric = list(at(hpa, 'spec', 'metrics'), 'HPA metrics').find((m) => at(m, 'type') === 'Pods');
+    const name = text(at(metric, 'pods', 'metric', 'name'), 'HPA Pods metric name');
+    expect(name).toBe('realtime_connections');
+    expect(series.get(name)).toBe('gauge');
+    expect(at(metric, 'pods', 'target', 'type')).toBe('AverageValue');
+    expect(Number(at(metric, 'pods', 'target', 'averageValue'))).toBeLessThan(
+      Number(
+        containerEnv(objects, containersOf(named(objects, 'Deployment', 'realtime'))[0] ?? {}, {}).MAX_CONNECTIONS,
+      ),
+    );
+    expect(at(named(objects, 'Deployment', 'realtime'), 'spec', 'replicas')).toBeUndefined();
+    // The Prometheus adapter serves the metric under the name the HPA asks for.
+    const rules = list(at(readYaml('deploy/prometheus/adapter-rules.yaml'), 'rules'), 'adapter rules');
+    expect(rules.map((r) => at(r, 'name', 'as'))).toContain(name);
+    expect(rules.map((r) => text(at(r, 'seriesQuery'), 'seriesQuery').split('{')[0])).toContain(name);
+  });
+
+  it('takes the secrets from the Secret ovation-secrets only, and keeps none here', () => {
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    for (const deployment of deployments) {
+      const tier = tierOf(deployment);
+      for (const container of containersOf(deployment)) {
+        const env = list(container.env, 'env');
+        for (const secret of SECRETS[tier]) {
+          const entry = env.find((e) => at(e, 'name') === secret);
+          expect(at(entry, 'valueFrom', 'secretKeyRef'), `${tier} ${secret}`).toEqual({
+            name: SECRET_NAME,
+            key: secret,
+          });
+        }
+        for (const source of list(container.envFrom ?? [], 'envFrom')) {
+          const data = record(
+            named(objects, 'ConfigMap', text(at(source, 'configMapRef', 'name'), 'ref')).data,
+            'data',
+          );
+          for (const secret of Object.values(SECRETS).flat()) expect(Object.keys(data)).not.toContain(secret);
+        }
+      }
+    }
+  });
+
+  it('sets only variables the tier reads, with values its own config parser accepts', () => {
+    for (const deployment of deployments) {
+      const tier = tierOf(deployment);
+      for (const container of containersOf(deployment)) {
+        const env = containerEnv(objects, container, sampleSecrets());
+        // POD_IP only feeds PUBLIC_URL's $(POD_IP).
+        const unread = Object.keys(env).filter((key) => !ENV_KEYS[tier].has(key) && key !== 'POD_IP');
+        expect(unread, `${tier}: variables no code reads`).toEqual([]);
+        expect(env.NODE_ENV).toBe('production');
+        expect(env.HOST).toBe('0.0.0.0');
+        expect(() => loadTierConfig(tier, env), tier).not.toThrow();
+      }
+    }
+  });
+
+  it('runs every container as non-root on a read-only root filesystem, with requests and limits', () => {
+    for (const workload of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
+      const what = `${workload.kind} ${workload.metadata.name}`;
+      const pod = podSpec(workload);
+      expect(at(pod, 'securityContext', 'runAsNonRoot'), what).toBe(true);
+      expect(at(pod, 'securityContext', 'runAsUser'), what).toBeGreaterThan(0);
+      for (const container of containersOf(workload)) {
+        expect(at(container, 'securityContext', 'readOnlyRootFilesystem'), what).toBe(true);
+        expect(at(container, 'securityContext', 'allowPrivilegeEscalation'), what).toBe(false);
+        expect(at(container, 'securityContext', 'capabilities', 'drop'), what).toEqual(['ALL']);
+        for (const bound of ['requests', 'limits']) {
+          expect(Object.keys(record(at(container, 'resources', bound), `${what} ${bound}`)).sort(), what).toEqual([
+            'cpu',
+            'memory',
+          ]);
+        }
+        expect(text(container.image, 'image')).toMatch(/:[\w.-]+$/);
+        // Every volume mounted exists in the pod.
+        const volumes = list(pod.volumes ?? [], 'volumes').map((v) => at(v, 'name'));
+        for (const mount of list(container.volumeMounts ?? [], 'volumeMounts')) {
+          expect(volumes, what).toContain(at(mount, 'name'));
+        }
+      }
+    }
+  });
+
+  it('has a Service per workload, selecting its pods, on a port its container names', () => {
+    for (const workload of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
+      const service = named(objects, 'Service', workload.metadata.name);
+      const labels = record(at(workload, 'spec', 'template', 'metadata', 'labels'), 'labels');
+      for (const [key, value] of Object.entries(record(at(service, 'spec', 'selector'), 'selector'))) {
+        expect(labels[key], `${workload.metadata.name} Service selector ${key}`).toBe(value);
+      }
+      const portNames = containersOf(workload).flatMap((c) => list(c.ports, 'ports').map((p) => at(p, 'name')));
+      for (const port of list(at(service, 'spec', 'ports'), 'Service ports')) {
+        expect(portNames).toContain(at(port, 'targetPort'));
+      }
+    }
+  });
+});
+
+describe('two regions', () => {
+  it('relay to each other: each region names the other in PEERS and itself in REGION', () => {
+    const region = (overlay: string) => {
+      const data = record(named(kustomizeBuild(overlay), 'ConfigMap', 'dispatcher-config').data, 'data');
+      return { region: text(data.REGION, 'REGION'), peers: text(data.PEERS, 'PEERS') };
+    };
+    const eu = region('deploy/k8s/overlays/two-regions/eu');
+    const us = region('deploy/k8s/overlays/two-regions/us');
+    expect(eu.region).toBe('eu');
+    expect(us.region).toBe('us');
+    expect(eu.peers.split(',').map((p) => p.split('=')[0])).toEqual(['us']);
+    expect(us.peers.split(',').map((p) => p.split('=')[0])).toEqual(['eu']);
+    for (const overlay of OVERLAYS.slice(1)) {
+      const realtime = record(named(kustomizeBuild(overlay), 'ConfigMap', 'realtime-config').data, 'data');
+      expect(realtime.REGION).toBe(overlay.split('/').pop());
+    }
+  });
+});
+
+describe('the kustomize builder of this test', () => {
+  it('refuses what it cannot build and patches that do not apply', () => {
+    expect(() => kustomizeBuild('deploy/k8s')).toThrow(/no kustomization.yaml/);
+    const objects = kustomizeBuild('deploy/k8s/base');
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toContain('HorizontalPodAutoscaler/realtime');
+    expect(isRecord(objects[0]?.metadata)).toBe(true);
+  });
+});
