@@ -108,6 +108,15 @@ export class TestRedisCluster {
   }
 
   /**
+   * Starts a killed node again from its cluster config (its data is gone: nothing is saved). It
+   * rejoins as a replica of the master that took its slots over and copies that master's data.
+   */
+  async restart(port: number): Promise<void> {
+    if (this.processes.get(port)?.exitCode === null) return;
+    await this.launch(port);
+  }
+
+  /**
    * Until every live node says the cluster is ok, every slot has a live master, and every master's
    * replicas are in sync.
    */

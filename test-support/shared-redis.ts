@@ -1,6 +1,7 @@
-import type { RedisClient } from '@ovation/shared/redis';
+import { type RedisClient, redisReady } from '@ovation/shared/redis';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
+import { waitFor } from './poll.js';
 import { TestRedisCluster } from './redis-cluster.js';
 import { TestRedis } from './redis-server.js';
 
@@ -27,10 +28,7 @@ export function redisForThisFile(
     if (cluster) {
       const client = cluster.client();
       clusterClient = client;
-      await new Promise<void>((resolve, reject) => {
-        client.once('ready', resolve);
-        client.once('error', reject);
-      });
+      await waitFor('the cluster client to reach every master', () => redisReady(client), { timeoutMs: 20_000 });
     }
   });
   afterAll(async () => {

@@ -72,7 +72,7 @@ afterAll(async () => {
 async function logLikes(region: Region): Promise<number[]> {
   const client = redis[region].client();
   try {
-    const totals = await Promise.all(TOPICS.map((t) => client.hget(`${PREFIX}:topic:${t}:log`, 'likes')));
+    const totals = await Promise.all(TOPICS.map((t) => client.hget(`${PREFIX}:topic:{${t}}:log`, 'likes')));
     return totals.map((likes) => Number(likes ?? -1));
   } finally {
     client.disconnect();

@@ -1,11 +1,19 @@
-import { commonEnvShape, env, parseEnv, resolveInternalToken } from '@ovation/shared';
+import { ConfigError, commonEnvShape, env, parseEnv, resolveInternalToken } from '@ovation/shared';
+import { redisTarget, redisTargetShape } from '@ovation/shared/redis';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_LOG_LIMITS } from './topic-log/topic-log.js';
 
 const DispatcherEnvSchema = z.object({
   ...commonEnvShape,
   PORT: env.port(4000),
-  REDIS_URL: env.redisUrl().optional(),
+  ...redisTargetShape,
+  /**
+   * Replicas that must have a publish before its 202 (Redis WAIT); unset: 1 on Redis Cluster (a
+   * failover loses no 202), 0 on one server (it may have none).
+   */
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).optional(),
+  /** How long a publish waits for them; past it the publish answers 503 (its retry is answered again). */
+  REDIS_WAIT_TIMEOUT_MS: env.positiveMs(500),
   /** Key prefix in Redis, so several stacks (and tests) can share one server. */
   REDIS_PREFIX: z
     .string()
@@ -30,15 +38,28 @@ export type DispatcherConfig = ReturnType<typeof loadDispatcherConfig>;
 
 export function loadDispatcherConfig(source: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(DispatcherEnvSchema, source);
+  const redis = redisTarget(parsed);
+  const peers = (parsed.PEERS ?? []).filter((p) => p.region !== parsed.REGION);
+  if (redis?.kind === 'cluster' && peers.length > 0) {
+    // The relay outbox is one stream per peer, written in the accept script: one slot only.
+    throw new ConfigError(
+      'PEERS',
+      'relaying between regions needs REDIS_URL (one server); not built for REDIS_CLUSTER_NODES yet',
+    );
+  }
   return Object.freeze({
     host: parsed.HOST,
     port: parsed.PORT,
     logLevel: parsed.LOG_LEVEL,
     internalToken: resolveInternalToken(parsed.INTERNAL_TOKEN, parsed.NODE_ENV),
-    redisUrl: parsed.REDIS_URL,
+    redis,
+    durability: Object.freeze({
+      waitReplicas: parsed.REDIS_WAIT_REPLICAS ?? (redis?.kind === 'cluster' ? 1 : 0),
+      waitTimeoutMs: parsed.REDIS_WAIT_TIMEOUT_MS,
+    }),
     redisPrefix: parsed.REDIS_PREFIX,
     region: parsed.REGION,
-    peers: Object.freeze((parsed.PEERS ?? []).filter((p) => p.region !== parsed.REGION)),
+    peers: Object.freeze(peers),
     relayQueueMax: parsed.RELAY_QUEUE_MAX,
     relayOutboxMaxBytes: parsed.RELAY_OUTBOX_MAX_BYTES,
     viewerCountIntervalMs: parsed.VIEWER_COUNT_INTERVAL_MS,

@@ -81,7 +81,7 @@ describe('dispatcher → Redis link', () => {
         payload: { topic: 'video:once', type: 'like', data: { count: 1 } },
       });
     const client = redis.client();
-    const likes = async () => Number((await client.hget(`${prefix}:topic:video:once:log`, 'likes')) ?? 0);
+    const likes = async () => Number((await client.hget(`${prefix}:topic:{video:once}:log`, 'likes')) ?? 0);
     try {
       await waitFor('the dispatcher to reach Redis', async () => (await like()).statusCode === 202);
       expect(await likes()).toBe(1);

@@ -139,7 +139,7 @@ describe('viewer counts after a store loss', () => {
 describe('a Redis that restarts empty', () => {
   const open = (url: string) =>
     openRegistry({
-      redisUrl: url,
+      redis: { kind: 'server', url },
       redisPrefix: `loss-${process.pid}`,
       topicLog: DEFAULT_TOPIC_LOG_LIMITS,
       region: 'local',

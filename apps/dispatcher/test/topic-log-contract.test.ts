@@ -8,13 +8,15 @@ import { MemoryTopicLog } from '../src/topic-log/memory-topic-log.js';
 import { RedisTopicLog } from '../src/topic-log/redis-topic-log.js';
 import {
   type AcceptRequest,
+  type AcceptResult,
   dedupeMark,
+  type TopicAccepted,
   type TopicAppend,
   type TopicLog,
   type TopicLogLimits,
 } from '../src/topic-log/topic-log.js';
 
-const shared = redisForThisFile('topic-log-test');
+const shared = redisForThisFile('topic-log-test', { cluster: true });
 
 const limits: TopicLogLimits = { maxEvents: 10, maxAgeMs: 60_000, stateTtlMs: 60_000 };
 
@@ -28,7 +30,50 @@ const drivers: Record<string, () => { log: TopicLog; registry: SubscriptionRegis
     const registry = new RedisRegistry(shared.client(), prefix);
     return { registry, log: new RedisTopicLog(shared.client(), prefix, registry, limits) };
   },
+  'redis cluster': () => {
+    const prefix = shared.prefix();
+    const registry = new RedisRegistry(shared.clusterClient(), prefix);
+    return { registry, log: new RedisTopicLog(shared.clusterClient(), prefix, registry, limits) };
+  },
 };
+
+/**
+ * Accepts a batch as the publisher does: one call per shard (TopicLog.shardOf; on a cluster, per
+ * hash slot), results merged back in batch order — duplicates with their append's index, replayed
+ * answers from every shard.
+ */
+async function acceptByShard(log: TopicLog, appends: TopicAppend[], request?: AcceptRequest): Promise<AcceptResult> {
+  const shards = new Map<number, number[]>();
+  appends.forEach((append, i) => {
+    const shard = log.shardOf(append.topic);
+    shards.set(shard, [...(shards.get(shard) ?? []), i]);
+  });
+  const results = await Promise.all(
+    [...shards].map(([shard, indexes]) =>
+      log.accept(
+        indexes.map((i) => appends[i] as TopicAppend),
+        request && { ...request, shard, order: indexes.map((i) => request.order[i] ?? []) },
+      ),
+    ),
+  );
+  const groups = [...shards.values()];
+  const duplicates = results.flatMap((result, g) =>
+    'duplicates' in result ? result.duplicates.map((d) => ({ ...d, append: groups[g]?.[d.append] ?? -1 })) : [],
+  );
+  if (duplicates.length > 0) return { duplicates };
+  const replays = results.flatMap((result) => ('replay' in result ? [result.replay] : []));
+  if (replays.length === results.length) {
+    return { replay: (replays[0] ?? []).map((_, i) => replays.map((r) => r[i] ?? '').find((a) => a !== '') ?? '') };
+  }
+  const merged: TopicAccepted[] = new Array(appends.length);
+  results.forEach((result, g) => {
+    if (!Array.isArray(result)) throw new Error('a shard replayed while another accepted');
+    (groups[g] ?? []).forEach((i, k) => {
+      merged[i] = result[k] as TopicAccepted;
+    });
+  });
+  return merged;
+}
 
 /** A topic's share of a batch: `types` in order, bodies naming their index. */
 function append(topic: string, types: string[], extra: Partial<TopicAppend> = {}): TopicAppend {
@@ -46,9 +91,18 @@ function append(topic: string, types: string[], extra: Partial<TopicAppend> = {}
   };
 }
 
+/** A topic named after `topic` in the same shard (TopicLog.shardOf) as it. */
+function sameShard(log: TopicLog, topic: string): string {
+  for (let n = 0; n < 1_000_000; n++) {
+    const candidate = `${topic}:${n}`;
+    if (log.shardOf(candidate) === log.shardOf(topic)) return candidate;
+  }
+  throw new Error(`no topic beside ${topic}`);
+}
+
 /** Accepts, expecting no duplicates. */
 async function accepted(log: TopicLog, appends: TopicAppend[], request?: AcceptRequest) {
-  const result = await log.accept(appends, request);
+  const result = await acceptByShard(log, appends, request);
   if (!Array.isArray(result)) throw new Error(`unexpected duplicates ${JSON.stringify(result)}`);
   return result;
 }
@@ -115,7 +169,7 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     const mark = (index: number, bit: number) => ({ index, key: 'relayed:eu:abcd1234:0', bit });
     await accepted(log, [append('t:r', ['comment', 'comment'], { dedupe: [mark(0, 7), mark(1, 8)] })]);
     const again = await log.accept([
-      append('t:s', ['comment']),
+      append(sameShard(log, 't:r'), ['comment']),
       append('t:r', ['comment', 'comment', 'comment'], { dedupe: [mark(0, 8), mark(1, 9), mark(2, 7)] }),
     ]);
     expect(again).toEqual({
@@ -147,14 +201,16 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     const request = { time, size: 2, order: [[0, 1]], prefilled: [] };
     const [first] = await accepted(log, [append('t:k', ['comment', 'like'], { keys: [{ index: 1, key: 'tap-1' }] })]);
     expect(first?.base).toBe(0);
+    // Another topic of the same shard (on a cluster, hash slot): one call holds both.
+    const beside = sameShard(log, 't:k');
     const again = await log.accept(
-      [append('t:k', ['comment', 'like'], { keys: [{ index: 1, key: 'tap-1' }] }), append('t:l', ['comment'])],
+      [append('t:k', ['comment', 'like'], { keys: [{ index: 1, key: 'tap-1' }] }), append(beside, ['comment'])],
       request,
     );
     expect(again).toEqual({ duplicates: [{ append: 0, index: 1, answer: `:2:${first?.epoch}` }] });
-    // Nothing of the refused batch was written; a key of another event is free.
+    // Nothing of the refused call was written; a key of another event is free.
     expect((await log.read('t:k', undefined)).pos).toBe(2);
-    expect((await log.read('t:l', undefined)).pos).toBe(0);
+    expect((await log.read(beside, undefined)).pos).toBe(0);
     const [other] = await accepted(log, [append('t:k', ['like'], { keys: [{ index: 0, key: 'tap-2' }] })], request);
     expect(other?.base).toBe(2);
   });
@@ -164,7 +220,8 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     // Request order: t:q event, t:p event, t:q event (grouped by topic: q gets 0 and 2, p gets 1).
     const request = { time, key: 'req-1', size: 3, order: [[0, 2], [1]], prefilled: [] };
     const [q, p] = await accepted(log, [append('t:q', ['comment', 'like']), append('t:p', ['status'])], request);
-    const repeat = await log.accept([append('t:q', ['comment', 'like']), append('t:p', ['status'])], request);
+    // On a cluster t:q and t:p are apart: each slot's call finds its own record of the key.
+    const repeat = await acceptByShard(log, [append('t:q', ['comment', 'like']), append('t:p', ['status'])], request);
     expect(repeat).toEqual({
       replay: [`${time}:1:${q?.epoch}`, `${time}:1:${p?.epoch}`, `${time}:2:${q?.epoch}`],
     });
@@ -277,7 +334,7 @@ describe('RedisTopicLog', () => {
     const registry = new RedisRegistry(shared.client(), prefix);
     const log = new RedisTopicLog(shared.client(), prefix, registry, limits);
     const [before] = await accepted(log, [append('t:e', ['comment', 'comment'])]);
-    await shared.client().del(`${prefix}:topic:t:e:log`);
+    await shared.client().del(`${prefix}:topic:{t:e}:log`);
     const [after] = await accepted(log, [append('t:e', ['comment'])]);
     expect(after?.epoch).not.toBe(before?.epoch);
     expect(after?.base).toBe(0);

@@ -149,6 +149,7 @@ export function createPublisher(deps: {
     }
 
     if (routes.size > MAX_REMEMBERED_ROUTES) routes.clear();
+    const unreplicated = accepted.some((topic) => topic.unreplicated);
     const wires: Array<string | undefined> = new Array(items.length);
     const ids: string[] = new Array(items.length);
     const times = new Map<number, string>();
@@ -172,7 +173,39 @@ export function createPublisher(deps: {
         for (const channel of targets) channel.enqueue(wire);
       });
     });
+    if (unreplicated) {
+      // Delivered (the store has it), but a failover now could lose it from the log: no 202. A
+      // retry with the same keys is answered from what the store remembers, delivering nothing twice.
+      metrics.publishRequests.inc({ outcome: 'unreplicated' });
+      throw new AppError(
+        'UNAVAILABLE',
+        'not confirmed by a Redis replica in time; retry with the same Idempotency-Key',
+        {
+          retryAfterSeconds: 1,
+        },
+      );
+    }
     return { wires, ids };
+  };
+
+  /**
+   * Item indexes per shard of the log: one shard unless the store is a Redis Cluster, where each
+   * hash slot's topics are accepted by one call of their own (TopicLog.shardOf).
+   */
+  const shardsOf = (items: readonly Item[]): Array<{ shard: number; indexes: number[]; others: Set<number> }> => {
+    const byShard = new Map<number, number[]>();
+    items.forEach((item, index) => {
+      const shard = log.shardOf(item.topic);
+      const indexes = byShard.get(shard);
+      if (indexes) indexes.push(index);
+      else byShard.set(shard, [index]);
+    });
+    const all = [...byShard];
+    return all.map(([shard, indexes]) => ({
+      shard,
+      indexes,
+      others: all.length === 1 ? new Set() : new Set(all.flatMap(([other, list]) => (other === shard ? [] : list))),
+    }));
   };
 
   /** The id an idempotency answer stands for (see topic-log.ts `answer`). */
@@ -194,30 +227,46 @@ export function createPublisher(deps: {
         relayKey: e.key !== undefined ? `e:${e.key}` : options.key !== undefined ? `r:${options.key}:${i}` : undefined,
       }));
       const keyed = options.key !== undefined || items.some((item) => item.key !== undefined);
-      // Events accepted before under their own key: request index → answer.
-      const known = new Map<number, string>();
       const relaying = relay !== undefined;
-      for (let round = 0; round < MAX_ROUNDS; round++) {
-        const request =
-          keyed || relaying
-            ? { time: positionIdTime(ts), key: options.key, size: items.length, prefilled: [...known], relay: relaying }
-            : undefined;
-        const result = await accept(items, new Set(known.keys()), request);
-        if ('replay' in result) {
-          metrics.publishRequests.inc({ outcome: 'replayed' });
-          return result.replay.map(answerId);
-        }
-        if ('duplicates' in result) {
-          for (const { index, answer } of result.duplicates) known.set(index, answer ?? '');
-          continue;
-        }
-        for (const [index, answer] of known) result.ids[index] = answerId(answer);
-        if (known.size > 0) metrics.publishRequests.inc({ outcome: 'partly_replayed' });
-        // Viewer counts are regional: regions exchange counts, not these events (region-counts.ts).
-        relay?.enqueue(result.wires.filter((w, i) => w !== undefined && items[i]?.type !== 'viewers') as string[]);
-        return result.ids;
-      }
-      throw new AppError('UNAVAILABLE', 'publish kept meeting concurrent repeats of its keys; retry');
+      const ids: string[] = new Array(items.length);
+      const outcomes = await Promise.all(
+        shardsOf(items).map(async ({ shard, indexes, others }) => {
+          // Events accepted before under their own key: request index → answer.
+          const known = new Map<number, string>();
+          for (let round = 0; round < MAX_ROUNDS; round++) {
+            const request =
+              keyed || relaying
+                ? {
+                    time: positionIdTime(ts),
+                    key: options.key,
+                    size: items.length,
+                    prefilled: [...known],
+                    relay: relaying,
+                    shard,
+                  }
+                : undefined;
+            const result = await accept(items, new Set([...others, ...known.keys()]), request);
+            if ('replay' in result) {
+              for (const index of indexes) ids[index] = answerId(result.replay[index]);
+              return 'replayed' as const;
+            }
+            if ('duplicates' in result) {
+              for (const { index, answer } of result.duplicates) known.set(index, answer ?? '');
+              continue;
+            }
+            for (const index of indexes) ids[index] = result.ids[index] as string;
+            for (const [index, answer] of known) ids[index] = answerId(answer);
+            // Viewer counts are regional: regions exchange counts, not these events (region-counts.ts).
+            relay?.enqueue(result.wires.filter((w, i) => w !== undefined && items[i]?.type !== 'viewers') as string[]);
+            return known.size > 0 ? ('partly_replayed' as const) : ('accepted' as const);
+          }
+          throw new AppError('UNAVAILABLE', 'publish kept meeting concurrent repeats of its keys; retry');
+        }),
+      );
+      if (outcomes.every((outcome) => outcome === 'replayed')) metrics.publishRequests.inc({ outcome: 'replayed' });
+      else if (outcomes.some((outcome) => outcome !== 'accepted'))
+        metrics.publishRequests.inc({ outcome: 'partly_replayed' });
+      return ids;
     },
 
     async acceptRelayed(relayed) {
@@ -238,18 +287,22 @@ export function createPublisher(deps: {
         relayKey: e.relayKey === undefined ? undefined : `${e.region}:${e.relayKey}`,
       }));
       // The log refuses a batch holding an event it already has, naming them: accept the rest.
-      const skip = new Set<number>();
-      for (let round = 0; round < MAX_ROUNDS; round++) {
-        const result = await accept(items, skip);
-        if ('ids' in result) {
-          const accepted = items.length - skip.size;
-          metrics.relayReceived.inc({ outcome: 'accepted' }, accepted);
-          metrics.relayReceived.inc({ outcome: 'duplicate' }, skip.size);
-          return { accepted, duplicates: skip.size };
-        }
-        if ('duplicates' in result) for (const { index } of result.duplicates) skip.add(index);
-      }
-      throw new AppError('UNAVAILABLE', 'relay batch kept changing under us; retry');
+      const counts = await Promise.all(
+        shardsOf(items).map(async ({ indexes, others }) => {
+          const skip = new Set<number>();
+          for (let round = 0; round < MAX_ROUNDS; round++) {
+            const result = await accept(items, new Set([...others, ...skip]));
+            if ('ids' in result) return { accepted: indexes.length - skip.size, duplicates: skip.size };
+            if ('duplicates' in result) for (const { index } of result.duplicates) skip.add(index);
+          }
+          throw new AppError('UNAVAILABLE', 'relay batch kept changing under us; retry');
+        }),
+      );
+      const accepted = counts.reduce((sum, c) => sum + c.accepted, 0);
+      const duplicates = counts.reduce((sum, c) => sum + c.duplicates, 0);
+      metrics.relayReceived.inc({ outcome: 'accepted' }, accepted);
+      metrics.relayReceived.inc({ outcome: 'duplicate' }, duplicates);
+      return { accepted, duplicates };
     },
   };
 }

@@ -1,11 +1,11 @@
+import { isCluster, openRedis, type RedisTarget, redisReady } from '@ovation/shared/redis';
 import { watchConnection } from '@ovation/shared/server';
-import { Redis } from 'ioredis';
 import { MemoryRegistry } from '../registry/memory-registry.js';
 import { RedisRegistry } from '../registry/redis-registry.js';
 import type { SubscriptionRegistry } from '../registry/registry.js';
 import { MemoryOutbox, RedisOutbox, type RelayOutbox } from '../relay/outbox.js';
 import { MemoryTopicLog } from '../topic-log/memory-topic-log.js';
-import { RedisTopicLog } from '../topic-log/redis-topic-log.js';
+import { type Durability, RedisTopicLog } from '../topic-log/redis-topic-log.js';
 import type { TopicLog, TopicLogLimits } from '../topic-log/topic-log.js';
 
 export interface RegistryHandle {
@@ -22,13 +22,15 @@ export interface RegistryHandle {
 }
 
 /**
- * The registry and topic log for a config: Redis when a URL is given, memory otherwise.
- * Redis commands fail fast while disconnected (no offline queue), so a publish during an outage
- * answers 503 at once instead of hanging, and are never sent twice; ioredis keeps reconnecting in
- * the background.
+ * The registry and topic log for a config: Redis (one server or a cluster) when one is given,
+ * memory otherwise. Redis commands fail fast while disconnected (no offline queue), so a publish
+ * during an outage answers 503 at once instead of hanging, and are never sent twice (openRedis);
+ * ioredis keeps reconnecting in the background.
  */
 export function openRegistry(options: {
-  redisUrl: string | undefined;
+  redis: RedisTarget | undefined;
+  /** Replicas that must confirm an accept (Redis WAIT); none by default. */
+  durability?: Durability;
   redisPrefix: string;
   topicLog: TopicLogLimits;
   region: string;
@@ -39,7 +41,7 @@ export function openRegistry(options: {
   /** A peer's outbox dropped its oldest events to stay within its bounds. */
   onOutboxDropped?: (peer: string, events: number) => void;
 }): RegistryHandle {
-  if (!options.redisUrl) {
+  if (!options.redis) {
     const registry = new MemoryRegistry();
     const log = new MemoryTopicLog((topics) => registry.nodesFor(topics), options.topicLog);
     const outbox = new MemoryOutbox(
@@ -50,36 +52,39 @@ export function openRegistry(options: {
     );
     return { registry, log, outbox, kind: 'memory', onStoreLost: () => {}, healthy: () => true, close: async () => {} };
   }
-  const redis = new Redis(options.redisUrl, {
-    enableOfflineQueue: false,
-    // A command whose connection closed before its answer may have run: sent again on the next
-    // connection, a publish without an Idempotency-Key would be accepted twice. It fails instead
-    // (its timeout), and the publisher decides.
-    autoResendUnfulfilledCommands: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
-  });
+  // A command whose connection closed before its answer may have run: sent again on the next
+  // connection, a publish without an Idempotency-Key would be accepted twice. It fails instead
+  // (its timeout), and the publisher decides.
+  const redis = openRedis(options.redis, { commandTimeoutMs: 2000, maxRetriesPerRequest: 1 });
   // Errors surface through the commands that fail; without a listener ioredis logs each one.
   redis.on('error', () => {});
-  const stopWatching = watchConnection(redis);
+  // A cluster watches each node's connection itself (a dead one is dropped and the slot map read again).
+  const stopWatching = isCluster(redis) ? () => {} : watchConnection(redis);
   const registry = new RedisRegistry(redis, options.redisPrefix);
-  const log = new RedisTopicLog(redis, options.redisPrefix, registry, options.topicLog, {
-    region: options.region,
-    peers: options.peers,
-    maxEvents: options.relayQueueMax,
-    maxBytes: options.relayOutboxMaxBytes,
-  });
+  const log = new RedisTopicLog(
+    redis,
+    options.redisPrefix,
+    registry,
+    options.topicLog,
+    {
+      region: options.region,
+      peers: options.peers,
+      maxEvents: options.relayQueueMax,
+      maxBytes: options.relayOutboxMaxBytes,
+    },
+    options.durability,
+  );
   if (options.onOutboxDropped) log.onOutboxDropped = options.onOutboxDropped;
   return {
     registry,
     log,
-    outbox: new RedisOutbox(redis, options.redisPrefix),
+    // On a cluster there are no peers (config.ts refuses them): nothing waits for one.
+    outbox: isCluster(redis) ? new MemoryOutbox([], 0) : new RedisOutbox(redis, options.redisPrefix),
     kind: 'redis',
     onStoreLost: (listener) => {
       log.onStoreLost = () => listener(registry.knownLiveNodeIds());
     },
-    healthy: () => redis.status === 'ready',
+    healthy: () => redisReady(redis),
     close: async () => {
       stopWatching();
       await redis.quit().catch(() => redis.disconnect());

@@ -1,8 +1,9 @@
 /**
- * The subscription registry: which frontend nodes have viewers for which topic, and how many.
- *
- * Two drivers implement it (memory: one dispatcher; Redis: any number of dispatchers sharing one
- * store) and both pass test/registry-contract.test.ts.
+ * The subscription registry: which frontend nodes have viewers for which topic, and how many —
+ * and, beside it, what the dispatchers of a region share: duty election, other regions' viewer
+ * counts, client latency. Four concerns, four interfaces (NodeRegistry, DutyElection, RegionCounts,
+ * LatencyStats), each with its own contract suite (test/registry-*.test.ts) that the memory driver
+ * (one dispatcher), the Redis driver on one server and on Redis Cluster all pass.
  *
  * A node is alive until `expiresAt`; every heartbeat pushes that forward. Look-ups never return an
  * expired node, so a node that died stops receiving within its TTL even before a sweep removes it.
@@ -18,7 +19,8 @@ export interface FreshDuty {
   priority: boolean;
 }
 
-export interface SubscriptionRegistry {
+/** Which frontend nodes are alive and which topics they have viewers of. */
+export interface NodeRegistry {
   /**
    * The node is alive for `ttlMs` more; `counts` are viewer counts that changed (their topics are
    * held by the node). `resync` when the registry lacks the node's full state — the node was not
@@ -63,6 +65,10 @@ export interface SubscriptionRegistry {
   topicViewers(topics: readonly string[]): Promise<number[]>;
   /** Removes nodes whose liveness expired, with their topics; returns their ids (and keeps the node table fresh). */
   sweepExpired(): Promise<string[]>;
+}
+
+/** One dispatcher of a region at a time for a periodic duty (viewer counts, relay). */
+export interface DutyElection {
   /**
    * Elects one dispatcher for a periodic duty (viewer counts, relay): true when `holder` holds the
    * duty named `name` for the next `ttlMs`. With `fresh`, a duty no one ever held in this store (a
@@ -72,6 +78,10 @@ export interface SubscriptionRegistry {
   claimDuty(name: string, holder: string, ttlMs: number, fresh?: FreshDuty): Promise<boolean>;
   /** Gives a duty up (when `holder` holds it), so another dispatcher can take it at once. */
   releaseDuty(name: string, holder: string): Promise<void>;
+}
+
+/** Client-reported delivery latency per topic, over a sliding window. */
+export interface LatencyStats {
   /**
    * Adds client-reported latency bucket counts per topic (see @ovation/shared latency.ts) to the
    * time slot of `now`; slots older than LATENCY_WINDOW_MS are forgotten.
@@ -79,12 +89,20 @@ export interface SubscriptionRegistry {
   recordLatency(counts: Readonly<Record<string, readonly number[]>>, now: number): Promise<void>;
   /** A topic's latency bucket counts summed over the last LATENCY_WINDOW_MS. */
   latencyBuckets(topic: string, now: number): Promise<number[]>;
+}
+
+/** Other regions' viewer counts, as their reports last said. */
+export interface RegionCounts {
   /** Another region's viewers per topic (replacing its previous report), valid for `ttlMs`. */
   setRegionCounts(region: string, counts: Readonly<Record<string, number>>, ttlMs: number): Promise<void>;
   /** Every other region's current report: region → topic → viewers. */
   regionCounts(): Promise<Map<string, Map<string, number>>>;
   /** One topic's viewers in each other region that has a current report (0 when it has none there). */
   regionCountsFor(topic: string): Promise<Map<string, number>>;
+}
+
+/** All four, on one store. */
+export interface SubscriptionRegistry extends NodeRegistry, DutyElection, LatencyStats, RegionCounts {
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

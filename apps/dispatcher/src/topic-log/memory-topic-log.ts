@@ -149,6 +149,10 @@ export class MemoryTopicLog implements TopicLog {
     return { epoch, pos, trimmedThrough, likes, status, viewers, events };
   }
 
+  shardOf(): number {
+    return -1;
+  }
+
   sweep(): void {
     const now = this.now();
     for (const [key, entry] of this.relayed) if (now - entry.touchedAt > RELAY_DEDUPE_TTL_MS) this.relayed.delete(key);

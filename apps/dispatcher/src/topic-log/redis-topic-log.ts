@@ -1,6 +1,6 @@
 import { IDEMPOTENCY_TTL_MS, newEpoch, randomTag } from '@ovation/shared';
-import type { Redis } from 'ioredis';
-import type { RedisRegistry } from '../registry/redis-registry.js';
+import { groupBySlot, isCluster, type RedisClient, slotOf, slotTag, waitForReplicas } from '@ovation/shared/redis';
+import type { RedisNodeRegistry } from '../registry/redis/nodes.js';
 import {
   type AcceptRequest,
   type AcceptResult,
@@ -19,24 +19,35 @@ import {
 const STORE_LOST = 'OVATION_STORE_LOST';
 
 /*
- * Redis layout (next to the registry's keys, under the same prefix):
- *   <p>:topic:<t>:log      HASH   epoch, pos, trimmed (history lost up to), likes, status, viewers
- *   <p>:topic:<t>:history  STREAM one entry per history event, entry id = <position>-0, field e = JSON
- *   <p>:topic:<t>:nodes    SET    (the registry's) nodes with viewers of t
- *   <p>:relayed:<region>:<epoch>:<chunk>  BITMAP positions of that region's topic log already
+ * Redis layout (next to the registry's keys, under the same prefix). A topic's keys share the hash
+ * tag `{<t>}`, so on Redis Cluster they live in one slot; `{s}` is that slot's own tag (slotTag),
+ * present on a cluster only — on one server those keys have no tag:
+ *   <p>:topic:{<t>}:log      HASH   epoch, pos, trimmed (history lost up to), likes, status, viewers
+ *   <p>:topic:{<t>}:history  STREAM one entry per history event, entry id = <position>-0, field e = JSON
+ *   <p>:topic:{<t>}:nodes    SET    (the registry's) nodes with viewers of t
+ *   <p>:{<t>}:relayed:<region>:<epoch>:<chunk>  BITMAP positions of that region's log of t already
  *                                 accepted here by relay (dedupe), 64Ki positions a key, 1 h TTL
- *   <p>:idem:r:<key>       STRING what a used request key answers (10 min): see AcceptRequest
- *   <p>:idem:e:<key>       STRING what a used event key answers (10 min)
- *   <p>:idem:x:<region>:<relayKey>  STRING a relayed event's key in its region, seen (10 min)
- *   <p>:relay:<peer>       STREAM events published here, waiting for peer region <peer> (relay/outbox.ts):
- *                                 entries n <events> b <bytes> e <wire events>; :size HASH events, bytes
- *   <p>:store              STRING a random marker set once: a Redis that lost its data (restarted
- *                                 empty, flushed) no longer has it, and the next publish sees so
+ *   <p>:idem:r[:{s}]:<key>   STRING what a used request key answers for its topics in slot s (10 min):
+ *                                 see AcceptRequest
+ *   <p>:idem:e:{<t>}:<key>   STRING what a used event key answers on topic t (10 min)
+ *   <p>:idem:x:{<t>}:<region>:<relayKey>  STRING a relayed event's key in its region, seen (10 min)
+ *   <p>:relay:<peer>         STREAM events published here, waiting for peer region <peer> (relay/outbox.ts):
+ *                                 entries n <events> b <bytes> e <wire events>; :size HASH events,
+ *                                 bytes (one server only: see the dispatcher's config)
+ *   <p>:store[:{s}]          STRING a random marker set once (per slot on a cluster): a Redis that
+ *                                 lost its data (restarted empty, flushed) no longer has it, and the
+ *                                 next publish sees so
  *
- * A publish is one script call for all its topics, so accepting a batch costs one round trip:
- * positions, history, like total, status and the node look-up together. The script runs
- * atomically, which is what lets a new subscriber's read meet the live stream at an exact position.
+ * A publish is one script call for all its topics in one hash slot — on one server, all of them —
+ * so accepting a batch costs one round trip: positions, history, like total, status and the node
+ * look-up together. The script runs atomically, which is what lets a new subscriber's read meet the
+ * live stream at an exact position. On a cluster the publisher splits a batch per slot (shardOf).
  * The log hash lives `stateTtlMs` after the topic's last event, the stream `maxAgeMs` + 1 min.
+ *
+ * Durability: with `waitReplicas` > 0 an accept is confirmed only once that many replicas of the
+ * slot's master have it (WAIT on the connection that wrote it); an accept they did not confirm in
+ * time is marked `unreplicated`, and the publisher answers 503 (a master that dies before its
+ * replica has the events must not leave a 202 behind).
  *
  * Store loss: the registry was lost with the data, so until the nodes have re-registered (their
  * next heartbeat) a publish would find no node and its 202 would not reach connected viewers. The
@@ -317,7 +328,7 @@ export function outboxKey(prefix: string, peer: string): string {
  */
 export const OUTBOX_MAX_AGE_MS = 30 * 60_000;
 
-type WithScripts = Redis & {
+type WithScripts = RedisClient & {
   ovationTopicAccept(numKeys: number, ...args: string[]): Promise<Array<string | number | string[]>>;
   ovationTopicRead(
     numKeys: number,
@@ -325,23 +336,31 @@ type WithScripts = Redis & {
   ): Promise<Array<[string, string, string, string, string, Array<[string, string[]]>, string, number]>>;
 };
 
+/** How many replicas must confirm an accept, and how long to wait for them (RedisTopicLog). */
+export interface Durability {
+  waitReplicas: number;
+  waitTimeoutMs: number;
+}
+
 export class RedisTopicLog implements TopicLog {
   private readonly redis: WithScripts;
-  private marker: Promise<string> | undefined;
+  private readonly cluster: boolean;
+  /** The store marker per hash slot (one server: slot -1), while fetched or known. */
+  private readonly markers = new Map<number, Promise<string>>();
   /**
-   * The marker this dispatcher last worked with (kept while `marker` is fetched again): a store
-   * found with another one lost its data since, whether or not a publish noticed it then.
+   * The marker this dispatcher last worked with per slot (kept while `markers` is fetched again): a
+   * store found with another one lost its data since, whether or not a publish noticed it then.
    */
-  private known: string | undefined;
+  private readonly known = new Map<number, string>();
   /** Called once per loss this dispatcher finds (a publish met it, or the marker read on reconnecting differs). */
   onStoreLost: () => void = () => {};
   /** Called when a peer's outbox dropped its oldest events to stay within its bounds. */
   onOutboxDropped: (peer: string, events: number) => void = () => {};
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
-    private readonly registry: Pick<RedisRegistry, 'resolveNodes'>,
+    private readonly registry: Pick<RedisNodeRegistry, 'resolveNodes'>,
     private readonly limits: TopicLogLimits = DEFAULT_TOPIC_LOG_LIMITS,
     /** Peer regions: published events go to their relay outboxes (`outboxKey`), within these bounds. */
     private readonly relay: { region: string; peers: readonly string[]; maxEvents: number; maxBytes: number } = {
@@ -350,7 +369,12 @@ export class RedisTopicLog implements TopicLog {
       maxEvents: 0,
       maxBytes: 0,
     },
+    private readonly durability: Durability = { waitReplicas: 0, waitTimeoutMs: 0 },
   ) {
+    this.cluster = isCluster(redis);
+    if (this.cluster && relay.peers.length > 0) {
+      throw new Error('relaying to peer regions from a Redis Cluster is not supported (one outbox stream per peer)');
+    }
     if (!('ovationTopicAccept' in redis)) {
       redis.defineCommand('ovationTopicAccept', { lua: ACCEPT });
       redis.defineCommand('ovationTopicRead', { lua: READ });
@@ -360,10 +384,24 @@ export class RedisTopicLog implements TopicLog {
     // this dispatcher goes without a publish: an idle dispatcher notices a loss as soon as the one
     // that takes the publishes does, and never takes an empty store for the one it knew.
     redis.on('ready', () => {
-      this.marker = undefined;
-      this.storeMarker().catch(() => {});
+      const slots = new Set([this.cluster ? 0 : -1, ...this.known.keys()]);
+      this.markers.clear();
+      for (const slot of slots) this.storeMarker(slot).catch(() => {});
     });
-    if (redis.status === 'ready') this.storeMarker().catch(() => {});
+    if (redis.status === 'ready') this.storeMarker(this.cluster ? 0 : -1).catch(() => {});
+  }
+
+  /**
+   * Which accepts may share one call: topics of one hash slot on a cluster; all on one server (-1).
+   * The publisher splits a batch by it.
+   */
+  shardOf(topic: string): number {
+    return this.cluster ? slotOf(topic) : -1;
+  }
+
+  /** `:{<tag of slot>}` on a cluster (a key beside that slot's topics); nothing on one server. */
+  private slotPart(slot: number): string {
+    return slot < 0 ? '' : `:{${slotTag(slot)}}`;
   }
 
   /**
@@ -371,13 +409,23 @@ export class RedisTopicLog implements TopicLog {
    * a request's key, an event's key and a relayed event's key in its region are apart (`r`, `e`,
    * `x`), so one can never answer for another.
    */
-  private idempotencyKey(kind: 'r' | 'e' | 'x', key: string): string {
-    return `${this.prefix}:idem:${kind}:${key}`;
+  private idempotencyKey(kind: 'e' | 'x', topic: string, key: string): string {
+    return `${this.prefix}:idem:${kind}:{${topic}}:${key}`;
+  }
+
+  /** A request key's record for the request's topics in `slot` (all of them on one server). */
+  private requestKey(slot: number, key: string): string {
+    return `${this.prefix}:idem:r${this.slotPart(slot)}:${key}`;
   }
 
   private keys(topic: string) {
-    const base = `${this.prefix}:topic:${topic}`;
+    const base = `${this.prefix}:topic:{${topic}}`;
     return { log: `${base}:log`, history: `${base}:history`, nodes: `${base}:nodes` };
+  }
+
+  /** A relayed event's dedupe bitmap (topic-log.ts dedupeMark), beside its topic. */
+  private dedupeKey(topic: string, key: string): string {
+    return `${this.prefix}:{${topic}}:${key}`;
   }
 
   /**
@@ -388,15 +436,17 @@ export class RedisTopicLog implements TopicLog {
    * the fetch fails then, as a publish that met the loss in the accept script does. Every loss is
    * reported here, whoever noticed it first.
    */
-  private storeMarker(): Promise<string> {
-    if (this.marker) return this.marker;
+  private storeMarker(slot: number): Promise<string> {
+    const current = this.markers.get(slot);
+    if (current) return current;
     const fetching: Promise<string> = (async () => {
-      const key = `${this.prefix}:store`;
+      const key = `${this.prefix}:store${this.slotPart(slot)}`;
       await this.redis.set(key, randomTag(), 'NX');
       const value = await this.redis.get(key);
       if (value === null) throw new Error('store marker vanished');
-      const changed = this.known !== undefined && value !== this.known;
-      this.known = value;
+      const before = this.known.get(slot);
+      const changed = before !== undefined && value !== before;
+      this.known.set(slot, value);
       if (changed) {
         // Nothing is accepted with it yet: the dispatcher first waits for the nodes' state.
         this.onStoreLost();
@@ -405,16 +455,21 @@ export class RedisTopicLog implements TopicLog {
       return value;
     })().catch((error: unknown) => {
       // Only its own: a newer fetch (the connection came back meanwhile) stays.
-      if (this.marker === fetching) this.marker = undefined;
+      if (this.markers.get(slot) === fetching) this.markers.delete(slot);
       throw error;
     });
-    this.marker = fetching;
+    this.markers.set(slot, fetching);
     return fetching;
   }
 
   async accept(appends: readonly TopicAppend[], request?: AcceptRequest): Promise<AcceptResult> {
     const { maxEvents, maxAgeMs, stateTtlMs } = this.limits;
-    const keys: string[] = [`${this.prefix}:store`];
+    const slot =
+      appends[0] === undefined ? (request?.shard ?? (this.cluster ? 0 : -1)) : this.shardOf(appends[0].topic);
+    if (appends.some((append) => this.shardOf(append.topic) !== slot)) {
+      throw new Error('accept takes topics of one hash slot (split the batch by shardOf)');
+    }
+    const keys: string[] = [`${this.prefix}:store${this.slotPart(slot)}`];
     const prefilled = request?.prefilled ?? [];
     const relaying = request?.relay === true && this.relay.peers.length > 0;
     const args: string[] = [
@@ -422,11 +477,11 @@ export class RedisTopicLog implements TopicLog {
       String(Math.floor(maxEvents * (1 + HISTORY_TRIM_SLACK))),
       String(maxAgeMs + 60_000),
       String(stateTtlMs),
-      await this.storeMarker(),
+      await this.storeMarker(slot),
       String(RELAY_DEDUPE_TTL_MS),
       String(IDEMPOTENCY_TTL_MS),
       request?.time ?? '',
-      request?.key === undefined ? '' : this.idempotencyKey('r', request.key),
+      request?.key === undefined ? '' : this.requestKey(slot, request.key),
       String(request?.size ?? 0),
       String(relaying ? this.relay.peers.length : 0),
       String(this.relay.maxEvents),
@@ -450,12 +505,12 @@ export class RedisTopicLog implements TopicLog {
       for (const { index, body } of append.history) args.push(String(index), body);
       const marks = append.dedupe ?? [];
       args.push(String(marks.length));
-      for (const { index, key, bit } of marks) args.push(String(index), `${this.prefix}:${key}`, String(bit));
+      for (const { index, key, bit } of marks) args.push(String(index), this.dedupeKey(append.topic, key), String(bit));
       const eventKeys = append.keys ?? [];
       const relayKeys = append.relayKeys ?? [];
       args.push(String(eventKeys.length + relayKeys.length));
-      for (const { index, key } of eventKeys) args.push(String(index), this.idempotencyKey('e', key));
-      for (const { index, key } of relayKeys) args.push(String(index), this.idempotencyKey('x', key));
+      for (const { index, key } of eventKeys) args.push(String(index), this.idempotencyKey('e', append.topic, key));
+      for (const { index, key } of relayKeys) args.push(String(index), this.idempotencyKey('x', append.topic, key));
       if (request?.key !== undefined) for (const index of request.order[a] ?? []) args.push(String(index));
       if (relaying) {
         const bodies = append.relayBodies ?? [];
@@ -470,8 +525,8 @@ export class RedisTopicLog implements TopicLog {
     } catch (error) {
       if (error instanceof Error && error.message.includes(STORE_LOST)) {
         // The new marker at once: reading it reports the loss (storeMarker), before any accept.
-        this.marker = undefined;
-        this.storeMarker().catch(() => {});
+        this.markers.delete(slot);
+        this.storeMarker(slot).catch(() => {});
       }
       throw error;
     }
@@ -496,12 +551,21 @@ export class RedisTopicLog implements TopicLog {
     }
     const memberLists: string[][] = [];
     for (let i = 0; i < appends.length; i++) memberLists.push(reply[i * 3 + 2] as string[]);
-    const nodes = await this.registry.resolveNodes(memberLists);
+    const [nodes, replicated] = await Promise.all([this.registry.resolveNodes(memberLists), this.confirmed(slot)]);
     return appends.map((_, i) => ({
       epoch: String(reply[i * 3]),
       base: Number(reply[i * 3 + 1]),
       nodes: nodes[i] ?? [],
+      ...(replicated ? {} : { unreplicated: true }),
     }));
+  }
+
+  /** Whether the replicas durability asks for have what was written on the slot's connection. */
+  private async confirmed(slot: number): Promise<boolean> {
+    const { waitReplicas, waitTimeoutMs } = this.durability;
+    if (waitReplicas <= 0) return true;
+    const acked = await waitForReplicas(this.redis, slot, waitReplicas, waitTimeoutMs).catch(() => 0);
+    return acked >= waitReplicas;
   }
 
   async read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead> {
@@ -509,10 +573,23 @@ export class RedisTopicLog implements TopicLog {
   }
 
   async readMany(requests: readonly ReadRequest[]): Promise<TopicRead[]> {
-    const chunks: Array<Promise<TopicRead[]>> = [];
-    for (let i = 0; i < requests.length; i += READ_CHUNK)
-      chunks.push(this.readChunk(requests.slice(i, i + READ_CHUNK)));
-    return (await Promise.all(chunks)).flat();
+    const results: TopicRead[] = new Array(requests.length);
+    const chunks: Array<Promise<void>> = [];
+    const indexed = requests.map((request, index) => ({ request, index }));
+    for (const { items } of groupBySlot(indexed, ({ request }) => request.topic, this.cluster)) {
+      for (let i = 0; i < items.length; i += READ_CHUNK) {
+        const chunk = items.slice(i, i + READ_CHUNK);
+        chunks.push(
+          this.readChunk(chunk.map(({ request }) => request)).then((reads) => {
+            chunk.forEach(({ index }, k) => {
+              results[index] = reads[k] as TopicRead;
+            });
+          }),
+        );
+      }
+    }
+    await Promise.all(chunks);
+    return results;
   }
 
   private async readChunk(requests: readonly ReadRequest[]): Promise<TopicRead[]> {
@@ -544,7 +621,12 @@ export class RedisTopicLog implements TopicLog {
   }
 
   async restore(states: readonly RestoredState[]): Promise<void> {
-    if (states.length === 0) return;
+    await Promise.all(
+      groupBySlot(states, (state) => state.topic, this.cluster).map(({ items }) => this.restoreSlot(items)),
+    );
+  }
+
+  private async restoreSlot(states: readonly RestoredState[]): Promise<void> {
     const keys: string[] = [];
     const args: string[] = [String(this.limits.stateTtlMs), String(RELAY_DEDUPE_TTL_MS)];
     for (const { topic, likes, status, viewers, relayed } of states) {
@@ -553,7 +635,7 @@ export class RedisTopicLog implements TopicLog {
       args.push(newEpoch(), String(likes), status ?? '', viewers === undefined ? '' : String(viewers));
       const ranges = Object.entries(relayed ?? {}).flatMap(([log, through]) => dedupeRange(log, through));
       args.push(String(ranges.length));
-      for (const { key, from, to } of ranges) args.push(`${this.prefix}:${key}`, String(from), String(to));
+      for (const { key, from, to } of ranges) args.push(this.dedupeKey(topic, key), String(from), String(to));
     }
     await this.redis.eval(RESTORE, keys.length, ...keys, ...args);
   }

@@ -24,6 +24,12 @@ export interface TopicLog {
    */
   accept(appends: readonly TopicAppend[], request?: AcceptRequest): Promise<AcceptResult>;
   /**
+   * Which topics one `accept` may take together: those of equal shard. Redis Cluster: the topic's
+   * hash slot (a script holds keys of one slot); one server and memory: -1 for every topic. A
+   * request key is remembered per shard, so a retried request finds each shard's answers.
+   */
+  shardOf(topic: string): number;
+  /**
    * The topic's state and its history events after position `from` (none when undefined, or when
    * `epochs` is non-empty and holds not the log's epoch: positions of another epoch cannot match).
    */
@@ -88,6 +94,8 @@ export interface AcceptRequest {
   order: ReadonlyArray<readonly number[]>;
   /** Answers of events left out of the appends (already accepted under their own key), by request index. */
   prefilled: ReadonlyArray<readonly [number, string]>;
+  /** The appends' shard (TopicLog.shardOf), for a call whose events are all left out (no appends). */
+  shard?: number;
 }
 
 /** One topic's share of a publish batch. */
@@ -127,6 +135,11 @@ export interface TopicAccepted {
   base: number;
   /** Live nodes with viewers of the topic. */
   nodes: NodeInfo[];
+  /**
+   * Accepted by the store, but not confirmed by as many replicas as configured within the wait
+   * (Redis WAIT): a failover now could lose it, so the publish must not answer 202.
+   */
+  unreplicated?: true;
 }
 
 export interface TopicRead {

@@ -90,7 +90,7 @@ export function openRedis(target: RedisTarget, options: OpenRedisOptions): Redis
     retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
   };
   if (target.kind === 'server') return new Redis(target.url, perConnection);
-  return new Cluster(target.nodes, {
+  const cluster = new Cluster(target.nodes, {
     redisOptions: perConnection,
     enableOfflineQueue: false,
     // 0: a command whose connection closed is failed, not resent to the next master (it may have run).
@@ -103,15 +103,25 @@ export function openRedis(target: RedisTarget, options: OpenRedisOptions): Redis
     slotsRefreshTimeout: 1000,
     clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
   });
+  // ioredis connects to a node on its first command, and fails-fast refuses the commands that come
+  // while that connection is being made: connect to every node as soon as it is known instead.
+  cluster.on('+node', (node: Redis) => {
+    if (node.status === 'wait') node.connect().catch(() => {});
+  });
+  return cluster;
 }
 
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }
 
-/** Whether the client can take commands now (a cluster: its slot map is known). */
+/**
+ * Whether the client can take commands now. A cluster: its slot map is known and it is connected
+ * to every master (a command for a master it is still connecting to fails at once: fail-fast).
+ */
 export function redisReady(client: RedisClient): boolean {
-  return client.status === 'ready';
+  if (client.status !== 'ready') return false;
+  return !isCluster(client) || client.nodes('master').every((node) => node.status === 'ready');
 }
 
 /** The hash slot of a key (its `{tag}` when it has one), as Redis Cluster computes it. */
