@@ -5,6 +5,7 @@ import { runConnections } from './scenarios/connections.js';
 import { runDispatch } from './scenarios/dispatch.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runLive } from './scenarios/live.js';
+import { runRegistry } from './scenarios/registry.js';
 import { runRelay } from './scenarios/relay.js';
 import { profileServicesInto } from './stack.js';
 
@@ -15,8 +16,12 @@ const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|disp
   seed       10,000 viewers, 100 likes/s + 10 comments/s, 60 s   (--viewers --likes --comments)
   latency    1,000 viewers, 10 comments/s, 30 s                   (--viewers --comments)
   fanout     comment-only closed loop to 10,000 viewers            (--viewers --batch --window --reference)
-  connections 19,000 idle viewers on 1 node (--viewers 100000 --nodes 6 for the large run; --reference)
-  dispatch   max publishes/s through one dispatcher, Redis registry, 2 nodes (--batch --concurrency --publishers)
+  connections 100,000 idle viewers on one realtime machine, WORKERS=6 on one port (--viewers; --workers,
+             default viewers / 19,000 rounded up; --nodes machines; --reference: 19,000 on bare node:http)
+  dispatch   max publishes/s through one dispatcher, Redis registry, 2 nodes (--batch --concurrency --publishers;
+             --engine cluster for a Redis Cluster, --wait-replicas N for REDIS_WAIT_REPLICAS)
+  registry   1,000 simulated nodes heartbeating 100,000 topics with churn, one Redis server then a cluster:
+             Redis commands/s and CPU per shard (--nodes --topics --seconds --heartbeat-ms, default 4000)
   relay      cross-region relay: events/s one dispatcher accepts from another region (--batch --concurrency --topics)
   connect-auth connects/s with a connection token against tokenless, and floods of bad tokens (--viewers N connects, --concurrency, --batch N flood)`;
 
@@ -30,11 +35,13 @@ const { values } = parseArgs({
     comments: { type: 'string' },
     batch: { type: 'string' },
     window: { type: 'string', default: '500' },
-    nodes: { type: 'string', default: '1' },
+    nodes: { type: 'string' },
+    workers: { type: 'string' },
     concurrency: { type: 'string', default: '16' },
     publishers: { type: 'string', default: '1' },
-    topics: { type: 'string', default: '10' },
-    'heartbeat-ms': { type: 'string', default: '15000' },
+    'wait-replicas': { type: 'string' },
+    topics: { type: 'string' },
+    'heartbeat-ms': { type: 'string' },
     reference: { type: 'boolean', default: false },
     json: { type: 'string' },
     'realtime-env': { type: 'string', multiple: true },
@@ -60,8 +67,10 @@ if (values.help) {
 // The dispatch scenario is about the Redis registry; the others default to the embedded engine.
 const engineName = values.engine ?? (values.scenario === 'dispatch' ? 'redis' : 'memory');
 const engine = engineName === 'redis' ? 'redis' : engineName === 'memory' ? 'memory' : undefined;
-if (!engine) {
-  process.stderr.write(`--engine must be memory or redis\n\n${USAGE}\n`);
+// A Redis Cluster is for the scenarios about the store: dispatch (and registry, which runs both).
+const clusterEngine = engineName === 'cluster' && values.scenario === 'dispatch';
+if (!engine && !clusterEngine) {
+  process.stderr.write(`--engine must be memory or redis (or cluster, with --scenario dispatch)\n\n${USAGE}\n`);
   process.exit(2);
 }
 
@@ -74,7 +83,7 @@ switch (values.scenario) {
     const seed = values.scenario === 'seed';
     outcome = await runLive({
       name: values.scenario,
-      engine,
+      engine: engine ?? 'memory',
       viewers: num('viewers', values.viewers, seed ? 10_000 : 1000),
       likesPerSecond: num('likes', values.likes, seed ? 100 : 0, 0),
       commentsPerSecond: num('comments', values.comments, 10, 0),
@@ -94,9 +103,13 @@ switch (values.scenario) {
     break;
   case 'connections': {
     const heartbeatMs = num('heartbeat-ms', values['heartbeat-ms'], 15_000);
+    const viewers = num('viewers', values.viewers, 100_000);
+    const nodes = num('nodes', values.nodes, 1);
     outcome = await runConnections({
-      viewers: num('viewers', values.viewers, 19_000),
-      nodes: num('nodes', values.nodes, 1),
+      viewers,
+      nodes,
+      // A worker holds at most ~19,900 sockets here (open files: 20,000 per process).
+      workers: num('workers', values.workers, Math.ceil(viewers / nodes / 19_000)),
       holdSeconds: num('seconds', values.seconds, Math.ceil((heartbeatMs * 1.2) / 1000)),
       heartbeatMs,
       reference: values.reference,
@@ -105,12 +118,22 @@ switch (values.scenario) {
   }
   case 'dispatch':
     outcome = await runDispatch({
-      engine,
+      engine: clusterEngine ? 'cluster' : (engine ?? 'redis'),
+      waitReplicas:
+        values['wait-replicas'] === undefined ? undefined : num('wait-replicas', values['wait-replicas'], 0, 0),
       seconds: num('seconds', values.seconds, 10),
       batch: num('batch', values.batch, 100),
       concurrency: num('concurrency', values.concurrency, 16),
       publishers: num('publishers', values.publishers, 1),
       topics: num('topics', values.topics, 10),
+    });
+    break;
+  case 'registry':
+    outcome = await runRegistry({
+      seconds: num('seconds', values.seconds, 20),
+      nodes: num('nodes', values.nodes, 1000),
+      topics: num('topics', values.topics, 100_000),
+      heartbeatMs: num('heartbeat-ms', values['heartbeat-ms'], 4000),
     });
     break;
   case 'relay':

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
@@ -11,6 +11,22 @@ export function processStats(pid: number): { cpuSeconds: number; rssBytes: numbe
   const stime = Number(fields[12]);
   const rssPages = Number(fields[21]);
   return { cpuSeconds: (utime + stime) / CLOCK_TICKS, rssBytes: rssPages * 4096 };
+}
+
+/** The processes `pid` forked (a realtime primary's workers), from /proc. */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent === pid) children.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children.sort((a, b) => a - b);
 }
 
 /** Tracks CPU use of named processes between `mark()` and `report()`. */

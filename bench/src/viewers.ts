@@ -6,10 +6,12 @@ import type { FinalReport, Snapshot, StartMessage } from './viewer-worker.js';
 /** Sockets one worker may hold (the per-process open-file limit is 20,000). */
 export const MAX_VIEWERS_PER_WORKER = 19_000;
 /**
- * Each worker binds its own source address: a socket bound to an address takes an ephemeral port
- * of its own, and one address has ~28K of them. Handed out in turn across every pool of the run.
+ * Each worker binds source addresses of its own: a socket bound to an address takes an ephemeral
+ * port of that address, and one address has ~28K of them (a bind slows down as they fill). Handed
+ * out in turn, ADDRESSES_PER_WORKER at a time, across every pool of the run.
  */
-const SOURCE_ADDRESSES = Array.from({ length: 250 }, (_, i) => `127.0.0.${i + 2}`);
+const SOURCE_ADDRESSES = Array.from({ length: 248 }, (_, i) => `127.0.0.${i + 2}`);
+const ADDRESSES_PER_WORKER = 8;
 let nextSource = 0;
 
 export type ViewerTotals = Omit<Snapshot, 'type'>;
@@ -23,7 +25,7 @@ export interface ViewerFinal {
   latency: LatencySummary;
 }
 
-/** Viewers spread over worker processes; each worker binds its own 127.0.0.x source address. */
+/** Viewers spread over worker processes; each worker binds its own 127.0.0.x source addresses. */
 export class ViewerPool {
   private readonly workers: ChildProcess[] = [];
   private constructor() {}
@@ -51,7 +53,10 @@ export class ViewerPool {
         // Rotate the URL list so viewers of consecutive workers spread over all nodes.
         urls: options.urls.map((_, i) => options.urls[(i + w) % options.urls.length] as string),
         count,
-        localAddress: SOURCE_ADDRESSES[nextSource++ % SOURCE_ADDRESSES.length],
+        localAddresses: Array.from(
+          { length: ADDRESSES_PER_WORKER },
+          () => SOURCE_ADDRESSES[nextSource++ % SOURCE_ADDRESSES.length] as string,
+        ),
         reportEvery: options.reportEvery ?? 0,
         discard: options.discard ?? false,
       };

@@ -39,6 +39,14 @@ export function createRealtimeMetrics(read: {
     },
   });
   new Gauge({
+    name: 'realtime_processes',
+    help: "Processes serving viewers: 1 per node; summed over a machine's workers (WORKERS), those listening.",
+    registers: [registry],
+    collect() {
+      this.set(1);
+    },
+  });
+  new Gauge({
     name: 'realtime_topics',
     help: 'Topics with at least one local viewer.',
     registers: [registry],

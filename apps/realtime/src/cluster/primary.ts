@@ -43,7 +43,8 @@ export async function startPrimary(config: RealtimeConfig): Promise<() => Promis
   const broadcast = () => {
     const message: TPeersMessage = { type: 'peers', peers: {} };
     for (const [index, slot] of slots) if (slot.url) message.peers[String(index)] = slot.url;
-    for (const slot of slots.values()) if (slot.worker.isConnected()) slot.worker.send(message);
+    // A worker whose channel is closing misses it (its exit is handled on its own).
+    for (const slot of slots.values()) if (slot.worker.isConnected()) slot.worker.send(message, undefined, () => {});
   };
 
   const fork = (index: number, crashes: number) => {
