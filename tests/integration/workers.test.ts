@@ -140,6 +140,12 @@ describe('realtime WORKERS=2: one port, two registered nodes', () => {
       left.push(await postFresh('/unsubscribe', { connectionId: id, topics: ['video:wk-c'] }));
     for (const answer of left) expect(answer).toEqual({ status: 200, body: { topics: ['video:wk-b'] } });
 
+    // Latency reports too: both reach the owner, whose once-a-second bound then refuses the second.
+    const reports = [];
+    for (let i = 0; i < 2; i++)
+      reports.push(await postFresh('/latency', { connectionId: id, topic: 'video:wk-b', samples: [12] }));
+    expect(reports.map((r) => r.status)).toEqual([204, 429]);
+
     // Unknown connections are 404 on either worker, and so is one naming a worker that does not exist.
     for (const unknown of ['0-nope', '1-nope', '7-nope', 'nope']) {
       for (let i = 0; i < 2; i++) {
