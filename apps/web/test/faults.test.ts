@@ -31,7 +31,7 @@ beforeAll(async () => {
   services = await startServices();
   proxy = await FaultProxy.start(services.dispatcherUrl);
   redis = await TestRedis.start();
-  client = createRedisClient(redis.url);
+  client = createRedisClient({ kind: 'server', url: redis.url });
   setContext(
     createContext(
       loadWebConfig({

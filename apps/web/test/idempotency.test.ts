@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test-support/poll.js';
+import { TestRedisCluster } from '../../../test-support/redis-cluster.js';
 import { TestRedis } from '../../../test-support/redis-server.js';
 import { TestViewer } from '../../../test-support/sse-client.js';
 import * as oneComment from '../app/api/videos/[id]/comments/[commentId]/route';
@@ -25,18 +26,19 @@ import { expectError, params, req, signIn, startServices, TOKEN } from './route-
 let services: Awaited<ReturnType<typeof startServices>>;
 let proxy: FaultProxy;
 let redis: TestRedis;
+let cluster: TestRedisCluster;
 
 beforeAll(async () => {
   services = await startServices();
   proxy = await FaultProxy.start(services.dispatcherUrl);
-  redis = await TestRedis.start();
+  [redis, cluster] = await Promise.all([TestRedis.start(), TestRedisCluster.start()]);
 });
 
 afterAll(async () => {
   setContext(undefined);
   await proxy.close();
   await services.close();
-  await redis.stop();
+  await Promise.all([redis.stop(), cluster.stop()]);
 });
 
 const config = (extra: Record<string, string> = {}) =>
@@ -50,17 +52,17 @@ const config = (extra: Record<string, string> = {}) =>
 
 const drivers: Array<[string, () => { context: WebContext; close(): void }]> = [
   ['memory', () => ({ context: createContext(config()), close: () => {} })],
-  [
-    'redis',
-    () => {
-      const client = createRedisClient(redis.url);
-      return {
-        context: createContext(config({ REDIS_URL: redis.url, REDIS_PREFIX: `idem-${Date.now()}` }), client),
-        close: () => client.redis.disconnect(),
-      };
-    },
-  ],
+  ['redis', () => redisContext({ REDIS_URL: redis.url })],
+  ['redis cluster', () => redisContext({ REDIS_CLUSTER_NODES: cluster.seeds })],
 ];
+
+/** A context in Redis mode, its client opened from the config as the web's own is. */
+function redisContext(target: Record<string, string>): { context: WebContext; close(): void } {
+  const web = config({ ...target, REDIS_PREFIX: `idem-${Date.now()}` });
+  if (!web.redis) throw new Error('expected a Redis target');
+  const client = createRedisClient(web.redis);
+  return { context: createContext(web, client), close: () => client.redis.disconnect() };
+}
 
 type Json = Record<string, unknown>;
 

@@ -17,7 +17,7 @@ export async function comment(
   const { limits, store } = context();
   const { key, address } = options;
   const video = await findVideo(id);
-  const once = onceFor(user.id, key, ['comment', id, text]);
+  const once = onceFor(user.id, key, ['comment', id, text], id);
   return runOnce(
     once,
     async (record) => {

@@ -9,6 +9,7 @@ import {
   resolveInternalToken,
   resolveSecret,
 } from '@ovation/shared';
+import { redisTarget, redisTargetShape } from '@ovation/shared/redis';
 import { z } from 'zod';
 
 /** A comma list of origins (`scheme://host[:port]`), normalised as browsers send them in `Origin`. */
@@ -18,7 +19,8 @@ const WebEnvSchema = z.object({
   ...commonEnvShape,
   DISPATCHER_URLS: env.urlList().default(['http://127.0.0.1:4000']),
   REALTIME_URLS: env.urlList().default(['http://127.0.0.1:4100']),
-  REDIS_URL: env.redisUrl().optional(),
+  /** REDIS_URL (one server) or REDIS_CLUSTER_NODES (a cluster's seed nodes); neither: in memory. */
+  ...redisTargetShape,
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_-]{1,64}$/)
@@ -72,7 +74,8 @@ export function loadWebConfig(source: Record<string, string | undefined> = proce
     nodeEnv,
     dispatcherUrls: Object.freeze([...parsed.DISPATCHER_URLS]),
     realtimeUrls: Object.freeze([...parsed.REALTIME_URLS]),
-    redisUrl: parsed.REDIS_URL,
+    /** Where the store and the rate limits live; undefined: in this process's memory. */
+    redis: redisTarget(parsed),
     redisPrefix: parsed.REDIS_PREFIX,
     ...secrets,
     likesPerSecond: parsed.LIKES_PER_SECOND,

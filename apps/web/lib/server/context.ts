@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@ovation/shared/redis';
 import { loadWebConfig, type WebConfig } from './config';
 import { DispatcherClient } from './dispatcher';
 import { RateLimits } from './rate-limit';
@@ -19,12 +19,13 @@ export interface WebContext {
 }
 
 /**
- * `redis`: the Redis mode's client (createRedisClient) and its first connection. In Redis mode
- * the store and the limiter fail fast: any failure of theirs is a 503 UNAVAILABLE.
+ * `redis`: the Redis mode's client (createRedisClient: one server or a cluster) and its first
+ * connection. In Redis mode the store and the limiter fail fast: any failure of theirs is a 503
+ * UNAVAILABLE.
  */
 export function createContext(
   config: WebConfig,
-  redis?: { redis: Redis; firstConnection?: Promise<void> },
+  redis?: { redis: RedisClient; firstConnection?: Promise<void> },
   storeOptions: StoreOptions = {},
 ): WebContext {
   const limits = new RateLimits({
@@ -56,7 +57,7 @@ const holder = globalThis as typeof globalThis & { __ovationWeb?: WebContext };
 export function context(): WebContext {
   if (!holder.__ovationWeb) {
     const config = loadWebConfig();
-    holder.__ovationWeb = createContext(config, config.redisUrl ? createRedisClient(config.redisUrl) : undefined);
+    holder.__ovationWeb = createContext(config, config.redis ? createRedisClient(config.redis) : undefined);
   }
   return holder.__ovationWeb;
 }

@@ -5,14 +5,14 @@ import { context } from './context';
 const REDIS_PING_TIMEOUT_MS = 500;
 
 /**
- * The web tier is ready when what its writes need answers: the product store (Redis PING, in
- * Redis mode) and the dispatcher tier (any of DISPATCHER_URLS answering /healthz). Checked in
+ * The web tier is ready when what its writes need answers: the product store (in Redis mode a
+ * PING of the server, or of every master of a cluster) and the dispatcher tier (any of DISPATCHER_URLS answering /healthz). Checked in
  * parallel, each bounded, so a health probe never hangs on a paused dependency.
  */
 export async function health(): Promise<THealth> {
   const { config, store, dispatcher } = context();
   const [redis, dispatcherCheck] = await Promise.all([
-    config.redisUrl ? ping(() => store.ping()) : Promise.resolve({ ok: true, detail: 'not used (in-memory store)' }),
+    config.redis ? ping(() => store.ping()) : Promise.resolve({ ok: true, detail: 'not used (in-memory store)' }),
     dispatcher.health(),
   ]);
   return { status: redis.ok && dispatcherCheck.ok ? 'ok' : 'degraded', checks: { redis, dispatcher: dispatcherCheck } };

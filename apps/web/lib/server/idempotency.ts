@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { AppError, type TPublishEvent } from '@ovation/shared';
 import type { z } from 'zod';
 import { context } from './context';
-import type { Once, OnceRecord } from './store/store';
+import { keyedVideoId, type Once, type OnceRecord } from './store/store';
 
 /*
  * Retry-safe writes. A write made with an Idempotency-Key is recorded under (user, key) in the
@@ -19,10 +19,20 @@ import type { Once, OnceRecord } from './store/store';
  * dispatcher remembers K for the same IDEMPOTENCY_TTL_MS as the records here).
  */
 
-/** A write's (user, Idempotency-Key) scope and its request's fingerprint; undefined without a key. */
-export function onceFor(userId: string, key: string | undefined, request: unknown[]): Once | undefined {
+/**
+ * A write's (user, Idempotency-Key) scope and its request's fingerprint; undefined without a key.
+ * `videoId`: the video the write is about, beside which the store keeps the record; none for a
+ * new video, whose id the scope gives (keyedVideoId).
+ */
+export function onceFor(
+  userId: string,
+  key: string | undefined,
+  request: unknown[],
+  videoId?: string,
+): Once | undefined {
   if (key === undefined) return undefined;
-  return { scope: digest([userId, key]), fingerprint: digest(request) };
+  const scope = digest([userId, key]);
+  return { scope, fingerprint: digest(request), videoId: videoId ?? keyedVideoId(scope) };
 }
 
 /**
@@ -77,7 +87,7 @@ export async function completePublish(events: TPublishEvent[], key: string, stil
 }
 
 async function recall(once: Once): Promise<OnceRecord | undefined> {
-  const record = await context().store.recall(once.scope);
+  const record = await context().store.recall(once);
   if (record && record.fingerprint !== once.fingerprint) {
     throw new AppError(
       'CONFLICT',

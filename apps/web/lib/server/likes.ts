@@ -20,7 +20,7 @@ export async function like(
 ): Promise<{ total: number }> {
   const { key, address } = options;
   const { limits, store } = context();
-  const once = onceFor(user.id, key, ['like', id, count]);
+  const once = onceFor(user.id, key, ['like', id, count], id);
   // Without a key no repeat can find this publish; the key still keeps the client's own
   // failover from one dispatcher to the next from delivering the batch twice.
   const dispatcherKey = `web:like:${once?.scope ?? randomUUID()}`;

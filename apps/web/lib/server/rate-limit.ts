@@ -1,5 +1,5 @@
 import { AppError, env, parseEnv } from '@ovation/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@ovation/shared/redis';
 import {
   BurstyRateLimiter,
   type RateLimiterAbstract,
@@ -13,7 +13,10 @@ import { asUnavailable } from './unavailable';
 /*
  * Rate limits per user and per client address (rate-limiter-flexible: in memory, or in Redis so
  * every web process shares them). A refusal is a 429 with Retry-After; a limiter that cannot
- * answer is a 503 (unavailable.ts).
+ * answer is a 503 (unavailable.ts). On Redis each limiter keeps one key per user or address
+ * (`<prefix>:rl:<limiter>:<key>`) and touches only it (its INCR script, or a MULTI of that key),
+ * so a Redis Cluster holds them as one server does, spread over the slots (a BurstyRateLimiter's
+ * burst limiter is another key, asked only when the first refuses).
  *
  * Why per address too: a guest identity costs one POST /api/session, so per-user limits alone
  * are multiplied by minting a fresh session per request. Why so much higher per address: an
@@ -34,7 +37,8 @@ export interface Budget {
 export interface RateLimitOptions {
   likesPerSecond: number;
   commentsPerSecond: number;
-  redis?: Redis;
+  /** One server or a cluster: every limiter key is one key, each command holds only it. */
+  redis?: RedisClient;
   prefix: string;
   /** Overrides of the budgets (by default budgetsFromEnv()). */
   budgets?: Partial<typeof DEFAULT_BUDGETS>;
@@ -108,7 +112,9 @@ export class RateLimits {
             keyPrefix: `${options.prefix}:rl:${keyPrefix}`,
             points,
             duration: seconds,
-            // Refused at once while Redis is not connected (the request answers 503).
+            // Refused at once while Redis is not connected (the request answers 503). A cluster is
+            // 'ready' once its slot map is known; a command for a master it is not connected to is
+            // refused at once too (no offline queue): also a 503.
             rejectIfRedisNotReady: true,
           })
         : new RateLimiterMemory({ keyPrefix, points, duration: seconds });

@@ -1,5 +1,5 @@
+import { isCluster, openRedis, type RedisClient, type RedisTarget, redisReady } from '@ovation/shared/redis';
 import { watchConnection } from '@ovation/shared/server';
-import { Redis } from 'ioredis';
 
 /** A Redis command that takes longer than this counts as Redis being down (a paused server). */
 export const REDIS_COMMAND_TIMEOUT_MS = 500;
@@ -7,33 +7,46 @@ export const REDIS_COMMAND_TIMEOUT_MS = 500;
 const FIRST_CONNECT_WAIT_MS = 1000;
 
 /**
- * The web tier's Redis client. It fails fast: while disconnected a command is refused at once (no
- * offline queue), a command Redis does not answer within REDIS_COMMAND_TIMEOUT_MS fails, and
- * nothing is retried — the request answers 503 and the user's retry (with its Idempotency-Key)
- * comes back later. ioredis keeps reconnecting in the background.
+ * The web tier's Redis client, of one server or of a cluster (openRedis). It fails fast: while
+ * disconnected a command is refused at once (no offline queue), a command Redis does not answer
+ * within REDIS_COMMAND_TIMEOUT_MS fails, and nothing is retried or sent twice — the request
+ * answers 503 and the user's retry (with its Idempotency-Key) comes back later. ioredis keeps
+ * reconnecting in the background.
  */
-export function createRedisClient(url: string): { redis: Redis; firstConnection: Promise<void> } {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    // Never sent again on a new connection: the first may have run (see the dispatcher's client).
-    autoResendUnfulfilledCommands: false,
+export function createRedisClient(target: RedisTarget): { redis: RedisClient; firstConnection: Promise<void> } {
+  const redis = openRedis(target, {
+    commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
-    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
-    connectTimeout: 1000,
-    retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+    connectTimeoutMs: 1000,
   });
   // Errors surface through the commands that fail; without a listener ioredis logs each one.
   redis.on('error', () => {});
-  // A connection that went silent (a partition) is made again rather than timing out forever.
-  watchConnection(redis);
-  const firstConnection = new Promise<void>((resolve) => {
+  // A connection that went silent (a partition) is made again rather than timing out forever. A
+  // cluster watches its nodes itself: a dead one is dropped and the slot map read again.
+  if (!isCluster(redis)) watchConnection(redis);
+  return { redis, firstConnection: firstConnection(redis) };
+}
+
+/**
+ * Resolves once the client can take commands (a cluster: its slot map known and every master
+ * connected — a command for a master still connecting would be refused), or after
+ * FIRST_CONNECT_WAIT_MS, whichever comes first; never rejects (the commands say what failed).
+ */
+function firstConnection(redis: RedisClient): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const check = () => {
+      if (redisReady(redis)) done();
+    };
     const done = () => {
       clearTimeout(timer);
-      redis.off('ready', done);
+      clearInterval(poll);
+      redis.off('ready', check);
       resolve();
     };
     const timer = setTimeout(done, FIRST_CONNECT_WAIT_MS);
-    redis.once('ready', done);
+    // A cluster's masters connect after its 'ready' (no event for the last of them): looked at
+    // every few milliseconds until then. One server is ready with its 'ready'.
+    const poll = setInterval(check, 10);
+    redis.on('ready', check);
   });
-  return { redis, firstConnection };
 }

@@ -39,6 +39,7 @@ export class MemoryStore implements ProductStore {
   /** videoId → minute → counts; minutes older than the window are dropped as new ones come. */
   private readonly activityByVideo = new Map<string, Map<number, ActivityMinute>>();
   private readonly bans = new Map<string, Map<string, string>>();
+  /** By onceKey: per video, as the Redis store keeps them. */
   private readonly onceRecords: ExpiringMap<OnceRecord>;
   private readonly receipts: ExpiringMap<true>;
   /** `<videoId> <commentId>` of comments deleted within the idempotency window. */
@@ -59,11 +60,14 @@ export class MemoryStore implements ProductStore {
   }
 
   async createVideo(input: NewVideo, once?: Once) {
-    if (once && this.onceRecords.has(once.scope)) return undefined;
-    if (input.id !== undefined && this.videos.has(input.id)) return undefined;
-    const video = newVideo(input);
+    if (once && this.onceRecords.has(onceKey(once))) return undefined;
+    const id = once?.videoId ?? input.id;
+    const existing = id === undefined ? undefined : this.videos.get(id);
+    // A keyed create's video is its own (the id comes from the key): a repeat finishes it, as on Redis.
+    if (existing && !(once && existing.ownerId === input.ownerId)) return undefined;
+    const video = existing ?? newVideo({ ...input, ...(id === undefined ? {} : { id }) });
     this.videos.set(video.id, video);
-    if (once) this.onceRecords.set(once.scope, { fingerprint: once.fingerprint, result: videoResult(video.id) });
+    if (once) this.onceRecords.set(onceKey(once), { fingerprint: once.fingerprint, result: videoResult(video.id) });
     return { ...video };
   }
 
@@ -113,25 +117,25 @@ export class MemoryStore implements ProductStore {
   }
 
   async addLikes(id: string, count: number, once?: Once) {
-    if (once && this.onceRecords.has(once.scope)) return undefined;
+    if (once && this.onceRecords.has(onceKey(once))) return undefined;
     const video = this.videos.get(id);
     if (!video) return 0;
     video.likes += count;
     this.bump(id, 'likes', count);
     if (once)
-      this.onceRecords.set(once.scope, { fingerprint: once.fingerprint, result: likeResult(video.likes, count) });
+      this.onceRecords.set(onceKey(once), { fingerprint: once.fingerprint, result: likeResult(video.likes, count) });
     return video.likes;
   }
 
   async addComment(videoId: string, author: TUser, text: string, once?: Once, owner = false) {
-    if (once && this.onceRecords.has(once.scope)) return undefined;
+    if (once && this.onceRecords.has(onceKey(once))) return undefined;
     const comment = newComment(this.ids.next(), videoId, author, text, owner);
     const list = this.comments.get(videoId) ?? [];
     list.push(comment);
     if (list.length > MAX_COMMENTS_PER_VIDEO) list.splice(0, list.length - MAX_COMMENTS_PER_VIDEO);
     this.comments.set(videoId, list);
     this.bump(videoId, 'comments', 1);
-    if (once) this.onceRecords.set(once.scope, { fingerprint: once.fingerprint, result: JSON.stringify(comment) });
+    if (once) this.onceRecords.set(onceKey(once), { fingerprint: once.fingerprint, result: JSON.stringify(comment) });
     return { ...comment };
   }
 
@@ -153,8 +157,8 @@ export class MemoryStore implements ProductStore {
     return 'deleted';
   }
 
-  async recall(scope: string) {
-    const record = this.onceRecords.get(scope);
+  async recall(once: Once) {
+    const record = this.onceRecords.get(onceKey(once));
     return record ? { ...record } : undefined;
   }
 
@@ -236,4 +240,8 @@ export class MemoryStore implements ProductStore {
     const oldest = activityWindow(now)[0] ?? minute;
     for (const key of minutes.keys()) if (key < oldest) minutes.delete(key);
   }
+}
+
+function onceKey(once: Once): string {
+  return `${once.videoId} ${once.scope}`;
 }

@@ -6,7 +6,8 @@ import {
   type TVideoStatus,
   VideoStatusSchema,
 } from '@ovation/shared';
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from '@ovation/shared/redis';
+import { z } from 'zod';
 import {
   activityWindow,
   BAN_ADDRESS_TTL_MS,
@@ -29,57 +30,95 @@ import {
 } from './store';
 
 /*
- * Redis layout (under `prefix`):
- *   <p>:video:<id>           HASH  title, status, hlsUrl, ownerId, ownerName, createdAt, likes
- *   <p>:videos               ZSET  id -> created ms (every video, newest first)
- *   <p>:videos:live, <p>:videos:ended  ZSET  id -> created ms: the list's pages, one index per status
- *   <p>:owner:<userId>:upcoming  ZSET  id -> created ms: the owner's upcoming videos (listed to them only)
- *   <p>:indexed              STRING the status indexes hold every video (backfilled once for older data)
- *   <p>:video:<id>:comments  LIST  comment JSON, newest at the right, trimmed to MAX_COMMENTS_PER_VIDEO
- *   <p>:owner:<userId>:videos ZSET id -> created ms (the studio's list)
- *   <p>:video:<id>:activity:<minute>  HASH  likes, comments in that minute (expires after the window)
- *   <p>:video:<id>:bans      HASH  userId -> display name
- *   <p>:once:<scope>         HASH  f (request fingerprint), r (result JSON) of a keyed write (TTL: window)
- *   <p>:published:<key>      STRING a publish with that dispatcher idempotency key went out (TTL: window)
- *   <p>:video:<id>:deleted:<commentId>  STRING tombstone of a deleted comment (TTL: window)
- *   <p>:video:<id>:ban-addr:<address>   STRING the banned user whose address it is (TTL: BAN_ADDRESS_TTL_MS)
- *   <p>:video:<id>:ban-addrs:<userId>   SET   the addresses that user's ban barred (same TTL)
- *   <p>:user:<id>:addrs      ZSET  address -> last seen ms, the newest few (TTL: USER_ADDRESS_TTL_MS)
- *   <p>:revoked:<sessionId>  STRING a signed-out session (expires with the session)
- * A write and its once record are one script, so a write under a key happens at most once.
+ * Redis layout (under `prefix` <p>). Keys in braces share a hash tag, so on a Redis Cluster they
+ * live in one slot, and every script below holds keys of ONE tag:
+ *
+ *   a video, {v:<id>}:
+ *     <p>:{v:<id>}                   HASH   title, status, hlsUrl, ownerId, ownerName, createdAt, likes
+ *     <p>:{v:<id>}:comments          LIST   comment JSON, newest at the right, trimmed to MAX_COMMENTS_PER_VIDEO
+ *     <p>:{v:<id>}:activity:<minute> HASH   likes, comments in that minute (expires after the window)
+ *     <p>:{v:<id>}:bans              HASH   userId -> display name
+ *     <p>:{v:<id>}:deleted:<commentId>  STRING tombstone of a deleted comment (TTL: window)
+ *     <p>:{v:<id>}:ban-addr:<address>   STRING the banned user whose address it is (TTL: BAN_ADDRESS_TTL_MS)
+ *     <p>:{v:<id>}:ban-addrs:<userId>   SET    the addresses that user's ban barred (same TTL)
+ *     <p>:{v:<id>}:once:<scope>      HASH   f (request fingerprint), r (result JSON) of a keyed write
+ *                                           about this video (TTL: window); a keyed create's video id
+ *                                           comes from its scope (keyedVideoId)
+ *   the lists, {videos} (one slot: small sorted sets of ids):
+ *     <p>:{videos}                   ZSET   id -> created ms (every video, newest first)
+ *     <p>:{videos}:live, :ended      ZSET   id -> created ms: the list's pages, one index per status
+ *     <p>:{videos}:indexed           STRING the indexes hold every video (backfilled once for older data)
+ *   a user, {u:<userId>}:
+ *     <p>:{u:<userId>}:videos        ZSET   id -> created ms (the studio's list)
+ *     <p>:{u:<userId>}:upcoming      ZSET   id -> created ms: the owner's upcoming videos (listed to them only)
+ *     <p>:{u:<userId>}:addrs         ZSET   address -> last seen ms, the newest few (TTL: USER_ADDRESS_TTL_MS)
+ *   one key each (any slot):
+ *     <p>:published:<key>            STRING a publish with that dispatcher idempotency key went out (TTL: window)
+ *     <p>:revoked:<sessionId>        STRING a signed-out session (expires with the session)
+ *
+ * A like, a comment, a ban, a delete and their once records are one script or MULTI on the
+ * video's tag: a write under a key happens at most once, in one round trip. What spans tags — a
+ * new video and a status change touch the video, the lists and the owner's lists — is done in
+ * steps, each on one tag and each safe to repeat (see createVideo, setStatus):
+ *
+ *   create:  1. the video's hash (once: created, or found: a repeat of the same key finishes it)
+ *            2. the lists, {videos} and {u:owner}, in parallel: ZADD of the stored video (idempotent)
+ *            3. a keyed create's once record, last: a repeat that finds it finds the video indexed
+ *   status:  1. the video's hash moves forward     2. the lists follow the status the hash holds
+ *
+ * A process that dies between steps leaves a video that is not yet listed (never a list entry
+ * without its video); the user's retry repeats the steps and completes it. Lists only move
+ * forward (an ended video never goes back to live), so concurrent steps end where the hash is.
+ * Pages skip an entry whose video's status differs (a step still on its way).
  * Every value read back is validated (a Redis value crosses a process too).
  */
 
-// KEYS: video hash, videos zset, owner zset, its status index[, once record]. ARGV: id, created ms,
-// once ttl ms, fingerprint, result, then the hash's field/value pairs. 1 created, 0 id or scope taken.
+// KEYS: video hash[, once record]. ARGV: owner id, then the new hash's field/value pairs.
+// {0}: the once scope is taken. {1}: created. {2, hash...}: found, a keyed create's own video (a
+// repeat finishes it). {3, hash...}: found, the id is taken.
 const CREATE_VIDEO = `
-if #KEYS == 5 and redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
-if #KEYS == 5 then
-  redis.call('HSET', KEYS[5], 'f', ARGV[4], 'r', ARGV[5])
-  redis.call('PEXPIRE', KEYS[5], ARGV[3])
+if #KEYS == 2 and redis.call('EXISTS', KEYS[2]) == 1 then return {0} end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+  return {1}
+end
+local found = redis.call('HGETALL', KEYS[1])
+local mine = #KEYS == 2 and redis.call('HGET', KEYS[1], 'ownerId') == ARGV[1]
+table.insert(found, 1, mine and 2 or 3)
+return found`;
+
+// KEYS: every video, live index, ended index. ARGV: id, created ms, status. A video is listed, and
+// in the index of its status — never back in live once ended. Idempotent.
+const LIST_VIDEO = `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if ARGV[3] == 'live' then
+  if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end
+elseif ARGV[3] == 'ended' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 end
 return 1`;
 
-// KEYS: video hash, videos zset, owner's upcoming index, live index, ended index. ARGV: status, id.
-// Moves it forward only, from one index to the next. -1 unknown video, 1 changed, 0 not.
+// KEYS: the owner's videos, their upcoming index. ARGV: id, created ms, status. Idempotent.
+const LIST_OWNED = `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if ARGV[3] == 'upcoming' then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end
+return 1`;
+
+// KEYS: video hash. ARGV: status. Moves it forward only. {-1}: unknown video; else {1 changed or
+// 0 not, then the hash as it is now}.
 const SET_STATUS = `
 local rank = { upcoming = 0, live = 1, ended = 2 }
 local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return -1 end
+if not current then return {-1} end
+local changed = 0
 if rank[ARGV[1]] > (rank[current] or 2) then
   redis.call('HSET', KEYS[1], 'status', ARGV[1])
-  local score = redis.call('ZSCORE', KEYS[2], ARGV[2]) or '0'
-  redis.call('ZREM', KEYS[3], ARGV[2])
-  redis.call('ZREM', KEYS[4], ARGV[2])
-  if ARGV[1] == 'live' then redis.call('ZADD', KEYS[4], score, ARGV[2]) else redis.call('ZADD', KEYS[5], score, ARGV[2]) end
-  return 1
+  changed = 1
 end
-return 0`;
+local now = redis.call('HGETALL', KEYS[1])
+table.insert(now, 1, changed)
+return now`;
 
 // KEYS: an index. ARGV: limit, after's score ('' from the start), after's id. Ids in list order
 // (score then id, both descending, as ZREVRANGE orders ties) strictly after (score, id).
@@ -98,8 +137,8 @@ for i = 1, #got, 2 do
 end
 return out`;
 
-// KEYS: bans hash, the user's ban-addrs set, then each of those address keys. ARGV: user id.
-// Frees only the addresses that still name this user. 1 the user was banned, 0 not.
+// KEYS: bans hash, the user's ban-addrs set, then each of those address keys (all the video's).
+// ARGV: user id. Frees only the addresses that still name this user. 1 the user was banned, 0 not.
 const UNBAN = `
 for i = 3, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
@@ -107,8 +146,8 @@ end
 redis.call('DEL', KEYS[2])
 return redis.call('HDEL', KEYS[1], ARGV[1])`;
 
-// KEYS: video hash, activity hash[, once record]. ARGV: count, activity ttl ms, once ttl ms,
-// fingerprint. The new total; 0 unknown video; -1 scope taken (nothing added).
+// KEYS: video hash, activity hash[, once record] (all the video's). ARGV: count, activity ttl ms,
+// once ttl ms, fingerprint. The new total; 0 unknown video; -1 scope taken (nothing added).
 const ADD_LIKES = `
 if #KEYS == 3 and redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -121,8 +160,8 @@ if #KEYS == 3 then
 end
 return total`;
 
-// KEYS: comments list, activity hash[, once record]. ARGV: comment JSON, max comments,
-// activity ttl ms, once ttl ms, fingerprint. 1 stored, 0 scope taken.
+// KEYS: comments list, activity hash[, once record] (all the video's). ARGV: comment JSON, max
+// comments, activity ttl ms, once ttl ms, fingerprint. 1 stored, 0 scope taken.
 const ADD_COMMENT = `
 if #KEYS == 3 and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
@@ -135,81 +174,123 @@ if #KEYS == 3 then
 end
 return 1`;
 
-type Script = (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<number>;
-type WithScripts = Redis & {
-  ovationWebPageVideos: (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<string[]>;
+type Script<R = unknown> = (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<R>;
+interface Scripts {
+  ovationWebPageVideos: Script;
   ovationWebUnban: Script;
   ovationWebCreateVideo: Script;
+  ovationWebListVideo: Script;
+  ovationWebListOwned: Script;
   ovationWebSetStatus: Script;
   ovationWebAddLikes: Script;
   ovationWebAddComment: Script;
+}
+const SCRIPTS: Record<keyof Scripts, string> = {
+  ovationWebPageVideos: PAGE_VIDEOS,
+  ovationWebUnban: UNBAN,
+  ovationWebCreateVideo: CREATE_VIDEO,
+  ovationWebListVideo: LIST_VIDEO,
+  ovationWebListOwned: LIST_OWNED,
+  ovationWebSetStatus: SET_STATUS,
+  ovationWebAddLikes: ADD_LIKES,
+  ovationWebAddComment: ADD_COMMENT,
 };
 
 export class RedisStore implements ProductStore {
   private readonly ids = new EventIdGenerator('web');
-  private readonly redis: WithScripts;
+  private readonly redis: RedisClient & Scripts;
   private readonly ttlMs: number;
+  /** The status indexes' one-time backfill, per process (see indexVideos). */
+  private indexed: Promise<void> | undefined;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
     options: StoreOptions = {},
   ) {
-    if (!('ovationWebUnban' in redis)) {
-      redis.defineCommand('ovationWebPageVideos', { lua: PAGE_VIDEOS });
-      redis.defineCommand('ovationWebUnban', { lua: UNBAN });
+    if (!('ovationWebListOwned' in redis)) {
+      for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { lua });
     }
-    if (!('ovationWebAddComment' in redis)) {
-      redis.defineCommand('ovationWebCreateVideo', { lua: CREATE_VIDEO });
-      redis.defineCommand('ovationWebSetStatus', { lua: SET_STATUS });
-      redis.defineCommand('ovationWebAddLikes', { lua: ADD_LIKES });
-      redis.defineCommand('ovationWebAddComment', { lua: ADD_COMMENT });
-    }
-    this.redis = redis as WithScripts;
+    this.redis = redis as RedisClient & Scripts;
     this.ttlMs = options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS;
   }
 
-  private videoKey = (id: string) => `${this.prefix}:video:${id}`;
-  private commentsKey = (id: string) => `${this.prefix}:video:${id}:comments`;
-  private listKey = () => `${this.prefix}:videos`;
-  private ownerKey = (ownerId: string) => `${this.prefix}:owner:${ownerId}:videos`;
-  private upcomingKey = (ownerId: string) => `${this.prefix}:owner:${ownerId}:upcoming`;
-  private statusKey = (status: 'live' | 'ended') => `${this.prefix}:videos:${status}`;
-  private indexedKey = () => `${this.prefix}:indexed`;
-  private banAddressKey = (videoId: string, address: string) => `${this.prefix}:video:${videoId}:ban-addr:${address}`;
-  private banAddressesKey = (videoId: string, userId: string) => `${this.prefix}:video:${videoId}:ban-addrs:${userId}`;
-  private addressesKey = (userId: string) => `${this.prefix}:user:${userId}:addrs`;
+  private videoKey = (id: string) => `${this.prefix}:{v:${id}}`;
+  private commentsKey = (id: string) => `${this.prefix}:{v:${id}}:comments`;
+  private activityKey = (id: string, minute: number) => `${this.prefix}:{v:${id}}:activity:${minute}`;
+  private bansKey = (id: string) => `${this.prefix}:{v:${id}}:bans`;
+  private tombstoneKey = (videoId: string, commentId: string) => `${this.prefix}:{v:${videoId}}:deleted:${commentId}`;
+  private banAddressKey = (videoId: string, address: string) => `${this.prefix}:{v:${videoId}}:ban-addr:${address}`;
+  private banAddressesKey = (videoId: string, userId: string) => `${this.prefix}:{v:${videoId}}:ban-addrs:${userId}`;
+  private onceKey = (videoId: string, scope: string) => `${this.prefix}:{v:${videoId}}:once:${scope}`;
+  private listKey = () => `${this.prefix}:{videos}`;
+  private statusKey = (status: 'live' | 'ended') => `${this.prefix}:{videos}:${status}`;
+  private indexedKey = () => `${this.prefix}:{videos}:indexed`;
+  private ownerKey = (ownerId: string) => `${this.prefix}:{u:${ownerId}}:videos`;
+  private upcomingKey = (ownerId: string) => `${this.prefix}:{u:${ownerId}}:upcoming`;
+  private addressesKey = (userId: string) => `${this.prefix}:{u:${userId}}:addrs`;
+  private receiptKey = (key: string) => `${this.prefix}:published:${key}`;
   private revokedKey = (sessionId: string) => `${this.prefix}:revoked:${sessionId}`;
-  /** The status indexes' one-time backfill, per process (see indexVideos). */
-  private indexed: Promise<void> | undefined;
 
   private indexKey(index: VideoIndex): string {
     return 'status' in index ? this.statusKey(index.status) : this.upcomingKey(index.upcomingOf);
   }
-  private activityKey = (id: string, minute: number) => `${this.prefix}:video:${id}:activity:${minute}`;
-  private bansKey = (id: string) => `${this.prefix}:video:${id}:bans`;
-  private onceKey = (scope: string) => `${this.prefix}:once:${scope}`;
-  private receiptKey = (key: string) => `${this.prefix}:published:${key}`;
-  private tombstoneKey = (videoId: string, commentId: string) => `${this.prefix}:video:${videoId}:deleted:${commentId}`;
 
+  /**
+   * Three steps on a cluster's three tags (see the top of this file), each safe to repeat: a keyed
+   * create whose process died after step 1 or 2 is finished by the repeat of its request, which
+   * finds the same video (its id comes from the key) and lists it again. Unkeyed, a video that
+   * was stored but not listed stays unlisted (nobody was told its id). Not a hot path: a create
+   * costs two or three round trips.
+   */
   async createVideo(input: NewVideo, once?: Once) {
     const now = new Date();
-    const video = newVideo(input, now);
-    const index = video.status === 'upcoming' ? this.upcomingKey(video.ownerId) : this.statusKey(video.status);
-    const keys = [this.videoKey(video.id), this.listKey(), this.ownerKey(video.ownerId), index];
-    if (once) keys.push(this.onceKey(once.scope));
+    const video = newVideo(once ? { ...input, id: once.videoId } : input, now);
+    const keys = [this.videoKey(video.id)];
+    if (once) keys.push(this.onceKey(video.id, once.scope));
     const fields = Object.entries({ ...video, likes: '0' }).flat();
-    const created = await this.redis.ovationWebCreateVideo(
-      keys.length,
-      ...keys,
-      video.id,
-      now.getTime(),
-      this.ttlMs,
-      once?.fingerprint ?? '',
-      videoResult(video.id),
-      ...fields,
+    const { flag, hash } = flagAndHash(
+      await this.redis.ovationWebCreateVideo(keys.length, ...keys, video.ownerId, ...fields),
     );
-    return created === 1 ? video : undefined;
+    if (flag === 0) return undefined;
+    const stored = flag === 1 ? video : parseVideo(video.id, hash);
+    if (!stored) throw new Error(`video ${video.id}: its stored hash is unreadable`);
+    // Listed even when found: the attempt that stored it may have stopped before listing it.
+    await this.list(stored);
+    if (flag === 3) return undefined;
+    if (once) {
+      // Last: a repeat that finds the record answers from it, and everything before it is done.
+      await this.redis
+        .multi()
+        .hset(keys[1] as string, 'f', once.fingerprint, 'r', videoResult(video.id))
+        .pexpire(keys[1] as string, this.ttlMs)
+        .exec();
+    }
+    return stored;
+  }
+
+  /** Puts the video in the lists its hash says, on both tags at once. Idempotent. */
+  private async list(video: StoredVideo): Promise<void> {
+    const score = Date.parse(video.createdAt);
+    await Promise.all([
+      this.redis.ovationWebListVideo(
+        3,
+        this.listKey(),
+        this.statusKey('live'),
+        this.statusKey('ended'),
+        video.id,
+        score,
+        video.status,
+      ),
+      this.redis.ovationWebListOwned(
+        2,
+        this.ownerKey(video.ownerId),
+        this.upcomingKey(video.ownerId),
+        video.id,
+        score,
+        video.status,
+      ),
+    ]);
   }
 
   async getVideo(id: string) {
@@ -228,28 +309,42 @@ export class RedisStore implements ProductStore {
     return this.videosById(await this.redis.zrevrange(listKey, 0, MAX_LISTED_VIDEOS - 1));
   }
 
+  /**
+   * The videos' hashes in one round trip: one pipeline on one server; on a cluster, the videos
+   * live on every master, so one command each, sent together (a cluster pipeline must hold keys
+   * of one node). A listed id whose hash is gone is skipped.
+   */
   private async videosById(ids: string[]): Promise<StoredVideo[]> {
     if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.videoKey(id));
-    const replies = (await pipeline.exec()) ?? [];
+    let hashes: unknown[];
+    if (isCluster(this.redis)) {
+      hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.videoKey(id))));
+    } else {
+      const replies = (await this.redis.pipeline(ids.map((id) => ['hgetall', this.videoKey(id)])).exec()) ?? [];
+      hashes = replies.map(([error, hash]) => {
+        if (error) throw error;
+        return hash;
+      });
+    }
     return ids.flatMap((id, i) => {
-      const video = parseVideo(id, (replies[i]?.[1] ?? {}) as Record<string, string>);
+      const video = parseVideo(id, stringRecord(hashes[i]));
       return video ? [video] : [];
     });
   }
 
   async pageVideos(index: VideoIndex, limit: number, after?: VideoKey) {
     await this.indexVideos();
-    const ids = await this.redis.ovationWebPageVideos(
-      1,
-      this.indexKey(index),
-      limit,
-      after ? String(after.createdMs) : '',
-      after?.id ?? '',
+    const ids = stringList(
+      await this.redis.ovationWebPageVideos(
+        1,
+        this.indexKey(index),
+        limit,
+        after ? String(after.createdMs) : '',
+        after?.id ?? '',
+      ),
     );
     const videos = await this.videosById(ids);
-    // An index entry a concurrent backfill left behind a status change is skipped, never shown.
+    // An index entry left behind a status change (a step on its way, a backfill) is skipped, never shown.
     const wanted = 'status' in index ? index.status : 'upcoming';
     return videos.filter((v) => v.status === wanted);
   }
@@ -266,20 +361,12 @@ export class RedisStore implements ProductStore {
   private indexVideos(): Promise<void> {
     this.indexed ??= (async () => {
       if ((await this.redis.exists(this.indexedKey())) === 1) return;
-      const all = await this.redis.zrange(this.listKey(), '0', '-1', 'WITHSCORES');
-      const read = this.redis.pipeline();
-      for (let i = 0; i < all.length; i += 2) read.hmget(this.videoKey(all[i] as string), 'status', 'ownerId');
-      const replies = (await read.exec()) ?? [];
-      const write = this.redis.pipeline();
-      replies.forEach((reply, j) => {
-        const [status, ownerId] = (reply[1] ?? []) as Array<string | null>;
-        const id = all[j * 2] as string;
-        const score = all[j * 2 + 1] as string;
-        if (status === 'live' || status === 'ended') write.zadd(this.statusKey(status), score, id);
-        else if (status === 'upcoming' && ownerId) write.zadd(this.upcomingKey(ownerId), score, id);
-      });
-      write.set(this.indexedKey(), '1');
-      await write.exec();
+      const ids = await this.redis.zrange(this.listKey(), 0, -1);
+      for (let i = 0; i < ids.length; i += 500) {
+        const videos = await this.videosById(ids.slice(i, i + 500));
+        await Promise.all(videos.map((video) => this.list(video)));
+      }
+      await this.redis.set(this.indexedKey(), '1');
     })().catch((error: unknown) => {
       this.indexed = undefined; // tried again by the next request
       throw error;
@@ -287,27 +374,24 @@ export class RedisStore implements ProductStore {
     return this.indexed;
   }
 
+  /**
+   * Two steps (see the top of this file): the hash moves forward, then the lists follow what the
+   * hash says — every time, changed or not, so the owner's retry of a start or an end that
+   * stopped between the steps lists the video where it belongs.
+   */
   async setStatus(id: string, status: TVideoStatus) {
-    const ownerId = await this.redis.hget(this.videoKey(id), 'ownerId');
-    if (ownerId === null) return undefined;
-    const changed = await this.redis.ovationWebSetStatus(
-      5,
-      this.videoKey(id),
-      this.listKey(),
-      this.upcomingKey(ownerId),
-      this.statusKey('live'),
-      this.statusKey('ended'),
-      status,
-      id,
-    );
-    if (changed === -1) return undefined;
-    const video = await this.getVideo(id);
-    return video ? { video, changed: changed === 1 } : undefined;
+    const { flag, hash } = flagAndHash(await this.redis.ovationWebSetStatus(1, this.videoKey(id), status));
+    if (flag === -1) return undefined;
+    const video = parseVideo(id, hash);
+    if (!video) return undefined;
+    await this.list(video);
+    return { video, changed: flag === 1 };
   }
 
+  /** One script on the video's tag: one round trip, keyed or not. */
   async addLikes(id: string, count: number, once?: Once) {
     const keys = [this.videoKey(id), this.activityKey(id, minuteOf(Date.now()))];
-    if (once) keys.push(this.onceKey(once.scope));
+    if (once) keys.push(this.onceKey(sameVideo(id, once), once.scope));
     const total = await this.redis.ovationWebAddLikes(
       keys.length,
       ...keys,
@@ -316,13 +400,15 @@ export class RedisStore implements ProductStore {
       this.ttlMs,
       once?.fingerprint ?? '',
     );
-    return total === -1 ? undefined : total;
+    const parsed = z.number().int().parse(total);
+    return parsed === -1 ? undefined : parsed;
   }
 
+  /** One script on the video's tag: one round trip, keyed or not. */
   async addComment(videoId: string, author: TUser, text: string, once?: Once, owner = false) {
     const comment = newComment(this.ids.next(), videoId, author, text, owner);
     const keys = [this.commentsKey(videoId), this.activityKey(videoId, minuteOf(Date.now()))];
-    if (once) keys.push(this.onceKey(once.scope));
+    if (once) keys.push(this.onceKey(sameVideo(videoId, once), once.scope));
     const stored = await this.redis.ovationWebAddComment(
       keys.length,
       ...keys,
@@ -351,6 +437,7 @@ export class RedisStore implements ProductStore {
     const tombstone = this.tombstoneKey(videoId, commentId);
     const entry = await this.findComment(videoId, commentId);
     if (entry === undefined) return (await this.redis.exists(tombstone)) === 1 ? 'gone' : 'missing';
+    // Both keys are the video's: one MULTI on a cluster too.
     const replies = await this.redis
       .multi()
       .lrem(this.commentsKey(videoId), 1, entry)
@@ -366,8 +453,8 @@ export class RedisStore implements ProductStore {
     return raw.find((e) => (safeJson(e) as { id?: string } | undefined)?.id === commentId);
   }
 
-  async recall(scope: string) {
-    const record = await this.redis.hgetall(this.onceKey(scope));
+  async recall(once: Once) {
+    const record = await this.redis.hgetall(this.onceKey(once.videoId, once.scope));
     return record.f !== undefined && record.r !== undefined ? { fingerprint: record.f, result: record.r } : undefined;
   }
 
@@ -379,17 +466,21 @@ export class RedisStore implements ProductStore {
     await this.redis.set(this.receiptKey(key), '1', 'PX', this.ttlMs);
   }
 
+  /** The window's minutes are all the video's keys: one pipeline, one round trip, on a cluster too. */
   async activity(videoId: string, now = Date.now()) {
     const minutes = activityWindow(now);
     const pipeline = this.redis.pipeline();
     for (const minute of minutes) pipeline.hmget(this.activityKey(videoId, minute), 'likes', 'comments');
     const replies = (await pipeline.exec()) ?? [];
     return minutes.map((minute, i) => {
-      const [likes, comments] = (replies[i]?.[1] ?? []) as Array<string | null>;
+      const [error, counts] = replies[i] ?? [];
+      if (error) throw error;
+      const [likes, comments] = stringList(counts, { nulls: true });
       return { minute, likes: Number(likes ?? 0) || 0, comments: Number(comments ?? 0) || 0 };
     });
   }
 
+  /** Every key is the video's: one MULTI on a cluster too. */
   async ban(videoId: string, user: TUser, addresses: readonly string[] = []) {
     const multi = this.redis.multi().hset(this.bansKey(videoId), user.id, user.name);
     if (addresses.length > 0) {
@@ -409,7 +500,7 @@ export class RedisStore implements ProductStore {
     const set = this.banAddressesKey(videoId, userId);
     const addresses = await this.redis.smembers(set);
     const keys = [this.bansKey(videoId), set, ...addresses.map((a) => this.banAddressKey(videoId, a))];
-    return (await this.redis.ovationWebUnban(keys.length, ...keys, userId)) > 0;
+    return z.number().parse(await this.redis.ovationWebUnban(keys.length, ...keys, userId)) > 0;
   }
 
   async isAddressBanned(videoId: string, address: string) {
@@ -447,15 +538,66 @@ export class RedisStore implements ProductStore {
     return Object.entries(bans).map(([id, name]) => ({ id, name }));
   }
 
+  /**
+   * One server answers PING. A cluster: its slot map is known, every slot's master is one this
+   * client is connected to (a master that went away holds its slots until a replica takes over,
+   * and the writes of those slots fail meanwhile), and each of those masters answers PING.
+   */
   async ping() {
-    await this.redis.ping();
+    if (!isCluster(this.redis)) {
+      await this.redis.ping();
+      return;
+    }
+    const cluster = this.redis;
+    if (cluster.status !== 'ready') throw new Error('the cluster is not ready');
+    const connected = new Map(
+      cluster
+        .nodes('master')
+        .filter((node) => node.status === 'ready')
+        .map((node) => [`${node.options.host}:${node.options.port}`, node]),
+    );
+    const holding = new Set<string>();
+    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+      const master = cluster.slots[slot]?.[0];
+      if (master === undefined || !connected.has(master)) throw new Error(`no connected master for slot ${slot}`);
+      holding.add(master);
+    }
+    await Promise.all([...holding].map((master) => connected.get(master)?.ping()));
   }
 
   async close() {}
 }
 
+const CLUSTER_SLOTS = 16384;
+
 /** An activity minute outlives the chart window a little. */
 const ACTIVITY_TTL_MS = 11 * 60_000;
+
+/** The once record of a write about `videoId` is kept beside it: the caller's Once must say so. */
+function sameVideo(videoId: string, once: Once): string {
+  if (once.videoId !== videoId) throw new Error(`a once record about ${once.videoId} given for video ${videoId}`);
+  return videoId;
+}
+
+const FlagAndHashSchema = z.tuple([z.number().int()]).rest(z.string());
+
+/** A script's reply `{flag, field, value, …}` (CREATE_VIDEO, SET_STATUS). */
+function flagAndHash(reply: unknown): { flag: number; hash: Record<string, string> } {
+  const [flag, ...pairs] = FlagAndHashSchema.parse(reply);
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i] as string] = pairs[i + 1] as string;
+  return { flag, hash };
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  return z.record(z.string(), z.string()).parse(value);
+}
+
+function stringList(value: unknown, options: { nulls: true }): Array<string | null>;
+function stringList(value: unknown): string[];
+function stringList(value: unknown, options?: { nulls: true }): Array<string | null> {
+  return (options?.nulls ? z.array(z.string().nullable()) : z.array(z.string())).parse(value);
+}
 
 function safeJson(text: string): unknown {
   try {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { randomTag, type TComment, type TUser, type TVideoStatus } from '@ovation/shared';
 
 /**
@@ -75,10 +76,26 @@ export function activityWindow(now: number): number[] {
 /**
  * A write made under an Idempotency-Key: `scope` names (user, key), `fingerprint` the request.
  * The store records it in the same atomic step as the write, so a repeat can never apply twice.
+ * The record is kept beside `videoId`, the video the write is about (on a Redis Cluster, in its
+ * hash slot, so that one script holds both): a key is one request per video. A new video's id is
+ * the scope's (keyedVideoId), so a repeat of a create finds — and finishes — the same video.
  */
 export interface Once {
   scope: string;
   fingerprint: string;
+  videoId: string;
+}
+
+/** The id of the video a keyed create makes: derived from its once scope, the same on every attempt. */
+export function keyedVideoId(scope: string): string {
+  return randomTagOf(createHash('sha256').update(`video ${scope}`).digest().subarray(0, 8));
+}
+
+/** The spelling of randomTag(8), of given bytes. */
+function randomTagOf(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) out += byte.toString(36).padStart(2, '0');
+  return out;
 }
 
 /** What the first write of a scope did: its request's fingerprint and its result (JSON). */
@@ -100,8 +117,9 @@ export interface StoreOptions {
 
 export interface ProductStore {
   /**
-   * Creates a video unless its id (when given) or the once scope is taken; then writes nothing
-   * and returns undefined.
+   * Creates a video unless its id (when given) or the once scope is taken; then returns undefined.
+   * With `once`, the video's id is `once.videoId` (keyedVideoId): when that video exists already
+   * (an attempt that stopped before its once record), the create finishes it and returns it.
    */
   createVideo(input: NewVideo, once?: Once): Promise<StoredVideo | undefined>;
   getVideo(id: string): Promise<StoredVideo | undefined>;
@@ -130,8 +148,8 @@ export interface ProductStore {
   hasComment(videoId: string, commentId: string): Promise<boolean>;
   /** Deletes a comment and leaves a tombstone for the idempotency window (a retried delete finds it). */
   deleteComment(videoId: string, commentId: string): Promise<DeleteOutcome>;
-  /** The record of a once scope, while it is kept. */
-  recall(scope: string): Promise<OnceRecord | undefined>;
+  /** The record of a once scope (beside `once.videoId`), while it is kept. */
+  recall(once: Once): Promise<OnceRecord | undefined>;
   /** Whether the publish with this dispatcher idempotency key went out (within the window). */
   wasPublished(key: string): Promise<boolean>;
   notePublished(key: string): Promise<void>;
