@@ -17,6 +17,12 @@ import { keyedVideoId, type Once, type OnceRecord } from './store/store';
  * completed by the retry. The dispatcher key K is derived from the change, never random, so a
  * publish that reached a dispatcher which answered too late is not delivered twice either (the
  * dispatcher remembers K for the same IDEMPOTENCY_TTL_MS as the records here).
+ *
+ * The record is kept beside the video the write is about (on a Redis Cluster, in its hash slot:
+ * the write and its record stay one script). So a key reused for another request about the same
+ * video is refused (409), while one reused for a write about another video is a request of its
+ * own there. A create's video id comes from the key: a create that stopped half-way is finished
+ * by its repeat (store.ts keyedVideoId, redis-store.ts createVideo).
  */
 
 /**
