@@ -13,6 +13,10 @@ export default defineConfig({
       },
       { find: /^@ovation\/shared\/node-answers$/, replacement: src('./packages/shared/src/server/node-answers.ts') },
       { find: /^@ovation\/shared\/connect-token$/, replacement: src('./packages/shared/src/connect-token/index.ts') },
+      {
+        find: /^@ovation\/shared\/local-redis-cluster$/,
+        replacement: src('./packages/shared/src/redis/local-cluster.ts'),
+      },
       { find: /^@ovation\/shared\/redis$/, replacement: src('./packages/shared/src/redis/index.ts') },
       { find: /^@ovation\/shared\/server$/, replacement: src('./packages/shared/src/server/index.ts') },
       { find: /^@ovation\/shared$/, replacement: src('./packages/shared/src/index.ts') },

@@ -75,7 +75,7 @@ interface Item {
 
 /** What one accept round came to. */
 type Round =
-  | { wires: Array<string | undefined>; ids: string[] }
+  | { accepted: Array<{ index: number; id: string; wire: string }> }
   | { duplicates: Array<{ index: number; answer?: string | undefined }> }
   | { replay: string[] };
 
@@ -120,13 +120,14 @@ export function createPublisher(deps: {
     }
   };
 
-  /** Accepts items (skipping `skip`): their wire JSON and ids — or why nothing was accepted. */
+  /** Accepts the items at `indexes` but `skip`: their wire JSON and ids — or why nothing was accepted. */
   const accept = async (
     items: readonly Item[],
+    indexes: readonly number[],
     skip: ReadonlySet<number>,
     request?: Omit<AcceptRequest, 'order'>,
   ): Promise<Round> => {
-    const groups = groupByTopic(items, skip);
+    const groups = groupByTopic(items, indexes, skip);
     await refuseIfUnable(groups.keys());
     const list = [...groups.values()];
     const appends = list.map((group) => toAppend(group, items, request?.relay === true));
@@ -150,8 +151,7 @@ export function createPublisher(deps: {
 
     if (routes.size > MAX_REMEMBERED_ROUTES) routes.clear();
     const unreplicated = accepted.some((topic) => topic.unreplicated);
-    const wires: Array<string | undefined> = new Array(items.length);
-    const ids: string[] = new Array(items.length);
+    const done: Array<{ index: number; id: string; wire: string }> = [];
     const times = new Map<number, string>();
     list.forEach((group, g) => {
       const { epoch, base, nodes } = accepted[g] as (typeof accepted)[number];
@@ -165,11 +165,11 @@ export function createPublisher(deps: {
           times.set(item.ts, time);
         }
         const id = positionIdAt(time, base + k + 1, epoch, region);
-        ids[index] = id;
+
         metrics.publishedEvents.inc({ type: eventTypeLabel(item.type) });
         // The body is `{…}` without the id: the wire event is the id spliced in front.
         const wire = `{"id":"${id}",${(group.bodies[k] as string).slice(1)}`;
-        wires[index] = wire;
+        done.push({ index, id, wire });
         for (const channel of targets) channel.enqueue(wire);
       });
     });
@@ -185,14 +185,14 @@ export function createPublisher(deps: {
         },
       );
     }
-    return { wires, ids };
+    return { accepted: done };
   };
 
   /**
    * Item indexes per shard of the log: one shard unless the store is a Redis Cluster, where each
    * hash slot's topics are accepted by one call of their own (TopicLog.shardOf).
    */
-  const shardsOf = (items: readonly Item[]): Array<{ shard: number; indexes: number[]; others: Set<number> }> => {
+  const shardsOf = (items: readonly Item[]): Array<{ shard: number; indexes: number[] }> => {
     const byShard = new Map<number, number[]>();
     items.forEach((item, index) => {
       const shard = log.shardOf(item.topic);
@@ -200,12 +200,7 @@ export function createPublisher(deps: {
       if (indexes) indexes.push(index);
       else byShard.set(shard, [index]);
     });
-    const all = [...byShard];
-    return all.map(([shard, indexes]) => ({
-      shard,
-      indexes,
-      others: all.length === 1 ? new Set() : new Set(all.flatMap(([other, list]) => (other === shard ? [] : list))),
-    }));
+    return [...byShard].map(([shard, indexes]) => ({ shard, indexes }));
   };
 
   /** The id an idempotency answer stands for (see topic-log.ts `answer`). */
@@ -230,7 +225,7 @@ export function createPublisher(deps: {
       const relaying = relay !== undefined;
       const ids: string[] = new Array(items.length);
       const outcomes = await Promise.all(
-        shardsOf(items).map(async ({ shard, indexes, others }) => {
+        shardsOf(items).map(async ({ shard, indexes }) => {
           // Events accepted before under their own key: request index → answer.
           const known = new Map<number, string>();
           for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -245,7 +240,7 @@ export function createPublisher(deps: {
                     shard,
                   }
                 : undefined;
-            const result = await accept(items, new Set([...others, ...known.keys()]), request);
+            const result = await accept(items, indexes, new Set(known.keys()), request);
             if ('replay' in result) {
               for (const index of indexes) ids[index] = answerId(result.replay[index]);
               return 'replayed' as const;
@@ -254,10 +249,12 @@ export function createPublisher(deps: {
               for (const { index, answer } of result.duplicates) known.set(index, answer ?? '');
               continue;
             }
-            for (const index of indexes) ids[index] = result.ids[index] as string;
+            for (const { index, id } of result.accepted) ids[index] = id;
             for (const [index, answer] of known) ids[index] = answerId(answer);
             // Viewer counts are regional: regions exchange counts, not these events (region-counts.ts).
-            relay?.enqueue(result.wires.filter((w, i) => w !== undefined && items[i]?.type !== 'viewers') as string[]);
+            relay?.enqueue(
+              result.accepted.filter(({ index }) => items[index]?.type !== 'viewers').map(({ wire }) => wire),
+            );
             return known.size > 0 ? ('partly_replayed' as const) : ('accepted' as const);
           }
           throw new AppError('UNAVAILABLE', 'publish kept meeting concurrent repeats of its keys; retry');
@@ -288,11 +285,11 @@ export function createPublisher(deps: {
       }));
       // The log refuses a batch holding an event it already has, naming them: accept the rest.
       const counts = await Promise.all(
-        shardsOf(items).map(async ({ indexes, others }) => {
+        shardsOf(items).map(async ({ indexes }) => {
           const skip = new Set<number>();
           for (let round = 0; round < MAX_ROUNDS; round++) {
-            const result = await accept(items, new Set([...others, ...skip]));
-            if ('ids' in result) return { accepted: indexes.length - skip.size, duplicates: skip.size };
+            const result = await accept(items, indexes, skip);
+            if ('accepted' in result) return { accepted: indexes.length - skip.size, duplicates: skip.size };
             if ('duplicates' in result) for (const { index } of result.duplicates) skip.add(index);
           }
           throw new AppError('UNAVAILABLE', 'relay batch kept changing under us; retry');
@@ -307,10 +304,15 @@ export function createPublisher(deps: {
   };
 }
 
-function groupByTopic(items: readonly Item[], skip: ReadonlySet<number>): Map<string, TopicGroup> {
+function groupByTopic(
+  items: readonly Item[],
+  indexes: readonly number[],
+  skip: ReadonlySet<number>,
+): Map<string, TopicGroup> {
   const groups = new Map<string, TopicGroup>();
-  items.forEach((item, index) => {
-    if (skip.has(index)) return;
+  for (const index of indexes) {
+    if (skip.has(index)) continue;
+    const item = items[index] as Item;
     let group = groups.get(item.topic);
     if (!group) {
       group = { topic: item.topic, indexes: [], bodies: [] };
@@ -323,7 +325,7 @@ function groupByTopic(items: readonly Item[], skip: ReadonlySet<number>): Map<st
         originId === undefined ? { topic, type, data, ts, region } : { topic, type, data, ts, region, originId },
       ),
     );
-  });
+  }
   return groups;
 }
 

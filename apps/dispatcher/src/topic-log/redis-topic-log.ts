@@ -1,5 +1,5 @@
 import { IDEMPOTENCY_TTL_MS, newEpoch, randomTag } from '@ovation/shared';
-import { groupBySlot, isCluster, type RedisClient, slotOf, slotTag, waitForReplicas } from '@ovation/shared/redis';
+import { groupBySlot, isCluster, type RedisClient, ReplicaWaiter, slotOf, slotTag } from '@ovation/shared/redis';
 import type { RedisNodeRegistry } from '../registry/redis/nodes.js';
 import {
   type AcceptRequest,
@@ -345,6 +345,8 @@ export interface Durability {
 export class RedisTopicLog implements TopicLog {
   private readonly redis: WithScripts;
   private readonly cluster: boolean;
+  /** Confirms accepts with the replicas (durability), one shared WAIT per master at a time. */
+  private readonly waiter: ReplicaWaiter | undefined;
   /** The store marker per hash slot (one server: slot -1), while fetched or known. */
   private readonly markers = new Map<number, Promise<string>>();
   /**
@@ -372,6 +374,10 @@ export class RedisTopicLog implements TopicLog {
     private readonly durability: Durability = { waitReplicas: 0, waitTimeoutMs: 0 },
   ) {
     this.cluster = isCluster(redis);
+    this.waiter =
+      durability.waitReplicas > 0
+        ? new ReplicaWaiter(redis, durability.waitReplicas, durability.waitTimeoutMs)
+        : undefined;
     if (this.cluster && relay.peers.length > 0) {
       throw new Error('relaying to peer regions from a Redis Cluster is not supported (one outbox stream per peer)');
     }
@@ -562,10 +568,9 @@ export class RedisTopicLog implements TopicLog {
 
   /** Whether the replicas durability asks for have what was written on the slot's connection. */
   private async confirmed(slot: number): Promise<boolean> {
-    const { waitReplicas, waitTimeoutMs } = this.durability;
-    if (waitReplicas <= 0) return true;
-    const acked = await waitForReplicas(this.redis, slot, waitReplicas, waitTimeoutMs).catch(() => 0);
-    return acked >= waitReplicas;
+    if (!this.waiter) return true;
+    const acked = await this.waiter.wait(slot).catch(() => 0);
+    return acked >= this.durability.waitReplicas;
   }
 
   async read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead> {

@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
 
@@ -98,9 +98,10 @@ export function openRedis(target: RedisTarget, options: OpenRedisOptions): Redis
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 100,
     maxRedirections: 16,
-    // The slot map is read again this often, and at once on a redirection or a lost node.
-    slotsRefreshInterval: 1000,
-    slotsRefreshTimeout: 1000,
+    // The slot map is read again this often, and at once on a redirection or a lost node. A
+    // refresh that times out on every node drops all connections: generous, for a busy process.
+    slotsRefreshInterval: 5000,
+    slotsRefreshTimeout: 5000,
     clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
   });
   // ioredis connects to a node on its first command, and fails-fast refuses the commands that come
@@ -176,20 +177,108 @@ export function groupBySlot<T>(
 }
 
 /**
- * Waits until `replicas` replicas of the master holding `slot` (any slot on a single server:
- * pass -1) have every write sent before on that connection, at most `timeoutMs`; returns how many
- * did. Sent on the very connection the writes went on, as WAIT requires.
+ * Waits until `replicas` replicas have every write sent before on a master connection, at most
+ * `timeoutMs`; resolves how many did. WAIT must go on the very connection the writes went on, and it
+ * holds that connection while it waits — so waits are shared: one WAIT in flight per connection,
+ * and callers that come meanwhile share the next one (sent when it returns), which covers their
+ * writes too. A publish split over many slots of one master costs two WAITs, not one per slot.
  */
-export async function waitForReplicas(
+export class ReplicaWaiter {
+  private readonly waits = new WeakMap<Redis, { inFlight: boolean; next?: Deferred<number> }>();
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly replicas: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** After a write to `slot` (-1 on one server) was answered: until replicas have it. */
+  wait(slot: number): Promise<number> {
+    const connection = isCluster(this.client) ? masterOf(this.client, slot) : this.client;
+    if (!connection) return Promise.reject(new Error(`no master known for slot ${slot}`));
+    let state = this.waits.get(connection);
+    if (!state) {
+      state = { inFlight: false };
+      this.waits.set(connection, state);
+    }
+    state.next ??= deferred<number>();
+    const joined = state.next.promise;
+    if (!state.inFlight) this.send(connection, state);
+    return joined;
+  }
+
+  private send(connection: Redis, state: { inFlight: boolean; next?: Deferred<number> }): void {
+    const batch = state.next;
+    if (!batch) return;
+    state.next = undefined;
+    state.inFlight = true;
+    connection
+      .wait(this.replicas, this.timeoutMs)
+      .then((acked) => batch.resolve(Number(acked)), batch.reject)
+      .finally(() => {
+        state.inFlight = false;
+        if (state.next) this.send(connection, state);
+      });
+  }
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/**
+ * Runs one command per item, pipelined: on one server in one pipeline; on a cluster in one
+ * pipeline per master, as its slot map says now (a pipeline must hold keys of one node's slots).
+ * Results in item order; the first error fails the whole (a moved slot included: the caller
+ * retries). Many single commands cost one write per node instead of one per command.
+ */
+export async function pipelined<T, R>(
   client: RedisClient,
-  slot: number,
-  replicas: number,
-  timeoutMs: number,
-): Promise<number> {
-  if (!isCluster(client)) return Number(await client.wait(replicas, timeoutMs));
-  const master = masterOf(client, slot);
-  if (!master) throw new Error(`no master known for slot ${slot}`);
-  return Number(await master.wait(replicas, timeoutMs));
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  add: (pipeline: ChainableCommander, item: T) => void,
+): Promise<R[]> {
+  if (items.length === 0) return [];
+  const groups = new Map<string, number[]>();
+  if (isCluster(client)) {
+    items.forEach((item, i) => {
+      const node = client.slots[slotOf(keyOf(item))]?.join(';') ?? '';
+      const group = groups.get(node);
+      if (group) group.push(i);
+      else groups.set(node, [i]);
+    });
+  } else {
+    groups.set(
+      '',
+      items.map((_, i) => i),
+    );
+  }
+  const results: R[] = new Array(items.length);
+  await Promise.all(
+    [...groups.values()].map(async (indexes) => {
+      const pipeline = client.pipeline();
+      for (const i of indexes) add(pipeline, items[i] as T);
+      const replies = (await pipeline.exec()) ?? [];
+      indexes.forEach((i, k) => {
+        const [error, value] = replies[k] ?? [new Error('no reply'), undefined];
+        if (error) throw error;
+        results[i] = value as R;
+      });
+    }),
+  );
+  return results;
 }
 
 /** The cluster's connection to the master of `slot`, as its slot map says now. */

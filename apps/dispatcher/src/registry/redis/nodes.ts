@@ -1,4 +1,4 @@
-import { type RedisClient, slotOf } from '@ovation/shared/redis';
+import { pipelined, type RedisClient, slotOf } from '@ovation/shared/redis';
 import type { NodeInfo, NodeRegistry } from '../registry.js';
 import { tag } from './commands.js';
 
@@ -207,11 +207,13 @@ export class RedisNodeRegistry implements NodeRegistry {
       this.key.sync(nodeId, syncId),
       this.key.swept(nodeId),
     )) as string[];
-    await Promise.all(gone.map((topic) => this.redis.srem(this.key.topic(topic), nodeId)));
+    await this.removeFromSets(nodeId, gone);
   }
 
   async syncedNodes(nodeIds: readonly string[]): Promise<Set<string>> {
-    const flags = await Promise.all(nodeIds.map((nodeId) => this.redis.hget(this.key.node(nodeId), 'synced')));
+    const flags = await pipelined<string, string | null>(this.redis, nodeIds, this.key.node, (p, nodeId) =>
+      p.hget(this.key.node(nodeId), 'synced'),
+    );
     return new Set(nodeIds.filter((_, i) => flags[i] === '1'));
   }
 
@@ -242,11 +244,13 @@ export class RedisNodeRegistry implements NodeRegistry {
     if (topics.length === 0) return;
     // Counts first: a set never lacks a topic the counts still name.
     await this.redis.hdel(this.key.counts(nodeId), ...topics);
-    await Promise.all(topics.map((topic) => this.redis.srem(this.key.topic(topic), nodeId)));
+    await this.removeFromSets(nodeId, topics);
   }
 
   async nodesFor(topics: readonly string[]): Promise<Map<string, NodeInfo[]>> {
-    const replies = await Promise.all(topics.map((topic) => this.redis.smembers(this.key.topic(topic))));
+    const replies = await pipelined<string, string[]>(this.redis, topics, this.key.topic, (p, topic) =>
+      p.smembers(this.key.topic(topic)),
+    );
     const nodes = await this.resolveNodes(replies);
     const result = new Map<string, NodeInfo[]>();
     topics.forEach((topic, i) => {
@@ -286,7 +290,9 @@ export class RedisNodeRegistry implements NodeRegistry {
 
   async viewerCounts(): Promise<Map<string, number>> {
     const ids = await this.liveNodeIds();
-    const replies = await Promise.all(ids.map((id) => this.redis.hgetall(this.key.counts(id))));
+    const replies = await pipelined<string, Record<string, string>>(this.redis, ids, this.key.counts, (p, id) =>
+      p.hgetall(this.key.counts(id)),
+    );
     const totals = new Map<string, number>();
     for (const reply of replies) {
       for (const [topic, raw] of Object.entries(reply))
@@ -299,7 +305,9 @@ export class RedisNodeRegistry implements NodeRegistry {
     const totals = topics.map(() => 0);
     if (topics.length === 0) return totals;
     const ids = await this.liveNodeIds();
-    const replies = await Promise.all(ids.map((id) => this.redis.hmget(this.key.counts(id), ...topics)));
+    const replies = await pipelined<string, Array<string | null>>(this.redis, ids, this.key.counts, (p, id) =>
+      p.hmget(this.key.counts(id), ...topics),
+    );
     for (const reply of replies) {
       reply.forEach((count, i) => {
         totals[i] = (totals[i] ?? 0) + (Number(count ?? 0) || 0);
@@ -324,7 +332,7 @@ export class RedisNodeRegistry implements NodeRegistry {
         String(SWEPT_TTL_MS),
       )) as string[] | null;
       if (topics === null) continue; // alive again: a heartbeat came since
-      await Promise.all(topics.map((topic) => this.redis.srem(this.key.topic(topic), nodeId)));
+      await this.removeFromSets(nodeId, topics);
       const b = this.bucketOf(nodeId);
       await this.redis.eval(UNLIST_NODE, 2, this.key.bucket(b), this.key.urls(b), nodeId, String(now));
       await this.redis.del(this.key.swept(nodeId));
@@ -337,9 +345,14 @@ export class RedisNodeRegistry implements NodeRegistry {
     return removed;
   }
 
-  /** Adds the node to each topic's set (they may live on several shards). */
+  /** Adds the node to each topic's set (they may live on several shards: one pipeline per shard). */
   private async addToSets(nodeId: string, topics: readonly string[]): Promise<void> {
-    await Promise.all(topics.map((topic) => this.redis.sadd(this.key.topic(topic), nodeId)));
+    await pipelined(this.redis, topics, this.key.topic, (p, topic) => p.sadd(this.key.topic(topic), nodeId));
+  }
+
+  /** Takes the node out of each topic's set. */
+  private async removeFromSets(nodeId: string, topics: readonly string[]): Promise<void> {
+    await pipelined(this.redis, topics, this.key.topic, (p, topic) => p.srem(this.key.topic(topic), nodeId));
   }
 
   /** The node's entry in its bucket of the live-node table: liveness and URL, one slot. */

@@ -1,0 +1,269 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { freePort } from '../server/ports.js';
+import { openRedis, type RedisClient, slotOf } from './index.js';
+
+const run = promisify(execFile);
+
+/** The cluster bus of a node listens on its port + 10000 (Redis's fixed offset). */
+const BUS_OFFSET = 10_000;
+
+/**
+ * A private Redis Cluster on this machine, for tests and benchmarks (`@ovation/shared/local-redis-cluster`):
+ * `masters` masters with one replica each, on free ports, keeping nothing on disk (each node's
+ * cluster config in a temporary folder). Nodes time out after `nodeTimeoutMs`, so a killed
+ * master's replica takes over within about two of them. Needs redis-server and redis-cli.
+ */
+export class LocalRedisCluster {
+  private readonly processes = new Map<number, ChildProcess>();
+
+  private constructor(
+    readonly ports: number[],
+    private readonly dir: string,
+    private readonly nodeTimeoutMs: number,
+  ) {}
+
+  static async start(options: { masters?: number; nodeTimeoutMs?: number } = {}): Promise<LocalRedisCluster> {
+    const masters = options.masters ?? 3;
+    const ports: number[] = [];
+    while (ports.length < masters * 2) {
+      const port = await freePortWithBus();
+      if (!ports.includes(port)) ports.push(port);
+    }
+    const cluster = new LocalRedisCluster(
+      ports,
+      mkdtempSync(join(tmpdir(), 'ovation-cluster-')),
+      options.nodeTimeoutMs ?? 1000,
+    );
+    try {
+      await Promise.all(ports.map((port) => cluster.launch(port)));
+      await run('redis-cli', [
+        '--cluster',
+        'create',
+        ...ports.map((port) => `127.0.0.1:${port}`),
+        '--cluster-replicas',
+        '1',
+        '--cluster-yes',
+      ]);
+      await cluster.waitHealthy();
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** `REDIS_CLUSTER_NODES` for services: every node as a seed. */
+  get seeds(): string {
+    return this.ports.map((port) => `127.0.0.1:${port}`).join(',');
+  }
+
+  /** A client as the services open one (fail fast, never resend); the caller quits it. */
+  client(): RedisClient {
+    const client = openRedis(
+      { kind: 'cluster', nodes: this.ports.map((port) => ({ host: '127.0.0.1', port })) },
+      {
+        commandTimeoutMs: 2000,
+        maxRetriesPerRequest: 1,
+      },
+    );
+    // Failures surface through the commands; a node that went away is not an unhandled event.
+    client.on('error', () => {});
+    return client;
+  }
+
+  /** The live nodes' ports and process ids. */
+  processIds(): Array<{ port: number; pid: number }> {
+    return this.livePorts().map((port) => ({ port, pid: this.processes.get(port)?.pid ?? 0 }));
+  }
+
+  /** The ports of the nodes that are masters now. */
+  async masterPorts(): Promise<number[]> {
+    const masters: number[] = [];
+    for (const port of this.livePorts()) {
+      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        if (String(await probe.info('replication')).includes('role:master')) masters.push(port);
+      } finally {
+        probe.disconnect();
+      }
+    }
+    return masters;
+  }
+
+  /** The port of the master that holds `key`'s slot now. */
+  async masterPortOf(key: string): Promise<number> {
+    const slot = slotOf(key);
+    for (const port of this.livePorts()) {
+      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        const ranges = (await probe.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
+        const owner = ranges.find(([from, to]) => slot >= from && slot <= to);
+        if (owner) return owner[2][1];
+      } catch {
+        // This node is down or not answering: ask the next.
+      } finally {
+        probe.disconnect();
+      }
+    }
+    throw new Error(`no node knows the master of slot ${slot}`);
+  }
+
+  /** Kills one node at once (SIGKILL: no goodbye, as a crashed machine). */
+  async kill(port: number): Promise<void> {
+    const child = this.processes.get(port);
+    this.processes.delete(port);
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /**
+   * Starts a killed node again from its cluster config (its data is gone: nothing is saved). It
+   * rejoins as a replica of the master that took its slots over and copies that master's data.
+   */
+  async restart(port: number): Promise<void> {
+    if (this.processes.get(port)?.exitCode === null) return;
+    await this.launch(port);
+  }
+
+  /**
+   * Until every live node says the cluster is ok, every slot has a live master, and every master's
+   * replicas are in sync.
+   */
+  async waitHealthy(timeoutMs = 30_000): Promise<void> {
+    await until(
+      'the Redis Cluster to be ok on every node',
+      async () => {
+        const live = this.livePorts();
+        for (const port of live) {
+          const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+          probe.on('error', () => {});
+          try {
+            await probe.connect();
+            const info = String(await probe.call('CLUSTER', 'INFO'));
+            if (!info.includes('cluster_state:ok') || !info.includes('cluster_slots_ok:16384')) return false;
+            // Every slot's master is a live node (a killed one is still listed until its replica took over).
+            const ranges = (await probe.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
+            if (ranges.some((range) => !live.includes(range[2][1]))) return false;
+            // Every master has its replicas in sync (right after `create`, they are still loading).
+            const replication = String(await probe.call('INFO', 'replication'));
+            if (replication.includes('role:master') && /slave\d+:.*state=(?!online)/.test(replication)) return false;
+          } finally {
+            probe.disconnect();
+          }
+        }
+        return true;
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.processes.keys()].map((port) => this.kill(port)));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private livePorts(): number[] {
+    return this.ports.filter((port) => this.processes.get(port)?.exitCode === null);
+  }
+
+  private async launch(port: number): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--loglevel',
+        'warning',
+        '--dir',
+        this.dir,
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(this.dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        String(this.nodeTimeoutMs),
+        // A replica's first sync starts at once (the default waits 5 s for more replicas to join).
+        '--repl-diskless-sync-delay',
+        '0',
+      ],
+      { stdio: 'ignore' },
+    );
+    this.processes.set(port, child);
+    await until(`redis-server (cluster node) on port ${port}`, async () => {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+      const probe = new Redis(port, '127.0.0.1', {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        return (await probe.ping()) === 'PONG';
+      } finally {
+        probe.disconnect();
+      }
+    });
+  }
+}
+
+/** A free port whose cluster bus port (+10000) is free too. */
+async function freePortWithBus(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await freePort();
+    if (port + BUS_OFFSET <= 65535 && (await portFree(port + BUS_OFFSET))) return port;
+  }
+  throw new Error('no free port with a free cluster bus port');
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Polls `check` until it is true, or fails naming `what` after `timeoutMs`. Errors the check throws
+ * only mean "not yet" (a node still starting); the last is named on timeout.
+ */
+async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  { timeoutMs = 10_000, intervalMs = 20 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('redis-server exited')) throw error;
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
