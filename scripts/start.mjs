@@ -1,5 +1,5 @@
 // `npm start`: the whole local stack — dispatcher, one realtime node and the web app — built
-// first if needed, in memory mode unless REDIS_URL is set. Ctrl-C stops everything in order.
+// first if needed, in memory mode unless REDIS_URL (one server) or REDIS_CLUSTER_NODES (a cluster) is set. Ctrl-C stops everything in order.
 //
 //   browser ─▶ web :3000        (pages, product API)
 //   browser ─▶ realtime :4100   (GET /connect, SSE)
@@ -209,7 +209,9 @@ const engine = multiRegion
   ? `${regionCount} regions, each with its own Redis`
   : env.REDIS_URL
     ? `Redis (${env.REDIS_URL})`
-    : 'in-memory';
+    : env.REDIS_CLUSTER_NODES
+      ? `Redis Cluster (${env.REDIS_CLUSTER_NODES})`
+      : 'in-memory';
 const regionLines = regions
   .map((r) => `  ${r.name.padEnd(12)} realtime ${r.realtimeUrl}/connect   dispatcher ${r.dispatcherUrl}/publish`)
   .join('\n');

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { LocalRedisCluster } from '@ovation/shared/local-redis-cluster';
 import { freePort } from '@ovation/shared/server';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -117,13 +118,39 @@ export async function startRedis(): Promise<RunningProcess> {
   return { name: 'redis', url: `redis://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: stopper(child) };
 }
 
-/** One dispatcher and `nodes` realtime nodes, memory or Redis registry. */
+/**
+ * A private Redis Cluster (3 masters + 3 replicas) as bench processes: the masters (one shard
+ * each), for CPU per shard, and the seeds for REDIS_CLUSTER_NODES.
+ */
+export async function startRedisCluster(): Promise<{ seeds: string; shards: RunningProcess[]; stop(): Promise<void> }> {
+  const cluster = await LocalRedisCluster.start();
+  const masters = await cluster.masterPorts();
+  const shards = cluster
+    .processIds()
+    .filter(({ port }) => masters.includes(port))
+    .map(({ port, pid }, i) => ({
+      name: `redis shard ${i + 1}`,
+      url: `redis://127.0.0.1:${port}`,
+      pid,
+      stop: async () => {},
+    }));
+  return { seeds: cluster.seeds, shards, stop: () => cluster.stop() };
+}
+
+/** One dispatcher and `nodes` realtime nodes, memory or Redis registry (one server or a cluster). */
 export async function startStack(options: {
-  engine: 'memory' | 'redis';
+  engine: 'memory' | 'redis' | 'cluster';
   nodes: number;
   realtimeEnv?: Record<string, string>;
   dispatcherEnv?: Record<string, string>;
-}): Promise<{ dispatcher: RunningProcess; nodes: RunningProcess[]; redis?: RunningProcess; stop(): Promise<void> }> {
+}): Promise<{
+  dispatcher: RunningProcess;
+  nodes: RunningProcess[];
+  redis?: RunningProcess;
+  /** With the cluster engine: its masters. */
+  shards?: RunningProcess[];
+  stop(): Promise<void>;
+}> {
   const started: RunningProcess[] = [];
   const stopAll = async () => {
     // Nodes first (they unregister), then the dispatcher, Redis last.
@@ -137,8 +164,11 @@ export async function startStack(options: {
   try {
     const redis = options.engine === 'redis' ? await startRedis() : undefined;
     if (redis) started.push(redis);
+    const cluster = options.engine === 'cluster' ? await startRedisCluster() : undefined;
+    if (cluster) started.push({ name: 'redis cluster', url: cluster.seeds, pid: 0, stop: cluster.stop });
     const dispatcher = await startService('dispatcher', {
       ...(redis ? { REDIS_URL: redis.url, REDIS_PREFIX: 'bench' } : {}),
+      ...(cluster ? { REDIS_CLUSTER_NODES: cluster.seeds, REDIS_PREFIX: 'bench' } : {}),
       ...options.dispatcherEnv,
     });
     started.push(dispatcher);
@@ -152,7 +182,13 @@ export async function startStack(options: {
       started.push(node);
       nodes.push(node);
     }
-    return { dispatcher, nodes, ...(redis ? { redis } : {}), stop: stopAll };
+    return {
+      dispatcher,
+      nodes,
+      ...(redis ? { redis } : {}),
+      ...(cluster ? { shards: cluster.shards } : {}),
+      stop: stopAll,
+    };
   } catch (error) {
     await stopAll();
     throw error;

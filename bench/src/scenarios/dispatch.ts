@@ -8,7 +8,8 @@ import { BENCH_TOKEN, startStack } from '../stack.js';
 import { until, ViewerPool } from '../viewers.js';
 
 /*
- * Dispatcher throughput: one dispatcher process with the Redis registry, 2 realtime nodes that
+ * Dispatcher throughput: one dispatcher process with the Redis registry (one server, or a Redis
+ * Cluster of 3 masters + 3 replicas with `--engine cluster`), 2 realtime nodes that
  * each have a viewer on every topic, and publisher worker processes posting batches as fast as the
  * dispatcher accepts them (a 503 — backpressure when a node falls behind — is retried after a
  * short pause). Publishes/s = events accepted (202) per second; both nodes must receive every
@@ -16,7 +17,9 @@ import { until, ViewerPool } from '../viewers.js';
  */
 
 export interface DispatchOptions {
-  engine: 'memory' | 'redis';
+  engine: 'memory' | 'redis' | 'cluster';
+  /** REDIS_WAIT_REPLICAS for the dispatcher (its default when unset: 1 on a cluster, 0 on one server). */
+  waitReplicas?: number | undefined;
   seconds: number;
   batch: number;
   concurrency: number;
@@ -31,6 +34,7 @@ export async function runDispatch(options: DispatchOptions): Promise<{ rows: Row
     engine: options.engine,
     nodes: 2,
     realtimeEnv: { MAX_BUFFERED_BYTES: String(256 * 1024 * 1024) },
+    dispatcherEnv: options.waitReplicas === undefined ? {} : { REDIS_WAIT_REPLICAS: String(options.waitReplicas) },
   });
   const topics = Array.from({ length: options.topics }, (_, i) => `video:dispatch-${i}`);
   let pool: ViewerPool | undefined;
@@ -59,6 +63,7 @@ export async function runDispatch(options: DispatchOptions): Promise<{ rows: Row
     const cpu = new CpuMeter({
       dispatcher: stack.dispatcher.pid,
       ...(stack.redis ? { redis: stack.redis.pid } : {}),
+      ...Object.fromEntries((stack.shards ?? []).map((s) => [s.name, s.pid])),
       ...Object.fromEntries(stack.nodes.map((n) => [n.name, n.pid])),
       ...Object.fromEntries(workers.map((w, i) => [`load-generator (publisher ${i + 1})`, w.pid ?? 0])),
     });
@@ -92,6 +97,10 @@ export async function runDispatch(options: DispatchOptions): Promise<{ rows: Row
 
     const rows: Rows = [
       ['engine', options.engine],
+      [
+        'replicas a 202 waits for (REDIS_WAIT_REPLICAS)',
+        options.waitReplicas ?? (options.engine === 'cluster' ? 1 : 0),
+      ],
       ['batch x concurrency x publishers', `${options.batch} x ${options.concurrency} x ${options.publishers}`],
       ['publishes (events accepted) / s', fmt(accepted / seconds)],
       ['requests / s', fmt(requests / seconds)],
