@@ -77,6 +77,30 @@ export class LocalRedisCluster {
     return client;
   }
 
+  /** Stops a node's process where it is (SIGSTOP): it neither answers nor replicates until `resume`. */
+  pause(port: number): void {
+    this.processes.get(port)?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused node go on (SIGCONT). */
+  resume(port: number): void {
+    this.processes.get(port)?.kill('SIGCONT');
+  }
+
+  /** The port of a master's replica (its first), from the master's INFO replication. */
+  async replicaOf(masterPort: number): Promise<number> {
+    const probe = new Redis(masterPort, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      const match = /slave0:ip=[^,]+,port=(\d+)/.exec(await probe.info('replication'));
+      if (!match?.[1]) throw new Error(`master ${masterPort} has no replica`);
+      return Number(match[1]);
+    } finally {
+      probe.disconnect();
+    }
+  }
+
   /** The live nodes' ports and process ids. */
   processIds(): Array<{ port: number; pid: number }> {
     return this.livePorts().map((port) => ({ port, pid: this.processes.get(port)?.pid ?? 0 }));
