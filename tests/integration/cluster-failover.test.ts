@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson } from '../../test-support/http.js';
+import { getJson, postJson } from '../../test-support/http.js';
 import { waitFor } from '../../test-support/poll.js';
 import { TestRedisCluster } from '../../test-support/redis-cluster.js';
 import { ServiceProcess, TEST_TOKEN } from '../../test-support/services.js';
@@ -89,6 +89,11 @@ describe('Redis Cluster: a master killed while publishing', () => {
     const beforeKill = n;
     await cluster.kill(master);
     cluster.resume(replica);
+    // Meanwhile the dispatcher says its store is down (a slot's master is gone), then up again.
+    const health = async () => (await getJson(`${dispatcher.url}/healthz`)).status;
+    const reportedDown = waitFor('the dispatcher /healthz to report Redis down', async () => (await health()) === 503, {
+      timeoutMs: 10_000,
+    });
     // Go on through the failover until publishes are accepted again. The new master has no
     // replica yet: the old one comes back as its replica (in a real cluster, a second replica
     // or the operator's restart), after which WAIT is satisfied again.
@@ -104,6 +109,10 @@ describe('Redis Cluster: a master killed while publishing', () => {
       return firstAcceptedAfter !== undefined && accepted.size >= 200;
     }, 60_000);
     expect(firstAcceptedAfter, 'publishes accepted again after the failover').toBeDefined();
+    await reportedDown;
+    await waitFor('the dispatcher /healthz to report ready again', async () => (await health()) === 200, {
+      timeoutMs: 10_000,
+    });
     const windowMs = (firstAcceptedAfter ?? 0) - killedAt;
     expect(statuses.get(503) ?? 0, 'publishes refused in the window').toBeGreaterThan(0);
     expect([...statuses.keys()].every((status) => status === 202 || status === 503)).toBe(true);

@@ -117,12 +117,24 @@ export function isCluster(client: RedisClient): client is Cluster {
 }
 
 /**
- * Whether the client can take commands now. A cluster: its slot map is known and it is connected
- * to every master (a command for a master it is still connecting to fails at once: fail-fast).
+ * Whether the client can take commands now. A cluster: its slot map is known and every slot's
+ * master, as that map says, is connected (a command for a master it is still connecting to fails
+ * at once: fail-fast; a master that died leaves the node list while its slots still name it).
  */
 export function redisReady(client: RedisClient): boolean {
   if (client.status !== 'ready') return false;
-  return !isCluster(client) || client.nodes('master').every((node) => node.status === 'ready');
+  if (!isCluster(client)) return true;
+  const connected = new Set(
+    client
+      .nodes('master')
+      .filter((node) => node.status === 'ready')
+      .map((node) => `${node.options.host}:${node.options.port}`),
+  );
+  for (let slot = 0; slot < 16384; slot++) {
+    const master = client.slots[slot]?.[0];
+    if (master === undefined || !connected.has(master)) return false;
+  }
+  return true;
 }
 
 /** The hash slot of a key (its `{tag}` when it has one), as Redis Cluster computes it. */
