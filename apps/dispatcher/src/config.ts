@@ -1,4 +1,4 @@
-import { ConfigError, commonEnvShape, env, parseEnv, resolveInternalToken } from '@ovation/shared';
+import { commonEnvShape, env, parseEnv, resolveInternalToken } from '@ovation/shared';
 import { redisTarget, redisTargetShape } from '@ovation/shared/redis';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_LOG_LIMITS } from './topic-log/topic-log.js';
@@ -40,13 +40,6 @@ export function loadDispatcherConfig(source: Record<string, string | undefined> 
   const parsed = parseEnv(DispatcherEnvSchema, source);
   const redis = redisTarget(parsed);
   const peers = (parsed.PEERS ?? []).filter((p) => p.region !== parsed.REGION);
-  if (redis?.kind === 'cluster' && peers.length > 0) {
-    // The relay outbox is one stream per peer, written in the accept script: one slot only.
-    throw new ConfigError(
-      'PEERS',
-      'relaying between regions needs REDIS_URL (one server); not built for REDIS_CLUSTER_NODES yet',
-    );
-  }
   return Object.freeze({
     host: parsed.HOST,
     port: parsed.PORT,

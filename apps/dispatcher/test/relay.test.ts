@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { slotOf } from '@ovation/shared/redis';
 import type { FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,9 +14,10 @@ import { MemoryRegistry } from '../src/registry/memory-registry.js';
 import type { FreshDuty } from '../src/registry/registry.js';
 import { MemoryOutbox, type RelayOutbox } from '../src/relay/outbox.js';
 import { OutboxRelayer } from '../src/relay/relayer.js';
+import { outboxKey } from '../src/topic-log/redis-topic-log.js';
 
 const TOKEN = 'relay-test-token-0123456789';
-const shared = redisForThisFile('relay-test');
+const shared = redisForThisFile('relay-test', { cluster: true });
 
 /** A peer that answers 503 while `down`, and records the events it took (their `n`, or `data.n`). */
 async function fakePeer() {
@@ -207,13 +209,19 @@ describe('OutboxRelayer when its store goes away', () => {
   });
 });
 
-describe('relay through the Redis outbox', () => {
+describe.each(['one server', 'cluster'] as const)('relay through the Redis outbox (%s)', (store) => {
+  const onCluster = store === 'cluster';
+  const client = () => (onCluster ? shared.clusterClient() : shared.client());
+  /** The outbox of peer eu holding video:r's events: one per peer, or on a cluster one per slot. */
+  const outbox = (prefix: string) => outboxKey(prefix, 'eu', onCluster ? slotOf('video:r') : -1);
   const dispatcher = async (prefix: string, peerUrl: string, env: Record<string, string> = {}) => {
     const app = await buildApp(
       loadDispatcherConfig({
         INTERNAL_TOKEN: TOKEN,
         LOG_LEVEL: 'silent',
-        REDIS_URL: `redis://127.0.0.1:${(shared.client().options as { port: number }).port}`,
+        ...(onCluster
+          ? { REDIS_CLUSTER_NODES: shared.cluster().seeds }
+          : { REDIS_URL: `redis://127.0.0.1:${(shared.client().options as { port: number }).port}` }),
         REDIS_PREFIX: prefix,
         REGION: 'us',
         PEERS: `eu=${peerUrl}`,
@@ -243,7 +251,7 @@ describe('relay through the Redis outbox', () => {
     const first = await dispatcher(prefix, url);
     // Accepted while the peer is down: in the outbox, in the same step as the 202.
     for (let n = 0; n < 20; n++) expect((await publish(first, n)).statusCode).toBe(202);
-    expect(await shared.client().xlen(`${prefix}:relay:eu`)).toBe(20);
+    expect(await client().xlen(outbox(prefix))).toBe(20);
     await first.close(); // gone, with what it had not relayed
     peer.down = false;
     const second = await dispatcher(prefix, url);
@@ -251,7 +259,55 @@ describe('relay through the Redis outbox', () => {
     await waitFor('the peer to have every event', () => peer.received.length >= 20, { timeoutMs: 15_000 });
     // In the order they were accepted; once each (the peer also dedupes by origin id).
     expect(peer.received).toEqual(Array.from({ length: 20 }, (_, n) => n));
-    await waitFor('the outbox to be empty', async () => (await shared.client().xlen(`${prefix}:relay:eu`)) === 0);
+    await waitFor('the outbox to be empty', async () => (await client().xlen(outbox(prefix))) === 0);
+  });
+});
+
+describe('relay from a Redis Cluster: an outbox per slot', () => {
+  it('relays topics of many slots once each, finds outboxes its index lacks, and empties the index', async () => {
+    const { peer, url } = await fakePeer();
+    cleanup.push(() => peer.server?.close());
+    const prefix = shared.prefix();
+    const start = async () => {
+      const app = await buildApp(
+        loadDispatcherConfig({
+          INTERNAL_TOKEN: TOKEN,
+          LOG_LEVEL: 'silent',
+          REDIS_CLUSTER_NODES: shared.cluster().seeds,
+          REDIS_PREFIX: prefix,
+          REGION: 'us',
+          PEERS: `eu=${url}`,
+        }),
+      );
+      await app.ready();
+      await waitFor(
+        'the dispatcher to reach Redis',
+        async () => (await app.inject({ url: '/healthz' })).statusCode === 200,
+      );
+      return app;
+    };
+    const first = await start();
+    const topics = Array.from({ length: 20 }, (_, i) => `video:slots-${i}`);
+    const response = await first.inject({
+      method: 'POST',
+      url: '/publish',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      payload: { events: topics.map((topic, n) => ({ topic, type: 'comment', data: { n } })) },
+    });
+    expect(response.statusCode).toBe(202);
+    const index = `${prefix}:relay:eu:slots`;
+    const slots = new Set(topics.map((t) => slotOf(t)));
+    expect(await shared.clusterClient().zcard(index)).toBe(slots.size);
+    await first.close();
+    // As if the dispatcher died between accepting and indexing: the next relayer scans for them.
+    await shared.clusterClient().del(index);
+    peer.down = false;
+    const second = await start();
+    cleanup.push(() => second.close());
+    await waitFor('the peer to have every event', () => peer.received.length >= 20, { timeoutMs: 15_000 });
+    expect([...peer.received].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, n) => n));
+    await waitFor('the index to be empty', async () => (await shared.clusterClient().zcard(index)) === 0);
+    expect(peer.received).toHaveLength(20);
   });
 });
 

@@ -3,7 +3,7 @@ import { watchConnection } from '@ovation/shared/server';
 import { MemoryRegistry } from '../registry/memory-registry.js';
 import { RedisRegistry } from '../registry/redis-registry.js';
 import type { SubscriptionRegistry } from '../registry/registry.js';
-import { MemoryOutbox, RedisOutbox, type RelayOutbox } from '../relay/outbox.js';
+import { ClusterOutbox, MemoryOutbox, RedisOutbox, type RelayOutbox } from '../relay/outbox.js';
 import { MemoryTopicLog } from '../topic-log/memory-topic-log.js';
 import { type Durability, RedisTopicLog } from '../topic-log/redis-topic-log.js';
 import type { TopicLog, TopicLogLimits } from '../topic-log/topic-log.js';
@@ -78,8 +78,9 @@ export function openRegistry(options: {
   return {
     registry,
     log,
-    // On a cluster there are no peers (config.ts refuses them): nothing waits for one.
-    outbox: isCluster(redis) ? new MemoryOutbox([], 0) : new RedisOutbox(redis, options.redisPrefix),
+    outbox: isCluster(redis)
+      ? new ClusterOutbox(redis, options.redisPrefix)
+      : new RedisOutbox(redis, options.redisPrefix),
     kind: 'redis',
     onStoreLost: (listener) => {
       log.onStoreLost = () => listener(registry.knownLiveNodeIds());

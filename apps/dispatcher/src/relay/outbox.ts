@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
-import { outboxKey } from '../topic-log/redis-topic-log.js';
+import { masters, pipelined, slotOf } from '@ovation/shared/redis';
+import type { Cluster, Redis } from 'ioredis';
+import { outboxIndexKey, outboxKey } from '../topic-log/redis-topic-log.js';
 
 /*
  * Where events published in this region wait until a peer region has taken them:
@@ -91,10 +92,8 @@ export class RedisOutbox implements RelayOutbox {
     }
     const entries: OutboxEntry[] = [];
     for (const [id, fields] of reply?.[0]?.[1] ?? []) {
-      // Fields as the accept script writes them: n <count> b <bytes> e <joined>.
-      const count = Number(fields[1]);
-      const joined = fields[5];
-      if (fields[0] === 'n' && fields[4] === 'e' && joined !== undefined) entries.push({ id, joined, count });
+      const entry = parseEntry(id, fields);
+      if (entry) entries.push(entry);
     }
     return entries;
   }
@@ -115,6 +114,126 @@ export class RedisOutbox implements RelayOutbox {
     for (const reader of this.readers.values()) reader.disconnect();
     this.readers.clear();
   }
+}
+
+/** How often the cluster outbox looks for slot outboxes its index lacks (a dispatcher died in between). */
+const INDEX_SCAN_MS = 30_000;
+/** How often a cluster outbox with nothing to read looks again, within a read's block time. */
+const POLL_MS = 50;
+
+/**
+ * The outbox on Redis Cluster: one stream per hash slot and peer (outboxKey), written by the
+ * accept script beside the topics, and an index of the slots that may hold entries (a ZSET the
+ * dispatcher adds to after the accept, before the 202). A read takes entries from every indexed
+ * slot after that slot's cursor — per slot in order, so per topic in order; across topics as they
+ * come. A slot whose stream is empty after an ack leaves the index, then is looked at again: an
+ * entry written meanwhile puts it back, so none is left behind. Every INDEX_SCAN_MS the masters
+ * are scanned for outboxes the index lacks (a dispatcher that died between accept and index).
+ * Entry ids are `<slot>/<stream id>`.
+ */
+export class ClusterOutbox implements RelayOutbox {
+  /** Per peer: the last stream id read in each slot. */
+  private readonly cursors = new Map<string, Map<number, string>>();
+  private readonly scannedAt = new Map<string, number>();
+
+  constructor(
+    private readonly redis: Cluster,
+    private readonly prefix: string,
+  ) {}
+
+  async read(peer: string, after: string, count: number, blockMs: number): Promise<OutboxEntry[]> {
+    // '0': a relayer starting from what is in the outbox (a new duty holder).
+    if (after === '0' || !this.cursors.has(peer)) this.cursors.set(peer, new Map());
+    const cursors = this.cursors.get(peer) as Map<number, string>;
+    const deadline = Date.now() + blockMs;
+    for (;;) {
+      await this.scanIfDue(peer);
+      const slots = (await this.redis.zrange(outboxIndexKey(this.prefix, peer), 0, -1)).map(Number);
+      const replies = await pipelined<number, Array<[string, string[]]>>(
+        this.redis,
+        slots,
+        (slot) => outboxKey(this.prefix, peer, slot),
+        (pipeline, slot) => {
+          const cursor = cursors.get(slot);
+          pipeline.xrange(outboxKey(this.prefix, peer, slot), cursor ? `(${cursor}` : '-', '+', 'COUNT', count);
+        },
+      );
+      const entries: OutboxEntry[] = [];
+      slots.forEach((slot, i) => {
+        for (const [id, fields] of replies[i] ?? []) {
+          if (entries.length >= count) return;
+          const entry = parseEntry(`${slot}/${id}`, fields);
+          if (entry) entries.push(entry);
+          cursors.set(slot, id);
+        }
+      });
+      if (entries.length > 0 || Date.now() >= deadline) return entries;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, deadline - Date.now())));
+    }
+  }
+
+  async ack(peer: string, ids: readonly string[]): Promise<void> {
+    const bySlot = new Map<number, string[]>();
+    for (const id of ids) {
+      const [slot, streamId] = id.split('/');
+      if (slot === undefined || streamId === undefined) continue;
+      bySlot.set(Number(slot), [...(bySlot.get(Number(slot)) ?? []), streamId]);
+    }
+    const index = outboxIndexKey(this.prefix, peer);
+    await Promise.all(
+      [...bySlot].map(async ([slot, streamIds]) => {
+        const key = outboxKey(this.prefix, peer, slot);
+        await this.redis.eval(ACK, 2, key, `${key}:size`, ...streamIds);
+        if ((await this.redis.xlen(key)) > 0) return;
+        // Empty: out of the index, then looked at again — an entry written meanwhile puts it back.
+        await this.redis.zrem(index, slot);
+        if ((await this.redis.xlen(key)) > 0) await this.redis.zadd(index, 'NX', Date.now(), slot);
+      }),
+    );
+  }
+
+  async size(peer: string): Promise<number> {
+    const slots = (await this.redis.zrange(outboxIndexKey(this.prefix, peer), 0, -1)).map(Number);
+    const sizes = await pipelined<number, string | null>(
+      this.redis,
+      slots,
+      (slot) => outboxKey(this.prefix, peer, slot),
+      (pipeline, slot) => {
+        pipeline.hget(`${outboxKey(this.prefix, peer, slot)}:size`, 'events');
+      },
+    );
+    return sizes.reduce((sum, n) => sum + (Number(n ?? 0) || 0), 0);
+  }
+
+  add(): void {}
+
+  async close(): Promise<void> {}
+
+  /** Indexes slot outboxes found on the masters that the index lacks, every INDEX_SCAN_MS. */
+  private async scanIfDue(peer: string): Promise<void> {
+    const now = Date.now();
+    if (now - (this.scannedAt.get(peer) ?? 0) < INDEX_SCAN_MS) return;
+    this.scannedAt.set(peer, now);
+    const pattern = `${this.prefix}:relay:${peer}:{*}`;
+    const found = new Set<number>();
+    for (const master of masters(this.redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await master.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        for (const key of keys) if (!key.endsWith(':size')) found.add(slotOf(key));
+      } while (cursor !== '0');
+    }
+    const index = outboxIndexKey(this.prefix, peer);
+    await Promise.all([...found].map((slot) => this.redis.zadd(index, 'NX', now, slot)));
+  }
+}
+
+/** An outbox stream entry as the accept script writes it: n <count> b <bytes> e <joined>. */
+function parseEntry(id: string, fields: string[]): OutboxEntry | undefined {
+  const joined = fields[5];
+  if (fields[0] !== 'n' || fields[4] !== 'e' || joined === undefined) return undefined;
+  return { id, joined, count: Number(fields[1]) };
 }
 
 /**

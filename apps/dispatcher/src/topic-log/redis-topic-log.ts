@@ -31,9 +31,10 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  *                                 see AcceptRequest
  *   <p>:idem:e:{<t>}:<key>   STRING what a used event key answers on topic t (10 min)
  *   <p>:idem:x:{<t>}:<region>:<relayKey>  STRING a relayed event's key in its region, seen (10 min)
- *   <p>:relay:<peer>         STREAM events published here, waiting for peer region <peer> (relay/outbox.ts):
+ *   <p>:relay:<peer>[:{s}]   STREAM events published here, waiting for peer region <peer> (relay/outbox.ts):
  *                                 entries n <events> b <bytes> e <wire events>; :size HASH events,
- *                                 bytes (one server only: see the dispatcher's config)
+ *                                 bytes; on a cluster one per slot, within the bounds each
+ *   <p>:relay:<peer>:slots   ZSET   (cluster) slots whose outbox may hold entries, for the relayer
  *   <p>:store[:{s}]          STRING a random marker set once (per slot on a cluster): a Redis that
  *                                 lost its data (restarted empty, flushed) no longer has it, and the
  *                                 next publish sees so
@@ -317,9 +318,18 @@ for t = 1, #KEYS / 2 do
 end
 return 1`;
 
-/** The relay outbox stream of one peer region (relay/outbox.ts); `<key>:size` counts its events and bytes. */
-export function outboxKey(prefix: string, peer: string): string {
-  return `${prefix}:relay:${peer}`;
+/**
+ * The relay outbox stream of one peer region (relay/outbox.ts): one on one server; on a cluster one
+ * per hash slot (`slot`), beside the topics whose events it holds. `<key>:size` counts its events
+ * and bytes.
+ */
+export function outboxKey(prefix: string, peer: string, slot = -1): string {
+  return `${prefix}:relay:${peer}${slot < 0 ? '' : `:{${slotTag(slot)}}`}`;
+}
+
+/** On a cluster: the slots whose outbox for `peer` may hold entries (ZSET slot -> first seen). */
+export function outboxIndexKey(prefix: string, peer: string): string {
+  return `${prefix}:relay:${peer}:slots`;
 }
 
 /**
@@ -378,9 +388,6 @@ export class RedisTopicLog implements TopicLog {
       durability.waitReplicas > 0
         ? new ReplicaWaiter(redis, durability.waitReplicas, durability.waitTimeoutMs)
         : undefined;
-    if (this.cluster && relay.peers.length > 0) {
-      throw new Error('relaying to peer regions from a Redis Cluster is not supported (one outbox stream per peer)');
-    }
     if (!('ovationTopicAccept' in redis)) {
       redis.defineCommand('ovationTopicAccept', { lua: ACCEPT });
       redis.defineCommand('ovationTopicRead', { lua: READ });
@@ -524,7 +531,7 @@ export class RedisTopicLog implements TopicLog {
         for (const { index, body } of bodies) args.push(String(index), body);
       }
     });
-    if (relaying) for (const peer of this.relay.peers) keys.push(outboxKey(this.prefix, peer));
+    if (relaying) for (const peer of this.relay.peers) keys.push(outboxKey(this.prefix, peer, slot));
     let reply: Array<string | number | string[]>;
     try {
       reply = await this.redis.ovationTopicAccept(keys.length, ...keys, ...args);
@@ -554,6 +561,13 @@ export class RedisTopicLog implements TopicLog {
         const dropped = Number(reply[appends.length * 3 + o] ?? 0);
         if (dropped > 0) this.onOutboxDropped(peer, dropped);
       });
+      // A cluster has an outbox per slot: the relayer finds this one by the index (ClusterOutbox).
+      // Before the 202; a dispatcher that dies first leaves it to the relayer's periodic scan.
+      if (this.cluster) {
+        await Promise.all(
+          this.relay.peers.map((peer) => this.redis.zadd(outboxIndexKey(this.prefix, peer), 'NX', Date.now(), slot)),
+        );
+      }
     }
     const memberLists: string[][] = [];
     for (let i = 0; i < appends.length; i++) memberLists.push(reply[i * 3 + 2] as string[]);
