@@ -3,23 +3,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, metricValue, postJson } from '../../test-support/http.js';
 import { waitFor } from '../../test-support/poll.js';
 import { freePort } from '../../test-support/ports.js';
+import { TestRedisCluster } from '../../test-support/redis-cluster.js';
 import { TestRedis } from '../../test-support/redis-server.js';
 import { ServiceProcess, TEST_TOKEN } from '../../test-support/services.js';
 import { TestViewer } from '../../test-support/sse-client.js';
 
 /*
- * Three regions on one machine (issue 7): each its own redis-server, dispatcher and realtime node;
- * dispatchers relay what they accept to the others (PEERS) and exchange viewer counts.
+ * Three regions on one machine (issue 7): each its own Redis, dispatcher and realtime node;
+ * dispatchers relay what they accept to the others (PEERS) and exchange viewer counts. Region c's
+ * Redis is a Redis Cluster (issue 14: its relay outboxes are one per slot), the others one server.
  *
  *   region a: redis a ─ dispatcher a ─ node a        a ⇄ b ⇄ c ⇄ a  (POST /internal/relay,
  *   region b: redis b ─ dispatcher b ─ node b                          /internal/region-counts)
- *   region c: redis c ─ dispatcher c ─ node c
+ *   region c: cluster c ─ dispatcher c ─ node c
  */
 
 const REGIONS = ['a', 'b', 'c'] as const;
 type Region = (typeof REGIONS)[number];
 const INTERVAL_MS = 300;
-const redis = {} as Record<Region, TestRedis>;
+const redis = {} as Record<Exclude<Region, 'c'>, TestRedis>;
+let clusterC: TestRedisCluster | undefined;
 const ports = {} as Record<Region, number>;
 const dispatcher = {} as Record<Region, ServiceProcess>;
 const node = {} as Record<Region, ServiceProcess>;
@@ -30,7 +33,7 @@ const url = (port: number) => `http://127.0.0.1:${port}`;
 function dispatcherEnv(region: Region): Record<string, string> {
   return {
     REGION: region,
-    REDIS_URL: redis[region].url,
+    ...(region === 'c' ? { REDIS_CLUSTER_NODES: clusterC?.seeds ?? '' } : { REDIS_URL: redis[region].url }),
     REDIS_PREFIX: `regions-${process.pid}`,
     PEERS: REGIONS.filter((r) => r !== region)
       .map((r) => `${r}=${url(ports[r])}`)
@@ -45,7 +48,8 @@ const startDispatcher = (region: Region) =>
 
 beforeAll(async () => {
   for (const region of REGIONS) {
-    redis[region] = await TestRedis.start();
+    if (region === 'c') clusterC = await TestRedisCluster.start();
+    else redis[region] = await TestRedis.start();
     ports[region] = await freePort();
   }
   await Promise.all(
@@ -63,7 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const v of viewers) v.close();
   await Promise.all(REGIONS.flatMap((r) => [node[r]?.kill('SIGKILL'), dispatcher[r]?.kill('SIGKILL')]));
-  await Promise.all(REGIONS.map((r) => redis[r]?.stop()));
+  await Promise.all([redis.a?.stop(), redis.b?.stop(), clusterC?.stop()]);
 });
 
 async function watch(region: Region, topic: string): Promise<TestViewer> {
@@ -231,6 +235,31 @@ describe('regions', () => {
     for (const region of REGIONS) {
       const body = (await getJson(`${dispatcher[region].url}/topics/${topic}/viewers`)).body;
       expect(body).toEqual({ count: 6, byRegion: { a: 2, b: 3, c: 1 } });
+    }
+  });
+
+  it('relays out of the cluster region c: comments on topics of many slots reach a and b once each', async () => {
+    const topics = Array.from({ length: 8 }, (_, i) => `video:from-c-${i}`);
+    const inA = await watch('a', topics.join(','));
+    const inB = await watch('b', topics.join(','));
+    for (let seq = 0; seq < 3; seq++) {
+      await publish(
+        'c',
+        topics.map((topic) => ({ topic, type: 'comment', data: { seq } })),
+      );
+    }
+    for (const viewer of [inA, inB]) {
+      await waitFor('every comment from c', () => viewer.events('comment').length >= topics.length * 3, {
+        timeoutMs: 10_000,
+      });
+      // Once each, and in order per topic.
+      for (const topic of topics) {
+        const seqs = viewer
+          .events('comment')
+          .filter((e) => e.topic === topic)
+          .map((e) => (e.data as { seq: number }).seq);
+        expect(seqs, topic).toEqual([0, 1, 2]);
+      }
     }
   });
 });
