@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { withRedisAt } from '@ovation/shared/local-redis-cluster';
 import { Redis } from 'ioredis';
 import { waitFor } from './poll.js';
 import { freePort } from './ports.js';
@@ -53,14 +54,7 @@ export class TestRedis {
       `redis-server on port ${this.port}`,
       async () => {
         if (child.exitCode !== null) throw exited();
-        const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        probe.on('error', () => {});
-        try {
-          await probe.connect();
-          return (await probe.ping()) === 'PONG';
-        } finally {
-          probe.disconnect();
-        }
+        return (await withRedisAt(this.port, (probe) => probe.ping())) === 'PONG';
       },
       // Until it listens, connecting fails: that only means "not yet".
       { tolerate: (error) => !(error instanceof Error && error.message.startsWith('redis-server exited')) },

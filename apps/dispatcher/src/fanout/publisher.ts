@@ -165,7 +165,6 @@ export function createPublisher(deps: {
           times.set(item.ts, time);
         }
         const id = positionIdAt(time, base + k + 1, epoch, region);
-
         metrics.publishedEvents.inc({ type: eventTypeLabel(item.type) });
         // The body is `{…}` without the id: the wire event is the id spliced in front.
         const wire = `{"id":"${id}",${(group.bodies[k] as string).slice(1)}`;

@@ -324,7 +324,12 @@ return 1`;
  * and bytes.
  */
 export function outboxKey(prefix: string, peer: string, slot = -1): string {
-  return `${prefix}:relay:${peer}${slot < 0 ? '' : `:{${slotTag(slot)}}`}`;
+  return `${prefix}:relay:${peer}${slotPart(slot)}`;
+}
+
+/** `:{<tag of slot>}` on a cluster (a key beside that slot's topics); nothing on one server (-1). */
+function slotPart(slot: number): string {
+  return slot < 0 ? '' : `:{${slotTag(slot)}}`;
 }
 
 /** On a cluster: the slots whose outbox for `peer` may hold entries (ZSET slot -> first seen). */
@@ -396,12 +401,13 @@ export class RedisTopicLog implements TopicLog {
     // Read whenever the connection is (back) up — at the start, and after an outage, however long
     // this dispatcher goes without a publish: an idle dispatcher notices a loss as soon as the one
     // that takes the publishes does, and never takes an empty store for the one it knew.
+    // On a cluster: the markers of the slots this dispatcher worked with (others are read when met).
+    const watched = () => (this.cluster ? [...this.known.keys()] : [-1]);
     redis.on('ready', () => {
-      const slots = new Set([this.cluster ? 0 : -1, ...this.known.keys()]);
       this.markers.clear();
-      for (const slot of slots) this.storeMarker(slot).catch(() => {});
+      for (const slot of watched()) this.storeMarker(slot).catch(() => {});
     });
-    if (redis.status === 'ready') this.storeMarker(this.cluster ? 0 : -1).catch(() => {});
+    if (redis.status === 'ready') for (const slot of watched()) this.storeMarker(slot).catch(() => {});
   }
 
   /**
@@ -410,11 +416,6 @@ export class RedisTopicLog implements TopicLog {
    */
   shardOf(topic: string): number {
     return this.cluster ? slotOf(topic) : -1;
-  }
-
-  /** `:{<tag of slot>}` on a cluster (a key beside that slot's topics); nothing on one server. */
-  private slotPart(slot: number): string {
-    return slot < 0 ? '' : `:{${slotTag(slot)}}`;
   }
 
   /**
@@ -428,7 +429,7 @@ export class RedisTopicLog implements TopicLog {
 
   /** A request key's record for the request's topics in `slot` (all of them on one server). */
   private requestKey(slot: number, key: string): string {
-    return `${this.prefix}:idem:r${this.slotPart(slot)}:${key}`;
+    return `${this.prefix}:idem:r${slotPart(slot)}:${key}`;
   }
 
   private keys(topic: string) {
@@ -453,7 +454,7 @@ export class RedisTopicLog implements TopicLog {
     const current = this.markers.get(slot);
     if (current) return current;
     const fetching: Promise<string> = (async () => {
-      const key = `${this.prefix}:store${this.slotPart(slot)}`;
+      const key = `${this.prefix}:store${slotPart(slot)}`;
       await this.redis.set(key, randomTag(), 'NX');
       const value = await this.redis.get(key);
       if (value === null) throw new Error('store marker vanished');
@@ -482,7 +483,7 @@ export class RedisTopicLog implements TopicLog {
     if (appends.some((append) => this.shardOf(append.topic) !== slot)) {
       throw new Error('accept takes topics of one hash slot (split the batch by shardOf)');
     }
-    const keys: string[] = [`${this.prefix}:store${this.slotPart(slot)}`];
+    const keys: string[] = [`${this.prefix}:store${slotPart(slot)}`];
     const prefilled = request?.prefilled ?? [];
     const relaying = request?.relay === true && this.relay.peers.length > 0;
     const args: string[] = [

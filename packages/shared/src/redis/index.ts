@@ -128,7 +128,7 @@ export function redisReady(client: RedisClient): boolean {
     client
       .nodes('master')
       .filter((node) => node.status === 'ready')
-      .map((node) => `${node.options.host}:${node.options.port}`),
+      .map(nodeAddress),
   );
   for (let slot = 0; slot < 16384; slot++) {
     const master = client.slots[slot]?.[0];
@@ -297,7 +297,12 @@ export async function pipelined<T, R>(
 export function masterOf(cluster: Cluster, slot: number): Redis | undefined {
   const key = cluster.slots[slot]?.[0];
   if (key === undefined) return undefined;
-  return cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === key);
+  return cluster.nodes('master').find((node) => nodeAddress(node) === key);
+}
+
+/** A node connection's `host:port`, as the cluster's slot map names nodes. */
+function nodeAddress(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
 }
 
 /** Every master's connection (a single server: itself), for commands that look at all data (SCAN). */

@@ -89,16 +89,10 @@ export class LocalRedisCluster {
 
   /** The port of a master's replica (its first), from the master's INFO replication. */
   async replicaOf(masterPort: number): Promise<number> {
-    const probe = new Redis(masterPort, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      const match = /slave0:ip=[^,]+,port=(\d+)/.exec(await probe.info('replication'));
-      if (!match?.[1]) throw new Error(`master ${masterPort} has no replica`);
-      return Number(match[1]);
-    } finally {
-      probe.disconnect();
-    }
+    const replication = await withRedisAt(masterPort, (probe) => probe.info('replication'));
+    const match = /slave0:ip=[^,]+,port=(\d+)/.exec(replication);
+    if (!match?.[1]) throw new Error(`master ${masterPort} has no replica`);
+    return Number(match[1]);
   }
 
   /** The live nodes' ports and process ids. */
@@ -110,14 +104,7 @@ export class LocalRedisCluster {
   async masterPorts(): Promise<number[]> {
     const masters: number[] = [];
     for (const port of this.livePorts()) {
-      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
-      probe.on('error', () => {});
-      try {
-        await probe.connect();
-        if (String(await probe.info('replication')).includes('role:master')) masters.push(port);
-      } finally {
-        probe.disconnect();
-      }
+      if ((await withRedisAt(port, (probe) => probe.info('replication'))).includes('role:master')) masters.push(port);
     }
     return masters;
   }
@@ -126,18 +113,10 @@ export class LocalRedisCluster {
   async masterPortOf(key: string): Promise<number> {
     const slot = slotOf(key);
     for (const port of this.livePorts()) {
-      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
-      probe.on('error', () => {});
-      try {
-        await probe.connect();
-        const ranges = (await probe.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
-        const owner = ranges.find(([from, to]) => slot >= from && slot <= to);
-        if (owner) return owner[2][1];
-      } catch {
-        // This node is down or not answering: ask the next.
-      } finally {
-        probe.disconnect();
-      }
+      // A node that is down or not answering: ask the next.
+      const ranges = await withRedisAt(port, clusterSlots).catch(() => []);
+      const owner = ranges.find(([from, to]) => slot >= from && slot <= to);
+      if (owner) return owner[2][1];
     }
     throw new Error(`no node knows the master of slot ${slot}`);
   }
@@ -171,21 +150,16 @@ export class LocalRedisCluster {
       async () => {
         const live = this.livePorts();
         for (const port of live) {
-          const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
-          probe.on('error', () => {});
-          try {
-            await probe.connect();
+          const healthy = await withRedisAt(port, async (probe) => {
             const info = String(await probe.call('CLUSTER', 'INFO'));
             if (!info.includes('cluster_state:ok') || !info.includes('cluster_slots_ok:16384')) return false;
             // Every slot's master is a live node (a killed one is still listed until its replica took over).
-            const ranges = (await probe.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
-            if (ranges.some((range) => !live.includes(range[2][1]))) return false;
+            if ((await clusterSlots(probe)).some((range) => !live.includes(range[2][1]))) return false;
             // Every master has its replicas in sync (right after `create`, they are still loading).
-            const replication = String(await probe.call('INFO', 'replication'));
-            if (replication.includes('role:master') && /slave\d+:.*state=(?!online)/.test(replication)) return false;
-          } finally {
-            probe.disconnect();
-          }
+            const replication = await probe.info('replication');
+            return !(replication.includes('role:master') && /slave\d+:.*state=(?!online)/.test(replication));
+          });
+          if (!healthy) return false;
         }
         return true;
       },
@@ -233,20 +207,29 @@ export class LocalRedisCluster {
     this.processes.set(port, child);
     await until(`redis-server (cluster node) on port ${port}`, async () => {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-      const probe = new Redis(port, '127.0.0.1', {
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      probe.on('error', () => {});
-      try {
-        await probe.connect();
-        return (await probe.ping()) === 'PONG';
-      } finally {
-        probe.disconnect();
-      }
+      return (await withRedisAt(port, (probe) => probe.ping())) === 'PONG';
     });
   }
+}
+
+/**
+ * Runs `use` on a one-off connection to the Redis on 127.0.0.1:`port` (no retries: one that is not
+ * up fails at once), closed afterwards. For tests and benchmarks that look at a server directly.
+ */
+export async function withRedisAt<T>(port: number, use: (probe: Redis) => Promise<T>): Promise<T> {
+  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return await use(probe);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** CLUSTER SLOTS: per range of slots, [first, last, [master host, master port], …replicas]. */
+async function clusterSlots(probe: Redis): Promise<Array<[number, number, [string, number]]>> {
+  return (await probe.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
 }
 
 /** A free port whose cluster bus port (+10000) is free too. */
