@@ -397,6 +397,50 @@ describe('the relay outbox while a peer is down', () => {
     const dropped = Number(/dispatcher_relay_dropped_total\{peer="eu"\} (\d+)/.exec(metrics)?.[1]);
     expect(dropped + Number(size.events)).toBe(100);
   });
+
+  it('on a cluster, keeps all its slot outboxes together within the byte bound', async () => {
+    const { peer, url } = await fakePeer(); // down: answers 503
+    cleanup.push(() => peer.server?.close());
+    const prefix = shared.prefix();
+    const bound = 4 * 1024 * 1024;
+    const app = await buildApp(
+      loadDispatcherConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        REDIS_CLUSTER_NODES: shared.cluster().seeds,
+        REDIS_PREFIX: prefix,
+        REGION: 'us',
+        PEERS: `eu=${url}`,
+        RELAY_OUTBOX_MAX_BYTES: String(bound),
+      }),
+    );
+    cleanup.push(() => app.close());
+    await app.ready();
+    await waitFor(
+      'the dispatcher to reach Redis',
+      async () => (await app.inject({ url: '/healthz' })).statusCode === 200,
+    );
+    // 6 MB over 40 topics (many slots), round-robin.
+    const text = 'x'.repeat(5000);
+    for (let n = 0; n < 1200; n++) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/publish',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        payload: { topic: `video:bound-${n % 40}`, type: 'comment', data: { n, text } },
+      });
+      expect(response.statusCode).toBe(202);
+    }
+    const client = shared.clusterClient();
+    const slots = await client.zrange(`${prefix}:relay:eu:slots`, 0, -1);
+    expect(slots.length).toBeGreaterThan(20);
+    const sizes = await Promise.all(
+      slots.map((slot) => client.hget(`${outboxKey(prefix, 'eu', Number(slot))}:size`, 'bytes')),
+    );
+    const total = sizes.reduce((sum, bytes) => sum + Number(bytes ?? 0), 0);
+    expect(total).toBeGreaterThan(bound / 2);
+    expect(total).toBeLessThanOrEqual(bound);
+  });
 });
 
 describe('PEERS', () => {

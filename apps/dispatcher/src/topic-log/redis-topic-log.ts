@@ -33,7 +33,7 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  *   <p>:idem:x:{<t>}:<region>:<relayKey>  STRING a relayed event's key in its region, seen (10 min)
  *   <p>:relay:<peer>[:{s}]   STREAM events published here, waiting for peer region <peer> (relay/outbox.ts):
  *                                 entries n <events> b <bytes> e <wire events>; :size HASH events,
- *                                 bytes; on a cluster one per slot, within the bounds each
+ *                                 bytes; on a cluster one per slot, each with its share of the bounds
  *   <p>:relay:<peer>:slots   ZSET   (cluster) slots whose outbox may hold entries, for the relayer
  *   <p>:store[:{s}]          STRING a random marker set once (per slot on a cluster): a Redis that
  *                                 lost its data (restarted empty, flushed) no longer has it, and the
@@ -343,6 +343,12 @@ export function outboxIndexKey(prefix: string, peer: string): string {
  */
 export const OUTBOX_MAX_AGE_MS = 30 * 60_000;
 
+/**
+ * On a cluster, a slot's outbox may hold at least this many bytes (its share of the bound): one
+ * publish's entry always fits. Past 64 slots with entries the total may pass the bound by this per slot.
+ */
+const MIN_OUTBOX_SLOT_BYTES = 64 * 1024;
+
 type WithScripts = RedisClient & {
   ovationTopicAccept(numKeys: number, ...args: string[]): Promise<Array<string | number | string[]>>;
   ovationTopicRead(
@@ -369,6 +375,9 @@ export class RedisTopicLog implements TopicLog {
    * store found with another one lost its data since, whether or not a publish noticed it then.
    */
   private readonly known = new Map<number, string>();
+  /** Relay outboxes sharing the bounds (outboxShare), and when that was read. */
+  private share = 1;
+  private shareAt = 0;
   /** Called once per loss this dispatcher finds (a publish met it, or the marker read on reconnecting differs). */
   onStoreLost: () => void = () => {};
   /** Called when a peer's outbox dropped its oldest events to stay within its bounds. */
@@ -486,6 +495,7 @@ export class RedisTopicLog implements TopicLog {
     const keys: string[] = [`${this.prefix}:store${slotPart(slot)}`];
     const prefilled = request?.prefilled ?? [];
     const relaying = request?.relay === true && this.relay.peers.length > 0;
+    const share = relaying ? await this.outboxShare() : 1;
     const args: string[] = [
       String(maxEvents),
       String(Math.floor(maxEvents * (1 + HISTORY_TRIM_SLACK))),
@@ -498,9 +508,11 @@ export class RedisTopicLog implements TopicLog {
       request?.key === undefined ? '' : this.requestKey(slot, request.key),
       String(request?.size ?? 0),
       String(relaying ? this.relay.peers.length : 0),
-      String(this.relay.maxEvents),
+      String(Math.max(1, Math.floor(this.relay.maxEvents / share))),
       this.relay.region,
-      String(this.relay.maxBytes),
+      String(
+        share > 1 ? Math.max(MIN_OUTBOX_SLOT_BYTES, Math.floor(this.relay.maxBytes / share)) : this.relay.maxBytes,
+      ),
       String(OUTBOX_MAX_AGE_MS),
       String(prefilled.length),
     ];
@@ -579,6 +591,23 @@ export class RedisTopicLog implements TopicLog {
       nodes: nodes[i] ?? [],
       ...(replicated ? {} : { unreplicated: true }),
     }));
+  }
+
+  /**
+   * How many outboxes share a peer's bounds: on a cluster, the slots holding entries (the index,
+   * read at most once a second), so that all of them together stay within RELAY_QUEUE_MAX and
+   * RELAY_OUTBOX_MAX_BYTES however many slots the published topics span; 1 on one server.
+   */
+  private async outboxShare(): Promise<number> {
+    if (!this.cluster) return 1;
+    if (Date.now() - this.shareAt > 1000) {
+      this.shareAt = Date.now();
+      const counts = await Promise.all(
+        this.relay.peers.map((peer) => this.redis.zcard(outboxIndexKey(this.prefix, peer))),
+      ).catch(() => [this.share]);
+      this.share = Math.max(1, ...counts);
+    }
+    return this.share;
   }
 
   /** Whether the replicas durability asks for have what was written on the slot's connection. */
