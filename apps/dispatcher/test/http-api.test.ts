@@ -291,6 +291,34 @@ describe('dispatcher with its Redis down', () => {
       await down.close();
     }
   });
+
+  it('is still alive: /livez answers 200 whatever Redis does, where /healthz answers 503', async () => {
+    const { freePort } = await import('../../../test-support/ports.js');
+    const down = await buildApp(
+      loadDispatcherConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      }),
+    );
+    try {
+      expect((await down.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(503);
+      const live = await down.inject({ method: 'GET', url: '/livez' });
+      expect(live.statusCode).toBe(200);
+      expect(live.json()).toEqual({ status: 'alive' });
+    } finally {
+      await down.close();
+    }
+  });
+});
+
+describe('dispatcher /livez', () => {
+  it('answers 200 alive without a token (the kubelet has none)', async () => {
+    const live = await app.inject({ method: 'GET', url: '/livez' });
+    expect(live.statusCode).toBe(200);
+    expect(live.headers['content-type']).toMatch(/^application\/json/);
+    expect(live.json()).toEqual({ status: 'alive' });
+  });
 });
 
 describe('dispatcher backpressure', () => {

@@ -319,3 +319,54 @@ describe('realtime node', () => {
     }
   });
 });
+
+describe('realtime /livez', () => {
+  it('answers 200 alive without a token while no dispatcher answers, when /healthz answers 503', async () => {
+    const { freePort } = await import('../../../test-support/ports.js');
+    const alone = await buildApp(
+      loadRealtimeConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        DISPATCHER_URLS: `http://127.0.0.1:${await freePort()}`,
+      }),
+    );
+    const url = await alone.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ status: 'degraded', checks: { dispatcher: { ok: false } } });
+      const live = await fetch(`${url}/livez`);
+      expect(live.status).toBe(200);
+      expect(await live.json()).toEqual({ status: 'alive' });
+    } finally {
+      await alone.close();
+    }
+  });
+
+  it('answers 200 alive while the node drains, when /healthz answers 503 draining', async () => {
+    const draining = await buildApp(
+      loadRealtimeConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        DISPATCHER_URLS: dispatcherUrl,
+        DRAIN_MS: '2000',
+      }),
+    );
+    const url = await draining.listen({ host: '127.0.0.1', port: 0 });
+    // A viewer keeps the drain going for up to DRAIN_MS.
+    const viewer = await TestViewer.connect(`${url}/connect?topics=video:livez`);
+    const closing = draining.close();
+    try {
+      await waitFor('the node to say it drains', async () => {
+        const health = await fetch(`${url}/healthz`);
+        return health.status === 503 && ((await health.json()) as { status: string }).status === 'draining';
+      });
+      const live = await fetch(`${url}/livez`);
+      expect(live.status).toBe(200);
+      expect(await live.json()).toEqual({ status: 'alive' });
+    } finally {
+      viewer.close();
+      await closing;
+    }
+  });
+});

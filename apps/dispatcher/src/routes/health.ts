@@ -5,13 +5,17 @@ import type { Registry } from 'prom-client';
 import type { RegistryHandle } from '../plugins/registry.js';
 
 /**
- * GET /healthz (200 ready, 503 when the registry store is down; public: load balancers ask) and
- * GET /metrics (with the internal token: topic names, node ids and rates are not for everyone).
+ * GET /livez (200 while this process's event loop answers: liveness, never Redis), GET /healthz
+ * (200 ready, 503 when the registry store is down: readiness; both public, load balancers and the
+ * kubelet ask) and GET /metrics (with the internal token: topic names, node ids and rates are not
+ * for everyone). A restart does not bring Redis back, so only /livez may get a process restarted.
  */
 export function healthRoutes(
   app: FastifyInstance,
   deps: { store: RegistryHandle; metrics: Registry; auth: InternalAuth },
 ) {
+  app.get('/livez', async () => ({ status: 'alive' }) as const);
+
   app.get('/healthz', async (_request, reply) => {
     const ok = deps.store.healthy();
     const body: THealth = {

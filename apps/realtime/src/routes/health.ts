@@ -4,12 +4,19 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 
 /**
- * GET /healthz (503 while draining or without a dispatcher; public: load balancers ask) and
- * GET /metrics (with the internal token: topic names, node ids and rates are not for everyone).
+ * GET /livez (200 while this process's event loop answers, draining or not, dispatchers or not:
+ * liveness), GET /healthz (503 while draining or without a dispatcher: readiness; both public, load
+ * balancers and the kubelet ask) and GET /metrics (with the internal token: topic names, node ids
+ * and rates are not for everyone). Restarting a node costs each of its viewers a reconnect and
+ * brings no dispatcher back, so only /livez may get it restarted.
  *
  * With WORKERS > 1 these reach any worker of the machine. /healthz answers for that worker (all of
- * them drain together, and share their dispatchers); /metrics sums every worker's (`machine`), and
- * GET /internal/metrics gives one worker's registry as JSON — what the sum is made of.
+ * them drain together, and share their dispatchers), and so does /livez: the primary, which accepts
+ * every connection on PORT, hands one to a worker only after that worker took the previous one, so
+ * a probe on PORT fails when the primary or every worker is stuck, not when one worker is. A worker
+ * that exits is forked again by the primary; on a worker's internal listener /livez is that worker's
+ * alone. /metrics sums every worker's (`machine`), and GET /internal/metrics gives one worker's
+ * registry as JSON — what the sum is made of.
  */
 export function healthRoutes(
   app: FastifyInstance,
@@ -21,6 +28,8 @@ export function healthRoutes(
     machine?: (own: Registry) => Promise<string>;
   },
 ) {
+  app.get('/livez', async () => ({ status: 'alive' }) as const);
+
   app.get('/healthz', async (_request, reply) => {
     const draining = deps.isDraining();
     const dispatcher = deps.dispatcherHealthy();
