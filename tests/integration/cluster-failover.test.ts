@@ -1,3 +1,4 @@
+import { withRedisAt } from '@ovation/shared/local-redis-cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, postJson } from '../../test-support/http.js';
 import { waitFor } from '../../test-support/poll.js';
@@ -145,4 +146,62 @@ describe('Redis Cluster: a master killed while publishing', () => {
         `accepted again ${windowMs} ms after the master was killed; 0 accepted events lost`,
     );
   }, 150_000);
+
+  /*
+   * A publish the replica did not confirm (it is stopped) gets 503 — and must reach no viewer: the
+   * master dies, its replica takes over without the event, another event takes its position there,
+   * and the publisher's retry (same key) is accepted after it. A dispatcher that showed viewers the
+   * unconfirmed event (as this one did, found by the fault suite) had them see it twice, or lose
+   * the other event at the same position. Nodes' reads are confirmed too, so a node probing for a
+   * lost tail cannot take the event from the master meanwhile.
+   */
+  it('shows viewers no event a replica did not confirm: its retry after the failover is seen once, in order', async () => {
+    const topic = 'video:unconfirmed';
+    const keyed = async (n: number) =>
+      (
+        await postJson(
+          `${dispatcher.url}/publish`,
+          { topic, type: 'comment', data: { n } },
+          { authorization: `Bearer ${TEST_TOKEN}`, 'idempotency-key': `unconfirmed-${n}` },
+        ).catch(() => ({ status: 0 }))
+      ).status;
+    await cluster.waitHealthy();
+    const watcher = await TestViewer.connect(`${node.url}/connect?topics=${topic}`);
+    const seen = () => watcher.events('comment').map((e) => (e.data as { n: number }).n);
+    try {
+      await waitFor('the first event accepted', async () => (await keyed(0)) === 202, { timeoutMs: 20_000 });
+      await waitFor('the viewer to have it', () => seen().includes(0), { timeoutMs: 10_000 });
+
+      const master = await cluster.masterPortOf(`{${topic}}`);
+      const replica = await cluster.replicaOf(master);
+      cluster.pause(replica);
+      // A stopped replica still receives into its socket buffers: what the master sends next waits
+      // in the master's own memory only behind 16 MiB that fill them.
+      await withRedisAt(master, (probe) => probe.set(`{${topic}}:filler`, 'x'.repeat(16 * 1024 * 1024)));
+      expect(await keyed(1), 'a publish no replica confirmed').toBe(503);
+      await cluster.kill(master);
+      cluster.resume(replica);
+      await waitFor(
+        'the replica to take the slot over',
+        async () => (await cluster.masterPortOf(`{${topic}}`)) === replica,
+        {
+          timeoutMs: 20_000,
+        },
+      );
+      // The old master back as the new one's replica, so that WAIT can be satisfied again.
+      await cluster.restart(master);
+      await cluster.waitHealthy();
+
+      await waitFor('another event accepted by the new master', async () => (await keyed(2)) === 202, {
+        timeoutMs: 20_000,
+      });
+      await waitFor('the refused event accepted when sent again', async () => (await keyed(1)) === 202, {
+        timeoutMs: 20_000,
+      });
+      await waitFor('the viewer to have both', () => seen().includes(1) && seen().includes(2), { timeoutMs: 10_000 });
+      expect(seen()).toEqual([0, 2, 1]);
+    } finally {
+      watcher.close();
+    }
+  }, 120_000);
 });

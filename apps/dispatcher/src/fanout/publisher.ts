@@ -120,6 +120,17 @@ export function createPublisher(deps: {
     }
   };
 
+  const unreplicated = () => {
+    metrics.publishRequests.inc({ outcome: 'unreplicated' });
+    return new AppError(
+      'UNAVAILABLE',
+      'not confirmed by a Redis replica in time; retry with the same Idempotency-Key',
+      {
+        retryAfterSeconds: 1,
+      },
+    );
+  };
+
   /** Accepts the items at `indexes` but `skip`: their wire JSON and ids — or why nothing was accepted. */
   const accept = async (
     items: readonly Item[],
@@ -139,6 +150,7 @@ export function createPublisher(deps: {
     } catch (error) {
       throw new AppError('UNAVAILABLE', 'topic log unavailable; retry', { cause: error });
     }
+    if ('unreplicated' in accepted && accepted.unreplicated) throw unreplicated();
     if ('replay' in accepted) return { replay: accepted.replay };
     if ('duplicates' in accepted) {
       return {
@@ -150,7 +162,13 @@ export function createPublisher(deps: {
     }
 
     if (routes.size > MAX_REMEMBERED_ROUTES) routes.clear();
-    const unreplicated = accepted.some((topic) => topic.unreplicated);
+    // The events are in the master's log but no replica confirmed them in time. Nothing goes to the
+    // nodes: this master may have lost its slots to its replica already (it was stopped, and has
+    // not heard yet), and what it accepts then is dropped when it rejoins as a replica — viewers
+    // would have seen events the log no longer has, and again, at other positions, when retried.
+    // Kept by this master, they reach the nodes as a gap the next event reveals, or a lost tail
+    // they probe for (topic-order.ts); a retry with the same keys is answered from the store.
+    if (accepted.some((topic) => topic.unreplicated)) throw unreplicated();
     const done: Array<{ index: number; id: string; wire: string }> = [];
     const times = new Map<number, string>();
     list.forEach((group, g) => {
@@ -172,18 +190,6 @@ export function createPublisher(deps: {
         for (const channel of targets) channel.enqueue(wire);
       });
     });
-    if (unreplicated) {
-      // Delivered (the store has it), but a failover now could lose it from the log: no 202. A
-      // retry with the same keys is answered from what the store remembers, delivering nothing twice.
-      metrics.publishRequests.inc({ outcome: 'unreplicated' });
-      throw new AppError(
-        'UNAVAILABLE',
-        'not confirmed by a Redis replica in time; retry with the same Idempotency-Key',
-        {
-          retryAfterSeconds: 1,
-        },
-      );
-    }
     return { accepted: done };
   };
 

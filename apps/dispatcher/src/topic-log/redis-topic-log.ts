@@ -47,8 +47,10 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  *
  * Durability: with `waitReplicas` > 0 an accept is confirmed only once that many replicas of the
  * slot's master have it (WAIT on the connection that wrote it); an accept they did not confirm in
- * time is marked `unreplicated`, and the publisher answers 503 (a master that dies before its
- * replica has the events must not leave a 202 behind).
+ * time is marked `unreplicated`, and the publisher answers 503 and delivers none of it (a master
+ * that dies before its replica has the events must not leave a 202 behind, and one its replica
+ * replaced while it was stopped must not show viewers events the log will not have). Reads for
+ * nodes, and answers found in the store (a repeated key), are confirmed the same way first.
  *
  * Store loss: the registry was lost with the data, so until the nodes have re-registered (their
  * next heartbeat) a publish would find no node and its 202 would not reach connected viewers. The
@@ -328,6 +330,9 @@ export function outboxKey(prefix: string, peer: string, slot = -1): string {
 }
 
 /** `:{<tag of slot>}` on a cluster (a key beside that slot's topics); nothing on one server (-1). */
+/** How long the write that precedes a confirmation of what a slot holds lives (confirmedSoFar). */
+const FENCE_TTL_MS = 60_000;
+
 function slotPart(slot: number): string {
   return slot < 0 ? '' : `:{${slotTag(slot)}}`;
 }
@@ -556,7 +561,10 @@ export class RedisTopicLog implements TopicLog {
       }
       throw error;
     }
-    if (reply[0] === -2) return { replay: String(reply[1]).split(',') };
+    if (reply[0] === -2) {
+      const replay = String(reply[1]).split(',');
+      return (await this.confirmedSoFar(slot)) ? { replay } : { replay, unreplicated: true };
+    }
     if (reply[0] === -1) {
       const duplicates: Array<{ append: number; index: number; answer?: string }> = [];
       for (let i = 1; i + 2 < reply.length; i += 3) {
@@ -567,7 +575,7 @@ export class RedisTopicLog implements TopicLog {
           ...(answer === '' ? {} : { answer }),
         });
       }
-      return { duplicates };
+      return (await this.confirmedSoFar(slot)) ? { duplicates } : { duplicates, unreplicated: true };
     }
     if (relaying) {
       this.relay.peers.forEach((peer, o) => {
@@ -617,6 +625,22 @@ export class RedisTopicLog implements TopicLog {
     return acked >= this.durability.waitReplicas;
   }
 
+  /**
+   * Whether the replicas durability asks for have everything the slot's master holds so far. WAIT
+   * covers only what this connection wrote: what a script found (a request key, an event key, the
+   * history a node reads) may have been written by another dispatcher, so a small write goes
+   * first — the replication stream is ordered, and a replica that has it has all before it.
+   */
+  private async confirmedSoFar(slot: number): Promise<boolean> {
+    if (!this.waiter) return true;
+    try {
+      await this.redis.set(`${this.prefix}:fence${slotPart(slot)}`, '1', 'PX', FENCE_TTL_MS);
+    } catch {
+      return false;
+    }
+    return this.confirmed(slot);
+  }
+
   async read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead> {
     return (await this.readMany([{ topic, from, epochs }]))[0] as TopicRead;
   }
@@ -650,6 +674,12 @@ export class RedisTopicLog implements TopicLog {
       args.push(newEpoch(), from === undefined ? '' : String(from), String(epochs?.length ?? 0), ...(epochs ?? []));
     }
     const replies = await this.redis.ovationTopicRead(keys.length, ...keys, ...args);
+    // What nodes read goes to viewers: only what a replica has too (see confirmedSoFar), or a
+    // failover could take back events they were shown.
+    const first = requests[0];
+    if (first && !(await this.confirmedSoFar(this.shardOf(first.topic)))) {
+      throw new Error('what the topic log holds is not confirmed by a Redis replica in time');
+    }
     return replies.map(([epoch, pos, trimmed, likes, status, entries, viewers, cut]) => {
       const events: TopicRead['events'] = [];
       for (const [id, fields] of entries) {

@@ -69,8 +69,8 @@ export interface ReadRequest {
 
 export type AcceptResult =
   | TopicAccepted[]
-  | { duplicates: Array<{ append: number; index: number; answer?: string }> }
-  | { replay: string[] };
+  | { duplicates: Array<{ append: number; index: number; answer?: string }>; unreplicated?: true }
+  | { replay: string[]; unreplicated?: true };
 
 /**
  * What a publish with idempotency keys needs besides its appends. An *answer* is what a key
@@ -137,7 +137,9 @@ export interface TopicAccepted {
   nodes: NodeInfo[];
   /**
    * Accepted by the store, but not confirmed by as many replicas as configured within the wait
-   * (Redis WAIT): a failover now could lose it, so the publish must not answer 202.
+   * (Redis WAIT): a failover now could lose it, so the publish must not answer 202. A `replay` or
+   * `duplicates` answer is confirmed the same way: what it names may have been written a moment
+   * ago by an accept whose own confirmation failed.
    */
   unreplicated?: true;
 }
