@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { containersOf, type K8sObject, kustomizeBuild } from './kustomize.js';
 import { at, isRecord, type Json, list, readYaml, record, text } from './read.js';
 import {
+  answerWithoutDependencies,
   DEFAULT_DRAIN_MS,
   DEFAULT_PORT,
   ENV_KEYS,
@@ -74,6 +75,11 @@ function containerEnv(objects: K8sObject[], container: Json, secrets: Record<str
   return env;
 }
 
+/** Seconds a probe takes to give up: a failing container meets its consequence after this. */
+function probeWindow(probe: unknown): number {
+  return Number(at(probe, 'periodSeconds') ?? 10) * Number(at(probe, 'failureThreshold') ?? 3);
+}
+
 /** The overlay's objects, or why it does not build (reported by its first test, not at collection). */
 function tryBuild(overlay: string): K8sObject[] | Error {
   try {
@@ -108,19 +114,36 @@ describe.each(OVERLAYS)('kustomize build %s', (overlay) => {
     }
   });
 
-  it('probes every container on /healthz, on the port the tier listens on', () => {
+  it('probes readiness on /healthz and liveness on /livez, on the port the tier listens on', () => {
     for (const deployment of deployments) {
       const tier = tierOf(deployment);
       for (const container of containersOf(deployment)) {
-        const ports = list(container.ports, 'ports');
-        expect(ports.map((p) => at(p, 'containerPort'))).toEqual([DEFAULT_PORT[tier]]);
-        const portName = at(ports[0], 'name');
-        for (const probe of ['readinessProbe', 'livenessProbe']) {
-          expect(at(container, probe, 'httpGet', 'path'), `${tier} ${probe}`).toBe('/healthz');
-          expect([portName, DEFAULT_PORT[tier]]).toContain(at(container, probe, 'httpGet', 'port'));
+        const http = list(container.ports, 'ports').find((p) => at(p, 'name') === 'http');
+        expect(at(http, 'containerPort'), `${tier} http port`).toBe(DEFAULT_PORT[tier]);
+        const readiness = at(container, 'readinessProbe');
+        const liveness = at(container, 'livenessProbe');
+        expect(at(readiness, 'httpGet', 'path'), `${tier} readinessProbe`).toBe('/healthz');
+        expect(at(liveness, 'httpGet', 'path'), `${tier} livenessProbe`).toBe('/livez');
+        for (const probe of [readiness, liveness]) {
+          expect(['http', DEFAULT_PORT[tier]]).toContain(at(probe, 'httpGet', 'port'));
         }
+        // Out of the Service before a restart is even considered; a restart within a minute.
+        expect(probeWindow(liveness), tier).toBeGreaterThan(probeWindow(readiness));
+        expect(probeWindow(liveness), tier).toBeLessThanOrEqual(60);
         const env = containerEnv(objects, container, sampleSecrets());
         expect(Number(env.PORT ?? DEFAULT_PORT[tier])).toBe(DEFAULT_PORT[tier]);
+      }
+    }
+  });
+
+  it('probes paths the tiers serve: /livez alive and /healthz not ready while their dependencies are down', async () => {
+    for (const tier of new Set(deployments.map(tierOf))) {
+      if (tier === 'web') {
+        expect(await answerWithoutDependencies(tier, '/livez')).toBe('handler');
+        expect(await answerWithoutDependencies(tier, '/healthz')).toBe('handler');
+      } else {
+        expect(await answerWithoutDependencies(tier, '/livez'), `${tier} /livez`).toBe(200);
+        expect(await answerWithoutDependencies(tier, '/healthz'), `${tier} /healthz`).toBe(503);
       }
     }
   });
@@ -269,7 +292,7 @@ describe('two regions', () => {
     expect(us.region).toBe('us');
     expect(eu.peers.split(',').map((p) => p.split('=')[0])).toEqual(['us']);
     expect(us.peers.split(',').map((p) => p.split('=')[0])).toEqual(['eu']);
-    for (const overlay of OVERLAYS.slice(1)) {
+    for (const overlay of OVERLAYS.filter((o) => o.includes('/two-regions/'))) {
       const realtime = record(named(kustomizeBuild(overlay), 'ConfigMap', 'realtime-config').data, 'data');
       expect(realtime.REGION).toBe(overlay.split('/').pop());
     }

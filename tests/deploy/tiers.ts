@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { buildApp as buildDispatcher } from '../../apps/dispatcher/src/app.js';
 import { loadDispatcherConfig } from '../../apps/dispatcher/src/config.js';
 import { createDispatcherMetrics } from '../../apps/dispatcher/src/metrics.js';
+import { buildApp as buildRealtime } from '../../apps/realtime/src/app.js';
 import { loadRealtimeConfig } from '../../apps/realtime/src/config.js';
 import { createRealtimeMetrics } from '../../apps/realtime/src/metrics.js';
 import { loadWebConfig } from '../../apps/web/lib/server/config.js';
+import { freePort } from '../../test-support/ports.js';
 import { readText, repoPath } from './read.js';
 
 /*
@@ -115,4 +118,32 @@ export async function exportedSeries(): Promise<Map<string, string>> {
   ];
   for (const registry of registries) for (const [name, type] of await seriesNames(registry)) names.set(name, type);
   return names;
+}
+
+/**
+ * Whether a tier serves `GET path`, and how while nothing it depends on answers. The dispatcher and
+ * realtime apps are built as their processes build them, with their Redis and dispatchers on a port
+ * where nothing listens, and asked in memory: the status they answer (404: no such route). The web's
+ * route handlers (app/<path>/route.ts) read the process's own context, so they are only looked
+ * up: 'handler' when one exports GET, 404 otherwise (apps/web/test calls them).
+ */
+export async function answerWithoutDependencies(tier: Tier, path: string): Promise<number | 'handler'> {
+  if (tier === 'web') {
+    const file = `apps/web/app${path}/route.ts`;
+    if (!existsSync(repoPath(file))) return 404;
+    const route = (await import(`../../${file}`)) as { GET?: unknown };
+    return typeof route.GET === 'function' ? 'handler' : 404;
+  }
+  const nowhere = await freePort();
+  const app =
+    tier === 'dispatcher'
+      ? await buildDispatcher(loadDispatcherConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${nowhere}` }))
+      : await buildRealtime(
+          loadRealtimeConfig({ LOG_LEVEL: 'silent', DISPATCHER_URLS: `http://127.0.0.1:${nowhere}`, DRAIN_MS: '100' }),
+        );
+  try {
+    return (await app.inject({ method: 'GET', url: path })).statusCode;
+  } finally {
+    await app.close();
+  }
 }
