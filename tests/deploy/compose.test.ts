@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { loadRealtimeConfig } from '../../apps/realtime/src/config.js';
 import { at, isRecord, type Json, readYaml, record, repoPath, text } from './read.js';
 import {
   DEFAULT_DRAIN_MS,
@@ -131,6 +132,17 @@ describe.each(['deploy/compose/compose.yaml', 'deploy/compose/compose.two-region
           for (const host of hosts(urls)) expect(regionOf(host), `${name} peer ${host}`).toBe(region);
         }
       }
+    }
+  });
+
+  it('runs WORKERS worker processes per realtime node (REALTIME_WORKERS, default 1) on fixed internal ports', () => {
+    for (const { name, service } of tiered.filter((s) => s.tier === 'realtime')) {
+      expect(loadRealtimeConfig(envOf(service, sampleSecrets())).workers, name).toBe(1);
+      const four = loadRealtimeConfig(envOf(service, { ...sampleSecrets(), REALTIME_WORKERS: '4' }));
+      expect(four.workers, name).toBe(4);
+      // Worker i is reached at PUBLIC_URL's host (this service) on INTERNAL_PORT + i.
+      expect(four.internalPort, name).toBeGreaterThan(0);
+      expect(new URL(four.publicUrl ?? '').hostname).toBe(name);
     }
   });
 

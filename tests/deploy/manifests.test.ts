@@ -3,6 +3,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
+import { loadRealtimeConfig } from '../../apps/realtime/src/config.js';
 import { containersOf, type K8sObject, kustomizeBuild } from './kustomize.js';
 import { at, isRecord, type Json, list, readYaml, record, text } from './read.js';
 import {
@@ -67,12 +68,22 @@ function containerEnv(objects: K8sObject[], container: Json, secrets: Record<str
     const secretKey = at(entry, 'valueFrom', 'secretKeyRef', 'key');
     const field = at(entry, 'valueFrom', 'fieldRef', 'fieldPath');
     if (typeof secretKey === 'string') env[name] = secrets[secretKey] ?? '';
-    else if (field === 'status.podIP') env[name] = '10.1.2.3';
+    else if (field === 'status.podIP') env[name] = POD_IP;
     else if (field === 'metadata.name') env[name] = 'realtime-5d8f7c9b4-x2x7q';
     // Kubernetes' $(VAR) expansion, from the variables defined before this one.
     else env[name] = text(at(entry, 'value'), `env ${name}`).replace(/\$\((\w+)\)/g, (_, v: string) => env[v] ?? '');
   }
   return env;
+}
+
+/** What the downward API gives `status.podIP` in these tests. */
+const POD_IP = '10.1.2.3';
+
+/** A CPU quantity in cores: "2" → 2, "250m" → 0.25. */
+function cores(quantity: unknown): number {
+  const match = /^(\d+(?:\.\d+)?)(m?)$/.exec(String(quantity));
+  if (!match) throw new Error(`CPU quantity ${String(quantity)}: expected <n> or <n>m`);
+  return Number(match[1]) / (match[2] === 'm' ? 1000 : 1);
 }
 
 /** Seconds a probe takes to give up: a failing container meets its consequence after this. */
@@ -148,6 +159,26 @@ describe.each(OVERLAYS)('kustomize build %s', (overlay) => {
     }
   });
 
+  it('gives each realtime worker its own declared port, its pod IP and name, and a CPU', () => {
+    const realtime = named(objects, 'Deployment', 'realtime');
+    for (const container of containersOf(realtime)) {
+      const env = containerEnv(objects, container, sampleSecrets());
+      const config = loadRealtimeConfig(env);
+      // Worker i registers PUBLIC_URL's host with port INTERNAL_PORT + i: the pod itself.
+      expect(new URL(config.publicUrl ?? '').hostname).toBe(POD_IP);
+      expect(env.NODE_ID).toBe('realtime-5d8f7c9b4-x2x7q');
+      const ports = list(container.ports, 'ports').map((p) => [at(p, 'name'), at(p, 'containerPort')]);
+      const internal = Array.from({ length: config.workers > 1 ? config.workers : 0 }, (_, i) => [
+        `internal-${i}`,
+        config.internalPort + i,
+      ]);
+      expect(ports).toEqual([['http', DEFAULT_PORT.realtime], ...internal]);
+      // A fixed internal port (not one the OS picks), so it can be declared above.
+      if (config.workers > 1) expect(config.internalPort).toBeGreaterThan(0);
+      expect(cores(at(container, 'resources', 'requests', 'cpu'))).toBe(config.workers);
+    }
+  });
+
   it('gives every pod longer to stop than its preStop pause and (realtime) DRAIN_MS', () => {
     for (const deployment of deployments) {
       const grace = podSpec(deployment).terminationGracePeriodSeconds;
@@ -188,10 +219,13 @@ describe.each(OVERLAYS)('kustomize build %s', (overlay) => {
     expect(name).toBe('realtime_connections');
     expect(series.get(name)).toBe('gauge');
     expect(at(metric, 'pods', 'target', 'type')).toBe('AverageValue');
-    expect(Number(at(metric, 'pods', 'target', 'averageValue'))).toBeLessThan(
-      Number(
-        containerEnv(objects, containersOf(named(objects, 'Deployment', 'realtime'))[0] ?? {}, {}).MAX_CONNECTIONS,
-      ),
+    // A pod's gauge is the sum over its workers, each holding up to MAX_CONNECTIONS.
+    const node = loadRealtimeConfig(
+      containerEnv(objects, containersOf(named(objects, 'Deployment', 'realtime'))[0] ?? {}, sampleSecrets()),
+    );
+    expect(Number(at(metric, 'pods', 'target', 'averageValue'))).toBeLessThan(node.workers * node.maxConnections);
+    expect(Number(at(metric, 'pods', 'target', 'averageValue'))).toBeGreaterThan(
+      (node.workers - 1) * node.maxConnections,
     );
     expect(at(named(objects, 'Deployment', 'realtime'), 'spec', 'replicas')).toBeUndefined();
     // The Prometheus adapter serves the metric under the name the HPA asks for.
