@@ -3,8 +3,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { loadDispatcherConfig } from '../../apps/dispatcher/src/config.js';
 import { loadRealtimeConfig } from '../../apps/realtime/src/config.js';
-import { at, isRecord, type Json, readYaml, record, repoPath, text } from './read.js';
+import { at, isRecord, type Json, list, readYaml, record, repoPath, text } from './read.js';
 import {
   DEFAULT_DRAIN_MS,
   DEFAULT_PORT,
@@ -46,7 +47,27 @@ function durationSeconds(value: string): number {
   return Number(match[1]) * (match[2] === 'm' ? 60 : 1);
 }
 
-describe.each(['deploy/compose/compose.yaml', 'deploy/compose/compose.two-regions.yaml'])('%s', (file) => {
+const FILES = [
+  'deploy/compose/compose.yaml',
+  'deploy/compose/compose.two-regions.yaml',
+  'deploy/compose/compose.cluster.yaml',
+];
+const CLUSTER_FILE = 'deploy/compose/compose.cluster.yaml';
+
+/** The hosts a tier's Redis variables name: REDIS_URL's, or each of REDIS_CLUSTER_NODES. */
+function redisHosts(env: Record<string, string>): string[] {
+  if (env.REDIS_URL) return [new URL(env.REDIS_URL).hostname];
+  return (env.REDIS_CLUSTER_NODES ?? '').split(',').map((node) => node.split(':')[0] ?? '');
+}
+
+/** `--flag value` in a service's command list. */
+function flag(service: Json, name: string): string | undefined {
+  const args = list(service.command ?? [], 'command').map(String);
+  const index = args.indexOf(name);
+  return index === -1 ? undefined : args[index + 1];
+}
+
+describe.each(FILES)('%s', (file) => {
   const compose = record(readYaml(file), file);
   const services = record(compose.services, 'services');
   const tierOf = (service: Json): Tier | undefined => {
@@ -120,12 +141,16 @@ describe.each(['deploy/compose/compose.yaml', 'deploy/compose/compose.two-region
           expect(regionOf(host)).toBe(env.REGION);
         }
       }
+      if (tier === 'web' || tier === 'dispatcher') {
+        expect([env.REDIS_URL, env.REDIS_CLUSTER_NODES].filter(Boolean), `${name}: one Redis`).toHaveLength(1);
+        for (const host of redisHosts(env)) {
+          expect(text(at(services, host, 'image'), `${name} → ${host} image`)).toMatch(/^redis:/);
+        }
+      }
       if (tier === 'web') {
         for (const host of hosts(env.DISPATCHER_URLS)) expect(tierOf(record(services[host], host))).toBe('dispatcher');
-        expect(text(at(services, new URL(String(env.REDIS_URL)).hostname, 'image'), 'redis image')).toMatch(/^redis:/);
       }
       if (tier === 'dispatcher') {
-        expect(text(at(services, new URL(String(env.REDIS_URL)).hostname, 'image'), 'redis image')).toMatch(/^redis:/);
         for (const peer of (env.PEERS ?? '').split(',').filter(Boolean)) {
           const [region, urls] = peer.split('=');
           expect(region).not.toBe(env.REGION);
@@ -166,5 +191,66 @@ describe.each(['deploy/compose/compose.yaml', 'deploy/compose/compose.two-region
     for (const env of dispatchers) expect(env.PEERS?.split('=')[0]).not.toBe(env.REGION);
     expect(new Set(dispatchers.map((env) => env.REDIS_URL)).size).toBe(2);
     expect(isRecord(services.web)).toBe(true);
+  });
+});
+
+describe(`${CLUSTER_FILE}: the Redis Cluster`, () => {
+  const services = record(record(readYaml(CLUSTER_FILE), CLUSTER_FILE).services, 'services');
+  const service = (name: string) => record(services[name], name);
+  const env = (name: string) =>
+    Object.fromEntries(
+      Object.entries(record(service(name).environment ?? {}, `${name} environment`)).map(([k, v]) => [k, String(v)]),
+    );
+  const nodeNames = Object.keys(services).filter((name) => flag(service(name), '--cluster-enabled') === 'yes');
+  const mounted = (name: string, script: string) => {
+    const volume = list(service(name).volumes, `${name} volumes`)
+      .map(String)
+      .find((v) => v.split(':')[1] === `/scripts/${script}`);
+    const source = join(dirname(repoPath(CLUSTER_FILE)), String(volume?.split(':')[0]));
+    return existsSync(source) && source === repoPath(`deploy/k8s/redis-cluster/${script}`);
+  };
+
+  it('runs six Redis nodes in cluster mode through start-node.sh, each announcing its own name', () => {
+    expect(nodeNames).toHaveLength(6);
+    for (const name of nodeNames) {
+      const node = service(name);
+      expect(text(node.image, 'image')).toMatch(/^redis:/);
+      expect(node.entrypoint).toEqual(['sh', '/scripts/start-node.sh']);
+      expect(mounted(name, 'start-node.sh'), name).toBe(true);
+      expect(flag(node, '--cluster-announce-hostname')).toBe(name);
+      expect(flag(node, '--cluster-config-file')).toBe('/data/nodes.conf');
+      expect(at(node, 'healthcheck', 'test')).toEqual(['CMD', 'redis-cli', 'ping']);
+    }
+  });
+
+  it('forms the cluster once, over every node, before any service that uses it starts', () => {
+    const init = service('redis-cluster-init');
+    expect(init.entrypoint).toEqual(['sh', '/scripts/create-cluster.sh']);
+    expect(mounted('redis-cluster-init', 'create-cluster.sh')).toBe(true);
+    const nodes = env('redis-cluster-init').REDIS_NODES?.split(',') ?? [];
+    expect(nodes.map((node) => node.split(':')[0]).sort()).toEqual([...nodeNames].sort());
+    expect(env('redis-cluster-init').CLUSTER_REPLICAS).toBe('1');
+    expect(nodes.length / 2).toBeGreaterThanOrEqual(3);
+    for (const name of nodeNames) {
+      expect(at(init, 'depends_on', name, 'condition'), name).toBe('service_healthy');
+    }
+    for (const name of ['dispatcher-1', 'dispatcher-2', 'web']) {
+      expect(at(service(name), 'depends_on', 'redis-cluster-init', 'condition'), name).toBe(
+        'service_completed_successfully',
+      );
+    }
+  });
+
+  it('gives the dispatchers and the web REDIS_CLUSTER_NODES (every node) and no REDIS_URL; a 202 waits for a replica', () => {
+    for (const name of Object.keys(services)) expect(env(name).REDIS_URL, name).toBeUndefined();
+    for (const name of ['dispatcher-1', 'dispatcher-2', 'web']) {
+      expect(env(name).REDIS_CLUSTER_NODES, name).toBe(env('redis-cluster-init').REDIS_NODES);
+    }
+    for (const name of ['dispatcher-1', 'dispatcher-2']) {
+      const config = loadDispatcherConfig({ ...env(name), INTERNAL_TOKEN: sampleSecrets().INTERNAL_TOKEN });
+      expect(config.redis?.kind).toBe('cluster');
+      expect(env(name).REDIS_WAIT_REPLICAS).toBe('1');
+      expect(config.durability.waitReplicas).toBe(1);
+    }
   });
 });

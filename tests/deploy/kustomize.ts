@@ -2,18 +2,33 @@ import { existsSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { applyPatch, type Operation } from 'fast-json-patch';
 import { parse } from 'yaml';
-import { at, isRecord, type Json, list, readYaml, readYamlDocuments, record, repoPath, text } from './read.js';
+import {
+  at,
+  isRecord,
+  type Json,
+  list,
+  readText,
+  readYaml,
+  readYamlDocuments,
+  record,
+  repoPath,
+  text,
+} from './read.js';
 
 /*
  * `kustomize build` for the subset of kustomization fields deploy/k8s uses. No kustomize is
  * installable from npm (it is a Go binary), so the test builds the overlays itself — and refuses
  * any field it does not build, so an overlay can never carry something this silently skips:
  *
- *   resources   files (multi-document YAML) and directories holding a kustomization.yaml
- *   patches     RFC 6902 JSON patches with a { kind, name } target (fast-json-patch, which
- *               throws on a path that does not resolve, as kustomize does)
- *   images      newName / newTag of the containers whose image has that name
- *   namespace   set on every object (every kind used here is namespaced)
+ *   resources           files (multi-document YAML) and directories holding a kustomization.yaml
+ *   configMapGenerator  ConfigMaps from `files` in the kustomization's own folder (key: the file's
+ *                       name), with generatorOptions `disableNameSuffixHash: true` (required: this
+ *                       does not rewrite references to a hashed name) and `labels`
+ *   patches             RFC 6902 JSON patches with a { kind, name } target (fast-json-patch,
+ *                       which throws on a path that does not resolve, as kustomize does; a target
+ *                       that matches nothing is refused here, where kustomize skips it)
+ *   images              newName / newTag of the containers whose image has that name
+ *   namespace           set on every object (every kind used here is namespaced)
  */
 
 export interface K8sObject extends Json {
@@ -22,7 +37,16 @@ export interface K8sObject extends Json {
   metadata: Json & { name: string };
 }
 
-const BUILT_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'patches', 'images', 'namespace']);
+const BUILT_FIELDS = new Set([
+  'apiVersion',
+  'kind',
+  'resources',
+  'configMapGenerator',
+  'generatorOptions',
+  'patches',
+  'images',
+  'namespace',
+]);
 
 /** The objects `kustomize build <dir>` would print, `dir` relative to the repository root. */
 export function kustomizeBuild(dir: string): K8sObject[] {
@@ -50,6 +74,12 @@ export function kustomizeBuild(dir: string): K8sObject[] {
       }
       objects.push(object);
     }
+  }
+  for (const object of generatedConfigMaps(dir, kustomization)) {
+    if (objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === object.metadata.name)) {
+      throw new Error(`${file}: ConfigMap ${object.metadata.name} is defined twice`);
+    }
+    objects.push(object);
   }
 
   for (const [index, entry] of list(kustomization.patches ?? [], `${file} patches`).entries()) {
@@ -84,6 +114,42 @@ export function kustomizeBuild(dir: string): K8sObject[] {
     for (const object of objects) object.metadata.namespace = namespace;
   }
   return objects;
+}
+
+/** The ConfigMaps of a kustomization's configMapGenerator (see the top of this file). */
+function generatedConfigMaps(dir: string, kustomization: Json): K8sObject[] {
+  const file = posix.join(dir, 'kustomization.yaml');
+  const generators = list(kustomization.configMapGenerator ?? [], `${file} configMapGenerator`);
+  if (generators.length === 0) return [];
+  const options = record(kustomization.generatorOptions ?? {}, `${file} generatorOptions`);
+  for (const field of Object.keys(options)) {
+    if (field !== 'disableNameSuffixHash' && field !== 'labels')
+      throw new Error(`${file}: generatorOptions.${field} is not built by tests/deploy/kustomize.ts`);
+  }
+  if (options.disableNameSuffixHash !== true) {
+    throw new Error(`${file}: generated names get a hash suffix (disableNameSuffixHash), which this does not build`);
+  }
+  const labels = options.labels === undefined ? undefined : record(options.labels, `${file} generatorOptions.labels`);
+  return generators.map((entry, index) => {
+    const what = `${file} configMapGenerator[${index}]`;
+    for (const field of Object.keys(record(entry, what))) {
+      if (field !== 'name' && field !== 'files') throw new Error(`${what}: field "${field}" is not built here`);
+    }
+    const data: Record<string, string> = {};
+    for (const source of list(at(entry, 'files'), `${what} files`)) {
+      const path = posix.normalize(posix.join(dir, text(source, `${what} file`)));
+      // kustomize's default load restrictor: no file from outside the kustomization's folder.
+      if (!path.startsWith(`${dir}/`)) throw new Error(`${what}: ${path} is outside ${dir}`);
+      data[posix.basename(path)] = readText(path);
+    }
+    const name = text(at(entry, 'name'), `${what} name`);
+    return {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, ...(labels ? { labels: { ...labels } } : {}) },
+      data,
+    };
+  });
 }
 
 /** The containers (and init containers) of a workload's pod template; none for other kinds. */

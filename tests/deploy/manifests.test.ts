@@ -1,11 +1,13 @@
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
+import { loadDispatcherConfig } from '../../apps/dispatcher/src/config.js';
 import { loadRealtimeConfig } from '../../apps/realtime/src/config.js';
 import { containersOf, type K8sObject, kustomizeBuild } from './kustomize.js';
-import { at, isRecord, type Json, list, readYaml, record, text } from './read.js';
+import { at, isRecord, type Json, list, readText, readYaml, record, text } from './read.js';
 import {
   answerWithoutDependencies,
   DEFAULT_DRAIN_MS,
@@ -21,9 +23,11 @@ import {
 
 const OVERLAYS = [
   'deploy/k8s/overlays/one-region',
+  'deploy/k8s/overlays/one-region-cluster',
   'deploy/k8s/overlays/two-regions/eu',
   'deploy/k8s/overlays/two-regions/us',
 ];
+const CLUSTER_OVERLAY = 'deploy/k8s/overlays/one-region-cluster';
 const SECRET_NAME = 'ovation-secrets';
 
 /** Schema validation with the official Kubernetes OpenAPI schemas kubernetes-models bundles. */
@@ -34,6 +38,7 @@ function validateSchema(object: K8sObject): void {
   else if (ConfigMap.is(object)) new ConfigMap(object).validate();
   else if (PodDisruptionBudget.is(object)) new PodDisruptionBudget(object).validate();
   else if (HorizontalPodAutoscaler.is(object)) new HorizontalPodAutoscaler(object).validate();
+  else if (Job.is(object)) new Job(object).validate();
   else throw new Error(`${object.apiVersion} ${object.kind}: no schema for it in this test`);
 }
 
@@ -74,6 +79,51 @@ function containerEnv(objects: K8sObject[], container: Json, secrets: Record<str
     else env[name] = text(at(entry, 'value'), `env ${name}`).replace(/\$\((\w+)\)/g, (_, v: string) => env[v] ?? '');
   }
   return env;
+}
+
+/** The Redis StatefulSet a Service of that name selects (a single server: REDIS_URL). */
+function redisServerBehind(objects: K8sObject[], serviceName: string): K8sObject {
+  const selector = record(at(named(objects, 'Service', serviceName), 'spec', 'selector'), `${serviceName} selector`);
+  const selected = objects.filter(
+    (o) =>
+      o.kind === 'StatefulSet' &&
+      Object.entries(selector).every(([key, value]) => at(o, 'spec', 'template', 'metadata', 'labels', key) === value),
+  );
+  expect(
+    selected.map((o) => o.metadata.name),
+    `Service ${serviceName} selects`,
+  ).toHaveLength(1);
+  const server = selected[0] as K8sObject;
+  expect(text(containersOf(server)[0]?.image, 'image')).toMatch(/^redis:/);
+  return server;
+}
+
+function redisPort(server: K8sObject): number {
+  const port = list(containersOf(server)[0]?.ports, 'ports').find((p) => at(p, 'name') === 'redis');
+  return Number(at(port, 'containerPort'));
+}
+
+/**
+ * The StatefulSet a REDIS_CLUSTER_NODES list names, and which of its pods: each seed must be a pod's
+ * stable DNS name, <StatefulSet>-<i>.<its headless Service>, on the Redis port.
+ */
+function clusterNodesOf(objects: K8sObject[], seeds: string): { statefulSet: K8sObject; indexes: number[] } {
+  const statefulSets = new Set<K8sObject>();
+  const indexes: number[] = [];
+  for (const seed of seeds.split(',')) {
+    const match = /^([a-z0-9-]+)-(\d+)\.([a-z0-9-]+):(\d+)$/.exec(seed);
+    if (!match) throw new Error(`REDIS_CLUSTER_NODES ${seed}: not <StatefulSet>-<i>.<Service>:<port>`);
+    const [, name = '', index = '', serviceName = '', port = ''] = match;
+    const statefulSet = named(objects, 'StatefulSet', name);
+    expect(at(statefulSet, 'spec', 'serviceName'), seed).toBe(serviceName);
+    expect(at(named(objects, 'Service', serviceName), 'spec', 'clusterIP'), `${serviceName} is headless`).toBe('None');
+    expect(Number(index), seed).toBeLessThan(Number(at(statefulSet, 'spec', 'replicas')));
+    expect(Number(port), seed).toBe(redisPort(statefulSet));
+    statefulSets.add(statefulSet);
+    indexes.push(Number(index));
+  }
+  expect(statefulSets.size, 'one cluster').toBe(1);
+  return { statefulSet: [...statefulSets][0] as K8sObject, indexes: indexes.sort((a, b) => a - b) };
 }
 
 /** What the downward API gives `status.podIP` in these tests. */
@@ -273,8 +323,34 @@ describe.each(OVERLAYS)('kustomize build %s', (overlay) => {
     }
   });
 
+  it('points the dispatchers and the web at a Redis of this overlay: a server, or every node of a cluster', () => {
+    for (const deployment of deployments) {
+      const tier = tierOf(deployment);
+      for (const container of containersOf(deployment)) {
+        const env = containerEnv(objects, container, sampleSecrets());
+        if (tier === 'realtime') {
+          expect(
+            Object.keys(env).filter((key) => key.startsWith('REDIS_')),
+            tier,
+          ).toEqual([]);
+          continue;
+        }
+        expect([env.REDIS_URL, env.REDIS_CLUSTER_NODES].filter(Boolean), `${tier}: one Redis`).toHaveLength(1);
+        if (env.REDIS_URL) {
+          const url = new URL(env.REDIS_URL);
+          const server = redisServerBehind(objects, url.hostname);
+          expect(Number(url.port || 6379)).toBe(redisPort(server));
+        } else {
+          const { statefulSet, indexes } = clusterNodesOf(objects, env.REDIS_CLUSTER_NODES ?? '');
+          // Every node a seed: a client starts while any one of them answers.
+          expect(indexes).toEqual(Array.from({ length: Number(at(statefulSet, 'spec', 'replicas')) }, (_, i) => i));
+        }
+      }
+    }
+  });
+
   it('runs every container as non-root on a read-only root filesystem, with requests and limits', () => {
-    for (const workload of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
+    for (const workload of objects.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind))) {
       const what = `${workload.kind} ${workload.metadata.name}`;
       const pod = podSpec(workload);
       expect(at(pod, 'securityContext', 'runAsNonRoot'), what).toBe(true);
@@ -290,8 +366,11 @@ describe.each(OVERLAYS)('kustomize build %s', (overlay) => {
           ]);
         }
         expect(text(container.image, 'image')).toMatch(/:[\w.-]+$/);
-        // Every volume mounted exists in the pod.
-        const volumes = list(pod.volumes ?? [], 'volumes').map((v) => at(v, 'name'));
+        // Every volume mounted exists in the pod (a StatefulSet's own: its volumeClaimTemplates).
+        const volumes = [
+          ...list(pod.volumes ?? [], 'volumes'),
+          ...list(at(workload, 'spec', 'volumeClaimTemplates') ?? [], 'volumeClaimTemplates'),
+        ].map((v) => at(v, 'name') ?? at(v, 'metadata', 'name'));
         for (const mount of list(container.volumeMounts ?? [], 'volumeMounts')) {
           expect(volumes, what).toContain(at(mount, 'name'));
         }
@@ -310,6 +389,110 @@ describe.each(OVERLAYS)('kustomize build %s', (overlay) => {
       for (const port of list(at(service, 'spec', 'ports'), 'Service ports')) {
         expect(portNames).toContain(at(port, 'targetPort'));
       }
+    }
+  });
+});
+
+describe(`kustomize build ${CLUSTER_OVERLAY}: the Redis Cluster`, () => {
+  const built = tryBuild(CLUSTER_OVERLAY);
+  const objects = built instanceof Error ? [] : built;
+  const get = (kind: string, name: string) => {
+    if (built instanceof Error) throw built;
+    return named(objects, kind, name);
+  };
+  const seeds = () =>
+    text(record(get('ConfigMap', 'dispatcher-config').data, 'data').REDIS_CLUSTER_NODES, 'REDIS_CLUSTER_NODES');
+  /** `--flag value` of a container's args, with Kubernetes' $(VAR) left as written. */
+  const flag = (container: Json, name: string) => {
+    const args = list(container.args, 'args').map(String);
+    const index = args.indexOf(name);
+    expect(index, `${name} in args`).toBeGreaterThanOrEqual(0);
+    return args[index + 1];
+  };
+
+  it('gives the dispatchers and the web REDIS_CLUSTER_NODES and no REDIS_URL; a 202 waits for a replica', () => {
+    expect(objects.filter((o) => o.metadata.name === 'redis')).toEqual([]);
+    for (const name of ['dispatcher', 'web']) {
+      const container = containersOf(get('Deployment', name))[0] ?? {};
+      const env = containerEnv(objects, container, sampleSecrets());
+      expect(env.REDIS_URL, name).toBeUndefined();
+      expect(env.REDIS_CLUSTER_NODES, name).toBe(seeds());
+    }
+    const dispatcher = containerEnv(objects, containersOf(get('Deployment', 'dispatcher'))[0] ?? {}, sampleSecrets());
+    expect(dispatcher.REDIS_WAIT_REPLICAS).toBe('1');
+    const config = loadDispatcherConfig(dispatcher);
+    expect(config.redis?.kind).toBe('cluster');
+    expect(config.durability.waitReplicas).toBe(1);
+  });
+
+  it('runs six nodes in cluster mode, each keeping its node id and data on its own volume, announcing its pod IP and name', () => {
+    const statefulSet = get('StatefulSet', 'redis-cluster');
+    expect(at(statefulSet, 'spec', 'replicas')).toBe(6);
+    expect(at(statefulSet, 'spec', 'podManagementPolicy')).toBe('Parallel');
+    const container = containersOf(statefulSet)[0] ?? {};
+    const env = list(container.env, 'env');
+    const fieldOf = (name: string) =>
+      at(
+        env.find((e) => at(e, 'name') === name),
+        'valueFrom',
+        'fieldRef',
+        'fieldPath',
+      );
+    expect(flag(container, '--cluster-enabled')).toBe('yes');
+    // The cluster config on a volume of the pod's own claim: a restarted pod is the same node.
+    const claims = list(at(statefulSet, 'spec', 'volumeClaimTemplates'), 'claims').map((c) =>
+      at(c, 'metadata', 'name'),
+    );
+    const onClaim = (path: string) =>
+      list(container.volumeMounts, 'mounts').some(
+        (m) => claims.includes(at(m, 'name')) && path.startsWith(`${text(at(m, 'mountPath'), 'mountPath')}/`),
+      );
+    expect(onClaim(text(flag(container, '--cluster-config-file'), 'config file'))).toBe(true);
+    expect(flag(container, '--appendonly')).toBe('yes');
+    expect(onClaim(`${text(flag(container, '--dir'), 'dir')}/appendonly`)).toBe(true);
+    expect(flag(container, '--cluster-announce-ip')).toBe('$(POD_IP)');
+    expect(fieldOf('POD_IP')).toBe('status.podIP');
+    const serviceName = text(at(statefulSet, 'spec', 'serviceName'), 'serviceName');
+    expect(flag(container, '--cluster-announce-hostname')).toBe(`$(POD_NAME).${serviceName}`);
+    expect(fieldOf('POD_NAME')).toBe('metadata.name');
+    // The client port and the cluster bus (+10000), on the pod and on the headless Service.
+    const port = Number(flag(container, '--port'));
+    expect(port).toBe(redisPort(statefulSet));
+    const bus = list(container.ports, 'ports').find((p) => at(p, 'containerPort') === port + 10_000);
+    const service = get('Service', serviceName);
+    expect(at(service, 'spec', 'clusterIP')).toBe('None');
+    expect(at(service, 'spec', 'publishNotReadyAddresses')).toBe(true);
+    expect(list(at(service, 'spec', 'ports'), 'ports').map((p) => at(p, 'targetPort'))).toContain(at(bus, 'name'));
+    // Started through start-node.sh, which refreshes the other nodes' addresses first.
+    expect(container.command).toEqual(['sh', '/scripts/start-node.sh']);
+    const budget = get('PodDisruptionBudget', 'redis-cluster');
+    expect(at(budget, 'spec', 'maxUnavailable')).toBe(1);
+  });
+
+  it('forms the cluster once, with a Job over every node: one replica per master, at least three masters', () => {
+    const job = get('Job', 'redis-cluster-create');
+    const container = containersOf(job)[0] ?? {};
+    expect(container.command).toEqual(['sh', '/scripts/create-cluster.sh']);
+    const env = Object.fromEntries(list(container.env, 'env').map((e) => [at(e, 'name'), at(e, 'value')]));
+    expect(env.REDIS_NODES).toBe(seeds());
+    const nodes = seeds().split(',').length;
+    const replicas = Number(env.CLUSTER_REPLICAS);
+    expect(replicas).toBe(1);
+    expect(nodes % (replicas + 1)).toBe(0);
+    expect(nodes / (replicas + 1)).toBeGreaterThanOrEqual(3);
+    expect(at(job, 'spec', 'backoffLimit')).toBeGreaterThan(0);
+    // The scripts the pods mount are the ones in the repository (redis-cluster.test.ts runs them).
+    const scripts = record(get('ConfigMap', 'redis-cluster-scripts').data, 'scripts');
+    for (const file of ['create-cluster.sh', 'start-node.sh']) {
+      expect(scripts[file]).toBe(readText(`deploy/k8s/redis-cluster/${file}`));
+    }
+    for (const workload of [job, get('StatefulSet', 'redis-cluster')]) {
+      const volumes = list(podSpec(workload).volumes, 'volumes');
+      const scriptsVolume = volumes.find((v) => at(v, 'configMap', 'name') === 'redis-cluster-scripts');
+      const mount = list(containersOf(workload)[0]?.volumeMounts, 'mounts').find(
+        (m) => at(m, 'name') === at(scriptsVolume, 'name'),
+      );
+      expect(at(mount, 'mountPath'), workload.metadata.name).toBe('/scripts');
     }
   });
 });
@@ -339,5 +522,10 @@ describe('the kustomize builder of this test', () => {
     const objects = kustomizeBuild('deploy/k8s/base');
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toContain('HorizontalPodAutoscaler/realtime');
     expect(isRecord(objects[0]?.metadata)).toBe(true);
+    // configMapGenerator: one key per file, the generator's labels, no namespace of its own.
+    const generated = named(kustomizeBuild('deploy/k8s/redis-cluster'), 'ConfigMap', 'redis-cluster-scripts');
+    expect(Object.keys(record(generated.data, 'data')).sort()).toEqual(['create-cluster.sh', 'start-node.sh']);
+    expect(at(generated, 'metadata', 'labels', 'app.kubernetes.io/part-of')).toBe('ovation');
+    expect(generated.metadata.namespace).toBeUndefined();
   });
 });

@@ -1,0 +1,189 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test-support/poll.js';
+import { freePort } from '../../test-support/ports.js';
+import { repoPath } from './read.js';
+
+/*
+ * The scripts the Redis Cluster of deploy/k8s/redis-cluster and deploy/compose/compose.cluster.yaml
+ * run, run here on six local redis-servers as the pods run them (node timeout 1 s instead of 5):
+ * create-cluster.sh forms the cluster once and leaves an existing one alone; start-node.sh brings
+ * back a cluster whose nodes all restarted somewhere else (addresses stale in every nodes.conf),
+ * which plain redis-server does not.
+ */
+
+const run = promisify(execFile);
+const SCRIPTS = repoPath('deploy/k8s/redis-cluster');
+/** An address nothing answers at (TEST-NET-1): where every node "was" before it moved. */
+const GONE = '192.0.2.1';
+
+const dir = mkdtempSync(join(tmpdir(), 'ovation-redis-cluster-scripts-'));
+const nodes: Array<{ port: number; conf: string; process?: ChildProcess }> = [];
+const seeds = () => nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+
+/** A free port whose cluster bus port (+10000) is free too. */
+async function portWithBus(taken: number[]): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10_000 > 65_535 || taken.includes(port)) continue;
+    const busFree = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port + 10_000, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (busFree) return port;
+  }
+}
+
+/** A node as the StatefulSet starts it: through start-node.sh, or (`plain`) redis-server alone. */
+function start(node: (typeof nodes)[number], plain = false): void {
+  const args = [
+    '--port',
+    String(node.port),
+    '--bind',
+    '127.0.0.1',
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    node.conf,
+    '--cluster-node-timeout',
+    '1000',
+    '--cluster-announce-ip',
+    '127.0.0.1',
+    // The pod's stable DNS name there; here a name that resolves to where the node is now.
+    '--cluster-announce-hostname',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--loglevel',
+    'warning',
+  ];
+  node.process = plain
+    ? spawn('redis-server', args, { stdio: 'ignore' })
+    : spawn('sh', [join(SCRIPTS, 'start-node.sh'), ...args], {
+        stdio: 'ignore',
+        env: { ...process.env, REDIS_NODES_CONF: node.conf },
+      });
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    nodes.map(async (node) => {
+      const child = node.process;
+      node.process = undefined;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }),
+  );
+}
+
+async function cli(port: number, ...args: string[]): Promise<string> {
+  return (await run('redis-cli', ['-p', String(port), ...args])).stdout.trim();
+}
+
+async function clusterInfo(port: number): Promise<Record<string, string>> {
+  const lines = (await cli(port, 'cluster', 'info')).split(/\r?\n/);
+  return Object.fromEntries(lines.map((line) => line.split(':')));
+}
+
+async function allAnswer(): Promise<void> {
+  for (const { port } of nodes) {
+    await waitFor(`node ${port} to answer`, async () => (await cli(port, 'ping').catch(() => '')) === 'PONG');
+  }
+}
+
+async function allOk(): Promise<boolean> {
+  const states = await Promise.all(nodes.map(async ({ port }) => (await clusterInfo(port)).cluster_state));
+  return states.every((state) => state === 'ok');
+}
+
+const ids = () => Promise.all(nodes.map(({ port }) => cli(port, 'cluster', 'myid')));
+
+/** create-cluster.sh as the Job runs it: its exit status and what it printed. */
+async function createCluster(): Promise<{ code: number; output: string }> {
+  const env = { ...process.env, REDIS_NODES: seeds(), CLUSTER_REPLICAS: '1', WAIT_SECONDS: '30' };
+  try {
+    const { stdout, stderr } = await run('sh', [join(SCRIPTS, 'create-cluster.sh')], { env });
+    return { code: 0, output: stdout + stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
+  }
+}
+
+beforeAll(async () => {
+  const ports: number[] = [];
+  for (let i = 0; i < 6; i++) ports.push(await portWithBus(ports));
+  for (const [i, port] of ports.entries()) nodes.push({ port, conf: join(dir, `nodes-${i}.conf`) });
+  for (const node of nodes) start(node);
+  await allAnswer();
+});
+
+afterAll(async () => {
+  await stopAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the Redis Cluster scripts', () => {
+  let formedIds: string[] = [];
+
+  it('create-cluster.sh forms the cluster: 3 masters with a replica each, every node ok', async () => {
+    const first = await createCluster();
+    expect(first.code, first.output).toBe(0);
+    expect(first.output).toContain('create-cluster: formed');
+    expect(await allOk()).toBe(true);
+    const roles = await Promise.all(nodes.map(async ({ port }) => (await cli(port, 'role')).split(/\r?\n/)[0]));
+    expect(roles.filter((role) => role === 'master')).toHaveLength(3);
+    expect(roles.filter((role) => role === 'slave')).toHaveLength(3);
+    formedIds = await ids();
+  });
+
+  it('create-cluster.sh run again leaves the cluster as it is', async () => {
+    const again = await createCluster();
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toContain('nothing to do');
+    expect(await ids()).toEqual(formedIds);
+  });
+
+  it('start-node.sh brings back a cluster whose nodes all restarted elsewhere; plain redis-server does not', async () => {
+    // Every node gone at once, each nodes.conf left naming the others where they no longer are.
+    await stopAll();
+    for (const { conf } of nodes) {
+      const stale = readFileSync(conf, 'utf8').replace(/^(\w+ )127\.0\.0\.1:/gm, `$1${GONE}:`);
+      expect(stale).toContain(GONE);
+      writeFileSync(conf, stale);
+    }
+
+    // Plain redis-server: the nodes keep trying the old addresses and the cluster stays down...
+    for (const node of nodes) start(node, true);
+    await allAnswer();
+    const down = await waitFor('the nodes to see the cluster fail', async () =>
+      (await clusterInfo(nodes[0]?.port ?? 0)).cluster_state === 'fail' ? true : undefined,
+    );
+    expect(down).toBe(true);
+    // ...and create-cluster.sh does not make another one over nodes that know each other.
+    const refused = await createCluster();
+    expect(refused.code, refused.output).toBe(1);
+    expect(refused.output).toContain('left as it is');
+    expect(await ids()).toEqual(formedIds);
+
+    // Through start-node.sh: the addresses are looked up by name first, and the same cluster is back.
+    await stopAll();
+    for (const node of nodes) start(node);
+    await allAnswer();
+    await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
+    expect(await ids()).toEqual(formedIds);
+    for (const { conf } of nodes) expect(readFileSync(conf, 'utf8')).not.toContain(GONE);
+  });
+});
