@@ -1,5 +1,6 @@
 import { IDEMPOTENCY_TTL_MS, newEpoch, randomTag } from '@ovation/shared';
 import { groupBySlot, isCluster, type RedisClient, ReplicaWaiter, slotOf, slotTag } from '@ovation/shared/redis';
+import type { Redis } from 'ioredis';
 import type { RedisNodeRegistry } from '../registry/redis/nodes.js';
 import {
   type AcceptRequest,
@@ -551,6 +552,8 @@ export class RedisTopicLog implements TopicLog {
     });
     if (relaying) for (const peer of this.relay.peers) keys.push(outboxKey(this.prefix, peer, slot));
     let reply: Array<string | number | string[]>;
+    // The connection the script goes out on (the slot map at this moment): confirmations ask it.
+    const sentTo = this.waiter?.connectionOf(slot);
     try {
       reply = await this.redis.ovationTopicAccept(keys.length, ...keys, ...args);
     } catch (error) {
@@ -563,7 +566,7 @@ export class RedisTopicLog implements TopicLog {
     }
     if (reply[0] === -2) {
       const replay = String(reply[1]).split(',');
-      return (await this.confirmedSoFar(slot)) ? { replay } : { replay, unreplicated: true };
+      return (await this.confirmedSoFar(slot, sentTo)) ? { replay } : { replay, unreplicated: true };
     }
     if (reply[0] === -1) {
       const duplicates: Array<{ append: number; index: number; answer?: string }> = [];
@@ -575,7 +578,7 @@ export class RedisTopicLog implements TopicLog {
           ...(answer === '' ? {} : { answer }),
         });
       }
-      return (await this.confirmedSoFar(slot)) ? { duplicates } : { duplicates, unreplicated: true };
+      return (await this.confirmedSoFar(slot, sentTo)) ? { duplicates } : { duplicates, unreplicated: true };
     }
     if (relaying) {
       this.relay.peers.forEach((peer, o) => {
@@ -592,7 +595,10 @@ export class RedisTopicLog implements TopicLog {
     }
     const memberLists: string[][] = [];
     for (let i = 0; i < appends.length; i++) memberLists.push(reply[i * 3 + 2] as string[]);
-    const [nodes, replicated] = await Promise.all([this.registry.resolveNodes(memberLists), this.confirmed(slot)]);
+    const [nodes, replicated] = await Promise.all([
+      this.registry.resolveNodes(memberLists),
+      this.confirmed(slot, sentTo),
+    ]);
     return appends.map((_, i) => ({
       epoch: String(reply[i * 3]),
       base: Number(reply[i * 3 + 1]),
@@ -618,10 +624,17 @@ export class RedisTopicLog implements TopicLog {
     return this.share;
   }
 
-  /** Whether the replicas durability asks for have what was written on the slot's connection. */
-  private async confirmed(slot: number): Promise<boolean> {
+  /**
+   * Whether the replicas durability asks for have what was written on `sentTo`, the slot's master
+   * when the write went out. Not when the slot's master is another one now (a failover, a
+   * redirection): which node ran the write is not known then — a master its replica replaced
+   * while it was stopped runs writes for a moment before it hears so, and WAIT on the new master
+   * would confirm nothing of them.
+   */
+  private async confirmed(slot: number, sentTo: Redis | undefined): Promise<boolean> {
     if (!this.waiter) return true;
-    const acked = await this.waiter.wait(slot).catch(() => 0);
+    if (!sentTo || this.waiter.connectionOf(slot) !== sentTo) return false;
+    const acked = await this.waiter.waitOn(sentTo).catch(() => 0);
     return acked >= this.durability.waitReplicas;
   }
 
@@ -631,14 +644,16 @@ export class RedisTopicLog implements TopicLog {
    * history a node reads) may have been written by another dispatcher, so a small write goes
    * first — the replication stream is ordered, and a replica that has it has all before it.
    */
-  private async confirmedSoFar(slot: number): Promise<boolean> {
+  private async confirmedSoFar(slot: number, sentTo: Redis | undefined): Promise<boolean> {
     if (!this.waiter) return true;
+    if (!sentTo || this.waiter.connectionOf(slot) !== sentTo) return false;
     try {
-      await this.redis.set(`${this.prefix}:fence${slotPart(slot)}`, '1', 'PX', FENCE_TTL_MS);
+      // On that very connection: a node that is no longer the slot's master refuses it (MOVED).
+      await sentTo.set(`${this.prefix}:fence${slotPart(slot)}`, '1', 'PX', FENCE_TTL_MS);
     } catch {
       return false;
     }
-    return this.confirmed(slot);
+    return this.confirmed(slot, sentTo);
   }
 
   async read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead> {
@@ -673,11 +688,12 @@ export class RedisTopicLog implements TopicLog {
       keys.push(k.log, k.history);
       args.push(newEpoch(), from === undefined ? '' : String(from), String(epochs?.length ?? 0), ...(epochs ?? []));
     }
+    const slot = this.shardOf(requests[0]?.topic ?? '');
+    const sentTo = this.waiter?.connectionOf(slot);
     const replies = await this.redis.ovationTopicRead(keys.length, ...keys, ...args);
     // What nodes read goes to viewers: only what a replica has too (see confirmedSoFar), or a
     // failover could take back events they were shown.
-    const first = requests[0];
-    if (first && !(await this.confirmedSoFar(this.shardOf(first.topic)))) {
+    if (!(await this.confirmedSoFar(slot, sentTo))) {
       throw new Error('what the topic log holds is not confirmed by a Redis replica in time');
     }
     return replies.map(([epoch, pos, trimmed, likes, status, entries, viewers, cut]) => {

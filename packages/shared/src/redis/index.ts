@@ -206,8 +206,21 @@ export class ReplicaWaiter {
 
   /** After a write to `slot` (-1 on one server) was answered: until replicas have it. */
   wait(slot: number): Promise<number> {
-    const connection = isCluster(this.client) ? masterOf(this.client, slot) : this.client;
+    const connection = this.connectionOf(slot);
     if (!connection) return Promise.reject(new Error(`no master known for slot ${slot}`));
+    return this.waitOn(connection);
+  }
+
+  /**
+   * The connection a command for `slot` goes to now: on a cluster the slot's master in the
+   * client's slot map (a failover or a redirection changes it), on one server the client.
+   */
+  connectionOf(slot: number): Redis | undefined {
+    return isCluster(this.client) ? masterOf(this.client, slot) : this.client;
+  }
+
+  /** After a write on `connection` was answered: until replicas have it. */
+  waitOn(connection: Redis): Promise<number> {
     let state = this.waits.get(connection);
     if (!state) {
       state = { inFlight: false };
