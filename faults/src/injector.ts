@@ -1,3 +1,4 @@
+import { isMasterAt } from '@ovation/shared/local-redis-cluster';
 import type { ManagedProcess } from './processes.js';
 import { sleep } from './processes.js';
 import type { Random } from './random.js';
@@ -16,6 +17,12 @@ import { PEER_LATENCY_MS, type Topology } from './topology.js';
  *   processes  SIGKILL (restarted 0.5–3 s later), SIGTERM (drain, then restarted),
  *              SIGSTOP/SIGCONT (0.5–4 s) — of nodes, dispatchers, the web app
  *   Redis      killed and restarted empty (a region's realtime store); paused (any Redis)
+ *   Cluster    a node of a region's Redis Cluster killed (a master: restarted once its replica
+ *              took over, as a real one would come back) or paused (any Redis, above: a master
+ *              paused past two node timeouts is failed over); either fault lasts until the
+ *              cluster is whole again, every replica in sync, so one node at a time is down;
+ *              whatever the schedule draws, a third of the way through every run one master of
+ *              each cluster is killed while the publishers are busy
  *   links      stall, reset, black hole, extra latency — on every proxied link
  */
 
@@ -30,6 +37,7 @@ export type FaultKindName =
   | 'pause web'
   | 'redis restarted empty'
   | 'pause redis'
+  | 'kill cluster node'
   | 'link stall'
   | 'link reset'
   | 'link black hole'
@@ -40,6 +48,8 @@ export interface AppliedFault {
   target: string;
   at: number;
   durationMs: number;
+  /** A cluster node that was a master when the fault began. */
+  master?: true;
 }
 
 const KINDS: ReadonlyArray<readonly [FaultKindName, number]> = [
@@ -53,6 +63,7 @@ const KINDS: ReadonlyArray<readonly [FaultKindName, number]> = [
   ['pause web', 2],
   ['redis restarted empty', 4],
   ['pause redis', 5],
+  ['kill cluster node', 6],
   ['link stall', 12],
   ['link reset', 14],
   ['link black hole', 10],
@@ -61,6 +72,8 @@ const KINDS: ReadonlyArray<readonly [FaultKindName, number]> = [
 
 /** How long a store wipe keeps its region to itself, before and after (see above). */
 const ISOLATION_MS = 5000;
+/** How long a cluster may take to be whole again after a node's fault (failover, a replica's copy). */
+const CLUSTER_WHOLE_MS = 30_000;
 
 export class FaultInjector {
   readonly applied: AppliedFault[] = [];
@@ -79,14 +92,17 @@ export class FaultInjector {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Injects faults until `stop`. */
-  start(): void {
+  /** Injects faults until `stop` (a run of `durationMs`: see the cluster's master above). */
+  start(durationMs: number): void {
     this.running = true;
+    const masterKillAt = Date.now() + durationMs / 3;
+    let mastersKilled = this.topology.clusters.length === 0;
     this.loop = (async () => {
       while (this.running) {
         await sleep(this.random.int(1000, 4000));
         if (!this.running) break;
-        this.injectOne();
+        if (!mastersKilled && Date.now() >= masterKillAt) mastersKilled = await this.killClusterMasters();
+        else this.injectOne();
       }
     })();
   }
@@ -104,19 +120,54 @@ export class FaultInjector {
       await process.signal('SIGCONT', false);
       if (!process.running) await process.start();
     }
+    for (const cluster of this.topology.clusters) {
+      if (!(await cluster.waitWhole(CLUSTER_WHOLE_MS))) this.log(`the Redis Cluster of ${cluster.region} is not whole`);
+    }
   }
 
   private injectOne(): void {
     for (let tries = 0; tries < 10; tries++) {
-      const kind = this.random.weighted(KINDS);
-      const recovery = this.apply(kind);
-      if (!recovery) continue;
-      const tracked = recovery
-        .catch((error: unknown) => this.log(`recovery of a fault failed: ${(error as Error).message}`))
-        .finally(() => this.recoveries.delete(tracked));
-      this.recoveries.add(tracked);
-      return;
+      if (this.follow(this.apply(this.random.weighted(KINDS)))) return;
     }
+  }
+
+  /**
+   * Kills a master of every cluster whose region has no fault on its store in force; true when
+   * every cluster had one killed (otherwise the next turn tries again).
+   */
+  private async killClusterMasters(): Promise<boolean> {
+    let all = true;
+    for (const cluster of this.topology.clusters) {
+      if (
+        this.applied.some(
+          (f) => f.kind === 'kill cluster node' && f.master && cluster.nodes.some((n) => n.name === f.target),
+        )
+      )
+        continue;
+      const storeBusy = cluster.nodes.some((node) => this.busy.has(node));
+      const masters: ManagedProcess[] = [];
+      if (!storeBusy && this.free([cluster.region])) {
+        for (const node of cluster.nodes) {
+          if (node.running && (await isMasterAt(node.spec.port).catch(() => false))) masters.push(node);
+        }
+      }
+      if (masters.length === 0) {
+        all = false;
+        continue;
+      }
+      if (!this.follow(this.processFault('kill cluster node', this.random.pick(masters)))) all = false;
+    }
+    return all;
+  }
+
+  /** Keeps a fault's recovery until it is over (`stop` waits for it). */
+  private follow(recovery: Promise<void> | undefined): boolean {
+    if (!recovery) return false;
+    const tracked = recovery
+      .catch((error: unknown) => this.log(`recovery of a fault failed: ${(error as Error).message}`))
+      .finally(() => this.recoveries.delete(tracked));
+    this.recoveries.add(tracked);
+    return true;
   }
 
   /** The regions a process or a link belongs to (a link between regions: both). */
@@ -166,15 +217,19 @@ export class FaultInjector {
     return sleep(ms);
   }
 
-  private processFault(kind: FaultKindName): Promise<void> | undefined {
+  /** Applies a process fault to `chosen`, or to a random candidate; undefined when none may be hit now. */
+  private processFault(kind: FaultKindName, chosen?: ManagedProcess): Promise<void> | undefined {
     const { topology, random } = this;
-    const tier = kind.endsWith('node')
-      ? 'realtime'
-      : kind.endsWith('dispatcher')
-        ? 'dispatcher'
-        : kind.endsWith('web')
-          ? 'web'
-          : 'redis';
+    const tier =
+      kind === 'kill cluster node'
+        ? 'redis'
+        : kind.endsWith('node')
+          ? 'realtime'
+          : kind.endsWith('dispatcher')
+            ? 'dispatcher'
+            : kind.endsWith('web')
+              ? 'web'
+              : 'redis';
     const candidates = topology.processes.filter(
       (p) =>
         p.spec.tier === tier &&
@@ -182,11 +237,14 @@ export class FaultInjector {
         !this.busy.has(p) &&
         // One process of a tier down per region at a time; the realtime stores only are wiped.
         !topology.processes.some((q) => q.spec.tier === tier && q.spec.region === p.spec.region && this.busy.has(q)) &&
-        (kind !== 'redis restarted empty' || p.name !== 'redis-web') &&
+        // A cluster's nodes are not restarted empty as a server is: they rejoin as replicas.
+        (kind !== 'redis restarted empty' || (p.name !== 'redis-web' && !this.clusterOf(p))) &&
+        (kind !== 'kill cluster node' || this.clusterOf(p)) &&
         this.free([p.spec.region]),
     );
+    if (chosen && !candidates.includes(chosen)) return undefined;
     if (candidates.length === 0) return undefined;
-    const target = random.pick(candidates);
+    const target = chosen ?? random.pick(candidates);
     this.busy.add(target);
     const region = target.spec.region;
     if (kind === 'redis restarted empty') {
@@ -209,6 +267,12 @@ export class FaultInjector {
 
   private processRecovery(kind: FaultKindName, target: ManagedProcess, done: () => void): Promise<void> {
     const { random } = this;
+    const cluster = this.clusterOf(target);
+    // A cluster node's fault is over when its cluster is whole again.
+    const whole = async () => {
+      if (cluster && !(await cluster.waitWhole(CLUSTER_WHOLE_MS)))
+        this.log(`the Redis Cluster of ${cluster.region} is not whole ${CLUSTER_WHOLE_MS} ms after a fault`);
+    };
     if (kind.startsWith('pause')) {
       const ms = random.int(500, 4000);
       this.record(kind, target.name, ms);
@@ -216,21 +280,35 @@ export class FaultInjector {
         .signal('SIGSTOP', false)
         .then(() => sleep(ms))
         .then(() => target.signal('SIGCONT', false))
+        .then(whole)
         .finally(done);
     }
     const signal = kind.startsWith('drain') ? 'SIGTERM' : 'SIGKILL';
     const downMs = random.int(500, 3000);
-    this.record(kind, target.name, downMs);
-    return target
-      .signal(signal)
-      .then(() => sleep(downMs))
-      .then(() => startWithRetries(target))
-      .finally(done);
+    const master = cluster ? isMasterAt(target.spec.port).catch(() => false) : Promise.resolve(false);
+    return (
+      master
+        .then((isMaster) => {
+          this.record(kind, target.name, downMs, isMaster);
+          return target.signal(signal);
+        })
+        // A killed master comes back only once its replica took over: before that it would come
+        // back empty and still the master of its slots (nothing is saved).
+        .then(whole)
+        .then(() => sleep(downMs))
+        .then(() => startWithRetries(target))
+        .then(whole)
+        .finally(done)
+    );
   }
 
-  private record(kind: FaultKindName, target: string, durationMs: number): void {
-    this.applied.push({ kind, target, at: Date.now(), durationMs });
-    this.log(`fault: ${kind} ${target}${durationMs ? ` (${durationMs} ms)` : ''}`);
+  private clusterOf(process: ManagedProcess) {
+    return this.topology.clusters.find((cluster) => cluster.has(process));
+  }
+
+  private record(kind: FaultKindName, target: string, durationMs: number, master = false): void {
+    this.applied.push({ kind, target, at: Date.now(), durationMs, ...(master ? { master: true as const } : {}) });
+    this.log(`fault: ${kind} ${target}${master ? ' (a master)' : ''}${durationMs ? ` (${durationMs} ms)` : ''}`);
   }
 }
 

@@ -9,6 +9,8 @@ import { createServer } from 'node:net';
  */
 const LOW = 20_000;
 const HIGH = 32_000;
+/** Where Linux's default ephemeral range starts. */
+const EPHEMERAL_FROM = 32_768;
 const handedOut = new Set<number>();
 
 export async function reservePort(): Promise<number> {
@@ -19,6 +21,23 @@ export async function reservePort(): Promise<number> {
     return port;
   }
   throw new Error(`no free port between ${LOW} and ${HIGH}`);
+}
+
+/** Redis Cluster's bus listens on a node's port + 10000. */
+const BUS_OFFSET = 10_000;
+
+/** A port for a Redis Cluster node whose bus port is free too and below the ephemeral range as well. */
+export async function reserveClusterNodePort(): Promise<number> {
+  const high = EPHEMERAL_FROM - BUS_OFFSET;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = LOW + Math.floor(Math.random() * (high - LOW));
+    const bus = port + BUS_OFFSET;
+    if (handedOut.has(port) || handedOut.has(bus) || !(await isFree(port)) || !(await isFree(bus))) continue;
+    handedOut.add(port);
+    handedOut.add(bus);
+    return port;
+  }
+  throw new Error(`no free port pair (port, port + ${BUS_OFFSET}) between ${LOW} and ${high}`);
 }
 
 function isFree(port: number): Promise<boolean> {

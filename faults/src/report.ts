@@ -6,8 +6,20 @@ export function formatReport(result: RunResult, command: string): string {
   const { deliveries: d, processes: p } = result;
   const n = (value: number) => value.toLocaleString('en-US');
   const rows: Array<[string, string]> = [];
+  const clusters = result.options.clusterRegions;
+  rows.push([
+    'realtime stores',
+    ['r1', 'r2']
+      .map(
+        (region) => `${region} ${clusters.includes(region) ? 'Redis Cluster (3 masters + 3 replicas)' : 'one Redis'}`,
+      )
+      .join(', '),
+  ]);
   rows.push(['faults injected', n(result.faults.length)]);
-  for (const [kind, count] of faultCounts(result.faults)) rows.push([`  ${kind}`, n(count)]);
+  for (const [kind, count] of faultCounts(result.faults)) {
+    const masters = result.faults.filter((f) => f.kind === kind && f.master).length;
+    rows.push([`  ${kind}`, `${n(count)}${kind === 'kill cluster node' ? ` (masters ${n(masters)})` : ''}`]);
+  }
   const byType = new Map<string, number>();
   for (const event of result.publish.accepted) byType.set(event.type, (byType.get(event.type) ?? 0) + 1);
   rows.push([

@@ -27,6 +27,8 @@ export interface RunOptions {
   directTopics: number;
   /** Web videos published through the product API. */
   webVideos: number;
+  /** Regions whose realtime store is a Redis Cluster (the rest: one Redis server each). */
+  clusterRegions: string[];
   log: (line: string) => void;
   /** Where the services' own logs go at the end (the end of each one's output). */
   logsPath?: string;
@@ -52,7 +54,10 @@ export async function runFaults(options: RunOptions): Promise<RunResult> {
   const random = new Random(options.seed);
   const { log } = options;
   log(`starting the topology (seed ${options.seed})`);
-  const topology = await startTopology({ random: () => random.fork(1).next() });
+  const topology = await startTopology({
+    clusterRegions: options.clusterRegions,
+    random: () => random.fork(1).next(),
+  });
   const memory = setInterval(() => {
     for (const p of topology.processes) p.sampleRss();
   }, 2000);
@@ -153,7 +158,7 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
 
   log(`faults for ${Math.round(options.durationMs / 1000)} s`);
   const injector = new FaultInjector(topology, random.fork(5), log);
-  injector.start();
+  injector.start(options.durationMs);
   const joinRandom = random.fork(6);
   const runUntil = Date.now() + options.durationMs;
   // Half way, the broadcaster ends the last video: a status change through the web app.
@@ -282,6 +287,7 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
       durationMs: options.durationMs,
       directTopics: options.directTopics,
       webVideos: options.webVideos,
+      clusterRegions: options.clusterRegions,
     },
     faults: injector.applied,
     publish,

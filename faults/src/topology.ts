@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { FaultProxy } from './fault-proxy.js';
 import { reservePort } from './ports.js';
 import { healthy, ManagedProcess, type ProcessSpec } from './processes.js';
+import { RegionCluster } from './redis-cluster.js';
 
 /*
  * The topology under test: two regions, each with its own Redis, two dispatchers and two realtime
@@ -18,6 +19,10 @@ import { healthy, ManagedProcess, type ProcessSpec } from './processes.js';
  * faults, like an L4 balancer in front of a fleet); the project's client is given the nodes.
  * The web app keeps its product store in a Redis of its own: the realtime store of a region is
  * what a fault may wipe; the product store's durability is not what this suite tests.
+ *
+ * A region named in `clusterRegions` (by default r2) keeps its realtime store on a Redis Cluster
+ * instead (redis-cluster.ts): its dispatchers reach the nodes directly, so that region has no
+ * dispatcher→redis links, and its store faults are the nodes' own (killed, paused).
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -41,7 +46,9 @@ export interface Link {
 
 export interface Region {
   name: string;
-  redis: ManagedProcess;
+  /** The region's realtime store: one Redis server, or the nodes of a Redis Cluster. */
+  redis: ManagedProcess[];
+  cluster: RegionCluster | undefined;
   dispatchers: ManagedProcess[];
   nodes: ManagedProcess[];
   /** A balancer over the region's nodes (for standard EventSource viewers). */
@@ -56,6 +63,8 @@ export interface Topology {
   webRedis: ManagedProcess;
   links: Link[];
   processes: ManagedProcess[];
+  /** The regions' Redis Clusters (none when every region runs on one server). */
+  clusters: RegionCluster[];
   stop(): Promise<void>;
 }
 
@@ -78,7 +87,12 @@ function redisSpec(name: string, region: string, port: number): ProcessSpec {
   };
 }
 
-export async function startTopology(options: { regions?: number; random: () => number }): Promise<Topology> {
+export async function startTopology(options: {
+  regions?: number;
+  /** Regions whose realtime store is a Redis Cluster. */
+  clusterRegions?: readonly string[];
+  random: () => number;
+}): Promise<Topology> {
   const regionNames = Array.from({ length: options.regions ?? 2 }, (_, i) => `r${i + 1}`);
   const links: Link[] = [];
   const processes: ManagedProcess[] = [];
@@ -107,14 +121,23 @@ export async function startTopology(options: { regions?: number; random: () => n
 
   const regions: Region[] = [];
   for (const region of layout) {
-    const redis = new ManagedProcess(redisSpec(`redis-${region.name}`, region.name, region.redisPort));
+    const cluster = options.clusterRegions?.includes(region.name)
+      ? await RegionCluster.create(region.name, base())
+      : undefined;
+    const redis = cluster
+      ? cluster.nodes
+      : [new ManagedProcess(redisSpec(`redis-${region.name}`, region.name, region.redisPort))];
     // Deliveries from any dispatcher to a node go through that node's proxy (its PUBLIC_URL).
     const nodeProxies = await Promise.all(
       region.nodePorts.map((port, j) => proxy(`${region.name} dispatchers→node-${j + 1}`, 'dispatcher->node', port)),
     );
     const dispatchers: ManagedProcess[] = [];
     for (const [i, port] of region.dispatcherPorts.entries()) {
-      const toRedis = await proxy(`${region.name} dispatcher-${i + 1}→redis`, 'dispatcher->redis', region.redisPort);
+      const store: Record<string, string> = cluster
+        ? { REDIS_CLUSTER_NODES: cluster.seeds }
+        : {
+            REDIS_URL: `redis://127.0.0.1:${(await proxy(`${region.name} dispatcher-${i + 1}→redis`, 'dispatcher->redis', region.redisPort)).port}`,
+          };
       const peers: string[] = [];
       for (const other of layout) {
         if (other === region) continue;
@@ -141,7 +164,7 @@ export async function startTopology(options: { regions?: number; random: () => n
             ...base(),
             PORT: String(port),
             REGION: region.name,
-            REDIS_URL: `redis://127.0.0.1:${toRedis.port}`,
+            ...store,
             PEERS: peers.join(','),
             NODE_TTL_MS: String(NODE_TTL_MS),
             VIEWER_COUNT_INTERVAL_MS: String(VIEWER_COUNT_INTERVAL_MS),
@@ -187,8 +210,8 @@ export async function startTopology(options: { regions?: number; random: () => n
       targets: region.nodePorts.map((port) => ({ host: '127.0.0.1', port })),
     });
     proxies.push(balancer);
-    regions.push({ name: region.name, redis, dispatchers, nodes, balancer, nodeUrls });
-    processes.push(redis, ...dispatchers, ...nodes);
+    regions.push({ name: region.name, redis, cluster, dispatchers, nodes, balancer, nodeUrls });
+    processes.push(...redis, ...dispatchers, ...nodes);
   }
 
   const first = regions[0] as Region;
@@ -217,13 +240,19 @@ export async function startTopology(options: { regions?: number; random: () => n
   });
   processes.push(webRedis, web);
 
+  const clusters = regions.flatMap((r) => (r.cluster ? [r.cluster] : []));
   const stop = async () => {
     await Promise.all([...processes].reverse().map((p) => p.stop()));
     await Promise.all(proxies.map((p) => p.close()));
+    for (const cluster of clusters) cluster.removeFiles();
   };
   try {
     // In dependency order; within a tier, together.
-    await Promise.all([...regions.map((r) => r.redis), webRedis].map((p) => p.start()));
+    await Promise.all([
+      ...regions.flatMap((r) => (r.cluster ? [] : r.redis)).map((p) => p.start()),
+      ...clusters.map((c) => c.start()),
+      webRedis.start(),
+    ]);
     await Promise.all(regions.flatMap((r) => r.dispatchers).map((p) => p.start()));
     await Promise.all(regions.flatMap((r) => r.nodes).map((p) => p.start()));
     await web.start(120_000);
@@ -231,5 +260,5 @@ export async function startTopology(options: { regions?: number; random: () => n
     await stop();
     throw error;
   }
-  return { regions, web, webRedis, links, processes, stop };
+  return { regions, web, webRedis, links, processes, clusters, stop };
 }

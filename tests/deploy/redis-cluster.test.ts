@@ -1,12 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { clusterPorts } from '@ovation/shared/local-redis-cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test-support/poll.js';
-import { freePort } from '../../test-support/ports.js';
 import { repoPath } from './read.js';
 
 /*
@@ -25,20 +24,6 @@ const GONE = '192.0.2.1';
 const dir = mkdtempSync(join(tmpdir(), 'ovation-redis-cluster-scripts-'));
 const nodes: Array<{ port: number; conf: string; process?: ChildProcess }> = [];
 const seeds = () => nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
-
-/** A free port whose cluster bus port (+10000) is free too. */
-async function portWithBus(taken: number[]): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port + 10_000 > 65_535 || taken.includes(port)) continue;
-    const busFree = await new Promise<boolean>((resolve) => {
-      const probe = createServer();
-      probe.once('error', () => resolve(false));
-      probe.listen(port + 10_000, '127.0.0.1', () => probe.close(() => resolve(true)));
-    });
-    if (busFree) return port;
-  }
-}
 
 /** A node as the StatefulSet starts it: through start-node.sh, or (`plain`) redis-server alone. */
 function start(node: (typeof nodes)[number], plain = false): void {
@@ -123,9 +108,7 @@ async function createCluster(): Promise<{ code: number; output: string }> {
 }
 
 beforeAll(async () => {
-  const ports: number[] = [];
-  for (let i = 0; i < 6; i++) ports.push(await portWithBus(ports));
-  for (const [i, port] of ports.entries()) nodes.push({ port, conf: join(dir, `nodes-${i}.conf`) });
+  for (const [i, port] of (await clusterPorts(6)).entries()) nodes.push({ port, conf: join(dir, `nodes-${i}.conf`) });
   for (const node of nodes) start(node);
   await allAnswer();
 });

@@ -30,11 +30,7 @@ export class LocalRedisCluster {
 
   static async start(options: { masters?: number; nodeTimeoutMs?: number } = {}): Promise<LocalRedisCluster> {
     const masters = options.masters ?? 3;
-    const ports: number[] = [];
-    while (ports.length < masters * 2) {
-      const port = await freePortWithBus();
-      if (!ports.includes(port)) ports.push(port);
-    }
+    const ports = await clusterPorts(masters * 2);
     const cluster = new LocalRedisCluster(
       ports,
       mkdtempSync(join(tmpdir(), 'ovation-cluster-')),
@@ -42,14 +38,7 @@ export class LocalRedisCluster {
     );
     try {
       await Promise.all(ports.map((port) => cluster.launch(port)));
-      await run('redis-cli', [
-        '--cluster',
-        'create',
-        ...ports.map((port) => `127.0.0.1:${port}`),
-        '--cluster-replicas',
-        '1',
-        '--cluster-yes',
-      ]);
+      await formCluster(ports);
       await cluster.waitHealthy();
     } catch (error) {
       await cluster.stop();
@@ -103,9 +92,7 @@ export class LocalRedisCluster {
   /** The ports of the nodes that are masters now. */
   async masterPorts(): Promise<number[]> {
     const masters: number[] = [];
-    for (const port of this.livePorts()) {
-      if ((await withRedisAt(port, (probe) => probe.info('replication'))).includes('role:master')) masters.push(port);
-    }
+    for (const port of this.livePorts()) if (await isMasterAt(port)) masters.push(port);
     return masters;
   }
 
@@ -145,26 +132,10 @@ export class LocalRedisCluster {
    * replicas are in sync.
    */
   async waitHealthy(timeoutMs = 30_000): Promise<void> {
-    await until(
-      'the Redis Cluster to be ok on every node',
-      async () => {
-        const live = this.livePorts();
-        for (const port of live) {
-          const healthy = await withRedisAt(port, async (probe) => {
-            const info = String(await probe.call('CLUSTER', 'INFO'));
-            if (!info.includes('cluster_state:ok') || !info.includes('cluster_slots_ok:16384')) return false;
-            // Every slot's master is a live node (a killed one is still listed until its replica took over).
-            if ((await clusterSlots(probe)).some((range) => !live.includes(range[2][1]))) return false;
-            // Every master has its replicas in sync (right after `create`, they are still loading).
-            const replication = await probe.info('replication');
-            return !(replication.includes('role:master') && /slave\d+:.*state=(?!online)/.test(replication));
-          });
-          if (!healthy) return false;
-        }
-        return true;
-      },
-      { timeoutMs, intervalMs: 50 },
-    );
+    await until('the Redis Cluster to be ok on every node', () => clusterHealthy(this.livePorts()), {
+      timeoutMs,
+      intervalMs: 50,
+    });
   }
 
   async stop(): Promise<void> {
@@ -177,39 +148,89 @@ export class LocalRedisCluster {
   }
 
   private async launch(port: number): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--loglevel',
-        'warning',
-        '--dir',
-        this.dir,
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(this.dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout',
-        String(this.nodeTimeoutMs),
-        // A replica's first sync starts at once (the default waits 5 s for more replicas to join).
-        '--repl-diskless-sync-delay',
-        '0',
-      ],
-      { stdio: 'ignore' },
-    );
+    const child = spawn('redis-server', clusterNodeArgs(port, this.dir, this.nodeTimeoutMs), { stdio: 'ignore' });
     this.processes.set(port, child);
     await until(`redis-server (cluster node) on port ${port}`, async () => {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
       return (await withRedisAt(port, (probe) => probe.ping())) === 'PONG';
     });
   }
+}
+
+/**
+ * The arguments of `redis-server` for one node of a private cluster on 127.0.0.1:`port`, keeping
+ * nothing on disk but its cluster config (in `dir`, so a restarted node rejoins as itself). Nodes
+ * time out after `nodeTimeoutMs`: a dead master's replica takes over within about two of them.
+ */
+export function clusterNodeArgs(port: number, dir: string, nodeTimeoutMs: number): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--loglevel',
+    'warning',
+    '--dir',
+    dir,
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    join(dir, `nodes-${port}.conf`),
+    '--cluster-node-timeout',
+    String(nodeTimeoutMs),
+    // A replica's first sync starts at once (the default waits 5 s for more replicas to join).
+    '--repl-diskless-sync-delay',
+    '0',
+  ];
+}
+
+/** Forms a cluster of the running nodes on `ports` (half masters, a replica each) with redis-cli. */
+export async function formCluster(ports: readonly number[]): Promise<void> {
+  await run('redis-cli', [
+    '--cluster',
+    'create',
+    ...ports.map((port) => `127.0.0.1:${port}`),
+    '--cluster-replicas',
+    '1',
+    '--cluster-yes',
+  ]);
+}
+
+/**
+ * Whether the cluster is whole as seen from each of the live nodes on `livePorts`: every node says
+ * the cluster is ok, every slot's master is one of the live nodes (a killed one is still listed
+ * until its replica took over), and every live replica is in sync with its master. A node that
+ * does not answer throws (not yet).
+ */
+export async function clusterHealthy(livePorts: readonly number[]): Promise<boolean> {
+  let masters = 0;
+  let replicasInSync = 0;
+  for (const port of livePorts) {
+    const healthy = await withRedisAt(port, async (probe) => {
+      const info = String(await probe.call('CLUSTER', 'INFO'));
+      if (!info.includes('cluster_state:ok') || !info.includes('cluster_slots_ok:16384')) return false;
+      if ((await clusterSlots(probe)).some((range) => !livePorts.includes(range[2][1]))) return false;
+      const replication = await probe.info('replication');
+      if (replication.includes('role:master')) {
+        masters++;
+        replicasInSync += replication.match(/^slave\d+:.*state=online/gm)?.length ?? 0;
+      }
+      return true;
+    });
+    if (!healthy) return false;
+  }
+  // Every live node that is not a master is a replica in sync (right after `create` or a rejoin,
+  // replicas are still loading, or not yet listed by their master).
+  return replicasInSync === livePorts.length - masters;
+}
+
+/** Whether a node answers as a master now (its INFO replication). */
+export async function isMasterAt(port: number): Promise<boolean> {
+  return (await withRedisAt(port, (probe) => probe.info('replication'))).includes('role:master');
 }
 
 /**
@@ -230,6 +251,16 @@ export async function withRedisAt<T>(port: number, use: (probe: Redis) => Promis
 /** CLUSTER SLOTS: per range of slots, [first, last, [master host, master port], …replicas]. */
 async function clusterSlots(probe: Redis): Promise<Array<[number, number, [string, number]]>> {
   return (await probe.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
+}
+
+/** `count` distinct free ports whose cluster bus ports (+10000) are free too. */
+export async function clusterPorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = await freePortWithBus();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  return ports;
 }
 
 /** A free port whose cluster bus port (+10000) is free too. */
