@@ -44,6 +44,16 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+/** A publish with an Idempotency-Key of its own (`<topic>-<n>`): sent again, it is the same event. */
+async function keyed(topic: string, n: number): Promise<number> {
+  const response = await postJson(
+    `${dispatcher.url}/publish`,
+    { topic, type: 'comment', data: { n } },
+    { authorization: `Bearer ${TEST_TOKEN}`, 'idempotency-key': `${topic}-${n}` },
+  ).catch(() => ({ status: 0 }));
+  return response.status;
+}
+
 async function publish(n: number): Promise<{ status: number; id?: string }> {
   const response = await postJson(
     `${dispatcher.url}/publish`,
@@ -148,6 +158,37 @@ describe('Redis Cluster: a master killed while publishing', () => {
   }, 150_000);
 
   /*
+   * A publish the replica confirms too late gets 503, and reaches viewers once it is confirmed: its
+   * topic had gone quiet, so the node had already looked for a lost tail, and no later event would
+   * reveal the gap.
+   */
+  it('delivers a publish its replica confirmed late, though it answered 503', async () => {
+    const topic = 'video:late';
+    await cluster.waitHealthy();
+    const watcher = await TestViewer.connect(`${node.url}/connect?topics=${topic}`);
+    const seen = () => watcher.events('comment').map((e) => (e.data as { n: number }).n);
+    try {
+      await waitFor('the first event accepted', async () => (await keyed(topic, 0)) === 202, { timeoutMs: 20_000 });
+      await waitFor('the viewer to have it', () => seen().includes(0), { timeoutMs: 10_000 });
+      // Its viewer count too: a later one would be the event that reveals the gap.
+      await waitFor('the viewer count', () => watcher.events('viewers').length > 0, { timeoutMs: 10_000 });
+      // Quiet for longer than the node waits before it probes the topic's log (QUIET_MS, 1 s).
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const replica = await cluster.replicaOf(await cluster.masterPortOf(`{${topic}}`));
+      cluster.pause(replica);
+      try {
+        expect(await keyed(topic, 1), 'a publish no replica confirmed in time').toBe(503);
+      } finally {
+        cluster.resume(replica);
+      }
+      await waitFor('the viewer to have it once confirmed', () => seen().includes(1), { timeoutMs: 10_000 });
+      expect(seen()).toEqual([0, 1]);
+    } finally {
+      watcher.close();
+    }
+  }, 60_000);
+
+  /*
    * A publish the replica did not confirm (it is stopped) gets 503 — and must reach no viewer: the
    * master dies, its replica takes over without the event, another event takes its position there,
    * and the publisher's retry (same key) is accepted after it. A dispatcher that showed viewers the
@@ -157,19 +198,11 @@ describe('Redis Cluster: a master killed while publishing', () => {
    */
   it('shows viewers no event a replica did not confirm: its retry after the failover is seen once, in order', async () => {
     const topic = 'video:unconfirmed';
-    const keyed = async (n: number) =>
-      (
-        await postJson(
-          `${dispatcher.url}/publish`,
-          { topic, type: 'comment', data: { n } },
-          { authorization: `Bearer ${TEST_TOKEN}`, 'idempotency-key': `unconfirmed-${n}` },
-        ).catch(() => ({ status: 0 }))
-      ).status;
     await cluster.waitHealthy();
     const watcher = await TestViewer.connect(`${node.url}/connect?topics=${topic}`);
     const seen = () => watcher.events('comment').map((e) => (e.data as { n: number }).n);
     try {
-      await waitFor('the first event accepted', async () => (await keyed(0)) === 202, { timeoutMs: 20_000 });
+      await waitFor('the first event accepted', async () => (await keyed(topic, 0)) === 202, { timeoutMs: 20_000 });
       await waitFor('the viewer to have it', () => seen().includes(0), { timeoutMs: 10_000 });
 
       const master = await cluster.masterPortOf(`{${topic}}`);
@@ -178,7 +211,7 @@ describe('Redis Cluster: a master killed while publishing', () => {
       // A stopped replica still receives into its socket buffers: what the master sends next waits
       // in the master's own memory only behind 16 MiB that fill them.
       await withRedisAt(master, (probe) => probe.set(`{${topic}}:filler`, 'x'.repeat(16 * 1024 * 1024)));
-      expect(await keyed(1), 'a publish no replica confirmed').toBe(503);
+      expect(await keyed(topic, 1), 'a publish no replica confirmed').toBe(503);
       await cluster.kill(master);
       cluster.resume(replica);
       await waitFor(
@@ -192,10 +225,10 @@ describe('Redis Cluster: a master killed while publishing', () => {
       await cluster.restart(master);
       await cluster.waitHealthy();
 
-      await waitFor('another event accepted by the new master', async () => (await keyed(2)) === 202, {
+      await waitFor('another event accepted by the new master', async () => (await keyed(topic, 2)) === 202, {
         timeoutMs: 20_000,
       });
-      await waitFor('the refused event accepted when sent again', async () => (await keyed(1)) === 202, {
+      await waitFor('the refused event accepted when sent again', async () => (await keyed(topic, 1)) === 202, {
         timeoutMs: 20_000,
       });
       await waitFor('the viewer to have both', () => seen().includes(1) && seen().includes(2), { timeoutMs: 10_000 });

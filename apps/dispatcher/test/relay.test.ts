@@ -311,6 +311,63 @@ describe('relay from a Redis Cluster: an outbox per slot', () => {
   });
 });
 
+describe('relay from a Redis Cluster whose replicas confirm (REDIS_WAIT_REPLICAS 1)', () => {
+  /*
+   * An accept no replica confirmed gets 503, but its outbox entry is written with it. Sent on, a
+   * peer would show events a failover can take back from this region's log (the peer then drops
+   * the event that takes their position here as one it had). The relayer sends an entry only once
+   * the replicas have it.
+   */
+  it('sends a peer nothing the replicas lack, and sends it once they have it', async () => {
+    const { peer, url } = await fakePeer();
+    peer.down = false;
+    cleanup.push(() => peer.server?.close());
+    const app = await buildApp(
+      loadDispatcherConfig({
+        INTERNAL_TOKEN: TOKEN,
+        LOG_LEVEL: 'silent',
+        REDIS_CLUSTER_NODES: shared.cluster().seeds,
+        REDIS_PREFIX: shared.prefix(),
+        REGION: 'us',
+        PEERS: `eu=${url}`,
+      }),
+    );
+    cleanup.push(() => app.close());
+    await app.ready();
+    await waitFor(
+      'the dispatcher to reach Redis',
+      async () => (await app.inject({ url: '/healthz' })).statusCode === 200,
+    );
+    const topic = 'video:relay-confirmed';
+    const publish = async (n: number) =>
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/publish',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          payload: { topic, type: 'comment', data: { n } },
+        })
+      ).statusCode;
+    expect(await publish(0)).toBe(202);
+    await waitFor('the peer to have the first event', () => peer.received.includes(0), { timeoutMs: 10_000 });
+
+    const cluster = shared.cluster();
+    const replica = await cluster.replicaOf(await cluster.masterPortOf(`{${topic}}`));
+    cluster.pause(replica);
+    try {
+      expect(await publish(1), 'an accept no replica confirmed').toBe(503);
+      // Nothing to wait for: the relayer reads its outbox every 50 ms, so 1.5 s is thirty chances
+      // to send the entry a replica lacks.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(peer.received).toEqual([0]);
+    } finally {
+      cluster.resume(replica);
+    }
+    await waitFor('the peer to have it once the replica does', () => peer.received.includes(1), { timeoutMs: 10_000 });
+    expect(peer.received).toEqual([0, 1]);
+  });
+});
+
 describe('a publish accepted again after its region lost the first answer', () => {
   it('reaches a peer once: the peer knows it by its key in the region it came from', async () => {
     // The peer region: a real dispatcher (memory engine) listening for relays.

@@ -79,6 +79,9 @@ type Round =
   | { duplicates: Array<{ index: number; answer?: string | undefined }> }
   | { replay: string[] };
 
+/** Unconfirmed accepts a dispatcher keeps for delivery once confirmed; past it, the next event shows the gap. */
+const MAX_LATE_DELIVERIES = 1000;
+
 /** Rounds a publish may take when some of its events turn out accepted already (their keys, marks). */
 const MAX_ROUNDS = 3;
 
@@ -120,6 +123,8 @@ export function createPublisher(deps: {
     }
   };
 
+  /** Accepts waiting for their replicas to confirm them after their 503 (see `accept`). */
+  let lateDeliveries = 0;
   const unreplicated = () => {
     metrics.publishRequests.inc({ outcome: 'unreplicated' });
     return new AppError(
@@ -162,19 +167,14 @@ export function createPublisher(deps: {
     }
 
     if (routes.size > MAX_REMEMBERED_ROUTES) routes.clear();
-    // The events are in the master's log but no replica confirmed them in time. Nothing goes to the
-    // nodes: this master may have lost its slots to its replica already (it was stopped, and has
-    // not heard yet), and what it accepts then is dropped when it rejoins as a replica — viewers
-    // would have seen events the log no longer has, and again, at other positions, when retried.
-    // Kept by this master, they reach the nodes as a gap the next event reveals, or a lost tail
-    // they probe for (topic-order.ts); a retry with the same keys is answered from the store.
-    if (accepted.some((topic) => topic.unreplicated)) throw unreplicated();
     const done: Array<{ index: number; id: string; wire: string }> = [];
+    const deliveries: Array<{ targets: ReturnType<NodeChannels['get']>[]; wires: string[] }> = [];
     const times = new Map<number, string>();
     list.forEach((group, g) => {
       const { epoch, base, nodes } = accepted[g] as (typeof accepted)[number];
       routes.set(group.topic, nodes);
-      const targets = nodes.map((node) => channels.get(node.nodeId, node.url));
+      const delivery = { targets: nodes.map((node) => channels.get(node.nodeId, node.url)), wires: [] as string[] };
+      deliveries.push(delivery);
       group.indexes.forEach((index, k) => {
         const item = items[index] as Item;
         let time = times.get(item.ts);
@@ -187,9 +187,33 @@ export function createPublisher(deps: {
         // The body is `{…}` without the id: the wire event is the id spliced in front.
         const wire = `{"id":"${id}",${(group.bodies[k] as string).slice(1)}`;
         done.push({ index, id, wire });
-        for (const channel of targets) channel.enqueue(wire);
+        delivery.wires.push(wire);
       });
     });
+    const deliver = () => {
+      for (const { targets, wires } of deliveries)
+        for (const wire of wires) for (const channel of targets) channel.enqueue(wire);
+    };
+    // The events are in the master's log but no replica confirmed them in time: 503, and nothing
+    // goes to the nodes yet — this master may have lost its slots to its replica already (it was
+    // stopped, and has not heard yet), and what it accepts then is dropped when it rejoins as a
+    // replica: viewers would have seen events the log no longer has, and again, at other
+    // positions, when retried. They go once the replicas have them after all, this master still
+    // the slot's (a replica that was only slow); else nodes find what the log keeps as a gap the
+    // next event reveals. A retry with the same keys is answered from the store.
+    const late = accepted.find((topic) => topic.unreplicated)?.confirmLater;
+    if (late) {
+      if (lateDeliveries < MAX_LATE_DELIVERIES) {
+        lateDeliveries++;
+        late()
+          .then((confirmed) => confirmed && deliver())
+          .catch(() => {})
+          .finally(() => lateDeliveries--);
+      }
+      throw unreplicated();
+    }
+    if (accepted.some((topic) => topic.unreplicated)) throw unreplicated();
+    deliver();
     return { accepted: done };
   };
 

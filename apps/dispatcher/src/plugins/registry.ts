@@ -4,8 +4,9 @@ import { MemoryRegistry } from '../registry/memory-registry.js';
 import { RedisRegistry } from '../registry/redis-registry.js';
 import type { SubscriptionRegistry } from '../registry/registry.js';
 import { ClusterOutbox, MemoryOutbox, RedisOutbox, type RelayOutbox } from '../relay/outbox.js';
+import type { Durability } from '../topic-log/confirmations.js';
 import { MemoryTopicLog } from '../topic-log/memory-topic-log.js';
-import { type Durability, RedisTopicLog } from '../topic-log/redis-topic-log.js';
+import { RedisTopicLog } from '../topic-log/redis-topic-log.js';
 import type { TopicLog, TopicLogLimits } from '../topic-log/topic-log.js';
 
 export interface RegistryHandle {
@@ -79,8 +80,8 @@ export function openRegistry(options: {
     registry,
     log,
     outbox: isCluster(redis)
-      ? new ClusterOutbox(redis, options.redisPrefix)
-      : new RedisOutbox(redis, options.redisPrefix),
+      ? new ClusterOutbox(redis, options.redisPrefix, log.confirmations)
+      : new RedisOutbox(redis, options.redisPrefix, log.confirmations),
     kind: 'redis',
     onStoreLost: (listener) => {
       log.onStoreLost = () => listener(registry.knownLiveNodeIds());

@@ -1,5 +1,6 @@
 import { masters, pipelined, slotOf } from '@ovation/shared/redis';
 import type { Cluster, Redis } from 'ioredis';
+import type { ReplicaConfirmations } from '../topic-log/confirmations.js';
 import { outboxIndexKey, outboxKey } from '../topic-log/redis-topic-log.js';
 
 /*
@@ -15,6 +16,10 @@ import { outboxIndexKey, outboxKey } from '../topic-log/redis-topic-log.js';
  * was lost: the next relayer takes over where the outbox stands. In order, too: the outbox holds
  * events in the order the region accepted them. The memory engine (one dispatcher) keeps it in
  * this process.
+ *
+ * With replicas asked to confirm (REDIS_WAIT_REPLICAS), what is read goes to the peer only once
+ * the replicas have it too (confirmations.ts): an accept that got 503 because they did not is in
+ * the outbox all the same, and a failover could take it back from the log after a peer showed it.
  */
 export interface OutboxEntry {
   id: string;
@@ -56,6 +61,7 @@ export class RedisOutbox implements RelayOutbox {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly confirmations?: ReplicaConfirmations,
   ) {}
 
   private reader(peer: string): Redis {
@@ -94,6 +100,11 @@ export class RedisOutbox implements RelayOutbox {
     for (const [id, fields] of reply?.[0]?.[1] ?? []) {
       const entry = parseEntry(id, fields);
       if (entry) entries.push(entry);
+    }
+    // One server: the reader's connection and the client's reach the same one.
+    const { confirmations } = this;
+    if (entries.length > 0 && confirmations && !(await confirmations.soFar(-1, confirmations.connectionOf(-1)))) {
+      throw new Error('outbox entries not confirmed by a Redis replica in time');
     }
     return entries;
   }
@@ -139,6 +150,7 @@ export class ClusterOutbox implements RelayOutbox {
   constructor(
     private readonly redis: Cluster,
     private readonly prefix: string,
+    private readonly confirmations?: ReplicaConfirmations,
   ) {}
 
   async read(peer: string, after: string, count: number, blockMs: number): Promise<OutboxEntry[]> {
@@ -149,6 +161,8 @@ export class ClusterOutbox implements RelayOutbox {
     for (;;) {
       await this.scanIfDue(peer);
       const slots = (await this.redis.zrange(outboxIndexKey(this.prefix, peer), 0, -1)).map(Number);
+      // The connections the reads go out on (the slot map at this moment): confirmations ask them.
+      const sentTo = new Map(slots.map((slot) => [slot, this.confirmations?.connectionOf(slot)]));
       const replies = await pipelined<number, Array<[string, string[]]>>(
         this.redis,
         slots,
@@ -158,8 +172,14 @@ export class ClusterOutbox implements RelayOutbox {
           pipeline.xrange(outboxKey(this.prefix, peer, slot), cursor ? `(${cursor}` : '-', '+', 'COUNT', count);
         },
       );
+      // A slot whose entries the replicas may lack is read again next time (its cursor stays).
+      const read = slots
+        .filter((_, i) => (replies[i]?.length ?? 0) > 0)
+        .map((slot) => ({ slot, sentTo: sentTo.get(slot) }));
+      const held = this.confirmations ? await this.confirmations.slotsHeld(read) : undefined;
       const entries: OutboxEntry[] = [];
       slots.forEach((slot, i) => {
+        if (held && !held.has(slot)) return;
         for (const [id, fields] of replies[i] ?? []) {
           if (entries.length >= count) return;
           const entry = parseEntry(`${slot}/${id}`, fields);

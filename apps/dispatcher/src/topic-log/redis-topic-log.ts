@@ -1,7 +1,8 @@
 import { IDEMPOTENCY_TTL_MS, newEpoch, randomTag } from '@ovation/shared';
-import { groupBySlot, isCluster, type RedisClient, ReplicaWaiter, slotOf, slotTag } from '@ovation/shared/redis';
+import { groupBySlot, isCluster, type RedisClient, slotOf, slotTag } from '@ovation/shared/redis';
 import type { Redis } from 'ioredis';
 import type { RedisNodeRegistry } from '../registry/redis/nodes.js';
+import { type Durability, type ReplicaConfirmations, replicaConfirmations } from './confirmations.js';
 import {
   type AcceptRequest,
   type AcceptResult,
@@ -51,7 +52,8 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  * time is marked `unreplicated`, and the publisher answers 503 and delivers none of it (a master
  * that dies before its replica has the events must not leave a 202 behind, and one its replica
  * replaced while it was stopped must not show viewers events the log will not have). Reads for
- * nodes, and answers found in the store (a repeated key), are confirmed the same way first.
+ * nodes, and answers found in the store (a repeated key), are confirmed the same way first; so are
+ * the relay outbox's entries before they go to a peer (confirmations.ts).
  *
  * Store loss: the registry was lost with the data, so until the nodes have re-registered (their
  * next heartbeat) a publish would find no node and its 202 would not reach connected viewers. The
@@ -331,9 +333,6 @@ export function outboxKey(prefix: string, peer: string, slot = -1): string {
 }
 
 /** `:{<tag of slot>}` on a cluster (a key beside that slot's topics); nothing on one server (-1). */
-/** How long the write that precedes a confirmation of what a slot holds lives (confirmedSoFar). */
-const FENCE_TTL_MS = 60_000;
-
 function slotPart(slot: number): string {
   return slot < 0 ? '' : `:{${slotTag(slot)}}`;
 }
@@ -363,17 +362,14 @@ type WithScripts = RedisClient & {
   ): Promise<Array<[string, string, string, string, string, Array<[string, string[]]>, string, number]>>;
 };
 
-/** How many replicas must confirm an accept, and how long to wait for them (RedisTopicLog). */
-export interface Durability {
-  waitReplicas: number;
-  waitTimeoutMs: number;
-}
-
 export class RedisTopicLog implements TopicLog {
   private readonly redis: WithScripts;
   private readonly cluster: boolean;
-  /** Confirms accepts with the replicas (durability), one shared WAIT per master at a time. */
-  private readonly waiter: ReplicaWaiter | undefined;
+  /**
+   * Confirms with the replicas (durability) what leaves the store: accepts, answers found, reads;
+   * the relay outbox asks it too. None when no replica is asked for.
+   */
+  readonly confirmations: ReplicaConfirmations | undefined;
   /** The store marker per hash slot (one server: slot -1), while fetched or known. */
   private readonly markers = new Map<number, Promise<string>>();
   /**
@@ -401,13 +397,10 @@ export class RedisTopicLog implements TopicLog {
       maxEvents: 0,
       maxBytes: 0,
     },
-    private readonly durability: Durability = { waitReplicas: 0, waitTimeoutMs: 0 },
+    durability: Durability = { waitReplicas: 0, waitTimeoutMs: 0 },
   ) {
     this.cluster = isCluster(redis);
-    this.waiter =
-      durability.waitReplicas > 0
-        ? new ReplicaWaiter(redis, durability.waitReplicas, durability.waitTimeoutMs)
-        : undefined;
+    this.confirmations = replicaConfirmations(redis, (slot) => `${prefix}:fence${slotPart(slot)}`, durability);
     if (!('ovationTopicAccept' in redis)) {
       redis.defineCommand('ovationTopicAccept', { lua: ACCEPT });
       redis.defineCommand('ovationTopicRead', { lua: READ });
@@ -553,7 +546,7 @@ export class RedisTopicLog implements TopicLog {
     if (relaying) for (const peer of this.relay.peers) keys.push(outboxKey(this.prefix, peer, slot));
     let reply: Array<string | number | string[]>;
     // The connection the script goes out on (the slot map at this moment): confirmations ask it.
-    const sentTo = this.waiter?.connectionOf(slot);
+    const sentTo = this.confirmations?.connectionOf(slot);
     try {
       reply = await this.redis.ovationTopicAccept(keys.length, ...keys, ...args);
     } catch (error) {
@@ -566,7 +559,7 @@ export class RedisTopicLog implements TopicLog {
     }
     if (reply[0] === -2) {
       const replay = String(reply[1]).split(',');
-      return (await this.confirmedSoFar(slot, sentTo)) ? { replay } : { replay, unreplicated: true };
+      return (await this.heldSoFar(slot, sentTo)) ? { replay } : { replay, unreplicated: true };
     }
     if (reply[0] === -1) {
       const duplicates: Array<{ append: number; index: number; answer?: string }> = [];
@@ -578,7 +571,7 @@ export class RedisTopicLog implements TopicLog {
           ...(answer === '' ? {} : { answer }),
         });
       }
-      return (await this.confirmedSoFar(slot, sentTo)) ? { duplicates } : { duplicates, unreplicated: true };
+      return (await this.heldSoFar(slot, sentTo)) ? { duplicates } : { duplicates, unreplicated: true };
     }
     if (relaying) {
       this.relay.peers.forEach((peer, o) => {
@@ -597,13 +590,13 @@ export class RedisTopicLog implements TopicLog {
     for (let i = 0; i < appends.length; i++) memberLists.push(reply[i * 3 + 2] as string[]);
     const [nodes, replicated] = await Promise.all([
       this.registry.resolveNodes(memberLists),
-      this.confirmed(slot, sentTo),
+      this.confirmations?.written(slot, sentTo) ?? true,
     ]);
     return appends.map((_, i) => ({
       epoch: String(reply[i * 3]),
       base: Number(reply[i * 3 + 1]),
       nodes: nodes[i] ?? [],
-      ...(replicated ? {} : { unreplicated: true }),
+      ...(replicated ? {} : { unreplicated: true, confirmLater: () => this.confirmLater(slot, sentTo) }),
     }));
   }
 
@@ -624,36 +617,13 @@ export class RedisTopicLog implements TopicLog {
     return this.share;
   }
 
-  /**
-   * Whether the replicas durability asks for have what was written on `sentTo`, the slot's master
-   * when the write went out. Not when the slot's master is another one now (a failover, a
-   * redirection): which node ran the write is not known then — a master its replica replaced
-   * while it was stopped runs writes for a moment before it hears so, and WAIT on the new master
-   * would confirm nothing of them.
-   */
-  private async confirmed(slot: number, sentTo: Redis | undefined): Promise<boolean> {
-    if (!this.waiter) return true;
-    if (!sentTo || this.waiter.connectionOf(slot) !== sentTo) return false;
-    const acked = await this.waiter.waitOn(sentTo).catch(() => 0);
-    return acked >= this.durability.waitReplicas;
+  private async confirmLater(slot: number, sentTo: Redis | undefined): Promise<boolean> {
+    return this.confirmations ? this.confirmations.later(slot, sentTo) : true;
   }
 
-  /**
-   * Whether the replicas durability asks for have everything the slot's master holds so far. WAIT
-   * covers only what this connection wrote: what a script found (a request key, an event key, the
-   * history a node reads) may have been written by another dispatcher, so a small write goes
-   * first — the replication stream is ordered, and a replica that has it has all before it.
-   */
-  private async confirmedSoFar(slot: number, sentTo: Redis | undefined): Promise<boolean> {
-    if (!this.waiter) return true;
-    if (!sentTo || this.waiter.connectionOf(slot) !== sentTo) return false;
-    try {
-      // On that very connection: a node that is no longer the slot's master refuses it (MOVED).
-      await sentTo.set(`${this.prefix}:fence${slotPart(slot)}`, '1', 'PX', FENCE_TTL_MS);
-    } catch {
-      return false;
-    }
-    return this.confirmed(slot, sentTo);
+  /** Whether what the slot's master holds (an answer the script found) is on the replicas too. */
+  private async heldSoFar(slot: number, sentTo: Redis | undefined): Promise<boolean> {
+    return this.confirmations ? this.confirmations.soFar(slot, sentTo) : true;
   }
 
   async read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead> {
@@ -662,21 +632,32 @@ export class RedisTopicLog implements TopicLog {
 
   async readMany(requests: readonly ReadRequest[]): Promise<TopicRead[]> {
     const results: TopicRead[] = new Array(requests.length);
-    const chunks: Array<Promise<void>> = [];
+    const chunks: Array<Promise<{ slot: number; sentTo: Redis | undefined }>> = [];
     const indexed = requests.map((request, index) => ({ request, index }));
-    for (const { items } of groupBySlot(indexed, ({ request }) => request.topic, this.cluster)) {
+    for (const { slot, items } of groupBySlot(indexed, ({ request }) => request.topic, this.cluster)) {
       for (let i = 0; i < items.length; i += READ_CHUNK) {
         const chunk = items.slice(i, i + READ_CHUNK);
+        // The connection the read goes out on (the slot map at this moment): confirmations ask it.
+        const sentTo = this.confirmations?.connectionOf(slot);
         chunks.push(
           this.readChunk(chunk.map(({ request }) => request)).then((reads) => {
             chunk.forEach(({ index }, k) => {
               results[index] = reads[k] as TopicRead;
             });
+            return { slot, sentTo };
           }),
         );
       }
     }
-    await Promise.all(chunks);
+    const read = await Promise.all(chunks);
+    // What nodes read goes to viewers: only what the replicas have too, or a failover could take
+    // back events they were shown (confirmations.ts).
+    if (this.confirmations) {
+      const held = await this.confirmations.slotsHeld(read);
+      if (read.some(({ slot }) => !held.has(slot))) {
+        throw new Error('what the topic log holds is not confirmed by a Redis replica in time');
+      }
+    }
     return results;
   }
 
@@ -688,14 +669,7 @@ export class RedisTopicLog implements TopicLog {
       keys.push(k.log, k.history);
       args.push(newEpoch(), from === undefined ? '' : String(from), String(epochs?.length ?? 0), ...(epochs ?? []));
     }
-    const slot = this.shardOf(requests[0]?.topic ?? '');
-    const sentTo = this.waiter?.connectionOf(slot);
     const replies = await this.redis.ovationTopicRead(keys.length, ...keys, ...args);
-    // What nodes read goes to viewers: only what a replica has too (see confirmedSoFar), or a
-    // failover could take back events they were shown.
-    if (!(await this.confirmedSoFar(slot, sentTo))) {
-      throw new Error('what the topic log holds is not confirmed by a Redis replica in time');
-    }
     return replies.map(([epoch, pos, trimmed, likes, status, entries, viewers, cut]) => {
       const events: TopicRead['events'] = [];
       for (const [id, fields] of entries) {

@@ -142,6 +142,11 @@ export interface TopicAccepted {
    * ago by an accept whose own confirmation failed.
    */
   unreplicated?: true;
+  /**
+   * With `unreplicated`: whether the replicas confirm it after all, within a few seconds, on the
+   * master that took it (false once another one has the slot).
+   */
+  confirmLater?: () => Promise<boolean>;
 }
 
 export interface TopicRead {
