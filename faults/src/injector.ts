@@ -77,6 +77,8 @@ const CLUSTER_WHOLE_MS = 30_000;
 
 export class FaultInjector {
   readonly applied: AppliedFault[] = [];
+  /** What went wrong in the suite's own faults (a cluster that did not fail over): the run fails. */
+  readonly problems: string[] = [];
   /** Per region: until when faults touching it are in force or cooling down, and until when it belongs to a wipe. */
   private readonly busyUntil = new Map<string, number>();
   private readonly wipedUntil = new Map<string, number>();
@@ -121,7 +123,9 @@ export class FaultInjector {
       if (!process.running) await process.start();
     }
     for (const cluster of this.topology.clusters) {
-      if (!(await cluster.waitWhole(CLUSTER_WHOLE_MS))) this.log(`the Redis Cluster of ${cluster.region} is not whole`);
+      if (!(await cluster.waitWhole(CLUSTER_WHOLE_MS))) {
+        this.problems.push(`the Redis Cluster of ${cluster.region} was not whole after the faults`);
+      }
     }
   }
 
@@ -268,10 +272,15 @@ export class FaultInjector {
   private processRecovery(kind: FaultKindName, target: ManagedProcess, done: () => void): Promise<void> {
     const { random } = this;
     const cluster = this.clusterOf(target);
-    // A cluster node's fault is over when its cluster is whole again.
+    // A cluster node's fault is over when its cluster is whole again. One that is not within the
+    // limit fails the run: what follows (a master restarted before its replica took over comes
+    // back empty) would be the suite's doing, not the services'.
     const whole = async () => {
-      if (cluster && !(await cluster.waitWhole(CLUSTER_WHOLE_MS)))
-        this.log(`the Redis Cluster of ${cluster.region} is not whole ${CLUSTER_WHOLE_MS} ms after a fault`);
+      if (cluster && !(await cluster.waitWhole(CLUSTER_WHOLE_MS))) {
+        const problem = `the Redis Cluster of ${cluster.region} was not whole ${CLUSTER_WHOLE_MS} ms after ${kind} ${target.name}`;
+        this.problems.push(problem);
+        this.log(problem);
+      }
     };
     if (kind.startsWith('pause')) {
       const ms = random.int(500, 4000);

@@ -260,6 +260,7 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
       log(`${region.name} log like totals: ${totals}`);
     }
   }
+  failures.push(...injector.problems);
   if (deliveries.lost > 0) failures.push(`${deliveries.lost} events lost`);
   if (deliveries.duplicated > 0) failures.push(`${deliveries.duplicated} events duplicated`);
   if (deliveries.outOfOrder > 0) failures.push(`${deliveries.outOfOrder} events out of order`);

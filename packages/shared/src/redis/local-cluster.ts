@@ -201,31 +201,40 @@ export async function formCluster(ports: readonly number[]): Promise<void> {
 }
 
 /**
- * Whether the cluster is whole as seen from each of the live nodes on `livePorts`: every node says
- * the cluster is ok, every slot's master is one of the live nodes (a killed one is still listed
- * until its replica took over), and every live replica is in sync with its master. A node that
- * does not answer throws (not yet).
+ * Whether the live nodes on `livePorts` make a whole cluster: every node says the cluster is ok and
+ * sees the same masters, all of them live (a killed one is listed until its replica took over; a
+ * master replaced while it was stopped sees itself until it hears so); every other live node is a
+ * replica of one of them, linked and not copying. A node that does not answer throws (not yet).
  */
 export async function clusterHealthy(livePorts: readonly number[]): Promise<boolean> {
-  let masters = 0;
-  let replicasInSync = 0;
+  const views = new Set<string>();
+  const owners = new Set<number>();
+  const roles = new Map<number, string>();
   for (const port of livePorts) {
     const healthy = await withRedisAt(port, async (probe) => {
       const info = String(await probe.call('CLUSTER', 'INFO'));
       if (!info.includes('cluster_state:ok') || !info.includes('cluster_slots_ok:16384')) return false;
-      if ((await clusterSlots(probe)).some((range) => !livePorts.includes(range[2][1]))) return false;
-      const replication = await probe.info('replication');
-      if (replication.includes('role:master')) {
-        masters++;
-        replicasInSync += replication.match(/^slave\d+:.*state=online/gm)?.length ?? 0;
-      }
+      const masters = [...new Set((await clusterSlots(probe)).map((range) => range[2][1]))].sort((a, b) => a - b);
+      if (masters.some((master) => !livePorts.includes(master))) return false;
+      views.add(masters.join(','));
+      for (const master of masters) owners.add(master);
+      roles.set(port, await probe.info('replication'));
       return true;
     });
     if (!healthy) return false;
   }
-  // Every live node that is not a master is a replica in sync (right after `create` or a rejoin,
-  // replicas are still loading, or not yet listed by their master).
-  return replicasInSync === livePorts.length - masters;
+  if (views.size > 1) return false;
+  return livePorts.every((port) => {
+    const replication = roles.get(port) ?? '';
+    if (owners.has(port)) return replication.includes('role:master');
+    const master = Number(/^master_port:(\d+)/m.exec(replication)?.[1]);
+    return (
+      replication.includes('role:slave') &&
+      replication.includes('master_link_status:up') &&
+      replication.includes('master_sync_in_progress:0') &&
+      owners.has(master)
+    );
+  });
 }
 
 /** Whether a node answers as a master now (its INFO replication). */
@@ -238,7 +247,15 @@ export async function isMasterAt(port: number): Promise<boolean> {
  * up fails at once), closed afterwards. For tests and benchmarks that look at a server directly.
  */
 export async function withRedisAt<T>(port: number, use: (probe: Redis) => Promise<T>): Promise<T> {
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Bounded: a stopped node accepts the connection and never answers.
+  const probe = new Redis(port, '127.0.0.1', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableReadyCheck: false,
+    connectTimeout: 2000,
+    commandTimeout: 2000,
+  });
   probe.on('error', () => {});
   try {
     await probe.connect();
