@@ -175,6 +175,25 @@ describe('realtime WORKERS=2: one port, two registered nodes', () => {
     expect(machine.exited).toBe(false);
   });
 
+  it('/livez on the shared port answers while one worker is stopped: only the connection handed to it waits', async () => {
+    const stopped = workerPid(1) as number;
+    process.kill(stopped, 'SIGSTOP');
+    try {
+      // The primary hands a worker a new connection only once it took the last: a stopped worker
+      // holds one probe, every other goes to the worker that answers.
+      const probes = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          fetch(`${machine.url}/livez`, { signal: AbortSignal.timeout(2000) })
+            .then((response) => response.status)
+            .catch(() => 0),
+        ),
+      );
+      expect(probes.filter((status) => status === 200).length).toBeGreaterThanOrEqual(5);
+    } finally {
+      process.kill(stopped, 'SIGCONT');
+    }
+  });
+
   it('SIGTERM to the primary drains every worker: each viewer is told to reconnect, then all exit', async () => {
     const a = await viewerOn(0, 'video:wk-e');
     const b = await viewerOn(1, 'video:wk-e');
