@@ -463,8 +463,11 @@ describe(`kustomize build ${CLUSTER_OVERLAY}: the Redis Cluster`, () => {
     expect(at(service, 'spec', 'clusterIP')).toBe('None');
     expect(at(service, 'spec', 'publishNotReadyAddresses')).toBe(true);
     expect(list(at(service, 'spec', 'ports'), 'ports').map((p) => at(p, 'targetPort'))).toContain(at(bus, 'name'));
-    // Started through start-node.sh, which refreshes the other nodes' addresses first.
+    // Started through start-node.sh, which refreshes the other nodes' addresses first and holds a
+    // master back for 2 × the node timeout + 2 s: liveness must not restart it meanwhile.
     expect(container.command).toEqual(['sh', '/scripts/start-node.sh']);
+    const takeoverSeconds = (2 * Number(flag(container, '--cluster-node-timeout')) + 2000) / 1000;
+    expect(probeWindow(at(container, 'livenessProbe'))).toBeGreaterThan(takeoverSeconds);
     const budget = get('PodDisruptionBudget', 'redis-cluster');
     expect(at(budget, 'spec', 'maxUnavailable')).toBe(1);
   });

@@ -13,7 +13,9 @@ import { repoPath } from './read.js';
  * run, run here on six local redis-servers as the pods run them (node timeout 1 s instead of 5):
  * create-cluster.sh forms the cluster once and leaves an existing one alone; start-node.sh brings
  * back a cluster whose nodes all restarted somewhere else (addresses stale in every nodes.conf),
- * which plain redis-server does not.
+ * which plain redis-server does not, and brings a master killed and restarted at once back as a
+ * replica, after its replica took over with the writes WAIT confirmed. The nodes here keep no data
+ * (as Compose's): a master back as master would come back empty.
  */
 
 const run = promisify(execFile);
@@ -95,6 +97,38 @@ async function allOk(): Promise<boolean> {
 
 const ids = () => Promise.all(nodes.map(({ port }) => cli(port, 'cluster', 'myid')));
 
+/** redis-cli's failure while a node is not listening (yet): "not yet", for `waitFor`'s `tolerate`. */
+function notListening(error: unknown): boolean {
+  return String((error as { stderr?: unknown }).stderr ?? '').includes('Connection refused');
+}
+
+/** A node's role, and for a replica the port of its master (ROLE). */
+async function role(port: number): Promise<{ role: string; masterPort?: number }> {
+  const [name = '', , masterPort] = (await cli(port, 'role')).split(/\r?\n/);
+  return name === 'slave' ? { role: name, masterPort: Number(masterPort) } : { role: name };
+}
+
+/** Commands on one connection (WAIT applies to the writes of its own connection): their replies. */
+async function session(port: number, commands: string[][]): Promise<string[]> {
+  const pending = run('redis-cli', ['-p', String(port)]);
+  pending.child.stdin?.end(commands.map((command) => `${command.join(' ')}\n`).join(''));
+  return (await pending).stdout.trim().split(/\r?\n/);
+}
+
+/** A key that hashes to one of the slots the master at `port` holds. */
+async function keyServedBy(port: number): Promise<string> {
+  const myself = (await cli(port, 'cluster', 'nodes')).split(/\r?\n/).find((line) => line.includes('myself'));
+  const ranges = (myself ?? '')
+    .split(' ')
+    .slice(8)
+    .map((range) => range.split('-').map(Number));
+  expect(ranges.length, `slots of ${port}`).toBeGreaterThan(0);
+  for (let i = 0; ; i++) {
+    const slot = Number(await cli(port, 'cluster', 'keyslot', `confirmed-${i}`));
+    if (ranges.some(([from = 0, to = from]) => slot >= from && slot <= to)) return `confirmed-${i}`;
+  }
+}
+
 /** create-cluster.sh as the Job runs it: its exit status and what it printed. */
 async function createCluster(): Promise<{ code: number; output: string }> {
   const env = { ...process.env, REDIS_NODES: seeds(), CLUSTER_REPLICAS: '1', WAIT_SECONDS: '30' };
@@ -168,5 +202,49 @@ describe('the Redis Cluster scripts', () => {
     await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
     expect(await ids()).toEqual(formedIds);
     for (const { conf } of nodes) expect(readFileSync(conf, 'utf8')).not.toContain(GONE);
+  });
+
+  it("start-node.sh brings a master killed and restarted at once back as its replica's replica, keeping what WAIT confirmed", async () => {
+    await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
+    const roles = await Promise.all(nodes.map(async (node) => ({ node, ...(await role(node.port)) })));
+    const master = roles.find((r) => r.role === 'master')?.node;
+    const replica = roles.find((r) => r.role === 'slave' && r.masterPort === master?.port)?.node;
+    if (!master || !replica) throw new Error(`no master with a replica: ${JSON.stringify(roles)}`);
+    const key = await keyServedBy(master.port);
+    // As a dispatcher confirms a publish: the write, then WAIT for one replica on that connection.
+    expect(
+      await session(master.port, [
+        ['SET', key, 'confirmed'],
+        ['WAIT', '1', '5000'],
+      ]),
+    ).toEqual(['OK', '1']);
+
+    // Killed (OOM, a machine gone) and started again at once, as a container restart does.
+    const child = master.process;
+    const exited = new Promise((resolve) => child?.once('exit', resolve));
+    child?.kill('SIGKILL');
+    await exited;
+    start(master);
+
+    // Its replica took over while it waited; it came back as that one's replica and copied the key
+    // (without the wait it is back as the master, empty, and its replica copies that).
+    const back = await waitFor(
+      'the restarted node to be a replica',
+      async () => {
+        const now = await role(master.port);
+        return now.role === 'slave' ? now : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, tolerate: notListening },
+    );
+    expect(back.masterPort).toBe(replica.port);
+    expect((await role(replica.port)).role).toBe('master');
+    expect(await cli(replica.port, 'get', key)).toBe('confirmed');
+    await waitFor(
+      'the restarted node to finish its sync',
+      async () => (await cli(master.port, 'info', 'replication')).includes('master_link_status:up'),
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect(await session(master.port, [['READONLY'], ['GET', key]])).toEqual(['OK', 'confirmed']);
+    await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
   });
 });
