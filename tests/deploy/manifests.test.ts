@@ -28,6 +28,7 @@ const OVERLAYS = [
   'deploy/k8s/overlays/two-regions/us',
 ];
 const CLUSTER_OVERLAY = 'deploy/k8s/overlays/one-region-cluster';
+const SCRIPT = 'deploy/k8s/redis-cluster/start-node.sh';
 const SECRET_NAME = 'ovation-secrets';
 
 /** Schema validation with the official Kubernetes OpenAPI schemas kubernetes-models bundles. */
@@ -463,11 +464,14 @@ describe(`kustomize build ${CLUSTER_OVERLAY}: the Redis Cluster`, () => {
     expect(at(service, 'spec', 'clusterIP')).toBe('None');
     expect(at(service, 'spec', 'publishNotReadyAddresses')).toBe(true);
     expect(list(at(service, 'spec', 'ports'), 'ports').map((p) => at(p, 'targetPort'))).toContain(at(bus, 'name'));
-    // Started through start-node.sh, which refreshes the other nodes' addresses first and holds a
-    // master back for 2 × the node timeout + 2 s: liveness must not restart it meanwhile.
+    // Started through start-node.sh, which first looks the other nodes up (for up to
+    // REDIS_RESOLVE_SECONDS) and holds a master back until 2 × the node timeout + 2 s after its
+    // start: liveness must not restart it meanwhile.
     expect(container.command).toEqual(['sh', '/scripts/start-node.sh']);
+    const resolveSeconds = Number(/\$\{REDIS_RESOLVE_SECONDS:-(\d+)\}/.exec(readText(SCRIPT))?.[1]);
+    expect(resolveSeconds).toBeGreaterThan(0);
     const takeoverSeconds = (2 * Number(flag(container, '--cluster-node-timeout')) + 2000) / 1000;
-    expect(probeWindow(at(container, 'livenessProbe'))).toBeGreaterThan(takeoverSeconds);
+    expect(probeWindow(at(container, 'livenessProbe'))).toBeGreaterThan(Math.max(resolveSeconds, takeoverSeconds));
     const budget = get('PodDisruptionBudget', 'redis-cluster');
     expect(at(budget, 'spec', 'maxUnavailable')).toBe(1);
   });

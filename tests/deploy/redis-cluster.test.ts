@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,7 +13,8 @@ import { repoPath } from './read.js';
  * run, run here on six local redis-servers as the pods run them (node timeout 1 s instead of 5):
  * create-cluster.sh forms the cluster once and leaves an existing one alone; start-node.sh brings
  * back a cluster whose nodes all restarted somewhere else (addresses stale in every nodes.conf),
- * which plain redis-server does not, and brings a master killed and restarted at once back as a
+ * which plain redis-server does not, retrying names that do not resolve yet, and brings a master
+ * killed and restarted at once back as a
  * replica, after its replica took over with the writes WAIT confirmed. The nodes here keep no data
  * (as Compose's): a master back as master would come back empty.
  */
@@ -246,5 +247,55 @@ describe('the Redis Cluster scripts', () => {
     );
     expect(await session(master.port, [['READONLY'], ['GET', key]])).toEqual(['OK', 'confirmed']);
     await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
+  });
+});
+
+describe('start-node.sh looking the nodes up', () => {
+  /*
+   * getent and redis-server stand-ins: the pods' DNS names are not this machine's. A name resolves
+   * on its third lookup (its pod got an IP meanwhile), another never does (a pod that is not coming).
+   */
+  const bin = join(dir, 'bin');
+  const conf = join(dir, 'lookups.conf');
+  const id = (c: string) => c.repeat(40);
+  const GETENT = `#!/bin/sh
+case $2 in
+  self.redis-cluster) echo "10.0.0.10       $2" ;;
+  late.redis-cluster)
+    calls=$(( $(cat "${dir}/late-calls" 2>/dev/null || echo 0) + 1 ))
+    echo "$calls" >"${dir}/late-calls"
+    [ "$calls" -ge 3 ] || exit 2
+    echo "10.0.0.11       $2" ;;
+  *) exit 2 ;;
+esac
+`;
+
+  it('retries a name that does not resolve yet, and keeps the old address of one that never does', async () => {
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'getent'), GETENT);
+    writeFileSync(join(bin, 'redis-server'), '#!/bin/sh\nexit 0\n');
+    for (const file of ['getent', 'redis-server']) chmodSync(join(bin, file), 0o755);
+    writeFileSync(
+      conf,
+      [
+        `${id('a')} 192.0.2.10:6379@16379,self.redis-cluster myself,slave ${id('b')} 0 0 1 connected`,
+        `${id('b')} 192.0.2.11:6379@16379,late.redis-cluster master - 0 0 1 connected 0-16383`,
+        `${id('c')} 192.0.2.12:6379@16379,gone.redis-cluster slave ${id('b')} 0 0 1 connected`,
+        'vars currentEpoch 1 lastVoteEpoch 0',
+        '',
+      ].join('\n'),
+    );
+    const { stderr } = await run('sh', [join(SCRIPTS, 'start-node.sh')], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, REDIS_NODES_CONF: conf, REDIS_RESOLVE_SECONDS: '4' },
+    });
+    expect(readFileSync(conf, 'utf8').split('\n')).toEqual([
+      `${id('a')} 10.0.0.10:6379@16379,self.redis-cluster myself,slave ${id('b')} 0 0 1 connected`,
+      `${id('b')} 10.0.0.11:6379@16379,late.redis-cluster master - 0 0 1 connected 0-16383`,
+      `${id('c')} 192.0.2.12:6379@16379,gone.redis-cluster slave ${id('b')} 0 0 1 connected`,
+      'vars currentEpoch 1 lastVoteEpoch 0',
+      '',
+    ]);
+    expect(readFileSync(join(dir, 'late-calls'), 'utf8').trim()).toBe('3');
+    expect(stderr).toContain('gone.redis-cluster does not resolve; its old address is kept');
   });
 });

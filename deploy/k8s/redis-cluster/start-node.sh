@@ -7,7 +7,10 @@
 #    pod elsewhere, a container recreated). A node restarted alone is found anyway (it pings the
 #    others from its new address); when every node restarted, none could reach another. Each line
 #    also carries the node's announced hostname (its stable DNS name), so the addresses are looked
-#    up again here, before Redis reads them.
+#    up again here, before Redis reads them. The other pods start at the same moment
+#    (podManagementPolicy Parallel) and a name has no DNS record until its pod has an IP: each
+#    lookup is retried, REDIS_RESOLVE_SECONDS (default 30) in all; a name that never resolves keeps
+#    its old address.
 #
 # 2. A node that was a master holding slots when it stopped waits, before redis-server starts, for
 #    its replica to take over: 2 × the node timeout + 2 s from this script's start (the other nodes
@@ -61,6 +64,19 @@ was_master_with_slots() {
   ' "$conf"
 }
 
+resolve_until=$((started + ${REDIS_RESOLVE_SECONDS:-30}))
+# The first address of a name, retried (once a second) until it resolves or the time is up.
+lookup() {
+  while :; do
+    found=$(getent hosts "$1" | head -n 1 | cut -d' ' -f1)
+    if [ -n "$found" ] || [ "$(date +%s)" -ge "$resolve_until" ]; then
+      printf '%s' "$found"
+      return
+    fi
+    sleep 1
+  done
+}
+
 if was_master_with_slots; then wait_for_takeover=yes; else wait_for_takeover=no; fi
 
 if [ -f "$conf" ]; then
@@ -70,7 +86,8 @@ if [ -f "$conf" ]; then
     hostname=$(printf '%s\n' "$address" | cut -s -d, -f2)
     ip=""
     if [ -n "$hostname" ]; then
-      ip=$(getent hosts "$hostname" | head -n 1 | cut -d' ' -f1)
+      ip=$(lookup "$hostname")
+      if [ -z "$ip" ]; then echo "start-node: $hostname does not resolve; its old address is kept" >&2; fi
     fi
     if [ -n "$ip" ]; then
       endpoint=${address%%,*}
