@@ -1,11 +1,15 @@
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { promisify } from 'node:util';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDispatcherConfig } from '../../apps/dispatcher/src/config.js';
 import { loadRealtimeConfig } from '../../apps/realtime/src/config.js';
+import { freePort } from '../../test-support/ports.js';
 import { containersOf, type K8sObject, kustomizeBuild } from './kustomize.js';
 import { at, isRecord, type Json, list, readText, readYaml, record, text } from './read.js';
 import {
@@ -28,6 +32,7 @@ const OVERLAYS = [
   'deploy/k8s/overlays/two-regions/us',
 ];
 const CLUSTER_OVERLAY = 'deploy/k8s/overlays/one-region-cluster';
+const run = promisify(execFile);
 const SCRIPT = 'deploy/k8s/redis-cluster/start-node.sh';
 const SECRET_NAME = 'ovation-secrets';
 
@@ -142,6 +147,17 @@ function probeWindow(probe: unknown): number {
   return Number(at(probe, 'periodSeconds') ?? 10) * Number(at(probe, 'failureThreshold') ?? 3);
 }
 
+/** The realtime container of deploy/k8s/base, with the objects it refers to. */
+function baseRealtime(): { objects: K8sObject[]; container: Json } {
+  const objects = kustomizeBuild('deploy/k8s/base');
+  return { objects, container: containersOf(named(objects, 'Deployment', 'realtime'))[0] ?? {} };
+}
+
+function realtimeLivenessCommand(): string[] {
+  const command = at(baseRealtime().container, 'livenessProbe', 'exec', 'command');
+  return list(command, 'realtime livenessProbe exec command').map((part) => text(part, 'command'));
+}
+
 /** The overlay's objects, or why it does not build (reported by its first test, not at collection). */
 function tryBuild(overlay: string): K8sObject[] | Error {
   try {
@@ -185,9 +201,13 @@ describe.each(OVERLAYS)('kustomize build %s', (overlay) => {
         const readiness = at(container, 'readinessProbe');
         const liveness = at(container, 'livenessProbe');
         expect(at(readiness, 'httpGet', 'path'), `${tier} readinessProbe`).toBe('/healthz');
-        expect(at(liveness, 'httpGet', 'path'), `${tier} livenessProbe`).toBe('/livez');
-        for (const probe of [readiness, liveness]) {
-          expect(['http', DEFAULT_PORT[tier]]).toContain(at(probe, 'httpGet', 'port'));
+        expect(['http', DEFAULT_PORT[tier]]).toContain(at(readiness, 'httpGet', 'port'));
+        if (tier === 'realtime') {
+          // /livez of every worker: the command 'the realtime liveness probe' (below) runs.
+          expect(at(liveness, 'exec', 'command'), 'realtime livenessProbe').toEqual(realtimeLivenessCommand());
+        } else {
+          expect(at(liveness, 'httpGet', 'path'), `${tier} livenessProbe`).toBe('/livez');
+          expect(['http', DEFAULT_PORT[tier]]).toContain(at(liveness, 'httpGet', 'port'));
         }
         // Out of the Service before a restart is even considered; a restart within a minute.
         expect(probeWindow(liveness), tier).toBeGreaterThan(probeWindow(readiness));
@@ -501,6 +521,108 @@ describe(`kustomize build ${CLUSTER_OVERLAY}: the Redis Cluster`, () => {
       );
       expect(at(mount, 'mountPath'), workload.metadata.name).toBe('/scripts');
     }
+  });
+});
+
+describe('the realtime liveness probe', () => {
+  /*
+   * The probe's command run as the kubelet runs it (in the container's environment), against
+   * servers standing in for the shared port and each worker's internal listener, on ports of this
+   * machine. Each records that it was asked for /livez; a `stuck` one never answers.
+   */
+  const { objects, container } = baseRealtime();
+  const probe = at(container, 'livenessProbe');
+  const env = containerEnv(objects, container, sampleSecrets());
+  const { workers } = loadRealtimeConfig(env);
+  const servers: Server[] = [];
+  const asked = new Set<number>();
+  const stuck = new Set<number>();
+  let shared = 0;
+  let internal: number[] = [];
+
+  const listen = (port: number) =>
+    new Promise<Server>((resolve, reject) => {
+      const server = createServer((request, response) => {
+        asked.add(port);
+        if (request.url !== '/livez' || stuck.has(port)) return;
+        response.end('{"status":"alive"}');
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve(server));
+    });
+  const close = (server: Server) =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+
+  /** Servers on `count` consecutive free ports (INTERNAL_PORT + i); another process may hold one. */
+  async function listenConsecutive(count: number): Promise<number[]> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const base = await freePort();
+      const ports = Array.from({ length: count }, (_, i) => base + i);
+      const bound = await Promise.allSettled(ports.map(listen));
+      const listening = bound.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      servers.push(...listening);
+      if (listening.length === count) return ports;
+      await Promise.all(listening.map(close));
+    }
+    throw new Error(`no ${count} consecutive free ports`);
+  }
+
+  beforeAll(async () => {
+    shared = await freePort();
+    servers.push(await listen(shared));
+    internal = workers > 1 ? await listenConsecutive(workers) : [];
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.filter((server) => server.listening).map(close));
+  });
+
+  async function runProbe(): Promise<{ code: number; stderr: string; ms: number }> {
+    const [file = '', ...args] = realtimeLivenessCommand();
+    const started = Date.now();
+    const probeEnv = {
+      ...env,
+      PATH: process.env.PATH ?? '',
+      PORT: String(shared),
+      INTERNAL_PORT: String(internal[0] ?? 0),
+    };
+    try {
+      const { stderr } = await run(file, args, { env: probeEnv });
+      return { code: 0, stderr, ms: Date.now() - started };
+    } catch (error) {
+      const failed = error as { code?: number; stderr?: string };
+      return { code: failed.code ?? -1, stderr: failed.stderr ?? '', ms: Date.now() - started };
+    }
+  }
+
+  it("runs node, which the realtime image's runtime stage is (fetch, AbortSignal.timeout: Node 18+)", () => {
+    expect(realtimeLivenessCommand()[0]).toBe('node');
+    const runtime = (readText('apps/realtime/Dockerfile').match(/^FROM \S+/gm) ?? []).at(-1) ?? '';
+    expect(Number(/^FROM node:(\d+)/.exec(runtime)?.[1]), runtime).toBeGreaterThanOrEqual(18);
+  });
+
+  it('asks /livez of the shared port and of every worker WORKERS implies, and passes when all answer', async () => {
+    asked.clear();
+    stuck.clear();
+    const result = await runProbe();
+    expect(result, result.stderr).toMatchObject({ code: 0 });
+    const byNumber = (a: number, b: number) => a - b;
+    expect([...asked].sort(byNumber)).toEqual([shared, ...internal].sort(byNumber));
+  });
+
+  it('fails within its timeout when one worker does not answer, naming its port', async () => {
+    const worker = internal.at(-1) ?? shared;
+    asked.clear();
+    stuck.clear();
+    stuck.add(worker);
+    const result = await runProbe();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`port ${worker}:`);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.ms).toBeLessThan(Number(at(probe, 'timeoutSeconds')) * 1000);
   });
 });
 
