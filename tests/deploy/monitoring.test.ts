@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePromQL } from './promql.js';
 import { at, isRecord, type Json, list, readText, readYaml, record, text } from './read.js';
-import { exportedSeries, TIERS } from './tiers.js';
+import { dispatcherPublishOutcomes, exportedSeries, TIERS } from './tiers.js';
 
 const SEVERITIES = new Set(['critical', 'warning', 'info']);
 /** Grafana's reference to the dashboard's datasource variable (a Grafana placeholder, not a template). */
@@ -65,6 +65,20 @@ describe('deploy/prometheus/alerts.yaml', () => {
     ]) {
       expect(used).toContain(metric);
     }
+  });
+
+  it('alerts on each publish outcome the dispatcher refuses with at most one rule, unreplicated included', () => {
+    const counted = dispatcherPublishOutcomes();
+    expect(counted).toContain('unreplicated');
+    const alerted = rules.flatMap((rule) =>
+      parsePromQL(text(rule.expr, 'expr'))
+        .matchers.filter((m) => m.metric === 'dispatcher_publish_requests_total' && m.label === 'outcome')
+        .flatMap((m) => m.values.map((outcome) => ({ alert: String(rule.alert), outcome }))),
+    );
+    for (const { alert, outcome } of alerted) expect(counted, `${alert}: outcome ${outcome}`).toContain(outcome);
+    const outcomes = alerted.map((a) => a.outcome);
+    expect(new Set(outcomes).size, 'an outcome alerted twice').toBe(outcomes.length);
+    expect(alerted.find((a) => a.outcome === 'unreplicated')?.alert).toBe('DispatcherPublishesUnreplicated');
   });
 });
 

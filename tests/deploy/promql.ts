@@ -10,20 +10,29 @@ export interface ParsedQuery {
   metrics: string[];
   /** Values matched against `job` (`=` and `=~`, alternatives split on `|`). */
   jobs: string[];
+  /** Every `=` / `=~` label matcher with the metric it selects on (`=~` alternatives split on `|`). */
+  matchers: Array<{ metric: string; label: string; values: string[] }>;
 }
 
 /** Parses with the Prometheus project's own PromQL grammar (the one its web UI uses). */
 export function parsePromQL(source: string): ParsedQuery {
   const expr = source.replace(/\$__\w+/g, (name) => GRAFANA_VARIABLES[name] ?? name);
-  const result: ParsedQuery = { errors: [], metrics: [], jobs: [] };
+  const result: ParsedQuery = { errors: [], metrics: [], jobs: [], matchers: [] };
   parser.parse(expr).iterate({
     enter(node) {
       const covered = expr.slice(node.from, node.to);
       if (node.type.isError) result.errors.push(covered || `at ${node.from}`);
       if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector') result.metrics.push(covered);
       if (node.name === 'UnquotedLabelMatcher') {
-        const match = covered.match(/^job\s*=~?\s*"([^"]*)"$/);
-        if (match?.[1] !== undefined) result.jobs.push(...match[1].split('|'));
+        const match = covered.match(/^(\w+)\s*=~?\s*"([^"]*)"$/);
+        const [, label = '', value] = match ?? [];
+        if (value !== undefined) {
+          const selector = node.node.parent?.parent;
+          const identifier = selector?.name === 'VectorSelector' ? selector.getChild('Identifier') : null;
+          const metric = identifier ? expr.slice(identifier.from, identifier.to) : '';
+          result.matchers.push({ metric, label, values: value.split('|') });
+          if (label === 'job') result.jobs.push(...value.split('|'));
+        }
       }
     },
   });

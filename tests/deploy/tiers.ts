@@ -121,6 +121,21 @@ export async function exportedSeries(): Promise<Map<string, string>> {
 }
 
 /**
+ * The `outcome` values the dispatcher counts its publish requests under
+ * (`dispatcher_publish_requests_total`), read from its source: `publishRequests.inc({ outcome: '…' })`.
+ */
+export function dispatcherPublishOutcomes(): Set<string> {
+  const files = readdirSync(repoPath('apps/dispatcher/src'), { recursive: true, encoding: 'utf8' });
+  const outcomes = files
+    .filter((file) => file.endsWith('.ts'))
+    .flatMap((file) => [
+      ...readText(`apps/dispatcher/src/${file}`).matchAll(/publishRequests\.inc\(\{\s*outcome:\s*'(\w+)'/g),
+    ])
+    .map((match) => match[1] ?? '');
+  return new Set(outcomes);
+}
+
+/**
  * Whether a tier serves `GET path`, and how while nothing it depends on answers. The dispatcher and
  * realtime apps are built as their processes build them, with their Redis and dispatchers on a port
  * where nothing listens, and asked in memory: the status they answer (404: no such route). The web's
