@@ -510,9 +510,12 @@ describe(`kustomize build ${CLUSTER_OVERLAY}: the Redis Cluster`, () => {
     expect(at(job, 'spec', 'backoffLimit')).toBeGreaterThan(0);
     // The scripts the pods mount are the ones in the repository (redis-cluster.test.ts runs them).
     const scripts = record(get('ConfigMap', 'redis-cluster-scripts').data, 'scripts');
-    for (const file of ['create-cluster.sh', 'start-node.sh']) {
+    for (const file of ['create-cluster.sh', 'node-ready.sh', 'start-node.sh']) {
       expect(scripts[file]).toBe(readText(`deploy/k8s/redis-cluster/${file}`));
     }
+    // A replica is ready once it has its master's data (node-ready.sh), not when it first answers.
+    const node = containersOf(get('StatefulSet', 'redis-cluster'))[0];
+    expect(at(node, 'readinessProbe', 'exec', 'command')).toEqual(['sh', '/scripts/node-ready.sh']);
     for (const workload of [job, get('StatefulSet', 'redis-cluster')]) {
       const volumes = list(podSpec(workload).volumes, 'volumes');
       const scriptsVolume = volumes.find((v) => at(v, 'configMap', 'name') === 'redis-cluster-scripts');
@@ -653,7 +656,11 @@ describe('the kustomize builder of this test', () => {
     expect(isRecord(objects[0]?.metadata)).toBe(true);
     // configMapGenerator: one key per file, the generator's labels, no namespace of its own.
     const generated = named(kustomizeBuild('deploy/k8s/redis-cluster'), 'ConfigMap', 'redis-cluster-scripts');
-    expect(Object.keys(record(generated.data, 'data')).sort()).toEqual(['create-cluster.sh', 'start-node.sh']);
+    expect(Object.keys(record(generated.data, 'data')).sort()).toEqual([
+      'create-cluster.sh',
+      'node-ready.sh',
+      'start-node.sh',
+    ]);
     expect(at(generated, 'metadata', 'labels', 'app.kubernetes.io/part-of')).toBe('ovation');
     expect(generated.metadata.namespace).toBeUndefined();
   });

@@ -250,6 +250,55 @@ describe('the Redis Cluster scripts', () => {
   });
 });
 
+describe('node-ready.sh (readiness of a node)', () => {
+  /** Its exit code for the node on `port`: 0 ready. */
+  const ready = async (port: number) =>
+    run('sh', [join(SCRIPTS, 'node-ready.sh')], { env: { ...process.env, REDIS_PORT: String(port) } })
+      .then(() => 0)
+      .catch((error: { code?: number }) => error.code ?? -1);
+
+  it('is ready for a master and a replica in sync, not for a replica whose master is gone until it is whole', async () => {
+    await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
+    const roles = await Promise.all(nodes.map(async (node) => ({ node, ...(await role(node.port)) })));
+    const master = roles.find((r) => r.role === 'master')?.node;
+    const replica = roles.find((r) => r.role === 'slave' && r.masterPort === master?.port)?.node;
+    if (!master || !replica) throw new Error(`no master with a replica: ${JSON.stringify(roles)}`);
+    await waitFor(
+      'the replica to be linked',
+      async () => (await cli(replica.port, 'info', 'replication')).includes('master_link_status:up'),
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect(await ready(master.port)).toBe(0);
+    expect(await ready(replica.port)).toBe(0);
+
+    // Its master gone: the replica is not ready until it took the slots over (a master then).
+    const child = master.process;
+    const exited = new Promise((resolve) => child?.once('exit', resolve));
+    child?.kill('SIGKILL');
+    await exited;
+    await waitFor(
+      'the replica to lose its link',
+      async () => (await cli(replica.port, 'info', 'replication')).includes('master_link_status:down'),
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
+    expect(await ready(replica.port)).toBe(1);
+    await waitFor('the replica to take over, and be ready', async () => (await ready(replica.port)) === 0, {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
+    expect((await role(replica.port)).role).toBe('master');
+
+    // The old master back (as the new one's replica): ready once it has copied the data.
+    start(master);
+    await waitFor('the old master back and ready', async () => (await ready(master.port)) === 0, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+    expect((await role(master.port)).role).toBe('slave');
+    await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
+  });
+});
+
 describe('start-node.sh looking the nodes up', () => {
   /*
    * getent and redis-server stand-ins: the pods' DNS names are not this machine's. A name resolves
