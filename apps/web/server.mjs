@@ -173,6 +173,10 @@ async function main() {
     if (closing) res.setHeader('connection', 'close');
     edge(req, res);
   });
+  // An idle keep-alive connection stays 72 s (Fastify's default, as on the other tiers): longer
+  // than a reverse proxy or a client keeps one idle (nginx and most balancers: 60 s). With Node's
+  // 5 s the server closed connections just as clients sent on them — a reset POST.
+  server.keepAliveTimeout = 72_000;
   rememberPeers(server);
   // What Node answers itself (malformed requests, 431, no Host, Expect, CONNECT): the contract's shape.
   server.on('clientError', (error, socket) => void answerClientError(error, socket, headers));

@@ -425,6 +425,11 @@ describe('response headers', () => {
     expect(first.headers['x-frame-options']).toBe('DENY');
   });
 
+  it('an idle keep-alive connection is kept 72 s, longer than a proxy keeps one (Keep-Alive: timeout=72)', async () => {
+    const answer = await send(web.url, 'GET', '/api/session', { headers: { connection: 'keep-alive' } });
+    expect(answer.headers['keep-alive']).toBe('timeout=72');
+  });
+
   it('API answers, refusals and the server’s own errors carry them too', async () => {
     for (const answer of [
       await send(web.url, 'GET', '/api/session'),
