@@ -54,6 +54,24 @@ async function keyed(topic: string, n: number): Promise<number> {
   return response.status;
 }
 
+/**
+ * A viewer of `topic` (closed by the caller) once the cluster is whole and the topic's first event
+ * (n 0, keyed) reached it; `seen` lists the `n` of the comments it got, in order.
+ */
+async function watchFirstEvent(topic: string): Promise<{ watcher: TestViewer; seen: () => number[] }> {
+  await cluster.waitHealthy();
+  const watcher = await TestViewer.connect(`${node.url}/connect?topics=${topic}`);
+  const seen = () => watcher.events('comment').map((e) => (e.data as { n: number }).n);
+  try {
+    await waitFor('the first event accepted', async () => (await keyed(topic, 0)) === 202, { timeoutMs: 20_000 });
+    await waitFor('the viewer to have it', () => seen().includes(0), { timeoutMs: 10_000 });
+  } catch (error) {
+    watcher.close();
+    throw error;
+  }
+  return { watcher, seen };
+}
+
 async function publish(n: number): Promise<{ status: number; id?: string }> {
   const response = await postJson(
     `${dispatcher.url}/publish`,
@@ -164,12 +182,8 @@ describe('Redis Cluster: a master killed while publishing', () => {
    */
   it('delivers a publish its replica confirmed late, though it answered 503', async () => {
     const topic = 'video:late';
-    await cluster.waitHealthy();
-    const watcher = await TestViewer.connect(`${node.url}/connect?topics=${topic}`);
-    const seen = () => watcher.events('comment').map((e) => (e.data as { n: number }).n);
+    const { watcher, seen } = await watchFirstEvent(topic);
     try {
-      await waitFor('the first event accepted', async () => (await keyed(topic, 0)) === 202, { timeoutMs: 20_000 });
-      await waitFor('the viewer to have it', () => seen().includes(0), { timeoutMs: 10_000 });
       // Its viewer count too: a later one would be the event that reveals the gap.
       await waitFor('the viewer count', () => watcher.events('viewers').length > 0, { timeoutMs: 10_000 });
       // Quiet for longer than the node waits before it probes the topic's log (QUIET_MS, 1 s).
@@ -198,13 +212,8 @@ describe('Redis Cluster: a master killed while publishing', () => {
    */
   it('shows viewers no event a replica did not confirm: its retry after the failover is seen once, in order', async () => {
     const topic = 'video:unconfirmed';
-    await cluster.waitHealthy();
-    const watcher = await TestViewer.connect(`${node.url}/connect?topics=${topic}`);
-    const seen = () => watcher.events('comment').map((e) => (e.data as { n: number }).n);
+    const { watcher, seen } = await watchFirstEvent(topic);
     try {
-      await waitFor('the first event accepted', async () => (await keyed(topic, 0)) === 202, { timeoutMs: 20_000 });
-      await waitFor('the viewer to have it', () => seen().includes(0), { timeoutMs: 10_000 });
-
       const master = await cluster.masterPortOf(`{${topic}}`);
       const replica = await cluster.replicaOf(master);
       cluster.pause(replica);

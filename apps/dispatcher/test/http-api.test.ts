@@ -265,15 +265,20 @@ describe('dispatcher HTTP API', () => {
 });
 
 describe('dispatcher with its Redis down', () => {
-  it('answers 503 with Retry-After to publishes and reports itself unhealthy', async () => {
+  /** A dispatcher whose REDIS_URL names a port nothing listens on. */
+  const dispatcherWithRedisDown = async () => {
     const { freePort } = await import('../../../test-support/ports.js');
-    const down = await buildApp(
+    return buildApp(
       loadDispatcherConfig({
         INTERNAL_TOKEN: TOKEN,
         LOG_LEVEL: 'silent',
         REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
       }),
     );
+  };
+
+  it('answers 503 with Retry-After to publishes and reports itself unhealthy', async () => {
+    const down = await dispatcherWithRedisDown();
     try {
       const response = await down.inject({
         method: 'POST',
@@ -293,14 +298,7 @@ describe('dispatcher with its Redis down', () => {
   });
 
   it('is still alive: /livez answers 200 whatever Redis does, where /healthz answers 503', async () => {
-    const { freePort } = await import('../../../test-support/ports.js');
-    const down = await buildApp(
-      loadDispatcherConfig({
-        INTERNAL_TOKEN: TOKEN,
-        LOG_LEVEL: 'silent',
-        REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
-      }),
-    );
+    const down = await dispatcherWithRedisDown();
     try {
       expect((await down.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(503);
       const live = await down.inject({ method: 'GET', url: '/livez' });

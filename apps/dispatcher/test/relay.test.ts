@@ -54,6 +54,45 @@ afterEach(async () => {
   cleanup = [];
 });
 
+/** A dispatcher of region us relaying to peer eu at `peerUrl`, on this file's Redis server or cluster. */
+async function relayingDispatcher(
+  store: 'one server' | 'cluster',
+  prefix: string,
+  peerUrl: string,
+  env: Record<string, string> = {},
+): Promise<FastifyInstance> {
+  const app = await buildApp(
+    loadDispatcherConfig({
+      INTERNAL_TOKEN: TOKEN,
+      LOG_LEVEL: 'silent',
+      ...(store === 'cluster'
+        ? { REDIS_CLUSTER_NODES: shared.cluster().seeds }
+        : { REDIS_URL: `redis://127.0.0.1:${(shared.client().options as { port: number }).port}` }),
+      REDIS_PREFIX: prefix,
+      REGION: 'us',
+      PEERS: `eu=${peerUrl}`,
+      ...env,
+    }),
+  );
+  await app.ready();
+  // Commands fail fast until the Redis connection is up (no offline queue): wait for it.
+  await waitFor(
+    'the dispatcher to reach Redis',
+    async () => (await app.inject({ url: '/healthz' })).statusCode === 200,
+  );
+  return app;
+}
+
+/** POST /publish with the internal token. */
+function publishTo(app: FastifyInstance, payload: object) {
+  return app.inject({
+    method: 'POST',
+    url: '/publish',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    payload,
+  });
+}
+
 describe('OutboxRelayer', () => {
   it('keeps what it read ahead and the most recent events while the peer is down, drains in order when back', async () => {
     const { peer, url } = await fakePeer();
@@ -214,35 +253,9 @@ describe.each(['one server', 'cluster'] as const)('relay through the Redis outbo
   const client = () => (onCluster ? shared.clusterClient() : shared.client());
   /** The outbox of peer eu holding video:r's events: one per peer, or on a cluster one per slot. */
   const outbox = (prefix: string) => outboxKey(prefix, 'eu', onCluster ? slotOf('video:r') : -1);
-  const dispatcher = async (prefix: string, peerUrl: string, env: Record<string, string> = {}) => {
-    const app = await buildApp(
-      loadDispatcherConfig({
-        INTERNAL_TOKEN: TOKEN,
-        LOG_LEVEL: 'silent',
-        ...(onCluster
-          ? { REDIS_CLUSTER_NODES: shared.cluster().seeds }
-          : { REDIS_URL: `redis://127.0.0.1:${(shared.client().options as { port: number }).port}` }),
-        REDIS_PREFIX: prefix,
-        REGION: 'us',
-        PEERS: `eu=${peerUrl}`,
-        ...env,
-      }),
-    );
-    await app.ready();
-    // Commands fail fast until the Redis connection is up (no offline queue): wait for it.
-    await waitFor(
-      'the dispatcher to reach Redis',
-      async () => (await app.inject({ url: '/healthz' })).statusCode === 200,
-    );
-    return app;
-  };
+  const dispatcher = (prefix: string, peerUrl: string) => relayingDispatcher(store, prefix, peerUrl);
   const publish = (app: FastifyInstance, n: number) =>
-    app.inject({
-      method: 'POST',
-      url: '/publish',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-      payload: { events: [{ topic: 'video:r', type: n % 2 ? 'like' : 'comment', data: { n, count: 1 } }] },
-    });
+    publishTo(app, { events: [{ topic: 'video:r', type: n % 2 ? 'like' : 'comment', data: { n, count: 1 } }] });
 
   it('relays every accepted event even when the dispatcher that accepted it is gone: another one takes over', async () => {
     const { peer, url } = await fakePeer();
@@ -268,31 +281,11 @@ describe('relay from a Redis Cluster: an outbox per slot', () => {
     const { peer, url } = await fakePeer();
     cleanup.push(() => peer.server?.close());
     const prefix = shared.prefix();
-    const start = async () => {
-      const app = await buildApp(
-        loadDispatcherConfig({
-          INTERNAL_TOKEN: TOKEN,
-          LOG_LEVEL: 'silent',
-          REDIS_CLUSTER_NODES: shared.cluster().seeds,
-          REDIS_PREFIX: prefix,
-          REGION: 'us',
-          PEERS: `eu=${url}`,
-        }),
-      );
-      await app.ready();
-      await waitFor(
-        'the dispatcher to reach Redis',
-        async () => (await app.inject({ url: '/healthz' })).statusCode === 200,
-      );
-      return app;
-    };
+    const start = () => relayingDispatcher('cluster', prefix, url);
     const first = await start();
     const topics = Array.from({ length: 20 }, (_, i) => `video:slots-${i}`);
-    const response = await first.inject({
-      method: 'POST',
-      url: '/publish',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-      payload: { events: topics.map((topic, n) => ({ topic, type: 'comment', data: { n } })) },
+    const response = await publishTo(first, {
+      events: topics.map((topic, n) => ({ topic, type: 'comment', data: { n } })),
     });
     expect(response.statusCode).toBe(202);
     const index = `${prefix}:relay:eu:slots`;
@@ -322,32 +315,10 @@ describe('relay from a Redis Cluster whose replicas confirm (REDIS_WAIT_REPLICAS
     const { peer, url } = await fakePeer();
     peer.down = false;
     cleanup.push(() => peer.server?.close());
-    const app = await buildApp(
-      loadDispatcherConfig({
-        INTERNAL_TOKEN: TOKEN,
-        LOG_LEVEL: 'silent',
-        REDIS_CLUSTER_NODES: shared.cluster().seeds,
-        REDIS_PREFIX: shared.prefix(),
-        REGION: 'us',
-        PEERS: `eu=${url}`,
-      }),
-    );
+    const app = await relayingDispatcher('cluster', shared.prefix(), url);
     cleanup.push(() => app.close());
-    await app.ready();
-    await waitFor(
-      'the dispatcher to reach Redis',
-      async () => (await app.inject({ url: '/healthz' })).statusCode === 200,
-    );
     const topic = 'video:relay-confirmed';
-    const publish = async (n: number) =>
-      (
-        await app.inject({
-          method: 'POST',
-          url: '/publish',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-          payload: { topic, type: 'comment', data: { n } },
-        })
-      ).statusCode;
+    const publish = async (n: number) => (await publishTo(app, { topic, type: 'comment', data: { n } })).statusCode;
     expect(await publish(0)).toBe(202);
     await waitFor('the peer to have the first event', () => peer.received.includes(0), { timeoutMs: 10_000 });
 
@@ -418,31 +389,11 @@ describe('the relay outbox while a peer is down', () => {
     const { peer, url } = await fakePeer(); // down: answers 503
     cleanup.push(() => peer.server?.close());
     const prefix = shared.prefix();
-    const app = await buildApp(
-      loadDispatcherConfig({
-        INTERNAL_TOKEN: TOKEN,
-        LOG_LEVEL: 'silent',
-        REDIS_URL: `redis://127.0.0.1:${(shared.client().options as { port: number }).port}`,
-        REDIS_PREFIX: prefix,
-        REGION: 'us',
-        PEERS: `eu=${url}`,
-        RELAY_OUTBOX_MAX_BYTES: '20000',
-      }),
-    );
+    const app = await relayingDispatcher('one server', prefix, url, { RELAY_OUTBOX_MAX_BYTES: '20000' });
     cleanup.push(() => app.close());
-    await app.ready();
-    await waitFor(
-      'the dispatcher to reach Redis',
-      async () => (await app.inject({ url: '/healthz' })).statusCode === 200,
-    );
     const text = 'x'.repeat(1000);
     for (let n = 0; n < 100; n++) {
-      const response = await app.inject({
-        method: 'POST',
-        url: '/publish',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-        payload: { topic: 'video:bound', type: 'comment', data: { n, text } },
-      });
+      const response = await publishTo(app, { topic: 'video:bound', type: 'comment', data: { n, text } });
       expect(response.statusCode).toBe(202);
     }
     const size = await shared.client().hgetall(`${prefix}:relay:eu:size`);
@@ -460,32 +411,12 @@ describe('the relay outbox while a peer is down', () => {
     cleanup.push(() => peer.server?.close());
     const prefix = shared.prefix();
     const bound = 4 * 1024 * 1024;
-    const app = await buildApp(
-      loadDispatcherConfig({
-        INTERNAL_TOKEN: TOKEN,
-        LOG_LEVEL: 'silent',
-        REDIS_CLUSTER_NODES: shared.cluster().seeds,
-        REDIS_PREFIX: prefix,
-        REGION: 'us',
-        PEERS: `eu=${url}`,
-        RELAY_OUTBOX_MAX_BYTES: String(bound),
-      }),
-    );
+    const app = await relayingDispatcher('cluster', prefix, url, { RELAY_OUTBOX_MAX_BYTES: String(bound) });
     cleanup.push(() => app.close());
-    await app.ready();
-    await waitFor(
-      'the dispatcher to reach Redis',
-      async () => (await app.inject({ url: '/healthz' })).statusCode === 200,
-    );
     // 6 MB over 40 topics (many slots), round-robin.
     const text = 'x'.repeat(5000);
     for (let n = 0; n < 1200; n++) {
-      const response = await app.inject({
-        method: 'POST',
-        url: '/publish',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-        payload: { topic: `video:bound-${n % 40}`, type: 'comment', data: { n, text } },
-      });
+      const response = await publishTo(app, { topic: `video:bound-${n % 40}`, type: 'comment', data: { n, text } });
       expect(response.statusCode).toBe(202);
     }
     const client = shared.clusterClient();

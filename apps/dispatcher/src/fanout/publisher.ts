@@ -167,14 +167,16 @@ export function createPublisher(deps: {
     }
 
     if (routes.size > MAX_REMEMBERED_ROUTES) routes.clear();
+    // One call is one slot: its topics are all confirmed, or none.
+    const unconfirmed = accepted.find((topic) => topic.unreplicated);
+    /** With `unconfirmed`: what goes to the nodes once confirmed, instead of now (below). */
+    const held: Array<{ targets: ReturnType<NodeChannels['get']>[]; wire: string }> = [];
     const done: Array<{ index: number; id: string; wire: string }> = [];
-    const deliveries: Array<{ targets: ReturnType<NodeChannels['get']>[]; wires: string[] }> = [];
     const times = new Map<number, string>();
     list.forEach((group, g) => {
       const { epoch, base, nodes } = accepted[g] as (typeof accepted)[number];
       routes.set(group.topic, nodes);
-      const delivery = { targets: nodes.map((node) => channels.get(node.nodeId, node.url)), wires: [] as string[] };
-      deliveries.push(delivery);
+      const targets = nodes.map((node) => channels.get(node.nodeId, node.url));
       group.indexes.forEach((index, k) => {
         const item = items[index] as Item;
         let time = times.get(item.ts);
@@ -187,13 +189,10 @@ export function createPublisher(deps: {
         // The body is `{…}` without the id: the wire event is the id spliced in front.
         const wire = `{"id":"${id}",${(group.bodies[k] as string).slice(1)}`;
         done.push({ index, id, wire });
-        delivery.wires.push(wire);
+        if (unconfirmed) held.push({ targets, wire });
+        else for (const channel of targets) channel.enqueue(wire);
       });
     });
-    const deliver = () => {
-      for (const { targets, wires } of deliveries)
-        for (const wire of wires) for (const channel of targets) channel.enqueue(wire);
-    };
     // The events are in the master's log but no replica confirmed them in time: 503, and nothing
     // goes to the nodes yet — this master may have lost its slots to its replica already (it was
     // stopped, and has not heard yet), and what it accepts then is dropped when it rejoins as a
@@ -201,19 +200,19 @@ export function createPublisher(deps: {
     // positions, when retried. They go once the replicas have them after all, this master still
     // the slot's (a replica that was only slow); else nodes find what the log keeps as a gap the
     // next event reveals. A retry with the same keys is answered from the store.
-    const late = accepted.find((topic) => topic.unreplicated)?.confirmLater;
-    if (late) {
-      if (lateDeliveries < MAX_LATE_DELIVERIES) {
+    if (unconfirmed) {
+      const { confirmLater } = unconfirmed;
+      if (confirmLater && lateDeliveries < MAX_LATE_DELIVERIES) {
         lateDeliveries++;
-        late()
-          .then((confirmed) => confirmed && deliver())
+        confirmLater()
+          .then((confirmed) => {
+            if (confirmed) for (const { targets, wire } of held) for (const channel of targets) channel.enqueue(wire);
+          })
           .catch(() => {})
           .finally(() => lateDeliveries--);
       }
       throw unreplicated();
     }
-    if (accepted.some((topic) => topic.unreplicated)) throw unreplicated();
-    deliver();
     return { accepted: done };
   };
 

@@ -84,7 +84,11 @@ export class ReplicaConfirmations {
    */
   async slotsHeld(reads: ReadonlyArray<{ slot: number; sentTo: Redis | undefined }>): Promise<Set<number>> {
     const perMaster = new Map<Redis | undefined, number[]>();
-    for (const { slot, sentTo } of reads) perMaster.set(sentTo, [...(perMaster.get(sentTo) ?? []), slot]);
+    for (const { slot, sentTo } of reads) {
+      const slots = perMaster.get(sentTo);
+      if (slots) slots.push(slot);
+      else perMaster.set(sentTo, [slot]);
+    }
     const held = new Set<number>();
     await Promise.all(
       [...perMaster].map(async ([sentTo, slots]) => {

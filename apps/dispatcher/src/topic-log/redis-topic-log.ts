@@ -559,7 +559,7 @@ export class RedisTopicLog implements TopicLog {
     }
     if (reply[0] === -2) {
       const replay = String(reply[1]).split(',');
-      return (await this.heldSoFar(slot, sentTo)) ? { replay } : { replay, unreplicated: true };
+      return (await (this.confirmations?.soFar(slot, sentTo) ?? true)) ? { replay } : { replay, unreplicated: true };
     }
     if (reply[0] === -1) {
       const duplicates: Array<{ append: number; index: number; answer?: string }> = [];
@@ -571,7 +571,9 @@ export class RedisTopicLog implements TopicLog {
           ...(answer === '' ? {} : { answer }),
         });
       }
-      return (await this.heldSoFar(slot, sentTo)) ? { duplicates } : { duplicates, unreplicated: true };
+      return (await (this.confirmations?.soFar(slot, sentTo) ?? true))
+        ? { duplicates }
+        : { duplicates, unreplicated: true };
     }
     if (relaying) {
       this.relay.peers.forEach((peer, o) => {
@@ -596,7 +598,9 @@ export class RedisTopicLog implements TopicLog {
       epoch: String(reply[i * 3]),
       base: Number(reply[i * 3 + 1]),
       nodes: nodes[i] ?? [],
-      ...(replicated ? {} : { unreplicated: true, confirmLater: () => this.confirmLater(slot, sentTo) }),
+      ...(replicated
+        ? {}
+        : { unreplicated: true, confirmLater: () => this.confirmations?.later(slot, sentTo) ?? Promise.resolve(true) }),
     }));
   }
 
@@ -615,15 +619,6 @@ export class RedisTopicLog implements TopicLog {
       this.share = Math.max(1, ...counts);
     }
     return this.share;
-  }
-
-  private async confirmLater(slot: number, sentTo: Redis | undefined): Promise<boolean> {
-    return this.confirmations ? this.confirmations.later(slot, sentTo) : true;
-  }
-
-  /** Whether what the slot's master holds (an answer the script found) is on the replicas too. */
-  private async heldSoFar(slot: number, sentTo: Redis | undefined): Promise<boolean> {
-    return this.confirmations ? this.confirmations.soFar(slot, sentTo) : true;
   }
 
   async read(topic: string, from: number | undefined, epochs?: readonly string[]): Promise<TopicRead> {

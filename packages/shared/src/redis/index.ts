@@ -204,13 +204,6 @@ export class ReplicaWaiter {
     private readonly timeoutMs: number,
   ) {}
 
-  /** After a write to `slot` (-1 on one server) was answered: until replicas have it. */
-  wait(slot: number): Promise<number> {
-    const connection = this.connectionOf(slot);
-    if (!connection) return Promise.reject(new Error(`no master known for slot ${slot}`));
-    return this.waitOn(connection);
-  }
-
   /**
    * The connection a command for `slot` goes to now: on a cluster the slot's master in the
    * client's slot map (a failover or a redirection changes it), on one server the client.
