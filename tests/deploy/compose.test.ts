@@ -220,8 +220,9 @@ describe(`${CLUSTER_FILE}: the Redis Cluster`, () => {
       expect(flag(node, '--cluster-announce-hostname')).toBe(name);
       expect(flag(node, '--cluster-config-file')).toBe('/data/nodes.conf');
       expect(at(node, 'healthcheck', 'test')).toEqual(['CMD', 'sh', '/scripts/node-ready.sh']);
-      // Restarted when it dies; start-node.sh then holds a master back for 2 × this timeout + 2 s
-      // (from the arguments: without them it would assume Redis's default, 15 s).
+      // Restarted when it dies; start-node.sh then holds a master back until its replica took over,
+      // its waits in multiples of this timeout (from the arguments: without them it would assume
+      // Redis's default, 15 s).
       expect(node.restart, name).toBe('unless-stopped');
       expect(Number(flag(node, '--cluster-node-timeout')), name).toBeGreaterThan(0);
     }

@@ -485,12 +485,13 @@ describe(`kustomize build ${CLUSTER_OVERLAY}: the Redis Cluster`, () => {
     expect(at(service, 'spec', 'publishNotReadyAddresses')).toBe(true);
     expect(list(at(service, 'spec', 'ports'), 'ports').map((p) => at(p, 'targetPort'))).toContain(at(bus, 'name'));
     // Started through start-node.sh, which first looks the other nodes up (for up to
-    // REDIS_RESOLVE_SECONDS) and holds a master back until 2 × the node timeout + 2 s after its
-    // start: liveness must not restart it meanwhile.
+    // REDIS_RESOLVE_SECONDS) and holds a master back until its replica took over, at most until
+    // 8 × the node timeout + 4 s after its start and a last round of asking the 5 other nodes (a
+    // second each): liveness must not restart it meanwhile.
     expect(container.command).toEqual(['sh', '/scripts/start-node.sh']);
     const resolveSeconds = Number(/\$\{REDIS_RESOLVE_SECONDS:-(\d+)\}/.exec(readText(SCRIPT))?.[1]);
     expect(resolveSeconds).toBeGreaterThan(0);
-    const takeoverSeconds = (2 * Number(flag(container, '--cluster-node-timeout')) + 2000) / 1000;
+    const takeoverSeconds = (8 * Number(flag(container, '--cluster-node-timeout')) + 4000) / 1000 + 5;
     expect(probeWindow(at(container, 'livenessProbe'))).toBeGreaterThan(Math.max(resolveSeconds, takeoverSeconds));
     const budget = get('PodDisruptionBudget', 'redis-cluster');
     expect(at(budget, 'spec', 'maxUnavailable')).toBe(1);

@@ -14,9 +14,9 @@ import { repoPath } from './read.js';
  * create-cluster.sh forms the cluster once and leaves an existing one alone; start-node.sh brings
  * back a cluster whose nodes all restarted somewhere else (addresses stale in every nodes.conf),
  * which plain redis-server does not, retrying names that do not resolve yet, and brings a master
- * killed and restarted at once back as a
- * replica, after its replica took over with the writes WAIT confirmed. The nodes here keep no data
- * (as Compose's): a master back as master would come back empty.
+ * killed and restarted at once back as a replica, once its replica took over with the writes WAIT
+ * confirmed, however long that takes. The nodes here keep no data (as Compose's): a master back as
+ * master would come back empty.
  */
 
 const run = promisify(execFile);
@@ -25,7 +25,8 @@ const SCRIPTS = repoPath('deploy/k8s/redis-cluster');
 const GONE = '192.0.2.1';
 
 const dir = mkdtempSync(join(tmpdir(), 'ovation-redis-cluster-scripts-'));
-const nodes: Array<{ port: number; conf: string; process?: ChildProcess }> = [];
+/** `said`: what start-node.sh wrote to stderr since the node was last started. */
+const nodes: Array<{ port: number; conf: string; process?: ChildProcess; said?: string }> = [];
 const seeds = () => nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
 
 /** A node as the StatefulSet starts it: through start-node.sh, or (`plain`) redis-server alone. */
@@ -55,12 +56,16 @@ function start(node: (typeof nodes)[number], plain = false): void {
     '--loglevel',
     'warning',
   ];
+  node.said = '';
   node.process = plain
     ? spawn('redis-server', args, { stdio: 'ignore' })
     : spawn('sh', [join(SCRIPTS, 'start-node.sh'), ...args], {
-        stdio: 'ignore',
+        stdio: ['ignore', 'ignore', 'pipe'],
         env: { ...process.env, REDIS_NODES_CONF: node.conf },
       });
+  node.process.stderr?.setEncoding('utf8').on('data', (text: string) => {
+    node.said += text;
+  });
 }
 
 async function stopAll(): Promise<void> {
@@ -237,6 +242,7 @@ describe('the Redis Cluster scripts', () => {
       },
       { timeoutMs: 20_000, intervalMs: 100, tolerate: notListening },
     );
+    expect(master.said).toContain('its replica took over');
     expect(back.masterPort).toBe(replica.port);
     expect((await role(replica.port)).role).toBe('master');
     expect(await cli(replica.port, 'get', key)).toBe('confirmed');
@@ -246,6 +252,54 @@ describe('the Redis Cluster scripts', () => {
       { timeoutMs: 20_000, intervalMs: 100 },
     );
     expect(await session(master.port, [['READONLY'], ['GET', key]])).toEqual(['OK', 'confirmed']);
+    await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
+  });
+
+  it('start-node.sh holds a restarted master for as long as its replica cannot take over yet, and starts it once it did', async () => {
+    await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
+    const roles = await Promise.all(nodes.map(async (node) => ({ node, ...(await role(node.port)) })));
+    const master = roles.find((r) => r.role === 'master')?.node;
+    const replica = roles.find((r) => r.role === 'slave' && r.masterPort === master?.port)?.node;
+    if (!master?.process || !replica?.process) throw new Error(`no master with a replica: ${JSON.stringify(roles)}`);
+    const key = await keyServedBy(master.port);
+    expect(
+      await session(master.port, [
+        ['SET', key, 'confirmed'],
+        ['WAIT', '1', '5000'],
+      ]),
+    ).toEqual(['OK', '1']);
+
+    // Its replica stopped (a machine frozen, a long GC pause) when the master is killed and restarted.
+    replica.process.kill('SIGSTOP');
+    const child = master.process;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    start(master);
+
+    // The other masters answer, so a takeover can still happen: the node is held, past any fixed
+    // wait (2 × the node timeout + 2 s, 4 s here), until it does.
+    const heldUntil = Date.now() + 6_000;
+    while (Date.now() < heldUntil) {
+      expect(await cli(master.port, 'ping').catch((error: unknown) => (notListening(error) ? 'held' : error))).toBe(
+        'held',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(master.said).toContain('waiting for its replica to take over');
+
+    replica.process.kill('SIGCONT');
+    const back = await waitFor(
+      'the restarted node to be a replica',
+      async () => {
+        const now = await role(master.port);
+        return now.role === 'slave' ? now : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, tolerate: notListening },
+    );
+    expect(master.said).toContain('its replica took over');
+    expect(back.masterPort).toBe(replica.port);
+    expect(await cli(replica.port, 'get', key)).toBe('confirmed');
     await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
   });
 });

@@ -12,24 +12,26 @@
 #    lookup is retried, REDIS_RESOLVE_SECONDS (default 30) in all; a name that never resolves keeps
 #    its old address.
 #
-# 2. A node that was a master holding slots when it stopped waits, before redis-server starts, for
-#    its replica to take over: 2 × the node timeout + 2 s from this script's start (the other nodes
-#    flag it failing after one node timeout and agree on it within about half another; its replica
-#    then waits 0.5-1 s, and 1 s more per replica ranked ahead of it, before it asks for votes).
-#    Back sooner, it would still be the master, holding what its data set held — its append-only
-#    file, short of up to its last second of writes; nothing where it keeps no data, as in Compose
-#    — and its replica would resync from it, dropping writes a dispatcher had confirmed with WAIT.
-#    Back later, it learns that its slots moved and becomes the new master's replica, copying the
-#    data from it. Not covered: when no replica can take over — its replica is down too, or most
-#    masters are, as in a whole-cluster restart — the masters come back as masters with their own
-#    data (up to `appendfsync everysec`'s last second short, `appendfsync always` closing that at a
-#    disk flush per write; in Compose, nothing), only this much later.
+# 2. A node that was a master holding slots, with a replica, when it stopped waits before
+#    redis-server starts until its replica has taken over. Back sooner, it would still be the
+#    master, holding what its data set held — its append-only file, short of up to its last second
+#    of writes; nothing where it keeps no data, as in Compose — and its replica would resync from
+#    it, dropping writes a dispatcher had confirmed with WAIT. Back after, it learns that its slots
+#    moved and becomes the new master's replica, copying the data from it. So it asks the other
+#    nodes (CLUSTER NODES, once a second) until one says its slots are held elsewhere. A takeover
+#    needs the votes of most masters: while fewer of the other masters answer than that (a restart
+#    of the whole cluster, or of most masters at once), none can happen, and the node starts after
+#    2 × the node timeout + 2 s (time enough for the others to come back and be asked). However it
+#    goes, it starts after 8 × the node timeout + 4 s (a takeover that needed a second election).
+#    A node that had no replica starts at once: no one could take over.
+#    Not covered: when no replica can take over, the masters come back as masters with their own
+#    data (up to `appendfsync everysec`'s last second short, `appendfsync always` closing that at
+#    a disk flush per write; in Compose, nothing).
 #
 # Used by deploy/k8s/redis-cluster (a StatefulSet) and deploy/compose/compose.cluster.yaml.
 # REDIS_NODES_CONF: where the cluster config is (default /data/nodes.conf, as --cluster-config-file).
 # REDIS_CLUSTER_NODE_TIMEOUT: the node timeout in ms when the arguments give no
-# --cluster-node-timeout (the manifests give one). Its default is Redis's own, 15000: a wait
-# too long only delays the node, one too short brings the lost writes back.
+# --cluster-node-timeout (the manifests give one). Its default is Redis's own, 15000.
 set -eu
 
 started=$(date +%s)
@@ -52,8 +54,10 @@ case $node_timeout in
     exit 1
     ;;
 esac
-# Rounded up to whole seconds (POSIX sleep).
-takeover_seconds=$(((2 * node_timeout + 2000 + 999) / 1000))
+# In whole seconds, rounded up.
+seconds() { printf '%s' $((($1 + 999) / 1000)); }
+others_seconds=$(seconds $((2 * node_timeout + 2000)))
+give_up_seconds=$(seconds $((8 * node_timeout + 4000)))
 
 # A line: <id> <ip>:<port>@<bus port>,<hostname>[,<aux fields>] <flags> <master id> <ping sent>
 # <pong received> <config epoch> <link state> <slot or range> …, then a `vars` line.
@@ -62,6 +66,37 @@ was_master_with_slots() {
     $3 ~ /(^|,)myself(,|$)/ && $3 ~ /(^|,)master(,|$)/ && NF > 8 { found = 1 }
     END { exit !found }
   ' "$conf"
+}
+
+# This node's id, and whether some node is its replica.
+me=""
+if [ -f "$conf" ]; then me=$(awk '$3 ~ /(^|,)myself(,|$)/ { print $1 }' "$conf"); fi
+has_replica() {
+  awk -v me="$me" '$4 == me { found = 1 } END { exit !found }' "$conf"
+}
+
+# Asks every other node (at its refreshed address) how it sees this one: prints "moved" once one
+# says that this node holds no slots now or is a replica, else the number of other masters holding
+# slots (by nodes.conf) that answered. One second at most per node.
+survey() {
+  answered=0
+  while read -r id address flags rest; do
+    if [ "$id" = "$me" ] || [ "$id" = vars ]; then continue; fi
+    endpoint=${address%%,*}
+    host_port=${endpoint%@*}
+    view=$(timeout 1 redis-cli -h "${host_port%:*}" -p "${host_port##*:}" cluster nodes </dev/null 2>/dev/null) || continue
+    case $view in *myself*) ;; *) continue ;; esac
+    if printf '%s\n' "$view" | awk -v me="$me" '
+      $1 == me && ($3 ~ /(^|,)slave(,|$)/ || NF <= 8) { found = 1 }
+      END { exit !found }
+    '; then
+      printf moved
+      return
+    fi
+    # A master holding slots: its line has fields past the link state.
+    case ,$flags, in *,master,*) if [ -n "$(printf '%s' "$rest" | cut -s -d' ' -f6)" ]; then answered=$((answered + 1)); fi ;; esac
+  done <"$conf"
+  printf '%s' "$answered"
 }
 
 resolve_until=$((started + ${REDIS_RESOLVE_SECONDS:-30}))
@@ -77,7 +112,7 @@ lookup() {
   done
 }
 
-if was_master_with_slots; then wait_for_takeover=yes; else wait_for_takeover=no; fi
+if was_master_with_slots && has_replica; then wait_for_takeover=yes; else wait_for_takeover=no; fi
 
 if [ -f "$conf" ]; then
   fresh="$conf.fresh"
@@ -99,13 +134,30 @@ if [ -f "$conf" ]; then
 fi
 
 if [ "$wait_for_takeover" = yes ]; then
-  remaining=$((started + takeover_seconds - $(date +%s)))
-  if [ "$remaining" -gt 0 ]; then
-    echo "start-node: this node was a master; waiting ${remaining} s for its replica to take over" >&2
-    sleep "$remaining" &
+  # The votes a takeover needs, from the other masters: most of the masters holding slots, this
+  # one counted among them (as Redis counts its quorum).
+  masters=$(awk '$3 ~ /(^|,)master(,|$)/ && NF > 8 { n++ } END { print n + 0 }' "$conf")
+  quorum=$((masters / 2 + 1))
+  echo "start-node: this node was a master; waiting for its replica to take over" >&2
+  while :; do
+    verdict=$(survey)
+    now=$(date +%s)
+    if [ "$verdict" = moved ]; then
+      echo "start-node: its replica took over; starting (as that one's replica)" >&2
+      break
+    fi
+    if [ "$now" -ge $((started + give_up_seconds)) ]; then
+      echo "start-node: no takeover in ${give_up_seconds} s; starting as the master it was" >&2
+      break
+    fi
+    if [ "$now" -ge $((started + others_seconds)) ] && [ "$verdict" -lt "$quorum" ]; then
+      echo "start-node: $verdict other masters answer, a takeover needs $quorum; starting as the master it was" >&2
+      break
+    fi
+    sleep 1 &
     sleeping=$!
     wait "$sleeping"
-  fi
+  done
 fi
 
 exec redis-server "$@"
