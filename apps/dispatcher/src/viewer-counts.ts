@@ -9,6 +9,15 @@ import type { SubscriptionRegistry } from './registry/registry.js';
  * subscribers whose count changed since the last one it published. A new holder of the duty
  * starts from an empty memory and so republishes every count once, a no-op for viewers.
  *
+ * What viewers are shown is the count the topic's log holds (its last `viewers` event, which
+ * snapshots and resumes repeat), so the memory of what was published must never be ahead of the
+ * log. A publish that fails may still have landed, in part (one shard's topics accepted, another's
+ * refused) or later (an accept a replica confirms after the 503): its counts are forgotten, and go
+ * out again next round, above whatever landed. And what the log holds is checked, CHECK_PER_ROUND
+ * topics a round in turn (`shown`), against what was published: a count put there by a holder of
+ * the duty that was paused past its lease, or one reordered behind a stalled Redis, is published
+ * again.
+ *
  * After the store lost its data, nothing is counted while the nodes sync again (`paused`: the
  * registry holds part of them), and the counts published before are published again — but at
  * most REPUBLISH_PER_ROUND of them a round: each lands in a log made again, so its viewers get a
@@ -17,11 +26,15 @@ import type { SubscriptionRegistry } from './registry/registry.js';
 
 /** Unchanged counts published again per round after a store loss (changed ones always go). */
 const REPUBLISH_PER_ROUND = 2000;
+/** Topics whose log is read per round to check it holds the count published (100,000 in 100 s). */
+export const CHECK_PER_ROUND = 1000;
 
 export class ViewerCounter {
   private lastPublished = new Map<string, number>();
   /** Topics whose count a store loss erased from their log: published again, a few per round. */
   private owed = new Set<string>();
+  /** Topics still to be checked against their log in this pass over them (`shown`). */
+  private toCheck: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = false;
 
@@ -34,6 +47,8 @@ export class ViewerCounter {
       holderId: string;
       /** True while the registry is only partly there (a store that lost its data, being synced). */
       paused?: () => Promise<boolean>;
+      /** The count each topic's log holds now (none: undefined), what its viewers were last given. */
+      shown?: (topics: readonly string[]) => Promise<ReadonlyMap<string, number | undefined>>;
       intervalMs: number;
       log: FastifyBaseLogger;
     },
@@ -79,27 +94,65 @@ export class ViewerCounter {
           for (const topic of local.keys()) counts.set(topic, (counts.get(topic) ?? 0) + (remote.get(topic) ?? 0));
         }
       }
-      const changed = [];
+      const changed = new Map<string, number>();
       for (const [topic, count] of counts) {
-        if (this.lastPublished.get(topic) !== count) changed.push({ topic, type: 'viewers', data: { count } });
+        if (this.lastPublished.get(topic) !== count) changed.set(topic, count);
       }
-      const republished: string[] = [];
+      let republished = 0;
       for (const topic of this.owed) {
-        if (republished.length >= REPUBLISH_PER_ROUND) break;
+        if (republished >= REPUBLISH_PER_ROUND) break;
         const count = counts.get(topic);
         if (count === undefined) this.owed.delete(topic);
-        else if (this.lastPublished.get(topic) === count) republished.push(topic);
+        else if (!changed.has(topic)) {
+          changed.set(topic, count);
+          republished++;
+        }
       }
-      for (const topic of republished) changed.push({ topic, type: 'viewers', data: { count: counts.get(topic) } });
-      if (changed.length > 0) {
-        for (let i = 0; i < changed.length; i += 1000) await publisher.publish(changed.slice(i, i + 1000));
+      for (const [topic, count] of await this.notShown(counts, changed)) changed.set(topic, count);
+      // Until its publish is accepted, a count may or may not be in its log: not remembered.
+      for (const topic of changed.keys()) this.lastPublished.delete(topic);
+      const events = [...changed].map(([topic, count]) => ({ topic, type: 'viewers', data: { count } }));
+      for (let i = 0; i < events.length; i += 1000) {
+        const batch = events.slice(i, i + 1000);
+        await publisher.publish(batch);
+        for (const { topic, data } of batch) {
+          this.lastPublished.set(topic, data.count);
+          this.owed.delete(topic);
+        }
       }
-      for (const { topic } of changed) this.owed.delete(topic);
-      this.lastPublished = counts;
+      for (const topic of this.lastPublished.keys()) if (!counts.has(topic)) this.lastPublished.delete(topic);
     } catch (error) {
       this.deps.log.warn({ err: error }, 'viewer count round failed');
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * Of the topics whose count was published and has not changed, the next CHECK_PER_ROUND (a pass
+   * over them all, then another) whose log holds another count: with the count to publish again.
+   */
+  private async notShown(
+    counts: ReadonlyMap<string, number>,
+    changed: ReadonlyMap<string, number>,
+  ): Promise<Map<string, number>> {
+    const wrong = new Map<string, number>();
+    // After a store loss every log is known to be wrong: `owed` republishes, at its own pace.
+    if (!this.deps.shown || this.owed.size > 0) return wrong;
+    if (this.toCheck.length === 0) this.toCheck = [...this.lastPublished.keys()];
+    const due: string[] = [];
+    while (due.length < CHECK_PER_ROUND && this.toCheck.length > 0) {
+      const topic = this.toCheck.pop() as string;
+      if (counts.has(topic) && !changed.has(topic) && this.lastPublished.get(topic) === counts.get(topic)) {
+        due.push(topic);
+      }
+    }
+    if (due.length === 0) return wrong;
+    const held = await this.deps.shown(due);
+    for (const topic of due) {
+      const count = counts.get(topic) as number;
+      if (held.get(topic) !== count) wrong.set(topic, count);
+    }
+    return wrong;
   }
 }
