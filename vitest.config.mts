@@ -17,6 +17,7 @@ export default defineConfig({
         find: /^@ovation\/shared\/local-redis-cluster$/,
         replacement: src('./packages/shared/src/redis/local-cluster.ts'),
       },
+      { find: /^@ovation\/shared\/api-docs$/, replacement: src('./packages/shared/src/api-docs/index.ts') },
       { find: /^@ovation\/shared\/redis$/, replacement: src('./packages/shared/src/redis/index.ts') },
       { find: /^@ovation\/shared\/server$/, replacement: src('./packages/shared/src/server/index.ts') },
       { find: /^@ovation\/shared$/, replacement: src('./packages/shared/src/index.ts') },
