@@ -10,6 +10,7 @@ import { Relay } from './relay/relayer.js';
 import { catchUpRoutes } from './routes/catch-up.js';
 import { healthRoutes } from './routes/health.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { openApiRoutes } from './routes/openapi.js';
 import { publishRoutes } from './routes/publish.js';
 import { relayRoutes } from './routes/relay.js';
 import { topicRoutes } from './routes/topics.js';
@@ -101,6 +102,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
   });
   nodeRoutes(app, { registry: store.registry, log: store.log, nodeTtlMs: config.nodeTtlMs, metrics, auth });
   healthRoutes(app, { store, metrics: metrics.registry, auth });
+  openApiRoutes(app);
 
   // Housekeeping: expired nodes leave the registry; channels to departed nodes are closed.
   const sweeper = setInterval(

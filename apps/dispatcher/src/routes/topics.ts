@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { LATENCY_WINDOW_MS, type SubscriptionRegistry } from '../registry/registry.js';
 import { registryCall } from './registry-call.js';
 
-const ParamsSchema = z.object({ topic: TopicSchema });
+export const TopicParamsSchema = z.object({ topic: TopicSchema });
 
 /** GET /topics/:topic/viewers: connections subscribed to the topic in every region, and by region. */
 export function topicRoutes(
@@ -21,7 +21,7 @@ export function topicRoutes(
   deps: { registry: SubscriptionRegistry; region: string; auth: InternalAuth },
 ) {
   app.get('/topics/:topic/viewers', async (request): Promise<TViewersResponse> => {
-    const { topic } = parseWith(ParamsSchema, request.params, 'params');
+    const { topic } = parseWith(TopicParamsSchema, request.params, 'params');
     const [[local = 0], regions] = await registryCall(() =>
       Promise.all([deps.registry.topicViewers([topic]), deps.registry.regionCountsFor(topic)]),
     );
@@ -33,7 +33,7 @@ export function topicRoutes(
 
   // Delivery latency as the topic's viewers measured it (publish → receipt), over the last minute.
   app.get('/topics/:topic/latency', async (request): Promise<TLatencySummary> => {
-    const { topic } = parseWith(ParamsSchema, request.params, 'params');
+    const { topic } = parseWith(TopicParamsSchema, request.params, 'params');
     const buckets = await registryCall(() => deps.registry.latencyBuckets(topic, Date.now()));
     return { topic, windowSeconds: LATENCY_WINDOW_MS / 1000, ...latencyPercentiles(buckets) };
   });
