@@ -26,6 +26,7 @@ import { ResyncLog } from './fanout/resync-log.js';
 import { FanoutScheduler } from './fanout/scheduler.js';
 import { LatencyCollector } from './latency/collector.js';
 import { createRealtimeMetrics } from './metrics.js';
+import { asyncApiRoutes } from './routes/asyncapi.js';
 import { createConnectHandler, isConnectRequest } from './routes/connect.js';
 import { healthRoutes } from './routes/health.js';
 import { internalRoutes } from './routes/internal.js';
@@ -161,6 +162,7 @@ export async function buildApp(
   const toOwner = peers ? { toOwner: peers.toOwner } : {};
   subscriptionRoutes(app, { hub, ...toOwner });
   latencyRoutes(app, { hub, collector, ...toOwner });
+  asyncApiRoutes(app);
   const internalAuth = requireInternalToken(config.internalToken);
   internalRoutes(app, { fanout, auth: internalAuth });
   healthRoutes(app, {
