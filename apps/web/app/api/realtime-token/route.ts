@@ -1,17 +1,10 @@
 import { parseWith } from '@ovation/shared';
-import { z } from 'zod';
 import { clientAddressOf } from '../../../lib/server/client-address';
 import { currentUser, json, route } from '../../../lib/server/http';
 import { realtimeToken } from '../../../lib/server/realtime-token';
+import { RealtimeTokenQuerySchema } from '../_schemas/queries';
 
 export const dynamic = 'force-dynamic';
-
-const QuerySchema = z.object({
-  videoId: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
-    .optional(),
-});
 
 /**
  * GET /api/realtime-token?videoId=<id> → `{ token, expiresAt, realtimeUrls }`: a connection token
@@ -22,7 +15,7 @@ const QuerySchema = z.object({
  */
 export const GET = route(async (request: Request) => {
   const { videoId } = parseWith(
-    QuerySchema,
+    RealtimeTokenQuerySchema,
     { videoId: new URL(request.url).searchParams.get('videoId') ?? undefined },
     'query',
   );

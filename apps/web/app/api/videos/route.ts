@@ -1,17 +1,10 @@
 import { CreateVideoSchema, parseWith } from '@ovation/shared';
-import { z } from 'zod';
 import { clientAddressOf } from '../../../lib/server/client-address';
 import { currentUser, idempotencyKey, json, readBody, requireUser, route } from '../../../lib/server/http';
-import { MAX_VIDEO_PAGE } from '../../../lib/server/store/store';
 import { createVideo, listMyVideos, listVideos } from '../../../lib/server/videos';
+import { VideoListQuerySchema } from '../_schemas/queries';
 
 export const dynamic = 'force-dynamic';
-
-const QuerySchema = z.object({
-  owner: z.literal('me').optional(),
-  cursor: z.string().max(512).optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_VIDEO_PAGE).optional(),
-});
 
 /**
  * GET /api/videos?cursor=&limit= → `{ videos, next }`: live videos, then the caller's own upcoming
@@ -22,7 +15,7 @@ const QuerySchema = z.object({
 export const GET = route(async (request: Request) => {
   const search = new URL(request.url).searchParams;
   const query = parseWith(
-    QuerySchema,
+    VideoListQuerySchema,
     {
       owner: search.get('owner') ?? undefined,
       cursor: search.get('cursor') ?? undefined,

@@ -1,19 +1,17 @@
 import { CommentRequestSchema, parseWith } from '@ovation/shared';
-import { z } from 'zod';
 import { clientAddressOf } from '../../../../../lib/server/client-address';
 import { comment, listComments } from '../../../../../lib/server/comments';
 import { idempotencyKey, json, readBody, requireUser, route } from '../../../../../lib/server/http';
+import { CommentListQuerySchema } from '../../../_schemas/queries';
 
 export const dynamic = 'force-dynamic';
 
 type Params = { params: Promise<{ id: string }> };
 
-const QuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
-
 /** GET /api/videos/:id/comments?limit=50 → `{ comments }`, oldest first. */
 export const GET = route(async (request: Request, { params }: Params) => {
   const url = new URL(request.url);
-  const { limit } = parseWith(QuerySchema, { limit: url.searchParams.get('limit') ?? undefined }, 'query');
+  const { limit } = parseWith(CommentListQuerySchema, { limit: url.searchParams.get('limit') ?? undefined }, 'query');
   return json({ comments: await listComments((await params).id, limit) });
 });
 

@@ -1,0 +1,289 @@
+import {
+  BanRequestSchema,
+  CommentRequestSchema,
+  CommentSchema,
+  CreateSessionSchema,
+  CreateVideoSchema,
+  type ErrorCode,
+  IdempotencyKeySchema,
+  LikeRequestSchema,
+  RealtimeTokenResponseSchema,
+  UserSchema,
+  VideoSchema,
+  VideoStatsSchema,
+} from '@ovation/shared';
+import { buildOpenApi, type HeaderDoc, type JsonSchema, type RouteDoc } from '@ovation/shared/api-docs';
+import { z } from 'zod';
+import { CommentListQuerySchema, RealtimeTokenQuerySchema, VideoListQuerySchema } from './queries';
+
+/*
+ * The product API's OpenAPI 3.1 document (GET /api/openapi.json): every route.ts under app/api
+ * with the schemas it parses with. test/openapi.test.ts fails when a route file or one of its
+ * methods has no entry here, or an entry no route.
+ */
+
+// Answers the route handlers build inline; the test holds real answers to them.
+const SessionSchema = z.object({ user: UserSchema });
+const VideoAnswerSchema = z.object({ video: VideoSchema });
+const VideoPageSchema = z.object({
+  videos: z.array(VideoSchema),
+  /** Absent with `owner=me` (the caller's own videos come whole). */
+  next: z.string().nullable().optional(),
+});
+
+// Path parameters: ids the route looks up (unknown → 404), checked by no pattern.
+const VideoParams = z.object({ id: z.string() });
+const CommentParams = VideoParams.extend({ commentId: z.string() });
+const BanParams = VideoParams.extend({ userId: z.string() });
+
+/**
+ * Every write (any method but GET) from another site, or with a body that is not JSON, is refused
+ * (proxy.ts); Redis down answers 503 (unavailable.ts).
+ */
+const WRITE: ErrorCode[] = ['FORBIDDEN', 'UNAVAILABLE'];
+const BODY: ErrorCode[] = ['INVALID_JSON', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE'];
+const SIGNED_IN: ErrorCode[] = ['UNAUTHORIZED'];
+const OWNER: ErrorCode[] = ['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'];
+const SESSION = 'session';
+
+const idempotencyKey: HeaderDoc = {
+  name: 'Idempotency-Key',
+  description:
+    '1–128 printable ASCII (spaces around trimmed); a repeat within 10 minutes answers the first answer and ' +
+    'changes nothing; the same key with another request answers 409',
+  schema: IdempotencyKeySchema,
+};
+
+export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/session',
+    tags: ['session'],
+    summary: 'Who is signed in',
+    responses: {
+      200: { description: '`user` null when signed out', schema: z.object({ user: UserSchema.nullable() }) },
+    },
+    errors: ['UNAVAILABLE'],
+  },
+  {
+    method: 'post',
+    path: '/api/session',
+    tags: ['session'],
+    summary: 'Sign in with a display name, or rename',
+    description:
+      'Sets the httpOnly `ovation_session` cookie. Signed in already: the same user id under the new name. ' +
+      '`name`: one line of visible text, at most 40 characters once normalised (docs/interface.md, *User text*). ' +
+      '240 an hour per address.',
+    body: CreateSessionSchema,
+    responses: { 200: { description: 'signed in; `Set-Cookie` carries the session', schema: SessionSchema } },
+    errors: [...WRITE, ...BODY, 'RATE_LIMITED'],
+  },
+  {
+    method: 'delete',
+    path: '/api/session',
+    tags: ['session'],
+    summary: 'Sign out: the cookie is cleared and every cookie of the session revoked',
+    responses: { 200: { description: 'signed out', schema: z.object({ user: z.null() }) } },
+    errors: WRITE,
+  },
+  {
+    method: 'get',
+    path: '/api/videos',
+    tags: ['videos'],
+    summary: 'Live videos, then your upcoming ones, then ended ones, newest first',
+    description: '`owner=me` (signed in): your own videos, every status, in one answer.',
+    query: VideoListQuerySchema,
+    responses: { 200: { description: 'one page; `next` is the following page’s cursor', schema: VideoPageSchema } },
+    errors: ['VALIDATION_FAILED', 'UNAUTHORIZED', 'UNAVAILABLE'],
+  },
+  {
+    method: 'post',
+    path: '/api/videos',
+    tags: ['videos'],
+    summary: 'Create a video (upcoming); the creator owns it',
+    description:
+      '`title`: one line of visible text, at most 120 characters once normalised. `hlsUrl`: a public http(s) ' +
+      'URL (https in production) or the demo’s `/demo/<name>.m3u8`; omitted, the demo stream. 429 beyond 5 ' +
+      'upcoming videos, 20 a day per user, 100 a day per address.',
+    security: SESSION,
+    headers: [idempotencyKey],
+    body: CreateVideoSchema,
+    responses: { 201: { description: 'created', schema: VideoAnswerSchema } },
+    errors: [...WRITE, ...BODY, ...SIGNED_IN, 'CONFLICT', 'RATE_LIMITED'],
+  },
+  {
+    method: 'get',
+    path: '/api/videos/{id}',
+    tags: ['videos'],
+    summary: 'One video',
+    params: VideoParams,
+    responses: { 200: { description: 'the video', schema: VideoAnswerSchema } },
+    errors: ['NOT_FOUND', 'UNAVAILABLE'],
+  },
+  {
+    method: 'post',
+    path: '/api/videos/{id}/start',
+    tags: ['videos'],
+    summary: 'Go live (owner); viewers receive `status` "live"',
+    description: 'A repeat answers 200 again; an ended video cannot go live (409).',
+    security: SESSION,
+    params: VideoParams,
+    responses: { 200: { description: 'the video, live', schema: VideoAnswerSchema } },
+    errors: [...WRITE, ...OWNER, 'CONFLICT'],
+  },
+  {
+    method: 'post',
+    path: '/api/videos/{id}/end',
+    tags: ['videos'],
+    summary: 'End the video (owner); viewers receive `status` "ended"',
+    security: SESSION,
+    params: VideoParams,
+    responses: { 200: { description: 'the video, ended', schema: VideoAnswerSchema } },
+    errors: [...WRITE, ...OWNER, 'CONFLICT'],
+  },
+  {
+    method: 'get',
+    path: '/api/videos/{id}/stats',
+    tags: ['videos'],
+    summary: 'The studio dashboard’s figures (owner)',
+    security: SESSION,
+    params: VideoParams,
+    responses: { 200: { description: 'viewers, likes, activity per minute, latency', schema: VideoStatsSchema } },
+    errors: [...OWNER, 'UNAVAILABLE'],
+  },
+  {
+    method: 'post',
+    path: '/api/videos/{id}/likes',
+    tags: ['interactions'],
+    summary: 'Like (taps batched by the client); viewers receive `like`',
+    description: 'The video must be live (409). An empty body is `{}`: one like.',
+    security: SESSION,
+    headers: [idempotencyKey],
+    params: VideoParams,
+    body: LikeRequestSchema,
+    bodyRequired: false,
+    responses: { 202: { description: 'the like total', schema: z.object({ total: z.number().int().nonnegative() }) } },
+    errors: [...WRITE, ...BODY, ...SIGNED_IN, 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED'],
+  },
+  {
+    method: 'get',
+    path: '/api/videos/{id}/comments',
+    tags: ['interactions'],
+    summary: 'The latest comments, oldest first',
+    params: VideoParams,
+    query: CommentListQuerySchema,
+    responses: { 200: { description: 'comments', schema: z.object({ comments: z.array(CommentSchema) }) } },
+    errors: ['VALIDATION_FAILED', 'NOT_FOUND', 'UNAVAILABLE'],
+  },
+  {
+    method: 'post',
+    path: '/api/videos/{id}/comments',
+    tags: ['interactions'],
+    summary: 'Comment; viewers receive `comment`',
+    description:
+      '`text`: one line of visible text, 1–500 characters once normalised. 409 on an ended video or under the ' +
+      'broadcaster’s name; 403 BANNED for a banned user or address.',
+    security: SESSION,
+    headers: [idempotencyKey],
+    params: VideoParams,
+    body: CommentRequestSchema,
+    responses: { 201: { description: 'the stored comment', schema: z.object({ comment: CommentSchema }) } },
+    errors: [...WRITE, ...BODY, ...SIGNED_IN, 'BANNED', 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED'],
+  },
+  {
+    method: 'delete',
+    path: '/api/videos/{id}/comments/{commentId}',
+    tags: ['moderation'],
+    summary: 'Delete a comment (owner); viewers receive `comment_deleted`',
+    security: SESSION,
+    params: CommentParams,
+    responses: {
+      200: { description: 'deleted (a repeat within 10 minutes too)', schema: z.object({ deleted: z.literal(true) }) },
+    },
+    errors: [...WRITE, ...OWNER],
+  },
+  {
+    method: 'get',
+    path: '/api/videos/{id}/bans',
+    tags: ['moderation'],
+    summary: 'Users barred from commenting (owner)',
+    security: SESSION,
+    params: VideoParams,
+    responses: { 200: { description: 'bans', schema: z.object({ bans: z.array(UserSchema) }) } },
+    errors: [...OWNER, 'UNAVAILABLE'],
+  },
+  {
+    method: 'post',
+    path: '/api/videos/{id}/bans',
+    tags: ['moderation'],
+    summary: 'Bar a user (and the addresses they used) from commenting (owner)',
+    description: 'The owner cannot ban themself (400).',
+    security: SESSION,
+    params: VideoParams,
+    body: BanRequestSchema,
+    responses: { 201: { description: 'the ban', schema: z.object({ ban: UserSchema }) } },
+    errors: [...WRITE, ...BODY, ...OWNER, 'CONFLICT'],
+  },
+  {
+    method: 'delete',
+    path: '/api/videos/{id}/bans/{userId}',
+    tags: ['moderation'],
+    summary: 'Lift a ban (owner); 404 when not banned',
+    security: SESSION,
+    params: BanParams,
+    responses: { 200: { description: 'unbanned', schema: z.object({ unbanned: z.literal(true) }) } },
+    errors: [...WRITE, ...OWNER],
+  },
+  {
+    method: 'get',
+    path: '/api/realtime-token',
+    tags: ['realtime'],
+    summary: 'A connection token for the realtime tier’s `GET /connect` (6 hours)',
+    description:
+      'Grants the topic `videos` and, with `videoId`, the video’s topic (observing too for its owner). ' +
+      'Guests: 300 a minute per address.',
+    query: RealtimeTokenQuerySchema,
+    responses: { 200: { description: 'the token and the nodes to use it on', schema: RealtimeTokenResponseSchema } },
+    errors: ['VALIDATION_FAILED', 'NOT_FOUND', 'RATE_LIMITED', 'UNAVAILABLE'],
+  },
+  {
+    method: 'get',
+    path: '/api/openapi.json',
+    tags: ['documents'],
+    summary: 'This document',
+    responses: { 200: { description: 'OpenAPI 3.1', jsonSchema: { type: 'object' } } },
+    errors: [],
+  },
+];
+
+export function productApiOpenApi(): JsonSchema {
+  return buildOpenApi(
+    {
+      info: {
+        title: 'Ovation product API',
+        version: '0.1.0',
+        description:
+          'The web tier’s API, same origin as the pages. Writes take `Content-Type: application/json` ' +
+          'from the app’s own origin only (403 otherwise); bodies are at most 64 KiB (413). Errors are ' +
+          '`{ "error": { "code", "message" } }`. docs/interface.md has the details.',
+      },
+      tags: [
+        { name: 'session', description: 'guest sign-in by display name' },
+        { name: 'videos', description: 'live videos and the studio' },
+        { name: 'interactions', description: 'likes and comments' },
+        { name: 'moderation', description: 'the owner’s tools' },
+        { name: 'realtime', description: 'access to the realtime tier' },
+        { name: 'documents', description: 'this document' },
+      ],
+      securitySchemes: {
+        [SESSION]: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'ovation_session',
+          description: 'set by POST /api/session',
+        },
+      },
+    },
+    PRODUCT_API_ROUTES,
+  );
+}
