@@ -21,11 +21,15 @@ export default defineConfig({
       { find: /^@ovation\/shared\/redis$/, replacement: src('./packages/shared/src/redis/index.ts') },
       { find: /^@ovation\/shared\/server$/, replacement: src('./packages/shared/src/server/index.ts') },
       { find: /^@ovation\/shared$/, replacement: src('./packages/shared/src/index.ts') },
+      // The SDK packages too: their tests and the web's run against source, not a stale dist.
+      { find: /^@ovation\/client$/, replacement: src('./packages/client/src/index.ts') },
+      { find: /^@ovation\/react$/, replacement: src('./packages/react/src/index.ts') },
     ],
   },
   test: {
     include: [
       'packages/*/test/**/*.test.ts',
+      'packages/*/test/**/*.test.tsx',
       'apps/*/test/**/*.test.ts',
       'tests/**/*.test.ts',
       'bench/test/**/*.test.ts',

@@ -1,5 +1,5 @@
 // Which workspaces need a build: a workspace is stale when its build output is missing or older
-// than any of its sources (or than the shared package's build, which it compiles against).
+// than any of its sources (or than a package's build, which it compiles against).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,8 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export const WORKSPACES = [
   { name: '@ovation/shared', dir: 'packages/shared', sources: ['src'], output: 'dist/index.js' },
+  { name: '@ovation/client', dir: 'packages/client', sources: ['src'], output: 'dist/index.js' },
+  { name: '@ovation/react', dir: 'packages/react', sources: ['src'], output: 'dist/index.js' },
   { name: '@ovation/dispatcher', dir: 'apps/dispatcher', sources: ['src'], output: 'dist/server.js' },
   { name: '@ovation/realtime', dir: 'apps/realtime', sources: ['src'], output: 'dist/server.js' },
   {
@@ -32,16 +34,20 @@ function outputMtime(workspace) {
   return existsSync(output) ? statSync(output).mtimeMs : 0;
 }
 
-/** Workspaces (in build order) whose output is missing or stale. */
+/** The packages (packages/*): what the services and the web compile against. */
+const PACKAGES = WORKSPACES.filter((w) => w.dir.startsWith('packages/'));
+
+/** Workspaces (in build order) whose output is missing or stale; a stale package always is. */
 export function staleWorkspaces(names = WORKSPACES.map((w) => w.name)) {
-  const shared = WORKSPACES[0];
-  const sharedStale = newestMtime(join(ROOT, shared.dir, 'src')) > outputMtime(shared);
+  const stalePackages = PACKAGES.filter((p) => newestMtime(join(ROOT, p.dir, 'src')) > outputMtime(p));
+  const newestPackage = Math.max(0, ...PACKAGES.map(outputMtime));
   return WORKSPACES.filter((workspace) => {
-    if (!names.includes(workspace.name) && !(sharedStale && workspace === shared)) return false;
-    if (workspace !== shared && sharedStale) return true;
+    if (PACKAGES.includes(workspace)) return stalePackages.includes(workspace);
+    if (!names.includes(workspace.name)) return false;
+    if (stalePackages.length > 0) return true;
     const built = outputMtime(workspace);
     if (built === 0) return true;
     const newestSource = Math.max(...workspace.sources.map((s) => newestMtime(join(ROOT, workspace.dir, s))));
-    return newestSource > built || (workspace !== shared && outputMtime(shared) > built);
+    return newestSource > built || newestPackage > built;
   });
 }

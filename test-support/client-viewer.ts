@@ -1,4 +1,4 @@
-import { type EventSourceLike, RealtimeClient } from '@ovation/shared';
+import { type EventSourceLike, RealtimeClient, type UntypedEvents } from '@ovation/client';
 import { EventSource } from 'eventsource';
 
 /**
@@ -14,10 +14,10 @@ export class ClientViewer {
   readonly resyncs: number[] = [];
   /** Every status change (connecting, open, reconnecting, …), with the node it concerns. */
   readonly statuses: Array<{ at: number; status: string; node: string | undefined }> = [];
-  private readonly client: RealtimeClient;
+  private readonly client: RealtimeClient<UntypedEvents>;
 
   constructor(urls: readonly string[], topics: readonly string[], options: { preferredUrl?: string } = {}) {
-    this.client = new RealtimeClient({
+    this.client = new RealtimeClient<UntypedEvents>({
       urls,
       topics,
       eventTypes: ['snapshot', 'comment', 'like', 'viewers', 'status', 'comment_deleted'],

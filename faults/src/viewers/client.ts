@@ -1,4 +1,4 @@
-import { type EventSourceLike, RealtimeClient } from '@ovation/shared';
+import { type EventSourceLike, RealtimeClient, type UntypedEvents } from '@ovation/client';
 import { EventSource } from 'eventsource';
 import { EVENT_TYPES, type ViewerRecord } from './record.js';
 
@@ -7,14 +7,14 @@ import { EVENT_TYPES, type ViewerRecord } from './record.js';
  * Node over the standard `eventsource` package: what the viewer page runs, minus React.
  */
 export class ClientViewer {
-  private readonly client: RealtimeClient;
+  private readonly client: RealtimeClient<UntypedEvents>;
 
   constructor(
     readonly record: ViewerRecord,
     nodeUrls: readonly string[],
     options: { random: () => number; reload: (record: ViewerRecord) => Promise<void> },
   ) {
-    this.client = new RealtimeClient({
+    this.client = new RealtimeClient<UntypedEvents>({
       urls: nodeUrls,
       topics: [record.spec.topic],
       eventTypes: EVENT_TYPES,

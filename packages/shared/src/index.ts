@@ -1,4 +1,3 @@
-export * from './client/realtime-client.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './hls-url.js';

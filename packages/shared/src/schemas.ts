@@ -519,3 +519,5 @@ export const RealtimeTokenResponseSchema = z.object({
   realtimeUrls: z.array(z.string()),
 });
 export type TRealtimeTokenResponse = z.infer<typeof RealtimeTokenResponseSchema>;
+/** A connection token and its expiry, as the page hands it to the browser client (@ovation/client). */
+export type ConnectTokenValue = Pick<TRealtimeTokenResponse, 'token' | 'expiresAt'>;

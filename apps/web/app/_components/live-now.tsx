@@ -1,11 +1,11 @@
 'use client';
 
-import type { ConnectTokenValue } from '@ovation/shared';
+import { type ConnectToken, tokenFromWeb, VIDEOS_TOPIC } from '@ovation/client';
+import { useTopic } from '@ovation/react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { api } from '../../lib/client/api';
 import { queryKeys } from '../../lib/client/query-client';
-import { useRealtimeEvents } from '../../lib/client/use-realtime-events';
 
 /** Live and ended videos; a video going live or ending shows at once (the `videos` topic). */
 export function LiveNow({
@@ -13,7 +13,7 @@ export function LiveNow({
   initialToken,
 }: {
   realtimeUrls: string[];
-  initialToken?: ConnectTokenValue | undefined;
+  initialToken?: ConnectToken | undefined;
 }) {
   const queryClient = useQueryClient();
   const { data, isPending, isError } = useQuery({
@@ -21,15 +21,14 @@ export function LiveNow({
     queryFn: api.videos,
     refetchInterval: 5_000,
   });
-  useRealtimeEvents(
-    realtimeUrls,
-    ['videos'],
-    ['status'],
-    () => {
+  useTopic(VIDEOS_TOPIC, {
+    urls: realtimeUrls,
+    types: ['status'],
+    token: tokenFromWeb({ current: initialToken }),
+    onEvent: () => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.videos });
     },
-    initialToken,
-  );
+  });
   if (isPending) return <p>Loading…</p>;
   if (isError) return <p role="alert">Could not load videos. Retrying…</p>;
   const videos = data.videos.filter((v) => v.status !== 'upcoming');

@@ -1,3 +1,4 @@
+import { liveVideoKeys } from '@ovation/react';
 import { QueryClient } from '@tanstack/react-query';
 
 /** The one react-query client factory. Realtime events write into its cache (setQueryData). */
@@ -11,8 +12,9 @@ export function createQueryClient(): QueryClient {
 
 export const queryKeys = {
   videos: ['videos'] as const,
-  video: (id: string) => ['video', id] as const,
-  comments: (id: string) => ['comments', id] as const,
+  // useLiveVideo keeps these two current from the video's topic.
+  video: liveVideoKeys.video,
+  comments: liveVideoKeys.comments,
   session: ['session'] as const,
   myVideos: ['my-videos'] as const,
   stats: (id: string) => ['stats', id] as const,

@@ -1,5 +1,7 @@
 'use client';
 
+import { tokenFromWeb, VIDEOS_TOPIC } from '@ovation/client';
+import { useTopic } from '@ovation/react';
 import type { TVideo } from '@ovation/shared';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
@@ -7,7 +9,6 @@ import { useState } from 'react';
 import { ApiError, api } from '../../../lib/client/api';
 import { queryKeys } from '../../../lib/client/query-client';
 import { retryOnOutage, useActionKey } from '../../../lib/client/retry';
-import { useRealtimeEvents } from '../../../lib/client/use-realtime-events';
 import { CopyLink } from './copy-link';
 import { SignInGate } from './sign-in-gate';
 import { StatusButton } from './status-button';
@@ -35,8 +36,15 @@ function MyVideos({ realtimeUrls }: { realtimeUrls: string[] }) {
   const videos = useQuery({ queryKey: queryKeys.myVideos, queryFn: api.myVideos, refetchInterval: 10_000 });
   const ids = videos.data?.videos.map((v) => v.id) ?? [];
   // Viewer counts and status changes made elsewhere (another tab) show up without a reload.
-  useRealtimeEvents(realtimeUrls, ['videos'], ['status'], (event) => {
-    if (ids.includes(String(event.data.videoId))) void queryClient.invalidateQueries({ queryKey: queryKeys.myVideos });
+  useTopic(VIDEOS_TOPIC, {
+    urls: realtimeUrls,
+    types: ['status'],
+    token: tokenFromWeb(),
+    onEvent: (event) => {
+      if (event.type === 'status' && ids.includes(event.data.videoId)) {
+        void queryClient.invalidateQueries({ queryKey: queryKeys.myVideos });
+      }
+    },
   });
   return (
     <>

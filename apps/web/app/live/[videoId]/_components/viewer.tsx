@@ -1,13 +1,14 @@
 'use client';
 
-import { type ConnectTokenValue, MAX_LIKE_BATCH, type TComment, type TUser } from '@ovation/shared';
+import { type ConnectToken, tokenFromWeb } from '@ovation/client';
+import { useLiveVideo } from '@ovation/react';
+import { MAX_LIKE_BATCH, type TComment, type TUser } from '@ovation/shared';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../../../../lib/client/api';
 import { queryKeys } from '../../../../lib/client/query-client';
 import { newIdempotencyKey, retryOnOutage, useActionKey } from '../../../../lib/client/retry';
-import { useVideoRealtime } from '../../../../lib/client/use-video-realtime';
 import { NameDialog } from '../../../_components/name-dialog';
 import { CommentFeed } from './comment-feed';
 import { Hearts, type HeartsHandle } from './hearts';
@@ -28,27 +29,27 @@ export function Viewer({
   realtimeUrls: string[];
   preferredUrl?: string | undefined;
   /** The connection token the page was rendered with. */
-  initialToken?: ConnectTokenValue | undefined;
+  initialToken?: ConnectToken | undefined;
 }) {
   const queryClient = useQueryClient();
-  const video = useQuery({ queryKey: queryKeys.video(videoId), queryFn: () => api.video(videoId) });
-  const comments = useQuery({ queryKey: queryKeys.comments(videoId), queryFn: () => api.comments(videoId) });
   const session = useQuery({ queryKey: queryKeys.session, queryFn: api.session });
   const user: TUser | null = session.data?.user ?? null;
   const hearts = useRef<HeartsHandle>(null);
+  // The video and its comments, kept current from the video's topic in the query cache.
+  const { video, comments, connection } = useLiveVideo(videoId, {
+    urls: realtimeUrls,
+    load: { video: () => api.video(videoId), comments: () => api.comments(videoId) },
+    token: tokenFromWeb({ videoId, current: initialToken }),
+    ownUserId: () => user?.id,
+    onLikes: (count) => hearts.current?.others(count),
+    preferredUrl,
+  });
   const [asking, setAsking] = useState<Pending | null>(null);
   const [signInError, setSignInError] = useState<string>();
   const [notice, setNotice] = useState<string>();
   const [draft, setDraft] = useState('');
   const taps = useRef(0);
   const tapTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-
-  const connection = useVideoRealtime(videoId, realtimeUrls, {
-    ownUserId: () => user?.id,
-    onLikes: (count) => hearts.current?.others(count),
-    preferredUrl,
-    initialToken,
-  });
 
   const showError = useCallback((error: unknown) => {
     if (error instanceof ApiError && error.code === 'RATE_LIMITED') {

@@ -1,13 +1,14 @@
 'use client';
 
-import type { TActivityMinute, TComment, TEventEnvelope, TUser, TVideo, TVideoStats } from '@ovation/shared';
+import { type OvationEvents, type TypedEvent, tokenFromWeb } from '@ovation/client';
+import { useLiveVideo } from '@ovation/react';
+import type { TActivityMinute, TComment, TUser, TVideo, TVideoStats } from '@ovation/shared';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, api } from '../../../../lib/client/api';
 import { queryKeys } from '../../../../lib/client/query-client';
 import { retryOnOutage } from '../../../../lib/client/retry';
-import { useVideoRealtime } from '../../../../lib/client/use-video-realtime';
 import { CopyLink } from '../../_components/copy-link';
 import { SignInGate } from '../../_components/sign-in-gate';
 import { StatusButton } from '../../_components/status-button';
@@ -52,15 +53,17 @@ function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; real
   useEffect(() => {
     if (stats.dataUpdatedAt) setLiveAdds([]);
   }, [stats.dataUpdatedAt]);
-  const onEvent = useCallback((event: TEventEnvelope) => {
-    const likes = event.type === 'like' && typeof event.data.count === 'number' ? event.data.count : 0;
+  const onEvent = useCallback((event: TypedEvent<OvationEvents>) => {
+    const likes = event.type === 'like' ? event.data.count : 0;
     const comments = event.type === 'comment' && !event.replayed ? 1 : 0;
     if (likes > 0 || comments > 0) setLiveAdds((adds) => addActivity(adds, Date.now(), likes, comments));
   }, []);
   const activity = useMemo(() => mergeActivity(stats.data?.activity ?? [], liveAdds), [stats.data, liveAdds]);
-  const connection = useVideoRealtime(videoId, owner ? realtimeUrls : [], {
-    ownUserId: () => undefined,
-    onLikes: () => {},
+  // Connected once the page knows the user owns the video (the owner's token lets it observe).
+  const { connection } = useLiveVideo(videoId, {
+    urls: owner ? realtimeUrls : [],
+    load: { video: () => api.video(videoId), comments: () => api.comments(videoId) },
+    token: tokenFromWeb({ videoId }),
     onEvent,
     observer: true,
   });

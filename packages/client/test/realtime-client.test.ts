@@ -1,52 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type EventSourceLike, RealtimeClient, type RealtimeClientOptions } from '../src/client/realtime-client.js';
+import { RealtimeClient, type RealtimeClientOptions } from '../src/realtime-client.js';
+import type { UntypedEvents } from '../src/wire.js';
+import { connect, FakeSource, latest } from './fake-source.js';
 
-/** A scriptable EventSource: the test plays the server. */
-class FakeSource implements EventSourceLike {
-  static all: FakeSource[] = [];
-  onopen: ((event: unknown) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
-  closed = false;
-  private listeners = new Map<string, Array<(event: { data: string }) => void>>();
-
-  constructor(readonly url: string) {
-    FakeSource.all.push(this);
-  }
-
-  addEventListener(type: string, listener: (event: { data: string }) => void): void {
-    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
-  }
-
-  close(): void {
-    this.closed = true;
-  }
-
-  emit(type: string, data: unknown): void {
-    for (const listener of this.listeners.get(type) ?? []) listener({ data: JSON.stringify(data) });
-  }
-
-  fail(): void {
-    this.onerror?.({});
-  }
-
-  get node(): string {
-    return this.url.split('/connect')[0] as string;
-  }
-
-  get params(): URLSearchParams {
-    return new URL(this.url).searchParams;
-  }
-}
-
-const latest = () => FakeSource.all.at(-1) as FakeSource;
 const URLS = ['http://a:1', 'http://b:2', 'http://c:3'];
 
-function makeClient(extra: Partial<RealtimeClientOptions> = {}) {
+// The client's mechanics, whatever the events: any type may be listened to (control names too).
+function makeClient(extra: Partial<RealtimeClientOptions<UntypedEvents>> = {}) {
   const events: Array<{ id: string; type: string }> = [];
   const statuses: string[] = [];
   let r = 0;
   const randoms = [0.1, 0.5, 0.9, 0.3, 0.7];
-  const client = new RealtimeClient({
+  const client = new RealtimeClient<UntypedEvents>({
     urls: URLS,
     topics: ['video:1'],
     eventTypes: ['comment', 'like'],
@@ -58,10 +23,6 @@ function makeClient(extra: Partial<RealtimeClientOptions> = {}) {
     ...extra,
   });
   return { client, events, statuses };
-}
-
-function connect(source: FakeSource, connectionId = 'c1') {
-  source.emit('connected', { connectionId, nodeId: 'n', region: 'local' });
 }
 
 beforeEach(() => {
@@ -191,7 +152,7 @@ describe('RealtimeClient', () => {
     client.stop();
   });
 
-  it('forgets the last id on resync and tells the page to reload its snapshot', () => {
+  it('forgets the last id on resync and tells the page to reload the topic', () => {
     const onResync = vi.fn();
     const { client } = makeClient({ onResync });
     client.start();
@@ -199,8 +160,11 @@ describe('RealtimeClient', () => {
     connect(first);
     first.emit('comment', { id: 'old', topic: 'video:1', type: 'comment', data: {}, ts: 0 });
     first.emit('resync', { topic: 'video:1', reason: 'unknown_id' });
-    expect(onResync).toHaveBeenCalledOnce();
+    expect(onResync).toHaveBeenCalledExactlyOnceWith('video:1');
     expect(client.lastId).toBeUndefined();
+    first.fail();
+    vi.runOnlyPendingTimers();
+    expect(latest().params.has('lastEventId')).toBe(false);
     client.stop();
   });
 
@@ -270,7 +234,7 @@ describe('RealtimeClient', () => {
       now: () => now,
       fetch: async (url, init) => {
         posts.push({ url, body: JSON.parse(init.body) });
-        return {};
+        return { ok: true, status: 200 };
       },
     });
     client.start();
@@ -298,7 +262,7 @@ describe('RealtimeClient', () => {
       latencyReportIntervalMs: 5000,
       fetch: async (_url, init) => {
         posts.push(init.body);
-        return {};
+        return { ok: true, status: 200 };
       },
     });
     client.start();
@@ -339,13 +303,13 @@ describe('RealtimeClient with a connection token', () => {
     client.start();
     connect(latest());
     latest().fail(); // an open stream dropped: the token is not suspect
-    await vi.runOnlyPendingTimersAsync();
+    await vi.advanceTimersByTimeAsync(30_000);
     expect(latest().params.get('token')).toBe('t0');
     latest().fail(); // refused before open, once
-    await vi.runOnlyPendingTimersAsync();
+    await vi.advanceTimersByTimeAsync(30_000);
     expect(latest().params.get('token')).toBe('t0');
     latest().fail(); // twice: renew before the next attempt
-    await vi.runOnlyPendingTimersAsync();
+    await vi.advanceTimersByTimeAsync(30_000);
     await vi.waitFor(() => expect(latest().params.get('token')).toBe('t1'));
     expect(renew).toHaveBeenCalledTimes(1);
     client.stop();

@@ -1,0 +1,25 @@
+export * from './realtime-client.js';
+export * from './token.js';
+export {
+  type Comment,
+  type CommentDeletedPayload,
+  type ConnectedPayload,
+  type EventEnvelope,
+  type EventMap,
+  type LikePayload,
+  type OvationEvents,
+  type RealtimeTokenResponse,
+  type ReconnectPayload,
+  type ResyncPayload,
+  type ResyncReason,
+  type SnapshotPayload,
+  type StatusPayload,
+  type TypedEvent,
+  type UntypedEvents,
+  type User,
+  VIDEOS_TOPIC,
+  type Video,
+  type VideoStatus,
+  type ViewersPayload,
+  videoTopic,
+} from './wire.js';

@@ -1,0 +1,3 @@
+export * from './live-video-cache.js';
+export * from './use-live-video.js';
+export * from './use-topic.js';

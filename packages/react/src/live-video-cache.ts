@@ -1,0 +1,82 @@
+import type { Comment, OvationEvents, TypedEvent, Video } from '@ovation/client';
+import type { QueryClient } from '@tanstack/react-query';
+
+/**
+ * The react-query keys useLiveVideo keeps a video's state under: the product API's answers
+ * (`GET /api/videos/:id` → `{ video }`, `GET /api/videos/:id/comments` → `{ comments }`), so a
+ * page that fetches them itself under the same keys sees every realtime change.
+ */
+export const liveVideoKeys = {
+  video: (videoId: string) => ['video', videoId] as const,
+  comments: (videoId: string) => ['comments', videoId] as const,
+};
+
+export interface VideoData {
+  video: Video;
+}
+
+export interface CommentsData {
+  comments: Comment[];
+}
+
+/** Comments kept in the cache: a long-running stream must not grow the page without bound. */
+export const MAX_CACHED_COMMENTS = 200;
+
+/**
+ * Writes one event of a video's topic into the cache (no second store): likes raise the total
+ * (never lower it: the server's `total` can lag the viewer's own taps already counted), comments
+ * append once, deletions remove, `viewers`, `status` and `snapshot` (the topic's state on joining
+ * or resuming) update the video. Nothing is created: an entry not loaded yet stays unloaded.
+ */
+export function applyLiveVideoEvent(queryClient: QueryClient, videoId: string, event: TypedEvent<OvationEvents>): void {
+  const updateVideo = (change: (video: Video) => Video) =>
+    queryClient.setQueryData<VideoData>(liveVideoKeys.video(videoId), (old) =>
+      old ? { video: change(old.video) } : old,
+    );
+  switch (event.type) {
+    case 'like': {
+      const { count, total } = event.data;
+      updateVideo((v) => ({ ...v, likes: total !== undefined ? Math.max(total, v.likes) : v.likes + count }));
+      break;
+    }
+    case 'comment': {
+      const comment = event.data;
+      queryClient.setQueryData<CommentsData>(liveVideoKeys.comments(videoId), (old) => {
+        const comments = old?.comments ?? [];
+        if (comments.some((c) => c.id === comment.id)) return old;
+        return { comments: [...comments, comment].slice(-MAX_CACHED_COMMENTS) };
+      });
+      break;
+    }
+    case 'comment_deleted':
+      queryClient.setQueryData<CommentsData>(liveVideoKeys.comments(videoId), (old) =>
+        old ? { comments: old.comments.filter((c) => c.id !== event.data.id) } : old,
+      );
+      break;
+    case 'snapshot': {
+      const { viewers, likes, status } = event.data;
+      updateVideo((v) => ({
+        ...v,
+        viewers,
+        likes: Math.max(likes, v.likes),
+        ...(status === 'live' || status === 'ended' ? { status } : {}),
+      }));
+      break;
+    }
+    case 'viewers':
+      updateVideo((v) => ({ ...v, viewers: event.data.count }));
+      break;
+    case 'status':
+      if (event.data.status === 'live' || event.data.status === 'ended') {
+        const status = event.data.status;
+        updateVideo((v) => ({ ...v, status }));
+      }
+      break;
+  }
+}
+
+/** After a `resync` (the stream could not replay what was missed): the video's state is reloaded. */
+export function reloadLiveVideo(queryClient: QueryClient, videoId: string): void {
+  void queryClient.invalidateQueries({ queryKey: liveVideoKeys.video(videoId) });
+  void queryClient.invalidateQueries({ queryKey: liveVideoKeys.comments(videoId) });
+}

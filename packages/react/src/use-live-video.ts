@@ -1,0 +1,80 @@
+'use client';
+
+import type { RealtimeClientOptions } from '@ovation/client';
+import { type OvationEvents, type TokenSource, type TypedEvent, videoTopic } from '@ovation/client';
+import { type UseQueryResult, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  applyLiveVideoEvent,
+  type CommentsData,
+  liveVideoKeys,
+  reloadLiveVideo,
+  type VideoData,
+} from './live-video-cache.js';
+import { type TopicConnection, useTopic } from './use-topic.js';
+
+export interface UseLiveVideoOptions {
+  urls: readonly string[];
+  /** How to load the video and its comments (the product API); realtime events keep them current. */
+  load: {
+    video: () => Promise<VideoData>;
+    comments: () => Promise<CommentsData>;
+  };
+  token?: TokenSource | undefined;
+  /** Listen without counting as a viewer (the broadcaster's studio). */
+  observer?: boolean | undefined;
+  preferredUrl?: string | undefined;
+  /** Other viewers' likes (for an animation): the count of each `like` event not all the user's own. */
+  onLikes?: ((count: number) => void) | undefined;
+  /** The signed-in user, whose own likes `onLikes` skips (they were shown when tapped). */
+  ownUserId?: (() => string | undefined) | undefined;
+  /** Every event, after the cache was updated. */
+  onEvent?: ((event: TypedEvent<OvationEvents>) => void) | undefined;
+  /** Report receive latencies to the node (default: on, unless an observer). */
+  reportLatency?: boolean | undefined;
+  client?: Partial<RealtimeClientOptions<OvationEvents>> | undefined;
+}
+
+export interface LiveVideo {
+  video: UseQueryResult<VideoData>;
+  comments: UseQueryResult<CommentsData>;
+  viewers: number | undefined;
+  likes: number | undefined;
+  connection: TopicConnection;
+}
+
+/**
+ * A video as it happens: loads it and its comments with react-query, then keeps them current from
+ * the video's topic with setQueryData (see applyLiveVideoEvent), and reloads both after a resync.
+ */
+export function useLiveVideo(videoId: string, options: UseLiveVideoOptions): LiveVideo {
+  const queryClient = useQueryClient();
+  const video = useQuery({ queryKey: liveVideoKeys.video(videoId), queryFn: options.load.video });
+  const comments = useQuery({ queryKey: liveVideoKeys.comments(videoId), queryFn: options.load.comments });
+  const connection = useTopic<OvationEvents>(videoTopic(videoId), {
+    urls: options.urls,
+    token: options.token,
+    observer: options.observer,
+    preferredUrl: options.preferredUrl,
+    reportLatency: options.reportLatency ?? true,
+    pauseWhenHidden: true,
+    client: options.client,
+    onEvent: (event) => {
+      applyLiveVideoEvent(queryClient, videoId, event);
+      if (event.type === 'like' && options.onLikes) {
+        const me = options.ownUserId?.();
+        const sample = event.data.sample ?? [];
+        // The viewer's own taps already showed their hearts.
+        if (!(me && sample.length > 0 && sample.every((s) => s.id === me))) options.onLikes(event.data.count);
+      }
+      options.onEvent?.(event);
+    },
+    onResync: () => reloadLiveVideo(queryClient, videoId),
+  });
+  return {
+    video,
+    comments,
+    viewers: video.data?.video.viewers,
+    likes: video.data?.video.likes,
+    connection,
+  };
+}

@@ -1,0 +1,91 @@
+'use client';
+
+import {
+  type ClientStatus,
+  type EventMap,
+  type OvationEvents,
+  RealtimeClient,
+  type RealtimeClientOptions,
+  type TokenSource,
+  type TypedEvent,
+  type VisibilitySource,
+} from '@ovation/client';
+import { useEffect, useRef, useState } from 'react';
+
+export interface TopicConnection {
+  status: ClientStatus;
+  /** The realtime node in use. */
+  node?: string | undefined;
+}
+
+export interface UseTopicOptions<M extends EventMap = OvationEvents> {
+  /** The realtime nodes; none: no connection (e.g. until the page knows them). */
+  urls: readonly string[];
+  /** The event types to receive (default: those of Ovation's own topics). */
+  types?: readonly (keyof M & string)[];
+  onEvent: (event: TypedEvent<M>) => void;
+  /** Read when a connection starts: later changes apply from the next one. */
+  token?: TokenSource | undefined;
+  onResync?: ((topic: string) => void) | undefined;
+  observer?: boolean | undefined;
+  preferredUrl?: string | undefined;
+  /** Report receive latencies to the node (default: off). */
+  reportLatency?: boolean | undefined;
+  /** Close the stream while the page is hidden for long, reopen when it is visible (default: off). */
+  pauseWhenHidden?: boolean | undefined;
+  /** Anything else of the client (timers, an EventSource for Node or tests). */
+  client?: Partial<RealtimeClientOptions<M>> | undefined;
+}
+
+/** The document's visibility, where there is a document. */
+export function documentVisibility(): VisibilitySource | undefined {
+  if (typeof document === 'undefined') return undefined;
+  return {
+    isHidden: () => document.visibilityState === 'hidden',
+    onChange: (listener) => {
+      document.addEventListener('visibilitychange', listener);
+      return () => document.removeEventListener('visibilitychange', listener);
+    },
+  };
+}
+
+/**
+ * Receives the events of one topic (or several) while the component is mounted. One connection
+ * per hook: it is made again only when the URLs, topics or types change (compared by value), so
+ * callbacks and options may be new objects on every render.
+ */
+export function useTopic<M extends EventMap = OvationEvents>(
+  topic: string | readonly string[],
+  options: UseTopicOptions<M>,
+): TopicConnection {
+  const [connection, setConnection] = useState<TopicConnection>({ status: 'connecting' });
+  const latest = useRef(options);
+  latest.current = options;
+  const urls = options.urls.join(',');
+  const topics = (typeof topic === 'string' ? [topic] : topic).join(',');
+  const types = options.types?.join(',');
+
+  useEffect(() => {
+    if (!urls || !topics) return;
+    const o = latest.current;
+    const visibility = o.pauseWhenHidden ? documentVisibility() : undefined;
+    const client = new RealtimeClient<M>({
+      reportLatency: o.reportLatency ?? false,
+      observer: o.observer ?? false,
+      ...o.client,
+      urls: urls.split(','),
+      topics: topics.split(','),
+      ...(types === undefined ? {} : { eventTypes: types.split(',') as (keyof M & string)[] }),
+      ...(o.token ? { token: o.token } : {}),
+      ...(o.preferredUrl ? { preferredUrl: o.preferredUrl } : {}),
+      ...(visibility ? { visibility } : {}),
+      onEvent: (event) => latest.current.onEvent(event),
+      onResync: (resynced) => latest.current.onResync?.(resynced),
+      onStatus: (status, detail) => setConnection({ status, ...(detail.nodeUrl ? { node: detail.nodeUrl } : {}) }),
+    });
+    client.start();
+    return () => client.stop();
+  }, [urls, topics, types]);
+
+  return connection;
+}

@@ -1,0 +1,131 @@
+// @vitest-environment happy-dom
+import type { Comment, OvationEvents, Video } from '@ovation/client';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { act, renderHook, waitFor } from '@testing-library/react';
+import { createElement, type ReactNode } from 'react';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { connect, FakeSource, latest } from '../../client/test/fake-source.js';
+import { useLiveVideo, useTopic } from '../src/index.js';
+
+const URLS = ['http://a:1'];
+const VIDEO: Video = {
+  id: 'v1',
+  title: 'Launch',
+  status: 'live',
+  hlsUrl: '/demo/a.m3u8',
+  ownerId: 'u0',
+  createdAt: '2026-01-01T00:00:00Z',
+  likes: 10,
+  viewers: 1,
+};
+const comment = (id: string, author = 'u1'): Comment => ({
+  id,
+  videoId: 'v1',
+  author: { id: author, name: author },
+  text: id,
+  at: 'now',
+});
+const client = { createEventSource: (url: string) => new FakeSource(url), random: () => 0 };
+
+function wrapper(queryClient: QueryClient) {
+  return ({ children }: { children: ReactNode }) =>
+    createElement(QueryClientProvider, { client: queryClient }, children);
+}
+
+const emit = (type: string, data: object, topic = 'video:v1', id = `${type}-${Math.random()}`) =>
+  act(() => latest().emit(type, { id, topic, type, data, ts: Date.now() }));
+
+// Tells React that updates are wrapped in act() here (testing-library's own setup is for Jest).
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+beforeEach(() => {
+  FakeSource.all = [];
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('useLiveVideo', () => {
+  it('loads the video and its comments, then keeps viewers, likes and comments current in the query cache', async () => {
+    const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+    const load = {
+      video: vi.fn(async () => ({ video: VIDEO })),
+      comments: vi.fn(async () => ({ comments: [comment('c0')] })),
+    };
+    const others: number[] = [];
+    const { result, unmount } = renderHook(
+      () =>
+        useLiveVideo('v1', {
+          urls: URLS,
+          load,
+          client,
+          reportLatency: false,
+          ownUserId: () => 'me',
+          onLikes: (count) => others.push(count),
+        }),
+      { wrapper: wrapper(queryClient) },
+    );
+    await waitFor(() => expect(result.current.video.data).toBeDefined());
+    await waitFor(() => expect(result.current.comments.data).toBeDefined());
+    const source = latest();
+    expect(source.params.get('topics')).toBe('video:v1');
+    await act(() => connect(source));
+    expect(result.current.connection.status).toBe('open');
+
+    await emit('viewers', { count: 42 });
+    await emit('like', { count: 3, total: 20, sample: [{ id: 'u2', name: 'B' }] });
+    await emit('like', { count: 1, total: 21, sample: [{ id: 'me', name: 'Me' }] });
+    await emit('comment', comment('c1'));
+    // react-query tells its observers on the next tick.
+    await waitFor(() => expect(result.current.likes).toBe(21));
+    expect(result.current.viewers).toBe(42);
+    await waitFor(() => expect(result.current.comments.data?.comments.map((c) => c.id)).toEqual(['c0', 'c1']));
+    expect(queryClient.getQueryData(['video', 'v1'])).toEqual({ video: { ...VIDEO, viewers: 42, likes: 21 } });
+    expect(others).toEqual([3]); // the user's own like was shown when tapped
+
+    // A resync reloads both from the API.
+    await act(() => source.emit('resync', { topic: 'video:v1', reason: 'gap' }));
+    await waitFor(() => expect(load.video).toHaveBeenCalledTimes(2));
+    await waitFor(() => expect(load.comments).toHaveBeenCalledTimes(2));
+    unmount();
+    expect(source.closed).toBe(true);
+  });
+});
+
+describe('useTopic', () => {
+  it('delivers typed events of its topics, keeps one connection across renders, reconnects when topics change', async () => {
+    const seen: string[] = [];
+    const { result, rerender, unmount } = renderHook(
+      ({ topics, tag }: { topics: string[]; tag: string }) =>
+        useTopic<OvationEvents>(topics, {
+          urls: URLS,
+          types: ['status'],
+          client,
+          onEvent: (event) => {
+            if (event.type === 'status') {
+              expectTypeOf(event.data.status).toEqualTypeOf<Video['status']>();
+              seen.push(`${tag}:${event.data.videoId}:${event.data.status}`);
+            }
+          },
+        }),
+      { initialProps: { topics: ['videos'], tag: 'first' } },
+    );
+    const first = latest();
+    expect(first.params.get('topics')).toBe('videos');
+    await act(() => connect(first));
+    expect(result.current.status).toBe('open');
+    await emit('status', { videoId: 'v1', status: 'live' }, 'videos');
+    // A new callback (a new render) is used at once, on the same connection.
+    rerender({ topics: ['videos'], tag: 'second' });
+    await emit('status', { videoId: 'v2', status: 'ended' }, 'videos');
+    expect(FakeSource.all).toHaveLength(1);
+    expect(seen).toEqual(['first:v1:live', 'second:v2:ended']);
+
+    rerender({ topics: ['videos', 'video:v9'], tag: 'third' });
+    expect(first.closed).toBe(true);
+    expect(latest().params.get('topics')).toBe('videos,video:v9');
+    unmount();
+    expect(latest().closed).toBe(true);
+  });
+});
