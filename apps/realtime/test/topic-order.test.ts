@@ -81,6 +81,16 @@ describe('TopicOrder', () => {
     expect(t.released()).toEqual([11, 12, 13, 14]);
   });
 
+  it('puts early events that arrive out of order (and twice) in order, once each', () => {
+    const t = order();
+    seed(t.o, 10);
+    t.push(event(15), event(13), event(17), event(14), event(13), event(16), event(12), event(17));
+    expect(t.released()).toEqual([]);
+    t.push(event(11));
+    expect(t.released()).toEqual([11, 12, 13, 14, 15, 16, 17]);
+    expect(t.late()).toBe(0);
+  });
+
   it('drops what a catch-up already covered, and holds a topic until its start is known', () => {
     const t = order();
     t.push(event(5), event(7), event(6));
@@ -165,6 +175,14 @@ describe('TopicOrder', () => {
     t.push(event(30));
     await vi.advanceTimersByTimeAsync(100);
     expect(t.released()).toEqual(['resync', 21, 30, 'snapshot:9']);
+  });
+
+  it('sends resync when history past the gap is more than one read, then what arrived up to the read', async () => {
+    const t = order(async () => read(8, [event(7)], { cut: true, likes: 3 }));
+    seed(t.o, 2);
+    t.push(event(9), event(6), event(4));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(t.released()).toEqual(['resync', 4, 6, 'snapshot:3', 9]);
   });
 
   it('starts a new epoch of a known topic at position 1: resync, then what waited behind the old gap', () => {

@@ -1,4 +1,5 @@
 import { masters, pipelined, slotOf } from '@ovation/shared/redis';
+import Denque from 'denque';
 import type { Cluster, Redis } from 'ioredis';
 import type { ReplicaConfirmations } from '../topic-log/confirmations.js';
 import { outboxIndexKey, outboxKey } from '../topic-log/redis-topic-log.js';
@@ -259,9 +260,13 @@ function parseEntry(id: string, fields: string[]): OutboxEntry | undefined {
 /**
  * The memory engine's outbox: per peer, entries in this process; past `maxEvents` or `maxBytes`
  * the oldest are dropped (and counted).
+ *
+ * Each peer's entries are a deque in id order (ids only grow): an add appends, dropping the oldest
+ * shifts (O(1) each, where Array#shift may move every entry), a read finds its start by binary
+ * search and an ack removes from the front, where what was read and sent sits.
  */
 export class MemoryOutbox implements RelayOutbox {
-  private readonly queues = new Map<string, { entries: OutboxEntry[]; events: number; bytes: number }>();
+  private readonly queues = new Map<string, { entries: Denque<OutboxEntry>; events: number; bytes: number }>();
   private readonly waiters = new Map<string, () => void>();
   private next = 1;
   /** Events dropped because a peer's outbox was full. */
@@ -273,7 +278,7 @@ export class MemoryOutbox implements RelayOutbox {
     private readonly maxBytes: number = Number.POSITIVE_INFINITY,
     private readonly onDropped: (peer: string, events: number) => void = () => {},
   ) {
-    for (const peer of peers) this.queues.set(peer, { entries: [], events: 0, bytes: 0 });
+    for (const peer of peers) this.queues.set(peer, { entries: new Denque(), events: 0, bytes: 0 });
   }
 
   add(wires: readonly string[]): void {
@@ -281,7 +286,7 @@ export class MemoryOutbox implements RelayOutbox {
     const id = `${this.next++}-0`;
     const joined = wires.join(',');
     for (const peer of this.peers) {
-      const queue = this.queues.get(peer) as { entries: OutboxEntry[]; events: number; bytes: number };
+      const queue = this.queues.get(peer) as { entries: Denque<OutboxEntry>; events: number; bytes: number };
       queue.entries.push({ id, joined, count: wires.length });
       queue.events += wires.length;
       queue.bytes += joined.length;
@@ -301,8 +306,20 @@ export class MemoryOutbox implements RelayOutbox {
   }
 
   async read(peer: string, after: string, count: number, blockMs: number): Promise<OutboxEntry[]> {
-    const pick = () =>
-      (this.queues.get(peer)?.entries ?? []).filter((e) => compareIds(e.id, after) > 0).slice(0, count);
+    const pick = () => {
+      const entries = this.queues.get(peer)?.entries;
+      if (!entries) return [];
+      let lo = 0;
+      let hi = entries.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compareIds((entries.peekAt(mid) as OutboxEntry).id, after) > 0) hi = mid;
+        else lo = mid + 1;
+      }
+      const found: OutboxEntry[] = [];
+      for (let i = lo; i < entries.length && found.length < count; i++) found.push(entries.peekAt(i) as OutboxEntry);
+      return found;
+    };
     let found = pick();
     if (found.length > 0 || blockMs <= 0) return found;
     await new Promise<void>((resolve) => {
@@ -321,12 +338,24 @@ export class MemoryOutbox implements RelayOutbox {
     const gone = new Set(ids);
     const queue = this.queues.get(peer);
     if (!queue) return;
-    queue.entries = queue.entries.filter((e) => {
-      if (!gone.has(e.id)) return true;
+    const drop = (e: OutboxEntry) => {
       queue.events -= e.count;
       queue.bytes -= e.joined.length;
-      return false;
-    });
+      gone.delete(e.id);
+    };
+    // What was sent is the oldest: it leaves from the front.
+    for (let e = queue.entries.peekFront(); e && gone.has(e.id); e = queue.entries.peekFront()) {
+      drop(queue.entries.shift() as OutboxEntry);
+    }
+    // Any other id (read from further on, or already dropped) costs one pass.
+    if (gone.size === 0) return;
+    queue.entries = new Denque(
+      queue.entries.toArray().filter((e) => {
+        if (!gone.has(e.id)) return true;
+        drop(e);
+        return false;
+      }),
+    );
   }
 
   async size(peer: string): Promise<number> {

@@ -8,6 +8,7 @@ import {
   type TTopicState,
   type TWireEvent,
 } from '@ovation/shared';
+import Denque from 'denque';
 
 /**
  * Puts each topic's events back in log order before fan-out, and repairs what never arrives.
@@ -42,8 +43,8 @@ interface TopicState {
   epoch: string;
   /** Next position expected; undefined until the start is known. */
   next: number | undefined;
-  /** Early events, sorted by position. */
-  waiting: Array<{ pos: number; event: TWireEvent }>;
+  /** Early events, sorted by position (see insertSorted for why a deque; an empty one holds 4 slots). */
+  waiting: Denque<Waiting>;
   timer: NodeJS.Timeout | undefined;
   repairing: boolean;
   /** A snapshot is owed to the viewers (after a resync): repaired (read) until it is sent. */
@@ -61,6 +62,11 @@ interface TopicState {
   relayed: Map<string, number>;
   /** The epoch before a log loss, and the next position expected in it (its late events still go out). */
   previous: { epoch: string; next: number } | undefined;
+}
+
+interface Waiting {
+  pos: number;
+  event: TWireEvent;
 }
 
 export type GapOutcome = 'repaired' | 'snapshot' | 'resync' | 'retry';
@@ -222,7 +228,7 @@ export class TopicOrder {
     if (state?.epoch === read.epoch) {
       clearTimeout(state.timer);
       // Events up to `pos` are in the joining viewers' catch-up; the rest wait their turn.
-      for (const entry of state.waiting) if (entry.pos > read.pos) insertSorted(seeded.waiting, entry);
+      for (const entry of state.waiting.toArray()) if (entry.pos > read.pos) insertSorted(seeded.waiting, entry);
     }
     this.topics.set(topic, seeded);
     this.releaseReady(topic, seeded);
@@ -232,7 +238,7 @@ export class TopicOrder {
   settle(topic: string): void {
     const state = this.topics.get(topic);
     if (!state || state.next !== undefined || state.waiting.length === 0) return;
-    state.next = state.waiting[0]?.pos;
+    state.next = state.waiting.peekFront()?.pos;
     this.releaseReady(topic, state);
   }
 
@@ -324,11 +330,12 @@ export class TopicOrder {
       this.o.onGap('resync', topic, `the log moved to epoch ${epoch} (was ${state.epoch})`);
       fresh.owesSnapshot = true;
     }
-    for (const entry of state.waiting) {
+    const last = state.waiting.peekBack();
+    for (let entry = state.waiting.shift(); entry; entry = state.waiting.shift()) {
       this.apply(fresh, entry.event);
       out.push(entry.event);
     }
-    if (fresh.previous && state.waiting.length > 0) fresh.previous.next = (state.waiting.at(-1)?.pos ?? 0) + 1;
+    if (fresh.previous && last) fresh.previous.next = last.pos + 1;
     this.topics.set(topic, fresh);
     if (fresh.owesSnapshot) this.arm(topic, fresh, 0);
     return fresh;
@@ -338,7 +345,7 @@ export class TopicOrder {
     return {
       epoch,
       next,
-      waiting: [],
+      waiting: new Denque<Waiting>(),
       timer: undefined,
       repairing: false,
       owesSnapshot: false,
@@ -387,8 +394,8 @@ export class TopicOrder {
   }
 
   private drainConsecutive(state: TopicState, out: TWireEvent[]): void {
-    while (!state.repairing && state.waiting.length > 0 && state.waiting[0]?.pos === state.next) {
-      this.take(state, (state.waiting.shift() as { event: TWireEvent }).event, out);
+    while (!state.repairing && state.waiting.peekFront()?.pos === state.next) {
+      this.take(state, (state.waiting.shift() as Waiting).event, out);
     }
     if (!this.owed(state)) {
       clearTimeout(state.timer);
@@ -434,13 +441,14 @@ export class TopicOrder {
       );
       if (read.cut) {
         // What arrived still goes out (after the resync); the rest of the gap is not coming.
-        for (const entry of state.waiting.filter((e) => e.pos <= read.pos)) this.take(state, entry.event, out);
-        state.waiting = state.waiting.filter((entry) => entry.pos > read.pos);
+        while ((state.waiting.peekFront()?.pos ?? Number.POSITIVE_INFINITY) <= read.pos) {
+          this.take(state, (state.waiting.shift() as Waiting).event, out);
+        }
         state.next = read.pos + 1;
         state.owesSnapshot = true;
         this.fill(topic, state, { ...read, events: [] }, out);
       } else {
-        state.next = Math.min(read.trimmedThrough + 1, state.waiting[0]?.pos ?? Number.POSITIVE_INFINITY);
+        state.next = Math.min(read.trimmedThrough + 1, state.waiting.peekFront()?.pos ?? Number.POSITIVE_INFINITY);
         state.owesSnapshot = true;
         this.fill(topic, state, read, out);
       }
@@ -470,8 +478,8 @@ export class TopicOrder {
       const pos = positionOf(event);
       if (pos >= next && pos <= read.pos) known.set(pos, event);
     }
-    while (state.waiting.length > 0 && (state.waiting[0]?.pos ?? 0) <= read.pos) {
-      const entry = state.waiting.shift() as { pos: number; event: TWireEvent };
+    while ((state.waiting.peekFront()?.pos ?? Number.POSITIVE_INFINITY) <= read.pos) {
+      const entry = state.waiting.shift() as Waiting;
       if (entry.pos >= next) known.set(entry.pos, entry.event);
     }
     const missing = read.pos - next + 1 - known.size;
@@ -520,8 +528,7 @@ export class TopicOrder {
     // First the resync (what waited sits after a gap that will never be filled), then what waited.
     out.push(this.resyncEvent(topic, read.region));
     this.o.onGap('resync', topic, `the log was lost (epoch ${read.epoch}, was ${state.epoch})`);
-    for (const entry of state.waiting) this.take(state, entry.event, out);
-    state.waiting = [];
+    for (let entry = state.waiting.shift(); entry; entry = state.waiting.shift()) this.take(state, entry.event, out);
     state.previous = { epoch: state.epoch, next: state.next as number };
     state.epoch = read.epoch;
     state.next = 1;
@@ -534,9 +541,10 @@ export class TopicOrder {
 
   /** The gap is lost for good: `resync`, then what waits; a snapshot is owed. */
   private giveUp(topic: string, state: TopicState, out: TWireEvent[]): void {
-    out.push(this.resyncEvent(topic, state.waiting[0]?.event.region ?? 'local'));
+    const first = state.waiting.peekFront();
+    out.push(this.resyncEvent(topic, first?.event.region ?? 'local'));
     this.o.onGap('resync', topic, `gap at ${state.next} given up (${state.waiting.length} events waiting)`);
-    state.next = state.waiting[0]?.pos ?? state.next;
+    state.next = first?.pos ?? state.next;
     state.likes = undefined;
     state.owesSnapshot = true;
     state.failures = 0;
@@ -570,11 +578,21 @@ function positionOf(event: TWireEvent): number {
   return parsePositionId(event.id)?.pos ?? -1;
 }
 
-function insertSorted(list: Array<{ pos: number; event: TWireEvent }>, entry: { pos: number; event: TWireEvent }) {
+/**
+ * Inserts an early event in position order. An event in order never gets here (push takes it at
+ * once); events after a gap mostly arrive in order, so the common case is an append at the back
+ * (O(1), no allocation but the entry), and the queue drains from the front as the gap fills (O(1)
+ * per event in a ring buffer, where Array#shift may move every element). An event that overtook
+ * others is scanned for from the back and spliced in (Denque moves the shorter side). A binary
+ * heap would make the common append O(log n) and lose the order switchEpoch, seed and lostLog
+ * walk in. Guarded by `npm run bench -- --scenario dispatch` (every event through two nodes).
+ */
+function insertSorted(list: Denque<Waiting>, entry: Waiting): void {
   let i = list.length;
-  while (i > 0 && (list[i - 1]?.pos ?? 0) > entry.pos) i--;
-  if (list[i - 1]?.pos === entry.pos) return; // the same event twice: once is enough
-  list.splice(i, 0, entry);
+  while (i > 0 && (list.peekAt(i - 1)?.pos ?? 0) > entry.pos) i--;
+  if (i > 0 && list.peekAt(i - 1)?.pos === entry.pos) return; // the same event twice: once is enough
+  if (i === list.length) list.push(entry);
+  else list.splice(i, 0, entry);
 }
 
 /** Remembers a relayed event's origin position (the highest per origin log, the latest origins). */

@@ -1,4 +1,5 @@
 import { EventIdGenerator, IDEMPOTENCY_TTL_MS, type TComment, type TUser, type TVideoStatus } from '@ovation/shared';
+import Denque from 'denque';
 import { ExpiringMap } from './expiring-map';
 import {
   type ActivityMinute,
@@ -34,7 +35,8 @@ import {
  */
 export class MemoryStore implements ProductStore {
   private readonly videos = new Map<string, StoredVideo>();
-  private readonly comments = new Map<string, TComment[]>();
+  /** The newest MAX_COMMENTS_PER_VIDEO per video, oldest first: one past the cap shifts out in O(1). */
+  private readonly comments = new Map<string, Denque<TComment>>();
   private readonly ids = new EventIdGenerator('web');
   /** videoId → minute → counts; minutes older than the window are dropped as new ones come. */
   private readonly activityByVideo = new Map<string, Map<number, ActivityMinute>>();
@@ -130,9 +132,9 @@ export class MemoryStore implements ProductStore {
   async addComment(videoId: string, author: TUser, text: string, once?: Once, owner = false) {
     if (once && this.onceRecords.has(onceKey(once))) return undefined;
     const comment = newComment(this.ids.next(), videoId, author, text, owner);
-    const list = this.comments.get(videoId) ?? [];
+    const list = this.comments.get(videoId) ?? new Denque<TComment>();
     list.push(comment);
-    if (list.length > MAX_COMMENTS_PER_VIDEO) list.splice(0, list.length - MAX_COMMENTS_PER_VIDEO);
+    while (list.length > MAX_COMMENTS_PER_VIDEO) list.shift();
     this.comments.set(videoId, list);
     this.bump(videoId, 'comments', 1);
     if (once) this.onceRecords.set(onceKey(once), { fingerprint: once.fingerprint, result: JSON.stringify(comment) });
@@ -140,19 +142,24 @@ export class MemoryStore implements ProductStore {
   }
 
   async listComments(videoId: string, limit: number) {
-    return (this.comments.get(videoId) ?? []).slice(-limit);
+    const list = this.comments.get(videoId);
+    const listed: TComment[] = [];
+    for (let i = Math.max(0, (list?.length ?? 0) - limit); list && i < list.length; i++) {
+      listed.push(list.peekAt(i) as TComment);
+    }
+    return listed;
   }
 
   async hasComment(videoId: string, commentId: string) {
-    return (this.comments.get(videoId) ?? []).some((c) => c.id === commentId);
+    return indexOf(this.comments.get(videoId), commentId) !== -1;
   }
 
   async deleteComment(videoId: string, commentId: string): Promise<DeleteOutcome> {
     const tombstone = `${videoId} ${commentId}`;
     const list = this.comments.get(videoId);
-    const index = list?.findIndex((c) => c.id === commentId) ?? -1;
+    const index = indexOf(list, commentId);
     if (!list || index === -1) return this.tombstones.has(tombstone) ? 'gone' : 'missing';
-    list.splice(index, 1);
+    list.removeOne(index);
     this.tombstones.set(tombstone, true);
     return 'deleted';
   }
@@ -244,4 +251,9 @@ export class MemoryStore implements ProductStore {
 
 function onceKey(once: Once): string {
   return `${once.videoId} ${once.scope}`;
+}
+
+function indexOf(list: Denque<TComment> | undefined, commentId: string): number {
+  for (let i = 0; list && i < list.length; i++) if (list.peekAt(i)?.id === commentId) return i;
+  return -1;
 }
