@@ -1,3 +1,4 @@
+import { Failover } from '@ovation/shared/server';
 import { Agent, request } from 'undici';
 import type { z } from 'zod';
 
@@ -9,41 +10,31 @@ const REQUEST_TIMEOUT_MS = 2000;
  */
 export class DispatcherClient {
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 8 });
-  private current = 0;
-  /** Failed attempts so far (any URL). */
-  failures = 0;
+  private readonly failover: Failover;
 
   constructor(
-    private readonly urls: readonly string[],
+    urls: readonly string[],
     private readonly token: string,
-  ) {}
+  ) {
+    this.failover = new Failover(urls);
+  }
 
   /** POSTs `body` as JSON; resolves with the 200 reply validated by `schema`, or throws. */
   async post<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.infer<S>> {
-    const { urls, token } = this;
     const payload = JSON.stringify(body);
-    let lastError: unknown;
-    for (let attempt = 0; attempt < urls.length; attempt++) {
-      const base = urls[this.current % urls.length];
-      try {
-        const response = await request(`${base}${path}`, {
-          method: 'POST',
-          dispatcher: this.agent,
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: payload,
-          headersTimeout: REQUEST_TIMEOUT_MS,
-          bodyTimeout: REQUEST_TIMEOUT_MS,
-        });
-        const reply: unknown = await response.body.json().catch(() => undefined);
-        if (response.statusCode !== 200) throw new Error(`${base}${path} answered ${response.statusCode}`);
-        return schema.parse(reply);
-      } catch (error) {
-        lastError = error;
-        this.failures++;
-        this.current = (this.current + 1) % urls.length;
-      }
-    }
-    throw lastError;
+    return this.failover.run(async (base) => {
+      const response = await request(`${base}${path}`, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+        body: payload,
+        headersTimeout: REQUEST_TIMEOUT_MS,
+        bodyTimeout: REQUEST_TIMEOUT_MS,
+      });
+      const reply: unknown = await response.body.json().catch(() => undefined);
+      if (response.statusCode !== 200) throw new Error(`${base}${path} answered ${response.statusCode}`);
+      return schema.parse(reply);
+    });
   }
 
   async close(): Promise<void> {

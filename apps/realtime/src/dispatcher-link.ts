@@ -8,6 +8,7 @@ import {
   type TNodeTopics,
   type TTopicState,
 } from '@ovation/shared';
+import { Backoff } from '@ovation/shared/server';
 import type { FastifyBaseLogger } from 'fastify';
 import type { TopicTable } from './connections/topic-table.js';
 import type { DispatcherClient } from './dispatcher-client.js';
@@ -31,8 +32,8 @@ import type { LatencyCollector } from './latency/collector.js';
 
 /** How long a joining viewer waits for its topics' registration before it is sent elsewhere. */
 const REGISTER_TIMEOUT_MS = 5000;
-const RETRY_BASE_MS = 100;
-const RETRY_MAX_MS = 2000;
+/** Pending work is tried again 100 ms after a failure, doubled up to 2 s. */
+const RETRY_BACKOFF = { baseMs: 100, maxMs: 2000, jitter: 'none' } as const;
 
 interface Waiter {
   topics: readonly string[];
@@ -51,7 +52,7 @@ export class DispatcherLink {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
+  private readonly backoff = new Backoff(RETRY_BACKOFF);
   private lastOkAt = 0;
   private inOutage = false;
 
@@ -154,7 +155,7 @@ export class DispatcherLink {
             this.scheduleRetry();
             return;
           }
-          this.failures = 0;
+          this.backoff.reset();
         }
       } finally {
         this.pumping = undefined;
@@ -165,8 +166,7 @@ export class DispatcherLink {
   /** After a failure: the pending work is tried again after a backoff (or at the next heartbeat). */
   private scheduleRetry(): void {
     if (this.stopped) return;
-    this.failures++;
-    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(6, this.failures - 1));
+    const delay = this.backoff.next();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.pump();

@@ -1,3 +1,4 @@
+import { Backoff } from '@ovation/shared/server';
 import { Pool } from 'undici';
 import type { DispatcherMetrics } from '../metrics.js';
 
@@ -31,8 +32,8 @@ const MAX_BATCH_BYTES = 4 * 1024 * 1024;
  */
 export const MAX_QUEUED_EVENTS = 20_000;
 const REQUEST_TIMEOUT_MS = 2000;
-const RETRY_BASE_MS = 25;
-const RETRY_MAX_MS = 1000;
+/** A failed batch goes again after 25 ms, doubled up to 1 s, half-jittered. */
+const RETRY_BACKOFF = { baseMs: 25, maxMs: 1000, jitter: 'half' } as const;
 
 export class NodeChannel {
   private readonly pool: Pool;
@@ -41,6 +42,8 @@ export class NodeChannel {
   /** Events of the batch in flight (they count towards the bound until they are through). */
   private sending = 0;
   private closed = false;
+  /** One per channel, not per flush: flushes start on the hot path. */
+  private readonly backoff: Backoff;
   lastUsedAt = Date.now();
 
   constructor(
@@ -56,6 +59,7 @@ export class NodeChannel {
       random?: () => number;
     },
   ) {
+    this.backoff = new Backoff({ ...RETRY_BACKOFF, ...(deps.random ? { random: deps.random } : {}) });
     this.pool = new Pool(url, {
       connections: 1,
       pipelining: 1,
@@ -90,7 +94,8 @@ export class NodeChannel {
 
   private async flush(): Promise<void> {
     this.inFlight = true;
-    let failures = 0;
+    // Each flush starts with no failure behind it.
+    this.backoff.reset();
     /** Events per batch: halved while the node refuses batches as such, back to the full size after. */
     let limit = MAX_BATCH_EVENTS;
     try {
@@ -100,7 +105,7 @@ export class NodeChannel {
         const outcome = await this.send(batch);
         this.sending = 0;
         if (outcome === 'ok') {
-          failures = 0;
+          this.backoff.reset();
           limit = MAX_BATCH_EVENTS;
           continue;
         }
@@ -115,14 +120,13 @@ export class NodeChannel {
         }
         // Back in front, in order.
         this.queue = batch.concat(this.queue);
-        failures++;
+        const delay = this.backoff.next();
         if (!(await this.deps.alive(this.nodeId).catch(() => true))) {
           this.giveUp();
           return;
         }
         this.deps.metrics.nodeBatches.inc({ outcome: 'retried' });
-        const cap = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(10, failures - 1));
-        await new Promise((resolve) => setTimeout(resolve, cap / 2 + (this.deps.random ?? Math.random)() * (cap / 2)));
+        await new Promise((resolve) => setTimeout(resolve, delay));
       }
     } finally {
       this.inFlight = false;

@@ -1,3 +1,5 @@
+import { Backoff, Failover } from '@ovation/shared/server';
+import Denque from 'denque';
 import { Agent, request } from 'undici';
 import type { DispatcherMetrics } from '../metrics.js';
 import type { FreshDuty } from '../registry/registry.js';
@@ -43,8 +45,8 @@ const RENEW_MS = 1000;
  */
 const FRESH_STORE_WAIT_MS = 3 * RENEW_MS;
 const READ_BLOCK_MS = 500;
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_MAX_MS = 5000;
+/** A failed batch goes again after up to 100 ms, doubled up to 5 s, full jitter. */
+const RETRY_BACKOFF = { baseMs: 100, maxMs: 5000, jitter: 'full' } as const;
 
 export interface Peer {
   region: string;
@@ -56,16 +58,20 @@ type Entry = Awaited<ReturnType<RelayOutbox['read']>>[number];
 export class OutboxRelayer {
   private running = false;
   private loops: Promise<void> | undefined;
-  private current = 0;
-  private failures = 0;
+  /** The peer's URLs: a failed request moves to the next one. */
+  private readonly urls: Failover;
+  private readonly backoff: Backoff;
   private gaugedAt = 0;
   /** Holding the duty (the keeper says), and until when at least (asked at the last renewal + lease). */
   private holding = false;
   private leaseUntil = 0;
   /** Changes whenever the duty is lost: what the reader or sender were doing is no longer theirs. */
   private generation = 0;
-  /** Read from the outbox, not taken by the peer yet; the id of the last one read. */
-  private pending: Entry[] = [];
+  /**
+   * Read from the outbox, not taken by the peer yet; the id of the last one read. A deque: taking a
+   * batch off the front costs its entries, not a copy of all that was read ahead (20,000 events).
+   */
+  private readonly pending = new Denque<Entry>();
   private pendingEvents = 0;
   private pendingBytes = 0;
   private after = '0';
@@ -91,7 +97,10 @@ export class OutboxRelayer {
       /** Read-ahead bound in events (tests); READ_AHEAD_EVENTS by default. */
       readAhead?: number;
     },
-  ) {}
+  ) {
+    this.urls = new Failover(peer.urls, { attempts: 1 });
+    this.backoff = new Backoff({ ...RETRY_BACKOFF, ...(deps.random ? { random: deps.random } : {}) });
+  }
 
   start(): void {
     this.running = true;
@@ -125,7 +134,7 @@ export class OutboxRelayer {
         // Another dispatcher is the relayer: it starts from what is in the outbox.
         this.holding = false;
         this.generation++;
-        this.pending = [];
+        this.pending.clear();
         this.pendingEvents = 0;
         this.pendingBytes = 0;
         this.after = '0';
@@ -184,7 +193,8 @@ export class OutboxRelayer {
       const generation = this.generation;
       const batch: Entry[] = [];
       let events = 0;
-      for (const entry of this.pending) {
+      for (let i = 0; i < this.pending.length; i++) {
+        const entry = this.pending.peekAt(i) as Entry;
         if (batch.length > 0 && events + entry.count > MAX_BATCH) break;
         batch.push(entry);
         events += entry.count;
@@ -192,9 +202,9 @@ export class OutboxRelayer {
       const sent = await this.send(batch.map((e) => e.joined).join(','));
       if (generation !== this.generation) continue; // lost the duty meanwhile: pending is not ours
       if (sent) {
-        this.failures = 0;
+        this.backoff.reset();
         metrics.relaySent.inc({ peer }, events);
-        this.pending.splice(0, batch.length);
+        for (let i = 0; i < batch.length; i++) this.pending.shift();
         this.pendingEvents -= events;
         for (const entry of batch) this.pendingBytes -= entry.joined.length;
         // Gone from the outbox before going on: an entry left there would be sent again by a later
@@ -210,30 +220,28 @@ export class OutboxRelayer {
         )
           await this.pause(200);
       } else {
-        this.failures++;
-        const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(10, this.failures - 1));
-        await this.pause(Math.floor((this.deps.random ?? Math.random)() * cap));
+        await this.pause(this.backoff.next());
       }
     }
   }
 
   private async send(joined: string): Promise<boolean> {
-    const base = this.peer.urls[this.current % this.peer.urls.length];
     try {
-      const response = await request(`${base}/internal/relay`, {
-        method: 'POST',
-        dispatcher: this.deps.agent,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.deps.token}` },
-        body: `{"events":[${joined}]}`,
-        headersTimeout: REQUEST_TIMEOUT_MS,
-        bodyTimeout: REQUEST_TIMEOUT_MS,
+      await this.urls.run(async (base) => {
+        const response = await request(`${base}/internal/relay`, {
+          method: 'POST',
+          dispatcher: this.deps.agent,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${this.deps.token}` },
+          body: `{"events":[${joined}]}`,
+          headersTimeout: REQUEST_TIMEOUT_MS,
+          bodyTimeout: REQUEST_TIMEOUT_MS,
+        });
+        await response.body.dump();
+        if (response.statusCode !== 200) throw new Error(`peer answered ${response.statusCode}`);
       });
-      await response.body.dump();
-      if (response.statusCode === 200) return true;
-      throw new Error(`peer answered ${response.statusCode}`);
+      return true;
     } catch {
       this.deps.metrics.relayFailures.inc({ peer: this.peer.region });
-      this.current = (this.current + 1) % this.peer.urls.length;
       return false;
     }
   }

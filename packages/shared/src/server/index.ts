@@ -4,3 +4,4 @@ export * from './fastify-options.js';
 export * from './http-errors.js';
 export * from './lifecycle.js';
 export * from './ports.js';
+export * from './retry.js';
