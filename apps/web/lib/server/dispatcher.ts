@@ -1,8 +1,8 @@
+import { Publisher } from '@ovation/publisher';
 import {
   AppError,
   LatencySummarySchema,
   MAX_VIEWER_TOPICS,
-  PublishResponseSchema,
   type TLatencySummary,
   type TPublishEvent,
   type TViewersResponse,
@@ -10,49 +10,40 @@ import {
   ViewersResponseSchema,
 } from '@ovation/shared';
 
-const TIMEOUT_MS = 2000;
 /** A health probe waits this long for a dispatcher's /healthz. */
 const HEALTH_TIMEOUT_MS = 500;
 
 /**
- * Publishes product events (likes, comments, status) to the dispatcher tier, trying each URL in turn.
+ * Publishes product events (likes, comments, status) to the dispatcher tier through
+ * @ovation/publisher, and reads what the tier knows (viewers, latency, health).
  * Every publish carries an Idempotency-Key made from what it publishes: a dispatcher that accepted
  * it but answered too late for us is not made to deliver it twice by the next attempt — nor by a
  * user's retry of the same write, which publishes with the same key.
  */
 export class DispatcherClient {
   private current = 0;
+  private readonly publisher: Publisher;
 
   constructor(
     private readonly urls: readonly string[],
     private readonly token: string,
     private readonly healthTimeoutMs = HEALTH_TIMEOUT_MS,
-  ) {}
+  ) {
+    this.publisher = new Publisher({
+      urls,
+      token,
+      // A user waits on this: each dispatcher once, no waiting out a Retry-After (the page retries
+      // the write, with the same key, never sooner than the Retry-After the web answers).
+      retry: { attempts: urls.length, baseMs: 0, maxMs: 0, maxWaitMs: 0 },
+    });
+  }
 
   async publish(events: TPublishEvent[], options: { idempotencyKey: string }): Promise<string[]> {
-    let lastError: unknown;
-    for (let attempt = 0; attempt < this.urls.length; attempt++) {
-      const base = this.urls[this.current % this.urls.length];
-      try {
-        const response = await fetch(`${base}/publish`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer ${this.token}`,
-            'idempotency-key': options.idempotencyKey,
-          },
-          body: JSON.stringify({ events }),
-          signal: AbortSignal.timeout(TIMEOUT_MS),
-        });
-        if (response.status === 202) return PublishResponseSchema.parse(await response.json()).ids;
-        await response.arrayBuffer();
-        lastError = new Error(`dispatcher answered ${response.status}`);
-      } catch (error) {
-        lastError = error;
-      }
-      this.current++;
+    try {
+      return await this.publisher.send(events, { idempotencyKey: options.idempotencyKey });
+    } catch (error) {
+      throw new AppError('UNAVAILABLE', 'the realtime service is unavailable; try again', { cause: error });
     }
-    throw new AppError('UNAVAILABLE', 'the realtime service is unavailable; try again', { cause: lastError });
   }
 
   /**
@@ -124,6 +115,7 @@ export class DispatcherClient {
       await response.arrayBuffer();
       return undefined;
     } catch {
+      this.current++; // no answer: the next read asks another dispatcher
       return undefined;
     }
   }
@@ -136,6 +128,7 @@ export class DispatcherClient {
       await response.arrayBuffer(); // read whole: the connection goes back to the pool
       return undefined;
     } catch {
+      this.current++;
       return undefined;
     }
   }
