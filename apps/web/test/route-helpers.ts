@@ -30,9 +30,25 @@ export async function signIn(name: string): Promise<{ cookie: string; user: { id
   const response = await session.POST(req('/api/session', { method: 'POST', body: { name } }));
   expect(response.status).toBe(200);
   const setCookie = response.headers.get('set-cookie') ?? '';
-  expect(setCookie).toMatch(/^ovation_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax/);
+  expect(setCookie).toMatch(/^ovation_session=[^;]+;/);
+  expect(cookieAttributes(setCookie)).toMatchObject({ path: '/', httponly: '', samesite: 'lax' });
+  expect(Number(cookieAttributes(setCookie)['max-age'])).toBeGreaterThan(0);
   const body = (await response.json()) as { user: { id: string; name: string } };
   return { cookie: setCookie.split(';')[0] as string, user: body.user };
+}
+
+/** A Set-Cookie header's attributes, names and SameSite's value lower-cased (both are case-insensitive). */
+export function cookieAttributes(setCookie: string): Record<string, string> {
+  return Object.fromEntries(
+    setCookie
+      .split(';')
+      .slice(1)
+      .map((part) => {
+        const [name = '', ...value] = part.trim().split('=');
+        const key = name.toLowerCase();
+        return [key, key === 'samesite' ? value.join('=').toLowerCase() : value.join('=')];
+      }),
+  );
 }
 
 export async function expectError(response: Response, status: number, code: string) {

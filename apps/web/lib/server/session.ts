@@ -1,5 +1,7 @@
 import { randomTag, type TUser, UserSchema } from '@ovation/shared';
 import { jwtVerify, SignJWT } from 'jose';
+import type { ResponseCookie } from 'next/dist/compiled/@edge-runtime/cookies';
+import { RequestCookies } from 'next/dist/server/web/spec-extension/cookies';
 import { SESSION_MAX_AGE_MS } from './store/store';
 
 /*
@@ -9,6 +11,10 @@ import { SESSION_MAX_AGE_MS } from './store/store';
  * so the user's videos) and the family, and never extends the family's lifetime; signing out
  * revokes the whole family until it would have expired anyway (store.revokeSession), so every
  * copy of the cookie — a thief's renamed one included — stops working at sign-out.
+ *
+ * The cookie is read and written with Next's cookie API (the parser and serialiser behind
+ * `cookies()`, `request.cookies` and `NextResponse.cookies`): HttpOnly, SameSite=Lax, Path=/,
+ * Max-Age (with the matching Expires Next adds), Secure when served over HTTPS.
  */
 
 export const SESSION_COOKIE = 'ovation_session';
@@ -91,32 +97,30 @@ export class Sessions {
     return revoked ? undefined : session;
   }
 
-  /** The cookie for a token; `expiresAtMs`: a rename's, which lives as long as its family. */
-  cookie(token: string, expiresAtMs?: number): string {
+  /**
+   * The cookie for a token, for `NextResponse.cookies.set`; `expiresAtMs`: a rename's, which lives
+   * as long as its family.
+   */
+  cookie(token: string, expiresAtMs?: number): ResponseCookie {
     const maxAge =
       expiresAtMs === undefined ? MAX_AGE_SECONDS : Math.max(0, Math.floor((expiresAtMs - Date.now()) / 1000));
-    return this.cookieWith(`${SESSION_COOKIE}=${token}`, maxAge);
+    return this.cookieWith(token, maxAge);
   }
 
   /** Removes the session cookie from the browser. */
-  clearCookie(): string {
-    return this.cookieWith(`${SESSION_COOKIE}=`, 0);
+  clearCookie(): ResponseCookie {
+    return this.cookieWith('', 0);
   }
 
-  private cookieWith(value: string, maxAge: number): string {
-    const parts = [value, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAge}`];
-    if (this.secure) parts.push('Secure');
-    return parts.join('; ');
+  private cookieWith(value: string, maxAge: number): ResponseCookie {
+    return { name: SESSION_COOKIE, value, path: '/', httpOnly: true, sameSite: 'lax', maxAge, secure: this.secure };
   }
 }
 
-/** The session cookie's value in a request. */
+/**
+ * The session cookie's value in a request. Read from the headers (what `request.cookies` parses),
+ * so that it works on any Request: the API's tests call the handlers as plain functions.
+ */
 export function sessionToken(request: Request): string | undefined {
-  const header = request.headers.get('cookie');
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const [key, ...rest] = part.trim().split('=');
-    if (key === SESSION_COOKIE) return rest.join('=');
-  }
-  return undefined;
+  return new RequestCookies(request.headers).get(SESSION_COOKIE)?.value;
 }

@@ -1,4 +1,5 @@
 import { CreateSessionSchema } from '@ovation/shared';
+import { NextResponse } from 'next/server';
 import { clientAddressOf } from '../../../lib/server/client-address';
 import { context } from '../../../lib/server/context';
 import { currentUser, json, readBody, route } from '../../../lib/server/http';
@@ -25,7 +26,9 @@ export const POST = route(async (request: Request) => {
   const cookie = sessions.cookie(await sessions.sign(user, family), family?.expiresAtMs);
   // Remembered so that a ban can bar the address too (moderation.ts).
   if (address !== 'unknown') await store.noteAddress(user.id, address);
-  return json({ user }, 200, { 'set-cookie': cookie });
+  const response = NextResponse.json({ user });
+  response.cookies.set(cookie);
+  return response;
 });
 
 /** GET /api/session → `{ user }` (null when signed out). */
@@ -40,5 +43,7 @@ export const DELETE = route(async (request: Request) => {
   const { sessions, store } = context();
   const current = await sessions.session(sessionToken(request));
   if (current) await store.revokeSession(current.family, current.expiresAtMs);
-  return json({ user: null }, 200, { 'set-cookie': sessions.clearCookie() });
+  const response = NextResponse.json({ user: null });
+  response.cookies.set(sessions.clearCookie());
+  return response;
 });
