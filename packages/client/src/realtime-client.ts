@@ -159,7 +159,7 @@ export class RealtimeClient<M extends EventMap = OvationEvents> {
   constructor(options: RealtimeClientOptions<M>) {
     if (options.urls.length === 0) throw new Error('RealtimeClient needs at least one realtime URL');
     this.o = {
-      createEventSource: defaultEventSource,
+      createEventSource: options.createEventSource ?? globalEventSource(),
       random: Math.random,
       now: () => Date.now(),
       setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
@@ -529,12 +529,13 @@ export class RealtimeClient<M extends EventMap = OvationEvents> {
   }
 }
 
-function defaultEventSource(url: string): EventSourceLike {
+/** The global EventSource (browsers); said at construction, not at the first connect, when there is none. */
+function globalEventSource(): (url: string) => EventSourceLike {
   const EventSourceClass = (globalThis as { EventSource?: new (url: string) => EventSourceLike }).EventSource;
   if (!EventSourceClass) {
     throw new Error('no global EventSource: pass createEventSource (in Node, e.g. the `eventsource` package)');
   }
-  return new EventSourceClass(url);
+  return (url) => new EventSourceClass(url);
 }
 
 /** The HTTP status of a failed connect, where the EventSource tells it (browsers do not). */

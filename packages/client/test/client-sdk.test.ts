@@ -36,6 +36,14 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+describe('construction', () => {
+  it('says at once when there is no EventSource to use (Node without one passed)', () => {
+    expect('EventSource' in globalThis).toBe(false);
+    expect(() => new RealtimeClient({ urls: URLS })).toThrow('pass createEventSource');
+    expect(() => new RealtimeClient({ urls: [] })).toThrow('at least one realtime URL');
+  });
+});
+
 describe('token renewal', () => {
   it('renews in the background before the token expires, without dropping the open stream', async () => {
     let n = 0;
