@@ -24,6 +24,7 @@ export default defineConfig({
       // The SDK packages too: their tests and the web's run against source, not a stale dist.
       { find: /^@ovation\/client$/, replacement: src('./packages/client/src/index.ts') },
       { find: /^@ovation\/react$/, replacement: src('./packages/react/src/index.ts') },
+      { find: /^@ovation\/publisher$/, replacement: src('./packages/publisher/src/index.ts') },
     ],
   },
   test: {

@@ -44,6 +44,7 @@ export function loadDispatcherConfig(source: Record<string, string | undefined> 
     host: parsed.HOST,
     port: parsed.PORT,
     logLevel: parsed.LOG_LEVEL,
+    otlpEndpoint: parsed.OTEL_EXPORTER_OTLP_ENDPOINT,
     internalToken: resolveInternalToken(parsed.INTERNAL_TOKEN, parsed.NODE_ENV),
     redis,
     durability: Object.freeze({

@@ -72,6 +72,7 @@ export function loadRealtimeConfig(source: Record<string, string | undefined> = 
     host: parsed.HOST,
     port: parsed.PORT,
     logLevel: parsed.LOG_LEVEL,
+    otlpEndpoint: parsed.OTEL_EXPORTER_OTLP_ENDPOINT,
     internalToken: resolveInternalToken(parsed.INTERNAL_TOKEN, parsed.NODE_ENV),
     /** The machine's id: a worker's node is `<baseNodeId>-<index>`. */
     baseNodeId,

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { runService } from '@ovation/shared/server';
+import { runService, startTracing } from '@ovation/shared/server';
 import { buildApp } from './app.js';
 import { ClusterPeers } from './cluster/peers.js';
 import { startPrimary } from './cluster/primary.js';
@@ -10,7 +10,11 @@ await runService('realtime', async () => {
   // WORKERS > 1: this process only forks and watches the workers (cluster/primary.ts).
   if (config.workers > 1 && cluster.isPrimary) return startPrimary(config);
   const peers = config.workerIndex === undefined ? undefined : new ClusterPeers(config.workerIndex);
+  const tracing = startTracing({ serviceName: 'ovation-realtime', endpoint: config.otlpEndpoint });
   const app = await buildApp(config, peers ? { cluster: peers } : {});
   await app.listen({ host: config.host, port: config.port, backlog: 4096 });
-  return () => app.close();
+  return async () => {
+    await app.close();
+    await tracing.shutdown();
+  };
 });

@@ -85,6 +85,8 @@ export const commonEnvShape = {
   LOG_LEVEL: env.logLevel(),
   NODE_ENV: env.nodeEnv(),
   INTERNAL_TOKEN: env.secret(16),
+  /** An OTLP/HTTP collector's base URL: traces are exported there (server/tracing.ts); unset, off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
 };
 
 /**

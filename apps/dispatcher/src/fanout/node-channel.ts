@@ -1,4 +1,5 @@
-import { Backoff } from '@ovation/shared/server';
+import type { Link, SpanContext } from '@opentelemetry/api';
+import { Backoff, inSpan, rootContext, SpanKind, tracingOn, withTraceHeaders } from '@ovation/shared/server';
 import { Pool } from 'undici';
 import type { DispatcherMetrics } from '../metrics.js';
 
@@ -19,6 +20,9 @@ import type { DispatcherMetrics } from '../metrics.js';
  * the node refuses as such (400, 413: it would refuse it forever) is halved until the event it
  * refuses goes alone, and that one is dropped and counted: one bad event cannot hold a node's
  * queue, and with it every publish to its topics, for good.
+ *
+ * Traced (tracing on), each POST is a `deliver` span of its own trace, linked to the spans of the
+ * publishes its events came from, its `traceparent` continued by the node.
  */
 
 /** Events one POST may carry; a longer queue is sent in several rounds. */
@@ -32,6 +36,8 @@ const MAX_BATCH_BYTES = 4 * 1024 * 1024;
  */
 export const MAX_QUEUED_EVENTS = 20_000;
 const REQUEST_TIMEOUT_MS = 2000;
+/** Publishes a delivery span links to at most (OpenTelemetry's default bound on links). */
+const MAX_TRACE_LINKS = 128;
 /** A failed batch goes again after 25 ms, doubled up to 1 s, half-jittered. */
 const RETRY_BACKOFF = { baseMs: 25, maxMs: 1000, jitter: 'half' } as const;
 
@@ -44,6 +50,8 @@ export class NodeChannel {
   private closed = false;
   /** One per channel, not per flush: flushes start on the hot path. */
   private readonly backoff: Backoff;
+  /** Tracing on: the span of the publish each queued event came from, until it is delivered. */
+  private readonly traced = new Map<string, SpanContext>();
   lastUsedAt = Date.now();
 
   constructor(
@@ -69,11 +77,12 @@ export class NodeChannel {
     });
   }
 
-  /** Queues one event, already JSON-encoded as a WireEvent. */
-  enqueue(encodedEvent: string): void {
+  /** Queues one event, already JSON-encoded as a WireEvent; `publish`: its publish's span (traced). */
+  enqueue(encodedEvent: string, publish?: SpanContext): void {
     if (this.closed) return;
     this.lastUsedAt = Date.now();
     this.queue.push(encodedEvent);
+    if (publish) this.traced.set(encodedEvent, publish);
     if (!this.inFlight) void this.flush();
   }
 
@@ -157,13 +166,33 @@ export class NodeChannel {
 
   /** `refused`: the node refused the batch as such (400, 413), which sending it again cannot change. */
   private async send(batch: string[]): Promise<'ok' | 'failed' | 'refused'> {
+    if (!tracingOn()) return this.post(batch, {});
+    const links: Link[] = [];
+    const seen = new Set<string>();
+    for (const event of batch) {
+      const publish = this.traced.get(event);
+      if (!publish || seen.has(publish.spanId) || links.length >= MAX_TRACE_LINKS) continue;
+      seen.add(publish.spanId);
+      links.push({ context: publish });
+    }
+    const outcome = await inSpan('deliver', async () => this.post(batch, withTraceHeaders({})), {
+      kind: SpanKind.CLIENT,
+      parent: rootContext,
+      links,
+      attributes: { 'ovation.node': this.nodeId, 'ovation.events': batch.length },
+    });
+    if (outcome !== 'failed') for (const event of batch) this.traced.delete(event);
+    return outcome;
+  }
+
+  private async post(batch: string[], traceHeaders: Record<string, string>): Promise<'ok' | 'failed' | 'refused'> {
     // The events are already encoded: the body is assembled by concatenation, not re-serialized.
     const body = `{"events":[${batch.join(',')}]}`;
     try {
       const response = await this.pool.request({
         path: '/internal/deliver',
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.deps.token}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.deps.token}`, ...traceHeaders },
         body,
       });
       await response.body.dump();
@@ -185,6 +214,7 @@ export class NodeChannel {
   private giveUp(): void {
     this.deps.metrics.dropped.inc({ reason: 'node_left' }, this.queue.length);
     this.queue = [];
+    this.traced.clear();
     this.closed = true;
     this.deps.onGone(this);
   }

@@ -8,6 +8,7 @@ import {
   type TPublishEvent,
   type TRelayWireEvent,
 } from '@ovation/shared';
+import { activeSpanContext, inSpan, tracingOn } from '@ovation/shared/server';
 import { type DispatcherMetrics, eventTypeLabel, timed } from '../metrics.js';
 import type { NodeInfo } from '../registry/registry.js';
 import type { StoreRecovery } from '../store-recovery.js';
@@ -149,8 +150,9 @@ export function createPublisher(deps: {
     const appends = list.map((group) => toAppend(group, items, request?.relay === true));
     let accepted: Awaited<ReturnType<TopicLog['accept']>>;
     try {
+      const round = () => log.accept(appends, request && { ...request, order: list.map((group) => group.indexes) });
       accepted = await timed(metrics, 'accept', () =>
-        log.accept(appends, request && { ...request, order: list.map((group) => group.indexes) }),
+        tracingOn() ? inSpan('accept', round, { attributes: { 'ovation.topics': appends.length } }) : round(),
       );
     } catch (error) {
       throw new AppError('UNAVAILABLE', 'topic log unavailable; retry', { cause: error });
@@ -173,6 +175,8 @@ export function createPublisher(deps: {
     const held: Array<{ targets: ReturnType<NodeChannels['get']>[]; wire: string }> = [];
     const done: Array<{ index: number; id: string; wire: string }> = [];
     const times = new Map<number, string>();
+    // Traced: the publish's span, which the delivery spans link to (undefined when off).
+    const traced = activeSpanContext();
     list.forEach((group, g) => {
       const { epoch, base, nodes } = accepted[g] as (typeof accepted)[number];
       routes.set(group.topic, nodes);
@@ -190,7 +194,7 @@ export function createPublisher(deps: {
         const wire = `{"id":"${id}",${(group.bodies[k] as string).slice(1)}`;
         done.push({ index, id, wire });
         if (unconfirmed) held.push({ targets, wire });
-        else for (const channel of targets) channel.enqueue(wire);
+        else for (const channel of targets) channel.enqueue(wire, traced);
       });
     });
     // The events are in the master's log but no replica confirmed them in time: 503, and nothing
@@ -206,7 +210,8 @@ export function createPublisher(deps: {
         lateDeliveries++;
         confirmLater()
           .then((confirmed) => {
-            if (confirmed) for (const { targets, wire } of held) for (const channel of targets) channel.enqueue(wire);
+            if (confirmed)
+              for (const { targets, wire } of held) for (const channel of targets) channel.enqueue(wire, traced);
           })
           .catch(() => {})
           .finally(() => lateDeliveries--);

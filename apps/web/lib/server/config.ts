@@ -83,5 +83,6 @@ export function loadWebConfig(source: Record<string, string | undefined> = proce
     webOrigins: parsed.WEB_ORIGINS ? Object.freeze([...parsed.WEB_ORIGINS]) : undefined,
     hlsOrigins: Object.freeze([...parsed.HLS_ORIGINS]),
     frameAncestors: Object.freeze([...parsed.FRAME_ANCESTORS]),
+    otlpEndpoint: parsed.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
 }

@@ -9,6 +9,7 @@ import {
   ViewersBatchResponseSchema,
   ViewersResponseSchema,
 } from '@ovation/shared';
+import { withTraceHeaders } from '@ovation/shared/server';
 
 /** A health probe waits this long for a dispatcher's /healthz. */
 const HEALTH_TIMEOUT_MS = 500;
@@ -35,6 +36,8 @@ export class DispatcherClient {
       // A user waits on this: each dispatcher once, no waiting out a Retry-After (the page retries
       // the write, with the same key, never sooner than the Retry-After the web answers).
       retry: { attempts: urls.length, baseMs: 0, maxMs: 0, maxWaitMs: 0 },
+      // Traced: the request's span (Next makes one per request) goes on as `traceparent`.
+      fetch: (url, init) => fetch(url, { ...init, headers: withTraceHeaders(headersOf(init?.headers)) }),
     });
   }
 
@@ -140,4 +143,9 @@ function reason(error: unknown, timeoutMs: number): string {
   // fetch's TypeError keeps the reason (ECONNREFUSED, …) in its cause.
   const code = (error.cause as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : error.message;
+}
+
+/** A request's headers as a plain object (the publisher passes one; anything else is copied). */
+function headersOf(headers: HeadersInit | undefined): Record<string, string> {
+  return Object.fromEntries(new Headers(headers).entries());
 }

@@ -5,3 +5,4 @@ export * from './http-errors.js';
 export * from './lifecycle.js';
 export * from './ports.js';
 export * from './retry.js';
+export * from './tracing.js';

@@ -1,0 +1,143 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Link,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+
+/*
+ * OpenTelemetry traces along an event's path, one trace per publish:
+ *
+ *   web  POST /api/videos/:id/comments ──traceparent──▶ dispatcher  POST /publish
+ *                                                          └─ accept (the topic log's round trip)
+ *   dispatcher  deliver → node  (one batch of many publishes: a span linked to each one's)
+ *        ──traceparent──▶ realtime  POST /internal/deliver ─ written to the node's viewers
+ *
+ * W3C Trace Context (`traceparent`) is carried on each HTTP hop. Exported over OTLP/HTTP when
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter reads the other standard OTEL_EXPORTER_OTLP_*
+ * variables itself); off otherwise. Off, nothing is registered: the API's no-op tracer costs a
+ * function call per span, and the hot paths ask `tracingOn()` before keeping anything per event.
+ */
+
+let on = false;
+
+export interface TracingOptions {
+  /** `service.name` of the spans: `ovation-dispatcher`, `ovation-realtime`, `ovation-web`. */
+  serviceName: string;
+  /** The OTLP collector's base URL (OTEL_EXPORTER_OTLP_ENDPOINT); no endpoint, no exporter: off. */
+  endpoint?: string | undefined;
+  /** Spans go here instead, each as it ends (tests: an InMemorySpanExporter). */
+  exporter?: SpanExporter;
+}
+
+export interface Tracing {
+  /** Sends what is still buffered and stops; the process can exit after. */
+  shutdown(): Promise<void>;
+}
+
+/** Registers the tracer provider, W3C propagation and async context for this process (once). */
+export function startTracing(options: TracingOptions): Tracing {
+  let processor: SpanProcessor;
+  if (options.exporter) processor = new SimpleSpanProcessor({ exporter: options.exporter });
+  else if (options.endpoint) {
+    processor = new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: tracesUrl(options.endpoint) }) });
+  } else return { shutdown: async () => {} };
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': options.serviceName }),
+    spanProcessors: [processor],
+  });
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  on = true;
+  return {
+    shutdown: async () => {
+      on = false;
+      await provider.shutdown();
+      trace.disable();
+      propagation.disable();
+      context.disable();
+    },
+  };
+}
+
+/** The standard's rule: the base endpoint gets `/v1/traces` (a signal-specific one would not). */
+function tracesUrl(endpoint: string): string {
+  return `${endpoint.replace(/\/+$/, '')}/v1/traces`;
+}
+
+/** Whether spans are recorded: hot paths keep per-event trace context only then. */
+export function tracingOn(): boolean {
+  return on;
+}
+
+const tracer = () => trace.getTracer('ovation');
+
+/** The context a request's `traceparent` names (none: the root, and its span starts a trace). */
+export function contextFrom(headers: Readonly<Record<string, string | string[] | undefined>>): Context {
+  return propagation.extract(ROOT_CONTEXT, headers);
+}
+
+/** `headers` with the current span's `traceparent` added (tracing off: unchanged). */
+export function withTraceHeaders(
+  headers: Record<string, string>,
+  from: Context = context.active(),
+): Record<string, string> {
+  if (on) propagation.inject(from, headers);
+  return headers;
+}
+
+/** The active span's context, to link a later span (a batch of many publishes) to it. */
+export function activeSpanContext(): SpanContext | undefined {
+  return on ? trace.getActiveSpan()?.spanContext() : undefined;
+}
+
+/**
+ * Runs `work` in a span `name`, child of `parent` (default: the active context), active for
+ * what `work` calls; the span ends when it settles, and an error marks it failed.
+ */
+export async function inSpan<T>(
+  name: string,
+  work: (span: Span) => Promise<T>,
+  options: { kind?: SpanKind; parent?: Context; links?: Link[]; attributes?: Attributes } = {},
+): Promise<T> {
+  const { kind = SpanKind.INTERNAL, parent = context.active(), links, attributes } = options;
+  return tracer().startActiveSpan(
+    name,
+    { kind, ...(links ? { links } : {}), ...(attributes ? { attributes } : {}) },
+    parent,
+    async (span) => {
+      try {
+        return await work(span);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/** The context with no span: a span started in it begins a trace of its own. */
+export const rootContext: Context = ROOT_CONTEXT;
+
+export { SpanKind };
