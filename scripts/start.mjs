@@ -8,9 +8,10 @@
 // `npm start -- --regions N` (2–4): N regions r1…rN, each its own redis-server (port 6390+i),
 // dispatcher (4000+i) and realtime node (4100+i), the dispatchers peered with each other; the web
 // app publishes to r1 and hands browsers the nodes of every region.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { ROOT, staleWorkspaces } from './build-state.mjs';
 import { healthy, portOpen, redisServerCommand } from './processes.mjs';
 
@@ -144,24 +145,29 @@ services.push({
 const children = [];
 let stopping = false;
 
-function prefixLines(name, stream, target) {
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) target.write(`[${name}] ${line}\n`);
-  });
-}
+/** Each line a service prints, prefixed with its name (an execa transform). */
+const prefixed = (name) =>
+  function* (line) {
+    yield `[${name}] ${line}`;
+  };
 
+// With execa a SIGTERM is followed by SIGKILL after 15 s, and should this launcher die, its
+// services die with it (`cleanup`) rather than hold the ports the next `npm start` needs.
 function launch(service) {
   const [command, ...args] = service.command;
-  const child = spawn(command, args, { cwd: service.cwd ?? ROOT, env: service.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  prefixLines(service.name, child.stdout, process.stdout);
-  prefixLines(service.name, child.stderr, process.stderr);
-  child.on('exit', (code, signal) => {
+  const child = execa(command, args, {
+    cwd: service.cwd ?? ROOT,
+    env: service.env,
+    stdin: 'ignore',
+    stdout: [prefixed(service.name), 'inherit'],
+    stderr: [prefixed(service.name), 'inherit'],
+    buffer: false,
+    reject: false,
+    forceKillAfterDelay: 15_000,
+  });
+  void child.then(({ exitCode, signal, originalMessage }) => {
     if (stopping) return;
-    console.error(`[start] ${service.name} exited (${signal ?? code}); stopping the stack`);
+    console.error(`[start] ${service.name} exited (${signal ?? exitCode ?? originalMessage}); stopping the stack`);
     void stop(1);
   });
   children.push({ ...service, child });
@@ -181,12 +187,8 @@ async function stop(code) {
   stopping = true;
   // Reverse order: web, then realtime (tells viewers to reconnect), then the dispatcher.
   for (const { name, child } of [...children].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
+    if (!child.kill('SIGTERM')) continue; // exited already
+    await child;
     console.log(`[start] ${name} stopped`);
   }
   process.exit(code);

@@ -7,11 +7,12 @@
 //
 // Services may die or be killed (a resilience test does): the others keep running; `restart`
 // brings one back on its port. Nothing here is fixed: ports are free ones, Redis keeps no files.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { ROOT, staleWorkspaces } from './build-state.mjs';
 import { healthy, portOpen, redisServerCommand } from './processes.mjs';
 
@@ -137,29 +138,36 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
     },
   });
 
+  // execa: only the environment given here (extendEnv: false); SIGKILL 5 s after an unheeded
+  // SIGTERM; and the services die with this process (`cleanup`) if it dies before stop().
   const start = async (spec) => {
     const [command, ...args] = spec.command;
-    const child = spawn(command, args, { cwd: spec.cwd ?? ROOT, env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = execa(command, args, {
+      cwd: spec.cwd ?? ROOT,
+      env: spec.env,
+      extendEnv: false,
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      forceKillAfterDelay: 5000,
+    });
     const entry = { spec, child, logs: services.get(spec.name)?.logs ?? '' };
     const keep = (chunk) => {
       entry.logs = (entry.logs + chunk.toString()).slice(-LOG_BYTES);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    child.on('exit', (code, signal) => keep(`\n[topology] ${spec.name} exited (${signal ?? code})\n`));
+    void child.then(({ exitCode, signal, originalMessage }) =>
+      keep(`\n[topology] ${spec.name} exited (${signal ?? exitCode ?? originalMessage})\n`),
+    );
     services.set(spec.name, entry);
     await waitUntil(spec.ready ?? (() => healthy(spec.url)), spec.name, Date.now() + 60_000);
   };
 
+  const running = ({ nodeChildProcess: child }) => child.exitCode === null && child.signalCode === null;
+
   const stop = async () => {
-    for (const { child } of [...services.values()].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    for (const { child } of [...services.values()].reverse()) if (child.kill('SIGTERM')) await child;
   };
 
   try {
@@ -184,20 +192,17 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
         name: spec.name,
         url: spec.url,
         pid: child.pid,
-        running: child.exitCode === null && child.signalCode === null,
+        running: running(child),
       })),
     async kill(name, signal = 'SIGKILL') {
       const entry = services.get(name);
       if (!entry) throw new Error(`no service ${name}`);
-      if (entry.child.exitCode !== null || entry.child.signalCode !== null) return; // already gone
-      const exited = new Promise((resolve) => entry.child.once('exit', resolve));
-      entry.child.kill(signal);
-      await exited;
+      if (entry.child.kill(signal)) await entry.child; // false: already gone
     },
     async restart(name) {
       const entry = services.get(name);
       if (!entry) throw new Error(`no service ${name}`);
-      if (entry.child.exitCode === null && entry.child.signalCode === null) await this.kill(name, 'SIGTERM');
+      if (running(entry.child)) await this.kill(name, 'SIGTERM');
       await start(entry.spec);
     },
     logs: () => [...services.values()].map(({ spec, logs }) => `===== ${spec.name}\n${logs}`).join('\n'),

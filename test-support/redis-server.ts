@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { withRedisAt } from '@ovation/shared/local-redis-cluster';
+import { execa, type ResultPromise } from 'execa';
 import { Redis } from 'ioredis';
 import { waitFor } from './poll.js';
 import { freePort } from './ports.js';
@@ -7,9 +7,10 @@ import { freePort } from './ports.js';
 /**
  * A private redis-server for one test file, on a free port, keeping nothing on disk.
  * `restart()` brings it back on the same port, empty (what a crashed cache looks like).
+ * Started with execa: should the test process die before stopping it, it goes too (`cleanup`).
  */
 export class TestRedis {
-  private process: ChildProcess | undefined;
+  private process: ResultPromise<{ stdio: 'ignore'; reject: false }> | undefined;
 
   private constructor(readonly port: number) {}
 
@@ -31,10 +32,7 @@ export class TestRedis {
   async stop(): Promise<void> {
     const child = this.process;
     this.process = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    if (child?.kill('SIGKILL')) await child;
   }
 
   async restart(): Promise<void> {
@@ -43,17 +41,17 @@ export class TestRedis {
   }
 
   private async launch(): Promise<void> {
-    const child = spawn(
+    const child = execa(
       'redis-server',
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
-      { stdio: 'ignore' },
+      { stdio: 'ignore', reject: false },
     );
     this.process = child;
-    const exited = () => new Error(`redis-server exited with ${child.exitCode}`);
+    const exited = () => new Error(`redis-server exited with ${child.nodeChildProcess.exitCode}`);
     await waitFor(
       `redis-server on port ${this.port}`,
       async () => {
-        if (child.exitCode !== null) throw exited();
+        if (child.nodeChildProcess.exitCode !== null) throw exited();
         return (await withRedisAt(this.port, (probe) => probe.ping())) === 'PONG';
       },
       // Until it listens, connecting fails: that only means "not yet".

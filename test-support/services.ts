@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
 import { isConnectionRefused, waitFor } from './poll.js';
 import { freePort } from './ports.js';
 
@@ -8,8 +8,15 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const TEST_TOKEN = 'test-internal-token-0123456789';
 
 /**
+ * Only the environment given, output kept by the listeners below, an exit is no rejection, and no
+ * SIGKILL after a SIGTERM (execa's default after 5 s): a draining node takes as long as it takes.
+ */
+const SPAWN = { extendEnv: false, stdin: 'ignore', buffer: false, reject: false, forceKillAfterDelay: false } as const;
+
+/**
  * A built Ovation service (`apps/<tier>/dist/server.js`) run as a real child process on a free
  * port. Its output is kept for failure messages; `kill` can SIGKILL it like a crashed machine.
+ * Started with execa: should the test process die before killing it, it goes too (`cleanup`).
  */
 export class ServiceProcess {
   private output = '';
@@ -17,7 +24,7 @@ export class ServiceProcess {
   private constructor(
     readonly name: string,
     readonly port: number,
-    private readonly child: ChildProcess,
+    private readonly child: ResultPromise<typeof SPAWN>,
   ) {
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-20_000);
@@ -34,7 +41,7 @@ export class ServiceProcess {
     port?: number,
   ): Promise<ServiceProcess> {
     port ??= await freePort();
-    const child = spawn(process.execPath, [`${ROOT}apps/${tier}/dist/server.js`], {
+    const child = execa(process.execPath, [`${ROOT}apps/${tier}/dist/server.js`], {
       env: {
         PATH: process.env.PATH ?? '',
         HOST: '127.0.0.1',
@@ -43,7 +50,7 @@ export class ServiceProcess {
         INTERNAL_TOKEN: TEST_TOKEN,
         ...env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      ...SPAWN,
     });
     const service = new ServiceProcess(name, port, child);
     await service.waitHealthy();
@@ -59,7 +66,8 @@ export class ServiceProcess {
   }
 
   get exited(): boolean {
-    return this.child.exitCode !== null || this.child.signalCode !== null;
+    const { exitCode, signalCode } = this.child.nodeChildProcess;
+    return exitCode !== null || signalCode !== null;
   }
 
   async waitHealthy(timeoutMs = 15_000): Promise<void> {
@@ -75,9 +83,8 @@ export class ServiceProcess {
   }
 
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.exited) return this.child.exitCode;
-    const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
+    if (this.exited) return this.child.nodeChildProcess.exitCode;
     this.child.kill(signal);
-    return exited;
+    return (await this.child).exitCode ?? null;
   }
 }
