@@ -1,14 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, request } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { compileTrustProxy } from '@ovation/shared/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeHandler } from '../../apps/web/server.mjs';
 import { isConnectionRefused, waitFor } from '../../test-support/poll.js';
-import { freePort } from '../../test-support/ports.js';
 import { ServiceProcess, TEST_TOKEN } from '../../test-support/services.js';
+import { SECRETS, WebProcess } from '../../test-support/web-process.js';
 
 /*
  * Attacks on the web tier's edge, over raw HTTP against the built web server (apps/web/server.mjs
@@ -16,78 +13,11 @@ import { ServiceProcess, TEST_TOKEN } from '../../test-support/services.js';
  * one attack and what must hold after it.
  */
 
-const WEB_DIR = fileURLToPath(new URL('../../apps/web/', import.meta.url));
-const SECRETS = {
-  INTERNAL_TOKEN: TEST_TOKEN,
-  SESSION_SECRET: 'edge-test-session-secret-0123456789abcdef',
-  CONNECT_TOKEN_SECRET: 'edge-test-connect-token-secret-0123456789',
-};
-
 interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
   json: () => unknown;
-}
-
-class WebProcess {
-  output = '';
-  exit: Promise<number | null>;
-
-  private constructor(
-    readonly port: number,
-    readonly child: ChildProcess,
-  ) {
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-20_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  }
-
-  static spawn(env: Record<string, string>, port = 0): WebProcess {
-    const child = spawn(process.execPath, [`${WEB_DIR}server.mjs`], {
-      cwd: WEB_DIR,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        NEXT_TELEMETRY_DISABLED: '1',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return new WebProcess(port, child);
-  }
-
-  static async start(env: Record<string, string>): Promise<WebProcess> {
-    const web = WebProcess.spawn({ NODE_ENV: 'production', ...SECRETS, ...env }, await freePort());
-    await waitFor(
-      'the web server',
-      async () => {
-        if (web.child.exitCode !== null) throw new Error(`web exited: ${web.output}`);
-        return (await fetch(`${web.url}/healthz`)).status === 200;
-      },
-      { timeoutMs: 30_000, intervalMs: 50, tolerate: isConnectionRefused },
-    );
-    return web;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  /** Resident memory of the process now, from /proc (bytes). */
-  rss(): number {
-    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
-  }
-
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
-    return this.exit;
-  }
 }
 
 function send(

@@ -37,7 +37,13 @@ import {
  * function call per span, and the hot paths ask `tracingOn()` before keeping anything per event.
  */
 
-let on = false;
+/**
+ * Whether this process started tracing, kept on `globalThis`: a bundler may load this module more
+ * than once in one process (Next bundles the instrumentation hook and each route apart), and every
+ * copy must see what `startTracing` did.
+ */
+const ON = Symbol.for('ovation.tracing.on');
+const state = globalThis as { [ON]?: boolean };
 
 export interface TracingOptions {
   /** `service.name` of the spans: `ovation-dispatcher`, `ovation-realtime`, `ovation-web`. */
@@ -67,10 +73,10 @@ export function startTracing(options: TracingOptions): Tracing {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
-  on = true;
+  state[ON] = true;
   return {
     shutdown: async () => {
-      on = false;
+      state[ON] = false;
       await provider.shutdown();
       trace.disable();
       propagation.disable();
@@ -86,7 +92,7 @@ function tracesUrl(endpoint: string): string {
 
 /** Whether spans are recorded: hot paths keep per-event trace context only then. */
 export function tracingOn(): boolean {
-  return on;
+  return state[ON] === true;
 }
 
 const tracer = () => trace.getTracer('ovation');
@@ -101,13 +107,13 @@ export function withTraceHeaders(
   headers: Record<string, string>,
   from: Context = context.active(),
 ): Record<string, string> {
-  if (on) propagation.inject(from, headers);
+  if (tracingOn()) propagation.inject(from, headers);
   return headers;
 }
 
 /** The active span's context, to link a later span (a batch of many publishes) to it. */
 export function activeSpanContext(): SpanContext | undefined {
-  return on ? trace.getActiveSpan()?.spanContext() : undefined;
+  return tracingOn() ? trace.getActiveSpan()?.spanContext() : undefined;
 }
 
 /**
