@@ -2,7 +2,7 @@ import { type APIRequestContext, test as base, expect } from '@playwright/test';
 import { StudioPage } from './pages/studio-page.js';
 import { ViewerPage } from './pages/viewer-page.js';
 
-export { control, nodeIndex, regionOf, topology } from './topology.js';
+export { control, nodeIndex, realtimeConnections, regionOf, topology } from './topology.js';
 
 /** Seeds data through the public product API, as a signed-in user of its own. */
 export class ProductApi {

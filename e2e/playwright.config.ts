@@ -19,6 +19,9 @@ const chromium = {
   ],
 };
 
+/** Suites the phone projects skip: the same Chromium, nothing about phones, minutes of CI. */
+const DESKTOP_ONLY = ['shared-connection.spec.ts'];
+
 export default defineConfig({
   globalSetup: './stack/global-setup.ts',
   forbidOnly: true, // a focused test never lands, on CI or anywhere
@@ -41,10 +44,16 @@ export default defineConfig({
       testIgnore: 'mobile.spec.ts', // the phone-only suite
       use: { ...devices['Desktop Chrome'], launchOptions: chromium },
     },
-    { name: 'mobile', testDir: './tests', use: { ...devices['Pixel 7'], launchOptions: chromium } },
+    {
+      name: 'mobile',
+      testDir: './tests',
+      testIgnore: DESKTOP_ONLY,
+      use: { ...devices['Pixel 7'], launchOptions: chromium },
+    },
     {
       name: 'iphone',
       testDir: './tests',
+      testIgnore: DESKTOP_ONLY,
       // iPhone-sized, touch, its user agent — rendered by Chromium (WebKit is not installed here).
       use: { ...devices['iPhone 13'], browserName: 'chromium', launchOptions: chromium },
     },

@@ -31,3 +31,22 @@ export async function control(action: 'kill' | 'restart', name: string): Promise
   });
   if (response.status !== 204) throw new Error(`${action} ${name}: ${response.status} ${await response.text()}`);
 }
+
+/**
+ * Open SSE connections over every realtime node: the sum of their `realtime_connections` gauges
+ * (GET /metrics, with the internal token).
+ */
+export async function realtimeConnections(): Promise<number> {
+  const counts = await Promise.all(
+    topology.realtimeUrls.map(async (url) => {
+      const response = await fetch(`${url}/metrics`, {
+        headers: { authorization: `Bearer ${topology.token}` },
+        signal: AbortSignal.timeout(5_000),
+      });
+      if (!response.ok) throw new Error(`${url}/metrics: ${response.status}`);
+      const line = (await response.text()).split('\n').find((l) => l.startsWith('realtime_connections '));
+      return Number(line?.split(' ')[1] ?? Number.NaN);
+    }),
+  );
+  return counts.reduce((sum, n) => sum + n, 0);
+}

@@ -32,7 +32,12 @@ async function tokenFor(videoId: string | undefined, cookie?: string) {
   );
   expect(response.status).toBe(200);
   expect(response.headers.get('cache-control')).toBe('no-store');
-  const body = (await response.json()) as { token: string; expiresAt: number; realtimeUrls: string[] };
+  const body = (await response.json()) as {
+    token: string;
+    expiresAt: number;
+    realtimeUrls: string[];
+    topics: string[];
+  };
   const grant = new ConnectTokens(config().connectTokenSecret).verify(body.token);
   return { ...body, grant };
 }
@@ -88,6 +93,38 @@ describe('GET /api/realtime-token', () => {
   it('an unknown video is 404, a malformed id 400', async () => {
     await expectError(await realtimeToken.GET(req('/api/realtime-token?videoId=nope')), 404, 'NOT_FOUND');
     await expectError(await realtimeToken.GET(req('/api/realtime-token?videoId=../x')), 400, 'VALIDATION_FAILED');
+  });
+
+  it('several videoId values (a connection shared by tabs): one token for all; unknown ones left out, not 404; at most 63', async () => {
+    const owner = await signIn('Many');
+    const ids: string[] = [];
+    for (const title of ['One', 'Two']) {
+      const created = await videos.POST(req('/api/videos', { method: 'POST', body: { title }, cookie: owner.cookie }));
+      ids.push(((await created.json()) as { video: { id: string } }).video.id);
+    }
+    const response = await realtimeToken.GET(
+      req(`/api/realtime-token?videoId=${ids[0]}&videoId=${ids[1]}&videoId=gone1&videoId=${ids[0]}`, {
+        cookie: owner.cookie,
+      }),
+    );
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { token: string; topics: string[] };
+    const topics = ['videos', `video:${ids[0]}`, `video:${ids[1]}`];
+    expect(body.topics).toEqual(topics);
+    const grant = new ConnectTokens(config().connectTokenSecret).verify(body.token);
+    expect(grant).toMatchObject({ topics, observe: topics.slice(1) });
+    // One id keeps the contract: an unknown video is 404 (above); its answer says the topics too.
+    expect((await tokenFor(ids[0] as string)).topics).toEqual(['videos', `video:${ids[0]}`]);
+
+    const many = (n: number) => `/api/realtime-token?${Array.from({ length: n }, (_, i) => `videoId=v${i}`).join('&')}`;
+    expect((await realtimeToken.GET(req(many(63)))).status).toBe(200);
+    const message = await expectError(await realtimeToken.GET(req(many(64))), 400, 'VALIDATION_FAILED');
+    expect(message).toContain('at most 63 videoId values');
+    await expectError(
+      await realtimeToken.GET(req(`/api/realtime-token?videoId=${ids[0]}&videoId=../x`)),
+      400,
+      'VALIDATION_FAILED',
+    );
   });
 
   it('mints at most 300 guests a minute per address (each would count as a viewer); signed-in users are not held to it', async () => {

@@ -1,4 +1,7 @@
 export * from './realtime-client.js';
+export * from './shared-connection.js';
+export type { HubConfig, HubMessage, TabMessage, TopicsToken, TopicsTokenSource } from './shared-hub.js';
+export { type HubClient, SharedHub, type SharedHubOptions } from './shared-hub.js';
 export * from './token.js';
 export {
   type Comment,

@@ -100,6 +100,11 @@ export interface RealtimeClientOptions<M extends EventMap = OvationEvents> {
    * browser's EventSource hides the status, so a refused token looks like any failed attempt).
    */
   token?: TokenSource;
+  /**
+   * Resume points to start from, topic → last event id seen (e.g. handed over by another tab's
+   * connection, see SharedRealtimeConnection): the first connect asks the node to replay after them.
+   */
+  lastEventIds?: Readonly<Record<string, string>>;
 }
 
 /** The event types of Ovation's own topics: what the client listens to unless told otherwise. */
@@ -176,6 +181,14 @@ export class RealtimeClient<M extends EventMap = OvationEvents> {
     };
     this.topicList = [...new Set(options.topics ?? [])];
     this.token = options.token?.current;
+    for (const [topic, id] of Object.entries(options.lastEventIds ?? {})) {
+      if (this.topicList.includes(topic)) this.lastIds.set(topic, id);
+    }
+  }
+
+  /** Each topic's last event id: what the next connect resumes from. */
+  get resumePoints(): Record<string, string> {
+    return Object.fromEntries(this.lastIds);
   }
 
   get currentNode(): string | undefined {

@@ -1,4 +1,5 @@
 import type { ConnectToken, TokenSource } from './realtime-client.js';
+import type { TopicsTokenSource } from './shared-hub.js';
 import { asTokenResponse, type RealtimeTokenResponse } from './wire.js';
 
 /** GET /api/realtime-token answered with an error (or something that is not a token). */
@@ -17,6 +18,8 @@ export interface WebTokenOptions {
   baseUrl?: string;
   /** The video whose topic the token grants (the owner's token also lets the studio observe). */
   videoId?: string | undefined;
+  /** Several videos at once (a connection shared by tabs): `videoId=` repeated, at most 63. */
+  videoIds?: readonly string[] | undefined;
   /** Default: the global fetch, with the session cookie of a same-origin page. */
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
   /** Extra headers, e.g. a server-side caller's cookie. */
@@ -25,7 +28,8 @@ export interface WebTokenOptions {
 
 /** Asks the web tier for a connect token: `{ token, expiresAt, realtimeUrls }`. */
 export async function fetchRealtimeToken(options: WebTokenOptions = {}): Promise<RealtimeTokenResponse> {
-  const query = options.videoId === undefined ? '' : `?videoId=${encodeURIComponent(options.videoId)}`;
+  const ids = [...(options.videoId === undefined ? [] : [options.videoId]), ...(options.videoIds ?? [])];
+  const query = ids.length === 0 ? '' : `?${ids.map((id) => `videoId=${encodeURIComponent(id)}`).join('&')}`;
   const doFetch = options.fetch ?? ((url: string, init: RequestInit) => fetch(url, init));
   const response = await doFetch(`${options.baseUrl ?? ''}/api/realtime-token${query}`, {
     credentials: 'same-origin',
@@ -50,5 +54,21 @@ export function tokenFromWeb(options: WebTokenOptions & { current?: ConnectToken
       const { token, expiresAt } = await fetchRealtimeToken(options);
       return { token, expiresAt };
     },
+  };
+}
+
+const VIDEO_TOPIC_PREFIX = 'video:';
+
+/**
+ * A token for a set of topics from the web tier (a shared connection's, see connectShared): one
+ * GET /api/realtime-token with a `videoId` per `video:<id>` topic; `videos` is always granted.
+ */
+export function tokenForTopics(options: Omit<WebTokenOptions, 'videoId' | 'videoIds'> = {}): TopicsTokenSource {
+  return async (topics) => {
+    const videoIds = topics
+      .filter((t) => t.startsWith(VIDEO_TOPIC_PREFIX))
+      .map((t) => t.slice(VIDEO_TOPIC_PREFIX.length));
+    const { token, expiresAt, topics: granted } = await fetchRealtimeToken({ ...options, videoIds });
+    return { token, expiresAt, ...(granted ? { topics: granted } : {}) };
   };
 }

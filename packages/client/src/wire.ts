@@ -127,6 +127,8 @@ export interface RealtimeTokenResponse {
   /** When the token stops being accepted, ms since the epoch. */
   expiresAt: number;
   realtimeUrls: string[];
+  /** The topics the token grants (a connection shared by tabs opens with those it asked for and got). */
+  topics?: string[] | undefined;
 }
 
 export function videoTopic(videoId: string): string {
@@ -193,5 +195,9 @@ export function asTokenResponse(value: unknown): RealtimeTokenResponse | undefin
   const { token, expiresAt, realtimeUrls } = record;
   if (typeof token !== 'string' || token.length === 0 || typeof expiresAt !== 'number') return undefined;
   if (!Array.isArray(realtimeUrls) || !realtimeUrls.every((u) => typeof u === 'string')) return undefined;
+  const topics = record.topics;
+  if (Array.isArray(topics) && topics.every((t) => typeof t === 'string')) {
+    return { token, expiresAt, realtimeUrls, topics };
+  }
   return { token, expiresAt, realtimeUrls };
 }

@@ -1,7 +1,13 @@
 'use client';
 
 import type { RealtimeClientOptions } from '@ovation/client';
-import { type OvationEvents, type TokenSource, type TypedEvent, videoTopic } from '@ovation/client';
+import {
+  type OvationEvents,
+  type TokenSource,
+  type TopicsTokenSource,
+  type TypedEvent,
+  videoTopic,
+} from '@ovation/client';
 import { type UseQueryResult, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   applyLiveVideoEvent,
@@ -32,6 +38,9 @@ export interface UseLiveVideoOptions {
   /** Report receive latencies to the node (default: on, unless an observer). */
   reportLatency?: boolean | undefined;
   client?: Partial<RealtimeClientOptions<OvationEvents>> | undefined;
+  /** See useTopic's `shared` and `sharedToken`. */
+  shared?: boolean | undefined;
+  sharedToken?: TopicsTokenSource | undefined;
 }
 
 export interface LiveVideo {
@@ -58,6 +67,8 @@ export function useLiveVideo(videoId: string, options: UseLiveVideoOptions): Liv
     reportLatency: options.reportLatency ?? true,
     pauseWhenHidden: true,
     client: options.client,
+    shared: options.shared,
+    sharedToken: options.sharedToken,
     onEvent: (event) => {
       applyLiveVideoEvent(queryClient, videoId, event);
       if (event.type === 'like' && options.onLikes) {

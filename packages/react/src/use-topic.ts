@@ -2,11 +2,14 @@
 
 import {
   type ClientStatus,
+  canShareConnection,
+  connectShared,
   type EventMap,
   type OvationEvents,
   RealtimeClient,
   type RealtimeClientOptions,
   type TokenSource,
+  type TopicsTokenSource,
   type TypedEvent,
   type VisibilitySource,
 } from '@ovation/client';
@@ -35,6 +38,15 @@ export interface UseTopicOptions<M extends EventMap = OvationEvents> {
   pauseWhenHidden?: boolean | undefined;
   /** Anything else of the client (timers, an EventSource for Node or tests). */
   client?: Partial<RealtimeClientOptions<M>> | undefined;
+  /**
+   * Share one connection with the origin's other tabs (connectShared): default on in browsers that
+   * can (SharedWorker, or Web Locks and BroadcastChannel), unless `client` brings its own
+   * EventSource. The shared connection takes its token from `sharedToken` (default: the web tier's
+   * GET /api/realtime-token for every tab's videos), not `token`; `pauseWhenHidden` does not apply
+   * (other tabs may be visible).
+   */
+  shared?: boolean | undefined;
+  sharedToken?: TopicsTokenSource | undefined;
 }
 
 /** The document's visibility, where there is a document. */
@@ -50,9 +62,10 @@ export function documentVisibility(): VisibilitySource | undefined {
 }
 
 /**
- * Receives the events of one topic (or several) while the component is mounted. One connection
- * per hook: it is made again only when the URLs, topics or types change (compared by value), so
- * callbacks and options may be new objects on every render.
+ * Receives the events of one topic (or several) while the component is mounted. In a browser, on
+ * the connection the origin's tabs share (see `shared`); otherwise one connection per hook. It is
+ * made again only when the URLs, topics or types change (compared by value), so callbacks and
+ * options may be new objects on every render.
  */
 export function useTopic<M extends EventMap = OvationEvents>(
   topic: string | readonly string[],
@@ -68,6 +81,25 @@ export function useTopic<M extends EventMap = OvationEvents>(
   useEffect(() => {
     if (!urls || !topics) return;
     const o = latest.current;
+    if (o.shared ?? (canShareConnection() && o.client?.createEventSource === undefined)) {
+      const shared = connectShared({
+        urls: urls.split(','),
+        observer: o.observer ?? false,
+        preferredUrl: o.preferredUrl,
+        reportLatency: o.reportLatency ?? false,
+        token: o.sharedToken,
+      });
+      return shared.subscribe(
+        topics.split(','),
+        {
+          // The shared connection checked the envelope as a client does; its type is the map's.
+          onEvent: (event) => latest.current.onEvent(event as unknown as TypedEvent<M>),
+          onResync: (resynced) => latest.current.onResync?.(resynced),
+          onStatus: (status, node) => setConnection({ status, ...(node ? { node } : {}) }),
+        },
+        types === undefined ? [] : types.split(','),
+      );
+    }
     const visibility = o.pauseWhenHidden ? documentVisibility() : undefined;
     const client = new RealtimeClient<M>({
       reportLatency: o.reportLatency ?? false,

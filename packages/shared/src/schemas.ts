@@ -517,6 +517,8 @@ export const RealtimeTokenResponseSchema = z.object({
   token: z.string().min(1).max(4096),
   expiresAt: z.number().int().positive(),
   realtimeUrls: z.array(z.string()),
+  /** The topics the token grants (a connection shared by tabs opens with those it asked for and got). */
+  topics: z.array(z.string()).optional(),
 });
 export type TRealtimeTokenResponse = z.infer<typeof RealtimeTokenResponseSchema>;
 /** A connection token and its expiry, as the page hands it to the browser client (@ovation/client). */

@@ -1,4 +1,5 @@
 import {
+  AppError,
   type ConnectTokenValue,
   randomTag,
   type TRealtimeTokenResponse,
@@ -43,18 +44,28 @@ function signer(): ConnectTokens {
 export async function realtimeToken(
   user: TUser | undefined,
   address: string,
-  videoId?: string,
+  videoId?: string | readonly string[],
 ): Promise<TRealtimeTokenResponse> {
   if (user === undefined) await context().limits.guestToken(address);
   const topics = [VIDEOS_TOPIC];
   const observe: string[] = [];
-  if (videoId !== undefined) {
-    const video = await findVideo(videoId);
+  const grant = (video: { id: string; ownerId: string }) => {
     topics.push(videoTopic(video.id));
     if (user !== undefined && video.ownerId === user.id) observe.push(videoTopic(video.id));
+  };
+  if (typeof videoId === 'string') grant(await findVideo(videoId));
+  else if (videoId !== undefined) {
+    // Several (a shared connection): an unknown one is left out, not 404 (see the route).
+    const found = await Promise.all(videoId.map((id) => findVideo(id).catch(notFoundAsUndefined)));
+    for (const video of found) if (video) grant(video);
   }
   const { token, expiresAt } = signer().sign({ viewerId: user?.id ?? `g-${randomTag(10)}`, topics, observe });
-  return { token, expiresAt, realtimeUrls: [...context().config.realtimeUrls] };
+  return { token, expiresAt, realtimeUrls: [...context().config.realtimeUrls], topics };
+}
+
+function notFoundAsUndefined(error: unknown): undefined {
+  if (error instanceof AppError && error.code === 'NOT_FOUND') return undefined;
+  throw error;
 }
 
 /**

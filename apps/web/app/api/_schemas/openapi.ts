@@ -241,7 +241,8 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     summary: 'A connection token for the realtime tier’s `GET /connect` (6 hours)',
     description:
       'Grants the topic `videos` and, with `videoId`, the video’s topic (observing too for its owner). ' +
-      'Guests: 300 a minute per address.',
+      '`videoId` repeated (at most 63): one token for the connection a browser’s tabs share; unknown videos ' +
+      'are then left out rather than 404, and `topics` says what was granted. Guests: 300 a minute per address.',
     query: RealtimeTokenQuerySchema,
     responses: { 200: { description: 'the token and the nodes to use it on', schema: RealtimeTokenResponseSchema } },
     errors: ['VALIDATION_FAILED', 'NOT_FOUND', 'RATE_LIMITED', 'UNAVAILABLE'],

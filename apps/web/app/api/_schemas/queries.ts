@@ -1,3 +1,4 @@
+import { MAX_TOPICS_PER_CONNECTION } from '@ovation/shared';
 import { z } from 'zod';
 import { MAX_VIDEO_PAGE } from '../../../lib/server/store/store';
 
@@ -17,10 +18,16 @@ export const VideoListQuerySchema = z.object({
 /** GET /api/videos/:id/comments */
 export const CommentListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
-/** GET /api/realtime-token */
+/**
+ * Videos one token may grant: a connection shared by a browser's tabs carries every tab's video,
+ * and a connection holds at most MAX_TOPICS_PER_CONNECTION topics, `videos` being one.
+ */
+export const MAX_VIDEOS_PER_TOKEN = MAX_TOPICS_PER_CONNECTION - 1;
+
+/** GET /api/realtime-token: `videoId` once (the page's video) or repeated (a shared connection). */
 export const RealtimeTokenQuerySchema = z.object({
   videoId: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a video id is 1 to 64 of A-Z a-z 0-9 _ -'))
+    .max(MAX_VIDEOS_PER_TOKEN, `at most ${MAX_VIDEOS_PER_TOKEN} videoId values`)
     .optional(),
 });

@@ -7,19 +7,26 @@ import { RealtimeTokenQuerySchema } from '../_schemas/queries';
 export const dynamic = 'force-dynamic';
 
 /**
- * GET /api/realtime-token?videoId=<id> → `{ token, expiresAt, realtimeUrls }`: a connection token
- * for the realtime tier (`GET /connect?token=…`) granting the `videos` topic and, when the video
- * exists, its topic (observing too for its owner). 404 for an unknown video; 429 past the
- * per-address budget of guest tokens. The pages get one with the page; the client calls this to
- * renew it.
+ * GET /api/realtime-token?videoId=<id> → `{ token, expiresAt, realtimeUrls, topics }`: a
+ * connection token for the realtime tier (`GET /connect?token=…`) granting the `videos` topic and,
+ * when the video exists, its topic (observing too for its owner). 404 for an unknown video; 429
+ * past the per-address budget of guest tokens. The pages get one with the page; the client calls
+ * this to renew it.
+ *
+ * `videoId` repeated (at most MAX_VIDEOS_PER_TOKEN, else 400): one token for the connection a
+ * browser's tabs share (@ovation/client's connectShared). There an unknown video is left out of
+ * the grant rather than 404 — one tab on a deleted video must not cut every other tab off — and
+ * `topics` says what was granted.
  */
 export const GET = route(async (request: Request) => {
   const { videoId } = parseWith(
     RealtimeTokenQuerySchema,
-    { videoId: new URL(request.url).searchParams.get('videoId') ?? undefined },
+    { videoId: new URL(request.url).searchParams.getAll('videoId') },
     'query',
   );
-  return json(await realtimeToken(await currentUser(request), clientAddressOf(request), videoId), 200, {
+  const ids = [...new Set(videoId)];
+  const videos = ids.length > 1 ? ids : ids[0];
+  return json(await realtimeToken(await currentUser(request), clientAddressOf(request), videos), 200, {
     'cache-control': 'no-store',
   });
 });

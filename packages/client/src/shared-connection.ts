@@ -1,0 +1,379 @@
+import type { ClientStatus, RealtimeClientOptions } from './realtime-client.js';
+import { type HubMessage, SharedHub, type TabMessage, type TopicsTokenSource } from './shared-hub.js';
+import { tokenForTopics } from './token.js';
+import type { EventEnvelope, UntypedEvents } from './wire.js';
+
+/*
+ * One SSE connection per origin, whatever the number of tabs (HTTP/1.1 allows six connections
+ * per origin: a seventh tab with its own stream would wait forever). Who holds it:
+ *
+ *   SharedWorker (where the browser has one):
+ *     tab ─port─▶ worker: SharedHub ─▶ node          the worker lives while any tab is open
+ *
+ *   otherwise, Web Locks + BroadcastChannel:
+ *     tab A  holds lock `<name>` ─▶ SharedHub ─▶ node
+ *       │ ▲   BroadcastChannel `<name>`: wants ─▶ A, events/status/resync ─▶ every tab
+ *     tab B, C … wait on the lock; each keeps every topic's last event id
+ *
+ *   A closes → the browser releases its lock → B's request is granted → B starts a hub from the
+ *   last ids it saw, announces `leader`, every tab says again what it wants, and the new stream
+ *   resumes with lastEventId (the node replays the gap, or sends `resync`). Events seen twice
+ *   across the handover are dropped per tab by id.
+ */
+
+export interface LockManagerLike {
+  request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown>;
+}
+
+export interface ChannelLike {
+  postMessage(message: unknown): void;
+  // `never`: the connection only sets it, so the DOM's MessageEvent handlers fit.
+  onmessage: ((event: never) => void) | null;
+  close(): void;
+}
+
+export interface PortLike {
+  postMessage(message: unknown): void;
+  // `never`: the connection only sets it, so the DOM's MessageEvent handlers fit.
+  onmessage: ((event: never) => void) | null;
+  start?(): void;
+}
+
+export interface SharedWorkerLike {
+  port: PortLike;
+  onerror: ((event: never) => void) | null;
+}
+
+export interface SharedConnectionOptions {
+  /** The realtime nodes (the web tier's `realtimeUrls`). */
+  urls: readonly string[];
+  /** A token for a set of topics; default: the page's web tier (GET /api/realtime-token). */
+  token?: TopicsTokenSource | undefined;
+  /** Listen without counting as a viewer: a connection of its own (another name). */
+  observer?: boolean | undefined;
+  preferredUrl?: string | undefined;
+  reportLatency?: boolean | undefined;
+  /** The lock and channel name; default `ovation-realtime:<origin>` (`:observer` for observers). */
+  name?: string | undefined;
+  /**
+   * Makes the SharedWorker that holds the connection; default: the package's worker where the
+   * browser has SharedWorker. `null`: never a worker (Web Locks and BroadcastChannel).
+   */
+  worker?: (() => SharedWorkerLike) | null | undefined;
+  /** Default: navigator.locks. */
+  locks?: LockManagerLike | undefined;
+  /** Default: the global BroadcastChannel. */
+  createChannel?: ((name: string) => ChannelLike) | undefined;
+  /** Where the page says it is leaving (default: window's pagehide / pageshow). */
+  lifecycle?: { onLeave(listener: () => void): void; onReturn(listener: () => void): void } | undefined;
+  /** The hub's client, when this tab holds the connection (timers, an EventSource). */
+  client?: Partial<RealtimeClientOptions<UntypedEvents>> | undefined;
+  tabId?: string | undefined;
+}
+
+export interface SharedSubscriber {
+  onEvent: (event: EventEnvelope) => void;
+  onStatus?: ((status: ClientStatus, node: string | undefined) => void) | undefined;
+  onResync?: ((topic: string) => void) | undefined;
+}
+
+/** Ids remembered per topic to drop an event delivered again across a handover. */
+const SEEN_PER_TOPIC = 512;
+
+interface Subscription {
+  topics: ReadonlySet<string>;
+  types: readonly string[];
+  subscriber: SharedSubscriber;
+}
+
+export class SharedRealtimeConnection {
+  readonly tabId: string;
+  readonly name: string;
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly lastIds = new Map<string, string>();
+  private readonly seen = new Map<string, Set<string>>();
+  private status: { status: ClientStatus; node?: string | undefined } = { status: 'connecting' };
+  private hub: SharedHub | undefined;
+  private channel: ChannelLike | undefined;
+  private port: PortLike | undefined;
+  private releaseLock: (() => void) | undefined;
+  private abortWait: AbortController | undefined;
+  private joined = false;
+  private mode: 'worker' | 'locks';
+  /** The worker answered once: it runs (an error after that is not a failed start). */
+  private workerAnswered = false;
+
+  constructor(private readonly o: SharedConnectionOptions) {
+    this.tabId = o.tabId ?? randomId();
+    this.name = o.name ?? defaultName(o.observer === true);
+    this.mode = this.workerFactory() ? 'worker' : 'locks';
+    this.join();
+    const lifecycle = o.lifecycle ?? windowLifecycle();
+    lifecycle?.onLeave(() => this.leave());
+    lifecycle?.onReturn(() => this.join());
+  }
+
+  /** True while this tab holds the connection (Web Locks path). */
+  get isLeader(): boolean {
+    return this.hub !== undefined;
+  }
+
+  get transport(): 'worker' | 'locks' {
+    return this.mode;
+  }
+
+  get state(): { status: ClientStatus; node?: string | undefined } {
+    return this.status;
+  }
+
+  /**
+   * Receives the events of `topics` (of `types`; default Ovation's) from the shared connection.
+   * Returns the function that stops it.
+   */
+  subscribe(topics: readonly string[], subscriber: SharedSubscriber, types: readonly string[] = []): () => void {
+    const subscription: Subscription = { topics: new Set(topics), types, subscriber };
+    this.subscriptions.add(subscription);
+    subscriber.onStatus?.(this.status.status, this.status.node);
+    this.sendWant();
+    return () => {
+      if (this.subscriptions.delete(subscription)) this.sendWant();
+    };
+  }
+
+  /** Leaves for good (tests; a page leaves by itself). */
+  close(): void {
+    this.leave();
+  }
+
+  private workerFactory(): (() => SharedWorkerLike) | undefined {
+    if (this.o.worker === null) return undefined;
+    if (this.o.worker) return this.o.worker;
+    return defaultWorker();
+  }
+
+  private join(): void {
+    if (this.joined) return;
+    this.joined = true;
+    const factory = this.mode === 'worker' ? this.workerFactory() : undefined;
+    if (factory) {
+      const worker = factory();
+      this.port = worker.port;
+      this.port.onmessage = (event: { data: unknown }) => {
+        this.workerAnswered = true;
+        this.receive(event.data as HubMessage);
+      };
+      // A worker script that cannot load (blocked, not bundled): Web Locks instead.
+      worker.onerror = () => {
+        if (this.workerAnswered || !this.joined || this.mode !== 'worker') return;
+        this.leave();
+        this.mode = 'locks';
+        this.join();
+      };
+      this.port.start?.();
+    } else {
+      const createChannel = this.o.createChannel ?? globalChannel;
+      this.channel = createChannel(this.name);
+      this.channel.onmessage = (event: { data: unknown }) => this.onChannel(event.data as TabMessage | HubMessage);
+      this.waitForLock();
+    }
+    this.sendWant();
+  }
+
+  private leave(): void {
+    if (!this.joined) return;
+    this.post({ t: 'bye', tab: this.tabId });
+    this.joined = false;
+    this.hub?.stop();
+    this.hub = undefined;
+    this.abortWait?.abort();
+    this.releaseLock?.();
+    this.releaseLock = undefined;
+    this.channel?.close();
+    this.channel = undefined;
+    if (this.port) this.port.onmessage = null;
+    this.port = undefined;
+  }
+
+  /** Queues for the lock; when granted, this tab holds the connection until it leaves. */
+  private waitForLock(): void {
+    const locks = this.o.locks ?? globalLocks();
+    if (!locks) throw new Error('SharedRealtimeConnection needs SharedWorker or navigator.locks');
+    const abort = new AbortController();
+    this.abortWait = abort;
+    locks
+      .request(this.name, { signal: abort.signal }, () => {
+        if (abort.signal.aborted || !this.joined) return Promise.resolve();
+        return new Promise<void>((resolve) => {
+          this.releaseLock = resolve;
+          this.lead();
+        });
+      })
+      .catch(() => {
+        // Aborted: the tab left while it waited.
+      });
+  }
+
+  private lead(): void {
+    const channel = this.channel;
+    this.hub = new SharedHub({
+      urls: this.o.urls,
+      token: this.o.token ?? tokenForTopics(),
+      observer: this.o.observer,
+      preferredUrl: this.o.preferredUrl,
+      reportLatency: this.o.reportLatency,
+      lastIds: Object.fromEntries(this.lastIds),
+      client: this.o.client,
+      send: (message) => {
+        channel?.postMessage(message);
+        this.receive(message);
+      },
+    });
+    this.hub.want(this.want());
+    // Every other tab says again what it wants (the old hub's list went with it).
+    channel?.postMessage({ t: 'leader', leader: this.tabId } satisfies HubMessage);
+  }
+
+  private onChannel(message: TabMessage | HubMessage): void {
+    if (message.t === 'want') this.hub?.want(message);
+    else if (message.t === 'bye') this.hub?.bye(message.tab);
+    else this.receive(message);
+  }
+
+  private receive(message: HubMessage): void {
+    switch (message.t) {
+      case 'leader':
+        this.sendWant();
+        break;
+      case 'status':
+        this.status = { status: message.status, node: message.node };
+        for (const { subscriber } of this.subscriptions) subscriber.onStatus?.(message.status, message.node);
+        break;
+      case 'resync':
+        this.lastIds.delete(message.topic);
+        for (const { topics, subscriber } of this.subscriptions) {
+          if (topics.has(message.topic)) subscriber.onResync?.(message.topic);
+        }
+        break;
+      case 'event':
+        this.deliver(message.event);
+        break;
+    }
+  }
+
+  private deliver(event: EventEnvelope): void {
+    const seen = this.seen.get(event.topic) ?? new Set<string>();
+    this.seen.set(event.topic, seen);
+    if (seen.has(event.id)) return;
+    seen.add(event.id);
+    if (seen.size > SEEN_PER_TOPIC) seen.delete(seen.values().next().value as string);
+    this.lastIds.set(event.topic, event.id);
+    for (const { topics, types, subscriber } of this.subscriptions) {
+      if (!topics.has(event.topic)) continue;
+      if (types.length > 0 && !types.includes(event.type)) continue;
+      subscriber.onEvent(event);
+    }
+  }
+
+  private want(): Extract<TabMessage, { t: 'want' }> {
+    const topics = new Set<string>();
+    const types = new Set<string>();
+    for (const subscription of this.subscriptions) {
+      for (const topic of subscription.topics) topics.add(topic);
+      for (const type of subscription.types) types.add(type);
+    }
+    return {
+      t: 'want',
+      tab: this.tabId,
+      topics: [...topics],
+      types: [...types],
+      lastIds: Object.fromEntries([...this.lastIds].filter(([topic]) => topics.has(topic))),
+    };
+  }
+
+  private sendWant(): void {
+    if (!this.joined) return;
+    const want = this.want();
+    if (this.port) {
+      want.config = {
+        name: this.name,
+        urls: [...this.o.urls],
+        observer: this.o.observer,
+        preferredUrl: this.o.preferredUrl,
+        reportLatency: this.o.reportLatency,
+      };
+    }
+    this.post(want);
+  }
+
+  private post(message: TabMessage): void {
+    if (this.port) this.port.postMessage(message);
+    else if (this.hub) {
+      if (message.t === 'want') this.hub.want(message);
+      else this.hub.bye(message.tab);
+    } else this.channel?.postMessage(message);
+  }
+}
+
+const connections = new Map<string, SharedRealtimeConnection>();
+
+/**
+ * The page's shared connection of that name (made on the first call; later calls get the same one,
+ * their options unused). Use `subscribe(topics, { onEvent, onStatus, onResync })` on it.
+ */
+export function connectShared(options: SharedConnectionOptions): SharedRealtimeConnection {
+  const name = options.name ?? defaultName(options.observer === true);
+  let connection = connections.get(name);
+  if (!connection) {
+    connection = new SharedRealtimeConnection({ ...options, name });
+    connections.set(name, connection);
+  }
+  return connection;
+}
+
+/** The browser can share a connection between tabs (SharedWorker, or Web Locks and BroadcastChannel). */
+export function canShareConnection(): boolean {
+  return typeof globalThis.SharedWorker === 'function' || (globalLocks() !== undefined && hasBroadcastChannel());
+}
+
+function defaultName(observer: boolean): string {
+  const origin = (globalThis as { location?: { origin?: string } }).location?.origin ?? 'default';
+  return `ovation-realtime:${origin}${observer ? ':observer' : ''}`;
+}
+
+function defaultWorker(): (() => SharedWorkerLike) | undefined {
+  if (typeof globalThis.SharedWorker !== 'function') return undefined;
+  // A literal `new SharedWorker(new URL(…, import.meta.url), …)`: bundlers (webpack, Turbopack,
+  // Vite) see it and ship the worker. One worker per origin holds a hub per connection name.
+  return () => new SharedWorker(new URL('./shared-worker.js', import.meta.url), { type: 'module' });
+}
+
+function hasBroadcastChannel(): boolean {
+  return typeof (globalThis as { BroadcastChannel?: unknown }).BroadcastChannel === 'function';
+}
+
+function globalLocks(): LockManagerLike | undefined {
+  const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+  return locks && typeof locks.request === 'function' ? locks : undefined;
+}
+
+function globalChannel(name: string): ChannelLike {
+  return new BroadcastChannel(name);
+}
+
+function windowLifecycle(): SharedConnectionOptions['lifecycle'] {
+  const target = globalThis as { addEventListener?: (type: string, listener: (event: unknown) => void) => void };
+  if (typeof target.addEventListener !== 'function' || typeof window === 'undefined') return undefined;
+  return {
+    onLeave: (listener) => target.addEventListener?.('pagehide', listener),
+    onReturn: (listener) =>
+      target.addEventListener?.('pageshow', (event) => {
+        // Back from the back-forward cache: join again (a first show finds the tab joined already).
+        if ((event as { persisted?: boolean }).persisted) listener();
+      }),
+  };
+}
+
+function randomId(): string {
+  const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  return crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}

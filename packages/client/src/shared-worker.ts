@@ -1,0 +1,60 @@
+/// <reference lib="webworker" />
+import { type HubMessage, SharedHub, type TabMessage } from './shared-hub.js';
+import { tokenForTopics } from './token.js';
+
+/*
+ * The SharedWorker holding an origin's realtime connections (see shared-connection.ts): every tab
+ * of the origin connects a port; a hub per connection name (viewers', observers') is made with
+ * the first tab's settings and fans its stream out to that name's ports. The worker ends when the
+ * last tab closes, and with it the streams.
+ */
+
+declare const self: SharedWorkerGlobalScope;
+
+interface Hub {
+  hub: SharedHub;
+  ports: Map<string, MessagePort>;
+}
+
+const hubs = new Map<string, Hub>();
+
+function hubFor(config: NonNullable<Extract<TabMessage, { t: 'want' }>['config']>): Hub {
+  const existing = hubs.get(config.name);
+  if (existing) return existing;
+  const ports = new Map<string, MessagePort>();
+  const send = (message: HubMessage) => {
+    for (const port of ports.values()) port.postMessage(message);
+  };
+  const hub = new SharedHub({
+    urls: config.urls,
+    observer: config.observer,
+    preferredUrl: config.preferredUrl,
+    reportLatency: config.reportLatency,
+    // The worker's origin is the pages': the session cookie goes with the request.
+    token: tokenForTopics({ baseUrl: self.location.origin }),
+    send,
+  });
+  const made = { hub, ports };
+  hubs.set(config.name, made);
+  return made;
+}
+
+self.onconnect = (event: MessageEvent) => {
+  const port = event.ports[0];
+  if (!port) return;
+  /** The hub this port's tab uses (known from its first `want`). */
+  let joined: Hub | undefined;
+  port.onmessage = (message: MessageEvent<TabMessage>) => {
+    const data = message.data;
+    if (data.t === 'bye') {
+      joined?.ports.delete(data.tab);
+      joined?.hub.bye(data.tab);
+      return;
+    }
+    if (!joined && data.config) joined = hubFor(data.config);
+    if (!joined) return;
+    joined.ports.set(data.tab, port);
+    joined.hub.want(data);
+  };
+  port.start();
+};

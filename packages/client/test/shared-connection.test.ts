@@ -1,0 +1,342 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ClientStatus } from '../src/realtime-client.js';
+import {
+  type ChannelLike,
+  type LockManagerLike,
+  SharedRealtimeConnection,
+  type SharedWorkerLike,
+} from '../src/shared-connection.js';
+import type { TopicsTokenSource } from '../src/shared-hub.js';
+import type { EventEnvelope } from '../src/wire.js';
+import { connect, FakeSource, latest } from './fake-source.js';
+
+/*
+ * The connection a browser's tabs share, on the Web Locks path, with the browser played by fakes:
+ * a lock manager granting one holder at a time in request order, BroadcastChannels delivering
+ * (asynchronously, copied) to every other channel of the name, and EventSources the test answers.
+ */
+
+class FakeLocks {
+  private held = new Map<string, boolean>();
+  private queue: Array<{ name: string; signal?: AbortSignal; callback: () => Promise<void>; done: () => void }> = [];
+
+  manager(): LockManagerLike {
+    return {
+      request: (name, options, callback) =>
+        new Promise<void>((resolve, reject) => {
+          options.signal?.addEventListener('abort', () => {
+            const index = this.queue.findIndex((w) => w.callback === callback);
+            if (index >= 0) this.queue.splice(index, 1);
+            reject(new Error('aborted'));
+          });
+          this.queue.push({ name, ...(options.signal ? { signal: options.signal } : {}), callback, done: resolve });
+          this.grant();
+        }),
+    };
+  }
+
+  private grant(): void {
+    for (const waiter of [...this.queue]) {
+      if (this.held.get(waiter.name)) continue;
+      this.queue.splice(this.queue.indexOf(waiter), 1);
+      this.held.set(waiter.name, true);
+      void waiter.callback().then(() => {
+        this.held.set(waiter.name, false);
+        waiter.done();
+        this.grant();
+      });
+    }
+  }
+}
+
+class FakeBus {
+  private channels = new Set<FakeChannel>();
+
+  channel(name: string): ChannelLike {
+    const channel = new FakeChannel(name, this);
+    this.channels.add(channel);
+    return channel;
+  }
+
+  deliver(from: FakeChannel, message: unknown): void {
+    const copy = JSON.parse(JSON.stringify(message)) as unknown;
+    for (const channel of this.channels) {
+      if (channel !== from && channel.name === from.name && !channel.closed) {
+        queueMicrotask(() => {
+          if (!channel.closed) (channel.onmessage as ((event: { data: unknown }) => void) | null)?.({ data: copy });
+        });
+      }
+    }
+  }
+
+  remove(channel: FakeChannel): void {
+    this.channels.delete(channel);
+  }
+}
+
+class FakeChannel implements ChannelLike {
+  onmessage: ((event: never) => void) | null = null;
+  closed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly bus: FakeBus,
+  ) {}
+
+  postMessage(message: unknown): void {
+    if (!this.closed) this.bus.deliver(this, message);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.bus.remove(this);
+  }
+}
+
+/** Lets every queued message and promise run. */
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+};
+
+const envelope = (topic: string, id: string, type = 'comment', data: object = { id }): EventEnvelope => ({
+  id,
+  topic,
+  type,
+  data: data as Record<string, unknown>,
+  ts: Date.now(),
+});
+const emit = (source: FakeSource, event: EventEnvelope) => source.emit(event.type, event);
+
+let locks: FakeLocks;
+let bus: FakeBus;
+let tokens: Array<readonly string[]>;
+let grantOnly: ((topic: string) => boolean) | undefined;
+const token: TopicsTokenSource = async (topics) => {
+  tokens.push(topics);
+  const granted = grantOnly ? topics.filter(grantOnly) : topics;
+  return { token: `t-${tokens.length}`, expiresAt: Date.now() + 3_600_000, topics: granted };
+};
+
+interface Tab {
+  connection: SharedRealtimeConnection;
+  events: EventEnvelope[];
+  statuses: Array<[ClientStatus, string | undefined]>;
+  resyncs: string[];
+  leave: () => void;
+}
+
+function openTab(topics: string[], types: string[] = []): Tab {
+  let leave = () => {};
+  const connection = new SharedRealtimeConnection({
+    urls: ['http://a:1'],
+    name: 'test',
+    worker: null,
+    token,
+    locks: locks.manager(),
+    createChannel: (name) => bus.channel(name),
+    lifecycle: { onLeave: (listener) => (leave = listener), onReturn: () => {} },
+    client: {
+      createEventSource: (url) => new FakeSource(url),
+      random: () => 0,
+      setTimeout: () => 0,
+      clearTimeout: () => {},
+      reportLatency: false,
+      fetch: async () => ({ ok: true, status: 200 }),
+    },
+  });
+  const tab: Tab = { connection, events: [], statuses: [], resyncs: [], leave: () => leave() };
+  connection.subscribe(
+    topics,
+    {
+      onEvent: (event) => tab.events.push(event),
+      onStatus: (status, node) => tab.statuses.push([status, node]),
+      onResync: (topic) => tab.resyncs.push(topic),
+    },
+    types,
+  );
+  return tab;
+}
+
+const ids = (tab: Tab) => tab.events.map((e) => e.id);
+const open = () => FakeSource.all.filter((s) => !s.closed);
+
+beforeEach(() => {
+  FakeSource.all = [];
+  locks = new FakeLocks();
+  bus = new FakeBus();
+  tokens = [];
+  grantOnly = undefined;
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
+  it('eight tabs: one holds the lock and the only stream; every tab gets every event of its topic once', async () => {
+    const tabs = Array.from({ length: 8 }, () => openTab(['video:v1']));
+    await settle();
+    expect(tabs.filter((t) => t.connection.isLeader)).toHaveLength(1);
+    expect(FakeSource.all).toHaveLength(1);
+    const source = latest();
+    expect(source.params.get('topics')).toBe('video:v1');
+    expect(source.params.get('token')).toBe('t-1');
+    connect(source);
+    for (let i = 1; i <= 5; i++) emit(source, envelope('video:v1', `e${i}`));
+    await settle();
+    for (const tab of tabs) {
+      expect(ids(tab)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
+      expect(tab.statuses.at(-1)).toEqual(['open', 'http://a:1']);
+    }
+  });
+
+  it('the leader leaving: the next tab takes over from the last ids, and the replayed gap arrives once in each tab', async () => {
+    const tabs = Array.from({ length: 3 }, () => openTab(['video:v1', 'videos']));
+    await settle();
+    const [leader, ...rest] = tabs as [Tab, Tab, Tab];
+    expect(leader.connection.isLeader).toBe(true);
+    const first = latest();
+    connect(first);
+    emit(first, envelope('video:v1', 'a1'));
+    emit(first, envelope('videos', 'l1', 'status', { videoId: 'v1', status: 'live' }));
+    emit(first, envelope('video:v1', 'a2'));
+    await settle();
+
+    leader.leave();
+    await settle();
+    expect(first.closed).toBe(true);
+    expect(rest.filter((t) => t.connection.isLeader)).toHaveLength(1);
+    expect(open()).toHaveLength(1);
+    const second = latest();
+    expect(second).not.toBe(first);
+    // Resumes each topic from its last id: the node replays what was published since.
+    expect(second.params.get('lastEventId')?.split(',').sort()).toEqual(['a2', 'l1']);
+    expect(second.params.get('topics')?.split(',').sort()).toEqual(['video:v1', 'videos']);
+    connect(second, 'c2');
+    // The node replays one the tabs had already (an id resumed late), then the gap, then live.
+    emit(second, { ...envelope('video:v1', 'a2'), replayed: true });
+    emit(second, { ...envelope('video:v1', 'a3'), replayed: true });
+    emit(second, envelope('video:v1', 'a4'));
+    await settle();
+    for (const tab of rest) {
+      expect(ids(tab)).toEqual(['a1', 'l1', 'a2', 'a3', 'a4']);
+      expect(tab.statuses.at(-1)?.[0]).toBe('open');
+    }
+  });
+
+  it('a tab that closes without a word (the browser drops its lock) is taken over as well', async () => {
+    const tabs = [openTab(['video:v1']), openTab(['video:v1'])];
+    await settle();
+    const [leader, other] = tabs as [Tab, Tab];
+    connect(latest());
+    emit(latest(), envelope('video:v1', 'x1'));
+    await settle();
+    // What a crash leaves: no `bye`; its stream, channel and lock go with it.
+    const internals = leader.connection as unknown as { channel: ChannelLike; releaseLock: () => void };
+    latest().close();
+    internals.channel.close();
+    internals.releaseLock();
+    await settle();
+    expect(other.connection.isLeader).toBe(true);
+    expect(latest().params.get('lastEventId')).toBe('x1');
+  });
+
+  it("a topic the connection's token does not grant: a token for the union, and the stream reopens resuming the others", async () => {
+    const a = openTab(['video:v1']);
+    await settle();
+    connect(latest());
+    emit(latest(), envelope('video:v1', 'v1-1'));
+    await settle();
+    const b = openTab(['video:v2']);
+    await settle();
+    expect(tokens.map((t) => [...t].sort())).toEqual([['video:v1'], ['video:v1', 'video:v2']]);
+    expect(open()).toHaveLength(1);
+    const source = latest();
+    expect(source.params.get('topics')?.split(',').sort()).toEqual(['video:v1', 'video:v2']);
+    expect(source.params.get('lastEventId')).toBe('v1-1');
+    expect(source.params.get('token')).toBe('t-2');
+    connect(source, 'c2');
+    emit(source, envelope('video:v2', 'v2-1'));
+    emit(source, envelope('video:v1', 'v1-2'));
+    await settle();
+    expect(ids(a)).toEqual(['v1-1', 'v1-2']);
+    expect(ids(b)).toEqual(['v2-1']);
+  });
+
+  it('a topic the issuer will not grant (a deleted video) stays out of the stream; the others carry on', async () => {
+    grantOnly = (topic) => topic !== 'video:gone';
+    openTab(['video:v1']);
+    openTab(['video:gone']);
+    await settle();
+    expect(open()).toHaveLength(1);
+    expect(latest().params.get('topics')).toBe('video:v1');
+  });
+
+  it('a tab joining a topic the stream has gets its events from then on, and no stale snapshot', async () => {
+    const a = openTab(['video:v1']);
+    await settle();
+    connect(latest());
+    emit(latest(), envelope('video:v1', 's1', 'snapshot', { viewers: 0, likes: 1 }));
+    emit(latest(), envelope('video:v1', 'w1', 'viewers', { count: 1 }));
+    await settle();
+    const b = openTab(['video:v1']);
+    await settle();
+    emit(latest(), envelope('video:v1', 'c1'));
+    await settle();
+    expect(ids(a)).toEqual(['s1', 'w1', 'c1']);
+    expect(ids(b)).toEqual(['c1']);
+    expect(FakeSource.all).toHaveLength(1);
+  });
+
+  it("a resync reaches the topic's tabs, and a tab's types filter what it is handed", async () => {
+    const comments = openTab(['video:v1'], ['comment']);
+    const all = openTab(['video:v1']);
+    await settle();
+    connect(latest());
+    emit(latest(), envelope('video:v1', 'k1', 'like', { count: 1 }));
+    emit(latest(), envelope('video:v1', 'c1'));
+    latest().emit('resync', { topic: 'video:v1', reason: 'too_old' });
+    await settle();
+    expect(ids(comments)).toEqual(['c1']);
+    expect(ids(all)).toEqual(['k1', 'c1']);
+    expect(comments.resyncs).toEqual(['video:v1']);
+    expect(all.resyncs).toEqual(['video:v1']);
+  });
+
+  it('the last subscription of every tab gone: the stream closes', async () => {
+    const tab = openTab(['video:v1']);
+    await settle();
+    const source = latest();
+    const unsubscribe = tab.connection.subscribe(['video:v2'], { onEvent: () => {} });
+    await settle();
+    unsubscribe();
+    tab.leave();
+    await settle();
+    expect(source.closed).toBe(true);
+    expect(open()).toHaveLength(0);
+  });
+
+  it('a SharedWorker that cannot start: the tab falls back to Web Locks', async () => {
+    let worker: SharedWorkerLike | undefined;
+    const connection = new SharedRealtimeConnection({
+      urls: ['http://a:1'],
+      name: 'test',
+      worker: () => {
+        worker = { port: { postMessage: () => {}, onmessage: null }, onerror: null };
+        return worker;
+      },
+      token,
+      locks: locks.manager(),
+      createChannel: (name) => bus.channel(name),
+      lifecycle: { onLeave: () => {}, onReturn: () => {} },
+      client: { createEventSource: (url) => new FakeSource(url), setTimeout: () => 0, clearTimeout: () => {} },
+    });
+    connection.subscribe(['video:v1'], { onEvent: () => {} });
+    expect(connection.transport).toBe('worker');
+    (worker?.onerror as ((event: unknown) => void) | null)?.({});
+    await settle();
+    expect(connection.transport).toBe('locks');
+    expect(connection.isLeader).toBe(true);
+    expect(FakeSource.all).toHaveLength(1);
+  });
+});
