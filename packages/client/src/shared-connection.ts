@@ -1,5 +1,13 @@
 import type { ClientStatus, RealtimeClientOptions } from './realtime-client.js';
-import { type HubMessage, SharedHub, type TabMessage, type TopicsTokenSource } from './shared-hub.js';
+import {
+  type HubMessage,
+  type LockManagerLike,
+  SharedHub,
+  type TabMessage,
+  type TopicsTokenSource,
+  tabLockName,
+  watchTabs,
+} from './shared-hub.js';
 import { tokenForTopics } from './token.js';
 import type { EventEnvelope, UntypedEvents } from './wire.js';
 
@@ -20,10 +28,6 @@ import type { EventEnvelope, UntypedEvents } from './wire.js';
  *   resumes with lastEventId (the node replays the gap, or sends `resync`). Events seen twice
  *   across the handover are dropped per tab by id.
  */
-
-export interface LockManagerLike {
-  request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown>;
-}
 
 export interface ChannelLike {
   postMessage(message: unknown): void;
@@ -98,6 +102,10 @@ export class SharedRealtimeConnection {
   private port: PortLike | undefined;
   private releaseLock: (() => void) | undefined;
   private abortWait: AbortController | undefined;
+  /** This tab's own lock, held while it is joined: whoever holds the hub learns it is gone. */
+  private alive: { held: boolean; release?: () => void; abort: AbortController } | undefined;
+  /** Stops the hub's watches on the other tabs' locks (this tab gave the hub up). */
+  private abortWatches: AbortController | undefined;
   private joined = false;
   private mode: 'worker' | 'locks';
   /** The worker answered once: it runs (an error after that is not a failed start). */
@@ -154,6 +162,7 @@ export class SharedRealtimeConnection {
   private join(): void {
     if (this.joined) return;
     this.joined = true;
+    this.holdAliveLock();
     const factory = this.mode === 'worker' ? this.workerFactory() : undefined;
     if (factory) {
       const worker = factory();
@@ -185,6 +194,10 @@ export class SharedRealtimeConnection {
     this.joined = false;
     this.hub?.stop();
     this.hub = undefined;
+    this.abortWatches?.abort();
+    this.alive?.abort.abort();
+    this.alive?.release?.();
+    this.alive = undefined;
     this.abortWait?.abort();
     this.releaseLock?.();
     this.releaseLock = undefined;
@@ -192,6 +205,31 @@ export class SharedRealtimeConnection {
     this.channel = undefined;
     if (this.port) this.port.onmessage = null;
     this.port = undefined;
+  }
+
+  /**
+   * Takes the lock `<name>:tab:<id>` and says what it wants only once it holds it: a hub watching
+   * that lock (see watchTabs) is then granted it exactly when this tab is gone — closed, crashed
+   * or discarded without a `bye` — and drops its topics.
+   */
+  private holdAliveLock(): void {
+    const locks = this.o.locks ?? globalLocks();
+    const abort = new AbortController();
+    const alive: NonNullable<typeof this.alive> = { held: locks === undefined, abort };
+    this.alive = alive;
+    if (!locks) return;
+    locks
+      .request(tabLockName(this.name, this.tabId), { signal: abort.signal }, () => {
+        if (abort.signal.aborted || this.alive !== alive) return Promise.resolve();
+        return new Promise<void>((resolve) => {
+          alive.held = true;
+          alive.release = resolve;
+          this.sendWant();
+        });
+      })
+      .catch(() => {
+        // Aborted: the tab left first.
+      });
   }
 
   /** Queues for the lock; when granted, this tab holds the connection until it leaves. */
@@ -215,7 +253,14 @@ export class SharedRealtimeConnection {
 
   private lead(): void {
     const channel = this.channel;
+    const locks = this.o.locks ?? globalLocks();
+    const abort = new AbortController();
+    this.abortWatches = abort;
+    const watch = locks ? watchTabs(locks, this.name, abort.signal) : undefined;
     this.hub = new SharedHub({
+      watch: (tab, gone) => {
+        if (tab !== this.tabId) watch?.(tab, gone);
+      },
       urls: this.o.urls,
       token: this.o.token ?? tokenForTopics(),
       observer: this.o.observer,
@@ -291,7 +336,7 @@ export class SharedRealtimeConnection {
   }
 
   private sendWant(): void {
-    if (!this.joined) return;
+    if (!this.joined || !this.alive?.held) return;
     const want = this.want();
     if (this.port) {
       want.config = {

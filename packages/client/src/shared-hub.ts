@@ -81,6 +81,8 @@ export interface SharedHubOptions {
   /** Anything else of the client (timers, an EventSource). */
   client?: Partial<RealtimeClientOptions<UntypedEvents>> | undefined;
   createClient?: ((options: RealtimeClientOptions<UntypedEvents>) => HubClient) | undefined;
+  /** Calls `gone` when a tab that said what it wants is gone without a `bye` (see watchTabs). */
+  watch?: ((tab: string, gone: () => void) => void) | undefined;
 }
 
 export class SharedHub {
@@ -108,6 +110,7 @@ export class SharedHub {
     }
     // A topic the stream carries already gets no snapshot for this tab: the tab loads the topic's
     // state itself (a snapshot kept here would be stale: counts change by events after it).
+    if (!this.wants.has(message.tab)) this.o.watch?.(message.tab, () => this.bye(message.tab));
     this.wants.set(message.tab, { topics: new Set(message.topics), types: new Set(message.types) });
     this.o.send({ t: 'status', ...this.status });
     this.reconcile();
@@ -222,4 +225,34 @@ export class SharedHub {
     this.lastIds.set(event.topic, event.id);
     this.o.send({ t: 'event', event });
   }
+}
+
+/** What the connection needs of navigator.locks. */
+export interface LockManagerLike {
+  request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown>;
+}
+
+/** The lock a tab holds while it is joined (see holdAliveLock). */
+export function tabLockName(name: string, tabId: string): string {
+  return `${name}:tab:${tabId}`;
+}
+
+/**
+ * A hub's `watch`: asks for each tab's own lock, granted when the tab is gone, and then calls
+ * `gone` (the hub drops the tab's topics).
+ */
+export function watchTabs(
+  locks: LockManagerLike,
+  name: string,
+  signal?: AbortSignal,
+): (tab: string, gone: () => void) => void {
+  return (tab, gone) => {
+    locks
+      .request(tabLockName(name, tab), signal ? { signal } : {}, async () => {
+        if (!signal?.aborted) gone();
+      })
+      .catch(() => {
+        // Aborted: this hub was given up.
+      });
+  };
 }

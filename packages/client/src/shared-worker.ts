@@ -1,5 +1,5 @@
 /// <reference lib="webworker" />
-import { type HubMessage, SharedHub, type TabMessage } from './shared-hub.js';
+import { type HubMessage, type LockManagerLike, SharedHub, type TabMessage, watchTabs } from './shared-hub.js';
 import { tokenForTopics } from './token.js';
 
 /*
@@ -17,6 +17,7 @@ interface Hub {
 }
 
 const hubs = new Map<string, Hub>();
+const locks = self.navigator.locks as unknown as LockManagerLike | undefined;
 
 function hubFor(config: NonNullable<Extract<TabMessage, { t: 'want' }>['config']>): Hub {
   const existing = hubs.get(config.name);
@@ -33,6 +34,13 @@ function hubFor(config: NonNullable<Extract<TabMessage, { t: 'want' }>['config']
     // The worker's origin is the pages': the session cookie goes with the request.
     token: tokenForTopics({ baseUrl: self.location.origin }),
     send,
+    // A tab gone without a `bye` (crashed, discarded): its lock is released, its topics dropped.
+    watch: (tab, gone) =>
+      locks &&
+      watchTabs(locks, config.name)(tab, () => {
+        ports.delete(tab);
+        gone();
+      }),
   });
   const made = { hub, ports };
   hubs.set(config.name, made);

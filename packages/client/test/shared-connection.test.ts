@@ -1,12 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClientStatus } from '../src/realtime-client.js';
-import {
-  type ChannelLike,
-  type LockManagerLike,
-  SharedRealtimeConnection,
-  type SharedWorkerLike,
-} from '../src/shared-connection.js';
-import type { TopicsTokenSource } from '../src/shared-hub.js';
+import { type ChannelLike, SharedRealtimeConnection, type SharedWorkerLike } from '../src/shared-connection.js';
+import type { LockManagerLike, TopicsTokenSource } from '../src/shared-hub.js';
 import type { EventEnvelope } from '../src/wire.js';
 import { connect, FakeSource, latest } from './fake-source.js';
 
@@ -125,7 +120,9 @@ interface Tab {
   leave: () => void;
 }
 
-function openTab(topics: string[], types: string[] = []): Tab {
+type Fetch = NonNullable<NonNullable<ConstructorParameters<typeof SharedRealtimeConnection>[0]['client']>['fetch']>;
+
+function openTab(topics: string[], types: string[] = [], fetch?: Fetch): Tab {
   let leave = () => {};
   const connection = new SharedRealtimeConnection({
     urls: ['http://a:1'],
@@ -141,7 +138,7 @@ function openTab(topics: string[], types: string[] = []): Tab {
       setTimeout: () => 0,
       clearTimeout: () => {},
       reportLatency: false,
-      fetch: async () => ({ ok: true, status: 200 }),
+      fetch: fetch ?? (async () => ({ ok: true, status: 200 })),
     },
   });
   const tab: Tab = { connection, events: [], statuses: [], resyncs: [], leave: () => leave() };
@@ -158,6 +155,18 @@ function openTab(topics: string[], types: string[] = []): Tab {
 }
 
 const ids = (tab: Tab) => tab.events.map((e) => e.id);
+
+/** A tab gone without a word (crashed, discarded): the browser drops its channel and its locks. */
+function crash(tab: Tab): void {
+  const internals = tab.connection as unknown as {
+    channel: ChannelLike;
+    releaseLock?: () => void;
+    alive?: { release?: () => void };
+  };
+  internals.channel.close();
+  internals.releaseLock?.();
+  internals.alive?.release?.();
+}
 const open = () => FakeSource.all.filter((s) => !s.closed);
 
 beforeEach(() => {
@@ -231,14 +240,30 @@ describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
     connect(latest());
     emit(latest(), envelope('video:v1', 'x1'));
     await settle();
-    // What a crash leaves: no `bye`; its stream, channel and lock go with it.
-    const internals = leader.connection as unknown as { channel: ChannelLike; releaseLock: () => void };
+    // What a crash leaves: no `bye`; its stream, channel and locks go with it.
+    crash(leader);
     latest().close();
-    internals.channel.close();
-    internals.releaseLock();
     await settle();
     expect(other.connection.isLeader).toBe(true);
     expect(latest().params.get('lastEventId')).toBe('x1');
+  });
+
+  it("a tab that crashes (no `bye`): the holder learns it from the tab's own lock and drops its topics", async () => {
+    const posts: Array<{ url: string; body: string }> = [];
+    const leader = openTab(['video:v1'], [], async (url, init) => {
+      posts.push({ url, body: init.body });
+      return { ok: true, status: 200 };
+    });
+    await settle();
+    const follower = openTab(['video:v2']);
+    await settle();
+    connect(latest());
+    await settle();
+    expect(latest().params.get('topics')?.split(',').sort()).toEqual(['video:v1', 'video:v2']);
+    crash(follower);
+    await settle();
+    expect(leader.connection.isLeader).toBe(true);
+    expect(posts.map((p) => [p.url, JSON.parse(p.body).topics])).toEqual([['http://a:1/unsubscribe', ['video:v2']]]);
   });
 
   it("a topic the connection's token does not grant: a token for the union, and the stream reopens resuming the others", async () => {
