@@ -7,6 +7,7 @@ import {
   RealtimeClient,
   type RealtimeClientOptions,
   type TypedEvent,
+  tokenForTopics,
   tokenFromWeb,
 } from '../src/index.js';
 import { connect, FakeSource, latest } from './fake-source.js';
@@ -113,6 +114,28 @@ describe('token renewal', () => {
     expect(asked).toEqual(['https://ovation.example/api/realtime-token?videoId=v%201']);
     await expect(source.renew()).rejects.toThrow('without a token');
     await expect(source.renew()).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("tokenForTopics (a shared connection's) asks for a videoId per video topic and returns what was granted", async () => {
+    const asked: string[] = [];
+    const answers = [
+      new Response(JSON.stringify({ token: 'tk', expiresAt: 9, realtimeUrls: [], topics: ['videos', 'video:a'] })),
+      new Response(JSON.stringify({ token: 'old', expiresAt: 9, realtimeUrls: [] })),
+    ];
+    const forTopics = tokenForTopics({
+      fetch: async (url) => {
+        asked.push(url);
+        return answers.shift() as Response;
+      },
+    });
+    await expect(forTopics(['videos', 'video:a', 'video:gone'])).resolves.toEqual({
+      token: 'tk',
+      expiresAt: 9,
+      topics: ['videos', 'video:a'],
+    });
+    // A web tier that does not say what it granted: all that was asked for.
+    await expect(forTopics(['videos'])).resolves.toEqual({ token: 'old', expiresAt: 9 });
+    expect(asked).toEqual(['/api/realtime-token?videoId=a&videoId=gone', '/api/realtime-token']);
   });
 });
 

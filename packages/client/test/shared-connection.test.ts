@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClientStatus } from '../src/realtime-client.js';
 import { type ChannelLike, SharedRealtimeConnection, type SharedWorkerLike } from '../src/shared-connection.js';
-import type { LockManagerLike, TopicsTokenSource } from '../src/shared-hub.js';
+import type { TopicsTokenSource } from '../src/shared-hub.js';
 import type { EventEnvelope } from '../src/wire.js';
+import { FakeBus, FakeLocks } from './fake-browser.js';
 import { connect, FakeSource, latest } from './fake-source.js';
 
 /*
@@ -10,83 +11,6 @@ import { connect, FakeSource, latest } from './fake-source.js';
  * a lock manager granting one holder at a time in request order, BroadcastChannels delivering
  * (asynchronously, copied) to every other channel of the name, and EventSources the test answers.
  */
-
-class FakeLocks {
-  private held = new Map<string, boolean>();
-  private queue: Array<{ name: string; signal?: AbortSignal; callback: () => Promise<void>; done: () => void }> = [];
-
-  manager(): LockManagerLike {
-    return {
-      request: (name, options, callback) =>
-        new Promise<void>((resolve, reject) => {
-          options.signal?.addEventListener('abort', () => {
-            const index = this.queue.findIndex((w) => w.callback === callback);
-            if (index >= 0) this.queue.splice(index, 1);
-            reject(new Error('aborted'));
-          });
-          this.queue.push({ name, ...(options.signal ? { signal: options.signal } : {}), callback, done: resolve });
-          this.grant();
-        }),
-    };
-  }
-
-  private grant(): void {
-    for (const waiter of [...this.queue]) {
-      if (this.held.get(waiter.name)) continue;
-      this.queue.splice(this.queue.indexOf(waiter), 1);
-      this.held.set(waiter.name, true);
-      void waiter.callback().then(() => {
-        this.held.set(waiter.name, false);
-        waiter.done();
-        this.grant();
-      });
-    }
-  }
-}
-
-class FakeBus {
-  private channels = new Set<FakeChannel>();
-
-  channel(name: string): ChannelLike {
-    const channel = new FakeChannel(name, this);
-    this.channels.add(channel);
-    return channel;
-  }
-
-  deliver(from: FakeChannel, message: unknown): void {
-    const copy = JSON.parse(JSON.stringify(message)) as unknown;
-    for (const channel of this.channels) {
-      if (channel !== from && channel.name === from.name && !channel.closed) {
-        queueMicrotask(() => {
-          if (!channel.closed) (channel.onmessage as ((event: { data: unknown }) => void) | null)?.({ data: copy });
-        });
-      }
-    }
-  }
-
-  remove(channel: FakeChannel): void {
-    this.channels.delete(channel);
-  }
-}
-
-class FakeChannel implements ChannelLike {
-  onmessage: ((event: never) => void) | null = null;
-  closed = false;
-
-  constructor(
-    readonly name: string,
-    private readonly bus: FakeBus,
-  ) {}
-
-  postMessage(message: unknown): void {
-    if (!this.closed) this.bus.deliver(this, message);
-  }
-
-  close(): void {
-    this.closed = true;
-    this.bus.remove(this);
-  }
-}
 
 /** Lets every queued message and promise run. */
 const settle = async () => {

@@ -8,6 +8,7 @@ import {
   type OvationEvents,
   RealtimeClient,
   type RealtimeClientOptions,
+  type SharedConnectionOptions,
   type TokenSource,
   type TopicsTokenSource,
   type TypedEvent,
@@ -81,13 +82,16 @@ export function useTopic<M extends EventMap = OvationEvents>(
   useEffect(() => {
     if (!urls || !topics) return;
     const o = latest.current;
-    if (o.shared ?? (canShareConnection() && o.client?.createEventSource === undefined)) {
+    // Asked for or not, sharing needs the browser's means (SharedWorker, or Web Locks and BroadcastChannel).
+    if ((o.shared ?? o.client?.createEventSource === undefined) && canShareConnection()) {
       const shared = connectShared({
         urls: urls.split(','),
         observer: o.observer ?? false,
         preferredUrl: o.preferredUrl,
         reportLatency: o.reportLatency ?? false,
         token: o.sharedToken,
+        // The first hook's settings make the page's shared connection (an EventSource for tests).
+        client: o.client as SharedConnectionOptions['client'],
       });
       return shared.subscribe(
         topics.split(','),

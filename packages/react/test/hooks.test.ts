@@ -1,9 +1,10 @@
 // @vitest-environment happy-dom
-import type { Comment, OvationEvents, Video } from '@ovation/client';
+import type { Comment, OvationEvents, TypedEvent, Video } from '@ovation/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { act, renderHook, waitFor } from '@testing-library/react';
 import { createElement, type ReactNode } from 'react';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { FakeLocks } from '../../client/test/fake-browser.js';
 import { connect, FakeSource, latest } from '../../client/test/fake-source.js';
 import { useLiveVideo, useTopic } from '../src/index.js';
 
@@ -127,5 +128,41 @@ describe('useTopic', () => {
     expect(latest().params.get('topics')).toBe('videos,video:v9');
     unmount();
     expect(latest().closed).toBe(true);
+  });
+});
+
+describe('useTopic on the connection the tabs share', () => {
+  it('two hooks of a page: one connection (this tab holds the Web Lock), each hook its events, closed when both unmount', async () => {
+    // happy-dom's navigator.locks grants nothing: the fake lock manager stands in.
+    Object.defineProperty(navigator, 'locks', { value: new FakeLocks().manager(), configurable: true });
+    const tokens: string[][] = [];
+    const options = (seen: string[]) => ({
+      urls: URLS,
+      shared: true,
+      sharedToken: async (topics: readonly string[]) => {
+        tokens.push([...topics]);
+        return { token: 'tk', expiresAt: Date.now() + 3_600_000 };
+      },
+      client: { ...client, setTimeout: () => 0, clearTimeout: () => {} },
+      onEvent: (event: TypedEvent<OvationEvents>) => seen.push(`${event.topic}:${event.id}`),
+    });
+    const a: string[] = [];
+    const b: string[] = [];
+    const first = renderHook(() => useTopic<OvationEvents>('videos', options(a)));
+    await waitFor(() => expect(FakeSource.all).toHaveLength(1));
+    const second = renderHook(() => useTopic<OvationEvents>('video:v1', options(b)));
+    // The second topic is not in the first token: a token for both, and the stream reopens with both.
+    await waitFor(() => expect(latest().params.get('topics')?.split(',').sort()).toEqual(['video:v1', 'videos']));
+    expect(FakeSource.all.filter((s) => !s.closed)).toHaveLength(1);
+    await act(() => connect(latest()));
+    await waitFor(() => expect(second.result.current.status).toBe('open'));
+    expect(first.result.current.status).toBe('open');
+    await emit('status', { videoId: 'v1', status: 'live' }, 'videos', 's1');
+    await emit('comment', comment('c1'), 'video:v1', 'c1');
+    expect(a).toEqual(['videos:s1']);
+    expect(b).toEqual(['video:v1:c1']);
+    first.unmount();
+    second.unmount();
+    await waitFor(() => expect(latest().closed).toBe(true));
   });
 });
