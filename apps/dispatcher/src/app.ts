@@ -81,10 +81,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
       : {}),
     holderId: dispatcherId,
     paused: () => recovery.recovering(),
-    shown: async (topics) => {
-      const reads = await store.log.readMany(topics.map((topic) => ({ topic })));
-      return new Map(topics.map((topic, i) => [topic, reads[i]?.viewers]));
-    },
+    shown: (topics) => store.log.viewerCounts(topics),
     intervalMs: config.viewerCountIntervalMs,
     log: app.log,
   });

@@ -47,7 +47,10 @@ export class ViewerCounter {
       holderId: string;
       /** True while the registry is only partly there (a store that lost its data, being synced). */
       paused?: () => Promise<boolean>;
-      /** The count each topic's log holds now (none: undefined), what its viewers were last given. */
+      /**
+       * The count each topic's log holds now (none: undefined), what its viewers were last given;
+       * a topic it could not read is left out (not checked this time).
+       */
       shown?: (topics: readonly string[]) => Promise<ReadonlyMap<string, number | undefined>>;
       intervalMs: number;
       log: FastifyBaseLogger;
@@ -148,10 +151,11 @@ export class ViewerCounter {
       }
     }
     if (due.length === 0) return wrong;
-    const held = await this.deps.shown(due);
+    // A check that fails (its store out of reach) must not cost the round: changed counts still go.
+    const held = await this.deps.shown(due).catch(() => new Map<string, number | undefined>());
     for (const topic of due) {
       const count = counts.get(topic) as number;
-      if (held.get(topic) !== count) wrong.set(topic, count);
+      if (held.has(topic) && held.get(topic) !== count) wrong.set(topic, count);
     }
     return wrong;
   }

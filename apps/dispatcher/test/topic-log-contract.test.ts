@@ -148,6 +148,21 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     expect(await log.read('t:l', undefined)).toMatchObject({ likes: 5, status: 'ended', viewers: 7 });
   });
 
+  it('tells the viewer count each log holds, without making a log for a topic that has none', async () => {
+    await accepted(log, [append('t:v1', ['viewers'], { viewers: 13 })]);
+    await accepted(log, [append('t:v2', ['comment'])]);
+    expect(await log.viewerCounts(['t:v1', 't:v2', 't:v3'])).toEqual(
+      new Map([
+        ['t:v1', 13],
+        ['t:v2', undefined],
+        ['t:v3', undefined],
+      ]),
+    );
+    // t:v3 was not made by the look: its first event starts it at position 0.
+    const [first] = await accepted(log, [append('t:v3', ['comment'])]);
+    expect(first?.base).toBe(0);
+  });
+
   it('trims history to its bound and says up to where it may have lost events', async () => {
     for (let i = 0; i < 30; i++) await accepted(log, [append('t:trim', ['comment'])]);
     const read = await log.read('t:trim', 0);

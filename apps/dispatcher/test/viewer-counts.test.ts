@@ -105,6 +105,43 @@ describe('viewer counts', () => {
     expect(await round()).toEqual([]);
   });
 
+  it('still go out when the check of the logs fails, or cannot read some of them', async () => {
+    const registry = new MemoryRegistry();
+    await registry.heartbeat(node('n1'), { 'video:a': 1, 'video:b': 1 }, 60_000, 2);
+    const published: TPublishEvent[] = [];
+    let shown: (topics: readonly string[]) => Promise<Map<string, number | undefined>> = async () => {
+      throw new Error('a shard without a confirming replica');
+    };
+    const viewerCounter = new ViewerCounter({
+      registry,
+      publisher: {
+        publish: async (events) => {
+          published.push(...events);
+          return events.map((_, i) => String(i));
+        },
+        acceptRelayed: async () => ({ accepted: 0, duplicates: 0 }),
+      },
+      holderId: 'd1',
+      shown: (topics) => shown(topics),
+      intervalMs: 1000,
+      log: Fastify().log,
+    });
+    await viewerCounter.tick();
+    expect(published).toHaveLength(2);
+
+    // The check throws: the changed count still goes.
+    await registry.heartbeat(node('n1'), { 'video:a': 2 }, 60_000, 2);
+    published.length = 0;
+    await viewerCounter.tick();
+    expect(published).toEqual([viewers('video:a', 2)]);
+
+    // A topic the check could not read (left out) is not republished on that account.
+    shown = async (topics) => new Map(topics.filter((t) => t === 'video:a').map((t) => [t, 2]));
+    published.length = 0;
+    await viewerCounter.tick();
+    expect(published).toEqual([]);
+  });
+
   it('are not counted while the nodes sync after a store loss, then published again 2,000 a round, changed ones at once', async () => {
     const registry = new MemoryRegistry();
     const counts = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`video:${i}`, 1]));

@@ -137,6 +137,10 @@ export class MemoryTopicLog implements TopicLog {
     return entry && entry.expiresAt > now ? entry.value : undefined;
   }
 
+  async viewerCounts(topics: readonly string[]): Promise<Map<string, number | undefined>> {
+    return new Map(topics.map((topic) => [topic, this.topics.get(topic)?.viewers]));
+  }
+
   async readMany(requests: readonly ReadRequest[]): Promise<TopicRead[]> {
     return Promise.all(requests.map((r) => this.read(r.topic, r.from, r.epochs)));
   }

@@ -625,6 +625,19 @@ export class RedisTopicLog implements TopicLog {
     return (await this.readMany([{ topic, from, epochs }]))[0] as TopicRead;
   }
 
+  async viewerCounts(topics: readonly string[]): Promise<Map<string, number | undefined>> {
+    // One HGET per topic (a cluster routes each to its slot's master); a shard that fails leaves
+    // its topics out rather than failing the others.
+    const counts = new Map<string, number | undefined>();
+    const answers = await Promise.allSettled(topics.map((topic) => this.redis.hget(this.keys(topic).log, 'viewers')));
+    answers.forEach((answer, i) => {
+      if (answer.status === 'fulfilled') {
+        counts.set(topics[i] as string, answer.value === null ? undefined : Number(answer.value));
+      }
+    });
+    return counts;
+  }
+
   async readMany(requests: readonly ReadRequest[]): Promise<TopicRead[]> {
     const results: TopicRead[] = new Array(requests.length);
     const chunks: Array<Promise<{ slot: number; sentTo: Redis | undefined }>> = [];

@@ -37,6 +37,12 @@ export interface TopicLog {
   /** `read` for many topics at once (a catch-up round), each read atomically; results in order. */
   readMany(requests: readonly ReadRequest[]): Promise<TopicRead[]>;
   /**
+   * The viewer count each topic's log holds (none, or a log that does not exist: undefined), for
+   * the count holder's check (viewer-counts.ts). A hint, not a read for viewers: it makes no log,
+   * waits for no replica, and a topic whose shard does not answer is left out of the map.
+   */
+  viewerCounts(topics: readonly string[]): Promise<Map<string, number | undefined>>;
+  /**
    * State nodes report for topics (their like total and status as they last saw them), for a
    * store that lost its data: a log that does not exist is made with it (new epoch); one that has
    * taken no event since it was made takes the higher like total and a status it lacks — under a
