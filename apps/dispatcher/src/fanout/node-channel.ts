@@ -181,7 +181,10 @@ export class NodeChannel {
       links,
       attributes: { 'ovation.node': this.nodeId, 'ovation.events': batch.length },
     });
-    if (outcome !== 'failed') for (const event of batch) this.traced.delete(event);
+    // Through, or the one event a refusal drops: done with. A refused batch goes again in halves.
+    if (outcome === 'ok' || (outcome === 'refused' && batch.length === 1)) {
+      for (const event of batch) this.traced.delete(event);
+    }
     return outcome;
   }
 

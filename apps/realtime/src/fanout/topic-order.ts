@@ -45,6 +45,11 @@ interface TopicState {
   next: number | undefined;
   /** Early events, sorted by position (see insertSorted for why a deque; an empty one holds 4 slots). */
   waiting: Denque<Waiting>;
+  /**
+   * `waiting` held more than SHRINK_WAITING_ABOVE at some point: a deque keeps its largest array
+   * once drained, so it is replaced by a small one when it empties (emptied).
+   */
+  waitingGrew: boolean;
   timer: NodeJS.Timeout | undefined;
   repairing: boolean;
   /** A snapshot is owed to the viewers (after a resync): repaired (read) until it is sent. */
@@ -101,6 +106,8 @@ const MAX_PROBED = 5000;
 const MAX_REPAIR_MS = 30_000;
 /** Early events one topic may hold while its gap is repaired; beyond, the gap is given up. */
 const MAX_WAITING = 10_000;
+/** A topic's drained `waiting` that held more than this is replaced by a small one (emptied). */
+const SHRINK_WAITING_ABOVE = 1024;
 /** …and all topics together (checked every CHECK_EVERY pushes): the biggest gaps are given up first. */
 const MAX_WAITING_TOTAL = 200_000;
 const CHECK_EVERY = 256;
@@ -182,6 +189,7 @@ export class TopicOrder {
       return;
     }
     insertSorted(state.waiting, { pos: position.pos, event });
+    if (state.waiting.length > SHRINK_WAITING_ABOVE) state.waitingGrew = true;
     this.gapped.set(event.topic, state);
     if (++this.pushes % CHECK_EVERY === 0) this.bound(out);
     this.arm(event.topic, state);
@@ -346,6 +354,7 @@ export class TopicOrder {
       epoch,
       next,
       waiting: new Denque<Waiting>(),
+      waitingGrew: false,
       timer: undefined,
       repairing: false,
       owesSnapshot: false,
@@ -397,6 +406,7 @@ export class TopicOrder {
     while (!state.repairing && state.waiting.peekFront()?.pos === state.next) {
       this.take(state, (state.waiting.shift() as Waiting).event, out);
     }
+    emptied(state);
     if (!this.owed(state)) {
       clearTimeout(state.timer);
       state.timer = undefined;
@@ -529,6 +539,7 @@ export class TopicOrder {
     out.push(this.resyncEvent(topic, read.region));
     this.o.onGap('resync', topic, `the log was lost (epoch ${read.epoch}, was ${state.epoch})`);
     for (let entry = state.waiting.shift(); entry; entry = state.waiting.shift()) this.take(state, entry.event, out);
+    emptied(state);
     state.previous = { epoch: state.epoch, next: state.next as number };
     state.epoch = read.epoch;
     state.next = 1;
@@ -576,6 +587,14 @@ export class TopicOrder {
 
 function positionOf(event: TWireEvent): number {
   return parsePositionId(event.id)?.pos ?? -1;
+}
+
+/** A drained `waiting` that grew past SHRINK_WAITING_ABOVE gives its large array back. */
+function emptied(state: TopicState): void {
+  if (state.waitingGrew && state.waiting.length === 0) {
+    state.waiting = new Denque<Waiting>();
+    state.waitingGrew = false;
+  }
 }
 
 /**
