@@ -83,6 +83,9 @@ export function edgeHandler({ handle, trust, bodyLimit = DEFAULT_BODY_LIMIT_BYTE
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     // IPv6 by its /64 (a host may take any address of it), IPv4-mapped as IPv4: the key limits use.
     setClientAddress(req, addressKey(clientAddress(req, trust)));
+    // A trace is continued only from a trusted proxy's `traceparent` (OpenTelemetry, when on): a
+    // client's would choose its own trace ids and whether its requests are sampled at all.
+    if (!trust(req.socket.remoteAddress, 0)) dropHeaders(req, TRACE_HEADERS);
 
     const declared = req.headers['content-length'];
     if (declared !== undefined && !(Number(declared) <= bodyLimit)) return tooLarge(req, res);
@@ -103,6 +106,19 @@ export function edgeHandler({ handle, trust, bodyLimit = DEFAULT_BODY_LIMIT_BYTE
     req.on('end', () => pass(withBody(req, chunks), res));
     req.on('error', () => res.destroy());
   };
+}
+
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
+
+/** Removes `names` (lower case) from a request, from `rawHeaders` too (Next builds from both). */
+function dropHeaders(req, names) {
+  if (!Object.keys(req.headers).some((name) => names.has(name))) return;
+  for (const name of names) delete req.headers[name];
+  const raw = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (!names.has(req.rawHeaders[i].toLowerCase())) raw.push(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  }
+  req.rawHeaders = raw;
 }
 
 function setClientAddress(req, address) {

@@ -16,7 +16,8 @@ import { expect, test } from '../fixtures.js';
  * Afterwards the victim's cookie, session and videos are exactly what they were.
  */
 
-const SESSION_COOKIE = 'ovation_session';
+// The web runs in production mode here: its session cookie carries the __Host- prefix.
+const SESSION_COOKIE = '__Host-ovation_session';
 
 function attackerPages(web: string): string {
   return `<!doctype html><title>attacker</title><body><script>

@@ -334,6 +334,33 @@ describe('client address', () => {
   });
 });
 
+describe('trace context', () => {
+  const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
+  /** What the handler behind the edge sees of the trace headers, from a peer the edge trusts or not. */
+  async function seen(trustProxy: string | undefined): Promise<string> {
+    const handle = edgeHandler({
+      trust: compileTrustProxy(trustProxy),
+      handle: (req, res) => {
+        const raw = req.rawHeaders.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase());
+        res.end(`${req.headers.traceparent ?? '-'} ${req.headers.tracestate ?? '-'} ${raw.includes('traceparent')}`);
+      },
+    });
+    const server = createServer(handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      return (await send(url, 'GET', '/', { headers: { traceparent, tracestate: 'vendor=1' } })).text;
+    } finally {
+      server.close();
+    }
+  }
+
+  it("a client's traceparent is dropped (it would pick its trace and whether it is sampled); a trusted proxy's is kept", async () => {
+    expect(await seen(undefined)).toBe('- - false');
+    expect(await seen('loopback')).toBe(`${traceparent} vendor=1 true`);
+  });
+});
+
 describe('response headers', () => {
   it('a page has a CSP with a fresh nonce on its scripts, frame-ancestors none, nosniff, Referrer-Policy, HSTS', async () => {
     const first = await send(web.url, 'GET', '/');

@@ -79,6 +79,15 @@ describe('web DispatcherClient', () => {
     });
   });
 
+  it('answers INTERNAL (logged, not retried by the page) when the tier refuses what retrying cannot fix', async () => {
+    // INTERNAL_TOKEN not the dispatchers' (a rotation half done): 401 from every one.
+    const client = new DispatcherClient([live], 'not-the-dispatchers-token');
+    await expect(client.publish([event(5)], { idempotencyKey: 'web:test:5' })).rejects.toMatchObject({
+      code: 'INTERNAL',
+      status: 500,
+    });
+  });
+
   it('is healthy when any dispatcher answers /healthz, and says why not otherwise', async () => {
     const unhealthy = await capture(503);
     // (A generous probe timeout: the refusals here are immediate; a loaded machine must not time out.)

@@ -1,6 +1,6 @@
 import { NextResponse } from 'next/server';
 import { describe, expect, it } from 'vitest';
-import { SESSION_COOKIE, Sessions, sessionToken } from '../lib/server/session';
+import { Sessions } from '../lib/server/session';
 import { SESSION_MAX_AGE_MS } from '../lib/server/store/store';
 import { cookieAttributes } from './route-helpers';
 
@@ -17,7 +17,7 @@ function setCookieOf(cookie: ReturnType<Sessions['cookie']>): string {
 describe('session cookie', () => {
   it('is HttpOnly, SameSite=Lax, Path=/ with a Max-Age, and Secure only when served over HTTPS', () => {
     const plain = setCookieOf(sessions(false).cookie('a.b.c'));
-    expect(plain.split(';')[0]).toBe(`${SESSION_COOKIE}=a.b.c`);
+    expect(plain.split(';')[0]).toBe('ovation_session=a.b.c');
     const attributes = cookieAttributes(plain);
     expect(attributes).toMatchObject({ path: '/', httponly: '', samesite: 'lax' });
     expect(Number(attributes['max-age'])).toBe(SESSION_MAX_AGE_MS / 1000);
@@ -25,11 +25,22 @@ describe('session cookie', () => {
     expect(cookieAttributes(setCookieOf(sessions(true).cookie('a.b.c')))).toHaveProperty('secure', '');
   });
 
+  it('over HTTPS is a __Host- cookie, which a sibling subdomain or plain http cannot plant, and only that one counts', () => {
+    const secure = setCookieOf(sessions(true).cookie('a.b.c'));
+    expect(secure.split(';')[0]).toBe('__Host-ovation_session=a.b.c');
+    // What the prefix requires of it (RFC 6265bis): Secure, Path=/, no Domain.
+    expect(cookieAttributes(secure)).toMatchObject({ secure: '', path: '/' });
+    expect(cookieAttributes(secure)).not.toHaveProperty('domain');
+    // A planted unprefixed cookie is not a session there.
+    const request = new Request('https://web.test/', { headers: { cookie: 'ovation_session=planted.by.attacker' } });
+    expect(sessions(true).tokenOf(request)).toBeUndefined();
+  });
+
   it('lives as long as its family after a rename, and is cleared with Max-Age=0', () => {
     const renamed = cookieAttributes(setCookieOf(sessions(true).cookie('a.b.c', Date.now() + 60_500)));
     expect(Number(renamed['max-age'])).toBe(60);
     const cleared = setCookieOf(sessions(true).clearCookie());
-    expect(cleared.split(';')[0]).toBe(`${SESSION_COOKIE}=`);
+    expect(cleared.split(';')[0]).toBe('__Host-ovation_session=');
     expect(cookieAttributes(cleared)).toMatchObject({
       path: '/',
       httponly: '',
@@ -41,8 +52,9 @@ describe('session cookie', () => {
 
   it('is read from a Cookie header among others', () => {
     const request = (cookie?: string) => new Request('http://web.test/', cookie ? { headers: { cookie } } : {});
-    expect(sessionToken(request(`theme=dark; ${SESSION_COOKIE}=x.y.z;other=1`))).toBe('x.y.z');
-    expect(sessionToken(request(`${SESSION_COOKIE}x=1; theme=dark`))).toBeUndefined();
-    expect(sessionToken(request())).toBeUndefined();
+    const read = (cookie?: string) => sessions(false).tokenOf(request(cookie));
+    expect(read('theme=dark; ovation_session=x.y.z;other=1')).toBe('x.y.z');
+    expect(read('ovation_sessionx=1; theme=dark')).toBeUndefined();
+    expect(read()).toBeUndefined();
   });
 });

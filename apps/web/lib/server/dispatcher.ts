@@ -1,4 +1,4 @@
-import { Publisher } from '@ovation/publisher';
+import { PublishError, Publisher } from '@ovation/publisher';
 import {
   AppError,
   LatencySummarySchema,
@@ -9,7 +9,7 @@ import {
   ViewersBatchResponseSchema,
   ViewersResponseSchema,
 } from '@ovation/shared';
-import { withTraceHeaders } from '@ovation/shared/server';
+import { tracingOn, withTraceHeaders } from '@ovation/shared/server';
 
 /** A health probe waits this long for a dispatcher's /healthz. */
 const HEALTH_TIMEOUT_MS = 500;
@@ -37,7 +37,8 @@ export class DispatcherClient {
       // the write, with the same key, never sooner than the Retry-After the web answers).
       retry: { attempts: urls.length, baseMs: 0, maxMs: 0, maxWaitMs: 0 },
       // Traced: the request's span (Next makes one per request) goes on as `traceparent`.
-      fetch: (url, init) => fetch(url, { ...init, headers: withTraceHeaders(headersOf(init?.headers)) }),
+      fetch: (url, init) =>
+        tracingOn() ? fetch(url, { ...init, headers: withTraceHeaders(headersOf(init?.headers)) }) : fetch(url, init),
     });
   }
 
@@ -45,6 +46,11 @@ export class DispatcherClient {
     try {
       return await this.publisher.send(events, { idempotencyKey: options.idempotencyKey });
     } catch (error) {
+      // One that retrying cannot fix (a refused token, a body the tier refuses): a fault of ours,
+      // logged as INTERNAL (500), not a 503 the browser would retry in silence.
+      if (error instanceof PublishError && !error.retryable) {
+        throw new AppError('INTERNAL', 'internal error', { cause: error });
+      }
       throw new AppError('UNAVAILABLE', 'the realtime service is unavailable; try again', { cause: error });
     }
   }

@@ -2,7 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import { AppError, DEFAULT_BODY_LIMIT_BYTES, IdempotencyKeySchema, parseWith, type TUser } from '@ovation/shared';
 import type { z } from 'zod';
 import { context } from './context';
-import { sessionToken } from './session';
 
 /*
  * Helpers that keep route handlers thin: every failure leaves as the contract's
@@ -66,7 +65,8 @@ export function idempotencyKey(request: Request): string | undefined {
 }
 
 export async function currentUser(request: Request): Promise<TUser | undefined> {
-  return context().sessions.verify(sessionToken(request));
+  const { sessions } = context();
+  return sessions.verify(sessions.tokenOf(request));
 }
 
 export async function requireUser(request: Request): Promise<TUser> {

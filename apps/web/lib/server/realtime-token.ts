@@ -10,7 +10,6 @@ import { ConnectTokens } from '@ovation/shared/connect-token';
 import { cookies, headers } from 'next/headers';
 import { CLIENT_ADDRESS_HEADER } from './client-address';
 import { context } from './context';
-import { SESSION_COOKIE } from './session';
 import { findVideo, VIDEOS_TOPIC } from './videos';
 
 /*
@@ -76,8 +75,8 @@ function notFoundAsUndefined(error: unknown): undefined {
 export async function pageRealtimeToken(videoId?: string): Promise<ConnectTokenValue | undefined> {
   try {
     // A session store that cannot answer (revocations) must not stop the page: no token then.
-    const session = (await cookies()).get(SESSION_COOKIE)?.value;
-    const user = await context().sessions.verify(session);
+    const { sessions } = context();
+    const user = await sessions.verify((await cookies()).get(sessions.cookieName)?.value);
     const address = (await headers()).get(CLIENT_ADDRESS_HEADER) ?? 'unknown';
     const { token, expiresAt } = await realtimeToken(user, address, videoId);
     return { token, expiresAt };

@@ -17,7 +17,15 @@ import { SESSION_MAX_AGE_MS } from './store/store';
  * Max-Age (with the matching Expires Next adds), Secure when served over HTTPS.
  */
 
-export const SESSION_COOKIE = 'ovation_session';
+/**
+ * The cookie's name. Served over HTTPS (production) it carries the `__Host-` prefix: browsers then
+ * take it only with Secure, Path=/ and no Domain, from a secure origin — so a sibling subdomain or
+ * a plain-http answer on the network cannot plant or shadow one (session fixation: a victim signed
+ * in under the attacker's account, whose videos the attacker then controls).
+ */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? '__Host-ovation_session' : 'ovation_session';
+}
 const MAX_AGE_SECONDS = SESSION_MAX_AGE_MS / 1000;
 
 /** What a verified session cookie names. */
@@ -37,12 +45,16 @@ export interface Revocations {
 export class Sessions {
   private readonly key: Uint8Array;
 
+  /** The session cookie's name here (sessionCookieName). */
+  readonly cookieName: string;
+
   constructor(
     secret: string,
     private readonly secure: boolean,
     private readonly revocations: Revocations,
   ) {
     this.key = new TextEncoder().encode(secret);
+    this.cookieName = sessionCookieName(secure);
   }
 
   newUser(name: string): TUser {
@@ -113,14 +125,14 @@ export class Sessions {
   }
 
   private cookieWith(value: string, maxAge: number): ResponseCookie {
-    return { name: SESSION_COOKIE, value, path: '/', httpOnly: true, sameSite: 'lax', maxAge, secure: this.secure };
+    return { name: this.cookieName, value, path: '/', httpOnly: true, sameSite: 'lax', maxAge, secure: this.secure };
   }
-}
 
-/**
- * The session cookie's value in a request. Read from the headers (what `request.cookies` parses),
- * so that it works on any Request: the API's tests call the handlers as plain functions.
- */
-export function sessionToken(request: Request): string | undefined {
-  return new RequestCookies(request.headers).get(SESSION_COOKIE)?.value;
+  /**
+   * The session cookie's value in a request. Read from the headers (what `request.cookies` parses),
+   * so that it works on any Request: the API's tests call the handlers as plain functions.
+   */
+  tokenOf(request: Request): string | undefined {
+    return new RequestCookies(request.headers).get(this.cookieName)?.value;
+  }
 }

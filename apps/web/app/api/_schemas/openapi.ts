@@ -71,7 +71,8 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     tags: ['session'],
     summary: 'Sign in with a display name, or rename',
     description:
-      'Sets the httpOnly `ovation_session` cookie. Signed in already: the same user id under the new name. ' +
+      'Sets the httpOnly session cookie (`__Host-ovation_session` in production, `ovation_session` in development). ' +
+      'Signed in already: the same user id under the new name. ' +
       '`name`: one line of visible text, at most 40 characters once normalised (docs/interface.md, *User text*). ' +
       '240 an hour per address.',
     body: CreateSessionSchema,
@@ -280,8 +281,8 @@ export function productApiOpenApi(): JsonSchema {
         [SESSION]: {
           type: 'apiKey',
           in: 'cookie',
-          name: 'ovation_session',
-          description: 'set by POST /api/session',
+          name: '__Host-ovation_session',
+          description: 'set by POST /api/session (`ovation_session` in development, served over plain http)',
         },
       },
     },

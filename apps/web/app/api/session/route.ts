@@ -3,7 +3,6 @@ import { NextResponse } from 'next/server';
 import { clientAddressOf } from '../../../lib/server/client-address';
 import { context } from '../../../lib/server/context';
 import { currentUser, json, readBody, route } from '../../../lib/server/http';
-import { sessionToken } from '../../../lib/server/session';
 
 export const dynamic = 'force-dynamic';
 
@@ -18,7 +17,7 @@ export const POST = route(async (request: Request) => {
   const { sessions, limits, store } = context();
   const address = clientAddressOf(request);
   await limits.session(address);
-  const current = await sessions.session(sessionToken(request));
+  const current = await sessions.session(sessions.tokenOf(request));
   const user = current ? { id: current.user.id, name } : sessions.newUser(name);
   // A rename stays in the session's family and expiry: a copied cookie renamed by a thief is
   // revoked with the rest at sign-out, and renaming never makes a session live longer.
@@ -41,7 +40,7 @@ export const GET = route(async (request: Request) => json({ user: (await current
  */
 export const DELETE = route(async (request: Request) => {
   const { sessions, store } = context();
-  const current = await sessions.session(sessionToken(request));
+  const current = await sessions.session(sessions.tokenOf(request));
   if (current) await store.revokeSession(current.family, current.expiresAtMs);
   const response = NextResponse.json({ user: null });
   response.cookies.set(sessions.clearCookie());
