@@ -26,7 +26,8 @@ const GONE = '192.0.2.1';
 
 const dir = mkdtempSync(join(tmpdir(), 'ovation-redis-cluster-scripts-'));
 /** `said`: what start-node.sh wrote to stderr since the node was last started. */
-const nodes: Array<{ port: number; conf: string; process?: ChildProcess; said?: string }> = [];
+type Node = { port: number; conf: string; process?: ChildProcess; said?: string };
+const nodes: Node[] = [];
 const seeds = () => nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
 
 /** A node as the StatefulSet starts it: through start-node.sh, or (`plain`) redis-server alone. */
@@ -68,17 +69,18 @@ function start(node: (typeof nodes)[number], plain = false): void {
   });
 }
 
+/** SIGKILLs a node (an OOM kill, a machine gone) and waits for it to be gone. */
+async function kill(node: Node): Promise<void> {
+  const child = node.process;
+  node.process = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 async function stopAll(): Promise<void> {
-  await Promise.all(
-    nodes.map(async (node) => {
-      const child = node.process;
-      node.process = undefined;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }),
-  );
+  await Promise.all(nodes.map(kill));
 }
 
 async function cli(port: number, ...args: string[]): Promise<string> {
@@ -133,6 +135,26 @@ async function keyServedBy(port: number): Promise<string> {
     const slot = Number(await cli(port, 'cluster', 'keyslot', `confirmed-${i}`));
     if (ranges.some(([from = 0, to = from]) => slot >= from && slot <= to)) return `confirmed-${i}`;
   }
+}
+
+/**
+ * A whole cluster's first master with its replica, and a key of the master's that WAIT confirmed —
+ * as a dispatcher confirms a publish: the write, then WAIT for one replica on that connection.
+ */
+async function confirmedOnAMaster(): Promise<{ master: Node; replica: Node; key: string }> {
+  await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
+  const roles = await Promise.all(nodes.map(async (node) => ({ node, ...(await role(node.port)) })));
+  const master = roles.find((r) => r.role === 'master')?.node;
+  const replica = roles.find((r) => r.role === 'slave' && r.masterPort === master?.port)?.node;
+  if (!master?.process || !replica) throw new Error(`no master with a replica: ${JSON.stringify(roles)}`);
+  const key = await keyServedBy(master.port);
+  expect(
+    await session(master.port, [
+      ['SET', key, 'confirmed'],
+      ['WAIT', '1', '5000'],
+    ]),
+  ).toEqual(['OK', '1']);
+  return { master, replica, key };
 }
 
 /** create-cluster.sh as the Job runs it: its exit status and what it printed. */
@@ -211,25 +233,10 @@ describe('the Redis Cluster scripts', () => {
   });
 
   it("start-node.sh brings a master killed and restarted at once back as its replica's replica, keeping what WAIT confirmed", async () => {
-    await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
-    const roles = await Promise.all(nodes.map(async (node) => ({ node, ...(await role(node.port)) })));
-    const master = roles.find((r) => r.role === 'master')?.node;
-    const replica = roles.find((r) => r.role === 'slave' && r.masterPort === master?.port)?.node;
-    if (!master || !replica) throw new Error(`no master with a replica: ${JSON.stringify(roles)}`);
-    const key = await keyServedBy(master.port);
-    // As a dispatcher confirms a publish: the write, then WAIT for one replica on that connection.
-    expect(
-      await session(master.port, [
-        ['SET', key, 'confirmed'],
-        ['WAIT', '1', '5000'],
-      ]),
-    ).toEqual(['OK', '1']);
+    const { master, replica, key } = await confirmedOnAMaster();
 
     // Killed (OOM, a machine gone) and started again at once, as a container restart does.
-    const child = master.process;
-    const exited = new Promise((resolve) => child?.once('exit', resolve));
-    child?.kill('SIGKILL');
-    await exited;
+    await kill(master);
     start(master);
 
     // Its replica took over while it waited; it came back as that one's replica and copied the key
@@ -256,25 +263,12 @@ describe('the Redis Cluster scripts', () => {
   });
 
   it('start-node.sh holds a restarted master for as long as its replica cannot take over yet, and starts it once it did', async () => {
-    await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
-    const roles = await Promise.all(nodes.map(async (node) => ({ node, ...(await role(node.port)) })));
-    const master = roles.find((r) => r.role === 'master')?.node;
-    const replica = roles.find((r) => r.role === 'slave' && r.masterPort === master?.port)?.node;
-    if (!master?.process || !replica?.process) throw new Error(`no master with a replica: ${JSON.stringify(roles)}`);
-    const key = await keyServedBy(master.port);
-    expect(
-      await session(master.port, [
-        ['SET', key, 'confirmed'],
-        ['WAIT', '1', '5000'],
-      ]),
-    ).toEqual(['OK', '1']);
+    const { master, replica, key } = await confirmedOnAMaster();
+    if (!replica.process) throw new Error('the replica is not running');
 
     // Its replica stopped (a machine frozen, a long GC pause) when the master is killed and restarted.
     replica.process.kill('SIGSTOP');
-    const child = master.process;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await kill(master);
     start(master);
 
     // The other masters answer, so a takeover can still happen: the node is held, past any fixed
@@ -326,10 +320,7 @@ describe('node-ready.sh (readiness of a node)', () => {
     expect(await ready(replica.port)).toBe(0);
 
     // Its master gone: the replica is not ready until it took the slots over (a master then).
-    const child = master.process;
-    const exited = new Promise((resolve) => child?.once('exit', resolve));
-    child?.kill('SIGKILL');
-    await exited;
+    await kill(master);
     await waitFor(
       'the replica to lose its link',
       async () => (await cli(replica.port, 'info', 'replication')).includes('master_link_status:down'),
