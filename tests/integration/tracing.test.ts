@@ -3,11 +3,8 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { startTracing, type Tracing } from '@ovation/shared/server';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp as buildDispatcher } from '../../apps/dispatcher/src/app.js';
-import { loadDispatcherConfig } from '../../apps/dispatcher/src/config.js';
-import { buildApp as buildNode } from '../../apps/realtime/src/app.js';
-import { loadRealtimeConfig } from '../../apps/realtime/src/config.js';
 import { DispatcherClient } from '../../apps/web/lib/server/dispatcher.js';
+import { startPipe } from '../../test-support/pipe.js';
 import { waitFor } from '../../test-support/poll.js';
 import { TestViewer } from '../../test-support/sse-client.js';
 
@@ -29,18 +26,7 @@ let nodeUrl: string;
 
 beforeAll(async () => {
   tracing = startTracing({ serviceName: 'tracing-test', exporter });
-  dispatcher = await buildDispatcher(loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent' }));
-  dispatcherUrl = await dispatcher.listen({ host: '127.0.0.1', port: 0 });
-  node = await buildNode(
-    loadRealtimeConfig({
-      INTERNAL_TOKEN: TOKEN,
-      LOG_LEVEL: 'silent',
-      PORT: '0',
-      DISPATCHER_URLS: dispatcherUrl,
-      NODE_HEARTBEAT_MS: '100',
-    }),
-  );
-  nodeUrl = await node.listen({ host: '127.0.0.1', port: 0 });
+  ({ dispatcher, node, dispatcherUrl, nodeUrl } = await startPipe(TOKEN));
 });
 
 afterAll(async () => {

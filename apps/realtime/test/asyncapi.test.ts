@@ -5,12 +5,9 @@ import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson } from '../../../test-support/http.js';
+import { startPipe } from '../../../test-support/pipe.js';
 import { waitFor } from '../../../test-support/poll.js';
 import { TestViewer } from '../../../test-support/sse-client.js';
-import { buildApp as buildDispatcher } from '../../dispatcher/src/app.js';
-import { loadDispatcherConfig } from '../../dispatcher/src/config.js';
-import { buildApp } from '../src/app.js';
-import { loadRealtimeConfig } from '../src/config.js';
 
 /*
  * GET /asyncapi.json: a valid AsyncAPI 3.0 document (the official JSON Schema of @asyncapi/specs,
@@ -35,22 +32,10 @@ type AsyncApiDocument = {
 };
 
 beforeAll(async () => {
-  dispatcher = await buildDispatcher(
-    loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent', VIEWER_COUNT_INTERVAL_MS: '100' }),
-  );
-  dispatcherUrl = await dispatcher.listen({ host: '127.0.0.1', port: 0 });
-  node = await buildApp(
-    loadRealtimeConfig({
-      INTERNAL_TOKEN: TOKEN,
-      LOG_LEVEL: 'silent',
-      PORT: '0',
-      DISPATCHER_URLS: dispatcherUrl,
-      HEARTBEAT_MS: '200',
-      NODE_HEARTBEAT_MS: '100',
-      DRAIN_MS: '100',
-    }),
-  );
-  nodeUrl = await node.listen({ host: '127.0.0.1', port: 0 });
+  ({ dispatcher, node, dispatcherUrl, nodeUrl } = await startPipe(TOKEN, {
+    dispatcher: { VIEWER_COUNT_INTERVAL_MS: '100' },
+    node: { HEARTBEAT_MS: '200', DRAIN_MS: '100' },
+  }));
   const response = await fetch(`${nodeUrl}/asyncapi.json`);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricValue, postJson } from '../../../test-support/http.js';
+import { startPipe } from '../../../test-support/pipe.js';
 import { waitFor } from '../../../test-support/poll.js';
 import { TestViewer } from '../../../test-support/sse-client.js';
-import { buildApp as buildDispatcher } from '../../dispatcher/src/app.js';
-import { loadDispatcherConfig } from '../../dispatcher/src/config.js';
 import { buildApp } from '../src/app.js';
 import { loadRealtimeConfig } from '../src/config.js';
 
@@ -17,23 +16,10 @@ let dispatcherUrl: string;
 let nodeUrl: string;
 
 beforeAll(async () => {
-  dispatcher = await buildDispatcher(
-    loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent', VIEWER_COUNT_INTERVAL_MS: '100' }),
-  );
-  dispatcherUrl = await dispatcher.listen({ host: '127.0.0.1', port: 0 });
-  node = await buildApp(
-    loadRealtimeConfig({
-      INTERNAL_TOKEN: TOKEN,
-      LOG_LEVEL: 'silent',
-      PORT: '0',
-      DISPATCHER_URLS: dispatcherUrl,
-      HEARTBEAT_MS: '200',
-      NODE_HEARTBEAT_MS: '100',
-      MAX_BUFFERED_BYTES: '65536',
-      CORS_ORIGINS: 'http://web.example',
-    }),
-  );
-  nodeUrl = await node.listen({ host: '127.0.0.1', port: 0 });
+  ({ dispatcher, node, dispatcherUrl, nodeUrl } = await startPipe(TOKEN, {
+    dispatcher: { VIEWER_COUNT_INTERVAL_MS: '100' },
+    node: { HEARTBEAT_MS: '200', MAX_BUFFERED_BYTES: '65536', CORS_ORIGINS: 'http://web.example' },
+  }));
 });
 
 afterAll(async () => {
