@@ -30,4 +30,9 @@ export const RealtimeTokenQuerySchema = z.object({
     .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a video id is 1 to 64 of A-Z a-z 0-9 _ -'))
     .max(MAX_VIDEOS_PER_TOKEN, `at most ${MAX_VIDEOS_PER_TOKEN} videoId values`)
     .optional(),
+  /**
+   * `1`: a shared connection's request — unknown videos are left out of the grant rather than 404,
+   * even with one id (the single-id answer without it is unchanged).
+   */
+  shared: z.literal('1').optional(),
 });
