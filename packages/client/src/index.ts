@@ -1,7 +1,8 @@
 export * from './realtime-client.js';
 export * from './shared-connection.js';
-export type { HubConfig, HubMessage, TabMessage, TopicsToken, TopicsTokenSource } from './shared-hub.js';
+export type { HubConfig, HubMessage, RefusedReason, TabMessage, TopicsToken, TopicsTokenSource } from './shared-hub.js';
 export { type HubClient, SharedHub, type SharedHubOptions } from './shared-hub.js';
+export { asHubMessage, asTabMessage, SHARED_PROTOCOL_VERSION } from './shared-protocol.js';
 export * from './token.js';
 export {
   type Comment,

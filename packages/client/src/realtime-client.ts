@@ -117,6 +117,12 @@ export const OVATION_EVENT_TYPES: readonly (keyof OvationEvents)[] = [
   'status',
 ];
 
+/** The delay before attempt `attempt` (1-based): full jitter over an exponential cap. */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+  const cap = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.floor(random() * cap);
+}
+
 /** A token expiring within this long is renewed (in the background, or before the next attempt). */
 export const RENEW_BEFORE_MS = 5 * 60_000;
 /** Attempts failing in a row before the stream opened, after which the token is renewed. */
@@ -282,8 +288,7 @@ export class RealtimeClient<M extends EventMap = OvationEvents> {
 
   /** The delay before reconnect attempt `attempt` (1-based): full jitter over an exponential cap. */
   backoffDelay(attempt: number): number {
-    const cap = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
-    return Math.floor(this.o.random() * cap);
+    return backoffDelay(attempt, this.o.backoffBaseMs, this.o.backoffMaxMs, this.o.random);
   }
 
   /** Started and not paused: a stream is open or on its way. */

@@ -1,13 +1,15 @@
 import type { ClientStatus, RealtimeClientOptions } from './realtime-client.js';
+import { type LockManagerLike, SharedHub, type TopicsTokenSource, tabLockName, watchTabs } from './shared-hub.js';
 import {
+  asHubMessage,
+  asLastIds,
+  asTabMessage,
   type HubMessage,
-  type LockManagerLike,
-  SharedHub,
+  type RefusedReason,
+  SHARED_PROTOCOL_VERSION,
   type TabMessage,
-  type TopicsTokenSource,
-  tabLockName,
-  watchTabs,
-} from './shared-hub.js';
+  versionedName,
+} from './shared-protocol.js';
 import { tokenForTopics } from './token.js';
 import type { EventEnvelope, UntypedEvents } from './wire.js';
 
@@ -79,6 +81,12 @@ export interface SharedSubscriber {
   onEvent: (event: EventEnvelope) => void;
   onStatus?: ((status: ClientStatus, node: string | undefined) => void) | undefined;
   onResync?: ((topic: string) => void) | undefined;
+  /**
+   * The shared connection will not carry `topic`: malformed (`invalid`), one too many for one
+   * connection (`too_many`), or not granted by the token's issuer (`not_granted`, e.g. a deleted
+   * video). The subscription's other topics carry on.
+   */
+  onRefused?: ((topic: string, reason: RefusedReason) => void) | undefined;
 }
 
 /** Ids remembered per topic to drop an event delivered again across a handover. */
@@ -96,6 +104,8 @@ export class SharedRealtimeConnection {
   private readonly subscriptions = new Set<Subscription>();
   private readonly lastIds = new Map<string, string>();
   private readonly seen = new Map<string, Set<string>>();
+  /** The topics the hub refuses, as it last said. */
+  private refused = new Map<string, RefusedReason>();
   private status: { status: ClientStatus; node?: string | undefined } = { status: 'connecting' };
   private hub: SharedHub | undefined;
   private channel: ChannelLike | undefined;
@@ -142,6 +152,10 @@ export class SharedRealtimeConnection {
     const subscription: Subscription = { topics: new Set(topics), types, subscriber };
     this.subscriptions.add(subscription);
     subscriber.onStatus?.(this.status.status, this.status.node);
+    for (const topic of subscription.topics) {
+      const reason = this.refused.get(topic);
+      if (reason) subscriber.onRefused?.(topic, reason);
+    }
     this.sendWant();
     return () => {
       if (this.subscriptions.delete(subscription)) this.sendWant();
@@ -169,7 +183,8 @@ export class SharedRealtimeConnection {
       this.port = worker.port;
       this.port.onmessage = (event: { data: unknown }) => {
         this.workerAnswered = true;
-        this.receive(event.data as HubMessage);
+        const message = asHubMessage(event.data);
+        if (message) this.receive(message);
       };
       // A worker script that cannot load (blocked, not bundled): Web Locks instead.
       worker.onerror = () => {
@@ -181,8 +196,8 @@ export class SharedRealtimeConnection {
       this.port.start?.();
     } else {
       const createChannel = this.o.createChannel ?? globalChannel;
-      this.channel = createChannel(this.name);
-      this.channel.onmessage = (event: { data: unknown }) => this.onChannel(event.data as TabMessage | HubMessage);
+      this.channel = createChannel(versionedName(this.name));
+      this.channel.onmessage = (event: { data: unknown }) => this.onChannel(event.data);
       this.waitForLock();
     }
     this.sendWant();
@@ -190,7 +205,7 @@ export class SharedRealtimeConnection {
 
   private leave(): void {
     if (!this.joined) return;
-    this.post({ t: 'bye', tab: this.tabId });
+    this.post({ v: SHARED_PROTOCOL_VERSION, t: 'bye', tab: this.tabId });
     this.joined = false;
     this.hub?.stop();
     this.hub = undefined;
@@ -239,7 +254,7 @@ export class SharedRealtimeConnection {
     const abort = new AbortController();
     this.abortWait = abort;
     locks
-      .request(this.name, { signal: abort.signal }, () => {
+      .request(versionedName(this.name), { signal: abort.signal }, () => {
         if (abort.signal.aborted || !this.joined) return Promise.resolve();
         return new Promise<void>((resolve) => {
           this.releaseLock = resolve;
@@ -274,14 +289,21 @@ export class SharedRealtimeConnection {
       },
     });
     this.hub.want(this.want());
-    // Every other tab says again what it wants (the old hub's list went with it).
-    channel?.postMessage({ t: 'leader', leader: this.tabId } satisfies HubMessage);
+    // Every other tab says again what it wants (the old hub's list went with it), and is answered
+    // with the hub's resume points.
+    channel?.postMessage({ v: SHARED_PROTOCOL_VERSION, t: 'leader', leader: this.tabId } satisfies HubMessage);
   }
 
-  private onChannel(message: TabMessage | HubMessage): void {
-    if (message.t === 'want') this.hub?.want(message);
-    else if (message.t === 'bye') this.hub?.bye(message.tab);
-    else this.receive(message);
+  /** A message from another tab: checked, and dropped unless it is one of this version's. */
+  private onChannel(data: unknown): void {
+    const tabMessage = asTabMessage(data);
+    if (tabMessage) {
+      if (tabMessage.t === 'want') this.hub?.want(tabMessage);
+      else this.hub?.bye(tabMessage.tab);
+      return;
+    }
+    const hubMessage = asHubMessage(data);
+    if (hubMessage) this.receive(hubMessage);
   }
 
   private receive(message: HubMessage): void {
@@ -302,6 +324,21 @@ export class SharedRealtimeConnection {
       case 'event':
         this.deliver(message.event);
         break;
+      case 'points':
+        // The hub saw every event any tab saw: its points are the newest this tab can know.
+        for (const [topic, id] of Object.entries(asLastIds(message.lastIds) ?? {})) this.lastIds.set(topic, id);
+        break;
+      case 'refused': {
+        const before = this.refused;
+        this.refused = new Map(Object.entries(message.topics));
+        for (const [topic, reason] of this.refused) {
+          if (before.get(topic) === reason) continue;
+          for (const { topics, subscriber } of this.subscriptions) {
+            if (topics.has(topic)) subscriber.onRefused?.(topic, reason);
+          }
+        }
+        break;
+      }
     }
   }
 
@@ -327,6 +364,7 @@ export class SharedRealtimeConnection {
       for (const type of subscription.types) types.add(type);
     }
     return {
+      v: SHARED_PROTOCOL_VERSION,
       t: 'want',
       tab: this.tabId,
       topics: [...topics],
@@ -389,7 +427,12 @@ function defaultWorker(): (() => SharedWorkerLike) | undefined {
   if (typeof globalThis.SharedWorker !== 'function') return undefined;
   // A literal `new SharedWorker(new URL(…, import.meta.url), …)`: bundlers (webpack, Turbopack,
   // Vite) see it and ship the worker. One worker per origin holds a hub per connection name.
-  return () => new SharedWorker(new URL('./shared-worker.js', import.meta.url), { type: 'module' });
+  // Its name carries the protocol version: a worker of another build is never joined.
+  return () =>
+    new SharedWorker(new URL('./shared-worker.js', import.meta.url), {
+      type: 'module',
+      name: `ovation-realtime-v${SHARED_PROTOCOL_VERSION}`,
+    });
 }
 
 function hasBroadcastChannel(): boolean {

@@ -1,11 +1,25 @@
 import {
+  backoffDelay,
   type ClientStatus,
   type ConnectToken,
   OVATION_EVENT_TYPES,
   RealtimeClient,
   type RealtimeClientOptions,
 } from './realtime-client.js';
+import {
+  type HubMessage,
+  isVideoTopic,
+  MAX_TOPICS_PER_CONNECTION,
+  MAX_VIDEOS_PER_TOKEN,
+  type RefusedReason,
+  SHARED_PROTOCOL_VERSION,
+  type TabMessage,
+  topicProblem,
+  versionedName,
+} from './shared-protocol.js';
 import type { EventEnvelope, UntypedEvents } from './wire.js';
+
+export type { HubConfig, HubMessage, RefusedReason, TabMessage } from './shared-protocol.js';
 
 /*
  * The one connection of an origin, shared by its tabs (see shared-connection.ts for who runs it):
@@ -20,36 +34,6 @@ import type { EventEnvelope, UntypedEvents } from './wire.js';
  * token grants them; otherwise a token for the new union is fetched and the stream is reopened,
  * resuming each topic from its last id so nothing published meanwhile is lost.
  */
-
-/** A tab's message to the hub. */
-export type TabMessage =
-  | {
-      t: 'want';
-      tab: string;
-      topics: string[];
-      types: string[];
-      /** The tab's last id per topic: resume points a new hub lacks (it may have missed a few). */
-      lastIds: Record<string, string>;
-      /** The connection's settings, for a hub in a SharedWorker (the first tab's are used). */
-      config?: HubConfig;
-    }
-  | { t: 'bye'; tab: string };
-
-export interface HubConfig {
-  /** The shared connection's name (a worker holds one hub per name). */
-  name: string;
-  urls: string[];
-  observer?: boolean | undefined;
-  preferredUrl?: string | undefined;
-  reportLatency?: boolean | undefined;
-}
-
-/** The hub's message to the tabs (all of them). */
-export type HubMessage =
-  | { t: 'leader'; leader: string }
-  | { t: 'event'; event: EventEnvelope }
-  | { t: 'status'; status: ClientStatus; node?: string }
-  | { t: 'resync'; topic: string };
 
 /** A connect token for a set of topics (the web's: GET /api/realtime-token?videoId=…&videoId=…). */
 export type TopicsTokenSource = (topics: readonly string[]) => Promise<TopicsToken>;
@@ -85,6 +69,10 @@ export interface SharedHubOptions {
   watch?: ((tab: string, gone: () => void) => void) | undefined;
 }
 
+/** The token's retries: full jitter over an exponential cap (the client's backoff), in ms. */
+const TOKEN_RETRY_BASE_MS = 1_000;
+const TOKEN_RETRY_MAX_MS = 60_000;
+
 export class SharedHub {
   private readonly wants = new Map<string, { topics: Set<string>; types: Set<string> }>();
   private readonly lastIds = new Map<string, string>();
@@ -94,9 +82,14 @@ export class SharedHub {
   private types = new Set<string>();
   /** The topics the current connection's token grants. */
   private granted = new Set<string>();
+  /** The topics refused as last told to the tabs (a key of the map, to tell only changes). */
+  private refusedSent = '{}';
   private status: { status: ClientStatus; node?: string } = { status: 'connecting' };
   /** Changes are applied one after another (a token fetch can be under way). */
   private queue: Promise<void> = Promise.resolve();
+  /** The one retry of a failed token fetch, and the failures in a row (its backoff). */
+  private retryTimer: unknown;
+  private failures = 0;
   private stopped = false;
 
   constructor(private readonly o: SharedHubOptions) {
@@ -112,7 +105,10 @@ export class SharedHub {
     // state itself (a snapshot kept here would be stale: counts change by events after it).
     if (!this.wants.has(message.tab)) this.o.watch?.(message.tab, () => this.bye(message.tab));
     this.wants.set(message.tab, { topics: new Set(message.topics), types: new Set(message.types) });
-    this.o.send({ t: 'status', ...this.status });
+    this.send({ t: 'status', ...this.status });
+    // The resume point of every topic carried: a tab that joined a quiet topic has one too, and
+    // resumes from it if it becomes the hub (else a comment published meanwhile would be lost).
+    this.sendPoints();
     this.reconcile();
   }
 
@@ -124,6 +120,7 @@ export class SharedHub {
   /** Closes the connection (the tab holding the hub is leaving). */
   stop(): void {
     this.stopped = true;
+    this.clearRetry();
     this.client?.stop();
     this.client = undefined;
   }
@@ -133,55 +130,137 @@ export class SharedHub {
     return this.queue;
   }
 
-  private reconcile(): void {
-    this.queue = this.queue.then(() => this.apply()).catch(() => this.retryLater());
+  /** Each carried topic's resume point (tests). */
+  get resumePoints(): Record<string, string> {
+    return Object.fromEntries(this.currentPoints());
   }
 
-  private retryLater(): void {
-    // The token could not be had: try again like any failed connect, with the client's backoff.
+  private send(message: DistributiveOmit<HubMessage, 'v'>): void {
+    this.o.send({ v: SHARED_PROTOCOL_VERSION, ...message } as HubMessage);
+  }
+
+  private currentPoints(): Map<string, string> {
+    for (const [topic, id] of Object.entries(this.client?.resumePoints ?? {})) {
+      if (this.topics.has(topic)) this.lastIds.set(topic, id);
+    }
+    return this.lastIds;
+  }
+
+  private sendPoints(): void {
+    const points = this.currentPoints();
+    if (points.size > 0) this.send({ t: 'points', lastIds: Object.fromEntries(points) });
+  }
+
+  private reconcile(): void {
+    this.queue = this.queue.then(() => this.apply()).catch((error: unknown) => this.retryLater(error));
+  }
+
+  private retryLater(error: unknown): void {
+    // The token could not be had: one retry, with the client's backoff (or longer, when the web
+    // tier says how long with Retry-After). Changes meanwhile wait for it (see apply).
+    if (this.stopped) return;
+    this.failures += 1;
+    const random = this.o.client?.random ?? Math.random;
+    const told = (error as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    const delay = Math.max(
+      backoffDelay(this.failures, TOKEN_RETRY_BASE_MS, TOKEN_RETRY_MAX_MS, random),
+      typeof told === 'number' && Number.isFinite(told) ? Math.min(told, 3_600_000) : 0,
+    );
+    this.clearRetry();
     const setTimer = this.o.client?.setTimeout ?? ((fn: () => void, ms: number) => globalThis.setTimeout(fn, ms));
-    setTimer(() => this.reconcile(), 2_000);
+    this.retryTimer = setTimer(() => {
+      this.retryTimer = undefined;
+      this.reconcile();
+    }, delay);
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer === undefined) return;
+    const clearTimer =
+      this.o.client?.clearTimeout ??
+      ((handle: unknown) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>));
+    clearTimer(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /**
+   * The union of the tabs' topics the hub may carry — well-formed (topicProblem), at most
+   * MAX_TOPICS_PER_CONNECTION with at most MAX_VIDEOS_PER_TOKEN videos, the earliest tabs' first —
+   * and the refused ones with why.
+   */
+  private union(): { topics: Set<string>; types: Set<string>; refused: Map<string, RefusedReason> } {
+    const topics = new Set<string>();
+    const types = new Set<string>(OVATION_EVENT_TYPES);
+    const refused = new Map<string, RefusedReason>();
+    let videos = 0;
+    for (const want of this.wants.values()) {
+      for (const type of want.types) if (/^[a-z_]{1,32}$/.test(type)) types.add(type);
+      for (const topic of want.topics) {
+        if (topics.has(topic) || refused.has(topic)) continue;
+        if (typeof topic !== 'string' || topicProblem(topic)) refused.set(String(topic), 'invalid');
+        else if (topics.size >= MAX_TOPICS_PER_CONNECTION || (isVideoTopic(topic) && videos >= MAX_VIDEOS_PER_TOKEN)) {
+          refused.set(topic, 'too_many');
+        } else {
+          topics.add(topic);
+          if (isVideoTopic(topic)) videos += 1;
+        }
+      }
+    }
+    return { topics, types, refused };
+  }
+
+  private tellRefused(refused: Map<string, RefusedReason>): void {
+    for (const topic of this.topics) if (!this.granted.has(topic)) refused.set(topic, 'not_granted');
+    const topics = Object.fromEntries(refused);
+    const key = JSON.stringify(topics);
+    if (key === this.refusedSent) return;
+    this.refusedSent = key;
+    this.send({ t: 'refused', topics });
   }
 
   private async apply(): Promise<void> {
     if (this.stopped) return;
-    const topics = new Set<string>();
-    const types = new Set<string>(OVATION_EVENT_TYPES);
-    for (const want of this.wants.values()) {
-      for (const topic of want.topics) topics.add(topic);
-      for (const type of want.types) types.add(type);
-    }
+    const { topics, types, refused } = this.union();
+    const removed = [...this.topics].filter((t) => !topics.has(t));
+    // A topic no tab wants any more: its resume point goes too.
+    for (const topic of removed) this.lastIds.delete(topic);
     if (topics.size === 0) {
       this.client?.stop();
       this.client = undefined;
       this.topics = new Set();
+      this.tellRefused(refused);
       return;
     }
     const added = [...topics].filter((t) => !this.topics.has(t));
-    const removed = [...this.topics].filter((t) => !topics.has(t));
     if (this.client && added.every((t) => this.granted.has(t))) {
       for (const type of types) if (!this.types.has(type)) this.client.on(type, () => {});
       this.types = types;
       this.topics = topics;
+      this.tellRefused(refused);
       if (removed.length > 0) await this.client.unsubscribe(removed);
       if (added.length > 0) await this.client.subscribe(added);
       return;
     }
+    // A token is needed; a retry is already scheduled: it applies this change too, when it runs.
+    if (this.retryTimer !== undefined) return;
     // A first stream, or topics the connection's token does not grant: (re)open with a token for
     // all of them, resuming each topic where it was. Topics the issuer would not grant (a deleted
     // video) stay out of the stream, and are not asked for again until the set changes.
     const token = this.o.token ? await this.o.token([...topics]) : undefined;
+    this.failures = 0;
     if (this.stopped) return;
-    for (const [topic, id] of Object.entries(this.client?.resumePoints ?? {})) this.lastIds.set(topic, id);
+    this.currentPoints();
     this.client?.stop();
     this.client = undefined;
     this.topics = topics;
     this.types = types;
     this.granted = new Set(token?.topics ?? topics);
+    this.tellRefused(refused);
     const streamed = [...topics].filter((t) => this.granted.has(t));
     if (streamed.length === 0) return;
     const lastEventIds = Object.fromEntries([...this.lastIds].filter(([topic]) => this.granted.has(topic)));
     const renew = this.o.token;
+    let made: HubClient | undefined;
     const options: RealtimeClientOptions<UntypedEvents> = {
       reportLatency: this.o.reportLatency ?? false,
       ...this.o.client,
@@ -198,34 +277,42 @@ export class SharedHub {
               renew: () => {
                 const now = [...this.topics];
                 return renew(now).then((renewed) => {
-                  this.granted = new Set(renewed.topics ?? now);
+                  // Only for this client: a renewal returning after the stream was replaced would
+                  // overwrite the newer connection's grant.
+                  if (this.client === made && made !== undefined) this.granted = new Set(renewed.topics ?? now);
                   return { token: renewed.token, expiresAt: renewed.expiresAt };
                 });
               },
             },
           }
         : {}),
-      onEvent: (event) => this.deliver(event),
+      onEvent: (event) => {
+        if (this.client === made) this.deliver(event);
+      },
       onStatus: (status, detail) => {
+        if (this.client !== made) return;
         this.status = { status, ...(detail.nodeUrl ? { node: detail.nodeUrl } : {}) };
-        this.o.send({ t: 'status', ...this.status });
+        this.send({ t: 'status', ...this.status });
       },
       onResync: (topic) => {
+        if (this.client !== made) return;
         this.lastIds.delete(topic);
-        this.o.send({ t: 'resync', topic });
+        this.send({ t: 'resync', topic });
       },
     };
-    const client = this.o.createClient ? this.o.createClient(options) : new RealtimeClient(options);
-    this.client = client;
-    client.start();
+    made = this.o.createClient ? this.o.createClient(options) : new RealtimeClient(options);
+    this.client = made;
+    made.start();
   }
 
   private deliver(event: EventEnvelope): void {
     if (!this.topics.has(event.topic)) return;
     this.lastIds.set(event.topic, event.id);
-    this.o.send({ t: 'event', event });
+    this.send({ t: 'event', event });
   }
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** What the connection needs of navigator.locks. */
 export interface LockManagerLike {
@@ -234,7 +321,7 @@ export interface LockManagerLike {
 
 /** The lock a tab holds while it is joined (see holdAliveLock). */
 export function tabLockName(name: string, tabId: string): string {
-  return `${name}:tab:${tabId}`;
+  return `${versionedName(name)}:tab:${tabId}`;
 }
 
 /**

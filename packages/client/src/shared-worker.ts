@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
-import { type HubMessage, type LockManagerLike, SharedHub, type TabMessage, watchTabs } from './shared-hub.js';
+import { type LockManagerLike, SharedHub, watchTabs } from './shared-hub.js';
+import { asTabMessage, type HubConfig, type HubMessage } from './shared-protocol.js';
 import { tokenForTopics } from './token.js';
 
 /*
@@ -19,7 +20,7 @@ interface Hub {
 const hubs = new Map<string, Hub>();
 const locks = self.navigator.locks as unknown as LockManagerLike | undefined;
 
-function hubFor(config: NonNullable<Extract<TabMessage, { t: 'want' }>['config']>): Hub {
+function hubFor(config: HubConfig): Hub {
   const existing = hubs.get(config.name);
   if (existing) return existing;
   const ports = new Map<string, MessagePort>();
@@ -52,8 +53,10 @@ self.onconnect = (event: MessageEvent) => {
   if (!port) return;
   /** The hub this port's tab uses (known from its first `want`). */
   let joined: Hub | undefined;
-  port.onmessage = (message: MessageEvent<TabMessage>) => {
-    const data = message.data;
+  port.onmessage = (message: MessageEvent<unknown>) => {
+    // From a tab, possibly of another build or broken: checked, and dropped unless well-formed.
+    const data = asTabMessage(message.data);
+    if (!data) return;
     if (data.t === 'bye') {
       joined?.ports.delete(data.tab);
       joined?.hub.bye(data.tab);

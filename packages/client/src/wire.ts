@@ -181,9 +181,16 @@ export function asResync(record: Json | undefined): ResyncPayload | undefined {
 
 /** An event envelope with the routing facts the client relies on (id, topic, type, data, ts). */
 export function asEnvelope(data: string, type: string): EventEnvelope | undefined {
-  const record = parseObject(data);
-  if (!record || typeof record.id !== 'string' || typeof record.topic !== 'string') return undefined;
-  if (record.type !== type || typeof record.ts !== 'number') return undefined;
+  const envelope = asEnvelopeValue(parseObject(data));
+  return envelope?.type === type ? envelope : undefined;
+}
+
+/** The same checks on a value already parsed (an event another tab passed on). */
+export function asEnvelopeValue(value: unknown): EventEnvelope | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const record = value as Json;
+  if (typeof record.id !== 'string' || typeof record.topic !== 'string') return undefined;
+  if (typeof record.type !== 'string' || typeof record.ts !== 'number') return undefined;
   const payload = record.data;
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined;
   return record as unknown as EventEnvelope;

@@ -135,7 +135,35 @@ describe('token renewal', () => {
     });
     // A web tier that does not say what it granted: all that was asked for.
     await expect(forTopics(['videos'])).resolves.toEqual({ token: 'old', expiresAt: 9 });
-    expect(asked).toEqual(['/api/realtime-token?videoId=a&videoId=gone', '/api/realtime-token']);
+    expect(asked).toEqual(['/api/realtime-token?videoId=a&videoId=gone&shared=1', '/api/realtime-token?shared=1']);
+  });
+
+  it('tokenForTopics always asks leniently (shared=1) and only for well-formed ids, at most 63', async () => {
+    const asked: URL[] = [];
+    const forTopics = tokenForTopics({
+      fetch: async (url) => {
+        asked.push(new URL(url, 'http://web'));
+        return new Response(JSON.stringify({ token: 'tk', expiresAt: 9, realtimeUrls: [] }));
+      },
+    });
+    // One id: the single-id form would 404 an unknown video; shared=1 leaves it out instead.
+    await forTopics(['video:only']);
+    expect(asked[0]?.searchParams.getAll('videoId')).toEqual(['only']);
+    expect(asked[0]?.searchParams.get('shared')).toBe('1');
+    const many = Array.from({ length: 70 }, (_, i) => `video:v${i}`);
+    await forTopics([`video:${'x'.repeat(65)}`, 'video:a b', 'video:a%20b', 'video:', ...many]);
+    expect(asked[1]?.searchParams.getAll('videoId')).toEqual(many.slice(0, 63).map((t) => t.slice(6)));
+  });
+
+  it('a 429 or 503 says how long to wait (Retry-After, seconds or a date)', async () => {
+    const answer = (status: number, retryAfter: string) =>
+      new Response('{}', { status, headers: { 'retry-after': retryAfter } });
+    const answers = [answer(429, '7'), answer(503, new Date(Date.now() + 60_000).toUTCString()), answer(500, '7')];
+    const forTopics = tokenForTopics({ fetch: async () => answers.shift() as Response });
+    await expect(forTopics([])).rejects.toMatchObject({ status: 429, retryAfterMs: 7_000 });
+    const error = (await forTopics([]).catch((e: unknown) => e)) as { retryAfterMs: number };
+    expect(error.retryAfterMs).toBeGreaterThan(50_000);
+    await expect(forTopics([])).rejects.toMatchObject({ status: 500, retryAfterMs: undefined });
   });
 });
 

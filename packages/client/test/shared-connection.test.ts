@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClientStatus } from '../src/realtime-client.js';
 import { type ChannelLike, SharedRealtimeConnection, type SharedWorkerLike } from '../src/shared-connection.js';
-import type { TopicsTokenSource } from '../src/shared-hub.js';
+import { type HubClient, SharedHub, type TopicsTokenSource } from '../src/shared-hub.js';
+import { type RefusedReason, SHARED_PROTOCOL_VERSION, type TabMessage, versionedName } from '../src/shared-protocol.js';
 import type { EventEnvelope } from '../src/wire.js';
 import { FakeBus, FakeLocks } from './fake-browser.js';
 import { connect, FakeSource, latest } from './fake-source.js';
@@ -41,6 +42,7 @@ interface Tab {
   events: EventEnvelope[];
   statuses: Array<[ClientStatus, string | undefined]>;
   resyncs: string[];
+  refused: Array<[string, RefusedReason]>;
   leave: () => void;
 }
 
@@ -65,13 +67,14 @@ function openTab(topics: string[], types: string[] = [], fetch?: Fetch): Tab {
       fetch: fetch ?? (async () => ({ ok: true, status: 200 })),
     },
   });
-  const tab: Tab = { connection, events: [], statuses: [], resyncs: [], leave: () => leave() };
+  const tab: Tab = { connection, events: [], statuses: [], resyncs: [], refused: [], leave: () => leave() };
   connection.subscribe(
     topics,
     {
       onEvent: (event) => tab.events.push(event),
       onStatus: (status, node) => tab.statuses.push([status, node]),
       onResync: (topic) => tab.resyncs.push(topic),
+      onRefused: (topic, reason) => tab.refused.push([topic, reason]),
     },
     types,
   );
@@ -287,5 +290,212 @@ describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
     expect(connection.transport).toBe('locks');
     expect(connection.isLeader).toBe(true);
     expect(FakeSource.all).toHaveLength(1);
+  });
+  it('a quiet topic joined late: the hub hands the tab its resume point, and the tab resumes from it when it takes over', async () => {
+    // Without the hub's points, B would know no id for video:v1 (the snapshot came before it
+    // joined and nothing was published since): it would reconnect with no lastEventId and miss
+    // what was published while no tab held the stream.
+    const a = openTab(['video:v1']);
+    await settle();
+    connect(latest());
+    emit(latest(), envelope('video:v1', 's1', 'snapshot', { viewers: 1, likes: 0 }));
+    await settle();
+    const b = openTab(['video:v1']);
+    await settle();
+    expect(ids(b)).toEqual([]);
+    a.leave();
+    await settle();
+    expect(b.connection.isLeader).toBe(true);
+    expect(open()).toHaveLength(1);
+    expect(latest().params.get('lastEventId')).toBe('s1');
+  });
+
+  it('one tab on a malformed topic, or one tab too many videos: the others are carried, and that tab is told', async () => {
+    const good = openTab(['video:v1']);
+    const bad = openTab([`video:${'x'.repeat(65)}`, 'video:a%20b', 'video:a,b', 'video:v1']);
+    await settle();
+    expect(tokens.map((t) => [...t])).toEqual([['video:v1']]);
+    expect(latest().params.get('topics')).toBe('video:v1');
+    expect(bad.refused.map(([topic, reason]) => [topic.slice(0, 12), reason])).toEqual([
+      ['video:xxxxxx', 'invalid'],
+      ['video:a%20b', 'invalid'],
+      ['video:a,b', 'invalid'],
+    ]);
+    expect(good.refused).toEqual([]);
+
+    const many = Array.from({ length: 70 }, (_, i) => `video:m${i}`);
+    const greedy = openTab(many);
+    await settle();
+    const asked = tokens.at(-1) ?? [];
+    expect(asked).toHaveLength(63);
+    expect(asked).toContain('video:v1');
+    expect(greedy.refused.filter(([, reason]) => reason === 'too_many')).toHaveLength(8);
+    expect(latest().params.get('topics')?.split(',')).toHaveLength(63);
+  });
+
+  it("messages of another build or malformed are dropped, never thrown on; events are checked like a stream's", async () => {
+    const tab = openTab(['video:v1']);
+    const errors: unknown[] = [];
+    const onError = (error: unknown) => errors.push(error);
+    process.on('unhandledRejection', onError);
+    await settle();
+    connect(latest());
+    const stranger = bus.channel(versionedName('test'));
+    const v = SHARED_PROTOCOL_VERSION;
+    stranger.postMessage({ v, t: 'want', tab: 'x', topics: [123], types: [], lastIds: {} });
+    stranger.postMessage({ v, t: 'want', tab: 'y', topics: 'video:v2', types: [], lastIds: {} });
+    stranger.postMessage({ v, t: 'want', tab: 'z', topics: ['video:v3'], types: [], lastIds: [] });
+    stranger.postMessage({ t: 'want', tab: 'old', topics: ['video:v4'], types: [], lastIds: {} });
+    stranger.postMessage({ v, t: 'event' });
+    stranger.postMessage({ v, t: 'event', event: { id: 'e1', topic: 'video:v1', type: 'comment', data: 'x', ts: 1 } });
+    stranger.postMessage({ v, t: 'status', status: 'hacked' });
+    stranger.postMessage({ v, t: 'points', lastIds: { 'video:v1': 'a,b' } });
+    stranger.postMessage(null);
+    stranger.postMessage('want');
+    await settle();
+    process.off('unhandledRejection', onError);
+    expect(errors).toEqual([]);
+    expect(tokens).toHaveLength(1);
+    expect(open()).toHaveLength(1);
+    expect(tab.events).toEqual([]);
+    expect(tab.statuses.at(-1)?.[0]).toBe('open');
+    // The tab keeps no malformed resume point: a takeover resumes with a well-formed lastEventId.
+    expect((tab.connection as unknown as { lastIds: Map<string, string> }).lastIds.get('video:v1')).toBeUndefined();
+    // A well-formed event from the hub is delivered.
+    stranger.postMessage({ v, t: 'event', event: envelope('video:v1', 'e2') });
+    await settle();
+    expect(ids(tab)).toEqual(['e2']);
+  });
+
+  it('tabs of another protocol version never share: the lock and the channel carry the version', async () => {
+    openTab(['video:v1']);
+    await settle();
+    const names = new Set<string>();
+    const manager = locks.manager();
+    const spy = {
+      request: (name: string, options: { signal?: AbortSignal }, cb: () => Promise<void>) => {
+        names.add(name);
+        return manager.request(name, options, cb);
+      },
+    };
+    const other = new SharedRealtimeConnection({
+      urls: ['http://a:1'],
+      name: 'test',
+      worker: null,
+      token,
+      locks: spy,
+      createChannel: (name) => {
+        names.add(name);
+        return bus.channel(name);
+      },
+      lifecycle: { onLeave: () => {}, onReturn: () => {} },
+    });
+    other.subscribe(['video:v1'], { onEvent: () => {} });
+    await settle();
+    expect([...names].every((name) => name.startsWith(`test#v${SHARED_PROTOCOL_VERSION}`))).toBe(true);
+    other.close();
+  });
+});
+
+describe('SharedHub token retries', () => {
+  function hubWith(tokenSource: TopicsTokenSource) {
+    const timers: Array<{ fn: () => void; ms: number; cleared: boolean }> = [];
+    const hub = new SharedHub({
+      urls: ['http://a:1'],
+      send: () => {},
+      token: tokenSource,
+      client: {
+        random: () => 1,
+        setTimeout: (fn, ms) => {
+          const timer = { fn, ms, cleared: false };
+          timers.push(timer);
+          return timer;
+        },
+        clearTimeout: (timer) => {
+          if (timer) (timer as { cleared: boolean }).cleared = true;
+        },
+      },
+      createClient: () =>
+        ({
+          start: () => {},
+          stop: () => {},
+          subscribe: async () => {},
+          unsubscribe: async () => {},
+          on: () => () => {},
+          resumePoints: {},
+        }) satisfies HubClient,
+    });
+    const pending = () => timers.filter((t) => !t.cleared);
+    const fire = async () => {
+      const timer = pending()[0];
+      if (timer) {
+        timer.cleared = true;
+        timer.fn();
+      }
+      await hub.settled();
+      await settle();
+    };
+    return { hub, timers, pending, fire };
+  }
+  const want = (tab: string, topics: string[]): Extract<TabMessage, { t: 'want' }> => ({
+    v: SHARED_PROTOCOL_VERSION,
+    t: 'want',
+    tab,
+    topics,
+    types: [],
+    lastIds: {},
+  });
+
+  it('a failing token fetch: one retry at a time, with growing backoff; more tabs do not add fetches', async () => {
+    let calls = 0;
+    const { hub, pending, fire } = hubWith(async () => {
+      calls += 1;
+      throw new Error('down');
+    });
+    hub.want(want('a', ['video:v1']));
+    hub.want(want('b', ['video:v2']));
+    hub.want(want('c', ['video:v3']));
+    await hub.settled();
+    await settle();
+    expect(calls).toBe(1);
+    expect(pending().map((t) => t.ms)).toEqual([1_000]);
+    hub.bye('c');
+    await hub.settled();
+    expect(calls).toBe(1);
+    await fire();
+    expect(calls).toBe(2);
+    expect(pending().map((t) => t.ms)).toEqual([2_000]);
+    await fire();
+    await fire();
+    expect(calls).toBe(4);
+    expect(pending().map((t) => t.ms)).toEqual([8_000]);
+    hub.stop();
+    expect(pending()).toEqual([]);
+  });
+
+  it('honours Retry-After of a 429 or 503, and starts over after a success', async () => {
+    let calls = 0;
+    const { hub, pending, fire } = hubWith(async (topics) => {
+      calls += 1;
+      if (calls === 1) throw Object.assign(new Error('busy'), { status: 429, retryAfterMs: 45_000 });
+      return { token: 't', expiresAt: Date.now() + 3_600_000, topics };
+    });
+    hub.want(want('a', ['video:v1']));
+    await hub.settled();
+    await settle();
+    expect(pending().map((t) => t.ms)).toEqual([45_000]);
+    await fire();
+    expect(calls).toBe(2);
+    expect(pending()).toEqual([]);
+  });
+
+  it('a topic no tab wants any more loses its resume point', async () => {
+    const { hub } = hubWith(async (topics) => ({ token: 't', expiresAt: Date.now() + 3_600_000, topics }));
+    hub.want({ ...want('a', ['video:v1', 'video:v2']), lastIds: { 'video:v1': 'i1', 'video:v2': 'i2' } });
+    await hub.settled();
+    expect(hub.resumePoints).toEqual({ 'video:v1': 'i1', 'video:v2': 'i2' });
+    hub.want(want('a', ['video:v1']));
+    await hub.settled();
+    expect(hub.resumePoints).toEqual({ 'video:v1': 'i1' });
   });
 });

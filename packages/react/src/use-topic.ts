@@ -8,6 +8,7 @@ import {
   type OvationEvents,
   RealtimeClient,
   type RealtimeClientOptions,
+  type RefusedReason,
   type SharedConnectionOptions,
   type TokenSource,
   type TopicsTokenSource,
@@ -31,6 +32,11 @@ export interface UseTopicOptions<M extends EventMap = OvationEvents> {
   /** Read when a connection starts: later changes apply from the next one. */
   token?: TokenSource | undefined;
   onResync?: ((topic: string) => void) | undefined;
+  /**
+   * The shared connection will not carry `topic` (malformed, one too many, or not granted: a
+   * deleted video); the hook's other topics carry on. Only on a shared connection.
+   */
+  onRefused?: ((topic: string, reason: RefusedReason) => void) | undefined;
   observer?: boolean | undefined;
   preferredUrl?: string | undefined;
   /** Report receive latencies to the node (default: off). */
@@ -99,6 +105,7 @@ export function useTopic<M extends EventMap = OvationEvents>(
           // The shared connection checked the envelope as a client does; its type is the map's.
           onEvent: (event) => latest.current.onEvent(event as unknown as TypedEvent<M>),
           onResync: (resynced) => latest.current.onResync?.(resynced),
+          onRefused: (refused, reason) => latest.current.onRefused?.(refused, reason),
           onStatus: (status, node) => setConnection({ status, ...(node ? { node } : {}) }),
         },
         types === undefined ? [] : types.split(','),
