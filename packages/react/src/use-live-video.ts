@@ -9,6 +9,7 @@ import {
   videoTopic,
 } from '@ovation/client';
 import { type UseQueryResult, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef } from 'react';
 import {
   applyLiveVideoEvent,
   type CommentsData,
@@ -81,6 +82,17 @@ export function useLiveVideo(videoId: string, options: UseLiveVideoOptions): Liv
     },
     onResync: () => reloadLiveVideo(queryClient, videoId),
   });
+  // On a shared connection a topic another tab's hook carries already gets no snapshot: what
+  // was loaded before this hook subscribed (a viewers or comment event broadcast meanwhile) would
+  // stay missing. Loaded once more when the subscription first reports open: every event after
+  // that reaches this hook.
+  const reloadedFor = useRef<string | undefined>(undefined);
+  const sharedOpen = connection.shared === true && connection.status === 'open';
+  useEffect(() => {
+    if (!sharedOpen || reloadedFor.current === videoId) return;
+    reloadedFor.current = videoId;
+    reloadLiveVideo(queryClient, videoId);
+  }, [sharedOpen, videoId, queryClient]);
   return {
     video,
     comments,

@@ -21,6 +21,11 @@ export interface TopicConnection {
   status: ClientStatus;
   /** The realtime node in use. */
   node?: string | undefined;
+  /**
+   * On the connection the origin's tabs share: a topic it carried already sends this hook no
+   * snapshot, so state loaded before the hook subscribed may lack what changed meanwhile.
+   */
+  shared?: true | undefined;
 }
 
 export interface UseTopicOptions<M extends EventMap = OvationEvents> {
@@ -106,7 +111,7 @@ export function useTopic<M extends EventMap = OvationEvents>(
           onEvent: (event) => latest.current.onEvent(event as unknown as TypedEvent<M>),
           onResync: (resynced) => latest.current.onResync?.(resynced),
           onRefused: (refused, reason) => latest.current.onRefused?.(refused, reason),
-          onStatus: (status, node) => setConnection({ status, ...(node ? { node } : {}) }),
+          onStatus: (status, node) => setConnection({ status, ...(node ? { node } : {}), shared: true }),
         },
         types === undefined ? [] : types.split(','),
       );

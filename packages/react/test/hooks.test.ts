@@ -165,4 +165,36 @@ describe('useTopic on the connection the tabs share', () => {
     second.unmount();
     await waitFor(() => expect(latest().closed).toBe(true));
   });
+  it('useLiveVideo: a topic another hook carries already gets no snapshot, so the video and comments load again once it is subscribed', async () => {
+    Object.defineProperty(navigator, 'locks', { value: new FakeLocks().manager(), configurable: true });
+    const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+    const load = {
+      video: vi.fn(async () => ({ video: VIDEO })),
+      comments: vi.fn(async () => ({ comments: [comment('c0')] })),
+    };
+    const { result, unmount } = renderHook(
+      () =>
+        useLiveVideo('v1', {
+          urls: URLS,
+          load,
+          shared: true,
+          sharedToken: async () => ({ token: 'tk', expiresAt: Date.now() + 3_600_000 }),
+          client: { ...client, setTimeout: () => 0, clearTimeout: () => {} },
+          reportLatency: false,
+        }),
+      { wrapper: wrapper(queryClient) },
+    );
+    await waitFor(() => expect(FakeSource.all.filter((s) => !s.closed)).toHaveLength(1));
+    await act(() => connect(latest()));
+    await waitFor(() => expect(result.current.connection.status).toBe('open'));
+    await waitFor(() => expect(load.video).toHaveBeenCalledTimes(2));
+    await waitFor(() => expect(load.comments).toHaveBeenCalledTimes(2));
+    // A reconnect later resumes from its last ids: nothing is loaded again.
+    await act(() => latest().fail());
+    await act(() => connect(latest(), 'c2'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(load.video).toHaveBeenCalledTimes(2);
+    expect(load.comments).toHaveBeenCalledTimes(2);
+    unmount();
+  });
 });
