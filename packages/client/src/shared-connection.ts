@@ -282,6 +282,8 @@ export class SharedRealtimeConnection {
       preferredUrl: this.o.preferredUrl,
       reportLatency: this.o.reportLatency,
       lastIds: Object.fromEntries(this.lastIds),
+      // Where the previous hub's stream was (its last status): the resume points are that region's.
+      lastNode: this.status.node,
       client: this.o.client,
       send: (message) => {
         channel?.postMessage(message);

@@ -60,6 +60,11 @@ export interface SharedHubOptions {
   observer?: boolean | undefined;
   preferredUrl?: string | undefined;
   reportLatency?: boolean | undefined;
+  /**
+   * The node the previous hub's stream used (its last status): resume points are ids of that
+   * node's region, so a takeover connects there first (elsewhere they would resync every topic).
+   */
+  lastNode?: string | undefined;
   /** Resume points the hub starts from (the last ids its tab saw while another tab held the hub). */
   lastIds?: Readonly<Record<string, string>> | undefined;
   /** Anything else of the client (timers, an EventSource). */
@@ -85,6 +90,8 @@ export class SharedHub {
   /** The topics refused as last told to the tabs (a key of the map, to tell only changes). */
   private refusedSent = '{}';
   private status: { status: ClientStatus; node?: string } = { status: 'connecting' };
+  /** The node the stream last used: a stream opened again (a takeover, a new token) tries it first. */
+  private node: string | undefined;
   /** Changes are applied one after another (a token fetch can be under way). */
   private queue: Promise<void> = Promise.resolve();
   /** The one retry of a failed token fetch, and the failures in a row (its backoff). */
@@ -94,6 +101,7 @@ export class SharedHub {
 
   constructor(private readonly o: SharedHubOptions) {
     for (const [topic, id] of Object.entries(o.lastIds ?? {})) this.lastIds.set(topic, id);
+    this.node = o.lastNode;
   }
 
   want(message: Extract<TabMessage, { t: 'want' }>): void {
@@ -261,6 +269,7 @@ export class SharedHub {
     const lastEventIds = Object.fromEntries([...this.lastIds].filter(([topic]) => this.granted.has(topic)));
     const renew = this.o.token;
     let made: HubClient | undefined;
+    const preferredUrl = this.node && this.o.urls.includes(this.node) ? this.node : this.o.preferredUrl;
     const options: RealtimeClientOptions<UntypedEvents> = {
       reportLatency: this.o.reportLatency ?? false,
       ...this.o.client,
@@ -269,7 +278,7 @@ export class SharedHub {
       eventTypes: [...types],
       observer: this.o.observer ?? false,
       lastEventIds,
-      ...(this.o.preferredUrl ? { preferredUrl: this.o.preferredUrl } : {}),
+      ...(preferredUrl ? { preferredUrl } : {}),
       ...(token && renew
         ? {
             token: {
@@ -292,6 +301,7 @@ export class SharedHub {
       onStatus: (status, detail) => {
         if (this.client !== made) return;
         this.status = { status, ...(detail.nodeUrl ? { node: detail.nodeUrl } : {}) };
+        if (status === 'open' && detail.nodeUrl) this.node = detail.nodeUrl;
         this.send({ t: 'status', ...this.status });
       },
       onResync: (topic) => {

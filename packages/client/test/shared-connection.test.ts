@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ClientStatus } from '../src/realtime-client.js';
+import type { ClientStatus, RealtimeClientOptions } from '../src/realtime-client.js';
 import { type ChannelLike, SharedRealtimeConnection, type SharedWorkerLike } from '../src/shared-connection.js';
 import { type HubClient, SharedHub, type TopicsTokenSource } from '../src/shared-hub.js';
 import { type RefusedReason, SHARED_PROTOCOL_VERSION, type TabMessage, versionedName } from '../src/shared-protocol.js';
-import type { EventEnvelope } from '../src/wire.js';
+import type { EventEnvelope, UntypedEvents } from '../src/wire.js';
 import { FakeBus, FakeLocks } from './fake-browser.js';
 import { connect, FakeSource, latest } from './fake-source.js';
 
@@ -397,11 +397,13 @@ describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
   });
 });
 
-describe('SharedHub token retries', () => {
-  function hubWith(tokenSource: TopicsTokenSource) {
+describe('SharedHub: token retries, resume points, node', () => {
+  function hubWith(tokenSource: TopicsTokenSource, extra: Partial<ConstructorParameters<typeof SharedHub>[0]> = {}) {
     const timers: Array<{ fn: () => void; ms: number; cleared: boolean }> = [];
+    const made: Array<RealtimeClientOptions<UntypedEvents>> = [];
     const hub = new SharedHub({
-      urls: ['http://a:1'],
+      ...extra,
+      urls: ['http://a:1', 'http://b:2'],
       send: () => {},
       token: tokenSource,
       client: {
@@ -415,15 +417,17 @@ describe('SharedHub token retries', () => {
           if (timer) (timer as { cleared: boolean }).cleared = true;
         },
       },
-      createClient: () =>
-        ({
+      createClient: (options) => {
+        made.push(options);
+        return {
           start: () => {},
           stop: () => {},
           subscribe: async () => {},
           unsubscribe: async () => {},
           on: () => () => {},
           resumePoints: {},
-        }) satisfies HubClient,
+        } satisfies HubClient;
+      },
     });
     const pending = () => timers.filter((t) => !t.cleared);
     const fire = async () => {
@@ -435,7 +439,7 @@ describe('SharedHub token retries', () => {
       await hub.settled();
       await settle();
     };
-    return { hub, timers, pending, fire };
+    return { hub, timers, pending, fire, made };
   }
   const want = (tab: string, topics: string[]): Extract<TabMessage, { t: 'want' }> => ({
     v: SHARED_PROTOCOL_VERSION,
@@ -497,5 +501,23 @@ describe('SharedHub token retries', () => {
     hub.want(want('a', ['video:v1']));
     await hub.settled();
     expect(hub.resumePoints).toEqual({ 'video:v1': 'i1' });
+  });
+
+  it("a stream opened again (a takeover, a new token) goes to the node the last one used: its resume points are that region's", async () => {
+    const grant: TopicsTokenSource = async (topics) => ({ token: 't', expiresAt: Date.now() + 3_600_000, topics });
+    const { hub, made } = hubWith(grant);
+    hub.want(want('a', ['video:v1']));
+    await hub.settled();
+    expect(made[0]?.preferredUrl).toBeUndefined();
+    made[0]?.onStatus?.('open', { nodeUrl: 'http://b:2', attempt: 0 });
+    hub.want(want('b', ['video:v2']));
+    await hub.settled();
+    expect(made).toHaveLength(2);
+    expect(made[1]?.preferredUrl).toBe('http://b:2');
+    // A tab taking over starts from the node of the last status it had.
+    const next = hubWith(grant, { lastNode: 'http://b:2', preferredUrl: 'http://a:1' });
+    next.hub.want(want('a', ['video:v1']));
+    await next.hub.settled();
+    expect(next.made[0]?.preferredUrl).toBe('http://b:2');
   });
 });
