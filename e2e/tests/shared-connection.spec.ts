@@ -73,6 +73,14 @@ test('without SharedWorker one tab holds the connection (Web Locks); when it clo
   // fan-out over BroadcastChannel.
   await context.addInitScript(() => {
     delete (globalThis as { SharedWorker?: unknown }).SharedWorker;
+    // The resyncs the tab holding the connection fans out (to tell one from any other reload).
+    const resyncs: string[] = [];
+    (globalThis as { __resyncs?: string[] }).__resyncs = resyncs;
+    const post = BroadcastChannel.prototype.postMessage;
+    BroadcastChannel.prototype.postMessage = function (this: BroadcastChannel, message: unknown) {
+      if ((message as { t?: unknown } | null)?.t === 'resync') resyncs.push(JSON.stringify(message));
+      return post.call(this, message);
+    };
   });
   try {
     const browserTabs = new ViewerTabs(context);
@@ -126,10 +134,18 @@ test('without SharedWorker one tab holds the connection (Web Locks); when it clo
     expect(browserTabs.tabs.map((t) => t.page)).toContain(takeover?.page);
     // It resumed from the last event id it had seen, and the node replayed the gap.
     expect(takeover?.url.searchParams.get('lastEventId')).toBeTruthy();
+    // On the node the stream was on: the resume points are ids of its region (another would resync).
+    expect(takeover?.url.host).toBe(browserTabs.connects[0]?.url.host);
     await browserTabs.expectComments([...before, ...after]);
     await browserTabs.expectAllOpen();
     expect(browserTabs.connects).toHaveLength(2);
-    expect(commentLoads, 'no tab reloaded the comments after the takeover').toEqual([]);
+    const resyncs = await Promise.all(
+      browserTabs.tabs.map((tab) => tab.page.evaluate(() => (globalThis as { __resyncs?: string[] }).__resyncs ?? [])),
+    );
+    expect(
+      commentLoads,
+      `no tab reloaded the comments after the takeover (resyncs: ${JSON.stringify(resyncs.flat())}, resumed on ${takeover?.url.host} from ${takeover?.url.searchParams.get('lastEventId')})`,
+    ).toEqual([]);
   } finally {
     await context.close();
   }
