@@ -1,5 +1,12 @@
 import type { ClientStatus, RealtimeClientOptions } from './realtime-client.js';
-import { type LockManagerLike, SharedHub, type TopicsTokenSource, tabLockName, watchTabs } from './shared-hub.js';
+import {
+  type LockManagerLike,
+  SharedHub,
+  TAB_HEARTBEAT_MS,
+  type TopicsTokenSource,
+  tabLockName,
+  watchTabs,
+} from './shared-hub.js';
 import {
   asHubMessage,
   asLastIds,
@@ -117,6 +124,7 @@ export class SharedRealtimeConnection {
   /** Stops the hub's watches on the other tabs' locks (this tab gave the hub up). */
   private abortWatches: AbortController | undefined;
   private joined = false;
+  private heartbeatTimer: unknown;
   private mode: 'worker' | 'locks';
   /** The worker answered once: it runs (an error after that is not a failed start). */
   private workerAnswered = false;
@@ -194,6 +202,7 @@ export class SharedRealtimeConnection {
         this.join();
       };
       this.port.start?.();
+      this.heartbeat();
     } else {
       const createChannel = this.o.createChannel ?? globalChannel;
       this.channel = createChannel(versionedName(this.name));
@@ -203,8 +212,28 @@ export class SharedRealtimeConnection {
     this.sendWant();
   }
 
+  /**
+   * On a SharedWorker: says again what it wants every TAB_HEARTBEAT_MS, so that a worker without
+   * Web Locks (it cannot watch the tab's lock) learns the tab is gone when it falls silent.
+   */
+  private heartbeat(): void {
+    const setTimer = this.o.client?.setTimeout ?? ((fn: () => void, ms: number) => globalThis.setTimeout(fn, ms));
+    this.heartbeatTimer = setTimer(() => {
+      if (!this.joined || !this.port) return;
+      this.sendWant();
+      this.heartbeat();
+    }, TAB_HEARTBEAT_MS);
+  }
+
   private leave(): void {
     if (!this.joined) return;
+    if (this.heartbeatTimer !== undefined) {
+      const clearTimer =
+        this.o.client?.clearTimeout ??
+        ((timer: unknown) => globalThis.clearTimeout(timer as ReturnType<typeof setTimeout>));
+      clearTimer(this.heartbeatTimer);
+      this.heartbeatTimer = undefined;
+    }
     this.post({ v: SHARED_PROTOCOL_VERSION, t: 'bye', tab: this.tabId });
     this.joined = false;
     this.hub?.stop();

@@ -72,7 +72,15 @@ export interface SharedHubOptions {
   createClient?: ((options: RealtimeClientOptions<UntypedEvents>) => HubClient) | undefined;
   /** Calls `gone` when a tab that said what it wants is gone without a `bye` (see watchTabs). */
   watch?: ((tab: string, gone: () => void) => void) | undefined;
+  /**
+   * Where there is no `watch` (a SharedWorker without Web Locks): a tab not heard from for this
+   * long is gone (tabs say what they want again every TAB_HEARTBEAT_MS).
+   */
+  expireTabsAfterMs?: number | undefined;
 }
+
+/** How often a tab on a SharedWorker says again what it wants (see expireTabsAfterMs). */
+export const TAB_HEARTBEAT_MS = 20_000;
 
 /** The token's retries: full jitter over an exponential cap (the client's backoff), in ms. */
 const TOKEN_RETRY_BASE_MS = 1_000;
@@ -98,6 +106,9 @@ export class SharedHub {
   private retryTimer: unknown;
   private failures = 0;
   private stopped = false;
+  /** When each tab last said what it wants, and the sweep that drops the silent ones. */
+  private readonly heard = new Map<string, number>();
+  private sweepTimer: unknown;
 
   constructor(private readonly o: SharedHubOptions) {
     for (const [topic, id] of Object.entries(o.lastIds ?? {})) this.lastIds.set(topic, id);
@@ -112,15 +123,23 @@ export class SharedHub {
     // A topic the stream carries already gets no snapshot for this tab: the tab loads the topic's
     // state itself (a snapshot kept here would be stale: counts change by events after it).
     if (!this.wants.has(message.tab)) this.o.watch?.(message.tab, () => this.bye(message.tab));
-    this.wants.set(message.tab, { topics: new Set(message.topics), types: new Set(message.types) });
+    const topics = new Set(message.topics);
+    const types = new Set(message.types);
+    const before = this.wants.get(message.tab);
+    this.wants.set(message.tab, { topics, types });
+    this.heard.set(message.tab, (this.o.client?.now ?? Date.now)());
+    this.scheduleSweep();
     this.send({ t: 'status', ...this.status });
     // The resume point of every topic carried: a tab that joined a quiet topic has one too, and
     // resumes from it if it becomes the hub (else a comment published meanwhile would be lost).
     this.sendPoints();
+    // A heartbeat (the same wants again) changes nothing.
+    if (before && sameSet(before.topics, topics) && sameSet(before.types, types)) return;
     this.reconcile();
   }
 
   bye(tab: string): void {
+    this.heard.delete(tab);
     if (this.stopped || !this.wants.delete(tab)) return;
     this.reconcile();
   }
@@ -129,6 +148,8 @@ export class SharedHub {
   stop(): void {
     this.stopped = true;
     this.clearRetry();
+    if (this.sweepTimer !== undefined) this.clearTimer(this.sweepTimer);
+    this.sweepTimer = undefined;
     this.client?.stop();
     this.client = undefined;
   }
@@ -184,11 +205,28 @@ export class SharedHub {
 
   private clearRetry(): void {
     if (this.retryTimer === undefined) return;
+    this.clearTimer(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private clearTimer(handle: unknown): void {
     const clearTimer =
       this.o.client?.clearTimeout ??
-      ((handle: unknown) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>));
-    clearTimer(this.retryTimer);
-    this.retryTimer = undefined;
+      ((timer: unknown) => globalThis.clearTimeout(timer as ReturnType<typeof setTimeout>));
+    clearTimer(handle);
+  }
+
+  /** Drops the tabs silent for expireTabsAfterMs (a hub without `watch`), checking every half of it. */
+  private scheduleSweep(): void {
+    const expire = this.o.expireTabsAfterMs;
+    if (expire === undefined || this.o.watch || this.sweepTimer !== undefined || this.stopped) return;
+    const setTimer = this.o.client?.setTimeout ?? ((fn: () => void, ms: number) => globalThis.setTimeout(fn, ms));
+    this.sweepTimer = setTimer(() => {
+      this.sweepTimer = undefined;
+      const now = (this.o.client?.now ?? Date.now)();
+      for (const [tab, at] of [...this.heard]) if (now - at > expire) this.bye(tab);
+      if (this.heard.size > 0) this.scheduleSweep();
+    }, expire / 2);
   }
 
   /**
@@ -320,6 +358,10 @@ export class SharedHub {
     this.lastIds.set(event.topic, event.id);
     this.send({ t: 'event', event });
   }
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((item) => b.has(item));
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

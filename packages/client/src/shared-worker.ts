@@ -1,5 +1,5 @@
 /// <reference lib="webworker" />
-import { type LockManagerLike, SharedHub, watchTabs } from './shared-hub.js';
+import { type LockManagerLike, SharedHub, TAB_HEARTBEAT_MS, watchTabs } from './shared-hub.js';
 import { asTabMessage, type HubConfig, type HubMessage } from './shared-protocol.js';
 import { tokenForTopics } from './token.js';
 
@@ -36,12 +36,16 @@ function hubFor(config: HubConfig): Hub {
     token: tokenForTopics({ baseUrl: self.location.origin }),
     send,
     // A tab gone without a `bye` (crashed, discarded): its lock is released, its topics dropped.
-    watch: (tab, gone) =>
-      locks &&
-      watchTabs(locks, config.name)(tab, () => {
-        ports.delete(tab);
-        gone();
-      }),
+    // Without Web Locks: a tab silent for three heartbeats is gone.
+    ...(locks
+      ? {
+          watch: (tab: string, gone: () => void) =>
+            watchTabs(locks, config.name)(tab, () => {
+              ports.delete(tab);
+              gone();
+            }),
+        }
+      : { expireTabsAfterMs: 3 * TAB_HEARTBEAT_MS }),
   });
   const made = { hub, ports };
   hubs.set(config.name, made);

@@ -520,4 +520,47 @@ describe('SharedHub: token retries, resume points, node', () => {
     await next.hub.settled();
     expect(next.made[0]?.preferredUrl).toBe('http://b:2');
   });
+
+  it('without a way to watch tabs (a worker without Web Locks), a tab silent for too long is dropped; heartbeats keep it', async () => {
+    let now = 0;
+    const sweeps: Array<() => void> = [];
+    const posts: string[][] = [];
+    let stopped = false;
+    const hub = new SharedHub({
+      urls: ['http://a:1'],
+      send: () => {},
+      token: async (topics) => ({ token: 't', expiresAt: Date.now() + 3_600_000, topics }),
+      expireTabsAfterMs: 60_000,
+      client: { now: () => now, setTimeout: (fn) => sweeps.push(fn), clearTimeout: () => {} },
+      createClient: () => ({
+        start: () => {},
+        stop: () => {
+          stopped = true;
+        },
+        subscribe: async () => {},
+        unsubscribe: async (topics) => {
+          posts.push([...topics]);
+        },
+        on: () => () => {},
+        resumePoints: {},
+      }),
+    });
+    hub.want(want('a', ['video:v1']));
+    hub.want(want('b', ['video:v2']));
+    await hub.settled();
+    const sweep = async () => {
+      sweeps.shift()?.();
+      await hub.settled();
+    };
+    now = 40_000;
+    hub.want(want('a', ['video:v1']));
+    now = 70_000;
+    await sweep();
+    expect(posts).toEqual([['video:v2']]);
+    expect(stopped).toBe(false);
+    now = 130_000;
+    await sweep();
+    // The last tab gone: the stream closes.
+    expect(stopped).toBe(true);
+  });
 });
