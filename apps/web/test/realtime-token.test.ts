@@ -95,6 +95,17 @@ describe('GET /api/realtime-token', () => {
     await expectError(await realtimeToken.GET(req('/api/realtime-token?videoId=../x')), 400, 'VALIDATION_FAILED');
   });
 
+  it('shared=1 (a connection shared by tabs) leaves an unknown video out even alone; any other value is refused', async () => {
+    const alone = await realtimeToken.GET(req('/api/realtime-token?videoId=nope&shared=1'));
+    expect(alone.status).toBe(200);
+    expect(((await alone.json()) as { topics: string[] }).topics).toEqual(['videos']);
+    await expectError(
+      await realtimeToken.GET(req('/api/realtime-token?videoId=nope&shared=yes')),
+      400,
+      'VALIDATION_FAILED',
+    );
+  });
+
   it('several videoId values (a connection shared by tabs): one token for all; unknown ones left out, not 404; at most 63', async () => {
     const owner = await signIn('Many');
     const ids: string[] = [];

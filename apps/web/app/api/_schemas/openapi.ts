@@ -243,7 +243,8 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     description:
       'Grants the topic `videos` and, with `videoId`, the video’s topic (observing too for its owner). ' +
       '`videoId` repeated (at most 63): one token for the connection a browser’s tabs share; unknown videos ' +
-      'are then left out rather than 404, and `topics` says what was granted. Guests: 300 a minute per address.',
+      'are then left out rather than 404 (with `shared=1` also for a single id), and `topics` says what was ' +
+      'granted. Guests: 300 a minute per address.',
     query: RealtimeTokenQuerySchema,
     responses: { 200: { description: 'the token and the nodes to use it on', schema: RealtimeTokenResponseSchema } },
     errors: ['VALIDATION_FAILED', 'NOT_FOUND', 'RATE_LIMITED', 'UNAVAILABLE'],
