@@ -8,6 +8,7 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export const WORKSPACES = [
   { name: '@ovation/shared', dir: 'packages/shared', sources: ['src'], output: 'dist/index.js' },
+  { name: '@ovation/publisher', dir: 'packages/publisher', sources: ['src'], output: 'dist/index.js' },
   { name: '@ovation/client', dir: 'packages/client', sources: ['src'], output: 'dist/index.js' },
   { name: '@ovation/react', dir: 'packages/react', sources: ['src'], output: 'dist/index.js' },
   { name: '@ovation/dispatcher', dir: 'apps/dispatcher', sources: ['src'], output: 'dist/server.js' },
