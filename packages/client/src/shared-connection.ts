@@ -5,6 +5,7 @@ import {
   TAB_HEARTBEAT_MS,
   type TopicsTokenSource,
   tabLockName,
+  WORKER_HEARTBEAT_MS,
   watchTabs,
 } from './shared-hub.js';
 import {
@@ -31,6 +32,10 @@ import type { EventEnvelope, UntypedEvents } from './wire.js';
  *     tab A  holds lock `<name>` ─▶ SharedHub ─▶ node
  *       │ ▲   BroadcastChannel `<name>`: wants ─▶ A, events/status/resync ─▶ every tab
  *     tab B, C … wait on the lock; each keeps every topic's last event id
+ *
+ *   the worker dies (crashed, killed: no `beat` for three WORKER_HEARTBEAT_MS) → each tab reports
+ *   `reconnecting` and joins the Web Locks path (or, without it, holds a stream of its own),
+ *   resuming every topic from its last ids.
  *
  *   A closes → the browser releases its lock → B's request is granted → B starts a hub from the
  *   last ids it saw, announces `leader`, every tab says again what it wants, and the new stream
@@ -125,7 +130,11 @@ export class SharedRealtimeConnection {
   private abortWatches: AbortController | undefined;
   private joined = false;
   private heartbeatTimer: unknown;
-  private mode: 'worker' | 'locks';
+  /** Checks that the worker is heard from (see WORKER_HEARTBEAT_MS), and when it last was. */
+  private watchdogTimer: unknown;
+  private heardFromWorker = 0;
+  /** `own`: neither a worker nor Web Locks and BroadcastChannel (the worker died): a stream of its own. */
+  private mode: 'worker' | 'locks' | 'own';
   /** The worker answered once: it runs (an error after that is not a failed start). */
   private workerAnswered = false;
 
@@ -144,7 +153,7 @@ export class SharedRealtimeConnection {
     return this.hub !== undefined;
   }
 
-  get transport(): 'worker' | 'locks' {
+  get transport(): 'worker' | 'locks' | 'own' {
     return this.mode;
   }
 
@@ -188,9 +197,13 @@ export class SharedRealtimeConnection {
     const factory = this.mode === 'worker' ? this.workerFactory() : undefined;
     if (factory) {
       const worker = factory();
-      this.port = worker.port;
-      this.port.onmessage = (event: { data: unknown }) => {
+      const port = worker.port;
+      this.port = port;
+      this.heardFromWorker = this.now();
+      port.onmessage = (event: { data: unknown }) => {
+        if (this.port !== port) return;
         this.workerAnswered = true;
+        this.heardFromWorker = this.now();
         const message = asHubMessage(event.data);
         if (message) this.receive(message);
       };
@@ -198,11 +211,14 @@ export class SharedRealtimeConnection {
       worker.onerror = () => {
         if (this.workerAnswered || !this.joined || this.mode !== 'worker') return;
         this.leave();
-        this.mode = 'locks';
+        this.mode = this.fallbackMode();
         this.join();
       };
-      this.port.start?.();
+      port.start?.();
       this.heartbeat();
+      this.watchWorker();
+    } else if (this.mode === 'own') {
+      this.lead();
     } else {
       const createChannel = this.o.createChannel ?? globalChannel;
       this.channel = createChannel(versionedName(this.name));
@@ -217,23 +233,71 @@ export class SharedRealtimeConnection {
    * Web Locks (it cannot watch the tab's lock) learns the tab is gone when it falls silent.
    */
   private heartbeat(): void {
-    const setTimer = this.o.client?.setTimeout ?? ((fn: () => void, ms: number) => globalThis.setTimeout(fn, ms));
-    this.heartbeatTimer = setTimer(() => {
+    this.heartbeatTimer = this.setTimer(() => {
       if (!this.joined || !this.port) return;
       this.sendWant();
       this.heartbeat();
     }, TAB_HEARTBEAT_MS);
   }
 
+  /**
+   * On a SharedWorker: the worker beats every WORKER_HEARTBEAT_MS (and answers every `want`). Heard
+   * from for none of three, it is dead (crashed, killed by the browser) — its tabs would show
+   * `open` and receive nothing for ever: this tab says `reconnecting` and holds the stream itself
+   * (Web Locks and BroadcastChannel, else a stream of its own), resuming from its last ids.
+   */
+  private watchWorker(): void {
+    this.watchdogTimer = this.setTimer(() => {
+      this.watchdogTimer = undefined;
+      if (!this.joined || this.mode !== 'worker' || !this.port) return;
+      if (this.now() - this.heardFromWorker < 3 * WORKER_HEARTBEAT_MS) {
+        this.watchWorker();
+        return;
+      }
+      this.leave();
+      this.mode = this.fallbackMode();
+      this.setStatus('reconnecting', this.status.node);
+      this.join();
+    }, WORKER_HEARTBEAT_MS);
+  }
+
+  /** Where a tab goes without its SharedWorker. */
+  private fallbackMode(): 'locks' | 'own' {
+    const channels = this.o.createChannel !== undefined || hasBroadcastChannel();
+    return (this.o.locks ?? globalLocks()) && channels ? 'locks' : 'own';
+  }
+
+  private setStatus(status: ClientStatus, node: string | undefined): void {
+    this.status = { status, node };
+    for (const { subscriber } of this.subscriptions) subscriber.onStatus?.(status, node);
+  }
+
+  private now(): number {
+    return (this.o.client?.now ?? Date.now)();
+  }
+
+  /** The client's timer when given (tests), else the global one, unref'd where it can be. */
+  private setTimer(fn: () => void, ms: number): unknown {
+    if (this.o.client?.setTimeout) return this.o.client.setTimeout(fn, ms);
+    const timer = globalThis.setTimeout(fn, ms) as { unref?: () => void };
+    timer.unref?.();
+    return timer;
+  }
+
+  private clearTimer(handle: unknown): void {
+    if (handle === undefined) return;
+    const clearTimer =
+      this.o.client?.clearTimeout ??
+      ((timer: unknown) => globalThis.clearTimeout(timer as ReturnType<typeof setTimeout>));
+    clearTimer(handle);
+  }
+
   private leave(): void {
     if (!this.joined) return;
-    if (this.heartbeatTimer !== undefined) {
-      const clearTimer =
-        this.o.client?.clearTimeout ??
-        ((timer: unknown) => globalThis.clearTimeout(timer as ReturnType<typeof setTimeout>));
-      clearTimer(this.heartbeatTimer);
-      this.heartbeatTimer = undefined;
-    }
+    this.clearTimer(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    this.clearTimer(this.watchdogTimer);
+    this.watchdogTimer = undefined;
     this.post({ v: SHARED_PROTOCOL_VERSION, t: 'bye', tab: this.tabId });
     this.joined = false;
     this.hub?.stop();
@@ -343,8 +407,9 @@ export class SharedRealtimeConnection {
         this.sendWant();
         break;
       case 'status':
-        this.status = { status: message.status, node: message.node };
-        for (const { subscriber } of this.subscriptions) subscriber.onStatus?.(message.status, message.node);
+        this.setStatus(message.status, message.node);
+        break;
+      case 'beat':
         break;
       case 'resync':
         this.lastIds.delete(message.topic);

@@ -8,6 +8,7 @@ import {
 } from './realtime-client.js';
 import {
   type HubMessage,
+  isUrl,
   isVideoTopic,
   MAX_TOPICS_PER_CONNECTION,
   MAX_VIDEOS_PER_TOKEN,
@@ -41,6 +42,8 @@ export type TopicsTokenSource = (topics: readonly string[]) => Promise<TopicsTok
 export interface TopicsToken extends ConnectToken {
   /** What it grants, when the issuer says (else: all that was asked for). */
   topics?: readonly string[] | undefined;
+  /** The realtime nodes as of this answer (the web tier's `realtimeUrls`): the hub's newest list. */
+  realtimeUrls?: readonly string[] | undefined;
 }
 
 /** What the hub needs of a client (RealtimeClient; a fake in tests). */
@@ -77,7 +80,15 @@ export interface SharedHubOptions {
    * long is gone (tabs say what they want again every TAB_HEARTBEAT_MS).
    */
   expireTabsAfterMs?: number | undefined;
+  /**
+   * A hub in a SharedWorker: sends `beat` to the tabs this often, so that a tab learns the worker
+   * died (crashed, killed by the browser) when it falls silent (see WORKER_HEARTBEAT_MS).
+   */
+  heartbeatMs?: number | undefined;
 }
+
+/** How often a SharedWorker's hub tells its tabs it is alive; three missed and a tab takes over. */
+export const WORKER_HEARTBEAT_MS = 10_000;
 
 /** How often a tab on a SharedWorker says again what it wants (see expireTabsAfterMs). */
 export const TAB_HEARTBEAT_MS = 20_000;
@@ -109,10 +120,23 @@ export class SharedHub {
   /** When each tab last said what it wants, and the sweep that drops the silent ones. */
   private readonly heard = new Map<string, number>();
   private sweepTimer: unknown;
+  private beatTimer: unknown;
+  /**
+   * The realtime nodes: the settings' at first, then those of the newest token answer. The
+   * clients are given this very array (updated in place), so a reconnection uses the newest.
+   */
+  private readonly urls: string[];
 
   constructor(private readonly o: SharedHubOptions) {
     for (const [topic, id] of Object.entries(o.lastIds ?? {})) this.lastIds.set(topic, id);
     this.node = o.lastNode;
+    this.urls = [...o.urls];
+    this.beat();
+  }
+
+  /** The nodes the hub connects to (tests). */
+  get realtimeUrls(): readonly string[] {
+    return this.urls;
   }
 
   want(message: Extract<TabMessage, { t: 'want' }>): void {
@@ -150,6 +174,8 @@ export class SharedHub {
     this.clearRetry();
     if (this.sweepTimer !== undefined) this.clearTimer(this.sweepTimer);
     this.sweepTimer = undefined;
+    if (this.beatTimer !== undefined) this.clearTimer(this.beatTimer);
+    this.beatTimer = undefined;
     this.client?.stop();
     this.client = undefined;
   }
@@ -196,8 +222,7 @@ export class SharedHub {
       typeof told === 'number' && Number.isFinite(told) ? Math.min(told, 3_600_000) : 0,
     );
     this.clearRetry();
-    const setTimer = this.o.client?.setTimeout ?? ((fn: () => void, ms: number) => globalThis.setTimeout(fn, ms));
-    this.retryTimer = setTimer(() => {
+    this.retryTimer = this.setTimer(() => {
       this.retryTimer = undefined;
       this.reconcile();
     }, delay);
@@ -207,6 +232,34 @@ export class SharedHub {
     if (this.retryTimer === undefined) return;
     this.clearTimer(this.retryTimer);
     this.retryTimer = undefined;
+  }
+
+  /** The client's timer when given (tests), else the global one, unref'd where it can be (Node). */
+  private setTimer(fn: () => void, ms: number): unknown {
+    if (this.o.client?.setTimeout) return this.o.client.setTimeout(fn, ms);
+    const timer = globalThis.setTimeout(fn, ms) as { unref?: () => void };
+    timer.unref?.();
+    return timer;
+  }
+
+  /** A SharedWorker's hub: `beat` every heartbeatMs until it stops. */
+  private beat(): void {
+    const every = this.o.heartbeatMs;
+    if (every === undefined || every <= 0 || this.stopped) return;
+    this.beatTimer = this.setTimer(() => {
+      this.beatTimer = undefined;
+      if (this.stopped) return;
+      this.send({ t: 'beat' });
+      this.beat();
+    }, every);
+  }
+
+  /** Takes the node list of a token answer, when it has a well-formed one (else keeps the last). */
+  private useUrls(urls: readonly string[] | undefined): void {
+    if (!Array.isArray(urls)) return;
+    const fresh = [...new Set(urls.filter(isUrl))];
+    if (fresh.length === 0 || (fresh.length === this.urls.length && fresh.every((u, i) => this.urls[i] === u))) return;
+    this.urls.splice(0, this.urls.length, ...fresh);
   }
 
   private clearTimer(handle: unknown): void {
@@ -220,8 +273,7 @@ export class SharedHub {
   private scheduleSweep(): void {
     const expire = this.o.expireTabsAfterMs;
     if (expire === undefined || this.o.watch || this.sweepTimer !== undefined || this.stopped) return;
-    const setTimer = this.o.client?.setTimeout ?? ((fn: () => void, ms: number) => globalThis.setTimeout(fn, ms));
-    this.sweepTimer = setTimer(() => {
+    this.sweepTimer = this.setTimer(() => {
       this.sweepTimer = undefined;
       const now = (this.o.client?.now ?? Date.now)();
       for (const [tab, at] of [...this.heard]) if (now - at > expire) this.bye(tab);
@@ -295,6 +347,7 @@ export class SharedHub {
     const token = this.o.token ? await this.o.token([...topics]) : undefined;
     this.failures = 0;
     if (this.stopped) return;
+    this.useUrls(token?.realtimeUrls);
     this.currentPoints();
     this.client?.stop();
     this.client = undefined;
@@ -307,11 +360,11 @@ export class SharedHub {
     const lastEventIds = Object.fromEntries([...this.lastIds].filter(([topic]) => this.granted.has(topic)));
     const renew = this.o.token;
     let made: HubClient | undefined;
-    const preferredUrl = this.node && this.o.urls.includes(this.node) ? this.node : this.o.preferredUrl;
+    const preferredUrl = this.node && this.urls.includes(this.node) ? this.node : this.o.preferredUrl;
     const options: RealtimeClientOptions<UntypedEvents> = {
       reportLatency: this.o.reportLatency ?? false,
       ...this.o.client,
-      urls: this.o.urls,
+      urls: this.urls,
       topics: streamed,
       eventTypes: [...types],
       observer: this.o.observer ?? false,
@@ -324,6 +377,7 @@ export class SharedHub {
               renew: () => {
                 const now = [...this.topics];
                 return renew(now).then((renewed) => {
+                  this.useUrls(renewed.realtimeUrls);
                   // Only for this client: a renewal returning after the stream was replaced would
                   // overwrite the newer connection's grant.
                   if (this.client === made && made !== undefined) this.granted = new Set(renewed.topics ?? now);

@@ -84,7 +84,12 @@ export type HubMessage =
   /** The hub's resume point of each topic it carries: a tab that becomes the hub starts from them. */
   | { v: typeof SHARED_PROTOCOL_VERSION; t: 'points'; lastIds: Record<string, string> }
   /** Every topic the hub will not carry now, and why (their tabs are told, the others carry on). */
-  | { v: typeof SHARED_PROTOCOL_VERSION; t: 'refused'; topics: Record<string, RefusedReason> };
+  | { v: typeof SHARED_PROTOCOL_VERSION; t: 'refused'; topics: Record<string, RefusedReason> }
+  /**
+   * A SharedWorker's hub is alive (every WORKER_HEARTBEAT_MS): a tab that hears nothing from the
+   * worker for three of them takes it for dead and holds the connection itself.
+   */
+  | { v: typeof SHARED_PROTOCOL_VERSION; t: 'beat' };
 
 type Json = Record<string, unknown>;
 
@@ -102,7 +107,8 @@ function optional<T>(value: unknown, check: (value: unknown) => value is T): boo
 
 const isBoolean = (value: unknown): value is boolean => typeof value === 'boolean';
 const isString = (value: unknown): value is string => typeof value === 'string';
-const isUrl = (value: unknown): value is string => typeof value === 'string' && /^https?:\/\/[^\s,]+$/.test(value);
+export const isUrl = (value: unknown): value is string =>
+  typeof value === 'string' && /^https?:\/\/[^\s,]+$/.test(value);
 
 /** Resume points, keeping only well-formed topic → id entries. */
 export function asLastIds(value: unknown): Record<string, string> | undefined {
@@ -184,6 +190,8 @@ export function asHubMessage(value: unknown): HubMessage | undefined {
       return typeof value.topic === 'string' && topicProblem(value.topic) === undefined
         ? { v, t: 'resync', topic: value.topic }
         : undefined;
+    case 'beat':
+      return { v, t: 'beat' };
     case 'points': {
       const lastIds = asLastIds(value.lastIds);
       return lastIds ? { v, t: 'points', lastIds } : undefined;

@@ -1,13 +1,14 @@
 /// <reference lib="webworker" />
-import { type LockManagerLike, SharedHub, TAB_HEARTBEAT_MS, watchTabs } from './shared-hub.js';
+import { type LockManagerLike, SharedHub, TAB_HEARTBEAT_MS, WORKER_HEARTBEAT_MS, watchTabs } from './shared-hub.js';
 import { asTabMessage, type HubConfig, type HubMessage } from './shared-protocol.js';
 import { tokenForTopics } from './token.js';
 
 /*
  * The SharedWorker holding an origin's realtime connections (see shared-connection.ts): every tab
  * of the origin connects a port; a hub per connection name (viewers', observers') is made with
- * the first tab's settings and fans its stream out to that name's ports. The worker ends when the
- * last tab closes, and with it the streams.
+ * the first tab's settings and fans its stream out to that name's ports; its node list is then the
+ * newest token answer's (`realtimeUrls`). The worker ends when the last tab closes, and with it the
+ * streams. It beats every WORKER_HEARTBEAT_MS: a tab that stops hearing it holds the stream itself.
  */
 
 declare const self: SharedWorkerGlobalScope;
@@ -35,6 +36,7 @@ function hubFor(config: HubConfig): Hub {
     // The worker's origin is the pages': the session cookie goes with the request.
     token: tokenForTopics({ baseUrl: self.location.origin }),
     send,
+    heartbeatMs: WORKER_HEARTBEAT_MS,
     // A tab gone without a `bye` (crashed, discarded): its lock is released, its topics dropped.
     // Without Web Locks: a tab silent for three heartbeats is gone.
     ...(locks

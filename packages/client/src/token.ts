@@ -94,7 +94,10 @@ export function tokenForTopics(
     const videoIds = [
       ...new Set(topics.filter((t) => isVideoTopic(t) && topicProblem(t) === undefined).map((t) => t.slice(6))),
     ].slice(0, MAX_VIDEOS_PER_TOKEN);
-    const { token, expiresAt, topics: granted } = await fetchRealtimeToken({ ...options, videoIds, shared: true });
-    return { token, expiresAt, ...(granted ? { topics: granted } : {}) };
+    const answer = await fetchRealtimeToken({ ...options, videoIds, shared: true });
+    const { token, expiresAt, topics: granted, realtimeUrls } = answer;
+    // The web tier's node list as of now: the hub's next (re)connection uses it (REALTIME_URLS may
+    // have changed since the first tab's settings were given).
+    return { token, expiresAt, realtimeUrls, ...(granted ? { topics: granted } : {}) };
   };
 }

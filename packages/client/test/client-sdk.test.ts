@@ -119,7 +119,9 @@ describe('token renewal', () => {
   it("tokenForTopics (a shared connection's) asks for a videoId per video topic and returns what was granted", async () => {
     const asked: string[] = [];
     const answers = [
-      new Response(JSON.stringify({ token: 'tk', expiresAt: 9, realtimeUrls: [], topics: ['videos', 'video:a'] })),
+      new Response(
+        JSON.stringify({ token: 'tk', expiresAt: 9, realtimeUrls: ['http://n:1'], topics: ['videos', 'video:a'] }),
+      ),
       new Response(JSON.stringify({ token: 'old', expiresAt: 9, realtimeUrls: [] })),
     ];
     const forTopics = tokenForTopics({
@@ -131,10 +133,12 @@ describe('token renewal', () => {
     await expect(forTopics(['videos', 'video:a', 'video:gone'])).resolves.toEqual({
       token: 'tk',
       expiresAt: 9,
+      // The nodes as of this answer: the hub's next (re)connection uses them.
+      realtimeUrls: ['http://n:1'],
       topics: ['videos', 'video:a'],
     });
     // A web tier that does not say what it granted: all that was asked for.
-    await expect(forTopics(['videos'])).resolves.toEqual({ token: 'old', expiresAt: 9 });
+    await expect(forTopics(['videos'])).resolves.toEqual({ token: 'old', expiresAt: 9, realtimeUrls: [] });
     expect(asked).toEqual(['/api/realtime-token?videoId=a&videoId=gone&shared=1', '/api/realtime-token?shared=1']);
   });
 

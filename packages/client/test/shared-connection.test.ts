@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClientStatus, RealtimeClientOptions } from '../src/realtime-client.js';
 import { type ChannelLike, SharedRealtimeConnection, type SharedWorkerLike } from '../src/shared-connection.js';
-import { type HubClient, SharedHub, type TopicsTokenSource } from '../src/shared-hub.js';
+import { type HubClient, SharedHub, type TopicsTokenSource, WORKER_HEARTBEAT_MS } from '../src/shared-hub.js';
 import { type RefusedReason, SHARED_PROTOCOL_VERSION, type TabMessage, versionedName } from '../src/shared-protocol.js';
 import type { EventEnvelope, UntypedEvents } from '../src/wire.js';
 import { FakeBus, FakeLocks } from './fake-browser.js';
@@ -106,6 +106,7 @@ beforeEach(() => {
 
 afterEach(() => {
   vi.restoreAllMocks();
+  vi.unstubAllGlobals();
 });
 
 describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
@@ -291,6 +292,137 @@ describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
     expect(connection.isLeader).toBe(true);
     expect(FakeSource.all).toHaveLength(1);
   });
+  it('a SharedWorker that dies (no beat for three intervals): its tabs say reconnecting and take over from their last ids', async () => {
+    // A fake clock: the tab's timers run when the test moves the time on.
+    let now = 0;
+    const timers: Array<{ fn: () => void; at: number; ms: number; cleared: boolean }> = [];
+    const advance = (ms: number) => {
+      const until = now + ms;
+      for (;;) {
+        const due = timers.filter((t) => !t.cleared && t.at <= until).sort((a, b) => a.at - b.at)[0];
+        if (!due) break;
+        now = due.at;
+        due.cleared = true;
+        due.fn();
+      }
+      now = until;
+    };
+    const client = {
+      createEventSource: (url: string) => new FakeSource(url),
+      random: () => 0,
+      reportLatency: false,
+      fetch: async () => ({ ok: true, status: 200 }),
+      now: () => now,
+      setTimeout: (fn: () => void, ms: number) => {
+        const timer = { fn, at: now + ms, ms, cleared: false };
+        timers.push(timer);
+        return timer;
+      },
+      clearTimeout: (timer: unknown) => {
+        if (timer) (timer as { cleared: boolean }).cleared = true;
+      },
+    };
+    const ports: Array<{ onmessage: ((event: { data: unknown }) => void) | null; posted: unknown[] }> = [];
+    const tabs = ['a', 'b'].map((id) => {
+      const statuses: Array<[ClientStatus, string | undefined]> = [];
+      const events: string[] = [];
+      const connection = new SharedRealtimeConnection({
+        urls: ['http://a:1', 'http://b:2'],
+        name: 'test',
+        tabId: id,
+        worker: () => {
+          const port = { posted: [] as unknown[], onmessage: null, postMessage: (m: unknown) => port.posted.push(m) };
+          ports.push(port);
+          return { port, onerror: null };
+        },
+        token,
+        locks: locks.manager(),
+        createChannel: (name) => bus.channel(name),
+        lifecycle: { onLeave: () => {}, onReturn: () => {} },
+        client,
+      });
+      connection.subscribe(['video:v1'], {
+        onEvent: (event) => events.push(event.id),
+        onStatus: (status, node) => statuses.push([status, node]),
+      });
+      return { connection, statuses, events };
+    });
+    await settle();
+    const fromWorker = (message: object) => {
+      for (const port of ports) port.onmessage?.({ data: { v: SHARED_PROTOCOL_VERSION, ...message } });
+    };
+    fromWorker({ t: 'status', status: 'open', node: 'http://b:2' });
+    fromWorker({ t: 'event', event: envelope('video:v1', 'e1') });
+    fromWorker({ t: 'event', event: envelope('video:v1', 'e2') });
+    // The worker beats: the tabs stay on it, however long.
+    for (let i = 0; i < 6; i++) {
+      advance(WORKER_HEARTBEAT_MS);
+      fromWorker({ t: 'beat' });
+    }
+    await settle();
+    for (const tab of tabs) expect(tab.connection.transport).toBe('worker');
+    expect(FakeSource.all).toHaveLength(0);
+    // Then it dies: nothing more from it.
+    advance(2 * WORKER_HEARTBEAT_MS);
+    for (const tab of tabs) expect(tab.connection.transport).toBe('worker');
+    advance(2 * WORKER_HEARTBEAT_MS);
+    await settle();
+    for (const tab of tabs) {
+      expect(tab.connection.transport).toBe('locks');
+      // Told at once (then the new hub's own statuses follow).
+      const opened = tab.statuses.findIndex(([status]) => status === 'open');
+      expect(tab.statuses[opened + 1]).toEqual(['reconnecting', 'http://b:2']);
+      expect(tab.events).toEqual(['e1', 'e2']);
+    }
+    // One tab holds the stream, on the node the worker's used, resuming from the last id.
+    expect(tabs.filter((t) => t.connection.isLeader)).toHaveLength(1);
+    expect(open()).toHaveLength(1);
+    expect(latest().node).toBe('http://b:2');
+    expect(latest().params.get('lastEventId')).toBe('e2');
+    // The dead worker's ports are left: a late message from it is not acted on.
+    fromWorker({ t: 'event', event: envelope('video:v1', 'late') });
+    connect(latest());
+    emit(latest(), envelope('video:v1', 'e3'));
+    await settle();
+    for (const tab of tabs) expect(tab.events).toEqual(['e1', 'e2', 'e3']);
+    for (const tab of tabs) tab.connection.close();
+    await settle();
+    expect(open()).toHaveLength(0);
+  });
+
+  it('a dead SharedWorker where there are no Web Locks: the tab holds a stream of its own', async () => {
+    // No navigator.locks in this "browser" (Node may have one).
+    vi.stubGlobal('navigator', {});
+    let now = 0;
+    const timers: Array<{ fn: () => void; at: number }> = [];
+    const connection = new SharedRealtimeConnection({
+      urls: ['http://a:1'],
+      name: 'test',
+      worker: () => ({ port: { postMessage: () => {}, onmessage: null }, onerror: null }),
+      token,
+      locks: undefined,
+      createChannel: undefined,
+      lifecycle: { onLeave: () => {}, onReturn: () => {} },
+      client: {
+        createEventSource: (url) => new FakeSource(url),
+        now: () => now,
+        setTimeout: (fn, ms) => timers.push({ fn, at: now + ms }),
+        clearTimeout: () => {},
+      },
+    });
+    const statuses: ClientStatus[] = [];
+    connection.subscribe(['video:v1'], { onEvent: () => {}, onStatus: (status) => statuses.push(status) });
+    now = 4 * WORKER_HEARTBEAT_MS;
+    for (const timer of timers.splice(0)) if (timer.at <= now) timer.fn();
+    await settle();
+    expect(statuses).toContain('reconnecting');
+    expect(connection.transport).toBe('own');
+    expect(connection.isLeader).toBe(true);
+    expect(open()).toHaveLength(1);
+    connection.close();
+    expect(open()).toHaveLength(0);
+  });
+
   it('a quiet topic joined late: the hub hands the tab its resume point, and the tab resumes from it when it takes over', async () => {
     // Without the hub's points, B would know no id for video:v1 (the snapshot came before it
     // joined and nothing was published since): it would reconnect with no lastEventId and miss
@@ -519,6 +651,63 @@ describe('SharedHub: token retries, resume points, node', () => {
     next.hub.want(want('a', ['video:v1']));
     await next.hub.settled();
     expect(next.made[0]?.preferredUrl).toBe('http://b:2');
+  });
+
+  it("a worker's hub beats every WORKER_HEARTBEAT_MS until it stops", async () => {
+    const sent: string[] = [];
+    const timers: Array<{ fn: () => void; ms: number; cleared: boolean }> = [];
+    const hub = new SharedHub({
+      urls: ['http://a:1'],
+      send: (message) => sent.push(message.t),
+      heartbeatMs: WORKER_HEARTBEAT_MS,
+      client: {
+        setTimeout: (fn, ms) => {
+          const timer = { fn, ms, cleared: false };
+          timers.push(timer);
+          return timer;
+        },
+        clearTimeout: (timer) => {
+          if (timer) (timer as { cleared: boolean }).cleared = true;
+        },
+      },
+    });
+    const pending = () => timers.filter((t) => !t.cleared);
+    for (let i = 0; i < 3; i++) {
+      expect(pending().map((t) => t.ms)).toEqual([WORKER_HEARTBEAT_MS]);
+      const timer = pending()[0] as (typeof timers)[number];
+      timer.cleared = true;
+      timer.fn();
+    }
+    expect(sent).toEqual(['beat', 'beat', 'beat']);
+    hub.stop();
+    expect(pending()).toEqual([]);
+  });
+
+  it("the node list is the newest token answer's (REALTIME_URLS changed): the next (re)connection uses it", async () => {
+    const lists = [['http://c:3'], ['http://d:4', 'http://e:5']];
+    let calls = 0;
+    const { hub, made } = hubWith(async (topics) => {
+      const realtimeUrls = lists[calls] ?? [];
+      calls += 1;
+      return { token: `t${calls}`, expiresAt: Date.now() + 3_600_000, topics, realtimeUrls };
+    });
+    hub.want(want('a', ['video:v1']));
+    await hub.settled();
+    // The first token's nodes, not the settings' (a, b).
+    expect(made[0]?.urls).toEqual(['http://c:3']);
+    // A renewal with other nodes: the open client's next reconnection goes there (same array).
+    const renew = (made[0]?.token as { renew: () => Promise<unknown> } | undefined)?.renew ?? (async () => {});
+    await renew();
+    expect(made[0]?.urls).toEqual(['http://d:4', 'http://e:5']);
+    expect(hub.realtimeUrls).toEqual(['http://d:4', 'http://e:5']);
+    // An answer without a usable list keeps the last one.
+    await renew();
+    expect(hub.realtimeUrls).toEqual(['http://d:4', 'http://e:5']);
+    // A stream opened again (a token for new topics) uses the newest too.
+    hub.want(want('b', ['video:v2']));
+    await hub.settled();
+    expect(made).toHaveLength(2);
+    expect(made[1]?.urls).toEqual(['http://d:4', 'http://e:5']);
   });
 
   it('without a way to watch tabs (a worker without Web Locks), a tab silent for too long is dropped; heartbeats keep it', async () => {
