@@ -157,6 +157,25 @@ async function confirmedOnAMaster(): Promise<{ master: Node; replica: Node; key:
   return { master, replica, key };
 }
 
+/**
+ * `master`, restarted through start-node.sh, is back as its former replica's replica once that one
+ * took over (start-node.sh says so), and the new master has the key WAIT confirmed.
+ */
+async function expectBackAsReplica(master: Node, replica: Node, key: string): Promise<void> {
+  const back = await waitFor(
+    'the restarted node to be a replica',
+    async () => {
+      const now = await role(master.port);
+      return now.role === 'slave' ? now : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 100, tolerate: notListening },
+  );
+  expect(master.said).toContain('its replica took over');
+  expect(back.masterPort).toBe(replica.port);
+  expect((await role(replica.port)).role).toBe('master');
+  expect(await cli(replica.port, 'get', key)).toBe('confirmed');
+}
+
 /** create-cluster.sh as the Job runs it: its exit status and what it printed. */
 async function createCluster(): Promise<{ code: number; output: string }> {
   const env = { ...process.env, REDIS_NODES: seeds(), CLUSTER_REPLICAS: '1', WAIT_SECONDS: '30' };
@@ -241,18 +260,7 @@ describe('the Redis Cluster scripts', () => {
 
     // Its replica took over while it waited; it came back as that one's replica and copied the key
     // (without the wait it is back as the master, empty, and its replica copies that).
-    const back = await waitFor(
-      'the restarted node to be a replica',
-      async () => {
-        const now = await role(master.port);
-        return now.role === 'slave' ? now : undefined;
-      },
-      { timeoutMs: 20_000, intervalMs: 100, tolerate: notListening },
-    );
-    expect(master.said).toContain('its replica took over');
-    expect(back.masterPort).toBe(replica.port);
-    expect((await role(replica.port)).role).toBe('master');
-    expect(await cli(replica.port, 'get', key)).toBe('confirmed');
+    await expectBackAsReplica(master, replica, key);
     await waitFor(
       'the restarted node to finish its sync',
       async () => (await cli(master.port, 'info', 'replication')).includes('master_link_status:up'),
@@ -283,17 +291,7 @@ describe('the Redis Cluster scripts', () => {
     expect(master.said).toContain('waiting for its replica to take over');
 
     replica.process.kill('SIGCONT');
-    const back = await waitFor(
-      'the restarted node to be a replica',
-      async () => {
-        const now = await role(master.port);
-        return now.role === 'slave' ? now : undefined;
-      },
-      { timeoutMs: 20_000, intervalMs: 100, tolerate: notListening },
-    );
-    expect(master.said).toContain('its replica took over');
-    expect(back.masterPort).toBe(replica.port);
-    expect(await cli(replica.port, 'get', key)).toBe('confirmed');
+    await expectBackAsReplica(master, replica, key);
     await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
   });
 });
