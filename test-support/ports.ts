@@ -1,1 +1,1 @@
-export { freePort } from '@ovation/shared/server';
+export { freePort, reservePort } from '@ovation/shared/server';

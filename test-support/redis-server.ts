@@ -2,7 +2,7 @@ import { withRedisAt } from '@ovation/shared/local-redis-cluster';
 import { execa, type ResultPromise } from 'execa';
 import { Redis } from 'ioredis';
 import { waitFor } from './poll.js';
-import { freePort } from './ports.js';
+import { reservePort } from './ports.js';
 
 /**
  * A private redis-server for one test file, on a free port, keeping nothing on disk.
@@ -15,7 +15,7 @@ export class TestRedis {
   private constructor(readonly port: number) {}
 
   static async start(): Promise<TestRedis> {
-    const redis = new TestRedis(await freePort());
+    const redis = new TestRedis(await reservePort());
     await redis.launch();
     return redis;
   }

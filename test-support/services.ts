@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { isConnectionRefused, waitFor } from './poll.js';
-import { freePort } from './ports.js';
+import { reservePort } from './ports.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -40,7 +40,7 @@ export class ServiceProcess {
     /** A given port (to restart a service where its peers expect it); default a free one. */
     port?: number,
   ): Promise<ServiceProcess> {
-    port ??= await freePort();
+    port ??= await reservePort();
     const child = execa(process.execPath, [`${ROOT}apps/${tier}/dist/server.js`], {
       env: {
         PATH: process.env.PATH ?? '',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson } from '../../test-support/http.js';
 import { waitFor } from '../../test-support/poll.js';
-import { freePort } from '../../test-support/ports.js';
+import { reservePort } from '../../test-support/ports.js';
 import { TestRedis } from '../../test-support/redis-server.js';
 import { ServiceProcess, TEST_TOKEN } from '../../test-support/services.js';
 import { TestViewer } from '../../test-support/sse-client.js';
@@ -36,7 +36,7 @@ const url = (port: number) => `http://127.0.0.1:${port}`;
 beforeAll(async () => {
   for (const region of REGIONS) {
     redis[region] = await TestRedis.start();
-    ports[region] = [await freePort(), await freePort()];
+    ports[region] = [await reservePort(), await reservePort()];
   }
   for (const region of REGIONS) {
     const peer: Region = region === 'a' ? 'b' : 'a';

@@ -2,7 +2,7 @@ import { positionId } from '@ovation/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, metricValue, postJson } from '../../test-support/http.js';
 import { waitFor } from '../../test-support/poll.js';
-import { freePort } from '../../test-support/ports.js';
+import { reservePort } from '../../test-support/ports.js';
 import { TestRedisCluster } from '../../test-support/redis-cluster.js';
 import { TestRedis } from '../../test-support/redis-server.js';
 import { ServiceProcess, TEST_TOKEN } from '../../test-support/services.js';
@@ -50,7 +50,7 @@ beforeAll(async () => {
   for (const region of REGIONS) {
     if (region === 'c') clusterC = await TestRedisCluster.start();
     else redis[region] = await TestRedis.start();
-    ports[region] = await freePort();
+    ports[region] = await reservePort();
   }
   await Promise.all(
     REGIONS.map(async (region) => {
