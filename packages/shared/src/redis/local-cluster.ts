@@ -1,17 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort } from '../server/ports.js';
+import { reserveClusterNodePort } from '../server/ports.js';
 import { openRedis, type RedisClient, slotOf } from './index.js';
 
 const run = promisify(execFile);
-
-/** The cluster bus of a node listens on its port + 10000 (Redis's fixed offset). */
-const BUS_OFFSET = 10_000;
 
 /**
  * A private Redis Cluster on this machine, for tests and benchmarks (`@ovation/shared/local-redis-cluster`):
@@ -270,31 +266,15 @@ async function clusterSlots(probe: Redis): Promise<Array<[number, number, [strin
   return (await probe.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
 }
 
-/** `count` distinct free ports whose cluster bus ports (+10000) are free too. */
+/**
+ * `count` distinct free ports whose cluster bus ports (+10000) are free too, both below the
+ * ephemeral range (reserveClusterNodePort): a node restarted on its port must find it free, and
+ * one from the ephemeral range can be taken meanwhile as an outgoing connection's source port.
+ */
 export async function clusterPorts(count: number): Promise<number[]> {
   const ports: number[] = [];
-  while (ports.length < count) {
-    const port = await freePortWithBus();
-    if (!ports.includes(port)) ports.push(port);
-  }
+  while (ports.length < count) ports.push(await reserveClusterNodePort());
   return ports;
-}
-
-/** A free port whose cluster bus port (+10000) is free too. */
-async function freePortWithBus(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = await freePort();
-    if (port + BUS_OFFSET <= 65535 && (await portFree(port + BUS_OFFSET))) return port;
-  }
-  throw new Error('no free port with a free cluster bus port');
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /**

@@ -22,38 +22,50 @@ export function freePort(): Promise<number> {
  * range, picked at random (parallel runs rarely meet), each checked free and never handed out
  * twice by this process.
  */
-const LOW = 20_000;
-const HIGH = 32_000;
-/** Where Linux's default ephemeral range starts. */
-const EPHEMERAL_FROM = 32_768;
+/*
+ * Below the ephemeral range (from 32,768), laid out so no two kinds meet:
+ *   2,000-11,999   Redis Cluster node ports (their bus: +10,000, 12,000-21,999)
+ *   22,000-31,999  every other reserved port
+ * and each cut into POOL_SLICES slices: concurrent vitest workers (VITEST_POOL_ID: no two files
+ * run at once under one id) draw from their own slice, so a port one worker freed for a restart
+ * (a whole cluster stopped and started again) is not taken by another worker meanwhile.
+ */
+const CLUSTER_FROM = 2_000;
+const OTHER_FROM = 22_000;
+const SPAN = 10_000;
+const POOL_SLICES = 8;
+const BUS_OFFSET = 10_000;
+const slice = Number(process.env.VITEST_POOL_ID ?? 0) % POOL_SLICES;
+const SLICE = SPAN / POOL_SLICES;
 const handedOut = new Set<number>();
+
+/** A random port of this process's slice of [from, from + SPAN). */
+function candidate(from: number): number {
+  return from + slice * SLICE + Math.floor(Math.random() * SLICE);
+}
 
 /** A free port below the ephemeral range, for a process that will listen on it later. */
 export async function reservePort(): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
+    const port = candidate(OTHER_FROM);
     if (handedOut.has(port) || !(await isFree(port))) continue;
     handedOut.add(port);
     return port;
   }
-  throw new Error(`no free port between ${LOW} and ${HIGH}`);
+  throw new Error(`no free port in slice ${slice} from ${OTHER_FROM}`);
 }
 
-/** Redis Cluster's bus listens on a node's port + 10000. */
-const BUS_OFFSET = 10_000;
-
-/** A port for a Redis Cluster node whose bus port is free too and below the ephemeral range as well. */
+/** A port for a Redis Cluster node whose bus port (+10000) is free too, both below the ephemeral range. */
 export async function reserveClusterNodePort(): Promise<number> {
-  const high = EPHEMERAL_FROM - BUS_OFFSET;
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = LOW + Math.floor(Math.random() * (high - LOW));
+    const port = candidate(CLUSTER_FROM);
     const bus = port + BUS_OFFSET;
     if (handedOut.has(port) || handedOut.has(bus) || !(await isFree(port)) || !(await isFree(bus))) continue;
     handedOut.add(port);
     handedOut.add(bus);
     return port;
   }
-  throw new Error(`no free port pair (port, port + ${BUS_OFFSET}) between ${LOW} and ${high}`);
+  throw new Error(`no free port pair (port, port + ${BUS_OFFSET}) in slice ${slice} from ${CLUSTER_FROM}`);
 }
 
 function isFree(port: number): Promise<boolean> {
