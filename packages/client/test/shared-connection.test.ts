@@ -81,6 +81,21 @@ function openTab(topics: string[], types: string[] = [], fetch?: Fetch): Tab {
   return tab;
 }
 
+type RecordedTimer = { fn: () => void; ms: number; cleared: boolean };
+/** A hub client's timers that only record what was set (a test fires them by hand). */
+function recordTimers(timers: RecordedTimer[]) {
+  return {
+    setTimeout: (fn: () => void, ms: number) => {
+      const timer = { fn, ms, cleared: false };
+      timers.push(timer);
+      return timer;
+    },
+    clearTimeout: (timer: unknown) => {
+      if (timer) (timer as RecordedTimer).cleared = true;
+    },
+  };
+}
+
 const ids = (tab: Tab) => tab.events.map((e) => e.id);
 
 /** A tab gone without a word (crashed, discarded): the browser drops its channel and its locks. */
@@ -531,7 +546,7 @@ describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
 
 describe('SharedHub: token retries, resume points, node', () => {
   function hubWith(tokenSource: TopicsTokenSource, extra: Partial<ConstructorParameters<typeof SharedHub>[0]> = {}) {
-    const timers: Array<{ fn: () => void; ms: number; cleared: boolean }> = [];
+    const timers: RecordedTimer[] = [];
     const made: Array<RealtimeClientOptions<UntypedEvents>> = [];
     const hub = new SharedHub({
       ...extra,
@@ -540,14 +555,7 @@ describe('SharedHub: token retries, resume points, node', () => {
       token: tokenSource,
       client: {
         random: () => 1,
-        setTimeout: (fn, ms) => {
-          const timer = { fn, ms, cleared: false };
-          timers.push(timer);
-          return timer;
-        },
-        clearTimeout: (timer) => {
-          if (timer) (timer as { cleared: boolean }).cleared = true;
-        },
+        ...recordTimers(timers),
       },
       createClient: (options) => {
         made.push(options);
@@ -655,20 +663,13 @@ describe('SharedHub: token retries, resume points, node', () => {
 
   it("a worker's hub beats every WORKER_HEARTBEAT_MS until it stops", async () => {
     const sent: string[] = [];
-    const timers: Array<{ fn: () => void; ms: number; cleared: boolean }> = [];
+    const timers: RecordedTimer[] = [];
     const hub = new SharedHub({
       urls: ['http://a:1'],
       send: (message) => sent.push(message.t),
       heartbeatMs: WORKER_HEARTBEAT_MS,
       client: {
-        setTimeout: (fn, ms) => {
-          const timer = { fn, ms, cleared: false };
-          timers.push(timer);
-          return timer;
-        },
-        clearTimeout: (timer) => {
-          if (timer) (timer as { cleared: boolean }).cleared = true;
-        },
+        ...recordTimers(timers),
       },
     });
     const pending = () => timers.filter((t) => !t.cleared);

@@ -8,7 +8,7 @@ import {
   type TPublishEvent,
   type TRelayWireEvent,
 } from '@ovation/shared';
-import { activeSpanContext, inSpan, tracingOn } from '@ovation/shared/server';
+import { activeSpanContext, inSpan } from '@ovation/shared/server';
 import { type DispatcherMetrics, eventTypeLabel, timed } from '../metrics.js';
 import type { NodeInfo } from '../registry/registry.js';
 import type { StoreRecovery } from '../store-recovery.js';
@@ -152,7 +152,7 @@ export function createPublisher(deps: {
     try {
       const round = () => log.accept(appends, request && { ...request, order: list.map((group) => group.indexes) });
       accepted = await timed(metrics, 'accept', () =>
-        tracingOn() ? inSpan('accept', round, { attributes: { 'ovation.topics': appends.length } }) : round(),
+        inSpan('accept', round, { attributes: { 'ovation.topics': appends.length } }),
       );
     } catch (error) {
       throw new AppError('UNAVAILABLE', 'topic log unavailable; retry', { cause: error });

@@ -6,7 +6,7 @@ import {
   parseWith,
   type TPublishEvent,
 } from '@ovation/shared';
-import { contextFrom, type InternalAuth, inSpan, SpanKind, tracingOn } from '@ovation/shared/server';
+import { contextFrom, type InternalAuth, inSpan, SpanKind } from '@ovation/shared/server';
 import type { FastifyInstance } from 'fastify';
 import type { Publisher } from '../fanout/publisher.js';
 
@@ -18,15 +18,12 @@ export function publishRoutes(app: FastifyInstance, deps: { publisher: Publisher
   app.post('/publish', { onRequest: deps.auth }, async (request, reply) => {
     const key = idempotencyKey(request.headers['idempotency-key']);
     const events = parseEvents(request.body);
-    const publish = () => deps.publisher.publish(events, { key });
     // Traced: a span continuing the caller's trace (its `traceparent`), the accept under it.
-    const ids = tracingOn()
-      ? await inSpan('POST /publish', publish, {
-          kind: SpanKind.SERVER,
-          parent: contextFrom(request.headers),
-          attributes: { 'ovation.events': events.length, 'ovation.topic': events[0]?.topic ?? '' },
-        })
-      : await publish();
+    const ids = await inSpan('POST /publish', () => deps.publisher.publish(events, { key }), {
+      kind: SpanKind.SERVER,
+      parent: contextFrom(request.headers),
+      attributes: { 'ovation.events': events.length, 'ovation.topic': events[0]?.topic ?? '' },
+    });
     return reply.code(202).send({ ids });
   });
 }

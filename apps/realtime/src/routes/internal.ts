@@ -1,5 +1,5 @@
 import { DeliverBatchSchema, parseWith } from '@ovation/shared';
-import { contextFrom, type InternalAuth, inSpan, SpanKind, tracingOn } from '@ovation/shared/server';
+import { contextFrom, type InternalAuth, inSpan, SpanKind } from '@ovation/shared/server';
 import type { FastifyInstance } from 'fastify';
 import type { FanoutScheduler } from '../fanout/scheduler.js';
 
@@ -7,14 +7,12 @@ import type { FanoutScheduler } from '../fanout/scheduler.js';
 export function internalRoutes(app: FastifyInstance, deps: { fanout: FanoutScheduler; auth: InternalAuth }) {
   app.post('/internal/deliver', { onRequest: deps.auth, bodyLimit: 16 * 1024 * 1024 }, async (request, reply) => {
     const batch = parseWith(DeliverBatchSchema, request.body);
-    if (tracingOn()) {
-      // Traced: the dispatcher's delivery span (its `traceparent`) continues here.
-      await inSpan('POST /internal/deliver', async () => deps.fanout.enqueue(batch.events), {
-        kind: SpanKind.SERVER,
-        parent: contextFrom(request.headers),
-        attributes: { 'ovation.events': batch.events.length },
-      });
-    } else deps.fanout.enqueue(batch.events);
+    // Traced: the dispatcher's delivery span (its `traceparent`) continues here.
+    await inSpan('POST /internal/deliver', async () => deps.fanout.enqueue(batch.events), {
+      kind: SpanKind.SERVER,
+      parent: contextFrom(request.headers),
+      attributes: { 'ovation.events': batch.events.length },
+    });
     return reply.code(204).send();
   });
 }

@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
   type Link,
   propagation,
   ROOT_CONTEXT,
@@ -116,15 +117,20 @@ export function activeSpanContext(): SpanContext | undefined {
   return tracingOn() ? trace.getActiveSpan()?.spanContext() : undefined;
 }
 
+/** What `work` gets with tracing off: a span that records nothing (one for the process). */
+const NOT_RECORDING: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 /**
  * Runs `work` in a span `name`, child of `parent` (default: the active context), active for
- * what `work` calls; the span ends when it settles, and an error marks it failed.
+ * what `work` calls; the span ends when it settles, and an error marks it failed. Tracing off,
+ * `work` just runs.
  */
 export async function inSpan<T>(
   name: string,
   work: (span: Span) => Promise<T>,
   options: { kind?: SpanKind; parent?: Context; links?: Link[]; attributes?: Attributes } = {},
 ): Promise<T> {
+  if (!tracingOn()) return work(NOT_RECORDING);
   const { kind = SpanKind.INTERNAL, parent = context.active(), links, attributes } = options;
   return tracer().startActiveSpan(
     name,
