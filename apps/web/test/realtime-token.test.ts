@@ -156,4 +156,19 @@ describe('GET /api/realtime-token', () => {
     const member = await signIn('Member');
     expect((await from('198.51.100.9', member.cookie)).status).toBe(200);
   });
+
+  it('mints at most 120 tokens a minute per signed-in user (each may read 63 videos), whatever the address', async () => {
+    const from = (address: string, cookie: string) =>
+      realtimeToken.GET(
+        req('/api/realtime-token?videoId=demo', { headers: { 'x-ovation-client-address': address }, cookie }),
+      );
+    const user = await signIn('Tabs');
+    const statuses: number[] = [];
+    for (let i = 0; i < 120; i++) statuses.push((await from(`198.51.100.${(i % 50) + 20}`, user.cookie)).status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(120);
+    const refused = await from('203.0.113.1', user.cookie);
+    await expectError(refused, 429, 'RATE_LIMITED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await from('203.0.113.1', (await signIn('Other')).cookie)).status).toBe(200);
+  });
 });

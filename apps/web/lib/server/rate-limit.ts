@@ -63,6 +63,11 @@ export const DEFAULT_BUDGETS = {
    * gets 300 a minute, and the nodes hold at most MAX_CONNECTIONS_PER_IP from the address anyway.
    */
   guestTokensPerAddress: { points: 300, seconds: 60 },
+  /**
+   * Connection tokens per signed-in user: each reads up to 63 videos (a browser's shared
+   * connection). Pages, tabs and renewals of one person stay far below it.
+   */
+  tokensPerUser: { points: 120, seconds: 60 },
 } satisfies Record<string, Budget>;
 
 /*
@@ -75,6 +80,7 @@ const BudgetEnvSchema = z.object({
   VIDEOS_PER_DAY_PER_USER: env.positiveInt(DEFAULT_BUDGETS.videosPerUser.points),
   VIDEOS_PER_DAY_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.videosPerAddress.points),
   GUEST_TOKENS_PER_MINUTE_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.guestTokensPerAddress.points),
+  TOKENS_PER_MINUTE_PER_USER: env.positiveInt(DEFAULT_BUDGETS.tokensPerUser.points),
 });
 
 export function budgetsFromEnv(source: Record<string, string | undefined> = process.env): typeof DEFAULT_BUDGETS {
@@ -84,6 +90,7 @@ export function budgetsFromEnv(source: Record<string, string | undefined> = proc
     videosPerUser: { points: parsed.VIDEOS_PER_DAY_PER_USER, seconds: 86_400 },
     videosPerAddress: { points: parsed.VIDEOS_PER_DAY_PER_ADDRESS, seconds: 86_400 },
     guestTokensPerAddress: { points: parsed.GUEST_TOKENS_PER_MINUTE_PER_ADDRESS, seconds: 60 },
+    tokensPerUser: { points: parsed.TOKENS_PER_MINUTE_PER_USER, seconds: 60 },
   };
 }
 
@@ -102,6 +109,7 @@ export class RateLimits {
   private readonly videos: RateLimiterAbstract;
   private readonly videosByAddress: RateLimiterAbstract;
   private readonly guestTokensByAddress: RateLimiterAbstract;
+  private readonly tokensByUser: RateLimiterAbstract;
 
   constructor(options: RateLimitOptions) {
     const budgets = { ...budgetsFromEnv(), ...options.budgets };
@@ -131,11 +139,17 @@ export class RateLimits {
     this.videos = make('videos', budgets.videosPerUser);
     this.videosByAddress = make('videos-ip', budgets.videosPerAddress);
     this.guestTokensByAddress = make('guest-tokens-ip', budgets.guestTokensPerAddress);
+    this.tokensByUser = make('tokens', budgets.tokensPerUser);
   }
 
   /** A connection token for a guest (GET /api/realtime-token, a page rendered without a session). */
   guestToken(address: string): Promise<void> {
     return consumeForAddress(this.guestTokensByAddress, address, 1, 'viewer connections from your network');
+  }
+
+  /** A connection token for a signed-in user. */
+  userToken(userId: string): Promise<void> {
+    return consume(this.tokensByUser, userId, 1, 'connection tokens');
   }
 
   /** Likes cost one point per tap (a batch of `count` taps costs `count`), per user and per address. */

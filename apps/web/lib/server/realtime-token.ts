@@ -38,14 +38,16 @@ function signer(): ConnectTokens {
 
 /**
  * A token for `user` (or a new guest from `address`: guests are bounded per address, 429 beyond,
- * since each one counts as a viewer).
+ * since each one counts as a viewer; a user's tokens per user, each reading up to 63 videos).
  */
 export async function realtimeToken(
   user: TUser | undefined,
   address: string,
   videoId?: string | readonly string[],
 ): Promise<TRealtimeTokenResponse> {
-  if (user === undefined) await context().limits.guestToken(address);
+  const { limits } = context();
+  if (user === undefined) await limits.guestToken(address);
+  else await limits.userToken(user.id);
   const topics = [VIDEOS_TOPIC];
   const observe: string[] = [];
   const grant = (video: { id: string; ownerId: string }) => {
