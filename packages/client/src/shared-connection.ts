@@ -19,6 +19,7 @@ import {
   versionedName,
 } from './shared-protocol.js';
 import { tokenForTopics } from './token.js';
+import { foldTopicState, snapshotEvent, type TopicState } from './topic-state.js';
 import type { EventEnvelope, UntypedEvents } from './wire.js';
 
 /*
@@ -116,6 +117,8 @@ export class SharedRealtimeConnection {
   private readonly subscriptions = new Set<Subscription>();
   private readonly lastIds = new Map<string, string>();
   private readonly seen = new Map<string, Set<string>>();
+  /** The state of each topic this tab follows (see topic-state.ts): for its subscribers that join late. */
+  private readonly states = new Map<string, TopicState>();
   /** The topics the hub refuses, as it last said. */
   private refused = new Map<string, RefusedReason>();
   private status: { status: ClientStatus; node?: string | undefined } = { status: 'connecting' };
@@ -167,15 +170,27 @@ export class SharedRealtimeConnection {
    */
   subscribe(topics: readonly string[], subscriber: SharedSubscriber, types: readonly string[] = []): () => void {
     const subscription: Subscription = { topics: new Set(topics), types, subscriber };
+    const followed = this.followedTopics();
     this.subscriptions.add(subscription);
     subscriber.onStatus?.(this.status.status, this.status.node);
     for (const topic of subscription.topics) {
       const reason = this.refused.get(topic);
       if (reason) subscriber.onRefused?.(topic, reason);
+      // A topic this tab follows already: its state from here (the hub hands over only topics
+      // new to the tab).
+      const id = this.lastIds.get(topic);
+      const state =
+        followed.has(topic) && id !== undefined
+          ? snapshotEvent(topic, id, this.states.get(topic), this.now())
+          : undefined;
+      if (state && wants(subscription, state)) subscriber.onEvent(state);
     }
     this.sendWant();
     return () => {
-      if (this.subscriptions.delete(subscription)) this.sendWant();
+      if (!this.subscriptions.delete(subscription)) return;
+      const still = this.followedTopics();
+      for (const topic of subscription.topics) if (!still.has(topic)) this.states.delete(topic);
+      this.sendWant();
     };
   }
 
@@ -413,6 +428,7 @@ export class SharedRealtimeConnection {
         break;
       case 'resync':
         this.lastIds.delete(message.topic);
+        this.states.delete(message.topic);
         for (const { topics, subscriber } of this.subscriptions) {
           if (topics.has(message.topic)) subscriber.onResync?.(message.topic);
         }
@@ -420,6 +436,17 @@ export class SharedRealtimeConnection {
       case 'event':
         this.deliver(message.event);
         break;
+      case 'state': {
+        // Not an event of the stream (its id is one this tab may have seen): not deduplicated.
+        const { event } = message;
+        if (message.tab !== this.tabId || !this.followedTopics().has(event.topic)) break;
+        this.states.set(event.topic, foldTopicState(this.states.get(event.topic), event) ?? {});
+        for (const subscription of this.subscriptions) {
+          if (subscription.topics.has(event.topic) && wants(subscription, event))
+            subscription.subscriber.onEvent(event);
+        }
+        break;
+      }
       case 'points':
         // The hub saw every event any tab saw: its points are the newest this tab can know.
         for (const [topic, id] of Object.entries(asLastIds(message.lastIds) ?? {})) this.lastIds.set(topic, id);
@@ -445,20 +472,29 @@ export class SharedRealtimeConnection {
     seen.add(event.id);
     if (seen.size > SEEN_PER_TOPIC) seen.delete(seen.values().next().value as string);
     this.lastIds.set(event.topic, event.id);
-    for (const { topics, types, subscriber } of this.subscriptions) {
-      if (!topics.has(event.topic)) continue;
-      if (types.length > 0 && !types.includes(event.type)) continue;
-      subscriber.onEvent(event);
+    let followed = false;
+    for (const subscription of this.subscriptions) {
+      if (!subscription.topics.has(event.topic)) continue;
+      followed = true;
+      if (wants(subscription, event)) subscription.subscriber.onEvent(event);
     }
+    // Only the topics this tab follows (a leader's channel carries every tab's).
+    if (!followed) return;
+    const state = foldTopicState(this.states.get(event.topic), event);
+    if (state) this.states.set(event.topic, state);
+  }
+
+  /** The topics this tab's subscriptions want. */
+  private followedTopics(): Set<string> {
+    const topics = new Set<string>();
+    for (const subscription of this.subscriptions) for (const topic of subscription.topics) topics.add(topic);
+    return topics;
   }
 
   private want(): Extract<TabMessage, { t: 'want' }> {
-    const topics = new Set<string>();
+    const topics = this.followedTopics();
     const types = new Set<string>();
-    for (const subscription of this.subscriptions) {
-      for (const topic of subscription.topics) topics.add(topic);
-      for (const type of subscription.types) types.add(type);
-    }
+    for (const subscription of this.subscriptions) for (const type of subscription.types) types.add(type);
     return {
       v: SHARED_PROTOCOL_VERSION,
       t: 'want',
@@ -491,6 +527,11 @@ export class SharedRealtimeConnection {
       else this.hub.bye(message.tab);
     } else this.channel?.postMessage(message);
   }
+}
+
+/** The subscription takes events of this type (no types: Ovation's, all of them). */
+function wants(subscription: Subscription, event: EventEnvelope): boolean {
+  return subscription.types.length === 0 || subscription.types.includes(event.type);
 }
 
 const connections = new Map<string, SharedRealtimeConnection>();

@@ -18,6 +18,7 @@ import {
   topicProblem,
   versionedName,
 } from './shared-protocol.js';
+import { foldTopicState, snapshotEvent, type TopicState } from './topic-state.js';
 import type { EventEnvelope, UntypedEvents } from './wire.js';
 
 export type { HubConfig, HubMessage, RefusedReason, TabMessage } from './shared-protocol.js';
@@ -28,6 +29,7 @@ export type { HubConfig, HubMessage, RefusedReason, TabMessage } from './shared-
  *   tab ─ want {topics, types, lastIds} ─▶ ┌──────────── hub ────────────┐ ─ /connect ─▶ node
  *   tab ─ bye ───────────────────────────▶ │ union of the tabs' topics   │
  *   tabs ◀─ event / status / resync ────── │ last id of each topic       │ ◀─ events ── node
+ *   new tab ◀─ state (a snapshot) ──────── │ state of each topic         │
  *                                           └─────────────────────────────┘
  *
  * A tab says the whole set it wants each time (idempotent: a new leader asks every tab again and
@@ -100,6 +102,8 @@ const TOKEN_RETRY_MAX_MS = 60_000;
 export class SharedHub {
   private readonly wants = new Map<string, { topics: Set<string>; types: Set<string> }>();
   private readonly lastIds = new Map<string, string>();
+  /** What each carried topic's events say its state is (see topic-state.ts): for tabs that join late. */
+  private readonly states = new Map<string, TopicState>();
   private client: HubClient | undefined;
   /** The topics and types the current client was asked for. */
   private topics = new Set<string>();
@@ -144,8 +148,6 @@ export class SharedHub {
     for (const [topic, id] of Object.entries(message.lastIds)) {
       if (!this.lastIds.has(topic)) this.lastIds.set(topic, id);
     }
-    // A topic the stream carries already gets no snapshot for this tab: the tab loads the topic's
-    // state itself (a snapshot kept here would be stale: counts change by events after it).
     if (!this.wants.has(message.tab)) this.o.watch?.(message.tab, () => this.bye(message.tab));
     const topics = new Set(message.topics);
     const types = new Set(message.types);
@@ -157,6 +159,9 @@ export class SharedHub {
     // The resume point of every topic carried: a tab that joined a quiet topic has one too, and
     // resumes from it if it becomes the hub (else a comment published meanwhile would be lost).
     this.sendPoints();
+    // A topic the stream carries already gets no snapshot from the node for this tab: the hub's
+    // state of it instead (else a count changed before the tab joined would stay missing there).
+    for (const topic of topics) if (!before?.topics.has(topic)) this.handOver(message.tab, topic);
     // A heartbeat (the same wants again) changes nothing.
     if (before && sameSet(before.topics, topics) && sameSet(before.types, types)) return;
     this.reconcile();
@@ -204,6 +209,13 @@ export class SharedHub {
   private sendPoints(): void {
     const points = this.currentPoints();
     if (points.size > 0) this.send({ t: 'points', lastIds: Object.fromEntries(points) });
+  }
+
+  private handOver(tab: string, topic: string): void {
+    const id = this.lastIds.get(topic);
+    if (!this.topics.has(topic) || id === undefined) return;
+    const event = snapshotEvent(topic, id, this.states.get(topic), (this.o.client?.now ?? Date.now)());
+    if (event) this.send({ t: 'state', tab, event });
   }
 
   private reconcile(): void {
@@ -320,8 +332,11 @@ export class SharedHub {
     if (this.stopped) return;
     const { topics, types, refused } = this.union();
     const removed = [...this.topics].filter((t) => !topics.has(t));
-    // A topic no tab wants any more: its resume point goes too.
-    for (const topic of removed) this.lastIds.delete(topic);
+    // A topic no tab wants any more: its resume point and state go too.
+    for (const topic of removed) {
+      this.lastIds.delete(topic);
+      this.states.delete(topic);
+    }
     if (topics.size === 0) {
       this.client?.stop();
       this.client = undefined;
@@ -399,6 +414,7 @@ export class SharedHub {
       onResync: (topic) => {
         if (this.client !== made) return;
         this.lastIds.delete(topic);
+        this.states.delete(topic);
         this.send({ t: 'resync', topic });
       },
     };
@@ -410,6 +426,8 @@ export class SharedHub {
   private deliver(event: EventEnvelope): void {
     if (!this.topics.has(event.topic)) return;
     this.lastIds.set(event.topic, event.id);
+    const state = foldTopicState(this.states.get(event.topic), event);
+    if (state) this.states.set(event.topic, state);
     this.send({ t: 'event', event });
   }
 }

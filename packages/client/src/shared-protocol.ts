@@ -83,6 +83,12 @@ export type HubMessage =
   | { v: typeof SHARED_PROTOCOL_VERSION; t: 'resync'; topic: string }
   /** The hub's resume point of each topic it carries: a tab that becomes the hub starts from them. */
   | { v: typeof SHARED_PROTOCOL_VERSION; t: 'points'; lastIds: Record<string, string> }
+  /**
+   * A topic's state (a `snapshot` event, see topic-state.ts) for the one tab that just asked for a
+   * topic the stream carried already: the node sends no snapshot for it, and the tab's own load of
+   * the topic may have missed the events before it joined. Other tabs ignore it.
+   */
+  | { v: typeof SHARED_PROTOCOL_VERSION; t: 'state'; tab: string; event: EventEnvelope }
   /** Every topic the hub will not carry now, and why (their tabs are told, the others carry on). */
   | { v: typeof SHARED_PROTOCOL_VERSION; t: 'refused'; topics: Record<string, RefusedReason> }
   /**
@@ -192,6 +198,13 @@ export function asHubMessage(value: unknown): HubMessage | undefined {
         : undefined;
     case 'beat':
       return { v, t: 'beat' };
+    case 'state': {
+      const event = asEnvelopeValue(value.event);
+      if (typeof value.tab !== 'string' || !TAB_ID_PATTERN.test(value.tab)) return undefined;
+      return event && event.type === 'snapshot' && topicProblem(event.topic) === undefined && isEventId(event.id)
+        ? { v, t: 'state', tab: value.tab, event }
+        : undefined;
+    }
     case 'points': {
       const lastIds = asLastIds(value.lastIds);
       return lastIds ? { v, t: 'points', lastIds } : undefined;

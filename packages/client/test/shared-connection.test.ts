@@ -240,20 +240,52 @@ describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
     expect(latest().params.get('topics')).toBe('video:v1');
   });
 
-  it('a tab joining a topic the stream has gets its events from then on, and no stale snapshot', async () => {
+  it("a tab joining a topic the stream has is handed the topic's state as of now (a snapshot only for it), then its events", async () => {
     const a = openTab(['video:v1']);
     await settle();
     connect(latest());
-    emit(latest(), envelope('video:v1', 's1', 'snapshot', { viewers: 0, likes: 1 }));
+    emit(latest(), envelope('video:v1', 's1', 'snapshot', { viewers: 0, likes: 1, status: 'live' }));
     emit(latest(), envelope('video:v1', 'w1', 'viewers', { count: 1 }));
+    emit(latest(), envelope('video:v1', 'k1', 'like', { count: 2, total: 3 }));
+    emit(latest(), envelope('video:v1', 'k2', 'like', { count: 4 }));
     await settle();
     const b = openTab(['video:v1']);
     await settle();
     emit(latest(), envelope('video:v1', 'c1'));
     await settle();
-    expect(ids(a)).toEqual(['s1', 'w1', 'c1']);
-    expect(ids(b)).toEqual(['c1']);
+    expect(ids(a)).toEqual(['s1', 'w1', 'k1', 'k2', 'c1']);
+    // The count and total changed after the node's snapshot: b gets them as they are now, as of k2.
+    expect(b.events.map(({ id, type, data }) => ({ id, type, data }))).toEqual([
+      { id: 'k2', type: 'snapshot', data: { viewers: 1, likes: 7, status: 'live' } },
+      { id: 'c1', type: 'comment', data: { id: 'c1' } },
+    ]);
     expect(FakeSource.all).toHaveLength(1);
+
+    // A second subscriber in b's tab: the tab hands it the state itself (b's wants did not change).
+    const later: EventEnvelope[] = [];
+    b.connection.subscribe(['video:v1'], { onEvent: (event) => later.push(event) });
+    expect(later.map(({ id, type, data }) => ({ id, type, data }))).toEqual([
+      { id: 'c1', type: 'snapshot', data: { viewers: 1, likes: 7, status: 'live' } },
+    ]);
+  });
+
+  it('no state is handed over before the node has told it, nor after a resync until its next snapshot', async () => {
+    const a = openTab(['video:v1']);
+    await settle();
+    connect(latest());
+    // A count alone (no like total yet): nothing to hand over.
+    emit(latest(), envelope('video:v1', 'w1', 'viewers', { count: 2 }));
+    await settle();
+    const b = openTab(['video:v1']);
+    await settle();
+    expect(b.events).toEqual([]);
+    emit(latest(), envelope('video:v1', 's1', 'snapshot', { viewers: 2, likes: 5 }));
+    latest().emit('resync', { topic: 'video:v1', reason: 'too_old' });
+    await settle();
+    const c = openTab(['video:v1']);
+    await settle();
+    expect(c.events).toEqual([]);
+    expect(ids(a)).toEqual(['w1', 's1']);
   });
 
   it("a resync reaches the topic's tabs, and a tab's types filter what it is handed", async () => {
@@ -449,7 +481,8 @@ describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
     await settle();
     const b = openTab(['video:v1']);
     await settle();
-    expect(ids(b)).toEqual([]);
+    // Handed the hub's state (a snapshot as of s1), no event of the stream.
+    expect(b.events.map((e) => [e.type, e.id])).toEqual([['snapshot', 's1']]);
     a.leave();
     await settle();
     expect(b.connection.isLeader).toBe(true);

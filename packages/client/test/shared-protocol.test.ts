@@ -73,6 +73,17 @@ describe('the shared connection protocol', () => {
       t: 'refused',
       topics: { 'video:x': 'invalid' },
     });
+    const snapshot = { id: 'e', topic: 'video:a', type: 'snapshot', data: { viewers: 1, likes: 2 }, ts: 1 };
+    expect(asHubMessage({ v, t: 'state', tab: 't1', event: snapshot })).toEqual({
+      v,
+      t: 'state',
+      tab: 't1',
+      event: snapshot,
+    });
+    // Only a snapshot, for a well-formed tab.
+    expect(asHubMessage({ v, t: 'state', tab: 't1', event: { ...snapshot, type: 'comment' } })).toBeUndefined();
+    expect(asHubMessage({ v, t: 'state', tab: 'a b', event: snapshot })).toBeUndefined();
+    expect(asHubMessage({ v, t: 'state', event: snapshot })).toBeUndefined();
     expect(asHubMessage({ v, t: 'leader' })).toBeUndefined();
     expect(asHubMessage(undefined)).toBeUndefined();
   });

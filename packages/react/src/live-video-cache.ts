@@ -29,50 +29,54 @@ export const MAX_CACHED_COMMENTS = 200;
  * or resuming) update the video. Nothing is created: an entry not loaded yet stays unloaded.
  */
 export function applyLiveVideoEvent(queryClient: QueryClient, videoId: string, event: TypedEvent<OvationEvents>): void {
-  const updateVideo = (change: (video: Video) => Video) =>
-    queryClient.setQueryData<VideoData>(liveVideoKeys.video(videoId), (old) =>
-      old ? { video: change(old.video) } : old,
+  if (event.type === 'comment' || event.type === 'comment_deleted') {
+    queryClient.setQueryData<CommentsData>(liveVideoKeys.comments(videoId), (old) =>
+      old ? commentsAfter(old, event) : event.type === 'comment' ? { comments: [event.data] } : old,
     );
+    return;
+  }
+  queryClient.setQueryData<VideoData>(liveVideoKeys.video(videoId), (old) => (old ? videoAfter(old, event) : old));
+}
+
+/** The video after one event of its topic (the same object when the event does not change it). */
+export function videoAfter(old: VideoData, event: TypedEvent<OvationEvents>): VideoData {
+  const v = old.video;
   switch (event.type) {
     case 'like': {
       const { count, total } = event.data;
-      updateVideo((v) => ({ ...v, likes: total !== undefined ? Math.max(total, v.likes) : v.likes + count }));
-      break;
+      return { video: { ...v, likes: total !== undefined ? Math.max(total, v.likes) : v.likes + count } };
     }
-    case 'comment': {
-      const comment = event.data;
-      queryClient.setQueryData<CommentsData>(liveVideoKeys.comments(videoId), (old) => {
-        const comments = old?.comments ?? [];
-        if (comments.some((c) => c.id === comment.id)) return old;
-        return { comments: [...comments, comment].slice(-MAX_CACHED_COMMENTS) };
-      });
-      break;
-    }
-    case 'comment_deleted':
-      queryClient.setQueryData<CommentsData>(liveVideoKeys.comments(videoId), (old) =>
-        old ? { comments: old.comments.filter((c) => c.id !== event.data.id) } : old,
-      );
-      break;
     case 'snapshot': {
       const { viewers, likes, status } = event.data;
-      updateVideo((v) => ({
-        ...v,
-        viewers,
-        likes: Math.max(likes, v.likes),
-        ...(status === 'live' || status === 'ended' ? { status } : {}),
-      }));
-      break;
+      return {
+        video: {
+          ...v,
+          viewers,
+          likes: Math.max(likes, v.likes),
+          ...(status === 'live' || status === 'ended' ? { status } : {}),
+        },
+      };
     }
     case 'viewers':
-      updateVideo((v) => ({ ...v, viewers: event.data.count }));
-      break;
-    case 'status':
-      if (event.data.status === 'live' || event.data.status === 'ended') {
-        const status = event.data.status;
-        updateVideo((v) => ({ ...v, status }));
-      }
-      break;
+      return { video: { ...v, viewers: event.data.count } };
+    case 'status': {
+      const { status } = event.data;
+      return status === 'live' || status === 'ended' ? { video: { ...v, status } } : old;
+    }
+    default:
+      return old;
   }
+}
+
+/** The comments after one event of the video's topic (the same object when it does not change them). */
+export function commentsAfter(old: CommentsData, event: TypedEvent<OvationEvents>): CommentsData {
+  if (event.type === 'comment') {
+    const comment = event.data;
+    if (old.comments.some((c) => c.id === comment.id)) return old;
+    return { comments: [...old.comments, comment].slice(-MAX_CACHED_COMMENTS) };
+  }
+  if (event.type === 'comment_deleted') return { comments: old.comments.filter((c) => c.id !== event.data.id) };
+  return old;
 }
 
 /** After a `resync` (the stream could not replay what was missed): the video's state is reloaded. */

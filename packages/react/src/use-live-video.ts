@@ -10,6 +10,7 @@ import {
 } from '@ovation/client';
 import { type UseQueryResult, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
+import { commentsWithEvents, EventsDuringLoads, videoWithEvents } from './events-during-load.js';
 import {
   applyLiveVideoEvent,
   type CommentsData,
@@ -55,11 +56,21 @@ export interface LiveVideo {
 /**
  * A video as it happens: loads it and its comments with react-query, then keeps them current from
  * the video's topic with setQueryData (see applyLiveVideoEvent), and reloads both after a resync.
+ * A load's answer has the events heard while it ran laid over it (see events-during-load.ts).
  */
 export function useLiveVideo(videoId: string, options: UseLiveVideoOptions): LiveVideo {
   const queryClient = useQueryClient();
-  const video = useQuery({ queryKey: liveVideoKeys.video(videoId), queryFn: options.load.video });
-  const comments = useQuery({ queryKey: liveVideoKeys.comments(videoId), queryFn: options.load.comments });
+  const during = useRef<{ videoId: string; events: EventsDuringLoads } | undefined>(undefined);
+  if (during.current?.videoId !== videoId) during.current = { videoId, events: new EventsDuringLoads() };
+  const loads = during.current.events;
+  const video = useQuery({
+    queryKey: liveVideoKeys.video(videoId),
+    queryFn: () => loads.load(options.load.video, videoWithEvents),
+  });
+  const comments = useQuery({
+    queryKey: liveVideoKeys.comments(videoId),
+    queryFn: () => loads.load(options.load.comments, commentsWithEvents),
+  });
   const connection = useTopic<OvationEvents>(videoTopic(videoId), {
     urls: options.urls,
     token: options.token,
@@ -71,6 +82,7 @@ export function useLiveVideo(videoId: string, options: UseLiveVideoOptions): Liv
     shared: options.shared,
     sharedToken: options.sharedToken,
     onEvent: (event) => {
+      loads.heard(event);
       applyLiveVideoEvent(queryClient, videoId, event);
       if (event.type === 'like' && options.onLikes) {
         const me = options.ownUserId?.();
@@ -82,10 +94,10 @@ export function useLiveVideo(videoId: string, options: UseLiveVideoOptions): Liv
     },
     onResync: () => reloadLiveVideo(queryClient, videoId),
   });
-  // On a shared connection a topic another tab's hook carries already gets no snapshot: what
-  // was loaded before this hook subscribed (a viewers or comment event broadcast meanwhile) would
-  // stay missing. Loaded once more when the subscription first reports open: every event after
-  // that reaches this hook.
+  // On a shared connection a topic another tab's hook carries already brings this hook its
+  // counts (the hub's state of the topic) but not the comments posted between this hook's first
+  // load and its subscription. Loaded once more when the subscription first reports open: every
+  // event after that reaches this hook (and the events during the load are laid over it).
   const reloadedFor = useRef<string | undefined>(undefined);
   const sharedOpen = connection.shared === true && connection.status === 'open';
   useEffect(() => {

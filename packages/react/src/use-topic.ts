@@ -22,8 +22,9 @@ export interface TopicConnection {
   /** The realtime node in use. */
   node?: string | undefined;
   /**
-   * On the connection the origin's tabs share: a topic it carried already sends this hook no
-   * snapshot, so state loaded before the hook subscribed may lack what changed meanwhile.
+   * On the connection the origin's tabs share: a topic it carried already sends this hook the
+   * topic's state (a `snapshot`: counts, total, status) but not the events before it subscribed,
+   * so state loaded before then may lack what was published meanwhile (a comment).
    */
   shared?: true | undefined;
 }

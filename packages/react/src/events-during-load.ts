@@ -1,0 +1,75 @@
+import { foldTopicState, type OvationEvents, type TopicState, type TypedEvent } from '@ovation/client';
+import { type CommentsData, commentsAfter, type VideoData } from './live-video-cache.js';
+
+/*
+ * A load of the video or its comments answers with what the server read at some moment while it
+ * was under way; the stream's events meanwhile were written into the cache already, and the answer
+ * lands on top of them. Without care it would take them back: the viewer count falls back to the
+ * figure read before the viewer was counted (and stays there until the count changes again), a
+ * comment that arrived during the load disappears. So the events heard while a load is under way
+ * are kept, and each answer has those heard since it started laid over it.
+ */
+
+/** Events kept while loads are under way: a bound on memory for a stream busy during a slow load. */
+export const MAX_EVENTS_DURING_LOAD = 1_000;
+
+type Event = TypedEvent<OvationEvents>;
+
+export class EventsDuringLoads {
+  private events: Event[] = [];
+  /** The number of events heard before `events[0]` since loads were last all done. */
+  private dropped = 0;
+  private loads = 0;
+
+  /** An event the hook applied to the cache (kept only while a load is under way). */
+  heard(event: Event): void {
+    if (this.loads === 0) return;
+    this.events.push(event);
+    if (this.events.length > MAX_EVENTS_DURING_LOAD) {
+      this.events.shift();
+      this.dropped += 1;
+    }
+  }
+
+  /** `load`'s answer with the events heard while it ran laid over it (see `over`). */
+  async load<T>(load: () => Promise<T>, over: (answer: T, events: readonly Event[]) => T): Promise<T> {
+    const start = this.dropped + this.events.length;
+    this.loads += 1;
+    try {
+      const answer = await load();
+      // Past the bound the oldest were dropped: what is kept is the newest.
+      return over(answer, this.events.slice(Math.max(0, start - this.dropped)));
+    } finally {
+      this.loads -= 1;
+      if (this.loads === 0) {
+        this.events = [];
+        this.dropped = 0;
+      }
+    }
+  }
+}
+
+/**
+ * The video as loaded, with what the events since say about its count, total and status. A like
+ * without a total is left out: the load may have counted it already.
+ */
+export function videoWithEvents(answer: VideoData, events: readonly Event[]): VideoData {
+  let state: TopicState | undefined;
+  for (const event of events) state = foldTopicState(state, event);
+  if (!state) return answer;
+  const video = answer.video;
+  const { viewers, likes, status } = state;
+  return {
+    video: {
+      ...video,
+      ...(viewers === undefined ? {} : { viewers }),
+      likes: Math.max(video.likes, likes ?? 0),
+      ...(status === 'live' || status === 'ended' ? { status } : {}),
+    },
+  };
+}
+
+/** The comments as loaded, with the comments posted and deleted since. */
+export function commentsWithEvents(answer: CommentsData, events: readonly Event[]): CommentsData {
+  return events.reduce(commentsAfter, answer);
+}
