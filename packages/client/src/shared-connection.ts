@@ -41,7 +41,7 @@ import type { EventEnvelope, UntypedEvents } from './wire.js';
  *   A closes → the browser releases its lock → B's request is granted → B starts a hub from the
  *   last ids it saw, announces `leader`, every tab says again what it wants, and the new stream
  *   resumes with lastEventId (the node replays the gap, or sends `resync`). Events seen twice
- *   across the handover are dropped per tab by id.
+ *   across the handover are dropped per tab by type and id.
  */
 
 export interface ChannelLike {
@@ -315,6 +315,8 @@ export class SharedRealtimeConnection {
     this.watchdogTimer = undefined;
     this.post({ v: SHARED_PROTOCOL_VERSION, t: 'bye', tab: this.tabId });
     this.joined = false;
+    // What happens while away is not heard: the state is told again after the return.
+    this.states.clear();
     this.hub?.stop();
     this.hub = undefined;
     this.abortWatches?.abort();
@@ -437,13 +439,18 @@ export class SharedRealtimeConnection {
         this.deliver(message.event);
         break;
       case 'state': {
-        // Not an event of the stream (its id is one this tab may have seen): not deduplicated.
+        // Not an event of the stream (its id is one this tab may have seen): not deduplicated. What
+        // the subscribers get is rebuilt from the checked fold, not the message's own data.
         const { event } = message;
         if (message.tab !== this.tabId || !this.followedTopics().has(event.topic)) break;
-        this.states.set(event.topic, foldTopicState(this.states.get(event.topic), event) ?? {});
+        const state = foldTopicState(this.states.get(event.topic), event);
+        const snapshot = snapshotEvent(event.topic, event.id, state, event.ts);
+        if (!state || !snapshot) break;
+        this.states.set(event.topic, state);
         for (const subscription of this.subscriptions) {
-          if (subscription.topics.has(event.topic) && wants(subscription, event))
-            subscription.subscriber.onEvent(event);
+          if (subscription.topics.has(event.topic) && wants(subscription, snapshot)) {
+            subscription.subscriber.onEvent(snapshot);
+          }
         }
         break;
       }
@@ -455,6 +462,7 @@ export class SharedRealtimeConnection {
         const before = this.refused;
         this.refused = new Map(Object.entries(message.topics));
         for (const [topic, reason] of this.refused) {
+          this.states.delete(topic);
           if (before.get(topic) === reason) continue;
           for (const { topics, subscriber } of this.subscriptions) {
             if (topics.has(topic)) subscriber.onRefused?.(topic, reason);
@@ -468,20 +476,19 @@ export class SharedRealtimeConnection {
   private deliver(event: EventEnvelope): void {
     const seen = this.seen.get(event.topic) ?? new Set<string>();
     this.seen.set(event.topic, seen);
-    if (seen.has(event.id)) return;
-    seen.add(event.id);
+    // By type and id: a node's gap repair sends a `like` and a `snapshot` under one id.
+    const key = `${event.type}:${event.id}`;
+    if (seen.has(key)) return;
+    seen.add(key);
     if (seen.size > SEEN_PER_TOPIC) seen.delete(seen.values().next().value as string);
     this.lastIds.set(event.topic, event.id);
-    let followed = false;
-    for (const subscription of this.subscriptions) {
-      if (!subscription.topics.has(event.topic)) continue;
-      followed = true;
-      if (wants(subscription, event)) subscription.subscriber.onEvent(event);
-    }
-    // Only the topics this tab follows (a leader's channel carries every tab's).
-    if (!followed) return;
+    const receivers = [...this.subscriptions].filter((subscription) => subscription.topics.has(event.topic));
+    // Only the topics this tab follows (a leader's channel carries every tab's); folded before the
+    // subscribers run, so one subscribing from its handler gets the state with this event in it.
+    if (receivers.length === 0) return;
     const state = foldTopicState(this.states.get(event.topic), event);
     if (state) this.states.set(event.topic, state);
+    for (const subscription of receivers) if (wants(subscription, event)) subscription.subscriber.onEvent(event);
   }
 
   /** The topics this tab's subscriptions want. */

@@ -112,6 +112,7 @@ export class SharedHub {
   private granted = new Set<string>();
   /** The topics refused as last told to the tabs (a key of the map, to tell only changes). */
   private refusedSent = '{}';
+  private refused: Record<string, RefusedReason> = {};
   private status: { status: ClientStatus; node?: string } = { status: 'connecting' };
   /** The node the stream last used: a stream opened again (a takeover, a new token) tries it first. */
   private node: string | undefined;
@@ -161,7 +162,10 @@ export class SharedHub {
     this.sendPoints();
     // A topic the stream carries already gets no snapshot from the node for this tab: the hub's
     // state of it instead (else a count changed before the tab joined would stay missing there).
-    for (const topic of topics) if (!before?.topics.has(topic)) this.handOver(message.tab, topic);
+    const added = [...topics].filter((topic) => !before?.topics.has(topic));
+    for (const topic of added) this.handOver(message.tab, topic);
+    // A tab asking for a topic refused already is told (the others were, when it was refused).
+    if (added.some((topic) => Object.hasOwn(this.refused, topic))) this.send({ t: 'refused', topics: this.refused });
     // A heartbeat (the same wants again) changes nothing.
     if (before && sameSet(before.topics, topics) && sameSet(before.types, types)) return;
     this.reconcile();
@@ -211,9 +215,14 @@ export class SharedHub {
     if (points.size > 0) this.send({ t: 'points', lastIds: Object.fromEntries(points) });
   }
 
+  /** A topic no longer granted (a video made private) keeps no state to hand over. */
+  private forgetUngranted(): void {
+    for (const topic of this.states.keys()) if (!this.granted.has(topic)) this.states.delete(topic);
+  }
+
   private handOver(tab: string, topic: string): void {
     const id = this.lastIds.get(topic);
-    if (!this.topics.has(topic) || id === undefined) return;
+    if (!this.topics.has(topic) || !this.granted.has(topic) || id === undefined) return;
     const event = snapshotEvent(topic, id, this.states.get(topic), (this.o.client?.now ?? Date.now)());
     if (event) this.send({ t: 'state', tab, event });
   }
@@ -325,6 +334,7 @@ export class SharedHub {
     const key = JSON.stringify(topics);
     if (key === this.refusedSent) return;
     this.refusedSent = key;
+    this.refused = topics;
     this.send({ t: 'refused', topics });
   }
 
@@ -369,6 +379,7 @@ export class SharedHub {
     this.topics = topics;
     this.types = types;
     this.granted = new Set(token?.topics ?? topics);
+    this.forgetUngranted();
     this.tellRefused(refused);
     const streamed = [...topics].filter((t) => this.granted.has(t));
     if (streamed.length === 0) return;
@@ -395,7 +406,10 @@ export class SharedHub {
                   this.useUrls(renewed.realtimeUrls);
                   // Only for this client: a renewal returning after the stream was replaced would
                   // overwrite the newer connection's grant.
-                  if (this.client === made && made !== undefined) this.granted = new Set(renewed.topics ?? now);
+                  if (this.client === made && made !== undefined) {
+                    this.granted = new Set(renewed.topics ?? now);
+                    this.forgetUngranted();
+                  }
                   return { token: renewed.token, expiresAt: renewed.expiresAt };
                 });
               },

@@ -1,3 +1,4 @@
+import { isVideoTopic } from './shared-protocol.js';
 import type { EventEnvelope, SnapshotPayload } from './wire.js';
 
 /*
@@ -29,6 +30,8 @@ export function foldTopicState(
   state: TopicState | undefined,
   event: EventEnvelope<string, object>,
 ): TopicState | undefined {
+  // Only Ovation's video topics: a publisher's own topic may use these type names for other things.
+  if (!isVideoTopic(event.topic)) return state;
   const data = event.data as Record<string, unknown>;
   switch (event.type) {
     case 'snapshot':

@@ -281,11 +281,46 @@ describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
     expect(b.events).toEqual([]);
     emit(latest(), envelope('video:v1', 's1', 'snapshot', { viewers: 2, likes: 5 }));
     latest().emit('resync', { topic: 'video:v1', reason: 'too_old' });
+    // An event after the resync gives the topic a resume point again, but tells no state.
+    emit(latest(), envelope('video:v1', 'c1'));
     await settle();
     const c = openTab(['video:v1']);
     await settle();
-    expect(c.events).toEqual([]);
-    expect(ids(a)).toEqual(['w1', 's1']);
+    expect(ids(c)).toEqual([]);
+    expect(ids(a)).toEqual(['w1', 's1', 'c1']);
+    // Nor does a's tab hand its own second subscriber a state from before the resync.
+    const later: EventEnvelope[] = [];
+    a.connection.subscribe(['video:v1'], { onEvent: (event) => later.push(event) });
+    expect(later).toEqual([]);
+  });
+
+  it('a topic the issuer stops granting (a video made private) keeps no state to hand over', async () => {
+    const a = openTab(['video:v1']);
+    await settle();
+    connect(latest());
+    emit(latest(), envelope('video:v1', 's1', 'snapshot', { viewers: 2, likes: 5 }));
+    await settle();
+    // Another topic needs a new token, which no longer grants video:v1.
+    grantOnly = (topic) => topic !== 'video:v1';
+    openTab(['video:v2']);
+    await settle();
+    expect(latest().params.get('topics')).toBe('video:v2');
+    const late = openTab(['video:v1']);
+    await settle();
+    expect(late.events).toEqual([]);
+    expect(late.refused).toEqual([['video:v1', 'not_granted']]);
+    expect(a.refused).toEqual([['video:v1', 'not_granted']]);
+  });
+
+  it("a node's gap repair (a like and a snapshot under one id) reaches every tab whole", async () => {
+    const a = openTab(['video:v1']);
+    const b = openTab(['video:v1']);
+    await settle();
+    connect(latest());
+    emit(latest(), envelope('video:v1', 'g1', 'like', { count: 3 }));
+    emit(latest(), envelope('video:v1', 'g1', 'snapshot', { viewers: 1, likes: 9 }));
+    await settle();
+    for (const tab of [a, b]) expect(tab.events.map((e) => `${e.type}:${e.id}`)).toEqual(['like:g1', 'snapshot:g1']);
   });
 
   it("a resync reaches the topic's tabs, and a tab's types filter what it is handed", async () => {
@@ -530,6 +565,13 @@ describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
     stranger.postMessage({ v, t: 'event', event: { id: 'e1', topic: 'video:v1', type: 'comment', data: 'x', ts: 1 } });
     stranger.postMessage({ v, t: 'status', status: 'hacked' });
     stranger.postMessage({ v, t: 'points', lastIds: { 'video:v1': 'a,b' } });
+    // A forged state for this very tab: only what checks out as counts reaches a subscriber (here nothing).
+    stranger.postMessage({
+      v,
+      t: 'state',
+      tab: tab.connection.tabId,
+      event: { id: 'f1', topic: 'video:v1', type: 'snapshot', data: { viewers: 'x', likes: 1e308 }, ts: 1 },
+    });
     stranger.postMessage(null);
     stranger.postMessage('want');
     await settle();

@@ -1,4 +1,5 @@
 import { foldTopicState, type OvationEvents, type TopicState, type TypedEvent } from '@ovation/client';
+import type { QueryClient } from '@tanstack/react-query';
 import { type CommentsData, commentsAfter, type VideoData } from './live-video-cache.js';
 
 /*
@@ -8,6 +9,10 @@ import { type CommentsData, commentsAfter, type VideoData } from './live-video-c
  * figure read before the viewer was counted (and stays there until the count changes again), a
  * comment that arrived during the load disappears. So the events heard while a load is under way
  * are kept, and each answer has those heard since it started laid over it.
+ *
+ * They are kept per query client and video, not per hook: react-query shares a load under way
+ * between the hooks of one video (a component mounted again joins the load its first mount began),
+ * and an entry lives only while a load is under way.
  */
 
 /** Events kept while loads are under way: a bound on memory for a stream busy during a slow load. */
@@ -17,16 +22,25 @@ type Event = TypedEvent<OvationEvents>;
 
 export class EventsDuringLoads {
   private events: Event[] = [];
+  /** Each kept event's type and id: two hooks of one video hear every event twice. */
+  private readonly keys = new Set<string>();
   /** The number of events heard before `events[0]` since loads were last all done. */
   private dropped = 0;
   private loads = 0;
 
-  /** An event the hook applied to the cache (kept only while a load is under way). */
+  get idle(): boolean {
+    return this.loads === 0;
+  }
+
+  /** An event applied to the cache (kept only while a load is under way). */
   heard(event: Event): void {
-    if (this.loads === 0) return;
+    const key = `${event.type}:${event.id}`;
+    if (this.loads === 0 || this.keys.has(key)) return;
     this.events.push(event);
+    this.keys.add(key);
     if (this.events.length > MAX_EVENTS_DURING_LOAD) {
-      this.events.shift();
+      const oldest = this.events.shift() as Event;
+      this.keys.delete(`${oldest.type}:${oldest.id}`);
       this.dropped += 1;
     }
   }
@@ -43,9 +57,41 @@ export class EventsDuringLoads {
       this.loads -= 1;
       if (this.loads === 0) {
         this.events = [];
+        this.keys.clear();
         this.dropped = 0;
       }
     }
+  }
+}
+
+const underWay = new WeakMap<QueryClient, Map<string, EventsDuringLoads>>();
+
+/** An event of `videoId`'s topic a hook applied to `queryClient`'s cache. */
+export function heardDuringLoads(queryClient: QueryClient, videoId: string, event: Event): void {
+  underWay.get(queryClient)?.get(videoId)?.heard(event);
+}
+
+/** Loads `videoId`'s video or comments for `queryClient`'s cache, with the events heard meanwhile laid over. */
+export async function loadWithEvents<T>(
+  queryClient: QueryClient,
+  videoId: string,
+  load: () => Promise<T>,
+  over: (answer: T, events: readonly Event[]) => T,
+): Promise<T> {
+  let videos = underWay.get(queryClient);
+  if (!videos) {
+    videos = new Map();
+    underWay.set(queryClient, videos);
+  }
+  let loads = videos.get(videoId);
+  if (!loads) {
+    loads = new EventsDuringLoads();
+    videos.set(videoId, loads);
+  }
+  try {
+    return await loads.load(load, over);
+  } finally {
+    if (loads.idle && videos.get(videoId) === loads) videos.delete(videoId);
   }
 }
 

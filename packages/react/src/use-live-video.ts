@@ -10,7 +10,7 @@ import {
 } from '@ovation/client';
 import { type UseQueryResult, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
-import { commentsWithEvents, EventsDuringLoads, videoWithEvents } from './events-during-load.js';
+import { commentsWithEvents, heardDuringLoads, loadWithEvents, videoWithEvents } from './events-during-load.js';
 import {
   applyLiveVideoEvent,
   type CommentsData,
@@ -60,16 +60,13 @@ export interface LiveVideo {
  */
 export function useLiveVideo(videoId: string, options: UseLiveVideoOptions): LiveVideo {
   const queryClient = useQueryClient();
-  const during = useRef<{ videoId: string; events: EventsDuringLoads } | undefined>(undefined);
-  if (during.current?.videoId !== videoId) during.current = { videoId, events: new EventsDuringLoads() };
-  const loads = during.current.events;
   const video = useQuery({
     queryKey: liveVideoKeys.video(videoId),
-    queryFn: () => loads.load(options.load.video, videoWithEvents),
+    queryFn: () => loadWithEvents(queryClient, videoId, options.load.video, videoWithEvents),
   });
   const comments = useQuery({
     queryKey: liveVideoKeys.comments(videoId),
-    queryFn: () => loads.load(options.load.comments, commentsWithEvents),
+    queryFn: () => loadWithEvents(queryClient, videoId, options.load.comments, commentsWithEvents),
   });
   const connection = useTopic<OvationEvents>(videoTopic(videoId), {
     urls: options.urls,
@@ -82,7 +79,9 @@ export function useLiveVideo(videoId: string, options: UseLiveVideoOptions): Liv
     shared: options.shared,
     sharedToken: options.sharedToken,
     onEvent: (event) => {
-      loads.heard(event);
+      // A late event of the video shown before (the hook moved on; its stream closes after).
+      if (event.topic !== videoTopic(videoId)) return;
+      heardDuringLoads(queryClient, videoId, event);
       applyLiveVideoEvent(queryClient, videoId, event);
       if (event.type === 'like' && options.onLikes) {
         const me = options.ownUserId?.();

@@ -141,6 +141,32 @@ describe('useLiveVideo: a load under way when events arrive', () => {
   });
 });
 
+describe('useLiveVideo: a load shared by two mounts', () => {
+  it('a component mounted again joins the load under way, and the events it hears are laid over that load', async () => {
+    const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+    let answerVideo = (_: Video) => {};
+    const load = {
+      video: vi.fn(() => new Promise<{ video: Video }>((resolve) => (answerVideo = (video) => resolve({ video })))),
+      comments: vi.fn(async () => ({ comments: [] })),
+    };
+    const render = () =>
+      renderHook(() => useLiveVideo('v1', { urls: URLS, load, client, reportLatency: false }), {
+        wrapper: wrapper(queryClient),
+      });
+    const first = render();
+    await waitFor(() => expect(load.video).toHaveBeenCalledTimes(1));
+    first.unmount();
+    const second = render();
+    await act(() => connect(latest()));
+    await emit('viewers', { count: 3 });
+    // The first mount's load, now the second's: still one.
+    expect(load.video).toHaveBeenCalledTimes(1);
+    await act(async () => answerVideo({ ...VIDEO, viewers: 0 }));
+    await waitFor(() => expect(second.result.current.viewers).toBe(3));
+    second.unmount();
+  });
+});
+
 describe('useTopic', () => {
   it('delivers typed events of its topics, keeps one connection across renders, reconnects when topics change', async () => {
     const seen: string[] = [];
