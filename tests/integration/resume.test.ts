@@ -287,12 +287,16 @@ describe('failover', () => {
     const arrivals = viewers
       .map((v) => (v.connections[1]?.at ?? Number.POSITIVE_INFINITY) - termAt)
       .sort((a, b) => a - b);
+    // Arrivals per tenth of the window (DRAIN_MS / 10 each), and on past it in spans of the same
+    // length: this process's timers lag under load, and lumping every late arrival into the last
+    // tenth made one "tenth" seconds long (a CI run counted 525 there, arrivals 3.6–7 s).
     const slices = Array.from({ length: 10 }, () => 0);
-    const tenth = (ms: number) => Math.min(9, Math.max(0, Math.floor((ms / DRAIN_MS) * 10)));
-    for (const ms of arrivals) slices[tenth(ms)] = (slices[tenth(ms)] ?? 0) + 1;
+    const tenth = (ms: number) => Math.max(0, Math.floor((ms / DRAIN_MS) * 10));
+    for (const ms of arrivals) if (Number.isFinite(ms)) slices[tenth(ms)] = (slices[tenth(ms)] ?? 0) + 1;
+    const perTenth = Array.from(slices, (n) => n ?? 0);
     console.log(
       `SIGTERM drain, ${VIEWERS} viewers (shipped client) over DRAIN_MS ${DRAIN_MS}: connected to C p50 ` +
-        `${percentile(arrivals, 50)} ms, p99 ${percentile(arrivals, 99)} ms; per tenth of the window ${slices.join(' ')}; ` +
+        `${percentile(arrivals, 50)} ms, p99 ${percentile(arrivals, 99)} ms; per tenth of the window ${perTenth.join(' ')}; ` +
         `lost ${result.lost}, duplicated ${result.duplicated}`,
     );
     expect(exitCode).toBe(0);
@@ -305,7 +309,7 @@ describe('failover', () => {
     // it lags by seconds, so it is printed, not asserted.)
     const leftSorted = left.filter(Number.isFinite).sort((a, b) => a - b);
     console.log(`left B: p50 ${percentile(leftSorted, 50)} ms, p99 ${percentile(leftSorted, 99)} ms after SIGTERM`);
-    expect(Math.max(...slices)).toBeLessThanOrEqual(VIEWERS / 2);
+    expect(Math.max(...perTenth)).toBeLessThanOrEqual(VIEWERS / 2);
     for (const v of viewers) v.close();
   }, 120_000);
 });
