@@ -92,9 +92,25 @@ async function clusterInfo(port: number): Promise<Record<string, string>> {
   return Object.fromEntries(lines.map((line) => line.split(':')));
 }
 
-async function allAnswer(): Promise<void> {
-  for (const { port } of nodes) {
-    await waitFor(`node ${port} to answer`, async () => (await cli(port, 'ping').catch(() => '')) === 'PONG');
+/**
+ * Waits for every node to answer PING. Through start-node.sh a master of a cluster restarted whole
+ * may wait up to its give-up bound first (8 × the node timeout of 1 s + 4 s = 12 s, and one more
+ * survey of its peers): another master that came back a moment sooner keeps it waiting for a
+ * takeover (a CI run saw a node miss a 10 s deadline). What the script said is in the error.
+ */
+async function allAnswer(timeoutMs = 10_000): Promise<void> {
+  for (const node of nodes) {
+    await waitFor(
+      `node ${node.port} to answer`,
+      async () => (await cli(node.port, 'ping').catch(() => '')) === 'PONG',
+      {
+        timeoutMs,
+      },
+    ).catch((error: unknown) => {
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}; start-node.sh said: ${node.said ?? ''}`,
+      );
+    });
   }
 }
 
@@ -245,7 +261,7 @@ describe('the Redis Cluster scripts', () => {
     // Through start-node.sh: the addresses are looked up by name first, and the same cluster is back.
     await stopAll();
     for (const node of nodes) start(node);
-    await allAnswer();
+    await allAnswer(20_000);
     await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
     expect(await ids()).toEqual(formedIds);
     for (const { conf } of nodes) expect(readFileSync(conf, 'utf8')).not.toContain(GONE);
