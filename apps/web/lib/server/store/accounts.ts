@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/*
+ * Accounts (issue 16; docs/design/issue-16.md): a broadcaster signs in with passkeys, no password.
+ * An account keeps the id of the guest it was made from (`u-…`), so a guest's videos, bans and
+ * ownership checks carry over unchanged. One interface, a memory driver and a Redis driver, both
+ * passing test/account-store-contract.test.ts. Not used by a route yet.
+ */
+
+export const AccountSchema = z.object({
+  id: z.string().min(1).max(64),
+  name: z.string().min(1).max(100),
+  handle: z.string().regex(/^[A-Za-z0-9_]{3,20}$/),
+  createdAt: z.string().max(40),
+});
+export type Account = z.infer<typeof AccountSchema>;
+
+/** A passkey as the server keeps it (WebAuthn: the credential's public key, never a secret). */
+export const PasskeySchema = z.object({
+  /** The credential id, base64url. */
+  id: z.string().min(1).max(1_400),
+  /** The COSE public key, base64url. */
+  publicKey: z.string().min(1).max(4_000),
+  /** The authenticator's signature counter as last seen (0 for synced passkeys, which keep none). */
+  counter: z.number().int().nonnegative(),
+  transports: z.array(z.string().max(32)).max(8),
+  /** Backed up (synced to the user's other devices). */
+  backedUp: z.boolean(),
+  createdAt: z.string().max(40),
+  lastUsedAt: z.string().max(40).optional(),
+});
+export type Passkey = z.infer<typeof PasskeySchema>;
+
+/** A registration or sign-in under way: its challenge, kept server-side until used once. */
+export const CeremonySchema = z.object({
+  kind: z.enum(['register', 'sign-in', 'add-passkey']),
+  challenge: z.string().min(1).max(200),
+  userId: z.string().max(64).optional(),
+  name: z.string().max(100).optional(),
+  handle: z.string().max(20).optional(),
+});
+export type Ceremony = z.infer<typeof CeremonySchema>;
+
+export const MAX_PASSKEYS_PER_ACCOUNT = 10;
+
+/** How long a ceremony waits for its answer (WebAuthn's own timeout is asked to be 2 minutes). */
+export const CEREMONY_TTL_MS = 5 * 60_000;
+
+export interface AccountStoreOptions {
+  /** CEREMONY_TTL_MS by default (tests: shorter). */
+  ceremonyTtlMs?: number;
+}
+
+/**
+ * A sign-up that stopped between its steps (Redis: the account written, its handle claimed, not
+ * yet marked done) holds its handle this long; after it, another sign-up may take the handle.
+ */
+export const PENDING_ACCOUNT_GRACE_MS = 10 * 60_000;
+
+/** Handles are unique whatever their case: `Ann_1` and `ann_1` are one handle. */
+export function handleKey(handle: string): string {
+  return handle.toLowerCase();
+}
+
+export type CreateAccountOutcome = 'created' | 'exists' | 'handle-taken' | 'passkey-taken';
+export type AddPasskeyOutcome = 'added' | 'taken' | 'full' | 'no-account';
+export type RemovePasskeyOutcome = 'removed' | 'last' | 'missing';
+
+export interface AccountStore {
+  /**
+   * Makes `account` with its first passkey, unless the id is an account already (`exists`), or
+   * the handle (any case) or the credential is another account's.
+   */
+  createAccount(account: Account, passkey: Passkey): Promise<CreateAccountOutcome>;
+  getAccount(id: string): Promise<Account | undefined>;
+  /** The account holding `handle` (any case). */
+  accountIdOfHandle(handle: string): Promise<string | undefined>;
+  /** The passkey with this credential id, and whose it is. */
+  findPasskey(credentialId: string): Promise<{ userId: string; passkey: Passkey } | undefined>;
+  /** The account's passkeys, oldest first. */
+  listPasskeys(userId: string): Promise<Passkey[]>;
+  /** Adds a passkey (at most MAX_PASSKEYS_PER_ACCOUNT); `taken`: the credential is someone's already. */
+  addPasskey(userId: string, passkey: Passkey): Promise<AddPasskeyOutcome>;
+  /** Removes a passkey, never the last one (an account must keep a way in). */
+  removePasskey(userId: string, credentialId: string): Promise<RemovePasskeyOutcome>;
+  /** Notes a sign-in with the passkey: its counter (the larger kept) and when. False when unknown. */
+  notePasskeyUse(userId: string, credentialId: string, counter: number, at: string): Promise<boolean>;
+  /** Keeps a ceremony for CEREMONY_TTL_MS. */
+  saveCeremony(id: string, ceremony: Ceremony): Promise<void>;
+  /** The ceremony, once: taking it removes it (a challenge is answered at most once). */
+  takeCeremony(id: string): Promise<Ceremony | undefined>;
+}
+
+/** Passkeys oldest first (ties by id), as both drivers list them. */
+export function byCreation(a: Passkey, b: Passkey): number {
+  return a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1;
+}

@@ -1,0 +1,103 @@
+import {
+  type Account,
+  type AccountStore,
+  type AccountStoreOptions,
+  type AddPasskeyOutcome,
+  byCreation,
+  CEREMONY_TTL_MS,
+  type Ceremony,
+  type CreateAccountOutcome,
+  handleKey,
+  MAX_PASSKEYS_PER_ACCOUNT,
+  type Passkey,
+  type RemovePasskeyOutcome,
+} from './accounts';
+import { ExpiringMap } from './expiring-map';
+
+/**
+ * Accounts in this process (the embedded default, one web process). Every method runs without
+ * awaiting anything, so each is atomic like the Redis driver's steps taken together.
+ */
+export class MemoryAccounts implements AccountStore {
+  private readonly accounts = new Map<string, Account>();
+  /** handleKey → account id. */
+  private readonly handles = new Map<string, string>();
+  /** credential id → account id. */
+  private readonly credentials = new Map<string, string>();
+  private readonly passkeys = new Map<string, Map<string, Passkey>>();
+  private readonly ceremonies: ExpiringMap<Ceremony>;
+
+  constructor(options: AccountStoreOptions = {}) {
+    this.ceremonies = new ExpiringMap(options.ceremonyTtlMs ?? CEREMONY_TTL_MS);
+  }
+
+  async createAccount(account: Account, passkey: Passkey): Promise<CreateAccountOutcome> {
+    if (this.accounts.has(account.id)) return 'exists';
+    const owner = this.handles.get(handleKey(account.handle));
+    if (owner !== undefined && owner !== account.id) return 'handle-taken';
+    const holder = this.credentials.get(passkey.id);
+    if (holder !== undefined && holder !== account.id) return 'passkey-taken';
+    this.accounts.set(account.id, { ...account });
+    this.handles.set(handleKey(account.handle), account.id);
+    this.credentials.set(passkey.id, account.id);
+    this.passkeys.set(account.id, new Map([[passkey.id, { ...passkey }]]));
+    return 'created';
+  }
+
+  async getAccount(id: string) {
+    const account = this.accounts.get(id);
+    return account ? { ...account } : undefined;
+  }
+
+  async accountIdOfHandle(handle: string) {
+    return this.handles.get(handleKey(handle));
+  }
+
+  async findPasskey(credentialId: string) {
+    const userId = this.credentials.get(credentialId);
+    const passkey = userId === undefined ? undefined : this.passkeys.get(userId)?.get(credentialId);
+    return userId !== undefined && passkey ? { userId, passkey: { ...passkey } } : undefined;
+  }
+
+  async listPasskeys(userId: string) {
+    return [...(this.passkeys.get(userId)?.values() ?? [])].map((p) => ({ ...p })).sort(byCreation);
+  }
+
+  async addPasskey(userId: string, passkey: Passkey): Promise<AddPasskeyOutcome> {
+    const own = this.passkeys.get(userId);
+    if (!own || !this.accounts.has(userId)) return 'no-account';
+    const holder = this.credentials.get(passkey.id);
+    if (holder !== undefined && holder !== userId) return 'taken';
+    if (!own.has(passkey.id) && own.size >= MAX_PASSKEYS_PER_ACCOUNT) return 'full';
+    this.credentials.set(passkey.id, userId);
+    own.set(passkey.id, { ...passkey });
+    return 'added';
+  }
+
+  async removePasskey(userId: string, credentialId: string): Promise<RemovePasskeyOutcome> {
+    const own = this.passkeys.get(userId);
+    if (!own?.has(credentialId)) return 'missing';
+    if (own.size === 1) return 'last';
+    own.delete(credentialId);
+    this.credentials.delete(credentialId);
+    return 'removed';
+  }
+
+  async notePasskeyUse(userId: string, credentialId: string, counter: number, at: string) {
+    const passkey = this.passkeys.get(userId)?.get(credentialId);
+    if (!passkey) return false;
+    passkey.counter = Math.max(passkey.counter, counter);
+    passkey.lastUsedAt = at;
+    return true;
+  }
+
+  async saveCeremony(id: string, ceremony: Ceremony) {
+    this.ceremonies.set(id, { ...ceremony });
+  }
+
+  async takeCeremony(id: string) {
+    const ceremony = this.ceremonies.get(id);
+    this.ceremonies.delete(id);
+    return ceremony;
+  }
+}

@@ -1,0 +1,173 @@
+import type { RedisClient } from '@ovation/shared/redis';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test-support/poll.js';
+import { redisForThisFile } from '../../../test-support/shared-redis.js';
+import {
+  type Account,
+  type AccountStore,
+  type AccountStoreOptions,
+  MAX_PASSKEYS_PER_ACCOUNT,
+  type Passkey,
+  PENDING_ACCOUNT_GRACE_MS,
+} from '../lib/server/store/accounts';
+import { MemoryAccounts } from '../lib/server/store/memory-accounts';
+import { RedisAccounts } from '../lib/server/store/redis-accounts';
+
+const shared = redisForThisFile('account-test', { cluster: true });
+
+/** Each driver, and (Redis) the client and prefix it writes under, for the step tests. */
+const drivers: Record<string, (options?: AccountStoreOptions) => { store: AccountStore; raw?: [RedisClient, string] }> =
+  {
+    memory: (options) => ({ store: new MemoryAccounts(options) }),
+    redis: (options) => {
+      const prefix = shared.prefix();
+      return { store: new RedisAccounts(shared.client(), prefix, options), raw: [shared.client(), prefix] };
+    },
+    'redis cluster': (options) => {
+      const prefix = shared.prefix();
+      return {
+        store: new RedisAccounts(shared.clusterClient(), prefix, options),
+        raw: [shared.clusterClient(), prefix],
+      };
+    },
+  };
+
+const account = (id: string, handle: string, name = 'Ann'): Account => ({
+  id,
+  name,
+  handle,
+  createdAt: new Date().toISOString(),
+});
+const passkey = (id: string, createdAt = new Date().toISOString()): Passkey => ({
+  id,
+  publicKey: `pk-${id}`,
+  counter: 0,
+  transports: ['internal'],
+  backedUp: false,
+  createdAt,
+});
+
+describe.each(Object.entries(drivers))('AccountStore contract (%s)', (_name, make) => {
+  let store: AccountStore;
+  beforeEach(() => {
+    ({ store } = make());
+  });
+
+  it('makes an account with its first passkey, found by id, by handle in any case, and by credential', async () => {
+    expect(await store.createAccount(account('u-ann', 'Ann_1'), passkey('cred-a'))).toBe('created');
+    expect(await store.getAccount('u-ann')).toMatchObject({ id: 'u-ann', name: 'Ann', handle: 'Ann_1' });
+    expect(await store.accountIdOfHandle('ann_1')).toBe('u-ann');
+    expect(await store.accountIdOfHandle('ANN_1')).toBe('u-ann');
+    expect(await store.findPasskey('cred-a')).toEqual({
+      userId: 'u-ann',
+      passkey: passkey('cred-a', expect.any(String)),
+    });
+    expect((await store.listPasskeys('u-ann')).map((p) => p.id)).toEqual(['cred-a']);
+    expect(await store.getAccount('u-nobody')).toBeUndefined();
+    expect(await store.accountIdOfHandle('nobody')).toBeUndefined();
+    expect(await store.findPasskey('cred-none')).toBeUndefined();
+  });
+
+  it("refuses an id that is an account, a handle in any case and a credential that are another's — and a refused sign-up leaves nothing", async () => {
+    expect(await store.createAccount(account('u-ann', 'ann'), passkey('cred-a'))).toBe('created');
+    expect(await store.createAccount(account('u-ann', 'other'), passkey('cred-x'))).toBe('exists');
+    expect(await store.createAccount(account('u-bob', 'ANN'), passkey('cred-b'))).toBe('handle-taken');
+    expect(await store.createAccount(account('u-bob', 'bob'), passkey('cred-a'))).toBe('passkey-taken');
+    // Bob is no account, and neither his handle nor his credential is held: he can sign up.
+    expect(await store.getAccount('u-bob')).toBeUndefined();
+    expect(await store.accountIdOfHandle('bob')).toBeUndefined();
+    expect(await store.findPasskey('cred-b')).toBeUndefined();
+    expect(await store.createAccount(account('u-bob', 'bob'), passkey('cred-b'))).toBe('created');
+    // Ann is as she was.
+    expect(await store.getAccount('u-ann')).toMatchObject({ handle: 'ann' });
+    expect(await store.accountIdOfHandle('other')).toBeUndefined();
+    expect(await store.findPasskey('cred-x')).toBeUndefined();
+  });
+
+  it(`keeps up to ${MAX_PASSKEYS_PER_ACCOUNT} passkeys per account, each credential one account's, never removing the last`, async () => {
+    await store.createAccount(account('u-ann', 'ann'), passkey('k0', '2026-01-01T00:00:00.000Z'));
+    await store.createAccount(account('u-bob', 'bob'), passkey('b0'));
+    for (let i = 1; i < MAX_PASSKEYS_PER_ACCOUNT; i++) {
+      expect(await store.addPasskey('u-ann', passkey(`k${i}`, `2026-01-01T00:00:0${i}.000Z`))).toBe('added');
+    }
+    expect(await store.addPasskey('u-ann', passkey('k-extra'))).toBe('full');
+    expect(await store.findPasskey('k-extra')).toBeUndefined();
+    expect(await store.addPasskey('u-bob', passkey('k1'))).toBe('taken');
+    expect(await store.addPasskey('u-nobody', passkey('n1'))).toBe('no-account');
+    expect(await store.findPasskey('n1')).toBeUndefined();
+    const listed = await store.listPasskeys('u-ann');
+    expect(listed.map((p) => p.id)).toEqual(Array.from({ length: MAX_PASSKEYS_PER_ACCOUNT }, (_, i) => `k${i}`));
+
+    expect(await store.removePasskey('u-ann', 'k3')).toBe('removed');
+    expect(await store.findPasskey('k3')).toBeUndefined();
+    expect(await store.removePasskey('u-ann', 'k3')).toBe('missing');
+    // Bob's only passkey stays, and Ann's credential cannot be removed through Bob.
+    expect(await store.removePasskey('u-bob', 'b0')).toBe('last');
+    expect(await store.removePasskey('u-bob', 'k1')).toBe('missing');
+    expect(await store.findPasskey('b0')).toMatchObject({ userId: 'u-bob' });
+    // A removed credential can be added again (to another account, too).
+    expect(await store.addPasskey('u-bob', passkey('k3'))).toBe('added');
+    expect(await store.findPasskey('k3')).toMatchObject({ userId: 'u-bob' });
+  });
+
+  it('notes each sign-in: the larger counter is kept, and when', async () => {
+    await store.createAccount(account('u-ann', 'ann'), passkey('k0'));
+    expect(await store.notePasskeyUse('u-ann', 'k0', 7, '2026-12-06T10:00:00.000Z')).toBe(true);
+    expect(await store.notePasskeyUse('u-ann', 'k0', 3, '2026-12-06T10:01:00.000Z')).toBe(true);
+    expect(await store.findPasskey('k0')).toMatchObject({
+      passkey: { counter: 7, lastUsedAt: '2026-12-06T10:01:00.000Z' },
+    });
+    expect(await store.notePasskeyUse('u-ann', 'k-none', 1, '2026-12-06T10:02:00.000Z')).toBe(false);
+    expect(await store.notePasskeyUse('u-bob', 'k0', 1, '2026-12-06T10:02:00.000Z')).toBe(false);
+  });
+
+  it('gives a ceremony back once, and not after it expired', async () => {
+    ({ store } = make({ ceremonyTtlMs: 300 }));
+    const ceremony = { kind: 'register' as const, challenge: 'c-1', userId: 'u-ann', name: 'Ann', handle: 'ann' };
+    await store.saveCeremony('one', ceremony);
+    expect(await store.takeCeremony('one')).toEqual(ceremony);
+    expect(await store.takeCeremony('one')).toBeUndefined();
+    // Saved together, taken one by one until they have expired (each take removes one).
+    const ids = Array.from({ length: 100 }, (_, i) => `later-${i}`);
+    for (const id of ids) await store.saveCeremony(id, { kind: 'sign-in', challenge: 'c-2' });
+    let next = 0;
+    await waitFor('the ceremonies to expire', async () => (await store.takeCeremony(ids[next++] ?? '')) === undefined, {
+      timeoutMs: 5_000,
+      intervalMs: 20,
+    });
+    expect(next).toBeGreaterThan(1);
+  });
+});
+
+const redisDrivers = Object.entries(drivers).filter(([name]) => name !== 'memory');
+
+describe.each(redisDrivers)('RedisAccounts: a sign-up in steps (%s)', (_name, make) => {
+  let store: AccountStore;
+  let raw: [RedisClient, string];
+  beforeEach(() => {
+    const made = make();
+    if (!made.raw) throw new Error('a Redis driver gives its client and prefix');
+    store = made.store;
+    raw = made.raw;
+  });
+
+  it('a sign-up that stopped after claiming its handle holds it for the grace period, then not (Redis steps)', async () => {
+    const [redis, prefix] = raw;
+    await store.createAccount(account('u-gone', 'quiet'), passkey('g0'));
+    // As if it had stopped before its last step (marked active), just now...
+    await redis.hset(`${prefix}:{u:u-gone}:account`, 'state', 'pending');
+    expect(await store.getAccount('u-gone')).toBeUndefined();
+    expect(await store.accountIdOfHandle('quiet')).toBeUndefined();
+    expect(await store.createAccount(account('u-new', 'quiet'), passkey('n0'))).toBe('handle-taken');
+    // ...and long ago: the handle is free.
+    const old = new Date(Date.now() - PENDING_ACCOUNT_GRACE_MS - 1_000).toISOString();
+    await redis.hset(`${prefix}:{u:u-gone}:account`, 'createdAt', old);
+    expect(await store.createAccount(account('u-new', 'quiet'), passkey('n0'))).toBe('created');
+    expect(await store.accountIdOfHandle('quiet')).toBe('u-new');
+    // The same id trying again after stopping finishes (its own claims are its own).
+    await store.createAccount(account('u-again', 'again'), passkey('a0'));
+    await redis.hset(`${prefix}:{u:u-again}:account`, 'state', 'pending');
+    expect(await store.createAccount(account('u-again', 'again'), passkey('a0'))).toBe('created');
+    expect(await store.findPasskey('a0')).toMatchObject({ userId: 'u-again' });
+  });
+});
