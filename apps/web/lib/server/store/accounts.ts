@@ -52,8 +52,9 @@ export interface AccountStoreOptions {
 }
 
 /**
- * A sign-up that stopped between its steps (Redis: the account written, its handle claimed, not
- * yet marked done) holds its handle this long; after it, another sign-up may take the handle.
+ * A sign-up that stopped between its steps (Redis: its handle claimed, not yet confirmed) holds
+ * the handle this long; after it, another sign-up may take the handle. It is also how long a
+ * sign-up of one id keeps another of the same id waiting (`busy`).
  */
 export const PENDING_ACCOUNT_GRACE_MS = 10 * 60_000;
 
@@ -62,7 +63,8 @@ export function handleKey(handle: string): string {
   return handle.toLowerCase();
 }
 
-export type CreateAccountOutcome = 'created' | 'exists' | 'handle-taken' | 'passkey-taken';
+/** `busy`: another sign-up of the same id is under way (Redis; see redis-accounts.ts). */
+export type CreateAccountOutcome = 'created' | 'exists' | 'busy' | 'handle-taken' | 'passkey-taken';
 export type AddPasskeyOutcome = 'added' | 'taken' | 'full' | 'no-account';
 export type RemovePasskeyOutcome = 'removed' | 'last' | 'missing';
 
@@ -79,7 +81,10 @@ export interface AccountStore {
   findPasskey(credentialId: string): Promise<{ userId: string; passkey: Passkey } | undefined>;
   /** The account's passkeys, oldest first. */
   listPasskeys(userId: string): Promise<Passkey[]>;
-  /** Adds a passkey (at most MAX_PASSKEYS_PER_ACCOUNT); `taken`: the credential is someone's already. */
+  /**
+   * Adds a passkey (at most MAX_PASSKEYS_PER_ACCOUNT); `taken`: the credential is registered
+   * already (someone else's, or this account's: its counter is kept, never reset).
+   */
   addPasskey(userId: string, passkey: Passkey): Promise<AddPasskeyOutcome>;
   /** Removes a passkey, never the last one (an account must keep a way in). */
   removePasskey(userId: string, credentialId: string): Promise<RemovePasskeyOutcome>;
@@ -89,6 +94,11 @@ export interface AccountStore {
   saveCeremony(id: string, ceremony: Ceremony): Promise<void>;
   /** The ceremony, once: taking it removes it (a challenge is answered at most once). */
   takeCeremony(id: string): Promise<Ceremony | undefined>;
+}
+
+/** A signature counter as kept: a whole number, never negative (anything else counts as 0). */
+export function asCounter(counter: number): number {
+  return Number.isFinite(counter) ? Math.max(0, Math.floor(counter)) : 0;
 }
 
 /** Passkeys oldest first (ties by id), as both drivers list them. */

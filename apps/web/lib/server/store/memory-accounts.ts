@@ -3,6 +3,7 @@ import {
   type AccountStore,
   type AccountStoreOptions,
   type AddPasskeyOutcome,
+  asCounter,
   byCreation,
   CEREMONY_TTL_MS,
   type Ceremony,
@@ -64,11 +65,10 @@ export class MemoryAccounts implements AccountStore {
   }
 
   async addPasskey(userId: string, passkey: Passkey): Promise<AddPasskeyOutcome> {
+    if (this.credentials.has(passkey.id)) return 'taken';
     const own = this.passkeys.get(userId);
     if (!own || !this.accounts.has(userId)) return 'no-account';
-    const holder = this.credentials.get(passkey.id);
-    if (holder !== undefined && holder !== userId) return 'taken';
-    if (!own.has(passkey.id) && own.size >= MAX_PASSKEYS_PER_ACCOUNT) return 'full';
+    if (own.size >= MAX_PASSKEYS_PER_ACCOUNT) return 'full';
     this.credentials.set(passkey.id, userId);
     own.set(passkey.id, { ...passkey });
     return 'added';
@@ -86,7 +86,7 @@ export class MemoryAccounts implements AccountStore {
   async notePasskeyUse(userId: string, credentialId: string, counter: number, at: string) {
     const passkey = this.passkeys.get(userId)?.get(credentialId);
     if (!passkey) return false;
-    passkey.counter = Math.max(passkey.counter, counter);
+    passkey.counter = Math.max(passkey.counter, asCounter(counter));
     passkey.lastUsedAt = at;
     return true;
   }

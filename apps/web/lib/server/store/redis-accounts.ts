@@ -1,3 +1,4 @@
+import { randomTag } from '@ovation/shared';
 import type { RedisClient } from '@ovation/shared/redis';
 import {
   type Account,
@@ -5,6 +6,7 @@ import {
   type AccountStore,
   type AccountStoreOptions,
   type AddPasskeyOutcome,
+  asCounter,
   byCreation,
   CEREMONY_TTL_MS,
   type Ceremony,
@@ -22,66 +24,108 @@ import {
  * Redis layout of accounts (under `prefix` <p>; braces are hash tags, as in redis-store.ts):
  *
  *   an account, {u:<id>} (the user's tag, beside their videos):
- *     <p>:{u:<id>}:account       HASH  name, handle, createdAt, state (pending | active)
- *     <p>:{u:<id>}:passkeys      HASH  credential id -> passkey JSON (without counter and last use)
- *     <p>:{u:<id>}:passkey-use   HASH  credential id -> "<counter> <last used ISO time>"
+ *     <p>:{u:<id>}:account        HASH  name, handle, createdAt, state (pending | active),
+ *                                       attempt (the sign-up's nonce), pendingAt (ms, Redis clock)
+ *     <p>:{u:<id>}:passkeys       HASH  credential id -> passkey JSON (without counter and last use)
+ *     <p>:{u:<id>}:passkey-use    HASH  credential id -> "<counter>[ <last used ISO time>]"
  *   the indexes, {accounts} (one slot: small hashes):
- *     <p>:{accounts}:handles     HASH  handleKey -> account id
- *     <p>:{accounts}:credentials HASH  credential id -> account id
- *   <p>:ceremony:<id>            STRING ceremony JSON (TTL: CEREMONY_TTL_MS), taken with GETDEL
+ *     <p>:{accounts}:handles      HASH  handleKey -> account id
+ *     <p>:{accounts}:claims       HASH  handleKey -> "<id> <attempt> <ms>": a claim not confirmed yet
+ *     <p>:{accounts}:credentials  HASH  credential id -> account id
+ *   <p>:ceremony:<id>             STRING ceremony JSON (TTL: CEREMONY_TTL_MS), taken with GETDEL
  *
  * Reading an account (every signed-in request, later) touches only its own tag. A sign-up spans
- * both tags, so it is done in steps, each on one tag:
- *   1. the account, `pending`, and its first passkey (refused if the id is an active account)
- *   2. the handle and the credential claimed together in {accounts} (atomic, on a cluster too)
- *   3. the account marked `active`
- * A pending account is no account (getAccount says none). A sign-up refused at step 2 removes its
- * pending account. One that stopped after step 2 holds its handle until PENDING_ACCOUNT_GRACE_MS
- * past its creation; then a claim of that handle releases it (as it does a handle whose account
- * is gone, or holds another handle now). Every value read back is validated.
+ * both tags, so it is done in steps, each one script on one tag:
+ *   1. BEGIN    the account, `pending` under a fresh attempt nonce, with its first passkey —
+ *               refused for an active account, and while another sign-up of the id is under way
+ *               (pending for less than PENDING_ACCOUNT_GRACE_MS): one sign-up of an id at a time
+ *   2. CLAIM    the handle (unconfirmed) and the credential, together, in {accounts}
+ *   3. CONFIRM  the claim, if it is still this attempt's
+ *   4. ACTIVATE the account, if it is still this attempt's
+ * {accounts} alone decides who holds a handle: a claim left unconfirmed past the grace period (a
+ * sign-up that stopped) may be taken by another claim, in the same script, on Redis's own clock;
+ * a confirmed claim is never taken. A pending account is no account (getAccount says none). A
+ * sign-up refused at a step removes what it wrote. One that stops between CONFIRM and ACTIVATE
+ * leaves its handle held with no account: the same id signing up again with it finishes.
+ * Every value read back is validated.
  */
 
-// KEYS: account, passkeys, passkey-use. ARGV: credential id, passkey JSON, its counter, then the
-// account's field/value pairs. 0: an active account already; 1: written, pending.
+// KEYS: account, passkeys, passkey-use. ARGV: attempt, grace ms, credential id, passkey JSON, its
+// counter, then the account's field/value pairs. 0: an active account; -1: a sign-up of this id
+// under way; 1: written, pending.
 const BEGIN_ACCOUNT = `
-if redis.call('HGET', KEYS[1], 'state') == 'active' then return 0 end
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'active' then return 0 end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local since = tonumber(redis.call('HGET', KEYS[1], 'pendingAt') or '')
+if state == 'pending' and since and now - since < tonumber(ARGV[2]) then return -1 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('HSET', KEYS[1], 'state', 'pending', unpack(ARGV, 4))
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[1], 'state', 'pending', 'attempt', ARGV[1], 'pendingAt', string.format('%d', now), unpack(ARGV, 6))
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
 return 1`;
 
-// KEYS: handles, credentials. ARGV: handle key ('' none), credential id ('' none), account id.
-// {1}: claimed (or already this account's). {0, owner}: the handle is owner's. {-1, owner}: the
-// credential is owner's.
+// KEYS: handles, claims, credentials. ARGV: handle key, credential id, account id, attempt, grace
+// ms. {1}: claimed. {0}: the handle is another's. {-1}: the credential is another's.
 const CLAIM = `
-if ARGV[1] ~= '' then
-  local owner = redis.call('HGET', KEYS[1], ARGV[1])
-  if owner and owner ~= ARGV[3] then return {0, owner} end
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if owner and owner ~= ARGV[3] then
+  local claim = redis.call('HGET', KEYS[2], ARGV[1])
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  local at = claim and tonumber(string.match(claim, '(%d+)$'))
+  if not (at and now - at > tonumber(ARGV[5])) then return {0} end
 end
-if ARGV[2] ~= '' then
-  local holder = redis.call('HGET', KEYS[2], ARGV[2])
-  if holder and holder ~= ARGV[3] then return {-1, holder} end
-end
-if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
+local holder = redis.call('HGET', KEYS[3], ARGV[2])
+if holder and holder ~= ARGV[3] then return {-1} end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. string.format('%d', now))
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
 return {1}`;
+
+// KEYS: credentials. ARGV: credential id, account id. 1: claimed (or this account's already); 0: another's.
+const CLAIM_CREDENTIAL = `
+local holder = redis.call('HGET', KEYS[1], ARGV[1])
+if holder and holder ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
+// KEYS: handles, claims. ARGV: handle key, account id, attempt. 1: confirmed; 0: no longer this attempt's.
+const CONFIRM = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+local claim = redis.call('HGET', KEYS[2], ARGV[1])
+local mine = ARGV[2] .. ' ' .. ARGV[3] .. ' '
+if not claim or string.sub(claim, 1, #mine) ~= mine then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1`;
+
+// KEYS: account. ARGV: attempt. 1: active; 0: not this attempt's.
+const ACTIVATE = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' or redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'active')
+return 1`;
 
 // KEYS: an index hash. ARGV: field, the account id it must still name. Removes it if it does.
 const RELEASE = `
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 1`;
 
-// KEYS: account, passkeys, passkey-use. Removes a pending account (a sign-up refused at its claim).
+// KEYS: account, passkeys, passkey-use. ARGV: attempt. Removes the attempt's pending account.
 const DROP_PENDING = `
-if redis.call('HGET', KEYS[1], 'state') == 'pending' then redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) end
+if redis.call('HGET', KEYS[1], 'state') == 'pending' and redis.call('HGET', KEYS[1], 'attempt') == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+end
 return 1`;
 
 // KEYS: account, passkeys, passkey-use. ARGV: credential id, passkey JSON, its counter, the most.
-// 'no-account', 'full' or 'added'.
+// 'no-account', 'exists' (this account's already: its counter is kept), 'full' or 'added'.
 const ADD_PASSKEY = `
 if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return 'no-account' end
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return 'full' end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'exists' end
+if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return 'full' end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 return 'added'`;
@@ -106,6 +150,9 @@ return 1`;
 const SCRIPTS = {
   ovationAccountBegin: BEGIN_ACCOUNT,
   ovationAccountClaim: CLAIM,
+  ovationAccountClaimCredential: CLAIM_CREDENTIAL,
+  ovationAccountConfirm: CONFIRM,
+  ovationAccountActivate: ACTIVATE,
   ovationAccountRelease: RELEASE,
   ovationAccountDropPending: DROP_PENDING,
   ovationAccountAddPasskey: ADD_PASSKEY,
@@ -140,60 +187,46 @@ export class RedisAccounts implements AccountStore {
   private passkeysKey = (id: string) => `${this.prefix}:{u:${id}}:passkeys`;
   private passkeyUseKey = (id: string) => `${this.prefix}:{u:${id}}:passkey-use`;
   private handlesKey = () => `${this.prefix}:{accounts}:handles`;
+  private claimsKey = () => `${this.prefix}:{accounts}:claims`;
   private credentialsKey = () => `${this.prefix}:{accounts}:credentials`;
   private ceremonyKey = (id: string) => `${this.prefix}:ceremony:${id}`;
 
   async createAccount(account: Account, passkey: Passkey): Promise<CreateAccountOutcome> {
     const { id } = account;
+    const attempt = randomTag(12);
+    const grace = String(PENDING_ACCOUNT_GRACE_MS);
+    const handle = handleKey(account.handle);
     const keys = [this.accountKey(id), this.passkeysKey(id), this.passkeyUseKey(id)];
-    const begun = await this.redis.ovationAccountBegin(
-      3,
-      ...keys,
-      passkey.id,
-      storedPasskey(passkey),
-      String(passkey.counter),
-      ...['name', account.name, 'handle', account.handle, 'createdAt', account.createdAt],
+    const fields = ['name', account.name, 'handle', account.handle, 'createdAt', account.createdAt];
+    const begun = Number(
+      await this.redis.ovationAccountBegin(
+        3,
+        ...keys,
+        attempt,
+        grace,
+        passkey.id,
+        storedPasskey(passkey),
+        String(passkey.counter),
+        ...fields,
+      ),
     );
-    if (Number(begun) === 0) return 'exists';
-    const claimed = await this.claim(handleKey(account.handle), passkey.id, id);
-    if (claimed !== 'claimed') {
-      await this.redis.ovationAccountDropPending(3, ...keys);
-      return claimed;
+    if (begun === 0) return 'exists';
+    if (begun === -1) return 'busy';
+    const indexes = [this.handlesKey(), this.claimsKey(), this.credentialsKey()];
+    const [claimed] = (await this.redis.ovationAccountClaim(3, ...indexes, handle, passkey.id, id, attempt, grace)) as [
+      number,
+    ];
+    const confirmed =
+      Number(claimed) === 1 &&
+      Number(await this.redis.ovationAccountConfirm(2, this.handlesKey(), this.claimsKey(), handle, id, attempt)) === 1;
+    if (!confirmed) {
+      await this.redis.ovationAccountDropPending(3, ...keys, attempt);
+      if (Number(claimed) === 1) await this.redis.ovationAccountRelease(1, this.credentialsKey(), passkey.id, id);
+      return Number(claimed) === -1 ? 'passkey-taken' : 'handle-taken';
     }
-    await this.redis.hset(this.accountKey(id), 'state', 'active');
-    return 'created';
-  }
-
-  /** Step 2 of a sign-up: the handle and the credential, releasing a stale claim of the handle once. */
-  private async claim(
-    handle: string,
-    credentialId: string,
-    id: string,
-  ): Promise<'claimed' | 'handle-taken' | 'passkey-taken'> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const [flag, owner] = (await this.redis.ovationAccountClaim(
-        2,
-        this.handlesKey(),
-        this.credentialsKey(),
-        handle,
-        credentialId,
-        id,
-      )) as [number, string?];
-      if (Number(flag) === 1) return 'claimed';
-      if (Number(flag) === -1) return 'passkey-taken';
-      if (attempt > 0 || owner === undefined || !(await this.staleClaim(owner, handle))) return 'handle-taken';
-      await this.redis.ovationAccountRelease(1, this.handlesKey(), handle, owner);
-    }
-    return 'handle-taken';
-  }
-
-  /** Whether `owner`'s claim of `handle` is stale: no such account, another handle, or a sign-up abandoned. */
-  private async staleClaim(owner: string, handle: string): Promise<boolean> {
-    const stored = await this.redis.hgetall(this.accountKey(owner));
-    if (stored.handle === undefined || handleKey(stored.handle) !== handle) return true;
-    if (stored.state === 'active') return false;
-    const created = Date.parse(stored.createdAt ?? '');
-    return !Number.isFinite(created) || Date.now() - created > PENDING_ACCOUNT_GRACE_MS;
+    // Not this attempt's any more only if it stopped for longer than the grace period and another
+    // sign-up of the id began: that one finishes (its handle claimed in its own steps).
+    return Number(await this.redis.ovationAccountActivate(1, this.accountKey(id), attempt)) === 1 ? 'created' : 'busy';
   }
 
   async getAccount(id: string): Promise<Account | undefined> {
@@ -225,26 +258,22 @@ export class RedisAccounts implements AccountStore {
   }
 
   async listPasskeys(userId: string): Promise<Passkey[]> {
-    const [stored, use] = await Promise.all([
+    const [state, stored, use] = await Promise.all([
+      this.redis.hget(this.accountKey(userId), 'state'),
       this.redis.hgetall(this.passkeysKey(userId)),
       this.redis.hgetall(this.passkeyUseKey(userId)),
     ]);
+    if (state !== 'active') return [];
+    // An unreadable one is left out (the others still let the user in).
     return Object.entries(stored)
-      .map(([id, json]) => withUse(userId, id, json, use[id]))
+      .flatMap(([id, json]) => withUse(id, json, use[id]) ?? [])
       .sort(byCreation);
   }
 
   async addPasskey(userId: string, passkey: Passkey): Promise<AddPasskeyOutcome> {
     // The credential first: one that is someone else's is refused before anything is written.
-    const [flag] = (await this.redis.ovationAccountClaim(
-      2,
-      this.handlesKey(),
-      this.credentialsKey(),
-      '',
-      passkey.id,
-      userId,
-    )) as [number];
-    if (Number(flag) !== 1) return 'taken';
+    const claimed = await this.redis.ovationAccountClaimCredential(1, this.credentialsKey(), passkey.id, userId);
+    if (Number(claimed) !== 1) return 'taken';
     const outcome = (await this.redis.ovationAccountAddPasskey(
       3,
       this.accountKey(userId),
@@ -254,7 +283,9 @@ export class RedisAccounts implements AccountStore {
       storedPasskey(passkey),
       String(passkey.counter),
       String(MAX_PASSKEYS_PER_ACCOUNT),
-    )) as AddPasskeyOutcome;
+    )) as AddPasskeyOutcome | 'exists';
+    // Already this account's: the claim was its own, and the passkey (and its counter) stay as they are.
+    if (outcome === 'exists') return 'taken';
     if (outcome !== 'added') await this.redis.ovationAccountRelease(1, this.credentialsKey(), passkey.id, userId);
     return outcome;
   }
@@ -277,7 +308,7 @@ export class RedisAccounts implements AccountStore {
       this.passkeysKey(userId),
       this.passkeyUseKey(userId),
       credentialId,
-      String(Math.max(0, Math.floor(counter))),
+      String(asCounter(counter)),
       at,
     );
     return Number(noted) === 1;
@@ -298,7 +329,7 @@ export class RedisAccounts implements AccountStore {
       this.redis.hget(this.passkeysKey(userId), credentialId),
       this.redis.hget(this.passkeyUseKey(userId), credentialId),
     ]);
-    return json === null ? undefined : withUse(userId, credentialId, json, use ?? undefined);
+    return json === null ? undefined : withUse(credentialId, json, use ?? undefined);
   }
 }
 
@@ -308,12 +339,17 @@ function storedPasskey(passkey: Passkey): string {
   return JSON.stringify(fixed);
 }
 
-/** A stored passkey with its use ("<counter>[ <last used>]"), validated. */
-function withUse(userId: string, id: string, json: string, use: string | undefined): Passkey {
+/** A stored passkey with its use ("<counter>[ <last used>]"), validated; undefined when unreadable. */
+function withUse(id: string, json: string, use: string | undefined): Passkey | undefined {
   const fixed = StoredPasskeySchema.safeParse(parseJson(json));
-  if (!fixed.success || fixed.data.id !== id) throw new Error(`account ${userId}: passkey ${id} is unreadable`);
+  if (!fixed.success || fixed.data.id !== id) return undefined;
   const [counter, at] = (use ?? '0').split(' ');
-  return { ...fixed.data, counter: Number(counter) || 0, ...(at ? { lastUsedAt: at } : {}) };
+  const passkey = PasskeySchema.safeParse({
+    ...fixed.data,
+    counter: Number(counter),
+    ...(at ? { lastUsedAt: at } : {}),
+  });
+  return passkey.success ? passkey.data : undefined;
 }
 
 /** JSON.parse, with undefined for what is not JSON (the schema then refuses it). */
