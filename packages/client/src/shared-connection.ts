@@ -442,7 +442,7 @@ export class SharedRealtimeConnection {
         // Not an event of the stream (its id is one this tab may have seen): not deduplicated. What
         // the subscribers get is rebuilt from the checked fold, not the message's own data.
         const { event } = message;
-        if (message.tab !== this.tabId || !this.followedTopics().has(event.topic)) break;
+        if (message.tab !== this.tabId || !this.follows(event.topic)) break;
         const state = foldTopicState(this.states.get(event.topic), event);
         const snapshot = snapshotEvent(event.topic, event.id, state, event.ts);
         if (!state || !snapshot) break;
@@ -482,13 +482,20 @@ export class SharedRealtimeConnection {
     seen.add(key);
     if (seen.size > SEEN_PER_TOPIC) seen.delete(seen.values().next().value as string);
     this.lastIds.set(event.topic, event.id);
-    const receivers = [...this.subscriptions].filter((subscription) => subscription.topics.has(event.topic));
     // Only the topics this tab follows (a leader's channel carries every tab's); folded before the
     // subscribers run, so one subscribing from its handler gets the state with this event in it.
-    if (receivers.length === 0) return;
+    if (!this.follows(event.topic)) return;
     const state = foldTopicState(this.states.get(event.topic), event);
     if (state) this.states.set(event.topic, state);
-    for (const subscription of receivers) if (wants(subscription, event)) subscription.subscriber.onEvent(event);
+    for (const subscription of this.subscriptions) {
+      if (subscription.topics.has(event.topic) && wants(subscription, event)) subscription.subscriber.onEvent(event);
+    }
+  }
+
+  /** Whether one of this tab's subscriptions wants `topic`. */
+  private follows(topic: string): boolean {
+    for (const subscription of this.subscriptions) if (subscription.topics.has(topic)) return true;
+    return false;
   }
 
   /** The topics this tab's subscriptions want. */

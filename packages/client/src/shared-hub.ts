@@ -110,8 +110,7 @@ export class SharedHub {
   private types = new Set<string>();
   /** The topics the current connection's token grants. */
   private granted = new Set<string>();
-  /** The topics refused as last told to the tabs (a key of the map, to tell only changes). */
-  private refusedSent = '{}';
+  /** The topics refused as last told to the tabs (only changes are told; a tab joining one is told again). */
   private refused: Record<string, RefusedReason> = {};
   private status: { status: ClientStatus; node?: string } = { status: 'connecting' };
   /** The node the stream last used: a stream opened again (a takeover, a new token) tries it first. */
@@ -331,9 +330,7 @@ export class SharedHub {
   private tellRefused(refused: Map<string, RefusedReason>): void {
     for (const topic of this.topics) if (!this.granted.has(topic)) refused.set(topic, 'not_granted');
     const topics = Object.fromEntries(refused);
-    const key = JSON.stringify(topics);
-    if (key === this.refusedSent) return;
-    this.refusedSent = key;
+    if (JSON.stringify(topics) === JSON.stringify(this.refused)) return;
     this.refused = topics;
     this.send({ t: 'refused', topics });
   }

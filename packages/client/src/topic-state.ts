@@ -69,11 +69,11 @@ export function snapshotEvent(
   ts: number,
 ): EventEnvelope | undefined {
   if (state?.viewers === undefined || state.likes === undefined) return undefined;
-  const data: SnapshotPayload = {
+  const data = {
     viewers: state.viewers,
     likes: state.likes,
     ...(state.status === undefined ? {} : { status: state.status }),
-  };
+  } satisfies SnapshotPayload;
   // `replayed`: not live, so it says nothing about delivery latency.
-  return { id, topic, type: 'snapshot', data: { ...data }, ts, replayed: true };
+  return { id, topic, type: 'snapshot', data, ts, replayed: true };
 }

@@ -69,18 +69,16 @@ return 1`;
 // KEYS: handles, claims, credentials. ARGV: handle key, credential id, account id, attempt, grace
 // ms. {1}: claimed. {0}: the handle is another's. {-1}: the credential is another's.
 const CLAIM = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local owner = redis.call('HGET', KEYS[1], ARGV[1])
 if owner and owner ~= ARGV[3] then
   local claim = redis.call('HGET', KEYS[2], ARGV[1])
-  local clock = redis.call('TIME')
-  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
   local at = claim and tonumber(string.match(claim, '(%d+)$'))
   if not (at and now - at > tonumber(ARGV[5])) then return {0} end
 end
 local holder = redis.call('HGET', KEYS[3], ARGV[2])
 if holder and holder ~= ARGV[3] then return {-1} end
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. string.format('%d', now))
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
