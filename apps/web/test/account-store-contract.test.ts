@@ -7,6 +7,7 @@ import {
   type AccountStore,
   type AccountStoreOptions,
   MAX_PASSKEYS_PER_ACCOUNT,
+  MAX_SESSIONS_PER_ACCOUNT,
   type Passkey,
   PENDING_ACCOUNT_GRACE_MS,
 } from '../lib/server/store/accounts';
@@ -155,15 +156,61 @@ describe.each(Object.entries(drivers))('AccountStore contract (%s)', (_name, mak
     expect(await store.notePasskeyUse('u-bob', 'k0', 1, '2026-12-06T10:02:00.000Z')).toBe(false);
   });
 
+  it(`renames an account, and keeps its open sessions (at most ${MAX_SESSIONS_PER_ACCOUNT}, the oldest closed past it)`, async () => {
+    expect(await store.renameAccount('u-none', 'Nobody')).toBe(false);
+    await store.createAccount(account('u-ses', 'sessions_1'), passkey('cred-ses'));
+    expect(await store.renameAccount('u-ses', 'Renamed')).toBe(true);
+    expect(await store.getAccount('u-ses')).toMatchObject({ name: 'Renamed', handle: 'sessions_1' });
+
+    const now = Date.now();
+    const session = (id: string, minute: number, expiresAtMs = now + 3_600_000) => ({
+      id,
+      createdAt: new Date(now + minute * 60_000).toISOString(),
+      expiresAtMs,
+      agent: `agent ${id}`,
+    });
+    expect(await store.openSession('u-ses', session('s-0', 0), now)).toEqual([]);
+    expect(await store.sessionHolder('u-ses', 's-0', now)).toEqual({ name: 'Renamed' });
+    expect(await store.sessionHolder('u-ses', 's-other', now)).toBeUndefined();
+    expect(await store.sessionHolder('u-other', 's-0', now)).toBeUndefined();
+    // Expired: not a holder, not listed, dropped when the next opens.
+    expect(await store.sessionHolder('u-ses', 's-0', now + 3_600_000)).toBeUndefined();
+    await store.openSession('u-ses', session('s-old', 1, now + 1_000), now);
+    expect((await store.listSessions('u-ses', now + 2_000)).map((s) => s.id)).toEqual(['s-0']);
+
+    for (let i = 1; i < MAX_SESSIONS_PER_ACCOUNT; i++) {
+      expect(await store.openSession('u-ses', session(`s-${i}`, i + 1), now + 2_000)).toEqual([]);
+    }
+    expect(await store.openSession('u-ses', session('s-new', 100), now + 2_000)).toEqual(['s-0']);
+    const listed = await store.listSessions('u-ses', now + 2_000);
+    expect(listed).toHaveLength(MAX_SESSIONS_PER_ACCOUNT);
+    expect(listed[0]).toEqual(session('s-new', 100));
+    expect(listed.at(-1)?.id).toBe('s-1');
+    expect(await store.sessionHolder('u-ses', 's-0', now)).toBeUndefined();
+
+    expect(await store.closeSession('u-ses', 's-new')).toBe(true);
+    expect(await store.closeSession('u-ses', 's-new')).toBe(false);
+    expect(await store.sessionHolder('u-ses', 's-new', now)).toBeUndefined();
+    expect(await store.sessionHolder('u-ses', 's-1', now)).toEqual({ name: 'Renamed' });
+  });
+
   it('gives a ceremony back once, and not after it expired', async () => {
     ({ store } = make({ ceremonyTtlMs: 300 }));
-    const ceremony = { kind: 'register' as const, challenge: 'c-1', userId: 'u-ann', name: 'Ann', handle: 'ann' };
+    const rp = { rpID: 'localhost', origins: ['http://localhost:3000'] };
+    const ceremony = {
+      kind: 'register' as const,
+      challenge: 'c-1',
+      userId: 'u-ann',
+      name: 'Ann',
+      handle: 'ann',
+      ...rp,
+    };
     await store.saveCeremony('one', ceremony);
     expect(await store.takeCeremony('one')).toEqual(ceremony);
     expect(await store.takeCeremony('one')).toBeUndefined();
     // Saved together, taken one by one until they have expired (each take removes one).
     const ids = Array.from({ length: 100 }, (_, i) => `later-${i}`);
-    for (const id of ids) await store.saveCeremony(id, { kind: 'sign-in', challenge: 'c-2' });
+    for (const id of ids) await store.saveCeremony(id, { kind: 'sign-in', challenge: 'c-2', ...rp });
     let next = 0;
     await waitFor('the ceremonies to expire', async () => (await store.takeCeremony(ids[next++] ?? '')) === undefined, {
       timeoutMs: 5_000,

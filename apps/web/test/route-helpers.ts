@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
+import { SoftwarePasskey } from '../../../test-support/passkey.js';
 import { buildApp as buildDispatcher } from '../../dispatcher/src/app.js';
 import { loadDispatcherConfig } from '../../dispatcher/src/config.js';
 import { buildApp as buildRealtime } from '../../realtime/src/app.js';
 import { loadRealtimeConfig } from '../../realtime/src/config.js';
+import * as registerOptions from '../app/api/auth/register/options/route';
+import * as registerVerify from '../app/api/auth/register/verify/route';
 import * as session from '../app/api/session/route';
 
 /* Calling the product API's route handlers as Next calls them, and the services behind them. */
@@ -35,6 +38,47 @@ export async function signIn(name: string): Promise<{ cookie: string; user: { id
   expect(Number(cookieAttributes(setCookie)['max-age'])).toBeGreaterThan(0);
   const body = (await response.json()) as { user: { id: string; name: string } };
   return { cookie: setCookie.split(';')[0] as string, user: body.user };
+}
+
+/** The origin route tests' requests come from (the request URL's): the passkeys' RP ID is its host. */
+export const ORIGIN = 'http://web.test';
+
+let handles = 0;
+
+/**
+ * Signs up with a new software passkey (test-support/passkey.ts), as a browser would: options,
+ * the passkey's answer, verify. `cookie`: a guest's session, upgraded to the account.
+ */
+export async function signUp(
+  name: string,
+  options: { handle?: string; cookie?: string; passkey?: SoftwarePasskey } = {},
+): Promise<{ cookie: string; user: { id: string; name: string }; passkey: SoftwarePasskey; handle: string }> {
+  const handle = options.handle ?? `user_${process.pid % 1000}_${++handles}`;
+  const passkey = options.passkey ?? new SoftwarePasskey('web.test');
+  const headers = { origin: ORIGIN };
+  const cookie = options.cookie;
+  const begun = await registerOptions.POST(
+    req('/api/auth/register/options', {
+      method: 'POST',
+      body: { name, handle },
+      headers,
+      ...(cookie ? { cookie } : {}),
+    }),
+  );
+  expect(begun.status, await begun.clone().text()).toBe(200);
+  const { ceremony, options: creation } = (await begun.json()) as { ceremony: string; options: never };
+  const done = await registerVerify.POST(
+    req('/api/auth/register/verify', {
+      method: 'POST',
+      body: { ceremony, credential: passkey.register(creation, ORIGIN) },
+      headers,
+      ...(cookie ? { cookie } : {}),
+    }),
+  );
+  expect(done.status, await done.clone().text()).toBe(201);
+  const setCookie = done.headers.get('set-cookie') ?? '';
+  const body = (await done.json()) as { user: { id: string; name: string } };
+  return { cookie: setCookie.split(';')[0] as string, user: body.user, passkey, handle };
 }
 
 /** A Set-Cookie header's attributes, names and SameSite's value lower-cased (both are case-insensitive). */

@@ -6,7 +6,13 @@ import { cookieAttributes } from './route-helpers';
 
 /* The session cookie as Next writes and reads it: every attribute the session relies on. */
 
-const sessions = (secure: boolean) => new Sessions('s'.repeat(32), secure, { isSessionRevoked: async () => false });
+const sessions = (secure: boolean) =>
+  new Sessions(
+    's'.repeat(32),
+    secure,
+    { isSessionRevoked: async () => false },
+    { sessionHolder: async () => undefined },
+  );
 
 function setCookieOf(cookie: ReturnType<Sessions['cookie']>): string {
   const response = NextResponse.json({});

@@ -9,10 +9,14 @@ export const ERROR_STATUS = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   BANNED: 403,
+  /** Broadcasting (and comments where a video asks for members) needs an account: sign in with a passkey. */
+  ACCOUNT_REQUIRED: 403,
   NOT_FOUND: 404,
   CONNECTION_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
+  /** The handle asked for is another account's (handles are unique whatever their case). */
+  HANDLE_TAKEN: 409,
   PAYLOAD_TOO_LARGE: 413,
   URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,

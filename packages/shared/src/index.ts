@@ -1,3 +1,4 @@
+export * from './accounts.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './hls-url.js';

@@ -4,7 +4,10 @@ import { DispatcherClient } from './dispatcher';
 import { RateLimits } from './rate-limit';
 import { createRedisClient } from './redis-client';
 import { Sessions } from './session';
+import type { AccountStore } from './store/accounts';
+import { MemoryAccounts } from './store/memory-accounts';
 import { MemoryStore } from './store/memory-store';
+import { RedisAccounts } from './store/redis-accounts';
 import { RedisStore } from './store/redis-store';
 import type { ProductStore, StoreOptions } from './store/store';
 import { failFast } from './unavailable';
@@ -13,6 +16,8 @@ import { failFast } from './unavailable';
 export interface WebContext {
   config: WebConfig;
   store: ProductStore;
+  /** Accounts (passkeys): beside the product store, in the same memory or Redis. */
+  accounts: AccountStore;
   sessions: Sessions;
   dispatcher: DispatcherClient;
   limits: RateLimits;
@@ -41,11 +46,16 @@ export function createContext(
         redis.firstConnection,
       )
     : new MemoryStore(storeOptions);
+  const accounts = redis
+    ? failFast(new RedisAccounts(redis.redis, config.redisPrefix), 'the account store', redis.firstConnection)
+    : new MemoryAccounts();
   return {
     config,
     store,
-    // The store keeps signed-out session ids: verify refuses them.
-    sessions: new Sessions(config.sessionSecret, config.nodeEnv === 'production', store),
+    accounts,
+    // The store keeps signed-out guest session ids, the accounts their open sessions: verify
+    // refuses the rest.
+    sessions: new Sessions(config.sessionSecret, config.nodeEnv === 'production', store, accounts),
     dispatcher: new DispatcherClient(config.dispatcherUrls, config.internalToken),
     limits: redis ? failFast(limits, 'the rate limiter', redis.firstConnection) : limits,
   };

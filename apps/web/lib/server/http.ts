@@ -1,7 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
-import { AppError, DEFAULT_BODY_LIMIT_BYTES, IdempotencyKeySchema, parseWith, type TUser } from '@ovation/shared';
+import {
+  AppError,
+  DEFAULT_BODY_LIMIT_BYTES,
+  IdempotencyKeySchema,
+  parseWith,
+  type TAccount,
+  type TUser,
+} from '@ovation/shared';
 import type { z } from 'zod';
 import { context } from './context';
+import type { Session } from './session';
 
 /*
  * Helpers that keep route handlers thin: every failure leaves as the contract's
@@ -73,4 +81,28 @@ export async function requireUser(request: Request): Promise<TUser> {
   const user = await currentUser(request);
   if (!user) throw new AppError('UNAUTHORIZED', 'sign in with a display name first (POST /api/session)');
   return user;
+}
+
+/** The request's session (guest or account), or undefined when signed out. */
+export async function currentSession(request: Request): Promise<Session | undefined> {
+  const { sessions } = context();
+  return sessions.session(sessions.tokenOf(request));
+}
+
+/**
+ * The signed-in account: 401 when signed out, ACCOUNT_REQUIRED (403) for a guest — the client
+ * opens its sign-in dialog.
+ */
+export async function requireAccount(
+  request: Request,
+  what = 'this',
+): Promise<{ session: Session; account: TAccount }> {
+  const session = await currentSession(request);
+  if (!session) throw new AppError('UNAUTHORIZED', `sign in with a passkey first: ${what} needs an account`);
+  if (!session.account) {
+    throw new AppError('ACCOUNT_REQUIRED', `${what} needs an account: sign up or sign in with a passkey`);
+  }
+  const account = await context().accounts.getAccount(session.user.id);
+  if (!account) throw new AppError('UNAUTHORIZED', 'this account no longer exists; sign in again');
+  return { session, account };
 }

@@ -68,6 +68,13 @@ export const DEFAULT_BUDGETS = {
    * connection). Pages, tabs and renewals of one person stay far below it.
    */
   tokensPerUser: { points: 120, seconds: 60 },
+  /**
+   * Passkey ceremonies begun (sign-up, sign-in, added passkey: each keeps a challenge for 5
+   * minutes) per address: a household signing in on every device fits many times over.
+   */
+  ceremoniesPerAddress: { points: 120, seconds: 3600 },
+  /** Accounts made per address a day: a family or an office fits; a farm of handles does not. */
+  accountsPerAddress: { points: 20, seconds: 86_400 },
 } satisfies Record<string, Budget>;
 
 /*
@@ -81,6 +88,8 @@ const BudgetEnvSchema = z.object({
   VIDEOS_PER_DAY_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.videosPerAddress.points),
   GUEST_TOKENS_PER_MINUTE_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.guestTokensPerAddress.points),
   TOKENS_PER_MINUTE_PER_USER: env.positiveInt(DEFAULT_BUDGETS.tokensPerUser.points),
+  CEREMONIES_PER_HOUR_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.ceremoniesPerAddress.points),
+  ACCOUNTS_PER_DAY_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.accountsPerAddress.points),
 });
 
 export function budgetsFromEnv(source: Record<string, string | undefined> = process.env): typeof DEFAULT_BUDGETS {
@@ -91,6 +100,8 @@ export function budgetsFromEnv(source: Record<string, string | undefined> = proc
     videosPerAddress: { points: parsed.VIDEOS_PER_DAY_PER_ADDRESS, seconds: 86_400 },
     guestTokensPerAddress: { points: parsed.GUEST_TOKENS_PER_MINUTE_PER_ADDRESS, seconds: 60 },
     tokensPerUser: { points: parsed.TOKENS_PER_MINUTE_PER_USER, seconds: 60 },
+    ceremoniesPerAddress: { points: parsed.CEREMONIES_PER_HOUR_PER_ADDRESS, seconds: 3600 },
+    accountsPerAddress: { points: parsed.ACCOUNTS_PER_DAY_PER_ADDRESS, seconds: 86_400 },
   };
 }
 
@@ -110,6 +121,8 @@ export class RateLimits {
   private readonly videosByAddress: RateLimiterAbstract;
   private readonly guestTokensByAddress: RateLimiterAbstract;
   private readonly tokensByUser: RateLimiterAbstract;
+  private readonly ceremoniesByAddress: RateLimiterAbstract;
+  private readonly accountsByAddress: RateLimiterAbstract;
 
   constructor(options: RateLimitOptions) {
     const budgets = { ...budgetsFromEnv(), ...options.budgets };
@@ -140,6 +153,18 @@ export class RateLimits {
     this.videosByAddress = make('videos-ip', budgets.videosPerAddress);
     this.guestTokensByAddress = make('guest-tokens-ip', budgets.guestTokensPerAddress);
     this.tokensByUser = make('tokens', budgets.tokensPerUser);
+    this.ceremoniesByAddress = make('ceremonies-ip', budgets.ceremoniesPerAddress);
+    this.accountsByAddress = make('accounts-ip', budgets.accountsPerAddress);
+  }
+
+  /** A passkey ceremony begun (…/options). */
+  ceremony(address: string): Promise<void> {
+    return consumeForAddress(this.ceremoniesByAddress, address, 1, 'passkey sign-ins from your network');
+  }
+
+  /** A new account (POST /api/auth/register/verify). */
+  account(address: string): Promise<void> {
+    return consumeForAddress(this.accountsByAddress, address, 1, 'new accounts from your network today');
   }
 
   /** A connection token for a guest (GET /api/realtime-token, a page rendered without a session). */

@@ -12,6 +12,11 @@ import { SESSION_MAX_AGE_MS } from './store/store';
  * revokes the whole family until it would have expired anyway (store.revokeSession), so every
  * copy of the cookie — a thief's renamed one included — stops working at sign-out.
  *
+ * An account's session (issue 16: signed in with a passkey) is a token of the same kind with the
+ * claim `acc: 1`. It is valid only while the account lists its family as open (AccountStore
+ * sessions): the holder sees and ends each sign-in there, and the name shown is the account's
+ * current one, whatever the token says.
+ *
  * The cookie is read and written with Next's cookie API (the parser and serialiser behind
  * `cookies()`, `request.cookies` and `NextResponse.cookies`): HttpOnly, SameSite=Lax, Path=/,
  * Max-Age (with the matching Expires Next adds), Secure when served over HTTPS.
@@ -36,10 +41,17 @@ export interface Session {
   /** The session family (`sid`): the first token's id, kept by renames. Sign-out revokes it. */
   family: string;
   expiresAtMs: number;
+  /** An account's session (signed in with a passkey), not a guest's. */
+  account: boolean;
 }
 
 export interface Revocations {
   isSessionRevoked(sessionId: string): Promise<boolean>;
+}
+
+/** Whether an account's session is open (AccountStore.sessionHolder). */
+export interface AccountSessions {
+  sessionHolder(userId: string, sessionId: string, nowMs: number): Promise<{ name: string } | undefined>;
 }
 
 export class Sessions {
@@ -52,6 +64,7 @@ export class Sessions {
     secret: string,
     private readonly secure: boolean,
     private readonly revocations: Revocations,
+    private readonly accounts: AccountSessions,
   ) {
     this.key = new TextEncoder().encode(secret);
     this.cookieName = sessionCookieName(secure);
@@ -61,13 +74,19 @@ export class Sessions {
     return { id: `u-${randomTag(8)}`, name };
   }
 
+  /** A new session id: a sign-in's token id, and so its family's. */
+  newSessionId(): string {
+    return `s-${randomTag(12)}`;
+  }
+
   /**
    * A session token for `user`: a new sign-in, or (`family`) a rename within an existing session,
-   * which keeps its family and its expiry.
+   * which keeps its family and its expiry. `account`: an account's session, whose family the
+   * account has opened (AccountStore.openSession) — `family.id` then names it.
    */
-  async sign(user: TUser, family?: { id: string; expiresAtMs: number }): Promise<string> {
-    const id = `s-${randomTag(12)}`;
-    return new SignJWT({ name: user.name, sid: family?.id ?? id })
+  async sign(user: TUser, family?: { id: string; expiresAtMs: number }, account = false): Promise<string> {
+    const id = this.newSessionId();
+    return new SignJWT({ name: user.name, sid: family?.id ?? id, ...(account ? { acc: 1 } : {}) })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(user.id)
       .setJti(id)
@@ -99,9 +118,14 @@ export class Sessions {
         id,
         family: typeof payload.sid === 'string' ? payload.sid : id,
         expiresAtMs: payload.exp * 1000,
+        account: payload.acc === 1,
       };
     } catch {
       return undefined;
+    }
+    if (session.account) {
+      const holder = await this.accounts.sessionHolder(session.user.id, session.family, Date.now());
+      return holder ? { ...session, user: { id: session.user.id, name: holder.name } } : undefined;
     }
     const revoked =
       (await this.revocations.isSessionRevoked(session.family)) ||

@@ -1,8 +1,9 @@
-import { CreateSessionSchema } from '@ovation/shared';
+import { AppError, CreateSessionSchema } from '@ovation/shared';
 import { NextResponse } from 'next/server';
 import { clientAddressOf } from '../../../lib/server/client-address';
 import { context } from '../../../lib/server/context';
-import { currentUser, json, readBody, route } from '../../../lib/server/http';
+import { currentSession, json, readBody, route } from '../../../lib/server/http';
+import { signOut } from '../../../lib/server/passkeys';
 
 export const dynamic = 'force-dynamic';
 
@@ -10,7 +11,8 @@ export const dynamic = 'force-dynamic';
  * POST /api/session `{ name }` → a signed httpOnly session cookie and `{ user }`. Signed in
  * already: a rename — the same user id under the new name, in the same session (signing out ends
  * every cookie of it), so re-entering a name never loses a user their videos. At most 240 an hour
- * per address (429).
+ * per address (429). An account's session is refused (409): its name is the account's
+ * (PATCH /api/account), and a guest token must never replace it.
  */
 export const POST = route(async (request: Request) => {
   const { name } = await readBody(request, CreateSessionSchema);
@@ -18,6 +20,9 @@ export const POST = route(async (request: Request) => {
   const address = clientAddressOf(request);
   await limits.session(address);
   const current = await sessions.session(sessions.tokenOf(request));
+  if (current?.account) {
+    throw new AppError('CONFLICT', 'you are signed in with an account: change your name on your account page');
+  }
   const user = current ? { id: current.user.id, name } : sessions.newUser(name);
   // A rename stays in the session's family and expiry: a copied cookie renamed by a thief is
   // revoked with the rest at sign-out, and renaming never makes a session live longer.
@@ -30,18 +35,26 @@ export const POST = route(async (request: Request) => {
   return response;
 });
 
-/** GET /api/session → `{ user }` (null when signed out). */
-export const GET = route(async (request: Request) => json({ user: (await currentUser(request)) ?? null }));
+/**
+ * GET /api/session → `{ user }` (null when signed out), and `account` (`{ id, name, handle,
+ * createdAt }`) when signed in with one.
+ */
+export const GET = route(async (request: Request) => {
+  const current = await currentSession(request);
+  const account = current?.account ? await context().accounts.getAccount(current.user.id) : undefined;
+  return json({ user: current?.user ?? null, ...(account ? { account } : {}) });
+});
 
 /**
- * DELETE /api/session → `{ user: null }`: signs out. The cookie is cleared and its session
- * family revoked, so every copy of the cookie, renamed or not, is refused from now on too. Signed
- * out already: the same answer.
+ * DELETE /api/session → `{ user: null }`: signs out (as POST /api/auth/logout). The cookie is
+ * cleared and its session ended (a guest's family revoked, an account's session closed), so every
+ * copy of the cookie, renamed or not, is refused from now on too. Signed out already: the same
+ * answer.
  */
 export const DELETE = route(async (request: Request) => {
-  const { sessions, store } = context();
+  const { sessions } = context();
   const current = await sessions.session(sessions.tokenOf(request));
-  if (current) await store.revokeSession(current.family, current.expiresAtMs);
+  if (current) await signOut(current);
   const response = NextResponse.json({ user: null });
   response.cookies.set(sessions.clearCookie());
   return response;

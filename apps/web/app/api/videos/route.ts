@@ -1,6 +1,14 @@
 import { CreateVideoSchema, parseWith } from '@ovation/shared';
 import { clientAddressOf } from '../../../lib/server/client-address';
-import { currentUser, idempotencyKey, json, readBody, requireUser, route } from '../../../lib/server/http';
+import {
+  currentUser,
+  idempotencyKey,
+  json,
+  readBody,
+  requireAccount,
+  requireUser,
+  route,
+} from '../../../lib/server/http';
 import { createVideo, listMyVideos, listVideos } from '../../../lib/server/videos';
 import { VideoListQuerySchema } from '../_schemas/queries';
 
@@ -28,12 +36,14 @@ export const GET = route(async (request: Request) => {
 });
 
 /**
- * POST /api/videos `{ title, hlsUrl? }` (signed in) → 201 `{ video }`; the creator owns it.
+ * POST /api/videos `{ title, hlsUrl? }` (signed in with an account) → 201 `{ video }`; the
+ * account owns it. A guest gets 403 ACCOUNT_REQUIRED (broadcasting needs an account).
  * `Idempotency-Key`: a repeat within 10 minutes answers the same video instead of a second one.
  * 429 beyond 5 upcoming videos at once, 20 a day per user, 100 a day per address.
  */
 export const POST = route(async (request: Request) => {
-  const user = await requireUser(request);
+  const { session } = await requireAccount(request, 'broadcasting');
+  const user = session.user;
   const key = idempotencyKey(request);
   const input = await readBody(request, CreateVideoSchema);
   return json({ video: await createVideo(user, input, { key, address: clientAddressOf(request) }) }, 201);

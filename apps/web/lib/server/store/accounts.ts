@@ -1,19 +1,15 @@
+import { AccountSchema, type TAccount } from '@ovation/shared';
 import { z } from 'zod';
 
 /*
  * Accounts (issue 16; docs/design/issue-16.md): a broadcaster signs in with passkeys, no password.
  * An account keeps the id of the guest it was made from (`u-…`), so a guest's videos, bans and
  * ownership checks carry over unchanged. One interface, a memory driver and a Redis driver, both
- * passing test/account-store-contract.test.ts. Not used by a route yet.
+ * passing test/account-store-contract.test.ts. The routes are app/api/auth/… and app/api/account/….
  */
 
-export const AccountSchema = z.object({
-  id: z.string().min(1).max(64),
-  name: z.string().min(1).max(100),
-  handle: z.string().regex(/^[A-Za-z0-9_]{3,20}$/),
-  createdAt: z.string().max(40),
-});
-export type Account = z.infer<typeof AccountSchema>;
+export { AccountSchema };
+export type Account = TAccount;
 
 /** A passkey as the server keeps it (WebAuthn: the credential's public key, never a secret). */
 export const PasskeySchema = z.object({
@@ -38,10 +34,33 @@ export const CeremonySchema = z.object({
   userId: z.string().max(64).optional(),
   name: z.string().max(100).optional(),
   handle: z.string().max(20).optional(),
+  /** A sign-up from a guest's session: that guest (userId) becomes the account. */
+  upgrade: z.boolean().optional(),
+  /** The relying party the options were made for: the answer must be for it. */
+  rpID: z.string().max(255),
+  origins: z.array(z.string().max(300)).min(1).max(16),
 });
 export type Ceremony = z.infer<typeof CeremonySchema>;
 
 export const MAX_PASSKEYS_PER_ACCOUNT = 10;
+
+/**
+ * A signed-in session of an account (one sign-in on one device): its session family (session.ts),
+ * listed to the account holder, who may end it. An account's session is valid only while listed
+ * here, so ending one (or signing out) ends every cookie of it at once.
+ */
+export const AccountSessionSchema = z.object({
+  /** The session family (the `sid` of its tokens). */
+  id: z.string().min(1).max(64),
+  createdAt: z.string().max(40),
+  expiresAtMs: z.number().int().nonnegative(),
+  /** The browser it was opened from, as its User-Agent said (shortened): for the list only. */
+  agent: z.string().max(200),
+});
+export type AccountSession = z.infer<typeof AccountSessionSchema>;
+
+/** Sessions an account may hold at once; a new sign-in past it ends the oldest. */
+export const MAX_SESSIONS_PER_ACCOUNT = 20;
 
 /** How long a ceremony waits for its answer (WebAuthn's own timeout is asked to be 2 minutes). */
 export const CEREMONY_TTL_MS = 5 * 60_000;
@@ -90,6 +109,19 @@ export interface AccountStore {
   removePasskey(userId: string, credentialId: string): Promise<RemovePasskeyOutcome>;
   /** Notes a sign-in with the passkey: its counter (the larger kept) and when. False when unknown. */
   notePasskeyUse(userId: string, credentialId: string, counter: number, at: string): Promise<boolean>;
+  /** Renames the account (its display name; the handle stays). False when there is no account. */
+  renameAccount(userId: string, name: string): Promise<boolean>;
+  /**
+   * Opens a session of the account; past MAX_SESSIONS_PER_ACCOUNT the oldest are closed (their
+   * ids returned). Expired sessions are dropped on the way.
+   */
+  openSession(userId: string, session: AccountSession, nowMs: number): Promise<string[]>;
+  /** The account's name if `sessionId` is one of its open sessions, not expired at `nowMs`. */
+  sessionHolder(userId: string, sessionId: string, nowMs: number): Promise<{ name: string } | undefined>;
+  /** The account's open sessions, newest first. */
+  listSessions(userId: string, nowMs: number): Promise<AccountSession[]>;
+  /** Closes a session; false when it was not open. */
+  closeSession(userId: string, sessionId: string): Promise<boolean>;
   /** Keeps a ceremony for CEREMONY_TTL_MS. */
   saveCeremony(id: string, ceremony: Ceremony): Promise<void>;
   /** The ceremony, once: taking it removes it (a challenge is answered at most once). */
@@ -99,6 +131,11 @@ export interface AccountStore {
 /** A signature counter as kept: a whole number, never negative (anything else counts as 0). */
 export function asCounter(counter: number): number {
   return Number.isFinite(counter) ? Math.max(0, Math.floor(counter)) : 0;
+}
+
+/** Sessions newest first (ties by id). */
+export function newestFirst(a: AccountSession, b: AccountSession): number {
+  return a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? 1 : -1;
 }
 
 /** Passkeys oldest first (ties by id), as both drivers list them. */

@@ -1,5 +1,6 @@
 import {
   type Account,
+  type AccountSession,
   type AccountStore,
   type AccountStoreOptions,
   type AddPasskeyOutcome,
@@ -10,6 +11,8 @@ import {
   type CreateAccountOutcome,
   handleKey,
   MAX_PASSKEYS_PER_ACCOUNT,
+  MAX_SESSIONS_PER_ACCOUNT,
+  newestFirst,
   type Passkey,
   type RemovePasskeyOutcome,
 } from './accounts';
@@ -26,6 +29,8 @@ export class MemoryAccounts implements AccountStore {
   /** credential id → account id. */
   private readonly credentials = new Map<string, string>();
   private readonly passkeys = new Map<string, Map<string, Passkey>>();
+  /** account id → session id → session. */
+  private readonly sessions = new Map<string, Map<string, AccountSession>>();
   private readonly ceremonies: ExpiringMap<Ceremony>;
 
   constructor(options: AccountStoreOptions = {}) {
@@ -89,6 +94,45 @@ export class MemoryAccounts implements AccountStore {
     passkey.counter = Math.max(passkey.counter, asCounter(counter));
     passkey.lastUsedAt = at;
     return true;
+  }
+
+  async renameAccount(userId: string, name: string) {
+    const account = this.accounts.get(userId);
+    if (account) account.name = name;
+    return account !== undefined;
+  }
+
+  async openSession(userId: string, session: AccountSession, nowMs: number) {
+    const open = this.liveSessions(userId, nowMs);
+    open.set(session.id, { ...session });
+    const closed = [...open.values()]
+      .sort(newestFirst)
+      .slice(MAX_SESSIONS_PER_ACCOUNT)
+      .map((old) => old.id);
+    for (const id of closed) open.delete(id);
+    this.sessions.set(userId, open);
+    return closed;
+  }
+
+  async sessionHolder(userId: string, sessionId: string, nowMs: number) {
+    const session = this.sessions.get(userId)?.get(sessionId);
+    const account = this.accounts.get(userId);
+    return session && account && session.expiresAtMs > nowMs ? { name: account.name } : undefined;
+  }
+
+  async listSessions(userId: string, nowMs: number) {
+    return [...this.liveSessions(userId, nowMs).values()].map((s) => ({ ...s })).sort(newestFirst);
+  }
+
+  async closeSession(userId: string, sessionId: string) {
+    return this.sessions.get(userId)?.delete(sessionId) ?? false;
+  }
+
+  /** The account's sessions not expired at `nowMs` (the expired ones are dropped). */
+  private liveSessions(userId: string, nowMs: number): Map<string, AccountSession> {
+    const open = this.sessions.get(userId) ?? new Map<string, AccountSession>();
+    for (const [id, session] of open) if (session.expiresAtMs <= nowMs) open.delete(id);
+    return open;
   }
 
   async saveCeremony(id: string, ceremony: Ceremony) {

@@ -3,6 +3,8 @@ import type { RedisClient } from '@ovation/shared/redis';
 import {
   type Account,
   AccountSchema,
+  type AccountSession,
+  AccountSessionSchema,
   type AccountStore,
   type AccountStoreOptions,
   type AddPasskeyOutcome,
@@ -14,6 +16,8 @@ import {
   type CreateAccountOutcome,
   handleKey,
   MAX_PASSKEYS_PER_ACCOUNT,
+  MAX_SESSIONS_PER_ACCOUNT,
+  newestFirst,
   type Passkey,
   PasskeySchema,
   PENDING_ACCOUNT_GRACE_MS,
@@ -28,6 +32,7 @@ import {
  *                                       attempt (the sign-up's nonce), pendingAt (ms, Redis clock)
  *     <p>:{u:<id>}:passkeys       HASH  credential id -> passkey JSON (without counter and last use)
  *     <p>:{u:<id>}:passkey-use    HASH  credential id -> "<counter>[ <last used ISO time>]"
+ *     <p>:{u:<id>}:sessions       HASH  session id -> session JSON (expires with its last session)
  *   the indexes, {accounts} (one slot: small hashes):
  *     <p>:{accounts}:handles      HASH  handleKey -> account id
  *     <p>:{accounts}:claims       HASH  handleKey -> "<id> <attempt> <ms>": a claim not confirmed yet
@@ -145,7 +150,46 @@ if was then counter = math.max(counter, tonumber(string.match(was, '^(%d+)')) or
 redis.call('HSET', KEYS[2], ARGV[1], string.format('%d %s', counter, ARGV[3]))
 return 1`;
 
+// KEYS: sessions. ARGV: session id, its JSON, now (ms), the most. Drops expired sessions, adds
+// this one, closes the oldest past the most; the ids closed for room. The hash expires with its
+// last session.
+const OPEN_SESSION = `
+local now = tonumber(ARGV[3])
+local open = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local ok, session = pcall(cjson.decode, all[i + 1])
+  if ok and type(session) == 'table' and tonumber(session.expiresAtMs) and tonumber(session.expiresAtMs) > now then
+    if all[i] ~= ARGV[1] then table.insert(open, { id = all[i], createdAt = tostring(session.createdAt), expires = tonumber(session.expiresAtMs) }) end
+  else
+    redis.call('HDEL', KEYS[1], all[i])
+  end
+end
+local mine = cjson.decode(ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+table.sort(open, function(a, b) if a.createdAt == b.createdAt then return a.id < b.id end return a.createdAt > b.createdAt end)
+local closed = {}
+local last = tonumber(mine.expiresAtMs)
+for i, session in ipairs(open) do
+  if i >= tonumber(ARGV[4]) then
+    redis.call('HDEL', KEYS[1], session.id)
+    table.insert(closed, session.id)
+  elseif session.expires > last then
+    last = session.expires
+  end
+end
+redis.call('PEXPIREAT', KEYS[1], string.format('%d', last))
+return closed`;
+
+// KEYS: account. ARGV: name. 1: renamed; 0: no active account.
+const RENAME = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return 0 end
+redis.call('HSET', KEYS[1], 'name', ARGV[1])
+return 1`;
+
 const SCRIPTS = {
+  ovationAccountRename: RENAME,
+  ovationAccountOpenSession: OPEN_SESSION,
   ovationAccountBegin: BEGIN_ACCOUNT,
   ovationAccountClaim: CLAIM,
   ovationAccountClaimCredential: CLAIM_CREDENTIAL,
@@ -184,6 +228,7 @@ export class RedisAccounts implements AccountStore {
   private accountKey = (id: string) => `${this.prefix}:{u:${id}}:account`;
   private passkeysKey = (id: string) => `${this.prefix}:{u:${id}}:passkeys`;
   private passkeyUseKey = (id: string) => `${this.prefix}:{u:${id}}:passkey-use`;
+  private sessionsKey = (id: string) => `${this.prefix}:{u:${id}}:sessions`;
   private handlesKey = () => `${this.prefix}:{accounts}:handles`;
   private claimsKey = () => `${this.prefix}:{accounts}:claims`;
   private credentialsKey = () => `${this.prefix}:{accounts}:credentials`;
@@ -310,6 +355,48 @@ export class RedisAccounts implements AccountStore {
       at,
     );
     return Number(noted) === 1;
+  }
+
+  async renameAccount(userId: string, name: string): Promise<boolean> {
+    // HSET only where the account is active: a rename never makes a half-made account readable.
+    const renamed = await this.redis.ovationAccountRename(1, this.accountKey(userId), name);
+    return Number(renamed) === 1;
+  }
+
+  async openSession(userId: string, session: AccountSession, nowMs: number): Promise<string[]> {
+    const closed = await this.redis.ovationAccountOpenSession(
+      1,
+      this.sessionsKey(userId),
+      session.id,
+      JSON.stringify(session),
+      String(nowMs),
+      String(MAX_SESSIONS_PER_ACCOUNT),
+    );
+    return Array.isArray(closed) ? closed.map(String) : [];
+  }
+
+  async sessionHolder(userId: string, sessionId: string, nowMs: number): Promise<{ name: string } | undefined> {
+    const [json, [state, name]] = await Promise.all([
+      this.redis.hget(this.sessionsKey(userId), sessionId),
+      this.redis.hmget(this.accountKey(userId), 'state', 'name'),
+    ]);
+    if (json === null || state !== 'active' || !name) return undefined;
+    const session = AccountSessionSchema.safeParse(parseJson(json));
+    return session.success && session.data.expiresAtMs > nowMs ? { name } : undefined;
+  }
+
+  async listSessions(userId: string, nowMs: number): Promise<AccountSession[]> {
+    const stored = await this.redis.hgetall(this.sessionsKey(userId));
+    return Object.entries(stored)
+      .flatMap(([id, json]) => {
+        const session = AccountSessionSchema.safeParse(parseJson(json));
+        return session.success && session.data.id === id && session.data.expiresAtMs > nowMs ? [session.data] : [];
+      })
+      .sort(newestFirst);
+  }
+
+  async closeSession(userId: string, sessionId: string): Promise<boolean> {
+    return (await this.redis.hdel(this.sessionsKey(userId), sessionId)) === 1;
   }
 
   async saveCeremony(id: string, ceremony: Ceremony): Promise<void> {

@@ -1,0 +1,20 @@
+import { AppError } from '@ovation/shared';
+import { context } from '../../../../../lib/server/context';
+import { json, requireAccount, route } from '../../../../../lib/server/http';
+
+export const dynamic = 'force-dynamic';
+
+type Params = { params: Promise<{ id: string }> };
+
+/**
+ * DELETE /api/account/passkeys/:id → `{ removed: true }`: the passkey no longer signs in. The last
+ * one is kept (409: an account needs a way in); 404 for one the account does not have.
+ */
+export const DELETE = route(async (request: Request, { params }: Params) => {
+  const { account } = await requireAccount(request, 'removing a passkey');
+  const { id } = await params;
+  const outcome = id.length > 1_400 ? 'missing' : await context().accounts.removePasskey(account.id, id);
+  if (outcome === 'missing') throw new AppError('NOT_FOUND', 'no such passkey on your account');
+  if (outcome === 'last') throw new AppError('CONFLICT', 'this is your last passkey; add another before removing it');
+  return json({ removed: true });
+});

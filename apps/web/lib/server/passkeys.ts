@@ -1,0 +1,299 @@
+import {
+  AppError,
+  type AuthenticationCredentialSchema,
+  knownTransports,
+  type RegistrationCredentialSchema,
+  randomTag,
+  type TAccount,
+  type TUser,
+} from '@ovation/shared';
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+} from '@simplewebauthn/server';
+import { NextResponse } from 'next/server';
+import type { z } from 'zod';
+import { clientAddressOf } from './client-address';
+import { context } from './context';
+import type { Session } from './session';
+import type { Ceremony, Passkey } from './store/accounts';
+import { SESSION_MAX_AGE_MS } from './store/store';
+
+/*
+ * Passkeys (WebAuthn) with SimpleWebAuthn: the options a browser's navigator.credentials call
+ * needs, and the check of what it answers. Each ceremony's challenge is kept server-side
+ * (AccountStore ceremonies, 5 minutes) under a random ceremony id the client sends back, and is
+ * taken once: an answer is checked against it at most once. Every passkey is discoverable and
+ * user-verified (the authenticator asks for a fingerprint, face or PIN); no attestation is asked
+ * (Ovation trusts any authenticator the person chooses).
+ *
+ * The relying party is the app's origin: the request's `Origin` (one of WEB_ORIGINS when set; the
+ * proxy has refused any other for writes), else the request's own URL. Its host name is the RP ID.
+ * Browsers refuse passkeys on IP-address origins (http://127.0.0.1:…): serve the app under a name
+ * (http://localhost:… in development).
+ */
+
+const RP_NAME = 'Ovation';
+/** What the browser is asked to wait for the person (the ceremony itself is kept longer). */
+const BROWSER_TIMEOUT_MS = 120_000;
+
+type RegistrationCredential = z.output<typeof RegistrationCredentialSchema>;
+type AuthenticationCredential = z.output<typeof AuthenticationCredentialSchema>;
+
+/**
+ * The origin a passkey must have been used on for this request, and its RP ID: the request's
+ * `Origin`, which must be one of WEB_ORIGINS or (unset) name the request's own host; without
+ * `Origin` (not a browser), the request's own URL.
+ */
+function relyingParty(request: Request): { rpID: string; origins: string[] } {
+  const { config } = context();
+  const own = new URL(request.url);
+  const origin = request.headers.get('origin') ?? own.origin;
+  const url = URL.canParse(origin) ? new URL(origin) : undefined;
+  const allowed = config.webOrigins ? config.webOrigins.includes(origin) : url?.host === own.host;
+  if (!url || !allowed) {
+    throw new AppError('FORBIDDEN', `passkeys are used on this app's own origin, not ${origin.slice(0, 100)}`);
+  }
+  return { rpID: url.hostname, origins: [url.origin] };
+}
+
+async function beginCeremony(request: Request, ceremony: Ceremony): Promise<string> {
+  const { accounts, limits } = context();
+  await limits.ceremony(clientAddressOf(request));
+  const id = `c-${randomTag(16)}`;
+  await accounts.saveCeremony(id, ceremony);
+  return id;
+}
+
+/** The ceremony, once; refused when unknown, expired, used, or of another kind. */
+async function takeCeremony(id: string, kind: Ceremony['kind']): Promise<Ceremony> {
+  const ceremony = await context().accounts.takeCeremony(id);
+  if (!ceremony || ceremony.kind !== kind) {
+    throw new AppError('BAD_REQUEST', 'this passkey request expired or was used already; start again');
+  }
+  return ceremony;
+}
+
+/** A failed WebAuthn check as the contract's error: what failed, never a stack. */
+function refusedPasskey(error: unknown): AppError {
+  const reason = error instanceof Error ? error.message.slice(0, 200) : 'it could not be verified';
+  return new AppError('BAD_REQUEST', `the passkey was refused: ${reason}`);
+}
+
+/**
+ * POST /api/auth/register/options: a sign-up's options. A guest's session here becomes the
+ * account (their id, so their videos stay theirs); an account's session is refused.
+ */
+export async function registrationOptions(
+  request: Request,
+  current: Session | undefined,
+  name: string,
+  handle: string,
+) {
+  const { accounts, sessions } = context();
+  if (current?.account) {
+    throw new AppError('CONFLICT', 'you are signed in with an account already; add a passkey on your account page');
+  }
+  if ((await accounts.accountIdOfHandle(handle)) !== undefined) {
+    throw new AppError('HANDLE_TAKEN', `the handle ${handle} is taken; choose another`);
+  }
+  const userId = current?.user.id ?? sessions.newUser(name).id;
+  const rp = relyingParty(request);
+  const options = await generateRegistrationOptions({
+    rpName: RP_NAME,
+    rpID: rp.rpID,
+    userID: new TextEncoder().encode(userId),
+    userName: handle,
+    userDisplayName: name,
+    attestationType: 'none',
+    authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+    timeout: BROWSER_TIMEOUT_MS,
+  });
+  const ceremony = await beginCeremony(request, {
+    kind: 'register',
+    challenge: options.challenge,
+    userId,
+    name,
+    handle,
+    ...(current ? { upgrade: true } : {}),
+    ...rp,
+  });
+  return { ceremony, options };
+}
+
+/** POST /api/auth/register/verify: checks the new passkey and makes the account; signs it in. */
+export async function register(
+  request: Request,
+  current: Session | undefined,
+  ceremonyId: string,
+  credential: RegistrationCredential,
+): Promise<Response> {
+  const { accounts, store, limits } = context();
+  const ceremony = await takeCeremony(ceremonyId, 'register');
+  const { userId, name, handle } = ceremony;
+  if (!userId || !name || !handle) throw new AppError('BAD_REQUEST', 'this sign-up is incomplete; start again');
+  // An upgrade is finished by the guest who began it, still signed in as that guest.
+  if (ceremony.upgrade && (current?.account !== false || current.user.id !== userId)) {
+    throw new AppError('FORBIDDEN', 'this sign-up began in another session; start again');
+  }
+  const passkey = await verifiedNewPasskey(ceremony, credential);
+  await limits.account(clientAddressOf(request));
+  const account: TAccount = { id: userId, name, handle, createdAt: new Date().toISOString() };
+  const outcome = await accounts.createAccount(account, passkey);
+  if (outcome === 'handle-taken') throw new AppError('HANDLE_TAKEN', `the handle ${handle} is taken; choose another`);
+  if (outcome === 'passkey-taken') throw new AppError('CONFLICT', 'this passkey belongs to another account');
+  if (outcome !== 'created') throw new AppError('CONFLICT', 'this account exists already, or is being made; sign in');
+  // The guest's cookies (a copy anywhere included) end: from now on only the account's sessions.
+  if (current && !current.account) await store.revokeSession(current.family, current.expiresAtMs);
+  return signedIn(request, { id: userId, name }, account, 201);
+}
+
+/** POST /api/auth/login/options: a sign-in's options (any of the person's discoverable passkeys). */
+export async function signInOptions(request: Request) {
+  const rp = relyingParty(request);
+  const options = await generateAuthenticationOptions({
+    rpID: rp.rpID,
+    userVerification: 'required',
+    timeout: BROWSER_TIMEOUT_MS,
+  });
+  const ceremony = await beginCeremony(request, { kind: 'sign-in', challenge: options.challenge, ...rp });
+  return { ceremony, options };
+}
+
+/** POST /api/auth/login/verify: checks the passkey's signature; signs its account in. */
+export async function signIn(request: Request, ceremonyId: string, credential: AuthenticationCredential) {
+  const { accounts } = context();
+  const ceremony = await takeCeremony(ceremonyId, 'sign-in');
+  const found = await accounts.findPasskey(credential.id);
+  if (!found) throw new AppError('UNAUTHORIZED', 'this passkey is not registered here (it may have been removed)');
+  const { userId, passkey } = found;
+  let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+  try {
+    verification = await verifyAuthenticationResponse({
+      response: credential,
+      expectedChallenge: ceremony.challenge,
+      expectedOrigin: ceremony.origins,
+      expectedRPID: ceremony.rpID,
+      credential: {
+        id: passkey.id,
+        publicKey: new Uint8Array(Buffer.from(passkey.publicKey, 'base64url')),
+        counter: passkey.counter,
+        transports: knownTransports(passkey.transports),
+      },
+      requireUserVerification: true,
+    });
+  } catch (error) {
+    throw refusedPasskey(error);
+  }
+  if (!verification.verified) throw new AppError('UNAUTHORIZED', 'the passkey could not be verified');
+  // The user handle a discoverable passkey returns must be the account it is registered to.
+  const handle = credential.response.userHandle;
+  if (handle !== undefined && Buffer.from(handle, 'base64url').toString() !== userId) {
+    throw new AppError('UNAUTHORIZED', 'the passkey does not belong to the account it names');
+  }
+  const account = await accounts.getAccount(userId);
+  if (!account) throw new AppError('UNAUTHORIZED', 'the account of this passkey no longer exists');
+  await accounts.notePasskeyUse(
+    userId,
+    passkey.id,
+    verification.authenticationInfo.newCounter,
+    new Date().toISOString(),
+  );
+  return signedIn(request, { id: account.id, name: account.name }, account, 200);
+}
+
+/** POST /api/account/passkeys/options: options for one more passkey of the signed-in account. */
+export async function addPasskeyOptions(request: Request, account: TAccount) {
+  const { accounts } = context();
+  const rp = relyingParty(request);
+  const own = await accounts.listPasskeys(account.id);
+  const options = await generateRegistrationOptions({
+    rpName: RP_NAME,
+    rpID: rp.rpID,
+    userID: new TextEncoder().encode(account.id),
+    userName: account.handle,
+    userDisplayName: account.name,
+    attestationType: 'none',
+    authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+    // The authenticator says so when it holds one of these already (no duplicate on one device).
+    excludeCredentials: own.map((p) => ({ id: p.id, transports: knownTransports(p.transports) })),
+    timeout: BROWSER_TIMEOUT_MS,
+  });
+  const ceremony = await beginCeremony(request, {
+    kind: 'add-passkey',
+    challenge: options.challenge,
+    userId: account.id,
+    ...rp,
+  });
+  return { ceremony, options };
+}
+
+/** POST /api/account/passkeys/verify: checks and adds the passkey to the signed-in account. */
+export async function addPasskey(account: TAccount, ceremonyId: string, credential: RegistrationCredential) {
+  const { accounts } = context();
+  const ceremony = await takeCeremony(ceremonyId, 'add-passkey');
+  if (ceremony.userId !== account.id) throw new AppError('FORBIDDEN', 'this passkey request is for another account');
+  const passkey = await verifiedNewPasskey(ceremony, credential);
+  const outcome = await accounts.addPasskey(account.id, passkey);
+  if (outcome === 'taken') throw new AppError('CONFLICT', 'this passkey is registered already');
+  if (outcome === 'full') throw new AppError('CONFLICT', 'an account keeps at most 10 passkeys; remove one first');
+  if (outcome === 'no-account') throw new AppError('UNAUTHORIZED', 'sign in again');
+  return passkey;
+}
+
+async function verifiedNewPasskey(ceremony: Ceremony, credential: RegistrationCredential): Promise<Passkey> {
+  let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+  try {
+    verification = await verifyRegistrationResponse({
+      response: credential,
+      expectedChallenge: ceremony.challenge,
+      expectedOrigin: ceremony.origins,
+      expectedRPID: ceremony.rpID,
+      requireUserVerification: true,
+    });
+  } catch (error) {
+    throw refusedPasskey(error);
+  }
+  const info = verification.registrationInfo;
+  if (!verification.verified || !info) throw new AppError('BAD_REQUEST', 'the passkey could not be verified');
+  return {
+    id: info.credential.id,
+    publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
+    counter: info.credential.counter,
+    transports: info.credential.transports ?? [],
+    backedUp: info.credentialBackedUp,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * The answer of a finished sign-up or sign-in: a new session of the account (listed, so it can be
+ * ended from any of its others), its cookie, and `{ user, account }`.
+ */
+async function signedIn(request: Request, user: TUser, account: TAccount, status: number): Promise<Response> {
+  const { accounts, sessions, store } = context();
+  const now = Date.now();
+  const family = { id: sessions.newSessionId(), expiresAtMs: now + SESSION_MAX_AGE_MS };
+  const agent = (request.headers.get('user-agent') ?? 'unknown browser').slice(0, 200);
+  // Past the most an account holds, its oldest sessions are closed: their cookies stop working.
+  await accounts.openSession(
+    user.id,
+    { id: family.id, createdAt: new Date(now).toISOString(), expiresAtMs: family.expiresAtMs, agent },
+    now,
+  );
+  const address = clientAddressOf(request);
+  // Remembered so that a ban can bar the address too (moderation.ts), as for guests.
+  if (address !== 'unknown') await store.noteAddress(user.id, address);
+  const response = NextResponse.json({ user, account }, { status });
+  response.cookies.set(sessions.cookie(await sessions.sign(user, family, true), family.expiresAtMs));
+  return response;
+}
+
+/** Signs a session out: an account's is closed (every cookie of it), a guest's family revoked. */
+export async function signOut(current: Session): Promise<void> {
+  const { accounts, store } = context();
+  if (current.account) await accounts.closeSession(current.user.id, current.family);
+  else await store.revokeSession(current.family, current.expiresAtMs);
+}
