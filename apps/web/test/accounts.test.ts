@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SoftwarePasskey } from '../../../test-support/passkey.js';
+import { type CreationOptions, SoftwarePasskey } from '../../../test-support/passkey.js';
 import { redisForThisFile } from '../../../test-support/shared-redis.js';
 import * as passkeyRoute from '../app/api/account/passkeys/[id]/route';
 import * as addOptions from '../app/api/account/passkeys/options/route';
@@ -288,7 +288,7 @@ describe.each(Object.entries(modes))('accounts (%s)', (_mode, make) => {
       );
       const { ceremony, options } = (await begun.json()) as {
         ceremony: string;
-        options: { excludeCredentials: Array<{ id: string }> } & never;
+        options: CreationOptions & { excludeCredentials: Array<{ id: string }> };
       };
       expect(options.excludeCredentials.map((c) => c.id)).toContain(owner.passkey.id);
       return addVerify.POST(
