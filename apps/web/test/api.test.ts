@@ -15,7 +15,7 @@ import * as videos from '../app/api/videos/route';
 import { loadWebConfig } from '../lib/server/config';
 import { createContext, setContext } from '../lib/server/context';
 import { MAX_BANS_PER_VIDEO } from '../lib/server/moderation';
-import { expectError, params, req, signIn, startServices, TOKEN } from './route-helpers';
+import { expectError, params, req, signIn, signUp, startServices, TOKEN } from './route-helpers';
 
 /* The product API's route handlers, called as Next calls them, against a real dispatcher and node. */
 
@@ -80,14 +80,25 @@ describe('product API', () => {
     );
   });
 
-  it('lets a signed-in user create a video they own, and only they can start or end it', async () => {
-    const owner = await signIn('Owner');
+  it('lets an account create a video it owns (a guest may not), and only it can start or end it', async () => {
+    const owner = await signUp('Owner');
     const other = await signIn('Other');
     await expectError(
       await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Nope' } })),
       401,
       'UNAUTHORIZED',
     );
+    // Broadcasting needs an account: a guest is refused, and no video is made for them.
+    expect(
+      await expectError(
+        await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Guest show' }, cookie: other.cookie })),
+        403,
+        'ACCOUNT_REQUIRED',
+      ),
+    ).toMatch(/account/);
+    expect(await (await videos.GET(req('/api/videos?owner=me', { cookie: other.cookie }))).json()).toEqual({
+      videos: [],
+    });
     await expectError(
       await videos.POST(req('/api/videos', { method: 'POST', body: { title: '' }, cookie: owner.cookie })),
       400,
@@ -233,7 +244,7 @@ describe('product API', () => {
   });
 
   it('lets only the owner delete a comment; viewers receive comment_deleted and history forgets it', async () => {
-    const owner = await signIn('Host');
+    const owner = await signUp('Host');
     const fan = await signIn('Fan');
     const created = (await (
       await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Mod' }, cookie: owner.cookie }))
@@ -278,8 +289,9 @@ describe('product API', () => {
   });
 
   it('answers every owner-only action with 401 when signed out and 403 for anyone else', async () => {
-    const owner = await signIn('Boss');
+    const owner = await signUp('Boss');
     const other = await signIn('Stranger');
+    const rival = await signUp('Rival'); // another account: being one gives no right to others' videos
     const { video: v } = (await (
       await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Mine' }, cookie: owner.cookie }))
     ).json()) as { video: { id: string } };
@@ -318,10 +330,13 @@ describe('product API', () => {
       expect([name, (await act()).status]).toEqual([name, 401]);
       expect([name, (await act(other.cookie)).status]).toEqual([name, 403]);
       await expectError(await act(other.cookie), 403, 'FORBIDDEN');
+      expect([name, (await act(rival.cookie)).status]).toEqual([name, 403]);
     }
-    expect((await (await videos.GET(req('/api/videos?owner=me', { cookie: other.cookie }))).json()) as unknown).toEqual(
-      { videos: [] },
-    );
+    for (const { cookie } of [other, rival]) {
+      expect((await (await videos.GET(req('/api/videos?owner=me', { cookie }))).json()) as unknown).toEqual({
+        videos: [],
+      });
+    }
     await expectError(await videos.GET(req('/api/videos?owner=me')), 401, 'UNAUTHORIZED');
     await expectError(await videos.GET(req('/api/videos?owner=you')), 400, 'VALIDATION_FAILED');
     const mine = (await (await videos.GET(req('/api/videos?owner=me', { cookie: owner.cookie }))).json()) as {
@@ -331,7 +346,7 @@ describe('product API', () => {
   });
 
   it('bans a viewer from commenting (403 BANNED) until unbanned, and gives the owner live stats', async () => {
-    const owner = await signIn('Host2');
+    const owner = await signUp('Host2');
     const fan = await signIn('Troll');
     const { video: v } = (await (
       await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Stats' }, cookie: owner.cookie }))
@@ -404,7 +419,7 @@ describe('product API', () => {
   });
 
   it('bans at most MAX_BANS_PER_VIDEO users per video (409 beyond), re-banning one is fine', async () => {
-    const owner = await signIn('Strict');
+    const owner = await signUp('Strict');
     const { video: v } = (await (
       await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Bans' }, cookie: owner.cookie }))
     ).json()) as { video: { id: string } };
@@ -420,7 +435,7 @@ describe('product API', () => {
   });
 
   it('publishes every status change on the `videos` topic too (lists update at once)', async () => {
-    const owner = await signIn('Lister');
+    const owner = await signUp('Lister');
     const { video: v } = (await (
       await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Listed' }, cookie: owner.cookie }))
     ).json()) as { video: { id: string } };

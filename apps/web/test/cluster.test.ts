@@ -8,7 +8,7 @@ import * as healthz from '../app/healthz/route';
 import { loadWebConfig } from '../lib/server/config';
 import { createContext, setContext } from '../lib/server/context';
 import { createRedisClient } from '../lib/server/redis-client';
-import { expectError, params, req, signIn, startServices, TOKEN } from './route-helpers';
+import { expectError, params, req, signIn, signUp, startServices, TOKEN } from './route-helpers';
 
 /*
  * The web tier on a Redis Cluster (REDIS_CLUSTER_NODES), as the process opens it: the rate limits
@@ -48,7 +48,7 @@ afterAll(async () => {
 type Health = { status: string; checks: Record<string, { ok: boolean; detail?: string }> };
 
 async function liveVideo(): Promise<string> {
-  const owner = await signIn('Owner');
+  const owner = await signUp('Owner');
   const created = await videos.POST(
     req('/api/videos', { method: 'POST', body: { title: 'On a cluster' }, cookie: owner.cookie }),
   );

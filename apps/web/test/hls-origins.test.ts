@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as videos from '../app/api/videos/route';
 import { loadWebConfig } from '../lib/server/config';
 import { createContext, setContext } from '../lib/server/context';
-import { expectError, req, signIn } from './route-helpers';
+import { expectError, req, signUp } from './route-helpers';
 
 /* HLS_ORIGINS: the pages' CSP lets media come from these only, so a video elsewhere is refused. */
 
@@ -16,7 +16,7 @@ afterAll(() => {
 
 describe('POST /api/videos with HLS_ORIGINS set', () => {
   it('takes a stream on a listed origin and the bundled demo, refuses any other origin', async () => {
-    const { cookie } = await signIn('Broadcaster');
+    const { cookie } = await signUp('Broadcaster');
     const create = (hlsUrl?: string) =>
       videos.POST(
         req('/api/videos', { method: 'POST', cookie, body: { title: 'Stream', ...(hlsUrl ? { hlsUrl } : {}) } }),

@@ -14,7 +14,7 @@ import { loadWebConfig } from '../lib/server/config';
 import { createContext, setContext, type WebContext } from '../lib/server/context';
 import { createRedisClient } from '../lib/server/redis-client';
 import { FaultProxy } from './fault-proxy';
-import { expectError, params, req, signIn, startServices, TOKEN } from './route-helpers';
+import { expectError, params, req, signIn, signUp, startServices, TOKEN } from './route-helpers';
 
 /*
  * Retry-safe writes, with each store driver: a repeat with the same Idempotency-Key answers the
@@ -77,7 +77,7 @@ describe.each(drivers)('retry-safe writes (%s store)', (_name, make) => {
   afterAll(() => close());
 
   async function liveVideo(): Promise<{ id: string; owner: { cookie: string } }> {
-    const owner = await signIn('Owner');
+    const owner = await signUp('Owner');
     const created = await videos.POST(
       req('/api/videos', { method: 'POST', body: { title: 'Show' }, cookie: owner.cookie }),
     );
@@ -261,7 +261,7 @@ describe.each(drivers)('retry-safe writes (%s store)', (_name, make) => {
   });
 
   it('started a video but could not publish its status: the retry publishes it once; an ended video stays ended', async () => {
-    const owner = await signIn('Host');
+    const owner = await signUp('Host');
     const { video: v } = (await (
       await videos.POST(req('/api/videos', { method: 'POST', body: { title: 'Later' }, cookie: owner.cookie }))
     ).json()) as { video: { id: string } };
@@ -283,8 +283,8 @@ describe.each(drivers)('retry-safe writes (%s store)', (_name, make) => {
   });
 
   it('creates one video per key, and scopes keys per user', async () => {
-    const hal = await signIn('Hal');
-    const ivy = await signIn('Ivy');
+    const hal = await signUp('Hal');
+    const ivy = await signUp('Ivy');
     const create = (cookie: string, key: string) =>
       videos.POST(
         req('/api/videos', { method: 'POST', body: { title: 'Keyed' }, cookie, headers: { 'idempotency-key': key } }),
@@ -300,6 +300,8 @@ describe.each(drivers)('retry-safe writes (%s store)', (_name, make) => {
     // Another user's same key is another request.
     const theirs = (await (await create(ivy.cookie, 'same')).json()) as { video: { id: string } };
     expect(theirs.video.id).not.toBe(first.video.id);
+    // A guest's keyed request is refused as any guest's is: a key never stands in for an account.
+    await expectError(await create((await signIn('Guest')).cookie, 'same'), 403, 'ACCOUNT_REQUIRED');
   });
 
   it('refuses a key reused for another request (409) and a malformed key (400 naming the header)', async () => {

@@ -8,7 +8,7 @@ import { CLIENT_ADDRESS_HEADER } from '../lib/server/client-address';
 import { loadWebConfig } from '../lib/server/config';
 import { context, createContext, setContext } from '../lib/server/context';
 import { budgetsFromEnv, DEFAULT_BUDGETS, MAX_UPCOMING_PER_USER } from '../lib/server/rate-limit';
-import { cookieAttributes, expectError, params, req, signIn, startServices, TOKEN } from './route-helpers';
+import { cookieAttributes, expectError, params, req, signIn, signUp, startServices, TOKEN } from './route-helpers';
 
 /* Sessions (sign-out, rename), the paged video list, room names and video quotas, through the route handlers. */
 
@@ -59,9 +59,22 @@ describe('sessions', () => {
     expect((await session.DELETE(req('/api/session', { method: 'DELETE', cookie }))).status).toBe(200);
   });
 
-  it('renames a signed-in user under the same id: their videos stay theirs; sign-out ends every cookie of the session', async () => {
+  it('renames a guest under the same id: a video they own stays theirs; sign-out ends every cookie of the session', async () => {
     const first = await signIn('Before');
-    const video = await create(first.cookie, 'mine');
+    // A guest creates no video (broadcasting needs an account), but one can own a video made
+    // before accounts, under the same user id: ownership is by id, and a rename keeps it.
+    await expectError(
+      await videos.POST(req('/api/videos', { method: 'POST', cookie: first.cookie, body: { title: 'mine' } })),
+      403,
+      'ACCOUNT_REQUIRED',
+    );
+    const video = await context().store.createVideo({
+      title: 'mine',
+      hlsUrl: '/demo/live.m3u8',
+      ownerId: first.user.id,
+      ownerName: first.user.name,
+    });
+    if (!video) throw new Error('expected the video to be stored');
     const renamed = await session.POST(
       req('/api/session', { method: 'POST', cookie: first.cookie, body: { name: 'After' } }),
     );
@@ -106,8 +119,8 @@ describe('sessions', () => {
 describe('GET /api/videos', () => {
   it("lists live, then the caller's own upcoming, then ended — never someone else's upcoming — in pages", async () => {
     await list(); // the demo video is made by the first list: older than what follows
-    const ann = await signIn('Ann');
-    const bob = await signIn('Bob');
+    const ann = await signUp('Ann');
+    const bob = await signUp('Bob');
     const annUpcoming = await create(ann.cookie, 'Ann soon');
     const bobUpcoming = await create(bob.cookie, 'Bob soon');
     const ended = await create(ann.cookie, 'Ann done');
@@ -166,7 +179,7 @@ describe('GET /api/videos', () => {
 
 describe('room names', () => {
   it("refuses a non-owner commenting under the broadcaster's name (any case or width); badges the owner's comments", async () => {
-    const owner = await signIn('Real Host');
+    const owner = await signUp('Real Host');
     const video = await create(owner.cookie, 'Show');
     await start.POST(req('/', { method: 'POST', cookie: owner.cookie }), params({ id: video.id }));
     const say = (cookie: string, text: string) =>
@@ -206,7 +219,7 @@ describe('room names', () => {
 
 describe('video quotas', () => {
   it(`holds ${MAX_UPCOMING_PER_USER} upcoming videos per user at once (429 with Retry-After), more once one goes live`, async () => {
-    const { cookie } = await signIn('Planner');
+    const { cookie } = await signUp('Planner');
     const made = [];
     for (let i = 0; i < MAX_UPCOMING_PER_USER; i++) made.push(await create(cookie, `plan ${i}`));
     const refused = await videos.POST(req('/api/videos', { method: 'POST', cookie, body: { title: 'one too many' } }));
@@ -221,7 +234,7 @@ describe('video quotas', () => {
     let created = 0;
     let refused: Response | undefined;
     for (let i = 0; i < 200 && !refused; i++) {
-      const { cookie } = await signIn(`Spammer ${i}`);
+      const { cookie } = await signUp(`Spammer ${i}`);
       const response = await videos.POST(
         req('/api/videos', { method: 'POST', cookie, body: { title: 'spam' }, headers: address }),
       );
@@ -233,7 +246,7 @@ describe('video quotas', () => {
     await expectError(refused, 429, 'RATE_LIMITED');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(3600);
     // Another address is not affected.
-    const { cookie } = await signIn('Elsewhere');
+    const { cookie } = await signUp('Elsewhere');
     await create(cookie, 'fine', { [CLIENT_ADDRESS_HEADER]: '198.51.100.24' });
     expect(await context().store.countUpcoming('nobody')).toBe(0);
   });

@@ -6,7 +6,7 @@ import * as realtimeToken from '../app/api/realtime-token/route';
 import * as videos from '../app/api/videos/route';
 import { loadWebConfig } from '../lib/server/config';
 import { createContext, setContext } from '../lib/server/context';
-import { expectError, req, signIn, startServices, TOKEN } from './route-helpers';
+import { expectError, req, signIn, signUp, startServices, TOKEN } from './route-helpers';
 
 /*
  * GET /api/realtime-token against a real node: what a page may listen to, and that a node takes
@@ -44,7 +44,7 @@ async function tokenFor(videoId: string | undefined, cookie?: string) {
 
 describe('GET /api/realtime-token', () => {
   it("grants the video's topic and the videos list; observing only to the owner; hours of validity", async () => {
-    const owner = await signIn('Owner');
+    const owner = await signUp('Owner');
     const created = await videos.POST(
       req('/api/videos', { method: 'POST', body: { title: 'Tokens' }, cookie: owner.cookie }),
     );
@@ -71,7 +71,7 @@ describe('GET /api/realtime-token', () => {
   });
 
   it('a node takes the token for what it grants, and refuses observing to a non-owner', async () => {
-    const owner = await signIn('Streamer');
+    const owner = await signUp('Streamer');
     const created = await videos.POST(
       req('/api/videos', { method: 'POST', body: { title: 'On air' }, cookie: owner.cookie }),
     );
@@ -107,7 +107,7 @@ describe('GET /api/realtime-token', () => {
   });
 
   it('several videoId values (a connection shared by tabs): one token for all; unknown ones left out, not 404; at most 63', async () => {
-    const owner = await signIn('Many');
+    const owner = await signUp('Many');
     const ids: string[] = [];
     for (const title of ['One', 'Two']) {
       const created = await videos.POST(req('/api/videos', { method: 'POST', body: { title }, cookie: owner.cookie }));
