@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * Attacks on the product API's identities and quotas, one test each, through the route handlers
  * with a real dispatcher and node. Guest identities are free (a display name), so every limit
  * that matters holds per client address as well as per user — yet an office of 200 people behind
- * one NAT address still watches, likes and comments normally. Floods print what they cost.
+ * one NAT address still watches, likes and comments normally. Creating a video takes an account
+ * (a passkey sign-up): broadcasters here sign up. Floods print what they cost.
  */
 
 const SECRET = 'quotas-test-session-secret-0123456789abcdef';
@@ -37,6 +38,7 @@ interface Web {
   ): Request;
   params<T extends Record<string, string>>(p: T): { params: Promise<T> };
   expectError(response: Response, status: number, code: string): Promise<string>;
+  signUp(name: string, options?: { headers?: Record<string, string> }): Promise<{ cookie: string; user: User }>;
   startWeb(env: Record<string, string>): Promise<() => Promise<void>>;
   store(): {
     createVideo(input: { title: string; hlsUrl: string; ownerId: string; status: 'live' }): Promise<unknown>;
@@ -83,9 +85,14 @@ async function signedIn(name: string, address: string): Promise<{ cookie: string
   return { cookie: cookie as string, user };
 }
 
-/** A live video owned by a fresh user from its own address. */
+/** A new account (a passkey sign-up) from an address: only accounts create videos. */
+function account(name: string, address: string): Promise<{ cookie: string; user: User }> {
+  return web.signUp(name, { headers: from(address) });
+}
+
+/** A live video owned by a fresh account from its own address. */
 async function liveVideo(ownerAddress: string) {
-  const owner = await signedIn('Host', ownerAddress);
+  const owner = await account('Host', ownerAddress);
   const created = await videos.POST(
     req('/api/videos', { method: 'POST', cookie: owner.cookie, body: { title: 'Show' }, headers: from(ownerAddress) }),
   );
@@ -248,10 +255,16 @@ describe('attacks on identities and quotas', () => {
     expect((await comment(id, fresh.cookie, home, 'thanks')).status).toBe(201);
   });
 
-  it("others' upcoming videos are never listed, even flooded: 100 identities × 5 upcoming", async () => {
+  it("others' upcoming videos are never listed, even flooded: 100 accounts × 5 upcoming", async () => {
     const viewer = await signedIn('Viewer', '192.0.2.60');
+    // A guest creates none (broadcasting needs an account): the flood takes accounts.
+    await expectError(
+      await videos.POST(req('/api/videos', { method: 'POST', cookie: viewer.cookie, body: { title: 'soon' } })),
+      403,
+      'ACCOUNT_REQUIRED',
+    );
     for (let i = 0; i < 100; i++) {
-      const spammer = await signedIn(`upcoming spammer ${i}`, `192.0.2.${100 + (i % 100)}`);
+      const spammer = await account(`upcoming spammer ${i}`, `192.0.2.${100 + (i % 100)}`);
       for (let j = 0; j < 5; j++) {
         const response = await videos.POST(
           req('/api/videos', { method: 'POST', cookie: spammer.cookie, body: { title: `soon ${j}` } }),

@@ -20,7 +20,7 @@ export * as stats from '../app/api/videos/[id]/stats/route';
 export * as videos from '../app/api/videos/route';
 export { CLIENT_ADDRESS_HEADER } from '../lib/server/client-address';
 export { ADDRESS_BURST_SECONDS, ADDRESS_FACTOR, DEFAULT_BUDGETS } from '../lib/server/rate-limit';
-export { expectError, params, req } from './route-helpers';
+export { expectError, params, req, signUp } from './route-helpers';
 
 /** Starts a dispatcher and node, points the web context at them; returns the teardown. */
 export async function startWeb(env: Record<string, string>): Promise<() => Promise<void>> {

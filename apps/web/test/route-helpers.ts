@@ -47,15 +47,16 @@ let handles = 0;
 
 /**
  * Signs up with a new software passkey (test-support/passkey.ts), as a browser would: options,
- * the passkey's answer, verify. `cookie`: a guest's session, upgraded to the account.
+ * the passkey's answer, verify. `cookie`: a guest's session, upgraded to the account. `headers`:
+ * more request headers (a client address, CLIENT_ADDRESS_HEADER).
  */
 export async function signUp(
   name: string,
-  options: { handle?: string; cookie?: string; passkey?: SoftwarePasskey } = {},
+  options: { handle?: string; cookie?: string; passkey?: SoftwarePasskey; headers?: Record<string, string> } = {},
 ): Promise<{ cookie: string; user: { id: string; name: string }; passkey: SoftwarePasskey; handle: string }> {
   const handle = options.handle ?? `user_${process.pid % 1000}_${++handles}`;
   const passkey = options.passkey ?? new SoftwarePasskey('web.test');
-  const headers = { origin: ORIGIN };
+  const headers = { origin: ORIGIN, ...options.headers };
   const cookie = options.cookie;
   const begun = await registerOptions.POST(
     req('/api/auth/register/options', {
