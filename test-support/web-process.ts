@@ -65,6 +65,14 @@ export class WebProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * The server under a host name, as a browser using passkeys would reach it (browsers refuse
+   * passkeys on an IP address): signUpOverHttp(web.browserUrl, …). Its cookies work on `url` too.
+   */
+  get browserUrl(): string {
+    return `http://localhost:${this.port}`;
+  }
+
   /** Resident memory of the process now, from /proc (bytes). */
   rss(): number {
     const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');

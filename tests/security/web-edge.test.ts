@@ -3,6 +3,7 @@ import { type AddressInfo, connect } from 'node:net';
 import { compileTrustProxy } from '@ovation/shared/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeHandler } from '../../apps/web/server.mjs';
+import { signUpOverHttp } from '../../test-support/passkey.js';
 import { isConnectionRefused, waitFor } from '../../test-support/poll.js';
 import { ServiceProcess, TEST_TOKEN } from '../../test-support/services.js';
 import { SECRETS, WebProcess } from '../../test-support/web-process.js';
@@ -67,16 +68,6 @@ let victim: { cookie: string; id: string; videoId: string };
 const json = { 'content-type': 'application/json' };
 const ownOrigin = () => ({ origin: web.url });
 
-async function signIn(name: string): Promise<{ cookie: string; id: string }> {
-  const answer = await send(web.url, 'POST', '/api/session', {
-    headers: { ...json, ...ownOrigin() },
-    body: JSON.stringify({ name }),
-  });
-  expect(answer.status, answer.text).toBe(200);
-  const cookie = String(answer.headers['set-cookie']?.[0]).split(';')[0] ?? '';
-  return { cookie, id: (answer.json() as { user: { id: string } }).user.id };
-}
-
 async function myVideos(cookie: string): Promise<string[]> {
   const answer = await send(web.url, 'GET', '/api/videos?owner=me', { headers: { cookie } });
   expect(answer.status, answer.text).toBe(200);
@@ -86,7 +77,9 @@ async function myVideos(cookie: string): Promise<string[]> {
 beforeAll(async () => {
   dispatcher = await ServiceProcess.start('dispatcher', {});
   web = await WebProcess.start({ DISPATCHER_URLS: dispatcher.url });
-  const user = await signIn('Victim');
+  // The victim broadcasts, so has an account (a guest may not create videos).
+  const account = await signUpOverHttp(web.browserUrl, 'Victim');
+  const user = { cookie: account.cookie, id: account.user.id };
   const created = await send(web.url, 'POST', '/api/videos', {
     headers: { ...json, ...ownOrigin(), cookie: user.cookie },
     body: JSON.stringify({ title: 'My stream' }),
@@ -113,7 +106,10 @@ describe('cross-site request forgery', () => {
     expect(forged.headers['set-cookie']).toBeUndefined();
 
     const session = await send(web.url, 'GET', '/api/session', { headers: { cookie: victim.cookie } });
-    expect(session.json()).toEqual({ user: { id: victim.id, name: 'Victim' } });
+    expect(session.json()).toEqual({
+      user: { id: victim.id, name: 'Victim' },
+      account: expect.objectContaining({ id: victim.id, name: 'Victim' }),
+    });
     expect(await myVideos(victim.cookie)).toContain(victim.videoId);
   });
 
@@ -169,7 +165,8 @@ describe('cross-site request forgery', () => {
   });
 
   it('the app’s own pages work: same-origin JSON, Sec-Fetch-Site same-origin, a bodiless POST', async () => {
-    const owner = await signIn('Owner');
+    const account = await signUpOverHttp(web.browserUrl, 'Owner');
+    const owner = { cookie: account.cookie };
     const created = await send(web.url, 'POST', '/api/videos', {
       headers: {
         'content-type': 'application/json; charset=utf-8',
