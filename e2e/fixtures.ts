@@ -1,17 +1,20 @@
 import { type APIRequestContext, test as base, expect } from '@playwright/test';
+import { signUpAccount } from './accounts.js';
 import { StudioPage } from './pages/studio-page.js';
 import { ViewerPage } from './pages/viewer-page.js';
 
+export { signUpAccount } from './accounts.js';
 export { control, nodeIndex, realtimeConnections, regionOf, topology } from './topology.js';
 
-/** Seeds data through the public product API, as a signed-in user of its own. */
+/** Seeds data through the public product API, as a signed-in account of its own. */
 export class ProductApi {
-  constructor(readonly request: APIRequestContext) {}
+  constructor(
+    readonly request: APIRequestContext,
+    private readonly origin: string,
+  ) {}
 
   async signIn(name: string): Promise<{ id: string; name: string }> {
-    const response = await this.request.post('/api/session', { data: { name } });
-    expect(response.status()).toBe(200);
-    return ((await response.json()) as { user: { id: string; name: string } }).user;
+    return (await signUpAccount(this.request, this.origin, name)).user;
   }
 
   /** A new video of this user's, live. */
@@ -60,7 +63,7 @@ export const test = base.extend<{
   },
   api: async ({ playwright, baseURL }, use) => {
     const request = await playwright.request.newContext({ baseURL });
-    const api = new ProductApi(request);
+    const api = new ProductApi(request, new URL(baseURL ?? '').origin);
     await api.signIn('Seeder');
     await use(api);
     await request.dispose();

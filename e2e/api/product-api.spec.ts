@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { signUpAccount } from '../accounts.js';
 
 /* The product API over HTTP (no browser), against the two-region topology. */
 
@@ -7,8 +8,10 @@ test('a session, a live video, a like and a comment — and the contract errors'
   const other = await playwright.request.newContext({ baseURL });
   const anonymous = await playwright.request.newContext({ baseURL });
   try {
-    expect((await owner.post('/api/session', { data: { name: 'API owner' } })).status()).toBe(200);
+    await signUpAccount(owner, new URL(baseURL ?? '').origin, 'API owner');
     expect((await other.post('/api/session', { data: { name: 'API other' } })).status()).toBe(200);
+    // Broadcasting needs an account: the guest is refused, the account creates.
+    expect((await other.post('/api/videos', { data: { title: 'Guest video' } })).status()).toBe(403);
     const created = await owner.post('/api/videos', { data: { title: 'API video' } });
     expect(created.status()).toBe(201);
     const { video } = (await created.json()) as { video: { id: string; status: string } };
@@ -58,7 +61,7 @@ test("the video list pages live, the caller's own upcoming, then ended; signing 
   const owner = await playwright.request.newContext({ baseURL });
   const other = await playwright.request.newContext({ baseURL });
   try {
-    expect((await owner.post('/api/session', { data: { name: 'Lister' } })).status()).toBe(200);
+    await signUpAccount(owner, new URL(baseURL ?? '').origin, 'Lister');
     expect((await other.post('/api/session', { data: { name: 'Onlooker' } })).status()).toBe(200);
     const { video: upcoming } = (await (await owner.post('/api/videos', { data: { title: 'Soon' } })).json()) as {
       video: { id: string };
@@ -83,7 +86,7 @@ test("the video list pages live, the caller's own upcoming, then ended; signing 
     expect(statuses.indexOf('upcoming')).toBeGreaterThan(statuses.lastIndexOf('live'));
     expect((await walk(other)).map((v) => v.id)).not.toContain(upcoming.id);
 
-    const signOut = await owner.delete('/api/session');
+    const signOut = await owner.post('/api/auth/logout');
     expect(signOut.status()).toBe(200);
     expect(await signOut.json()).toEqual({ user: null });
     expect(await (await owner.get('/api/session')).json()).toEqual({ user: null });
@@ -99,7 +102,7 @@ test('a write repeated with the same Idempotency-Key answers as the first and co
 }) => {
   const user = await playwright.request.newContext({ baseURL });
   try {
-    expect((await user.post('/api/session', { data: { name: 'API retrier' } })).status()).toBe(200);
+    await signUpAccount(user, new URL(baseURL ?? '').origin, 'API retrier');
     const key = (k: string) => ({ 'Idempotency-Key': `${k}-${Date.now()}` });
     const create = key('create');
     const made = await user.post('/api/videos', { data: { title: 'Retried' }, headers: create });

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { expect, type Page, test } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { StudioPage } from '../pages/studio-page.js';
 
 /*
  * The studio dashboard under load: 200 simulated viewers (SSE connections held by this process,
@@ -13,12 +14,6 @@ const LIKES_PER_SECOND = 50;
 const LIKERS = 10;
 const LOAD_SECONDS = Number(process.env.LOAD_SECONDS ?? 45);
 const SCREENSHOT = fileURLToPath(new URL('../test-results/load/studio-dashboard-under-load.png', import.meta.url));
-
-async function signIn(page: Page, name: string) {
-  const dialog = page.getByRole('dialog', { name: 'Choose a display name' });
-  await dialog.getByLabel('Display name').fill(name);
-  await dialog.getByRole('button', { name: 'Continue' }).click();
-}
 
 /** Opens `count` SSE viewers of a topic over the nodes (both regions); returns how many got `connected` and a closer. */
 function openViewers(realtimeUrls: readonly string[], topic: string, count: number) {
@@ -52,9 +47,9 @@ function openViewers(realtimeUrls: readonly string[], topic: string, count: numb
 
 test('the studio dashboard under 200 viewers and 50 likes/s', async ({ page, playwright, baseURL }) => {
   const { realtimeUrls } = JSON.parse(process.env.OVATION_TOPOLOGY ?? '{}') as { realtimeUrls: string[] };
-  await page.goto('/studio');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await signIn(page, 'Broadcaster');
+  const studio = new StudioPage(page);
+  await studio.open();
+  await studio.signIn('Broadcaster');
   const title = 'Launch night — live';
   await page.getByLabel('Title').fill(title);
   await page.getByRole('button', { name: 'Create live video' }).click();

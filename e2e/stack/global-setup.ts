@@ -12,7 +12,11 @@ import { launchTopology } from '../../scripts/topology.mjs';
  * failed one too) and keeps every service's log in test-results/stack.log.
  */
 export default async function globalSetup(_config: FullConfig): Promise<() => Promise<void>> {
-  const topology = await launchTopology();
+  // Every test signs its broadcasters up from 127.0.0.1: the per-address budgets for passkey
+  // ceremonies and new accounts (a household's) are raised for the run.
+  const topology = await launchTopology({
+    env: { CEREMONIES_PER_HOUR_PER_ADDRESS: '100000', ACCOUNTS_PER_DAY_PER_ADDRESS: '100000' },
+  });
   const control = createServer((req, res) => {
     const [, action, name] = (req.url ?? '').split('/');
     const known = topology.services().some((s) => s.name === name);

@@ -59,7 +59,8 @@ export const AuthenticationCredentialSchema = z.object({
   response: z.object({
     clientDataJSON: base64url(4_000).min(1),
     authenticatorData: base64url(4_000).min(1),
-    signature: base64url(2_000).min(1),
+    // Post-quantum (ML-DSA) signatures run to 4.6 KB.
+    signature: base64url(8_000).min(1),
     userHandle: base64url(200).optional(),
   }),
 });

@@ -2,21 +2,31 @@
 
 import type { TUser } from '@ovation/shared';
 import { useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useState } from 'react';
 import { ApiError, api } from '../../lib/client/api';
 import { queryKeys } from '../../lib/client/query-client';
 
 /**
- * "Signed in as <name>" with a Sign out button: the server clears the cookie and revokes the
- * session, so a copy of the cookie left on a shared computer stops working too.
+ * "Signed in as <name>" (with the account's handle and a link to its page) and a Sign out button:
+ * the server clears the cookie and ends the session, so a copy of the cookie left on a shared
+ * computer stops working too.
  */
-export function AccountBar({ user }: { user: TUser }) {
+export function AccountBar({ user, handle }: { user: TUser; handle?: string | undefined }) {
   const queryClient = useQueryClient();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   return (
     <p className="account-bar">
-      Signed in as <strong>{user.name}</strong>{' '}
+      Signed in as <strong>{user.name}</strong>
+      {handle ? (
+        <>
+          {' '}
+          (@{handle}) <Link href="/account">Account</Link>
+        </>
+      ) : (
+        ' (guest)'
+      )}{' '}
       <button
         type="button"
         disabled={busy}

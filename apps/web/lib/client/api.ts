@@ -1,4 +1,11 @@
-import type { TComment, TUser, TVideo, TVideoStats } from '@ovation/shared';
+import type { TAccount, TComment, TPasskeyInfo, TSessionInfo, TUser, TVideo, TVideoStats } from '@ovation/shared';
+import {
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  startAuthentication,
+  startRegistration,
+  WebAuthnError,
+} from '@simplewebauthn/browser';
 
 /** The product API from the browser. Errors carry the server's code and message. */
 export class ApiError extends Error {
@@ -49,11 +56,76 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** The session as GET /api/session tells it: `account` only when signed in with one. */
+export interface SessionState {
+  user: TUser | null;
+  account?: TAccount;
+}
+
+type SignedIn = { user: TUser; account: TAccount };
+
+/**
+ * What went wrong in the browser's passkey prompt, in words: cancelled, not allowed here (an IP
+ * address origin), or already registered on this device.
+ */
+export function passkeyProblem(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof WebAuthnError) {
+    if (error.code === 'ERROR_INVALID_DOMAIN') {
+      return 'Passkeys need a named address: open this page at http://localhost:… (not an IP address) or its domain.';
+    }
+    if (error.code === 'ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED')
+      return 'This device holds a passkey of this account already.';
+    if (error.code === 'ERROR_CEREMONY_ABORTED') return 'The passkey prompt was closed.';
+  }
+  if (error instanceof Error && error.name === 'NotAllowedError')
+    return 'The passkey prompt was cancelled or timed out.';
+  return error instanceof Error ? error.message : 'The passkey could not be used.';
+}
+
+/** Sign-up: the server's options, the browser's passkey prompt, the server's check. */
+async function signUp(name: string, handle: string): Promise<SignedIn> {
+  const { ceremony, options } = await call<{ ceremony: string; options: PublicKeyCredentialCreationOptionsJSON }>(
+    '/api/auth/register/options',
+    { method: 'POST', body: { name, handle } },
+  );
+  const credential = await startRegistration({ optionsJSON: options });
+  return call<SignedIn>('/api/auth/register/verify', { method: 'POST', body: { ceremony, credential } });
+}
+
+async function signInWithPasskey(): Promise<SignedIn> {
+  const { ceremony, options } = await call<{ ceremony: string; options: PublicKeyCredentialRequestOptionsJSON }>(
+    '/api/auth/login/options',
+    { method: 'POST' },
+  );
+  const credential = await startAuthentication({ optionsJSON: options });
+  return call<SignedIn>('/api/auth/login/verify', { method: 'POST', body: { ceremony, credential } });
+}
+
+async function addPasskey(): Promise<{ passkey: TPasskeyInfo }> {
+  const { ceremony, options } = await call<{ ceremony: string; options: PublicKeyCredentialCreationOptionsJSON }>(
+    '/api/account/passkeys/options',
+    { method: 'POST' },
+  );
+  const credential = await startRegistration({ optionsJSON: options });
+  return call('/api/account/passkeys/verify', { method: 'POST', body: { ceremony, credential } });
+}
+
 export const api = {
-  session: () => call<{ user: TUser | null }>('/api/session'),
+  session: () => call<SessionState>('/api/session'),
+  signUp,
+  signInWithPasskey,
+  account: () => call<{ account: TAccount; passkeys: TPasskeyInfo[] }>('/api/account'),
+  renameAccount: (name: string) => call<{ account: TAccount }>('/api/account', { method: 'PATCH', body: { name } }),
+  addPasskey,
+  removePasskey: (id: string) =>
+    call<{ removed: true }>(`/api/account/passkeys/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  sessions: () => call<{ sessions: TSessionInfo[] }>('/api/auth/sessions'),
+  endSession: (id: string) =>
+    call<{ ended: true }>(`/api/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   signIn: (name: string) => call<{ user: TUser }>('/api/session', { method: 'POST', body: { name } }),
-  /** Clears the cookie and revokes the session on the server. */
-  signOut: () => call<{ user: null }>('/api/session', { method: 'DELETE' }),
+  /** Clears the cookie and ends the session on the server (a guest's or an account's). */
+  signOut: () => call<{ user: null }>('/api/auth/logout', { method: 'POST' }),
   /** The first page (live, then the caller's upcoming, then ended); `next` names the following one. */
   videos: () => call<{ videos: TVideo[]; next: string | null }>('/api/videos'),
   video: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}`),

@@ -44,15 +44,16 @@ type AuthenticationCredential = z.output<typeof AuthenticationCredentialSchema>;
 
 /**
  * The origin a passkey must have been used on for this request, and its RP ID: the request's
- * `Origin`, which must be one of WEB_ORIGINS or (unset) name the request's own host; without
- * `Origin` (not a browser), the request's own URL.
+ * `Origin`, which must be one of WEB_ORIGINS or (unset) name the request's own `Host`, as the
+ * proxy's cross-site check does; without `Origin` (not a browser), the request's own host.
  */
 function relyingParty(request: Request): { rpID: string; origins: string[] } {
   const { config } = context();
   const own = new URL(request.url);
-  const origin = request.headers.get('origin') ?? own.origin;
+  const host = request.headers.get('host')?.toLowerCase() ?? own.host;
+  const origin = request.headers.get('origin') ?? `${own.protocol}//${host}`;
   const url = URL.canParse(origin) ? new URL(origin) : undefined;
-  const allowed = config.webOrigins ? config.webOrigins.includes(origin) : url?.host === own.host;
+  const allowed = config.webOrigins ? config.webOrigins.includes(origin) : url?.host === host;
   if (!url || !allowed) {
     throw new AppError('FORBIDDEN', `passkeys are used on this app's own origin, not ${origin.slice(0, 100)}`);
   }

@@ -1,47 +1,44 @@
 'use client';
 
 import type { TUser } from '@ovation/shared';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
-import { ApiError, api } from '../../../lib/client/api';
+import { api } from '../../../lib/client/api';
 import { queryKeys } from '../../../lib/client/query-client';
 import { AccountBar } from '../../_components/account-bar';
-import { NameDialog } from '../../_components/name-dialog';
+import { AccountDialog } from '../../_components/account-dialog';
 
-/** Renders `children(user)` for a signed-in user; otherwise asks for a display name first. */
+/**
+ * Renders `children(user)` for someone signed in with an account (broadcasting needs one);
+ * otherwise offers the sign-in dialog. A guest (a display name only) is told why, and creating
+ * an account from here keeps their identity.
+ */
 export function SignInGate({ children, why }: { children: (user: TUser) => ReactNode; why: string }) {
-  const queryClient = useQueryClient();
   const session = useQuery({ queryKey: queryKeys.session, queryFn: api.session });
   const [asking, setAsking] = useState(false);
-  const [error, setError] = useState<string>();
   if (session.isPending) return <p>Loading…</p>;
-  const user = session.data?.user;
-  if (user)
+  const user = session.data?.user ?? undefined;
+  const account = session.data?.account;
+  if (user && account)
     return (
       <>
-        <AccountBar user={user} />
+        <AccountBar user={user} handle={account.handle} />
         {children(user)}
       </>
     );
   return (
     <section className="panel">
+      {user && <AccountBar user={user} />}
       <p>{why}</p>
       <button type="button" className="primary" onClick={() => setAsking(true)}>
         Sign in
       </button>
       {asking && (
-        <NameDialog
-          error={error}
+        <AccountDialog
+          why={why}
+          guestName={user?.name}
           onCancel={() => setAsking(false)}
-          onSubmit={(name) => {
-            api.signIn(name).then(
-              ({ user: signedIn }) => {
-                queryClient.setQueryData(queryKeys.session, { user: signedIn });
-                setAsking(false);
-              },
-              (e: unknown) => setError(e instanceof ApiError ? e.message : 'Could not sign in'),
-            );
-          }}
+          onDone={() => setAsking(false)}
         />
       )}
     </section>

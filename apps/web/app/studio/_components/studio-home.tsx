@@ -24,7 +24,7 @@ export function StudioHome({ realtimeUrls }: { realtimeUrls: string[] }) {
         <span>Studio</span>
       </header>
       <h1>Your live videos</h1>
-      <SignInGate why="Sign in with a display name to create and run live videos.">
+      <SignInGate why="Broadcasting needs an account: sign in, or create one with a passkey, to create and run live videos.">
         {() => <MyVideos realtimeUrls={realtimeUrls} />}
       </SignInGate>
     </>

@@ -15,8 +15,8 @@ export type Account = TAccount;
 export const PasskeySchema = z.object({
   /** The credential id, base64url. */
   id: z.string().min(1).max(1_400),
-  /** The COSE public key, base64url. */
-  publicKey: z.string().min(1).max(4_000),
+  /** The COSE public key, base64url (an ML-DSA-87 key is 2.6 KB). */
+  publicKey: z.string().min(1).max(8_000),
   /** The authenticator's signature counter as last seen (0 for synced passkeys, which keep none). */
   counter: z.number().int().nonnegative(),
   transports: z.array(z.string().max(32)).max(8),

@@ -29,7 +29,7 @@ export function Dashboard({ videoId, realtimeUrls }: { videoId: string; realtime
         </Link>
         <Link href="/studio">Studio</Link>
       </header>
-      <SignInGate why="Sign in to open your studio.">
+      <SignInGate why="Sign in with your account to open your studio.">
         {(user) => <OwnerDashboard videoId={videoId} realtimeUrls={realtimeUrls} user={user} />}
       </SignInGate>
     </>
