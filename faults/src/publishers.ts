@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { signUpOverHttp } from '@ovation/shared/software-passkey';
 import { sleep } from './processes.js';
 import type { Random } from './random.js';
 
@@ -164,7 +165,10 @@ export class DirectPublisher {
   }
 }
 
-/** A signed-in user of the web app: comments and likes on the web videos; the owner deletes and ends/starts. */
+/**
+ * A signed-in user of the web app: comments and likes on the web videos; the owner (an account:
+ * only accounts create videos) deletes and ends/starts. A fan may stay a guest.
+ */
 export class WebPublisher {
   private n = 0;
   private running = false;
@@ -185,10 +189,18 @@ export class WebPublisher {
     return this.cookie;
   }
 
-  /** Signs in (a session cookie). */
+  /** Signs in as a guest (a session cookie). */
   async signIn(): Promise<void> {
     const response = await this.request('POST', '/api/session', { name: this.name }, undefined);
     this.cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  }
+
+  /**
+   * Signs up: an account with a software passkey (its session cookie), as a broadcaster must be
+   * to create videos. Before any fault is injected: not retried.
+   */
+  async signUp(): Promise<void> {
+    this.cookie = (await signUpOverHttp(this.webUrl, this.name)).cookie;
   }
 
   /** Creates and starts a live video; its id. */

@@ -80,10 +80,10 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
   const regions = topology.regions;
   const first = regions[0] as (typeof regions)[number];
 
-  // The web app's videos: an owner creates and starts them; another user comments and likes.
+  // The web app's videos: an owner (an account) creates and starts them; a guest comments and likes.
   const owner = new WebPublisher('owner', web, first.name, random.fork(2), publish, 600);
   const fan = new WebPublisher('fan', web, first.name, random.fork(3), publish, 300);
-  await owner.signIn();
+  await owner.signUp();
   await fan.signIn();
   const videos: string[] = [];
   for (let i = 0; i < options.webVideos; i++) videos.push(await owner.createLiveVideo(`faults ${i}`));

@@ -233,6 +233,8 @@ export async function startTopology(options: {
       DISPATCHER_URLS: first.dispatchers.map((d) => d.url).join(','),
       REALTIME_URLS: regions.flatMap((r) => r.nodeUrls).join(','),
       SESSION_SECRET: randomBytes(32).toString('hex'),
+      // The origin the publishers use, as production names its own (passkeys are checked against it).
+      WEB_ORIGINS: `http://127.0.0.1:${webPort}`,
       LIKES_PER_SECOND: '1000',
       COMMENTS_PER_SECOND: '100',
     },
