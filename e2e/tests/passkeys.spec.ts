@@ -64,6 +64,13 @@ test('sign up with a passkey, broadcast, sign out; the same passkey in a new bro
     await signUpInDialog(first.page, name, handle);
     const title = `Passkey show ${testInfo.project.name} ${Date.now()}`;
     const videoId = await studio.goLive(title);
+    // The dashboard's members-only switch is the video's setting.
+    await first.page.getByRole('checkbox', { name: 'Members-only comments' }).check();
+    await expect(first.page.getByRole('checkbox', { name: 'Members-only comments' })).toBeChecked();
+    const { video } = (await (await first.page.request.get(`/api/videos/${videoId}`)).json()) as {
+      video: { membersOnlyComments?: boolean };
+    };
+    expect(video.membersOnlyComments).toBe(true);
 
     // Sign out: the gate is back.
     await studio.open();
@@ -116,11 +123,13 @@ test('sign up with a passkey, broadcast, sign out; the same passkey in a new bro
   }
 });
 
-test('a guest who creates an account keeps their name and comments, and may then broadcast', async ({
+test('members-only comments: a guest is asked for an account, keeps their identity creating one, and the comment goes through', async ({
   browser,
   api,
 }, testInfo) => {
-  const videoId = await api.liveVideo(`Upgrade ${testInfo.project.name} ${Date.now()}`);
+  const videoId = await api.liveVideo(`Members ${testInfo.project.name} ${Date.now()}`);
+  const patched = await api.request.patch(`/api/videos/${videoId}`, { data: { membersOnlyComments: true } });
+  expect(patched.status()).toBe(200);
   const { context, page } = await browserWithAuthenticator(() =>
     browser.newContext({ ...testInfo.project.use, baseURL: localhost() }),
   );
@@ -128,23 +137,26 @@ test('a guest who creates an account keeps their name and comments, and may then
     const guestName = `Guest ${testInfo.project.name} ${Date.now() % 100000}`;
     const viewer = new ViewerPage(page, testInfo.project.use.hasTouch === true);
     await viewer.goto(videoId);
-    const said = `as a guest ${Date.now()}`;
+    await expect(page.getByText('Members-only comments: commenting needs an account.')).toBeVisible();
+    const said = `as a member ${Date.now()}`;
     await viewer.comment(said);
     await viewer.signIn(guestName);
-    await expect(viewer.comments.getByText(said)).toBeVisible();
-    const guest = (await (await page.request.get('/api/session')).json()) as { user: { id: string } };
-
-    // The studio asks for an account; the dialog offers the guest's name.
-    await page.goto('/studio');
-    await expect(page.getByText('(guest)')).toBeVisible();
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Signed in as a guest, the comment is refused: the sign-in dialog opens, offering their name.
     const dialog = page.getByRole('dialog', { name: 'Sign in to Ovation' });
     await expect(dialog.getByLabel('Display name')).toHaveValue(guestName);
-    await dialog.getByLabel('Handle').fill(handleFor(testInfo, 'guest'));
+    const guest = (await (await page.request.get('/api/session')).json()) as { user: { id: string } };
+    await dialog.getByLabel('Handle').fill(handleFor(testInfo, 'member'));
     await dialog.getByRole('button', { name: 'Create account' }).click();
+    await expect(viewer.comments.getByText(said)).toBeVisible();
+    const account = (await (await page.request.get('/api/session')).json()) as {
+      user: { id: string; name: string };
+      account: { handle: string };
+    };
+    expect(account.user).toEqual({ id: guest.user.id, name: guestName });
+
+    // The same identity may broadcast now.
+    await page.goto('/studio');
     await expect(page.getByText(`Signed in as ${guestName}`)).toBeVisible();
-    const account = (await (await page.request.get('/api/session')).json()) as { user: { id: string } };
-    expect(account.user.id).toBe(guest.user.id);
     await expect(page.getByLabel('Title')).toBeVisible();
   } finally {
     await context.close();

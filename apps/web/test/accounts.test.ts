@@ -13,11 +13,14 @@ import * as registerVerify from '../app/api/auth/register/verify/route';
 import * as sessionRoute from '../app/api/auth/sessions/[id]/route';
 import * as sessionsRoute from '../app/api/auth/sessions/route';
 import * as session from '../app/api/session/route';
+import * as commentsRoute from '../app/api/videos/[id]/comments/route';
+import * as videoRoute from '../app/api/videos/[id]/route';
+import * as startRoute from '../app/api/videos/[id]/start/route';
 import * as videos from '../app/api/videos/route';
 import { loadWebConfig } from '../lib/server/config';
 import { createContext, setContext } from '../lib/server/context';
 import { MAX_PASSKEYS_PER_ACCOUNT } from '../lib/server/store/accounts';
-import { expectError, ORIGIN, params, req, signIn, signUp, TOKEN } from './route-helpers';
+import { expectError, ORIGIN, params, req, signIn, signUp, startServices, TOKEN } from './route-helpers';
 
 /*
  * Accounts with passkeys through the routes, as a browser drives them (a software passkey in
@@ -28,10 +31,17 @@ import { expectError, ORIGIN, params, req, signIn, signUp, TOKEN } from './route
 const shared = redisForThisFile('accounts-routes');
 const headers = { origin: ORIGIN };
 
+let services: Awaited<ReturnType<typeof startServices>>;
+beforeAll(async () => {
+  services = await startServices();
+});
+afterAll(() => services.close());
+
+const env = () => ({ INTERNAL_TOKEN: TOKEN, DISPATCHER_URLS: services.dispatcherUrl, COMMENTS_PER_SECOND: '20' });
 const modes: Record<string, () => ReturnType<typeof createContext>> = {
-  memory: () => createContext(loadWebConfig({ INTERNAL_TOKEN: TOKEN })),
+  memory: () => createContext(loadWebConfig(env())),
   redis: () =>
-    createContext(loadWebConfig({ INTERNAL_TOKEN: TOKEN, REDIS_PREFIX: shared.prefix() }), {
+    createContext(loadWebConfig({ ...env(), REDIS_PREFIX: shared.prefix() }), {
       redis: shared.client(),
     }),
 };
@@ -273,7 +283,7 @@ describe.each(Object.entries(modes))('accounts (%s)', (_mode, make) => {
     await expectError(
       await answer((await begin()).ceremony, {
         ...credential,
-        response: { ...credential.response, signature: 'a'.repeat(3_000) },
+        response: { ...credential.response, signature: 'a'.repeat(9_000) },
       }),
       400,
       'VALIDATION_FAILED',
@@ -339,6 +349,55 @@ describe.each(Object.entries(modes))('accounts (%s)', (_mode, make) => {
       ),
       403,
       'FORBIDDEN',
+    );
+  });
+
+  it('members-only comments: the owner turns them on; then a guest gets ACCOUNT_REQUIRED, an account and the owner comment', async () => {
+    const owner = await signUp('Members Host');
+    const created = await videos.POST(
+      req('/api/videos', { method: 'POST', cookie: owner.cookie, body: { title: 'Club' } }),
+    );
+    const { video } = (await created.json()) as { video: { id: string } };
+    const start = await startRoute.POST(
+      req(`/api/videos/${video.id}/start`, { method: 'POST', cookie: owner.cookie }),
+      params({ id: video.id }),
+    );
+    expect(start.status).toBe(200);
+    const guest = await signIn('Guest Fan');
+    const member = await signUp('Member Fan');
+    const patch = (cookie: string, body: unknown) =>
+      videoRoute.PATCH(req(`/api/videos/${video.id}`, { method: 'PATCH', cookie, body }), params({ id: video.id }));
+    const say = (cookie: string, text: string) =>
+      commentsRoute.POST(
+        req(`/api/videos/${video.id}/comments`, { method: 'POST', cookie, body: { text } }),
+        params({ id: video.id }),
+      );
+
+    expect((await say(guest.cookie, 'open to all')).status).toBe(201);
+    await expectError(await patch(member.cookie, { membersOnlyComments: true }), 403, 'FORBIDDEN');
+    await expectError(await patch(owner.cookie, { membersOnlyComments: 'yes' }), 400, 'VALIDATION_FAILED');
+    const on = await patch(owner.cookie, { membersOnlyComments: true });
+    expect(((await on.json()) as { video: unknown }).video).toMatchObject({ membersOnlyComments: true });
+    expect(await (await videoRoute.GET(req(`/api/videos/${video.id}`), params({ id: video.id }))).json()).toMatchObject(
+      {
+        video: { membersOnlyComments: true },
+      },
+    );
+
+    await expectError(await say(guest.cookie, 'guest again'), 403, 'ACCOUNT_REQUIRED');
+    expect((await say(member.cookie, 'as a member')).status).toBe(201);
+    expect((await say(owner.cookie, 'as the host')).status).toBe(201);
+
+    const off = await patch(owner.cookie, { membersOnlyComments: false });
+    expect(((await off.json()) as { video: Record<string, unknown> }).video).not.toHaveProperty('membersOnlyComments');
+    expect((await say(guest.cookie, 'open again')).status).toBe(201);
+    await expectError(
+      await videoRoute.PATCH(
+        req('/api/videos/none', { method: 'PATCH', cookie: owner.cookie, body: { membersOnlyComments: true } }),
+        params({ id: 'none' }),
+      ),
+      404,
+      'NOT_FOUND',
     );
   });
 

@@ -25,6 +25,8 @@ export interface Video {
   createdAt: string;
   likes: number;
   viewers: number;
+  /** Set (true) when only accounts may comment (the broadcaster's choice). */
+  membersOnlyComments?: true | undefined;
 }
 
 export interface Comment {

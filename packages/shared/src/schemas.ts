@@ -448,8 +448,14 @@ export const VideoSchema = z.object({
   createdAt: z.string(),
   likes: z.number().int().nonnegative(),
   viewers: z.number().int().nonnegative(),
+  /** Set (true) when only accounts may comment (the broadcaster's choice). */
+  membersOnlyComments: z.literal(true).optional(),
 });
 export type TVideo = z.infer<typeof VideoSchema>;
+
+/** PATCH /api/videos/:id (owner only): the video's settings. */
+export const UpdateVideoSchema = z.object({ membersOnlyComments: z.boolean() });
+export type TUpdateVideo = z.infer<typeof UpdateVideoSchema>;
 
 export const LikeRequestSchema = z.object({ count: z.number().int().min(1).max(MAX_LIKE_BATCH).default(1) });
 export type TLikeRequest = z.infer<typeof LikeRequestSchema>;

@@ -151,6 +151,8 @@ export const api = {
       body: hlsUrl ? { title, hlsUrl } : { title },
       idempotencyKey,
     }),
+  updateVideo: (id: string, update: { membersOnlyComments: boolean }) =>
+    call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}`, { method: 'PATCH', body: update }),
   start: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}/start`, { method: 'POST' }),
   end: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}/end`, { method: 'POST' }),
   deleteComment: (id: string, commentId: string) =>

@@ -12,10 +12,10 @@ export async function comment(
   user: TUser,
   id: string,
   text: string,
-  options: { key?: string | undefined; address: string },
+  options: { key?: string | undefined; address: string; member: boolean },
 ): Promise<TComment> {
   const { limits, store } = context();
-  const { key, address } = options;
+  const { key, address, member } = options;
   const video = await findVideo(id);
   const once = onceFor(user.id, key, ['comment', id, text], id);
   return runOnce(
@@ -27,6 +27,12 @@ export async function comment(
     },
     async () => {
       const isOwner = video.ownerId === user.id;
+      if (video.membersOnlyComments && !member && !isOwner) {
+        throw new AppError(
+          'ACCOUNT_REQUIRED',
+          'comments on this video are for members: sign in or create an account with a passkey',
+        );
+      }
       if (await isBarred(id, user, address, isOwner)) {
         throw new AppError('BANNED', 'the broadcaster has stopped you from commenting on this video');
       }

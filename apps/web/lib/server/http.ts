@@ -78,9 +78,14 @@ export async function currentUser(request: Request): Promise<TUser | undefined> 
 }
 
 export async function requireUser(request: Request): Promise<TUser> {
-  const user = await currentUser(request);
-  if (!user) throw new AppError('UNAUTHORIZED', 'sign in with a display name first (POST /api/session)');
-  return user;
+  return (await requireSession(request)).user;
+}
+
+/** The request's session (a guest's or an account's); 401 when signed out. */
+export async function requireSession(request: Request): Promise<Session> {
+  const session = await currentSession(request);
+  if (!session) throw new AppError('UNAUTHORIZED', 'sign in with a display name first (POST /api/session)');
+  return session;
 }
 
 /** The request's session (guest or account), or undefined when signed out. */

@@ -2,6 +2,7 @@ import {
   AppError,
   checkHlsUrl,
   type TPublishEvent,
+  type TUpdateVideo,
   type TUser,
   type TVideo,
   type TVideoStats,
@@ -210,6 +211,14 @@ export async function setStatus(user: TUser, id: string, status: Exclude<TVideoS
   if (result.changed) await publishChange(events, key, { remember: true });
   else await completePublish(events, key);
   return present(result.video, 0);
+}
+
+/** The owner's settings of a video: members-only comments on or off. */
+export async function updateVideo(user: TUser, id: string, update: TUpdateVideo): Promise<TVideo> {
+  await ownedVideo(user, id);
+  const video = await context().store.setMembersOnlyComments(id, update.membersOnlyComments);
+  if (!video) throw new AppError('NOT_FOUND', `no video ${id}`);
+  return present(video, 0);
 }
 
 /** The studio dashboard's figures for the owner's video. */

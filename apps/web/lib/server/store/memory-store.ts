@@ -118,6 +118,14 @@ export class MemoryStore implements ProductStore {
     return { video: { ...video }, changed };
   }
 
+  async setMembersOnlyComments(id: string, on: boolean) {
+    const video = this.videos.get(id);
+    if (!video) return undefined;
+    if (on) video.membersOnlyComments = true;
+    else delete video.membersOnlyComments;
+    return { ...video };
+  }
+
   async addLikes(id: string, count: number, once?: Once) {
     if (once && this.onceRecords.has(onceKey(once))) return undefined;
     const video = this.videos.get(id);

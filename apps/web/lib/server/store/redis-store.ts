@@ -34,7 +34,8 @@ import {
  * live in one slot, and every script below holds keys of ONE tag:
  *
  *   a video, {v:<id>}:
- *     <p>:{v:<id>}                   HASH   title, status, hlsUrl, ownerId, ownerName, createdAt, likes
+ *     <p>:{v:<id>}                   HASH   title, status, hlsUrl, ownerId, ownerName, createdAt, likes,
+ *                                           membersOnly ("1" when only accounts may comment)
  *     <p>:{v:<id>}:comments          LIST   comment JSON, newest at the right, trimmed to MAX_COMMENTS_PER_VIDEO
  *     <p>:{v:<id>}:activity:<minute> HASH   likes, comments in that minute (expires after the window)
  *     <p>:{v:<id>}:bans              HASH   userId -> display name
@@ -174,6 +175,12 @@ if #KEYS == 3 then
 end
 return 1`;
 
+// KEYS: video. ARGV: field, value. Sets the field of a video that exists: 1; else 0.
+const SET_IF_VIDEO = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
 type Script<R = unknown> = (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<R>;
 interface Scripts {
   ovationWebPageVideos: Script;
@@ -184,6 +191,7 @@ interface Scripts {
   ovationWebSetStatus: Script;
   ovationWebAddLikes: Script;
   ovationWebAddComment: Script;
+  ovationWebSetIfVideo: Script;
 }
 const SCRIPTS: Record<keyof Scripts, string> = {
   ovationWebPageVideos: PAGE_VIDEOS,
@@ -194,6 +202,7 @@ const SCRIPTS: Record<keyof Scripts, string> = {
   ovationWebSetStatus: SET_STATUS,
   ovationWebAddLikes: ADD_LIKES,
   ovationWebAddComment: ADD_COMMENT,
+  ovationWebSetIfVideo: SET_IF_VIDEO,
 };
 
 export class RedisStore implements ProductStore {
@@ -248,7 +257,9 @@ export class RedisStore implements ProductStore {
     const video = newVideo(once ? { ...input, id: once.videoId } : input, now);
     const keys = [this.videoKey(video.id)];
     if (once) keys.push(this.onceKey(video.id, once.scope));
-    const fields = Object.entries({ ...video, likes: '0' }).flat();
+    // A new video's settings are the defaults (no field): only its own fields are written.
+    const { membersOnlyComments: _defaults, ...own } = video;
+    const fields = Object.entries({ ...own, likes: '0' }).flat();
     const { flag, hash } = flagAndHash(
       await this.redis.ovationWebCreateVideo(keys.length, ...keys, video.ownerId, ...fields),
     );
@@ -379,6 +390,12 @@ export class RedisStore implements ProductStore {
    * hash says — every time, changed or not, so the owner's retry of a start or an end that
    * stopped between the steps lists the video where it belongs.
    */
+  async setMembersOnlyComments(id: string, on: boolean) {
+    // Only on a video that exists (HSET alone would make a hash of one field).
+    const set = await this.redis.ovationWebSetIfVideo(1, this.videoKey(id), 'membersOnly', on ? '1' : '0');
+    return Number(set) === 1 ? this.getVideo(id) : undefined;
+  }
+
   async setStatus(id: string, status: TVideoStatus) {
     const { flag, hash } = flagAndHash(await this.redis.ovationWebSetStatus(1, this.videoKey(id), status));
     if (flag === -1) return undefined;
@@ -619,5 +636,6 @@ function parseVideo(id: string, hash: Record<string, string>): StoredVideo | und
     ownerName: hash.ownerName ?? '',
     createdAt: hash.createdAt ?? new Date(0).toISOString(),
     likes: Number(hash.likes ?? 0) || 0,
+    ...(hash.membersOnly === '1' ? { membersOnlyComments: true as const } : {}),
   };
 }

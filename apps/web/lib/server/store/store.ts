@@ -15,6 +15,8 @@ export interface StoredVideo {
   ownerName: string;
   createdAt: string;
   likes: number;
+  /** Only accounts may comment (the broadcaster's choice); absent: anyone signed in. */
+  membersOnlyComments?: true;
 }
 
 /** Comments kept per video (older ones fall off); a page load shows the most recent. */
@@ -136,6 +138,8 @@ export interface ProductStore {
    * moved. Undefined for an unknown video.
    */
   setStatus(id: string, status: TVideoStatus): Promise<{ video: StoredVideo; changed: boolean } | undefined>;
+  /** Turns members-only comments on or off; undefined for an unknown video. */
+  setMembersOnlyComments(id: string, on: boolean): Promise<StoredVideo | undefined>;
   /**
    * Adds likes (counted in the current minute's activity too); returns the new total, 0 for an
    * unknown video, undefined (nothing added) when the once scope is taken.

@@ -9,6 +9,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../../../../lib/client/api';
 import { queryKeys } from '../../../../lib/client/query-client';
 import { newIdempotencyKey, retryOnOutage, useActionKey } from '../../../../lib/client/retry';
+import { AccountDialog } from '../../../_components/account-dialog';
 import { NameDialog } from '../../../_components/name-dialog';
 import { CommentFeed } from './comment-feed';
 import { Hearts, type HeartsHandle } from './hearts';
@@ -45,6 +46,8 @@ export function Viewer({
     preferredUrl,
   });
   const [asking, setAsking] = useState<Pending | null>(null);
+  /** A comment refused because the broadcaster made comments members-only: sent again once signed in. */
+  const [needsAccount, setNeedsAccount] = useState<string | null>(null);
   const [signInError, setSignInError] = useState<string>();
   const [notice, setNotice] = useState<string>();
   const [draft, setDraft] = useState('');
@@ -108,7 +111,10 @@ export function Viewer({
       setDraft((current) => (current === text ? '' : current));
       addComment(comment);
     },
-    onError: showError,
+    onError: (error, { text }) => {
+      if (error instanceof ApiError && error.code === 'ACCOUNT_REQUIRED') setNeedsAccount(text);
+      else showError(error);
+    },
   });
 
   const post = (text: string) => {
@@ -195,6 +201,9 @@ export function Viewer({
             Connection trouble — sending your comment again…
           </p>
         )}
+        {v?.membersOnlyComments && (
+          <p className="notice members-only">Members-only comments: commenting needs an account.</p>
+        )}
         <form
           className="composer"
           onSubmit={(event) => {
@@ -214,6 +223,18 @@ export function Viewer({
           </button>
         </form>
       </aside>
+      {needsAccount !== null && (
+        <AccountDialog
+          why="The broadcaster keeps comments on this video for members: sign in, or create an account with a passkey."
+          guestName={user?.name}
+          onCancel={() => setNeedsAccount(null)}
+          onDone={() => {
+            const text = needsAccount;
+            setNeedsAccount(null);
+            post(text);
+          }}
+        />
+      )}
       {asking && (
         <NameDialog
           error={signInError}

@@ -86,6 +86,7 @@ function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; real
           <CopyLink videoId={v.id} title={v.title} />
           <Link href={`/live/${v.id}`}>Viewer page</Link>
         </div>
+        <MembersOnlyToggle video={v} />
       </section>
       <Tiles video={v} stats={stats.data} />
       <section className="charts">
@@ -94,6 +95,28 @@ function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; real
       </section>
       <Moderation videoId={videoId} ownerId={user.id} />
     </div>
+  );
+}
+
+/** Members-only comments: when on, only accounts may comment (guests are asked to sign in). */
+function MembersOnlyToggle({ video }: { video: TVideo }) {
+  const queryClient = useQueryClient();
+  const update = useMutation({
+    mutationFn: (on: boolean) => api.updateVideo(video.id, { membersOnlyComments: on }),
+    onSuccess: (answer) => queryClient.setQueryData(queryKeys.video(video.id), answer),
+  });
+  return (
+    <label className="members-only-toggle">
+      <input
+        type="checkbox"
+        // The asked state while the server answers, then the video's.
+        checked={update.isPending ? update.variables : video.membersOnlyComments === true}
+        disabled={update.isPending}
+        onChange={(e) => update.mutate(e.target.checked)}
+      />{' '}
+      Members-only comments
+      {update.isError && <span role="alert"> {update.error.message}</span>}
+    </label>
   );
 }
 

@@ -1,7 +1,7 @@
 import { CommentRequestSchema, parseWith } from '@ovation/shared';
 import { clientAddressOf } from '../../../../../lib/server/client-address';
 import { comment, listComments } from '../../../../../lib/server/comments';
-import { idempotencyKey, json, readBody, requireUser, route } from '../../../../../lib/server/http';
+import { idempotencyKey, json, readBody, requireSession, route } from '../../../../../lib/server/http';
 import { CommentListQuerySchema } from '../../../_schemas/queries';
 
 export const dynamic = 'force-dynamic';
@@ -19,14 +19,13 @@ export const GET = route(async (request: Request, { params }: Params) => {
  * POST /api/videos/:id/comments `{ text }` (1–500 characters after trimming) → 201 `{ comment }`
  * (`owner: true` on the owner's). `Idempotency-Key`: a repeat within 10 minutes answers the same
  * comment and stores nothing. 409 under the broadcaster's name (not the owner); 403 BANNED for a
- * banned user or from an address their ban barred; 429 per user and per address.
+ * banned user or from an address their ban barred; 403 ACCOUNT_REQUIRED from a guest where the
+ * broadcaster made comments members-only; 429 per user and per address.
  */
 export const POST = route(async (request: Request, { params }: Params) => {
-  const user = await requireUser(request);
+  const session = await requireSession(request);
   const key = idempotencyKey(request);
   const { text } = await readBody(request, CommentRequestSchema);
-  return json(
-    { comment: await comment(user, (await params).id, text, { key, address: clientAddressOf(request) }) },
-    201,
-  );
+  const options = { key, address: clientAddressOf(request), member: session.account };
+  return json({ comment: await comment(session.user, (await params).id, text, options) }, 201);
 });
