@@ -2,6 +2,7 @@ export * from './accounts.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './hls-url.js';
+export * from './ingest.js';
 export * from './ids.js';
 export * from './latency.js';
 export * from './limits.js';
