@@ -1,4 +1,5 @@
 import {
+  AccountSchema,
   BanRequestSchema,
   CommentRequestSchema,
   CommentSchema,
@@ -7,7 +8,14 @@ import {
   type ErrorCode,
   IdempotencyKeySchema,
   LikeRequestSchema,
+  PasskeyInfoSchema,
   RealtimeTokenResponseSchema,
+  RegisterOptionsRequestSchema,
+  RegisterVerifyRequestSchema,
+  SessionInfoSchema,
+  SignInVerifyRequestSchema,
+  UpdateAccountRequestSchema,
+  UpdateVideoSchema,
   UserSchema,
   VideoSchema,
   VideoStatsSchema,
@@ -24,6 +32,10 @@ import { CommentListQuerySchema, RealtimeTokenQuerySchema, VideoListQuerySchema 
 
 // Answers the route handlers build inline; the test holds real answers to them.
 const SessionSchema = z.object({ user: UserSchema });
+const SignedInSchema = z.object({ user: UserSchema, account: AccountSchema });
+/** A passkey ceremony begun: its id, and the options for navigator.credentials (WebAuthn JSON). */
+const CeremonySchema = z.object({ ceremony: z.string(), options: z.record(z.string(), z.unknown()) });
+const IdParams = z.object({ id: z.string() });
 const VideoAnswerSchema = z.object({ video: VideoSchema });
 const VideoPageSchema = z.object({
   videos: z.array(VideoSchema),
@@ -43,6 +55,8 @@ const BanParams = VideoParams.extend({ userId: z.string() });
 const WRITE: ErrorCode[] = ['FORBIDDEN', 'UNAVAILABLE'];
 const BODY: ErrorCode[] = ['INVALID_JSON', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE'];
 const SIGNED_IN: ErrorCode[] = ['UNAUTHORIZED'];
+/** Signed in with an account (a guest: 403 ACCOUNT_REQUIRED). */
+const ACCOUNT: ErrorCode[] = ['UNAUTHORIZED', 'ACCOUNT_REQUIRED'];
 const OWNER: ErrorCode[] = ['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'];
 const SESSION = 'session';
 
@@ -61,7 +75,10 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     tags: ['session'],
     summary: 'Who is signed in',
     responses: {
-      200: { description: '`user` null when signed out', schema: z.object({ user: UserSchema.nullable() }) },
+      200: {
+        description: '`user` null when signed out; `account` when signed in with one',
+        schema: z.object({ user: UserSchema.nullable(), account: AccountSchema.optional() }),
+      },
     },
     errors: ['UNAVAILABLE'],
   },
@@ -72,12 +89,13 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     summary: 'Sign in with a display name, or rename',
     description:
       'Sets the httpOnly session cookie (`__Host-ovation_session` in production, `ovation_session` in development). ' +
-      'Signed in already: the same user id under the new name. ' +
+      'Signed in already: the same user id under the new name (an account’s session: 409, its name is ' +
+      'the account’s). ' +
       '`name`: one line of visible text, at most 40 characters once normalised (docs/interface.md, *User text*). ' +
       '240 an hour per address.',
     body: CreateSessionSchema,
     responses: { 200: { description: 'signed in; `Set-Cookie` carries the session', schema: SessionSchema } },
-    errors: [...WRITE, ...BODY, 'RATE_LIMITED'],
+    errors: [...WRITE, ...BODY, 'CONFLICT', 'RATE_LIMITED'],
   },
   {
     method: 'delete',
@@ -101,16 +119,17 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     method: 'post',
     path: '/api/videos',
     tags: ['videos'],
-    summary: 'Create a video (upcoming); the creator owns it',
+    summary: 'Create a video (upcoming); the creator’s account owns it',
     description:
       '`title`: one line of visible text, at most 120 characters once normalised. `hlsUrl`: a public http(s) ' +
       'URL (https in production) or the demo’s `/demo/<name>.m3u8`; omitted, the demo stream. 429 beyond 5 ' +
-      'upcoming videos, 20 a day per user, 100 a day per address.',
+      'upcoming videos, 20 a day per user, 100 a day per address. Broadcasting needs an account: a ' +
+      'guest gets 403 ACCOUNT_REQUIRED.',
     security: SESSION,
     headers: [idempotencyKey],
     body: CreateVideoSchema,
     responses: { 201: { description: 'created', schema: VideoAnswerSchema } },
-    errors: [...WRITE, ...BODY, ...SIGNED_IN, 'CONFLICT', 'RATE_LIMITED'],
+    errors: [...WRITE, ...BODY, ...ACCOUNT, 'CONFLICT', 'RATE_LIMITED'],
   },
   {
     method: 'get',
@@ -120,6 +139,18 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     params: VideoParams,
     responses: { 200: { description: 'the video', schema: VideoAnswerSchema } },
     errors: ['NOT_FOUND', 'UNAVAILABLE'],
+  },
+  {
+    method: 'patch',
+    path: '/api/videos/{id}',
+    tags: ['videos'],
+    summary: 'Change a video’s settings (owner): members-only comments',
+    description: 'With `membersOnlyComments` on, a guest’s comment answers 403 ACCOUNT_REQUIRED.',
+    security: SESSION,
+    params: VideoParams,
+    body: UpdateVideoSchema,
+    responses: { 200: { description: 'the video', schema: VideoAnswerSchema } },
+    errors: [...WRITE, ...BODY, ...OWNER],
   },
   {
     method: 'post',
@@ -183,13 +214,14 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     summary: 'Comment; viewers receive `comment`',
     description:
       '`text`: one line of visible text, 1–500 characters once normalised. 409 on an ended video or under the ' +
-      'broadcaster’s name; 403 BANNED for a banned user or address.',
+      'broadcaster’s name; 403 BANNED for a banned user or address; 403 ACCOUNT_REQUIRED from a guest ' +
+      'where comments are members-only.',
     security: SESSION,
     headers: [idempotencyKey],
     params: VideoParams,
     body: CommentRequestSchema,
     responses: { 201: { description: 'the stored comment', schema: z.object({ comment: CommentSchema }) } },
-    errors: [...WRITE, ...BODY, ...SIGNED_IN, 'BANNED', 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED'],
+    errors: [...WRITE, ...BODY, ...SIGNED_IN, 'ACCOUNT_REQUIRED', 'BANNED', 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED'],
   },
   {
     method: 'delete',
@@ -236,6 +268,126 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     errors: [...WRITE, ...OWNER],
   },
   {
+    method: 'post',
+    path: '/api/auth/register/options',
+    tags: ['accounts'],
+    summary: 'Begin a sign-up with a passkey',
+    description:
+      '`options` go to navigator.credentials.create(); the answer, with `ceremony`, to …/register/verify ' +
+      'within 5 minutes, once. Signed in as a guest: that guest becomes the account (same user id). ' +
+      '`handle`: 3–20 letters, digits or _, unique whatever its case. 120 ceremonies an hour per address.',
+    body: RegisterOptionsRequestSchema,
+    responses: { 200: { description: 'the ceremony', schema: CeremonySchema } },
+    errors: [...WRITE, ...BODY, 'CONFLICT', 'HANDLE_TAKEN', 'RATE_LIMITED'],
+  },
+  {
+    method: 'post',
+    path: '/api/auth/register/verify',
+    tags: ['accounts'],
+    summary: 'Finish a sign-up: the passkey is checked, the account made and signed in',
+    description: 'Sets the session cookie (an account’s session). 20 accounts a day per address.',
+    body: RegisterVerifyRequestSchema,
+    responses: { 201: { description: 'signed in', schema: SignedInSchema } },
+    errors: [...WRITE, ...BODY, 'BAD_REQUEST', 'CONFLICT', 'HANDLE_TAKEN', 'RATE_LIMITED'],
+  },
+  {
+    method: 'post',
+    path: '/api/auth/login/options',
+    tags: ['accounts'],
+    summary: 'Begin a sign-in with a passkey (the browser offers the person’s passkeys for this site)',
+    responses: { 200: { description: 'the ceremony', schema: CeremonySchema } },
+    errors: [...WRITE, 'RATE_LIMITED'],
+  },
+  {
+    method: 'post',
+    path: '/api/auth/login/verify',
+    tags: ['accounts'],
+    summary: 'Finish a sign-in: a new session of the passkey’s account',
+    body: SignInVerifyRequestSchema,
+    responses: { 200: { description: 'signed in', schema: SignedInSchema } },
+    errors: [...WRITE, ...BODY, 'BAD_REQUEST', 'UNAUTHORIZED'],
+  },
+  {
+    method: 'post',
+    path: '/api/auth/logout',
+    tags: ['accounts'],
+    summary: 'Sign out (an account’s or a guest’s session): every cookie of the session stops working',
+    responses: { 200: { description: 'signed out', schema: z.object({ user: z.null() }) } },
+    errors: WRITE,
+  },
+  {
+    method: 'get',
+    path: '/api/auth/sessions',
+    tags: ['accounts'],
+    summary: 'The account’s signed-in sessions, newest first (at most 20)',
+    security: SESSION,
+    responses: { 200: { description: 'sessions', schema: z.object({ sessions: z.array(SessionInfoSchema) }) } },
+    errors: [...ACCOUNT, 'UNAVAILABLE'],
+  },
+  {
+    method: 'delete',
+    path: '/api/auth/sessions/{id}',
+    tags: ['accounts'],
+    summary: 'End one of the account’s sessions (its cookies stop working)',
+    security: SESSION,
+    params: IdParams,
+    responses: { 200: { description: 'ended', schema: z.object({ ended: z.literal(true) }) } },
+    errors: [...WRITE, ...ACCOUNT, 'NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/api/account',
+    tags: ['accounts'],
+    summary: 'The signed-in account and its passkeys (never their keys)',
+    security: SESSION,
+    responses: {
+      200: {
+        description: 'the account',
+        schema: z.object({ account: AccountSchema, passkeys: z.array(PasskeyInfoSchema) }),
+      },
+    },
+    errors: [...ACCOUNT, 'UNAVAILABLE'],
+  },
+  {
+    method: 'patch',
+    path: '/api/account',
+    tags: ['accounts'],
+    summary: 'Rename the account (every session shows the new name)',
+    security: SESSION,
+    body: UpdateAccountRequestSchema,
+    responses: { 200: { description: 'the account', schema: z.object({ account: AccountSchema }) } },
+    errors: [...WRITE, ...BODY, ...ACCOUNT],
+  },
+  {
+    method: 'post',
+    path: '/api/account/passkeys/options',
+    tags: ['accounts'],
+    summary: 'Begin adding a passkey to the account (another device)',
+    security: SESSION,
+    responses: { 200: { description: 'the ceremony', schema: CeremonySchema } },
+    errors: [...WRITE, ...ACCOUNT, 'RATE_LIMITED'],
+  },
+  {
+    method: 'post',
+    path: '/api/account/passkeys/verify',
+    tags: ['accounts'],
+    summary: 'Finish adding a passkey (at most 10 per account)',
+    security: SESSION,
+    body: RegisterVerifyRequestSchema,
+    responses: { 201: { description: 'added', schema: z.object({ passkey: PasskeyInfoSchema }) } },
+    errors: [...WRITE, ...BODY, ...ACCOUNT, 'BAD_REQUEST', 'FORBIDDEN', 'CONFLICT'],
+  },
+  {
+    method: 'delete',
+    path: '/api/account/passkeys/{id}',
+    tags: ['accounts'],
+    summary: 'Remove a passkey (never the last: 409)',
+    security: SESSION,
+    params: IdParams,
+    responses: { 200: { description: 'removed', schema: z.object({ removed: z.literal(true) }) } },
+    errors: [...WRITE, ...ACCOUNT, 'NOT_FOUND', 'CONFLICT'],
+  },
+  {
     method: 'get',
     path: '/api/realtime-token',
     tags: ['realtime'],
@@ -272,6 +424,7 @@ export function productApiOpenApi(): JsonSchema {
       },
       tags: [
         { name: 'session', description: 'guest sign-in by display name' },
+        { name: 'accounts', description: 'accounts with passkeys (broadcasting needs one)' },
         { name: 'videos', description: 'live videos and the studio' },
         { name: 'interactions', description: 'likes and comments' },
         { name: 'moderation', description: 'the owner’s tools' },
@@ -283,7 +436,9 @@ export function productApiOpenApi(): JsonSchema {
           type: 'apiKey',
           in: 'cookie',
           name: '__Host-ovation_session',
-          description: 'set by POST /api/session (`ovation_session` in development, served over plain http)',
+          description:
+            'set by POST /api/session (a guest) or a passkey sign-up or sign-in (an account); ' +
+            '`ovation_session` in development, served over plain http',
         },
       },
     },
