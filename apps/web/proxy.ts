@@ -25,7 +25,10 @@ import { loadWebConfig, type WebConfig } from './lib/server/config';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-type PolicyConfig = Pick<WebConfig, 'nodeEnv' | 'realtimeUrls' | 'hlsOrigins' | 'frameAncestors' | 'webOrigins'>;
+type PolicyConfig = Pick<
+  WebConfig,
+  'nodeEnv' | 'realtimeUrls' | 'hlsOrigins' | 'frameAncestors' | 'webOrigins' | 'ingestOrigin'
+>;
 
 let settings: PolicyConfig | undefined;
 
@@ -96,12 +99,15 @@ export function contentSecurityPolicy(nonceValue: string, config: PolicyConfig):
   const realtime = config.realtimeUrls.map((url) => new URL(url).origin);
   // A video's stream may be on any origin its owner gave (checked when created: checkHlsUrl),
   // unless HLS_ORIGINS names the allowed ones (then videos elsewhere are refused too).
-  const hls =
-    config.hlsOrigins.length > 0
+  // The ingest's HLS (streams from broadcasters' encoders) is always allowed.
+  const hls = [
+    ...(config.hlsOrigins.length > 0
       ? config.hlsOrigins
       : config.nodeEnv === 'production'
         ? ['https:']
-        : ['https:', 'http:'];
+        : ['https:', 'http:']),
+    ...(config.ingestOrigin ? [config.ingestOrigin] : []),
+  ];
   const directives: Record<string, string[]> = {
     'default-src': ["'self'"],
     'script-src': [

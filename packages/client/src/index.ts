@@ -19,6 +19,8 @@ export {
   type ResyncReason,
   type SnapshotPayload,
   type StatusPayload,
+  type StreamPayload,
+  type StreamState,
   type TypedEvent,
   type UntypedEvents,
   type User,

@@ -115,6 +115,7 @@ export const OVATION_EVENT_TYPES: readonly (keyof OvationEvents)[] = [
   'comment_deleted',
   'viewers',
   'status',
+  'stream',
 ];
 
 /** The delay before attempt `attempt` (1-based): full jitter over an exponential cap. */

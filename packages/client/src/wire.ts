@@ -27,7 +27,11 @@ export interface Video {
   viewers: number;
   /** Set (true) when only accounts may comment (the broadcaster's choice). */
   membersOnlyComments?: true | undefined;
+  /** A stream from the broadcaster's encoder (ingest): `interrupted` while the encoder is gone. */
+  stream?: StreamState | undefined;
 }
+
+export type StreamState = 'live' | 'interrupted';
 
 export interface Comment {
   id: string;
@@ -77,6 +81,12 @@ export interface StatusPayload {
   status: VideoStatus;
 }
 
+/** The broadcaster's encoder is sending (`live`), or it dropped (`interrupted`). */
+export interface StreamPayload {
+  videoId: string;
+  state: StreamState;
+}
+
 export interface CommentDeletedPayload {
   id: string;
   videoId: string;
@@ -93,6 +103,7 @@ export interface OvationEvents {
   comment_deleted: CommentDeletedPayload;
   viewers: ViewersPayload;
   status: StatusPayload;
+  stream: StreamPayload;
 }
 
 /** Event type → payload, as an interface or a type (`OvationEvents` is one). */

@@ -63,6 +63,10 @@ export function videoAfter(old: VideoData, event: TypedEvent<OvationEvents>): Vi
       const { status } = event.data;
       return status === 'live' || status === 'ended' ? { video: { ...v, status } } : old;
     }
+    case 'stream': {
+      const { state } = event.data;
+      return state === 'live' || state === 'interrupted' ? { video: { ...v, stream: state } } : old;
+    }
     default:
       return old;
   }

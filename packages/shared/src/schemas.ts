@@ -450,6 +450,8 @@ export const VideoSchema = z.object({
   viewers: z.number().int().nonnegative(),
   /** Set (true) when only accounts may comment (the broadcaster's choice). */
   membersOnlyComments: z.literal(true).optional(),
+  /** The broadcaster's encoder (ingest): sending, or dropped (the viewer shows "Stream interrupted"). */
+  stream: z.enum(['live', 'interrupted']).optional(),
 });
 export type TVideo = z.infer<typeof VideoSchema>;
 

@@ -46,6 +46,13 @@ const WebEnvSchema = z.object({
   HLS_ORIGINS: originList().default([]),
   /** Origins that may embed the pages in a frame; unset: none. */
   FRAME_ANCESTORS: originList().default([]),
+  /**
+   * The ingest service (apps/ingest): the RTMP URL broadcasters push to (shown in the studio with
+   * the stream key, e.g. rtmp://live.example.com/live), and its HTTP origin, where viewers get the
+   * HLS it packages. Unset: no ingest (GET /api/videos/:id/ingest answers 503).
+   */
+  INGEST_RTMP_URL: z.url({ protocol: /^rtmps?$/ }).optional(),
+  INGEST_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export type WebConfig = ReturnType<typeof loadWebConfig>;
@@ -83,6 +90,8 @@ export function loadWebConfig(source: Record<string, string | undefined> = proce
     webOrigins: parsed.WEB_ORIGINS ? Object.freeze([...parsed.WEB_ORIGINS]) : undefined,
     hlsOrigins: Object.freeze([...parsed.HLS_ORIGINS]),
     frameAncestors: Object.freeze([...parsed.FRAME_ANCESTORS]),
+    ingestRtmpUrl: parsed.INGEST_RTMP_URL?.replace(/\/+$/, ''),
+    ingestOrigin: parsed.INGEST_PUBLIC_URL ? new URL(parsed.INGEST_PUBLIC_URL).origin : undefined,
     otlpEndpoint: parsed.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
 }

@@ -46,9 +46,20 @@ async function createDemo(): Promise<StoredVideo> {
   return demo;
 }
 
-/** The public shape: the owner's name stays server-side (comments.ts checks it). */
-function present({ ownerName: _ownerName, ...video }: StoredVideo, viewers: number): TVideo {
-  return { ...video, viewers };
+/**
+ * The public shape: the owner's name stays server-side (comments.ts checks it), and so do the
+ * ingest's fields (the stream key is the owner's secret; health is the studio's, ingest.ts).
+ */
+export function present(video: StoredVideo, viewers: number): TVideo {
+  const {
+    ownerName: _ownerName,
+    streamKey: _streamKey,
+    ingestSession: _ingestSession,
+    ingestHealth: _ingestHealth,
+    ingestReportedAt: _ingestReportedAt,
+    ...shown
+  } = video;
+  return { ...shown, viewers };
 }
 
 /** Viewer counts of the live ones in ONE dispatcher request (not one per video). */
@@ -216,7 +227,7 @@ export async function setStatus(user: TUser, id: string, status: Exclude<TVideoS
 /** The owner's settings of a video: members-only comments on or off. */
 export async function updateVideo(user: TUser, id: string, update: TUpdateVideo): Promise<TVideo> {
   await ownedVideo(user, id);
-  const video = await context().store.setMembersOnlyComments(id, update.membersOnlyComments);
+  const video = await context().store.setVideoFields(id, { membersOnlyComments: update.membersOnlyComments });
   if (!video) throw new AppError('NOT_FOUND', `no video ${id}`);
   return present(video, 0);
 }

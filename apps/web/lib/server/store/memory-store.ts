@@ -24,6 +24,7 @@ import {
   type StoredVideo,
   type StoreOptions,
   USER_ADDRESS_TTL_MS,
+  type VideoFields,
   type VideoIndex,
   type VideoKey,
   videoResult,
@@ -35,6 +36,8 @@ import {
  */
 export class MemoryStore implements ProductStore {
   private readonly videos = new Map<string, StoredVideo>();
+  /** Stream key SHA-256 → video id. */
+  private readonly streamKeys = new Map<string, string>();
   /** The newest MAX_COMMENTS_PER_VIDEO per video, oldest first: one past the cap shifts out in O(1). */
   private readonly comments = new Map<string, Denque<TComment>>();
   private readonly ids = new EventIdGenerator('web');
@@ -118,12 +121,29 @@ export class MemoryStore implements ProductStore {
     return { video: { ...video }, changed };
   }
 
-  async setMembersOnlyComments(id: string, on: boolean) {
+  async setVideoFields(id: string, fields: VideoFields) {
     const video = this.videos.get(id);
     if (!video) return undefined;
-    if (on) video.membersOnlyComments = true;
-    else delete video.membersOnlyComments;
+    const { membersOnlyComments, ...rest } = fields;
+    if (membersOnlyComments === true) video.membersOnlyComments = true;
+    if (membersOnlyComments === false) delete video.membersOnlyComments;
+    for (const [field, value] of Object.entries(rest) as Array<[keyof typeof rest, string | null | undefined]>) {
+      if (value === null) delete video[field];
+      else if (value !== undefined) Object.assign(video, { [field]: value });
+    }
     return { ...video };
+  }
+
+  async indexStreamKey(keyHash: string, videoId: string) {
+    this.streamKeys.set(keyHash, videoId);
+  }
+
+  async videoOfStreamKey(keyHash: string) {
+    return this.streamKeys.get(keyHash);
+  }
+
+  async unindexStreamKey(keyHash: string, videoId: string) {
+    if (this.streamKeys.get(keyHash) === videoId) this.streamKeys.delete(keyHash);
   }
 
   async addLikes(id: string, count: number, once?: Once) {

@@ -24,6 +24,7 @@ import {
   type StoredVideo,
   type StoreOptions,
   USER_ADDRESS_TTL_MS,
+  type VideoFields,
   type VideoIndex,
   type VideoKey,
   videoResult,
@@ -35,7 +36,10 @@ import {
  *
  *   a video, {v:<id>}:
  *     <p>:{v:<id>}                   HASH   title, status, hlsUrl, ownerId, ownerName, createdAt, likes,
- *                                           membersOnly ("1" when only accounts may comment)
+ *                                           membersOnly ("1" when only accounts may comment),
+ *                                           stream, streamKey, ingestSession, ingestHealth,
+ *                                           ingestReportedAt (the ingest's; store.ts StoredVideo)
+ *     <p>:ingest-keys                HASH   SHA-256 of a stream key -> video id
  *     <p>:{v:<id>}:comments          LIST   comment JSON, newest at the right, trimmed to MAX_COMMENTS_PER_VIDEO
  *     <p>:{v:<id>}:activity:<minute> HASH   likes, comments in that minute (expires after the window)
  *     <p>:{v:<id>}:bans              HASH   userId -> display name
@@ -175,10 +179,18 @@ if #KEYS == 3 then
 end
 return 1`;
 
-// KEYS: video. ARGV: field, value. Sets the field of a video that exists: 1; else 0.
+// KEYS: video. ARGV: field, value pairs ('' removes the field). Sets the fields of a video that
+// exists: 1; else 0 (HSET alone would make a hash of those fields).
 const SET_IF_VIDEO = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+for i = 1, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 1`;
+
+// KEYS: an index hash. ARGV: field, the value it must still have. Removes it if it does.
+const RELEASE_IF = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 1`;
 
 type Script<R = unknown> = (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<R>;
@@ -192,6 +204,7 @@ interface Scripts {
   ovationWebAddLikes: Script;
   ovationWebAddComment: Script;
   ovationWebSetIfVideo: Script;
+  ovationWebReleaseIf: Script;
 }
 const SCRIPTS: Record<keyof Scripts, string> = {
   ovationWebPageVideos: PAGE_VIDEOS,
@@ -203,6 +216,7 @@ const SCRIPTS: Record<keyof Scripts, string> = {
   ovationWebAddLikes: ADD_LIKES,
   ovationWebAddComment: ADD_COMMENT,
   ovationWebSetIfVideo: SET_IF_VIDEO,
+  ovationWebReleaseIf: RELEASE_IF,
 };
 
 export class RedisStore implements ProductStore {
@@ -233,6 +247,7 @@ export class RedisStore implements ProductStore {
   private banAddressesKey = (videoId: string, userId: string) => `${this.prefix}:{v:${videoId}}:ban-addrs:${userId}`;
   private onceKey = (videoId: string, scope: string) => `${this.prefix}:{v:${videoId}}:once:${scope}`;
   private listKey = () => `${this.prefix}:{videos}`;
+  private streamKeysKey = () => `${this.prefix}:ingest-keys`;
   private statusKey = (status: 'live' | 'ended') => `${this.prefix}:{videos}:${status}`;
   private indexedKey = () => `${this.prefix}:{videos}:indexed`;
   private ownerKey = (ownerId: string) => `${this.prefix}:{u:${ownerId}}:videos`;
@@ -390,10 +405,27 @@ export class RedisStore implements ProductStore {
    * hash says — every time, changed or not, so the owner's retry of a start or an end that
    * stopped between the steps lists the video where it belongs.
    */
-  async setMembersOnlyComments(id: string, on: boolean) {
-    // Only on a video that exists (HSET alone would make a hash of one field).
-    const set = await this.redis.ovationWebSetIfVideo(1, this.videoKey(id), 'membersOnly', on ? '1' : '0');
+  async setVideoFields(id: string, fields: VideoFields) {
+    const { membersOnlyComments, ...rest } = fields;
+    const pairs: string[] = [];
+    if (membersOnlyComments !== undefined) pairs.push('membersOnly', membersOnlyComments ? '1' : '');
+    for (const [field, value] of Object.entries(rest)) {
+      if (value !== undefined) pairs.push(field, value ?? '');
+    }
+    const set = await this.redis.ovationWebSetIfVideo(1, this.videoKey(id), ...pairs);
     return Number(set) === 1 ? this.getVideo(id) : undefined;
+  }
+
+  async indexStreamKey(keyHash: string, videoId: string) {
+    await this.redis.hset(this.streamKeysKey(), keyHash, videoId);
+  }
+
+  async videoOfStreamKey(keyHash: string) {
+    return (await this.redis.hget(this.streamKeysKey(), keyHash)) ?? undefined;
+  }
+
+  async unindexStreamKey(keyHash: string, videoId: string) {
+    await this.redis.ovationWebReleaseIf(1, this.streamKeysKey(), keyHash, videoId);
   }
 
   async setStatus(id: string, status: TVideoStatus) {
@@ -637,5 +669,20 @@ function parseVideo(id: string, hash: Record<string, string>): StoredVideo | und
     createdAt: hash.createdAt ?? new Date(0).toISOString(),
     likes: Number(hash.likes ?? 0) || 0,
     ...(hash.membersOnly === '1' ? { membersOnlyComments: true as const } : {}),
+    ...(hash.stream === 'live' || hash.stream === 'interrupted' ? { stream: hash.stream } : {}),
+    ...optionalFields(hash, ['streamKey', 'ingestSession', 'ingestHealth', 'ingestReportedAt']),
   };
+}
+
+/** The fields of `names` the hash has (absent ones are left out, not ''). */
+function optionalFields<K extends string>(
+  hash: Record<string, string>,
+  names: readonly K[],
+): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const name of names) {
+    const value = hash[name];
+    if (value) out[name] = value;
+  }
+  return out;
 }

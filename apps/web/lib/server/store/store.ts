@@ -17,6 +17,26 @@ export interface StoredVideo {
   likes: number;
   /** Only accounts may comment (the broadcaster's choice); absent: anyone signed in. */
   membersOnlyComments?: true;
+  /** The broadcaster's encoder (ingest): sending, or dropped; absent: none connected yet. */
+  stream?: 'live' | 'interrupted';
+  /** The ingest's stream key (its owner's secret: never in a public answer). */
+  streamKey?: string;
+  /** The publish the ingest runs for this video now (its reports name it). */
+  ingestSession?: string;
+  /** The last health report (IngestHealth as JSON) and when it came. */
+  ingestHealth?: string;
+  ingestReportedAt?: string;
+}
+
+/** The fields setVideoFields changes; null removes one. */
+export interface VideoFields {
+  membersOnlyComments?: boolean;
+  hlsUrl?: string;
+  stream?: 'live' | 'interrupted' | null;
+  streamKey?: string;
+  ingestSession?: string | null;
+  ingestHealth?: string | null;
+  ingestReportedAt?: string | null;
 }
 
 /** Comments kept per video (older ones fall off); a page load shows the most recent. */
@@ -138,8 +158,13 @@ export interface ProductStore {
    * moved. Undefined for an unknown video.
    */
   setStatus(id: string, status: TVideoStatus): Promise<{ video: StoredVideo; changed: boolean } | undefined>;
-  /** Turns members-only comments on or off; undefined for an unknown video. */
-  setMembersOnlyComments(id: string, on: boolean): Promise<StoredVideo | undefined>;
+  /** Changes a video's settings and stream fields; undefined (nothing written) for an unknown video. */
+  setVideoFields(id: string, fields: VideoFields): Promise<StoredVideo | undefined>;
+  /** Stream keys, by their SHA-256 (hex): which video a key is for. A key's video checks it is its own. */
+  indexStreamKey(keyHash: string, videoId: string): Promise<void>;
+  videoOfStreamKey(keyHash: string): Promise<string | undefined>;
+  /** Removes the entry if it still names `videoId`. */
+  unindexStreamKey(keyHash: string, videoId: string): Promise<void>;
   /**
    * Adds likes (counted in the current minute's activity too); returns the new total, 0 for an
    * unknown video, undefined (nothing added) when the once scope is taken.
