@@ -1,4 +1,13 @@
-import type { TAccount, TComment, TPasskeyInfo, TSessionInfo, TUser, TVideo, TVideoStats } from '@ovation/shared';
+import type {
+  TAccount,
+  TComment,
+  TIngestInfo,
+  TPasskeyInfo,
+  TSessionInfo,
+  TUser,
+  TVideo,
+  TVideoStats,
+} from '@ovation/shared';
 import {
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
@@ -153,6 +162,9 @@ export const api = {
     }),
   updateVideo: (id: string, update: { membersOnlyComments: boolean }) =>
     call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}`, { method: 'PATCH', body: update }),
+  ingest: (id: string) => call<TIngestInfo>(`/api/videos/${encodeURIComponent(id)}/ingest`),
+  rotateIngestKey: (id: string) =>
+    call<TIngestInfo>(`/api/videos/${encodeURIComponent(id)}/ingest/rotate`, { method: 'POST' }),
   start: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}/start`, { method: 'POST' }),
   end: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}/end`, { method: 'POST' }),
   deleteComment: (id: string, commentId: string) =>

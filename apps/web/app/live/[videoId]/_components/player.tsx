@@ -2,8 +2,13 @@
 
 import { useEffect, useRef } from 'react';
 
-/** HLS player: native HLS where the browser has it (Safari), hls.js elsewhere. Muted autoplay. */
-export function Player({ src, ended }: { src: string; ended: boolean }) {
+/**
+ * HLS player: native HLS where the browser has it (Safari), hls.js elsewhere. Muted autoplay.
+ * With hls.js, the wall-clock time of the frame on screen (the playlist's PROGRAM-DATE-TIME at
+ * the playhead) is kept in `data-playing-date` (ms since the epoch): now minus it is the
+ * glass-to-glass delay of a stream packaged as it is received (the ingest's).
+ */
+export function Player({ src, ended, label = 'Live video' }: { src: string; ended: boolean; label?: string }) {
   const ref = useRef<HTMLVideoElement>(null);
 
   useEffect(() => {
@@ -22,7 +27,16 @@ export function Player({ src, ended }: { src: string; ended: boolean }) {
         hls.loadSource(src);
         hls.attachMedia(video);
         hls.on(Hls.Events.MANIFEST_PARSED, () => void video.play().catch(() => {}));
-        destroy = () => hls.destroy();
+        const notePlayingDate = () => {
+          const at = hls.playingDate;
+          if (at) video.dataset.playingDate = String(at.getTime());
+        };
+        video.addEventListener('timeupdate', notePlayingDate);
+        destroy = () => {
+          video.removeEventListener('timeupdate', notePlayingDate);
+          delete video.dataset.playingDate;
+          hls.destroy();
+        };
       });
       return () => {
         cancelled = true;
@@ -36,5 +50,5 @@ export function Player({ src, ended }: { src: string; ended: boolean }) {
     if (ended) ref.current?.pause();
   }, [ended]);
 
-  return <video ref={ref} muted playsInline autoPlay controls aria-label="Live video" data-testid="player" />;
+  return <video ref={ref} muted playsInline autoPlay controls aria-label={label} data-testid="player" />;
 }

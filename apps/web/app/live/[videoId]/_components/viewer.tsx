@@ -9,6 +9,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../../../../lib/client/api';
 import { queryKeys } from '../../../../lib/client/query-client';
 import { newIdempotencyKey, retryOnOutage, useActionKey } from '../../../../lib/client/retry';
+import { useStreamGeneration } from '../../../../lib/client/stream-generation';
 import { AccountDialog } from '../../../_components/account-dialog';
 import { NameDialog } from '../../../_components/name-dialog';
 import { CommentFeed } from './comment-feed';
@@ -45,6 +46,7 @@ export function Viewer({
     onLikes: (count) => hearts.current?.others(count),
     preferredUrl,
   });
+  const streamGeneration = useStreamGeneration(videoId, video.data?.video.stream, video.data !== undefined);
   const [asking, setAsking] = useState<Pending | null>(null);
   /** A comment refused because the broadcaster made comments members-only: sent again once signed in. */
   const [needsAccount, setNeedsAccount] = useState<string | null>(null);
@@ -159,14 +161,21 @@ export function Viewer({
   }
   const v = video.data?.video;
   const ended = v?.status === 'ended';
+  const interrupted = !ended && v?.stream === 'interrupted';
 
   return (
     <div className="viewer" data-connection={connection.status} data-node={connection.node}>
       <section>
         <div className="stage">
-          {v && <Player src={v.hlsUrl} ended={ended} />}
+          {/* A new encoder session is a new stream at the same URL: a fresh player for each. */}
+          {v && <Player key={`${v.hlsUrl}#${streamGeneration}`} src={v.hlsUrl} ended={ended} />}
           <Hearts ref={hearts} />
           {ended && <div className="ended-overlay">This live video has ended</div>}
+          {interrupted && (
+            <div className="ended-overlay" role="status">
+              Stream interrupted — waiting for the broadcaster to reconnect
+            </div>
+          )}
         </div>
         <div className="bar">
           <div>

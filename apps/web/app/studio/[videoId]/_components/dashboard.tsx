@@ -14,6 +14,7 @@ import { SignInGate } from '../../_components/sign-in-gate';
 import { StatusButton } from '../../_components/status-button';
 import { addActivity, mergeActivity } from './activity';
 import { ActivityChart } from './activity-chart';
+import { IngestPanel } from './ingest-panel';
 
 /**
  * A video's live dashboard for its owner: viewers (by region), like total, delivery latency, likes
@@ -88,6 +89,7 @@ function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; real
         </div>
         <MembersOnlyToggle video={v} />
       </section>
+      <IngestPanel video={v} />
       <Tiles video={v} stats={stats.data} />
       <section className="charts">
         <ActivityChart title="Likes per minute" data={activity} field="likes" />
