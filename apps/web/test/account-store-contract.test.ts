@@ -145,13 +145,22 @@ describe.each(Object.entries(drivers))('AccountStore contract (%s)', (_name, mak
     expect(await store.findPasskey('k3')).toMatchObject({ userId: 'u-bob' });
   });
 
-  it('notes each sign-in: the larger counter is kept, and when', async () => {
+  it('notes each use: the counter must go up (or stay 0, a synced passkey), checked and written at once', async () => {
     await store.createAccount(account('u-ann', 'ann'), passkey('k0'));
+    expect(await store.notePasskeyUse('u-ann', 'k0', 0, '2026-12-06T09:59:00.000Z')).toBe(true);
     expect(await store.notePasskeyUse('u-ann', 'k0', 7, '2026-12-06T10:00:00.000Z')).toBe(true);
-    expect(await store.notePasskeyUse('u-ann', 'k0', 3, '2026-12-06T10:01:00.000Z')).toBe(true);
+    // The same counter again (a replayed or cloned answer), or a lower one: refused, nothing noted.
+    expect(await store.notePasskeyUse('u-ann', 'k0', 7, '2026-12-06T10:01:00.000Z')).toBe(false);
+    expect(await store.notePasskeyUse('u-ann', 'k0', 3, '2026-12-06T10:01:00.000Z')).toBe(false);
     expect(await store.findPasskey('k0')).toMatchObject({
-      passkey: { counter: 7, lastUsedAt: '2026-12-06T10:01:00.000Z' },
+      passkey: { counter: 7, lastUsedAt: '2026-12-06T10:00:00.000Z' },
     });
+    // Two uses with one counter at once: one passes.
+    const both = await Promise.all([
+      store.notePasskeyUse('u-ann', 'k0', 8, '2026-12-06T10:02:00.000Z'),
+      store.notePasskeyUse('u-ann', 'k0', 8, '2026-12-06T10:02:00.000Z'),
+    ]);
+    expect(both.filter(Boolean)).toHaveLength(1);
     expect(await store.notePasskeyUse('u-ann', 'k-none', 1, '2026-12-06T10:02:00.000Z')).toBe(false);
     expect(await store.notePasskeyUse('u-bob', 'k0', 1, '2026-12-06T10:02:00.000Z')).toBe(false);
   });
@@ -168,9 +177,11 @@ describe.each(Object.entries(drivers))('AccountStore contract (%s)', (_name, mak
       createdAt: new Date(now + minute * 60_000).toISOString(),
       expiresAtMs,
       agent: `agent ${id}`,
+      verifiedAtMs: now,
+      passkeyId: minute % 2 === 0 ? 'cred-even' : 'cred-odd',
     });
     expect(await store.openSession('u-ses', session('s-0', 0), now)).toEqual([]);
-    expect(await store.sessionHolder('u-ses', 's-0', now)).toEqual({ name: 'Renamed' });
+    expect(await store.sessionHolder('u-ses', 's-0', now)).toEqual({ name: 'Renamed', verifiedAtMs: now });
     expect(await store.sessionHolder('u-ses', 's-other', now)).toBeUndefined();
     expect(await store.sessionHolder('u-other', 's-0', now)).toBeUndefined();
     // Expired: not a holder, not listed, dropped when the next opens.
@@ -191,7 +202,18 @@ describe.each(Object.entries(drivers))('AccountStore contract (%s)', (_name, mak
     expect(await store.closeSession('u-ses', 's-new')).toBe(true);
     expect(await store.closeSession('u-ses', 's-new')).toBe(false);
     expect(await store.sessionHolder('u-ses', 's-new', now)).toBeUndefined();
-    expect(await store.sessionHolder('u-ses', 's-1', now)).toEqual({ name: 'Renamed' });
+    expect(await store.sessionHolder('u-ses', 's-1', now)).toEqual({ name: 'Renamed', verifiedAtMs: now });
+
+    // A confirmation is noted on the session; a removed passkey closes the sessions it opened.
+    expect(await store.markSessionVerified('u-ses', 's-2', now + 5_000)).toBe(true);
+    expect(await store.markSessionVerified('u-ses', 's-gone', now + 5_000)).toBe(false);
+    expect((await store.sessionHolder('u-ses', 's-2', now))?.verifiedAtMs).toBe(now + 5_000);
+    const closed = await store.closeSessionsOfPasskey('u-ses', 'cred-even');
+    expect(closed.length).toBeGreaterThan(0);
+    const left = await store.listSessions('u-ses', now + 2_000);
+    expect(left.every((s) => s.passkeyId === 'cred-odd')).toBe(true);
+    expect(left.find((s) => s.id === 's-2')).toMatchObject({ verifiedAtMs: now + 5_000, expiresAtMs: now + 3_600_000 });
+    expect(left.find((s) => s.id === 's-1')).toBeUndefined();
   });
 
   it('gives a ceremony back once, and not after it expired', async () => {

@@ -8,6 +8,8 @@ import * as account from '../app/api/account/route';
 import * as loginOptions from '../app/api/auth/login/options/route';
 import * as loginVerify from '../app/api/auth/login/verify/route';
 import * as logout from '../app/api/auth/logout/route';
+import * as reauthOptions from '../app/api/auth/reauth/options/route';
+import * as reauthVerify from '../app/api/auth/reauth/verify/route';
 import * as registerOptions from '../app/api/auth/register/options/route';
 import * as registerVerify from '../app/api/auth/register/verify/route';
 import * as sessionRoute from '../app/api/auth/sessions/[id]/route';
@@ -18,7 +20,7 @@ import * as videoRoute from '../app/api/videos/[id]/route';
 import * as startRoute from '../app/api/videos/[id]/start/route';
 import * as videos from '../app/api/videos/route';
 import { loadWebConfig } from '../lib/server/config';
-import { createContext, setContext } from '../lib/server/context';
+import { context, createContext, setContext } from '../lib/server/context';
 import { MAX_PASSKEYS_PER_ACCOUNT } from '../lib/server/store/accounts';
 import { expectError, ORIGIN, params, req, signIn, signUp, startServices, TOKEN } from './route-helpers';
 
@@ -203,6 +205,14 @@ describe.each(Object.entries(modes))('accounts (%s)', (_mode, make) => {
       );
     expect((await verify(a)).status).toBe(201);
     await expectError(await verify(b), 409, 'HANDLE_TAKEN');
+    // Handles that would pass for the service itself are reserved.
+    await expectError(
+      await registerOptions.POST(
+        req('/api/auth/register/options', { method: 'POST', headers, body: { name: 'Admin', handle: 'Admin' } }),
+      ),
+      409,
+      'HANDLE_TAKEN',
+    );
     await expectError(
       await registerOptions.POST(
         req('/api/auth/register/options', { method: 'POST', headers, body: { name: 'Bad', handle: 'no spaces' } }),
@@ -313,7 +323,9 @@ describe.each(Object.entries(modes))('accounts (%s)', (_mode, make) => {
     const laptop = new SoftwarePasskey('web.test');
     expect((await add(laptop)).status).toBe(201);
     await expectError(await add(laptop), 409, 'CONFLICT');
-    expect((await signInWith(laptop)).status).toBe(200);
+    const onLaptop = await signInWith(laptop);
+    expect(onLaptop.status).toBe(200);
+    const laptopCookie = cookieOf(onLaptop);
 
     const listed = (await (await account.GET(req('/api/account', { cookie: owner.cookie }))).json()) as {
       passkeys: Array<{ id: string; lastUsedAt?: string }>;
@@ -322,12 +334,12 @@ describe.each(Object.entries(modes))('accounts (%s)', (_mode, make) => {
     expect(listed.passkeys[1]?.lastUsedAt).toBeDefined();
     expect(JSON.stringify(listed)).not.toContain('publicKey');
 
-    const remove = (id: string) =>
-      passkeyRoute.DELETE(
-        req(`/api/account/passkeys/${id}`, { method: 'DELETE', cookie: owner.cookie }),
-        params({ id }),
-      );
+    const remove = (id: string, cookie = laptopCookie) =>
+      passkeyRoute.DELETE(req(`/api/account/passkeys/${id}`, { method: 'DELETE', cookie }), params({ id }));
+    // Removing the first passkey (from the laptop's session) ends the sessions it signed in.
     expect((await remove(owner.passkey.id)).status).toBe(200);
+    expect((await me(owner.cookie)).user).toBeNull();
+    expect((await me(laptopCookie)).user).toEqual(owner.user);
     await expectError(await signInWith(owner.passkey), 401, 'UNAUTHORIZED');
     await expectError(await remove(laptop.id), 409, 'CONFLICT');
     await expectError(await remove('nope'), 404, 'NOT_FOUND');
@@ -335,7 +347,7 @@ describe.each(Object.entries(modes))('accounts (%s)', (_mode, make) => {
     // Another account cannot add a passkey by answering this account's ceremony.
     const other = await signUp('Other');
     const begun = await addOptions.POST(
-      req('/api/account/passkeys/options', { method: 'POST', cookie: owner.cookie, headers }),
+      req('/api/account/passkeys/options', { method: 'POST', cookie: laptopCookie, headers }),
     );
     const { ceremony, options } = (await begun.json()) as { ceremony: string; options: never };
     await expectError(
@@ -350,6 +362,73 @@ describe.each(Object.entries(modes))('accounts (%s)', (_mode, make) => {
       403,
       'FORBIDDEN',
     );
+  });
+
+  it('changing the ways in needs a passkey checked in the last 10 minutes: a stolen cookie cannot take the account', async () => {
+    const owner = await signUp('Careful Owner');
+    const second = cookieOf(await signInWith(owner.passkey));
+    const sessionsOf = async (cookie: string) =>
+      (
+        (await (await sessionsRoute.GET(req('/api/auth/sessions', { cookie }))).json()) as {
+          sessions: Array<{ id: string; current: boolean }>;
+        }
+      ).sessions;
+    const all = await sessionsOf(owner.cookie);
+    const current = all.find((s) => s.current)?.id ?? '';
+    const other = all.find((s) => !s.current)?.id ?? '';
+    expect([current, other].every((id) => id.length > 0)).toBe(true);
+    // The cookie's session was signed in more than 10 minutes ago (or the cookie was stolen since).
+    const { accounts } = context();
+    await accounts.markSessionVerified(owner.user.id, current, Date.now() - 11 * 60_000);
+
+    const addBegin = () =>
+      addOptions.POST(req('/api/account/passkeys/options', { method: 'POST', cookie: owner.cookie, headers }));
+    await expectError(await addBegin(), 403, 'REAUTH_REQUIRED');
+    await expectError(
+      await passkeyRoute.DELETE(
+        req(`/api/account/passkeys/${owner.passkey.id}`, { method: 'DELETE', cookie: owner.cookie }),
+        params({ id: owner.passkey.id }),
+      ),
+      403,
+      'REAUTH_REQUIRED',
+    );
+    const endOther = () =>
+      sessionRoute.DELETE(
+        req(`/api/auth/sessions/${other}`, { method: 'DELETE', cookie: owner.cookie }),
+        params({ id: other }),
+      );
+    await expectError(await endOther(), 403, 'REAUTH_REQUIRED');
+
+    // Confirming needs one of the account's own passkeys.
+    const confirm = async (passkey: SoftwarePasskey, cookie = owner.cookie) => {
+      const begun = await reauthOptions.POST(req('/api/auth/reauth/options', { method: 'POST', cookie, headers }));
+      const { ceremony, options } = (await begun.json()) as {
+        ceremony: string;
+        options: { challenge: string; allowCredentials: Array<{ id: string }> };
+      };
+      expect(options.allowCredentials.map((c) => c.id)).toEqual([owner.passkey.id]);
+      return reauthVerify.POST(
+        req('/api/auth/reauth/verify', {
+          method: 'POST',
+          cookie,
+          headers,
+          body: { ceremony, credential: passkey.authenticate(options, ORIGIN) },
+        }),
+      );
+    };
+    const stranger = await signUp('Stranger');
+    await expectError(await confirm(stranger.passkey), 403, 'FORBIDDEN');
+    expect((await confirm(owner.passkey)).status).toBe(200);
+    expect((await addBegin()).status).toBe(200);
+    expect(await (await endOther()).json()).toEqual({ ended: true });
+    expect((await me(second)).user).toBeNull();
+    // Ending one's own session is signing out: no confirmation needed.
+    await accounts.markSessionVerified(owner.user.id, current, 0);
+    const own = await sessionRoute.DELETE(
+      req(`/api/auth/sessions/${current}`, { method: 'DELETE', cookie: owner.cookie }),
+      params({ id: current }),
+    );
+    expect(own.status).toBe(200);
   });
 
   it('members-only comments: the owner turns them on; then a guest gets ACCOUNT_REQUIRED, an account and the owner comment', async () => {

@@ -59,7 +59,7 @@ describe('sessions', () => {
     expect((await session.DELETE(req('/api/session', { method: 'DELETE', cookie }))).status).toBe(200);
   });
 
-  it('renames a guest under the same id: a video they own stays theirs; sign-out ends every cookie of the session', async () => {
+  it('renames a guest under the same id: a video they own stays theirs, managed once the guest becomes an account; the upgrade ends every cookie of the guest session', async () => {
     const first = await signIn('Before');
     // A guest creates no video (broadcasting needs an account), but one can own a video made
     // before accounts, under the same user id: ownership is by id, and a rename keeps it.
@@ -83,13 +83,15 @@ describe('sessions', () => {
     expect(user).toEqual({ id: first.user.id, name: 'After' });
     const cookie = (renamed.headers.get('set-cookie') ?? '').split(';')[0] as string;
     expect(await (await session.GET(req('/api/session', { cookie }))).json()).toEqual({ user });
-    const started = await start.POST(
-      req(`/api/videos/${video.id}/start`, { method: 'POST', cookie }),
-      params({ id: video.id }),
-    );
-    expect(started.status).toBe(200);
-    // The cookie before the rename is the same session: signing out with the new one ends both.
-    await session.DELETE(req('/api/session', { method: 'DELETE', cookie }));
+    // Managing it needs the passkey: the guest gets ACCOUNT_REQUIRED, and the same identity
+    // upgraded to an account (same id) manages it.
+    const startWith = (c: string) =>
+      start.POST(req(`/api/videos/${video.id}/start`, { method: 'POST', cookie: c }), params({ id: video.id }));
+    await expectError(await startWith(cookie), 403, 'ACCOUNT_REQUIRED');
+    const upgraded = await signUp('After', { cookie });
+    expect(upgraded.user.id).toBe(first.user.id);
+    expect((await startWith(upgraded.cookie)).status).toBe(200);
+    // The cookies before the upgrade (the renamed one and the first: one session) end with it.
     for (const stale of [cookie, first.cookie]) {
       expect(await (await session.GET(req('/api/session', { cookie: stale }))).json()).toEqual({ user: null });
     }

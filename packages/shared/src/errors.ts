@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   BANNED: 403,
   /** Broadcasting (and comments where a video asks for members) needs an account: sign in with a passkey. */
   ACCOUNT_REQUIRED: 403,
+  /** Adding or removing a passkey, or ending another session, needs a passkey checked in the last 10 minutes. */
+  REAUTH_REQUIRED: 403,
   NOT_FOUND: 404,
   CONNECTION_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,

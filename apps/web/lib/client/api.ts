@@ -111,6 +111,31 @@ async function signInWithPasskey(): Promise<SignedIn> {
   return call<SignedIn>('/api/auth/login/verify', { method: 'POST', body: { ceremony, credential } });
 }
 
+/** Confirms the signed-in account's passkey (asked before changing its ways in). */
+async function confirmPasskey(): Promise<void> {
+  const { ceremony, options } = await call<{ ceremony: string; options: PublicKeyCredentialRequestOptionsJSON }>(
+    '/api/auth/reauth/options',
+    { method: 'POST' },
+  );
+  const credential = await startAuthentication({ optionsJSON: options });
+  await call('/api/auth/reauth/verify', { method: 'POST', body: { ceremony, credential } });
+}
+
+/**
+ * Runs an action that changes the account's ways in (passkeys, other sessions); when the server
+ * asks for the passkey again (REAUTH_REQUIRED: none checked in the last 10 minutes), confirms it
+ * and runs the action once more.
+ */
+async function withPasskeyConfirmed<T>(action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === 'REAUTH_REQUIRED')) throw error;
+    await confirmPasskey();
+    return action();
+  }
+}
+
 async function addPasskey(): Promise<{ passkey: TPasskeyInfo }> {
   const { ceremony, options } = await call<{ ceremony: string; options: PublicKeyCredentialCreationOptionsJSON }>(
     '/api/account/passkeys/options',
@@ -126,12 +151,16 @@ export const api = {
   signInWithPasskey,
   account: () => call<{ account: TAccount; passkeys: TPasskeyInfo[] }>('/api/account'),
   renameAccount: (name: string) => call<{ account: TAccount }>('/api/account', { method: 'PATCH', body: { name } }),
-  addPasskey,
+  addPasskey: () => withPasskeyConfirmed(addPasskey),
   removePasskey: (id: string) =>
-    call<{ removed: true }>(`/api/account/passkeys/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+    withPasskeyConfirmed(() =>
+      call<{ removed: true }>(`/api/account/passkeys/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+    ),
   sessions: () => call<{ sessions: TSessionInfo[] }>('/api/auth/sessions'),
   endSession: (id: string) =>
-    call<{ ended: true }>(`/api/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+    withPasskeyConfirmed(() =>
+      call<{ ended: true }>(`/api/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+    ),
   signIn: (name: string) => call<{ user: TUser }>('/api/session', { method: 'POST', body: { name } }),
   /** Clears the cookie and ends the session on the server (a guest's or an account's). */
   signOut: () => call<{ user: null }>('/api/auth/logout', { method: 'POST' }),

@@ -111,3 +111,32 @@ export async function requireAccount(
   if (!account) throw new AppError('UNAUTHORIZED', 'this account no longer exists; sign in again');
   return { session, account };
 }
+
+/** A passkey checked this recently in the session lets it change the account's ways in. */
+export const REAUTH_WINDOW_MS = 10 * 60_000;
+
+/**
+ * The signed-in account, with a passkey checked in this session within REAUTH_WINDOW_MS (its
+ * sign-in, or a confirmation: POST /api/auth/reauth/…). Guards what would let a stolen cookie
+ * keep the account: adding or removing passkeys, ending other sessions.
+ */
+export async function requireRecentPasskey(request: Request, what: string) {
+  const signedIn = await requireAccount(request, what);
+  const at = signedIn.session.verifiedAtMs ?? 0;
+  if (!(Date.now() - at <= REAUTH_WINDOW_MS)) {
+    throw new AppError(
+      'REAUTH_REQUIRED',
+      `${what} needs your passkey again: confirm it (POST /api/auth/reauth/options)`,
+    );
+  }
+  return signedIn;
+}
+
+/**
+ * The user managing a video (its owner's routes check ownership next): an account's session only.
+ * A guest's token never manages one, even for an id that became an account (an upgraded guest's
+ * old cookie): managing needs the passkey.
+ */
+export async function requireBroadcaster(request: Request): Promise<TUser> {
+  return (await requireAccount(request, 'managing a video')).session.user;
+}

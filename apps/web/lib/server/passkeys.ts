@@ -18,7 +18,7 @@ import type { z } from 'zod';
 import { clientAddressOf } from './client-address';
 import { context } from './context';
 import type { Session } from './session';
-import type { Ceremony, Passkey } from './store/accounts';
+import { type Ceremony, handleKey, type Passkey, PasskeySchema } from './store/accounts';
 import { SESSION_MAX_AGE_MS } from './store/store';
 
 /*
@@ -60,11 +60,14 @@ function relyingParty(request: Request): { rpID: string; origins: string[] } {
   return { rpID: url.hostname, origins: [url.origin] };
 }
 
-async function beginCeremony(request: Request, ceremony: Ceremony): Promise<string> {
-  const { accounts, limits } = context();
-  await limits.ceremony(clientAddressOf(request));
+/** Counts a ceremony against the address's budget: first, before anything else is looked up. */
+async function meterCeremony(request: Request): Promise<void> {
+  await context().limits.ceremony(clientAddressOf(request));
+}
+
+async function saveCeremony(ceremony: Ceremony): Promise<string> {
   const id = `c-${randomTag(16)}`;
-  await accounts.saveCeremony(id, ceremony);
+  await context().accounts.saveCeremony(id, ceremony);
   return id;
 }
 
@@ -77,11 +80,39 @@ async function takeCeremony(id: string, kind: Ceremony['kind']): Promise<Ceremon
   return ceremony;
 }
 
-/** A failed WebAuthn check as the contract's error: what failed, never a stack. */
+/**
+ * A failed WebAuthn check as the contract's error. The library's own words stay in the log: they
+ * can name stored values (a passkey's counter) or parser internals.
+ */
 function refusedPasskey(error: unknown): AppError {
-  const reason = error instanceof Error ? error.message.slice(0, 200) : 'it could not be verified';
-  return new AppError('BAD_REQUEST', `the passkey was refused: ${reason}`);
+  const reason = error instanceof Error ? error.message.slice(0, 300) : String(error);
+  console.warn(JSON.stringify({ msg: 'passkey refused', reason }));
+  return new AppError(
+    'BAD_REQUEST',
+    'the passkey was refused: it does not answer this request (origin, challenge or user verification)',
+  );
 }
+
+/**
+ * Handles no one may take: they would pass for the service itself in comments and links. Compared
+ * whatever their case.
+ */
+const RESERVED_HANDLES = new Set([
+  'admin',
+  'administrator',
+  'api',
+  'help',
+  'moderator',
+  'mod',
+  'official',
+  'ovation',
+  'root',
+  'security',
+  'staff',
+  'studio',
+  'support',
+  'system',
+]);
 
 /**
  * POST /api/auth/register/options: a sign-up's options. A guest's session here becomes the
@@ -94,10 +125,11 @@ export async function registrationOptions(
   handle: string,
 ) {
   const { accounts, sessions } = context();
+  await meterCeremony(request);
   if (current?.account) {
     throw new AppError('CONFLICT', 'you are signed in with an account already; add a passkey on your account page');
   }
-  if ((await accounts.accountIdOfHandle(handle)) !== undefined) {
+  if (RESERVED_HANDLES.has(handleKey(handle)) || (await accounts.accountIdOfHandle(handle)) !== undefined) {
     throw new AppError('HANDLE_TAKEN', `the handle ${handle} is taken; choose another`);
   }
   const userId = current?.user.id ?? sessions.newUser(name).id;
@@ -112,7 +144,7 @@ export async function registrationOptions(
     authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
     timeout: BROWSER_TIMEOUT_MS,
   });
-  const ceremony = await beginCeremony(request, {
+  const ceremony = await saveCeremony({
     kind: 'register',
     challenge: options.challenge,
     userId,
@@ -146,30 +178,88 @@ export async function register(
   if (outcome === 'handle-taken') throw new AppError('HANDLE_TAKEN', `the handle ${handle} is taken; choose another`);
   if (outcome === 'passkey-taken') throw new AppError('CONFLICT', 'this passkey belongs to another account');
   if (outcome !== 'created') throw new AppError('CONFLICT', 'this account exists already, or is being made; sign in');
-  // The guest's cookies (a copy anywhere included) end: from now on only the account's sessions.
-  if (current && !current.account) await store.revokeSession(current.family, current.expiresAtMs);
-  return signedIn(request, { id: userId, name }, account, 201);
+  // The upgraded guest's cookies (a copy anywhere included) end: from now on only the account's
+  // sessions. (A sign-up that did not begin as an upgrade leaves whatever guest the browser has.)
+  if (ceremony.upgrade && current && !current.account) await store.revokeSession(current.family, current.expiresAtMs);
+  return signedIn(request, { id: userId, name }, account, passkey.id, 201);
 }
 
 /** POST /api/auth/login/options: a sign-in's options (any of the person's discoverable passkeys). */
 export async function signInOptions(request: Request) {
+  await meterCeremony(request);
   const rp = relyingParty(request);
   const options = await generateAuthenticationOptions({
     rpID: rp.rpID,
     userVerification: 'required',
     timeout: BROWSER_TIMEOUT_MS,
   });
-  const ceremony = await beginCeremony(request, { kind: 'sign-in', challenge: options.challenge, ...rp });
+  const ceremony = await saveCeremony({ kind: 'sign-in', challenge: options.challenge, ...rp });
   return { ceremony, options };
 }
 
-/** POST /api/auth/login/verify: checks the passkey's signature; signs its account in. */
-export async function signIn(request: Request, ceremonyId: string, credential: AuthenticationCredential) {
-  const { accounts } = context();
+/**
+ * POST /api/auth/login/verify: checks the passkey's signature; signs its account in. The session
+ * the request came with (a guest's, or an account's) is ended: a browser holds one.
+ */
+export async function signIn(
+  request: Request,
+  current: Session | undefined,
+  ceremonyId: string,
+  credential: AuthenticationCredential,
+) {
   const ceremony = await takeCeremony(ceremonyId, 'sign-in');
+  const { account, passkeyId } = await checkedAssertion(ceremony, credential);
+  if (current) await signOut(current);
+  return signedIn(request, { id: account.id, name: account.name }, account, passkeyId, 200);
+}
+
+/**
+ * POST /api/auth/reauth/options: confirming the signed-in account's passkey (before changing its
+ * ways in): options listing the account's own passkeys.
+ */
+export async function reauthOptions(request: Request, account: TAccount) {
+  await meterCeremony(request);
+  const { accounts } = context();
+  const rp = relyingParty(request);
+  const own = await accounts.listPasskeys(account.id);
+  const options = await generateAuthenticationOptions({
+    rpID: rp.rpID,
+    userVerification: 'required',
+    allowCredentials: own.map((p) => ({ id: p.id, transports: knownTransports(p.transports) })),
+    timeout: BROWSER_TIMEOUT_MS,
+  });
+  const ceremony = await saveCeremony({ kind: 'reauth', challenge: options.challenge, userId: account.id, ...rp });
+  return { ceremony, options };
+}
+
+/** POST /api/auth/reauth/verify: one of the account's passkeys answered; the session is confirmed now. */
+export async function reauth(session: Session, ceremonyId: string, credential: AuthenticationCredential) {
+  const ceremony = await takeCeremony(ceremonyId, 'reauth');
+  if (ceremony.userId !== session.user.id) throw new AppError('FORBIDDEN', 'this confirmation is for another account');
+  const { account } = await checkedAssertion(ceremony, credential);
+  if (account.id !== session.user.id) throw new AppError('FORBIDDEN', "this passkey is another account's");
+  const now = Date.now();
+  await context().accounts.markSessionVerified(account.id, session.family, now);
+  return { confirmedAt: new Date(now).toISOString() };
+}
+
+/**
+ * A passkey's answer to a sign-in or confirmation ceremony, checked: a registered passkey (of the
+ * ceremony's relying party), its signature over the ceremony's challenge on its origin, the person
+ * verified, the user handle its account's, and its counter going up (noted at once, so one answer
+ * cannot be used twice, and a cloned authenticator is caught).
+ */
+async function checkedAssertion(
+  ceremony: Ceremony,
+  credential: AuthenticationCredential,
+): Promise<{ account: TAccount; passkeyId: string }> {
+  const { accounts } = context();
   const found = await accounts.findPasskey(credential.id);
   if (!found) throw new AppError('UNAUTHORIZED', 'this passkey is not registered here (it may have been removed)');
   const { userId, passkey } = found;
+  if (passkey.rpID !== undefined && passkey.rpID !== ceremony.rpID) {
+    throw new AppError('UNAUTHORIZED', 'this passkey was registered for another address of this app');
+  }
   let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
     verification = await verifyAuthenticationResponse({
@@ -196,17 +286,19 @@ export async function signIn(request: Request, ceremonyId: string, credential: A
   }
   const account = await accounts.getAccount(userId);
   if (!account) throw new AppError('UNAUTHORIZED', 'the account of this passkey no longer exists');
-  await accounts.notePasskeyUse(
+  const noted = await accounts.notePasskeyUse(
     userId,
     passkey.id,
     verification.authenticationInfo.newCounter,
     new Date().toISOString(),
   );
-  return signedIn(request, { id: account.id, name: account.name }, account, 200);
+  if (!noted) throw new AppError('UNAUTHORIZED', 'this passkey was removed, or its answer was used already');
+  return { account, passkeyId: passkey.id };
 }
 
 /** POST /api/account/passkeys/options: options for one more passkey of the signed-in account. */
 export async function addPasskeyOptions(request: Request, account: TAccount) {
+  await meterCeremony(request);
   const { accounts } = context();
   const rp = relyingParty(request);
   const own = await accounts.listPasskeys(account.id);
@@ -222,7 +314,7 @@ export async function addPasskeyOptions(request: Request, account: TAccount) {
     excludeCredentials: own.map((p) => ({ id: p.id, transports: knownTransports(p.transports) })),
     timeout: BROWSER_TIMEOUT_MS,
   });
-  const ceremony = await beginCeremony(request, {
+  const ceremony = await saveCeremony({
     kind: 'add-passkey',
     challenge: options.challenge,
     userId: account.id,
@@ -259,21 +351,33 @@ async function verifiedNewPasskey(ceremony: Ceremony, credential: RegistrationCr
   }
   const info = verification.registrationInfo;
   if (!verification.verified || !info) throw new AppError('BAD_REQUEST', 'the passkey could not be verified');
-  return {
+  // WebAuthn credential ids are at most 1023 bytes; the store's caps hold for what is kept.
+  const passkey = PasskeySchema.safeParse({
     id: info.credential.id,
     publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
     counter: info.credential.counter,
     transports: info.credential.transports ?? [],
     backedUp: info.credentialBackedUp,
     createdAt: new Date().toISOString(),
-  };
+    rpID: ceremony.rpID,
+  });
+  if (!passkey.success || Buffer.from(info.credential.id, 'base64url').length > 1023) {
+    throw new AppError('BAD_REQUEST', 'the passkey was refused: its id or key is larger than WebAuthn allows');
+  }
+  return passkey.data;
 }
 
 /**
  * The answer of a finished sign-up or sign-in: a new session of the account (listed, so it can be
  * ended from any of its others), its cookie, and `{ user, account }`.
  */
-async function signedIn(request: Request, user: TUser, account: TAccount, status: number): Promise<Response> {
+async function signedIn(
+  request: Request,
+  user: TUser,
+  account: TAccount,
+  passkeyId: string,
+  status: number,
+): Promise<Response> {
   const { accounts, sessions, store } = context();
   const now = Date.now();
   const family = { id: sessions.newSessionId(), expiresAtMs: now + SESSION_MAX_AGE_MS };
@@ -281,7 +385,14 @@ async function signedIn(request: Request, user: TUser, account: TAccount, status
   // Past the most an account holds, its oldest sessions are closed: their cookies stop working.
   await accounts.openSession(
     user.id,
-    { id: family.id, createdAt: new Date(now).toISOString(), expiresAtMs: family.expiresAtMs, agent },
+    {
+      id: family.id,
+      createdAt: new Date(now).toISOString(),
+      expiresAtMs: family.expiresAtMs,
+      agent,
+      verifiedAtMs: now,
+      passkeyId,
+    },
     now,
   );
   const address = clientAddressOf(request);

@@ -43,6 +43,8 @@ export interface Session {
   expiresAtMs: number;
   /** An account's session (signed in with a passkey), not a guest's. */
   account: boolean;
+  /** An account's session: when a passkey was last checked in it (sign-in or confirmation). */
+  verifiedAtMs?: number;
 }
 
 export interface Revocations {
@@ -51,7 +53,11 @@ export interface Revocations {
 
 /** Whether an account's session is open (AccountStore.sessionHolder). */
 export interface AccountSessions {
-  sessionHolder(userId: string, sessionId: string, nowMs: number): Promise<{ name: string } | undefined>;
+  sessionHolder(
+    userId: string,
+    sessionId: string,
+    nowMs: number,
+  ): Promise<{ name: string; verifiedAtMs: number } | undefined>;
 }
 
 export class Sessions {
@@ -125,7 +131,9 @@ export class Sessions {
     }
     if (session.account) {
       const holder = await this.accounts.sessionHolder(session.user.id, session.family, Date.now());
-      return holder ? { ...session, user: { id: session.user.id, name: holder.name } } : undefined;
+      return holder
+        ? { ...session, user: { id: session.user.id, name: holder.name }, verifiedAtMs: holder.verifiedAtMs }
+        : undefined;
     }
     const revoked =
       (await this.revocations.isSessionRevoked(session.family)) ||

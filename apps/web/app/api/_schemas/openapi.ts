@@ -62,7 +62,8 @@ const BODY: ErrorCode[] = ['INVALID_JSON', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LAR
 const SIGNED_IN: ErrorCode[] = ['UNAUTHORIZED'];
 /** Signed in with an account (a guest: 403 ACCOUNT_REQUIRED). */
 const ACCOUNT: ErrorCode[] = ['UNAUTHORIZED', 'ACCOUNT_REQUIRED'];
-const OWNER: ErrorCode[] = ['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'];
+/** The owner's routes: an account's session (a guest: ACCOUNT_REQUIRED), the video's owner. */
+const OWNER: ErrorCode[] = ['UNAUTHORIZED', 'ACCOUNT_REQUIRED', 'FORBIDDEN', 'NOT_FOUND'];
 const SESSION = 'session';
 
 const idempotencyKey: HeaderDoc = {
@@ -363,6 +364,25 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     errors: WRITE,
   },
   {
+    method: 'post',
+    path: '/api/auth/reauth/options',
+    tags: ['accounts'],
+    summary: 'Begin confirming the signed-in account’s passkey (asked before changing its ways in)',
+    security: SESSION,
+    responses: { 200: { description: 'the ceremony', schema: CeremonySchema } },
+    errors: [...WRITE, ...ACCOUNT, 'RATE_LIMITED'],
+  },
+  {
+    method: 'post',
+    path: '/api/auth/reauth/verify',
+    tags: ['accounts'],
+    summary: 'Finish confirming: for 10 minutes the session may add or remove passkeys and end other sessions',
+    security: SESSION,
+    body: SignInVerifyRequestSchema,
+    responses: { 200: { description: 'confirmed', schema: z.object({ confirmedAt: z.string() }) } },
+    errors: [...WRITE, ...BODY, ...ACCOUNT, 'BAD_REQUEST', 'FORBIDDEN'],
+  },
+  {
     method: 'get',
     path: '/api/auth/sessions',
     tags: ['accounts'],
@@ -376,10 +396,11 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     path: '/api/auth/sessions/{id}',
     tags: ['accounts'],
     summary: 'End one of the account’s sessions (its cookies stop working)',
+    description: 'Another session than this one: 403 REAUTH_REQUIRED without a passkey checked in the last 10 minutes.',
     security: SESSION,
     params: IdParams,
     responses: { 200: { description: 'ended', schema: z.object({ ended: z.literal(true) }) } },
-    errors: [...WRITE, ...ACCOUNT, 'NOT_FOUND'],
+    errors: [...WRITE, ...ACCOUNT, 'REAUTH_REQUIRED', 'NOT_FOUND'],
   },
   {
     method: 'get',
@@ -403,16 +424,17 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     security: SESSION,
     body: UpdateAccountRequestSchema,
     responses: { 200: { description: 'the account', schema: z.object({ account: AccountSchema }) } },
-    errors: [...WRITE, ...BODY, ...ACCOUNT],
+    errors: [...WRITE, ...BODY, ...ACCOUNT, 'RATE_LIMITED'],
   },
   {
     method: 'post',
     path: '/api/account/passkeys/options',
     tags: ['accounts'],
     summary: 'Begin adding a passkey to the account (another device)',
+    description: '403 REAUTH_REQUIRED without a passkey checked in this session in the last 10 minutes.',
     security: SESSION,
     responses: { 200: { description: 'the ceremony', schema: CeremonySchema } },
-    errors: [...WRITE, ...ACCOUNT, 'RATE_LIMITED'],
+    errors: [...WRITE, ...ACCOUNT, 'REAUTH_REQUIRED', 'RATE_LIMITED'],
   },
   {
     method: 'post',
@@ -422,17 +444,17 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     security: SESSION,
     body: RegisterVerifyRequestSchema,
     responses: { 201: { description: 'added', schema: z.object({ passkey: PasskeyInfoSchema }) } },
-    errors: [...WRITE, ...BODY, ...ACCOUNT, 'BAD_REQUEST', 'FORBIDDEN', 'CONFLICT'],
+    errors: [...WRITE, ...BODY, ...ACCOUNT, 'REAUTH_REQUIRED', 'BAD_REQUEST', 'FORBIDDEN', 'CONFLICT'],
   },
   {
     method: 'delete',
     path: '/api/account/passkeys/{id}',
     tags: ['accounts'],
-    summary: 'Remove a passkey (never the last: 409)',
+    summary: 'Remove a passkey (never the last: 409); the sessions it signed in end',
     security: SESSION,
     params: IdParams,
     responses: { 200: { description: 'removed', schema: z.object({ removed: z.literal(true) }) } },
-    errors: [...WRITE, ...ACCOUNT, 'NOT_FOUND', 'CONFLICT'],
+    errors: [...WRITE, ...ACCOUNT, 'REAUTH_REQUIRED', 'NOT_FOUND', 'CONFLICT'],
   },
   {
     method: 'get',

@@ -1,4 +1,5 @@
 import { UpdateAccountRequestSchema } from '@ovation/shared';
+import { clientAddressOf } from '../../../lib/server/client-address';
 import { context } from '../../../lib/server/context';
 import { json, readBody, requireAccount, route } from '../../../lib/server/http';
 
@@ -26,6 +27,8 @@ export const GET = route(async (request: Request) => {
 export const PATCH = route(async (request: Request) => {
   const { account } = await requireAccount(request, 'your account');
   const { name } = await readBody(request, UpdateAccountRequestSchema);
+  // Renames share the address's sign-in budget (240 an hour), as a guest's do.
+  await context().limits.session(clientAddressOf(request));
   await context().accounts.renameAccount(account.id, name);
   return json({ account: { ...account, name } });
 });

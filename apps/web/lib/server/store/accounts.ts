@@ -24,12 +24,14 @@ export const PasskeySchema = z.object({
   backedUp: z.boolean(),
   createdAt: z.string().max(40),
   lastUsedAt: z.string().max(40).optional(),
+  /** The relying party (host name) it was registered for: it signs in there only. */
+  rpID: z.string().max(255).optional(),
 });
 export type Passkey = z.infer<typeof PasskeySchema>;
 
 /** A registration or sign-in under way: its challenge, kept server-side until used once. */
 export const CeremonySchema = z.object({
-  kind: z.enum(['register', 'sign-in', 'add-passkey']),
+  kind: z.enum(['register', 'sign-in', 'add-passkey', 'reauth']),
   challenge: z.string().min(1).max(200),
   userId: z.string().max(64).optional(),
   name: z.string().max(100).optional(),
@@ -56,8 +58,22 @@ export const AccountSessionSchema = z.object({
   expiresAtMs: z.number().int().nonnegative(),
   /** The browser it was opened from, as its User-Agent said (shortened): for the list only. */
   agent: z.string().max(200),
+  /** When a passkey was last checked in this session (its sign-in, or a confirmation since). */
+  verifiedAtMs: z.number().int().nonnegative(),
+  /** The passkey it was signed in with: removing that passkey ends the session. */
+  passkeyId: z.string().max(1_400).optional(),
 });
 export type AccountSession = z.infer<typeof AccountSessionSchema>;
+
+export interface SessionHolder {
+  name: string;
+  verifiedAtMs: number;
+}
+
+/** Whether a use with `counter` may follow one with `stored` (WebAuthn: it must go up, unless both are 0). */
+export function counterAdvances(stored: number, counter: number): boolean {
+  return (stored === 0 && counter === 0) || counter > stored;
+}
 
 /** Sessions an account may hold at once; a new sign-in past it ends the oldest. */
 export const MAX_SESSIONS_PER_ACCOUNT = 20;
@@ -107,7 +123,11 @@ export interface AccountStore {
   addPasskey(userId: string, passkey: Passkey): Promise<AddPasskeyOutcome>;
   /** Removes a passkey, never the last one (an account must keep a way in). */
   removePasskey(userId: string, credentialId: string): Promise<RemovePasskeyOutcome>;
-  /** Notes a sign-in with the passkey: its counter (the larger kept) and when. False when unknown. */
+  /**
+   * Notes a use of the passkey: its counter and when. False (nothing noted) when the passkey is
+   * gone, or its counter did not go up (a cloned authenticator; synced passkeys keep 0, always
+   * allowed) — checked and written at once, so two uses with one counter cannot both pass.
+   */
   notePasskeyUse(userId: string, credentialId: string, counter: number, at: string): Promise<boolean>;
   /** Renames the account (its display name; the handle stays). False when there is no account. */
   renameAccount(userId: string, name: string): Promise<boolean>;
@@ -116,8 +136,15 @@ export interface AccountStore {
    * ids returned). Expired sessions are dropped on the way.
    */
   openSession(userId: string, session: AccountSession, nowMs: number): Promise<string[]>;
-  /** The account's name if `sessionId` is one of its open sessions, not expired at `nowMs`. */
-  sessionHolder(userId: string, sessionId: string, nowMs: number): Promise<{ name: string } | undefined>;
+  /**
+   * The account's name, and when a passkey was last checked in the session, if `sessionId` is one
+   * of its open sessions, not expired at `nowMs`.
+   */
+  sessionHolder(userId: string, sessionId: string, nowMs: number): Promise<SessionHolder | undefined>;
+  /** Notes that a passkey was checked in the session just now (a confirmation); false when not open. */
+  markSessionVerified(userId: string, sessionId: string, atMs: number): Promise<boolean>;
+  /** Closes the sessions signed in with the passkey (it was removed); their ids. */
+  closeSessionsOfPasskey(userId: string, passkeyId: string): Promise<string[]>;
   /** The account's open sessions, newest first. */
   listSessions(userId: string, nowMs: number): Promise<AccountSession[]>;
   /** Closes a session; false when it was not open. */

@@ -9,6 +9,7 @@ import {
   CEREMONY_TTL_MS,
   type Ceremony,
   type CreateAccountOutcome,
+  counterAdvances,
   handleKey,
   MAX_PASSKEYS_PER_ACCOUNT,
   MAX_SESSIONS_PER_ACCOUNT,
@@ -90,8 +91,8 @@ export class MemoryAccounts implements AccountStore {
 
   async notePasskeyUse(userId: string, credentialId: string, counter: number, at: string) {
     const passkey = this.passkeys.get(userId)?.get(credentialId);
-    if (!passkey) return false;
-    passkey.counter = Math.max(passkey.counter, asCounter(counter));
+    if (!passkey || !counterAdvances(passkey.counter, asCounter(counter))) return false;
+    passkey.counter = asCounter(counter);
     passkey.lastUsedAt = at;
     return true;
   }
@@ -117,7 +118,22 @@ export class MemoryAccounts implements AccountStore {
   async sessionHolder(userId: string, sessionId: string, nowMs: number) {
     const session = this.sessions.get(userId)?.get(sessionId);
     const account = this.accounts.get(userId);
-    return session && account && session.expiresAtMs > nowMs ? { name: account.name } : undefined;
+    return session && account && session.expiresAtMs > nowMs
+      ? { name: account.name, verifiedAtMs: session.verifiedAtMs }
+      : undefined;
+  }
+
+  async markSessionVerified(userId: string, sessionId: string, atMs: number) {
+    const session = this.sessions.get(userId)?.get(sessionId);
+    if (session) session.verifiedAtMs = atMs;
+    return session !== undefined;
+  }
+
+  async closeSessionsOfPasskey(userId: string, passkeyId: string) {
+    const open = this.sessions.get(userId) ?? new Map<string, AccountSession>();
+    const closed = [...open.values()].filter((s) => s.passkeyId === passkeyId).map((s) => s.id);
+    for (const id of closed) open.delete(id);
+    return closed;
   }
 
   async listSessions(userId: string, nowMs: number) {

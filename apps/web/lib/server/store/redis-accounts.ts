@@ -22,6 +22,7 @@ import {
   PasskeySchema,
   PENDING_ACCOUNT_GRACE_MS,
   type RemovePasskeyOutcome,
+  type SessionHolder,
 } from './accounts';
 
 /*
@@ -141,14 +142,39 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 'removed'`;
 
-// KEYS: passkeys, passkey-use. ARGV: credential id, counter, time. Keeps the larger counter.
+// KEYS: passkeys, passkey-use. ARGV: credential id, counter, time. 1: noted; 0: the passkey is
+// gone, or the counter did not go up (both 0 is allowed: synced passkeys keep none).
 const NOTE_USE = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 local was = redis.call('HGET', KEYS[2], ARGV[1])
+local stored = was and tonumber(string.match(was, '^(%d+)')) or 0
 local counter = tonumber(ARGV[2])
-if was then counter = math.max(counter, tonumber(string.match(was, '^(%d+)')) or 0) end
+if not ((stored == 0 and counter == 0) or counter > stored) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], string.format('%d %s', counter, ARGV[3]))
 return 1`;
+
+// KEYS: sessions. ARGV: session id, time (ms). Sets the session's verifiedAtMs: 1; 0 when not open.
+const MARK_VERIFIED = `
+local json = redis.call('HGET', KEYS[1], ARGV[1])
+if not json then return 0 end
+local ok, session = pcall(cjson.decode, json)
+if not ok or type(session) ~= 'table' then return 0 end
+session.verifiedAtMs = tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(session))
+return 1`;
+
+// KEYS: sessions. ARGV: passkey id. Closes the sessions signed in with it; their ids.
+const CLOSE_OF_PASSKEY = `
+local closed = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local ok, session = pcall(cjson.decode, all[i + 1])
+  if ok and type(session) == 'table' and session.passkeyId == ARGV[1] then
+    redis.call('HDEL', KEYS[1], all[i])
+    table.insert(closed, all[i])
+  end
+end
+return closed`;
 
 // KEYS: sessions. ARGV: session id, its JSON, now (ms), the most. Drops expired sessions, adds
 // this one, closes the oldest past the most; the ids closed for room. The hash expires with its
@@ -190,6 +216,8 @@ return 1`;
 const SCRIPTS = {
   ovationAccountRename: RENAME,
   ovationAccountOpenSession: OPEN_SESSION,
+  ovationAccountMarkVerified: MARK_VERIFIED,
+  ovationAccountCloseOfPasskey: CLOSE_OF_PASSKEY,
   ovationAccountBegin: BEGIN_ACCOUNT,
   ovationAccountClaim: CLAIM,
   ovationAccountClaimCredential: CLAIM_CREDENTIAL,
@@ -375,14 +403,27 @@ export class RedisAccounts implements AccountStore {
     return Array.isArray(closed) ? closed.map(String) : [];
   }
 
-  async sessionHolder(userId: string, sessionId: string, nowMs: number): Promise<{ name: string } | undefined> {
+  async sessionHolder(userId: string, sessionId: string, nowMs: number): Promise<SessionHolder | undefined> {
     const [json, [state, name]] = await Promise.all([
       this.redis.hget(this.sessionsKey(userId), sessionId),
       this.redis.hmget(this.accountKey(userId), 'state', 'name'),
     ]);
     if (json === null || state !== 'active' || !name) return undefined;
     const session = AccountSessionSchema.safeParse(parseJson(json));
-    return session.success && session.data.expiresAtMs > nowMs ? { name } : undefined;
+    return session.success && session.data.expiresAtMs > nowMs
+      ? { name, verifiedAtMs: session.data.verifiedAtMs }
+      : undefined;
+  }
+
+  async markSessionVerified(userId: string, sessionId: string, atMs: number): Promise<boolean> {
+    return (
+      Number(await this.redis.ovationAccountMarkVerified(1, this.sessionsKey(userId), sessionId, String(atMs))) === 1
+    );
+  }
+
+  async closeSessionsOfPasskey(userId: string, passkeyId: string): Promise<string[]> {
+    const closed = await this.redis.ovationAccountCloseOfPasskey(1, this.sessionsKey(userId), passkeyId);
+    return Array.isArray(closed) ? closed.map(String) : [];
   }
 
   async listSessions(userId: string, nowMs: number): Promise<AccountSession[]> {

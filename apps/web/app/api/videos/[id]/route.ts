@@ -1,5 +1,5 @@
 import { UpdateVideoSchema } from '@ovation/shared';
-import { json, readBody, requireUser, route } from '../../../../lib/server/http';
+import { json, readBody, requireBroadcaster, route } from '../../../../lib/server/http';
 import { getVideo, updateVideo } from '../../../../lib/server/videos';
 
 export const dynamic = 'force-dynamic';
@@ -16,7 +16,7 @@ export const GET = route(async (_request: Request, { params }: Params) =>
  * accounts may comment (a guest's comment answers 403 ACCOUNT_REQUIRED; the owner always may).
  */
 export const PATCH = route(async (request: Request, { params }: Params) => {
-  const user = await requireUser(request);
+  const user = await requireBroadcaster(request);
   const update = await readBody(request, UpdateVideoSchema);
   return json({ video: await updateVideo(user, (await params).id, update) });
 });

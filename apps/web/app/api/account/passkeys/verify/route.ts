@@ -1,5 +1,5 @@
 import { RegisterVerifyRequestSchema } from '@ovation/shared';
-import { json, readBody, requireAccount, route } from '../../../../../lib/server/http';
+import { json, readBody, requireRecentPasskey, route } from '../../../../../lib/server/http';
 import { addPasskey } from '../../../../../lib/server/passkeys';
 
 export const dynamic = 'force-dynamic';
@@ -9,7 +9,7 @@ export const dynamic = 'force-dynamic';
  * backedUp } }`. 409 when the passkey is registered already or the account holds 10.
  */
 export const POST = route(async (request: Request) => {
-  const { account } = await requireAccount(request, 'adding a passkey');
+  const { account } = await requireRecentPasskey(request, 'adding a passkey');
   const { ceremony, credential } = await readBody(request, RegisterVerifyRequestSchema);
   const { id, createdAt, backedUp } = await addPasskey(account, ceremony, credential);
   return json({ passkey: { id, createdAt, backedUp } }, 201);

@@ -1,5 +1,5 @@
 import { BanRequestSchema } from '@ovation/shared';
-import { json, readBody, requireUser, route } from '../../../../../lib/server/http';
+import { json, readBody, requireBroadcaster, route } from '../../../../../lib/server/http';
 import { ban, listBans } from '../../../../../lib/server/moderation';
 
 export const dynamic = 'force-dynamic';
@@ -8,7 +8,7 @@ type Params = { params: Promise<{ id: string }> };
 
 /** GET /api/videos/:id/bans (owner only) → `{ bans: [{ id, name }] }`. */
 export const GET = route(async (request: Request, { params }: Params) => {
-  const user = await requireUser(request);
+  const user = await requireBroadcaster(request);
   return json({ bans: await listBans(user, (await params).id) });
 });
 
@@ -17,7 +17,7 @@ export const GET = route(async (request: Request, { params }: Params) => {
  * next comments on this video answer 403 BANNED.
  */
 export const POST = route(async (request: Request, { params }: Params) => {
-  const user = await requireUser(request);
+  const user = await requireBroadcaster(request);
   const target = await readBody(request, BanRequestSchema);
   return json({ ban: await ban(user, (await params).id, target) }, 201);
 });

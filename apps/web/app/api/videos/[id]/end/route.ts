@@ -1,4 +1,4 @@
-import { json, requireUser, route } from '../../../../../lib/server/http';
+import { json, requireBroadcaster, route } from '../../../../../lib/server/http';
 import { setStatus } from '../../../../../lib/server/videos';
 
 export const dynamic = 'force-dynamic';
@@ -7,6 +7,6 @@ type Params = { params: Promise<{ id: string }> };
 
 /** POST /api/videos/:id/end (owner only) → `{ video }`; viewers receive `status` "ended". */
 export const POST = route(async (request: Request, { params }: Params) => {
-  const user = await requireUser(request);
+  const user = await requireBroadcaster(request);
   return json({ video: await setStatus(user, (await params).id, 'ended') });
 });

@@ -1,4 +1,4 @@
-import { json, requireUser, route } from '../../../../../lib/server/http';
+import { json, requireBroadcaster, route } from '../../../../../lib/server/http';
 import { stats } from '../../../../../lib/server/videos';
 
 export const dynamic = 'force-dynamic';
@@ -10,6 +10,6 @@ type Params = { params: Promise<{ id: string }> };
  * [{ minute, likes, comments }] (last 10 minutes), latency: { p50, p90, p99, count, … } | null }`.
  */
 export const GET = route(async (request: Request, { params }: Params) => {
-  const user = await requireUser(request);
+  const user = await requireBroadcaster(request);
   return json(await stats(user, (await params).id));
 });

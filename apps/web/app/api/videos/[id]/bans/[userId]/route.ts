@@ -1,4 +1,4 @@
-import { json, requireUser, route } from '../../../../../../lib/server/http';
+import { json, requireBroadcaster, route } from '../../../../../../lib/server/http';
 import { unban } from '../../../../../../lib/server/moderation';
 
 export const dynamic = 'force-dynamic';
@@ -7,7 +7,7 @@ type Params = { params: Promise<{ id: string; userId: string }> };
 
 /** DELETE /api/videos/:id/bans/:userId (owner only) → `{ unbanned: true }`. */
 export const DELETE = route(async (request: Request, { params }: Params) => {
-  const user = await requireUser(request);
+  const user = await requireBroadcaster(request);
   const { id, userId } = await params;
   await unban(user, id, userId);
   return json({ unbanned: true });

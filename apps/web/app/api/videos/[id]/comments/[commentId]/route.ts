@@ -1,5 +1,5 @@
 import { deleteComment } from '../../../../../../lib/server/comments';
-import { json, requireUser, route } from '../../../../../../lib/server/http';
+import { json, requireBroadcaster, route } from '../../../../../../lib/server/http';
 
 export const dynamic = 'force-dynamic';
 
@@ -10,7 +10,7 @@ type Params = { params: Promise<{ id: string; commentId: string }> };
  * `comment_deleted`. A repeat within 10 minutes answers the same (and publishes only what failed).
  */
 export const DELETE = route(async (request: Request, { params }: Params) => {
-  const user = await requireUser(request);
+  const user = await requireBroadcaster(request);
   const { id, commentId } = await params;
   await deleteComment(user, id, commentId);
   return json({ deleted: true });
