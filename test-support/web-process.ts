@@ -49,7 +49,10 @@ export class WebProcess {
   }
 
   static async start(env: Record<string, string>): Promise<WebProcess> {
-    const web = WebProcess.spawn({ NODE_ENV: 'production', ...SECRETS, ...env }, await freePort());
+    const port = await freePort();
+    // Production takes the app's origins from configuration (passkeys need them): both names of it.
+    const origins = `http://127.0.0.1:${port},http://localhost:${port}`;
+    const web = WebProcess.spawn({ NODE_ENV: 'production', WEB_ORIGINS: origins, ...SECRETS, ...env }, port);
     await waitFor(
       'the web server',
       async () => {

@@ -495,6 +495,23 @@ describe.each(Object.entries(modes))('accounts (%s)', (_mode, make) => {
 describe('accounts: the relying party', () => {
   afterAll(() => setContext(undefined));
 
+  it('in production, passkeys need WEB_ORIGINS (never a relying party from a header)', async () => {
+    const secrets = {
+      SESSION_SECRET: 'a'.repeat(40),
+      CONNECT_TOKEN_SECRET: 'b'.repeat(40),
+      INTERNAL_TOKEN: 'c'.repeat(40),
+    };
+    setContext(createContext(loadWebConfig({ NODE_ENV: 'production', ...secrets })));
+    const message = await expectError(
+      await loginOptions.POST(req('/api/auth/login/options', { method: 'POST', headers })),
+      403,
+      'FORBIDDEN',
+    );
+    expect(message).toMatch(/WEB_ORIGINS/);
+    setContext(createContext(loadWebConfig({ NODE_ENV: 'production', ...secrets, WEB_ORIGINS: ORIGIN })));
+    expect((await loginOptions.POST(req('/api/auth/login/options', { method: 'POST', headers }))).status).toBe(200);
+  });
+
   it('with WEB_ORIGINS, passkeys are used only on those origins', async () => {
     setContext(createContext(loadWebConfig({ INTERNAL_TOKEN: TOKEN, WEB_ORIGINS: 'http://localhost:3000' })));
     await expectError(

@@ -29,8 +29,8 @@ import { SESSION_MAX_AGE_MS } from './store/store';
  * user-verified (the authenticator asks for a fingerprint, face or PIN); no attestation is asked
  * (Ovation trusts any authenticator the person chooses).
  *
- * The relying party is the app's origin: the request's `Origin` (one of WEB_ORIGINS when set; the
- * proxy has refused any other for writes), else the request's own URL. Its host name is the RP ID.
+ * The relying party is the app's origin: the request's `Origin`, one of WEB_ORIGINS (required in
+ * production), or outside production one naming the request's own host. Its host name is the RP ID.
  * Browsers refuse passkeys on IP-address origins (http://127.0.0.1:…): serve the app under a name
  * (http://localhost:… in development).
  */
@@ -49,6 +49,11 @@ type AuthenticationCredential = z.output<typeof AuthenticationCredentialSchema>;
  */
 function relyingParty(request: Request): { rpID: string; origins: string[] } {
   const { config } = context();
+  // In production the app's origins are configuration, never a header: behind a proxy that passes
+  // any Host, a look-alike site could otherwise have ceremonies made for its own name.
+  if (config.nodeEnv === 'production' && !config.webOrigins) {
+    throw new AppError('FORBIDDEN', 'passkeys need WEB_ORIGINS (the origins the app is served under) in production');
+  }
   const own = new URL(request.url);
   const host = request.headers.get('host')?.toLowerCase() ?? own.host;
   const origin = request.headers.get('origin') ?? `${own.protocol}//${host}`;
