@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 /**
  * Video and session ids name directories and URL paths: the web's answer is checked against this
@@ -66,10 +66,19 @@ export class HlsDirectories {
     const entries = [...this.current.values()];
     this.current.clear();
     for (const entry of entries) clearTimeout(entry.removal);
-    await Promise.all(entries.map((entry) => rm(entry.dir, { recursive: true, force: true })));
+    await Promise.all(
+      entries.map((entry) =>
+        rm(entry.dir, { recursive: true, force: true })
+          .then(() => rmdir(dirname(entry.dir)))
+          .catch(() => {}),
+      ),
+    );
   }
 
+  /** Removes a session's directory, and its video's when that is left empty (rmdir refuses otherwise). */
   private remove(dir: string): void {
-    rm(dir, { recursive: true, force: true }).catch(() => {});
+    rm(dir, { recursive: true, force: true })
+      .then(() => rmdir(dirname(dir)))
+      .catch(() => {});
   }
 }

@@ -236,6 +236,7 @@ describe('an accepted publish', () => {
     expect(ingest.web.reportsFor('v1', 'interrupted')).toHaveLength(1);
     expect(packager.stopped).toBe(true);
     expect(existsSync(packager.dir)).toBe(false);
+    expect(existsSync(join(ingest.hlsDir, 'v1'))).toBe(false);
     await closed(client, 'the encoder to be disconnected');
     await ingest.web.close();
     await rm(ingest.hlsDir, { recursive: true, force: true });
