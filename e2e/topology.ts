@@ -3,6 +3,8 @@ export interface TopologyInfo {
   token: string;
   regions: Array<{ name: string; dispatchers: string[]; nodes: string[] }>;
   realtimeUrls: string[];
+  /** The ingest's RTMP URL (encoders push to <rtmpUrl>/<stream key>); undefined without ffmpeg. */
+  rtmpUrl?: string;
   services: Array<{ name: string; url?: string }>;
   control: string;
 }

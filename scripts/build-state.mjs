@@ -13,6 +13,7 @@ export const WORKSPACES = [
   { name: '@ovation/react', dir: 'packages/react', sources: ['src'], output: 'dist/index.js' },
   { name: '@ovation/dispatcher', dir: 'apps/dispatcher', sources: ['src'], output: 'dist/server.js' },
   { name: '@ovation/realtime', dir: 'apps/realtime', sources: ['src'], output: 'dist/server.js' },
+  { name: '@ovation/ingest', dir: 'apps/ingest', sources: ['src'], output: 'dist/server.js' },
   {
     name: '@ovation/web',
     dir: 'apps/web',

@@ -4,6 +4,7 @@
 //   browser ─▶ web :3000        (pages, product API)
 //   browser ─▶ realtime :4100   (GET /connect, SSE)
 //   web/curl ─▶ dispatcher :4000 (POST /publish) ─▶ realtime ─▶ browsers
+//   OBS/ffmpeg ─▶ ingest rtmp :1935 ─▶ HLS on :8935 (when ffmpeg is installed)
 //
 // `npm start -- --regions N` (2–4): N regions r1…rN, each its own redis-server (port 6390+i),
 // dispatcher (4000+i) and realtime node (4100+i), the dispatchers peered with each other; the web
@@ -21,6 +22,8 @@ const ports = {
   web: Number(env.WEB_PORT || 3000),
   dispatcher: Number(env.DISPATCHER_PORT || 4000),
   realtime: Number(env.REALTIME_PORT || 4100),
+  ingest: Number(env.INGEST_PORT || 8935),
+  rtmp: Number(env.RTMP_PORT || 1935),
 };
 const secrets = resolveSecrets();
 const token = secrets.INTERNAL_TOKEN;
@@ -36,6 +39,14 @@ if (multiRegion && spawnSync('redis-server', ['--version']).status !== 0) {
   process.exit(2);
 }
 const webUrl = `http://${host}:${ports.web}`;
+// Passkeys refuse IP-address origins: the address to open in a browser is a name.
+const browserUrl = host === '127.0.0.1' || host === '0.0.0.0' ? `http://localhost:${ports.web}` : webUrl;
+
+// The ingest service (going live from OBS) packages HLS with ffmpeg: without it, the rest runs.
+const ffmpeg = env.FFMPEG || 'ffmpeg';
+const hasFfmpeg = spawnSync(ffmpeg, ['-version']).status === 0;
+const ingestUrl = `http://${host}:${ports.ingest}`;
+const rtmpUrl = `rtmp://${host === '0.0.0.0' ? 'localhost' : host}:${ports.rtmp}/live`;
 
 /**
  * The stack's secrets. With NODE_ENV=production they come from the environment only — nothing is
@@ -136,11 +147,34 @@ services.push({
     PORT: String(ports.web),
     DISPATCHER_URLS: dispatcherUrl,
     REALTIME_URLS: regions.map((r) => r.realtimeUrl).join(','),
+    // The app's origins (passkeys are made for them): both names of this machine unless given.
+    WEB_ORIGINS: env.WEB_ORIGINS || [...new Set([browserUrl, webUrl, `http://127.0.0.1:${ports.web}`])].join(','),
     // Sessions last as long as the stack unless SESSION_SECRET is given.
     SESSION_SECRET: secrets.SESSION_SECRET,
     CONNECT_TOKEN_SECRET: secrets.CONNECT_TOKEN_SECRET,
+    ...(hasFfmpeg ? { INGEST_RTMP_URL: rtmpUrl, INGEST_PUBLIC_URL: ingestUrl } : {}),
   },
 });
+if (hasFfmpeg) {
+  services.push({
+    name: 'ingest',
+    url: ingestUrl,
+    command: [process.execPath, '--enable-source-maps', join(ROOT, 'apps/ingest/dist/server.js')],
+    env: {
+      ...common,
+      PORT: String(ports.ingest),
+      RTMP_PORT: String(ports.rtmp),
+      PUBLIC_URL: ingestUrl,
+      WEB_URL: webUrl,
+      FFMPEG: ffmpeg,
+    },
+  });
+} else {
+  console.log(
+    '[start] ffmpeg was not found, so the ingest service (going live from OBS) is not started; everything else is.\n' +
+      '[start] To add it: sudo apt-get install ffmpeg (Debian/Ubuntu) or brew install ffmpeg (macOS), then npm start again.',
+  );
+}
 
 const children = [];
 let stopping = false;
@@ -220,8 +254,13 @@ const regionLines = regions
 console.log(`
 Ovation is running (${engine} engine). Ctrl-C stops everything.
 
-  web          ${webUrl}
+  web          ${browserUrl}   (open this one: passkeys need a name, not an IP address)
 ${regionLines}
+${
+  hasFfmpeg
+    ? `  ingest       ${rtmpUrl}   (OBS: Settings → Stream → Custom; the stream key is in the studio)`
+    : '  ingest       not started (no ffmpeg)'
+}
 
 Try it — in one terminal, watch a topic:
   curl -N '${realtimeUrl}/connect?topics=video:demo'

@@ -1,6 +1,8 @@
 /** Types of scripts/topology.mjs (plain JS so that it runs by hand with node). */
 export interface Topology {
   webUrl: string;
+  /** Where encoders push (rtmp://…/live; a stream key after it); undefined without ffmpeg. */
+  rtmpUrl: string | undefined;
   token: string;
   /** CONNECT_TOKEN_SECRET of the web and the realtime nodes (signs connection tokens). */
   connectTokenSecret: string;

@@ -62,6 +62,9 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
     });
   }
   const webPort = await freePort();
+  // The ingest (RTMP in, HLS out): only where ffmpeg is installed, as with `npm start`.
+  const withIngest = spawnSync(process.env.FFMPEG || 'ffmpeg', ['-version']).status === 0;
+  const [ingestPort, rtmpPort] = withIngest ? [await freePort(), await freePort()] : [];
   const url = (port) => `http://127.0.0.1:${port}`;
   // Fresh secrets per topology (the web runs in production mode, which refuses any in the source):
   // one internal token for every service, one connect-token secret for the web and the nodes.
@@ -135,8 +138,28 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
       REALTIME_URLS: realtimeUrls.join(','),
       SESSION_SECRET: randomBytes(32).toString('hex'),
       CONNECT_TOKEN_SECRET: connectTokenSecret,
+      // Both names of it: browsers use passkeys only under a name (localhost), never an IP.
+      WEB_ORIGINS: `${url(webPort)},http://localhost:${webPort}`,
+      ...(withIngest
+        ? { INGEST_RTMP_URL: `rtmp://127.0.0.1:${rtmpPort}/live`, INGEST_PUBLIC_URL: url(ingestPort) }
+        : {}),
     },
   });
+  if (withIngest) {
+    specs.push({
+      name: 'ingest',
+      url: url(ingestPort),
+      command: [process.execPath, join(ROOT, 'apps/ingest/dist/server.js')],
+      env: {
+        ...base,
+        PORT: String(ingestPort),
+        RTMP_PORT: String(rtmpPort),
+        PUBLIC_URL: url(ingestPort),
+        WEB_URL: url(webPort),
+        ...(process.env.FFMPEG ? { FFMPEG: process.env.FFMPEG } : {}),
+      },
+    });
+  }
 
   // execa: only the environment given here (extendEnv: false); SIGKILL 5 s after an unheeded
   // SIGTERM; and the services die with this process (`cleanup`) if it dies before stop().
@@ -179,6 +202,8 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
 
   return {
     webUrl: url(webPort),
+    /** Where encoders push (undefined without ffmpeg): rtmp://…/live/<stream key>. */
+    rtmpUrl: withIngest ? `rtmp://127.0.0.1:${rtmpPort}/live` : undefined,
     token,
     connectTokenSecret,
     regions: layout.map((region) => ({

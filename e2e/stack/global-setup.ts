@@ -37,6 +37,7 @@ export default async function globalSetup(_config: FullConfig): Promise<() => Pr
     token: topology.token,
     regions: topology.regions,
     realtimeUrls: topology.realtimeUrls,
+    rtmpUrl: topology.rtmpUrl,
     services: topology.services().map(({ name, url }) => ({ name, url })),
     control: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
   });
