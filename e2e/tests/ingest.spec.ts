@@ -10,7 +10,8 @@ import { expect, test, topology } from '../fixtures.js';
  * from the playlist's PROGRAM-DATE-TIME) is measured and kept as an annotation.
  */
 
-const SECONDS = 15;
+/** The encoder's longest push; the test kills it once everything was seen (the issue's 15 s or so). */
+const SECONDS = 60;
 
 /** ffmpeg pushing the test stream to `url` in real time (-re) for `seconds`. */
 function encoder(
@@ -70,6 +71,7 @@ test('an encoder pushes RTMP with the stream key: live for viewers, health in th
   expect(await wrong.exit).not.toBe(0);
 
   const viewer = await openViewer(videoId);
+  const pushedAt = Date.now();
   const pushed = encoder(`${server}/${key}`, SECONDS);
   try {
     // The first segment makes the video live; the viewer's player plays the ingest's stream.
@@ -116,17 +118,29 @@ test('an encoder pushes RTMP with the stream key: live for viewers, health in th
       sampledAt = sample.at;
     }
     const median = [...delays].sort((a, b) => a - b)[1] as number;
-    testInfo.annotations.push({ type: 'glass-to-glass-ms', description: delays.join(',') });
-    console.log(`[ingest] glass-to-glass (viewer, ${testInfo.project.name}): ${delays.join(', ')} ms`);
+    // PROGRAM-DATE-TIME starts when the ingest's packager starts, after the encoder connected and
+    // its key was checked: the first frame was made at most that long before its stamp. So the
+    // delay from the encoder's picture is at most the measured one plus that head start.
+    const { video: live } = (await (await viewer.page.request.get(`/api/videos/${videoId}`)).json()) as {
+      video: { hlsUrl: string };
+    };
+    const playlist = await (await viewer.page.request.get(live.hlsUrl)).text();
+    const sequence = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(playlist)?.[1] ?? 0);
+    const firstStamp = Date.parse(/#EXT-X-PROGRAM-DATE-TIME:(\S+)/.exec(playlist)?.[1] ?? '');
+    const headStart = firstStamp - sequence * 1_000 - pushedAt;
+    const summary = `${delays.join(', ')} ms from the stamp; encoder started ${headStart} ms before the first stamp`;
+    testInfo.annotations.push({ type: 'glass-to-glass', description: summary });
+    console.log(`[ingest] glass-to-glass (viewer, ${testInfo.project.name}): ${summary}`);
     expect(median).toBeGreaterThan(0);
     expect(median).toBeLessThan(10_000);
 
     // The studio shows the encoder and its stream.
     await expect(encoderPanel.getByLabel('Encoder status')).toContainText('Encoder connected', { timeout: 10_000 });
-    const health = encoderPanel.getByRole('definition');
-    await expect(encoderPanel).toContainText('426×240');
-    await expect(encoderPanel).toContainText('h264 / aac');
-    await expect(health.first()).toContainText('kbps');
+    const health = encoderPanel.locator('dl.stream-health');
+    await expect(health).toContainText('426×240');
+    await expect(health).toContainText('h264 / aac');
+    await expect(health).toContainText('kbps');
+    await expect(health).toContainText(/30(\.0)? fps|29\.\d fps/);
     await expect(encoderPanel.getByLabel('Glass-to-glass delay')).toContainText('Glass-to-glass delay', {
       timeout: 15_000,
     });

@@ -17,6 +17,11 @@ export function packagerArgs(dir: string): string[] {
     '-hide_banner',
     '-loglevel',
     'error',
+    // Start packaging after half a second of input, not ffmpeg's default 5 s of probing: the FLV
+    // sequence headers say all it needs, and every second probed is a second of delay for viewers
+    // (and PROGRAM-DATE-TIME, stamped when packaging starts, would lag the picture by it).
+    '-analyzeduration',
+    '500000',
     '-f',
     'flv',
     '-i',

@@ -133,9 +133,10 @@ export async function ingestReport(report: TIngestReport): Promise<TIngestReport
     case 'live': {
       if (!report.playlistUrl) throw new AppError('BAD_REQUEST', 'a live report names its playlistUrl');
       await store.setVideoFields(video.id, { hlsUrl: report.playlistUrl, stream: 'live', ingestReportedAt: now });
-      // The first segment is ready: the video goes live, as its owner's Go live would (a repeat
-      // changes nothing).
-      if (video.status === 'upcoming') await setStatus({ id: video.ownerId, name: '' }, video.id, 'live');
+      // The first segment is ready: the video goes live, as its owner's Go live would. A repeat
+      // (the ingest retries until answered) changes nothing, and publishes the `status` event only
+      // if an earlier attempt stored the change but could not publish it.
+      await setStatus({ id: video.ownerId, name: '' }, video.id, 'live');
       await publishStream(video.id, 'live', report.sessionId);
       return { stop: false };
     }

@@ -3,7 +3,7 @@
 import { useEffect, useRef } from 'react';
 
 /**
- * HLS player: native HLS where the browser has it (Safari), hls.js elsewhere. Muted autoplay.
+ * HLS player: hls.js where MediaSource exists, the browser's own HLS elsewhere. Muted autoplay.
  * With hls.js, the wall-clock time of the frame on screen (the playlist's PROGRAM-DATE-TIME at
  * the playhead) is kept in `data-playing-date` (ms since the epoch): now minus it is the
  * glass-to-glass delay of a stream packaged as it is received (the ingest's).
@@ -14,36 +14,38 @@ export function Player({ src, ended, label = 'Live video' }: { src: string; ende
   useEffect(() => {
     const video = ref.current;
     if (!video || ended) return;
+    let cancelled = false;
     let destroy = () => {};
-    if (video.canPlayType('application/vnd.apple.mpegurl')) {
-      video.src = src;
-      void video.play().catch(() => {});
-      destroy = () => video.removeAttribute('src');
-    } else {
-      let cancelled = false;
-      void import('hls.js').then(({ default: Hls }) => {
-        if (cancelled || !Hls.isSupported()) return;
-        const hls = new Hls({ liveSyncDurationCount: 2 });
-        hls.loadSource(src);
-        hls.attachMedia(video);
-        hls.on(Hls.Events.MANIFEST_PARSED, () => void video.play().catch(() => {}));
-        const notePlayingDate = () => {
-          const at = hls.playingDate;
-          if (at) video.dataset.playingDate = String(at.getTime());
-        };
-        video.addEventListener('timeupdate', notePlayingDate);
-        destroy = () => {
-          video.removeEventListener('timeupdate', notePlayingDate);
-          delete video.dataset.playingDate;
-          hls.destroy();
-        };
-      });
-      return () => {
-        cancelled = true;
-        destroy();
+    // hls.js wherever MediaSource exists (it knows each frame's wall-clock time, and its media is
+    // same-origin); the browser's own HLS only where it does not (iPhone Safari).
+    void import('hls.js').then(({ default: Hls }) => {
+      if (cancelled) return;
+      if (!Hls.isSupported()) {
+        if (!video.canPlayType('application/vnd.apple.mpegurl')) return;
+        video.src = src;
+        void video.play().catch(() => {});
+        destroy = () => video.removeAttribute('src');
+        return;
+      }
+      const hls = new Hls({ liveSyncDurationCount: 2 });
+      hls.loadSource(src);
+      hls.attachMedia(video);
+      hls.on(Hls.Events.MANIFEST_PARSED, () => void video.play().catch(() => {}));
+      const notePlayingDate = () => {
+        const at = hls.playingDate;
+        if (at) video.dataset.playingDate = String(at.getTime());
       };
-    }
-    return () => destroy();
+      video.addEventListener('timeupdate', notePlayingDate);
+      destroy = () => {
+        video.removeEventListener('timeupdate', notePlayingDate);
+        delete video.dataset.playingDate;
+        hls.destroy();
+      };
+    });
+    return () => {
+      cancelled = true;
+      destroy();
+    };
   }, [src, ended]);
 
   useEffect(() => {
