@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { expect, test } from '../fixtures.js';
+import { expect, signUpAccount, test } from '../fixtures.js';
 
 /*
  * Cross-site request forgery in a real browser. A victim is signed in on the web app; pages of
@@ -66,10 +66,9 @@ test.describe('cross-site request forgery', () => {
     const web = new URL(baseURL ?? '');
     expect(web.hostname).toBe('127.0.0.1'); // the form below comes from `localhost`: another site
 
-    // The victim: signed in, with a video of their own (page.request shares the browser's cookies).
-    const signedIn = await page.request.post('/api/session', { data: { name: 'Victim' } });
-    expect(signedIn.status()).toBe(200);
-    const victim = ((await signedIn.json()) as { user: { id: string } }).user;
+    // The victim: signed in with an account (broadcasting needs one), with a video of their own
+    // (page.request shares the browser's cookies).
+    const { user: victim } = await signUpAccount(page.request, web.origin, 'Victim');
     const created = await page.request.post('/api/videos', { data: { title: `Victim's stream ${Date.now()}` } });
     expect(created.status()).toBe(201);
     const videoId = ((await created.json()) as { video: { id: string } }).video.id;

@@ -97,20 +97,22 @@ test('an encoder pushes RTMP with the stream key: live for viewers, health in th
     expect(pixel[1]).toBeLessThan(90);
     expect(pixel[2]).toBeGreaterThan(180);
 
-    // Glass to glass: now minus the wall-clock time of the frame on screen, sampled at three
-    // frames half a second of playback apart.
+    // Glass to glass: now minus the wall-clock time of the frame on screen, in the studio's
+    // preview (hls.js, which knows each frame's PROGRAM-DATE-TIME; the viewer page uses the
+    // browser's own HLS player where it has one), sampled at three frames half a second apart.
+    const preview = studio.page.getByLabel('Preview');
     const delays: number[] = [];
     let sampledAt = 0;
     for (let i = 0; i < 3; i++) {
       await expect
         .poll(() =>
-          player.evaluate(
+          preview.evaluate(
             (v: HTMLVideoElement, after: number) => Number(v.dataset.playingDate) > 0 && v.currentTime > after,
             sampledAt + 0.5,
           ),
         )
         .toBe(true);
-      const sample = await player.evaluate((v: HTMLVideoElement) => ({
+      const sample = await preview.evaluate((v: HTMLVideoElement) => ({
         delay: Date.now() - Number(v.dataset.playingDate),
         at: v.currentTime,
       }));
@@ -130,7 +132,7 @@ test('an encoder pushes RTMP with the stream key: live for viewers, health in th
     const headStart = firstStamp - sequence * 1_000 - pushedAt;
     const summary = `${delays.join(', ')} ms from the stamp; encoder started ${headStart} ms before the first stamp`;
     testInfo.annotations.push({ type: 'glass-to-glass', description: summary });
-    console.log(`[ingest] glass-to-glass (viewer, ${testInfo.project.name}): ${summary}`);
+    console.log(`[ingest] glass-to-glass (studio preview, ${testInfo.project.name}): ${summary}`);
     expect(median).toBeGreaterThan(0);
     expect(median).toBeLessThan(10_000);
 

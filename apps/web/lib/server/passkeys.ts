@@ -139,16 +139,7 @@ export async function registrationOptions(
   }
   const userId = current?.user.id ?? sessions.newUser(name).id;
   const rp = relyingParty(request);
-  const options = await generateRegistrationOptions({
-    rpName: RP_NAME,
-    rpID: rp.rpID,
-    userID: new TextEncoder().encode(userId),
-    userName: handle,
-    userDisplayName: name,
-    attestationType: 'none',
-    authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
-    timeout: BROWSER_TIMEOUT_MS,
-  });
+  const options = await creationOptions(rp.rpID, { id: userId, handle, name }, []);
   const ceremony = await saveCeremony({
     kind: 'register',
     challenge: options.challenge,
@@ -307,18 +298,7 @@ export async function addPasskeyOptions(request: Request, account: TAccount) {
   const { accounts } = context();
   const rp = relyingParty(request);
   const own = await accounts.listPasskeys(account.id);
-  const options = await generateRegistrationOptions({
-    rpName: RP_NAME,
-    rpID: rp.rpID,
-    userID: new TextEncoder().encode(account.id),
-    userName: account.handle,
-    userDisplayName: account.name,
-    attestationType: 'none',
-    authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
-    // The authenticator says so when it holds one of these already (no duplicate on one device).
-    excludeCredentials: own.map((p) => ({ id: p.id, transports: knownTransports(p.transports) })),
-    timeout: BROWSER_TIMEOUT_MS,
-  });
+  const options = await creationOptions(rp.rpID, account, own);
   const ceremony = await saveCeremony({
     kind: 'add-passkey',
     challenge: options.challenge,
@@ -339,6 +319,25 @@ export async function addPasskey(account: TAccount, ceremonyId: string, credenti
   if (outcome === 'full') throw new AppError('CONFLICT', 'an account keeps at most 10 passkeys; remove one first');
   if (outcome === 'no-account') throw new AppError('UNAUTHORIZED', 'sign in again');
   return passkey;
+}
+
+/**
+ * navigator.credentials.create() options for a new passkey of `user`: discoverable, the person
+ * verified, no attestation; `existing` are the account's passkeys (the authenticator says so when
+ * it holds one of them already: no duplicate on one device).
+ */
+function creationOptions(rpID: string, user: { id: string; handle: string; name: string }, existing: Passkey[]) {
+  return generateRegistrationOptions({
+    rpName: RP_NAME,
+    rpID,
+    userID: new TextEncoder().encode(user.id),
+    userName: user.handle,
+    userDisplayName: user.name,
+    attestationType: 'none',
+    authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+    excludeCredentials: existing.map((p) => ({ id: p.id, transports: knownTransports(p.transports) })),
+    timeout: BROWSER_TIMEOUT_MS,
+  });
 }
 
 async function verifiedNewPasskey(ceremony: Ceremony, credential: RegistrationCredential): Promise<Passkey> {

@@ -3,12 +3,28 @@
 import { useEffect, useRef } from 'react';
 
 /**
- * HLS player: hls.js where MediaSource exists, the browser's own HLS elsewhere. Muted autoplay.
- * With hls.js, the wall-clock time of the frame on screen (the playlist's PROGRAM-DATE-TIME at
- * the playhead) is kept in `data-playing-date` (ms since the epoch): now minus it is the
- * glass-to-glass delay of a stream packaged as it is received (the ingest's).
+ * HLS player: the browser's own HLS where it has it (Safari, recent Chromium: the lightest for the
+ * device), hls.js elsewhere. Muted autoplay.
+ *
+ * `measure`: hls.js wherever MediaSource exists, which knows each frame's wall-clock time (the
+ * playlist's PROGRAM-DATE-TIME at the playhead); kept in `data-playing-date` (ms since the epoch),
+ * now minus it is the glass-to-glass delay of a stream stamped as it is received (the ingest's).
+ * The browser's own player reports it too where it has `getStartDate()`.
+ * `crossOrigin`: the stream allows any origin (the ingest's does), so the page may read its pixels.
  */
-export function Player({ src, ended, label = 'Live video' }: { src: string; ended: boolean; label?: string }) {
+export function Player({
+  src,
+  ended,
+  label = 'Live video',
+  measure = false,
+  crossOrigin = false,
+}: {
+  src: string;
+  ended: boolean;
+  label?: string;
+  measure?: boolean;
+  crossOrigin?: boolean;
+}) {
   const ref = useRef<HTMLVideoElement>(null);
 
   useEffect(() => {
@@ -16,12 +32,27 @@ export function Player({ src, ended, label = 'Live video' }: { src: string; ende
     if (!video || ended) return;
     let cancelled = false;
     let destroy = () => {};
-    // hls.js wherever MediaSource exists (it knows each frame's wall-clock time, and its media is
-    // same-origin); the browser's own HLS only where it does not (iPhone Safari).
+    const native = video.canPlayType('application/vnd.apple.mpegurl') !== '';
+    if (native && !measure) {
+      video.src = src;
+      void video.play().catch(() => {});
+      const noteStartDate = () => {
+        const start = (video as HTMLVideoElement & { getStartDate?: () => Date }).getStartDate?.().getTime();
+        if (start !== undefined && Number.isFinite(start) && start > 0) {
+          video.dataset.playingDate = String(Math.round(start + video.currentTime * 1000));
+        }
+      };
+      video.addEventListener('timeupdate', noteStartDate);
+      return () => {
+        video.removeEventListener('timeupdate', noteStartDate);
+        delete video.dataset.playingDate;
+        video.removeAttribute('src');
+      };
+    }
     void import('hls.js').then(({ default: Hls }) => {
       if (cancelled) return;
       if (!Hls.isSupported()) {
-        if (!video.canPlayType('application/vnd.apple.mpegurl')) return;
+        if (!native) return;
         video.src = src;
         void video.play().catch(() => {});
         destroy = () => video.removeAttribute('src');
@@ -46,11 +77,22 @@ export function Player({ src, ended, label = 'Live video' }: { src: string; ende
       cancelled = true;
       destroy();
     };
-  }, [src, ended]);
+  }, [src, ended, measure]);
 
   useEffect(() => {
     if (ended) ref.current?.pause();
   }, [ended]);
 
-  return <video ref={ref} muted playsInline autoPlay controls aria-label={label} data-testid="player" />;
+  return (
+    <video
+      ref={ref}
+      muted
+      playsInline
+      autoPlay
+      controls
+      aria-label={label}
+      data-testid="player"
+      {...(crossOrigin ? { crossOrigin: 'anonymous' as const } : {})}
+    />
+  );
 }

@@ -168,7 +168,15 @@ export function Viewer({
       <section>
         <div className="stage">
           {/* A new encoder session is a new stream at the same URL: a fresh player for each. */}
-          {v && <Player key={`${v.hlsUrl}#${streamGeneration}`} src={v.hlsUrl} ended={ended} />}
+          {v && (
+            <Player
+              key={`${v.hlsUrl}#${streamGeneration}`}
+              src={v.hlsUrl}
+              ended={ended}
+              // The ingest's streams allow any origin (an encoder's, not a third party's URL).
+              crossOrigin={v.stream !== undefined}
+            />
+          )}
           <Hearts ref={hearts} />
           {ended && <div className="ended-overlay">This live video has ended</div>}
           {interrupted && (

@@ -153,7 +153,7 @@ function Preview({ src, segmentS }: { src: string; segmentS: number | null }) {
   const estimate = segmentS !== null ? segmentS * 3 : null;
   return (
     <div className="preview" ref={box}>
-      <Player src={src} ended={false} label="Preview" />
+      <Player src={src} ended={false} label="Preview" measure crossOrigin />
       <p role="status" aria-label="Glass-to-glass delay">
         {delayMs !== null
           ? `Glass-to-glass delay: ${(delayMs / 1000).toFixed(1)} s`
