@@ -19,7 +19,12 @@ test('a session, a live video, a like and a comment — and the contract errors'
 
     const errorOf = async (response: Awaited<ReturnType<typeof owner.get>>) =>
       [response.status(), ((await response.json()) as { error: { code: string } }).error.code] as const;
-    expect(await errorOf(await other.post(`/api/videos/${video.id}/start`))).toEqual([403, 'FORBIDDEN']);
+    // A guest manages no video; another account manages only its own.
+    expect(await errorOf(await other.post(`/api/videos/${video.id}/start`))).toEqual([403, 'ACCOUNT_REQUIRED']);
+    const rival = await playwright.request.newContext({ baseURL });
+    await signUpAccount(rival, new URL(baseURL ?? '').origin, 'API rival');
+    expect(await errorOf(await rival.post(`/api/videos/${video.id}/start`))).toEqual([403, 'FORBIDDEN']);
+    await rival.dispose();
     expect(await errorOf(await anonymous.post(`/api/videos/${video.id}/start`))).toEqual([401, 'UNAUTHORIZED']);
     expect(await errorOf(await other.post(`/api/videos/${video.id}/likes`, { data: {} }))).toEqual([409, 'CONFLICT']);
     expect((await owner.post(`/api/videos/${video.id}/start`)).status()).toBe(200);
