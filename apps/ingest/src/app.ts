@@ -36,7 +36,12 @@ export async function buildApp(config: IngestConfig, deps: IngestDeps = {}): Pro
     startPackager: deps.startPackager ?? ffmpegPackager(config.ffmpeg),
     hlsBaseUrl: `${config.publicUrl}/hls`,
     maxPublishers: config.maxPublishers,
-    limits: { idleMs: config.idleMs, maxBitrateKbps: config.maxBitrateKbps, maxBacklogBytes: MAX_BACKLOG_BYTES },
+    limits: {
+      idleMs: config.idleMs,
+      segmentWaitMs: config.segmentWaitMs,
+      maxBitrateKbps: config.maxBitrateKbps,
+      maxBacklogBytes: MAX_BACKLOG_BYTES,
+    },
     metrics,
     log: app.log,
   });

@@ -21,6 +21,11 @@ const IngestEnvSchema = z.object({
   FFMPEG: z.string().min(1).default('ffmpeg'),
   /** A publish with no media for this long is interrupted (and ended). */
   IDLE_MS: env.positiveMs(5000),
+  /**
+   * A publish whose media makes no new segment for this long ends (no keyframes, frozen
+   * timestamps): segments are cut at keyframes, so this bounds a segment file's size on disk.
+   */
+  SEGMENT_WAIT_MS: env.positiveMs(15_000),
   MAX_PUBLISHERS: env.positiveInt(20),
   /** Connections from one address that have not had a publish accepted yet. */
   MAX_CONNECTIONS_PER_ADDRESS: env.positiveInt(10),
@@ -43,6 +48,7 @@ export function loadIngestConfig(source: Record<string, string | undefined> = pr
     hlsDir: resolve(parsed.HLS_DIR),
     ffmpeg: parsed.FFMPEG,
     idleMs: parsed.IDLE_MS,
+    segmentWaitMs: parsed.SEGMENT_WAIT_MS,
     maxPublishers: parsed.MAX_PUBLISHERS,
     maxConnectionsPerAddress: parsed.MAX_CONNECTIONS_PER_ADDRESS,
     maxBitrateKbps: parsed.MAX_BITRATE_KBPS,

@@ -27,6 +27,8 @@ export const MAX_BACKLOG_BYTES = 32 * 1024 * 1024;
 
 export interface SessionLimits {
   idleMs: number;
+  /** The longest without a new segment (config SEGMENT_WAIT_MS): a segment file's size bound. */
+  segmentWaitMs: number;
   maxBitrateKbps: number;
   maxBacklogBytes: number;
 }
@@ -51,6 +53,7 @@ export class PublishSession implements PublishSink {
   private readonly stats: StreamStats;
   private readonly segments: SegmentStats = { segments: 0, lastSegmentAt: null, segmentDurationS: null };
   private lastMediaAt: number;
+  private readonly startedAt: number;
   private live: 'waiting' | 'sending' | 'sent' = 'waiting';
   private liveTriedAt = 0;
   private reporting = false;
@@ -64,6 +67,7 @@ export class PublishSession implements PublishSink {
     this.sessionId = options.sessionId;
     const now = Date.now();
     this.lastMediaAt = now;
+    this.startedAt = now;
     this.stats = new StreamStats(options.connection.connectedAt, now);
     options.packager.onExit((detail) => this.end(`the packager ${detail}`));
     this.timers = [
@@ -122,6 +126,13 @@ export class PublishSession implements PublishSink {
     const now = Date.now();
     if (now - this.lastMediaAt > this.options.limits.idleMs) {
       this.end(`no media for ${this.options.limits.idleMs} ms`);
+      return;
+    }
+    // Media arriving but no segment cut (no keyframes, frozen timestamps): one segment file would
+    // grow without end on the disk; a publish makes a segment every few seconds or stops.
+    const lastCut = this.segments.lastSegmentAt?.getTime() ?? this.startedAt;
+    if (now - lastCut > this.options.limits.segmentWaitMs) {
+      this.end(`no segment for ${this.options.limits.segmentWaitMs} ms (a keyframe every few seconds is needed)`);
       return;
     }
     const kbps = (this.stats.recentBytes(now) * 8) / STATS_WINDOW_MS;

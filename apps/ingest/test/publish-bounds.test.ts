@@ -184,6 +184,20 @@ describe('an accepted publish', () => {
     expect(ingest.packagers[0]?.stopped).toBe(true);
   });
 
+  it('ends when media keeps coming but no segment is cut for SEGMENT_WAIT_MS (a segment file would grow without end)', async () => {
+    const ingest = await startIngest({ SEGMENT_WAIT_MS: '600', IDLE_MS: '5000' });
+    const client = await encoder(ingest);
+    await client.publish(ingest.web.addKey('v1'));
+    // Frames keep arriving (never idle), but the packager writes no playlist: no segment.
+    for (let i = 0; i < 40 && !client.closed; i++) {
+      client.media('video', i * 40, h264Frame(false, 100));
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    await closed(client, 'the publish without segments to be ended');
+    await waitFor('the interrupted report', () => ingest.web.reportsFor('v1', 'interrupted')[0]);
+    expect(ingest.packagers[0]?.stopped).toBe(true);
+  });
+
   it(`ends past MAX_BITRATE_KBPS averaged over 5 s`, async () => {
     const ingest = await startIngest({ MAX_BITRATE_KBPS: '100' }); // 62,500 bytes in 5 s
     const client = await encoder(ingest);

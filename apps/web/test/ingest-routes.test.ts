@@ -105,8 +105,14 @@ describe.each(Object.entries(modes))('ingest routes (%s)', (_mode, make) => {
       const { videoId, sessionId } = (await granted.json()) as { videoId: string; sessionId: string };
       expect(videoId).toBe(id);
 
+      // A second encoder with the same key does not take over the running publish.
+      await expectError(await ask(streamKey), 409, 'CONFLICT');
+
+      // The playlist is where the web's configuration says, whatever a report names.
       const playlistUrl = `http://ingest.test:8935/hls/${id}/index.m3u8`;
-      expect(await (await tell({ videoId, sessionId, state: 'live', playlistUrl })).json()).toEqual({ stop: false });
+      expect(
+        await (await tell({ videoId, sessionId, state: 'live', playlistUrl: 'https://evil.test/x.m3u8' })).json(),
+      ).toEqual({ stop: false });
       const live = (await (await video.GET(req(`/api/videos/${id}`), params({ id }))).json()) as {
         video: { status: string; hlsUrl: string; stream: string };
       };
@@ -126,16 +132,16 @@ describe.each(Object.entries(modes))('ingest routes (%s)', (_mode, make) => {
 
       expect(await (await tell({ videoId, sessionId, state: 'interrupted' })).json()).toEqual({ stop: false });
       await waitFor('stream interrupted', () => viewer.events('stream').some((e) => e.data.state === 'interrupted'));
+      // Interrupted: the encoder may come back (a new publish of the same key).
+      expect((await ask(streamKey)).status).toBe(200);
       expect(((await (await info(owner.cookie, id)).json()) as { health: unknown }).health).toBeNull();
       expect(
         ((await (await video.GET(req(`/api/videos/${id}`), params({ id }))).json()) as { video: { stream: string } })
           .video.stream,
       ).toBe('interrupted');
 
-      // A report of a session that is not the video's is told to stop.
-      expect(await (await tell({ videoId, sessionId: 'is-other', state: 'health', health })).json()).toEqual({
-        stop: true,
-      });
+      // A report of a session that is not the video's (the one before) is told to stop.
+      expect(await (await tell({ videoId, sessionId, state: 'health', health })).json()).toEqual({ stop: true });
     } finally {
       viewer.close();
     }
@@ -149,6 +155,7 @@ describe.each(Object.entries(modes))('ingest routes (%s)', (_mode, make) => {
       req(`/api/videos/${id}/ingest/rotate`, { method: 'POST', cookie: owner.cookie }),
       params({ id }),
     );
+    expect(rotated.headers.get('cache-control')).toBe('no-store');
     const { streamKey } = (await rotated.json()) as { streamKey: string };
     expect(streamKey).not.toBe(old);
     expect(await (await tell({ videoId: id, sessionId, state: 'health', health })).json()).toEqual({ stop: true });

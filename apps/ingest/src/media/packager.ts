@@ -4,7 +4,7 @@ import { flvHeader, flvTagFrame } from './flv.js';
 
 /*
  * One ffmpeg per publish: FLV on its stdin, HLS in the session's directory. Video is copied (the
- * encoder's keyframe interval sets the segment length: 1 s asked of OBS users, design doc §2);
+ * encoder's keyframe interval sets the segment length: 1 s asked of OBS users, README);
  * audio is encoded to AAC whatever it was, as the packager starts before the first audio tag
  * says what it is. Segments of 1 s, 6 in the playlist, older ones deleted.
  */

@@ -37,6 +37,13 @@ import { readStreamMetadata, type StreamMetadata } from './metadata.js';
 export const PRE_AUTH_LIMITS: ChunkLimits = { maxMessageBytes: 64 * 1024, maxChunkStreams: 8 };
 export const PUBLISHING_LIMITS: ChunkLimits = { maxMessageBytes: 8 * 1024 * 1024, maxChunkStreams: 8 };
 export const PUBLISH_TIMEOUT_MS = 10_000;
+/**
+ * Our replies a peer may leave unread (it never reads its socket): past this the connection is
+ * closed, or a peer could grow our write buffer without bound by asking and never reading.
+ */
+export const MAX_UNREAD_REPLY_BYTES = { beforePublish: 64 * 1024, publishing: 1024 * 1024 };
+/** The smallest acknowledgement window we honour: a tiny one would make us answer every read. */
+const MIN_PEER_WINDOW_BYTES = 64 * 1024;
 /** How long a connection we end gets to take our last words before it is cut. */
 const LINGER_MS = 2000;
 
@@ -166,14 +173,19 @@ export class RtmpConnection implements PublisherConnection {
   }
 
   private send(messages: RtmpMessage[]): void {
-    if (this.state !== 'closed') this.socket.write(encodeMessages(messages, this.outChunkSize));
+    if (this.state === 'closed') return;
+    this.socket.write(encodeMessages(messages, this.outChunkSize));
+    const most = this.state === 'publishing' ? MAX_UNREAD_REPLY_BYTES.publishing : MAX_UNREAD_REPLY_BYTES.beforePublish;
+    // Closed at once (destroyed: what is buffered is dropped), from any caller, async ones too.
+    if (this.socket.writableLength > most)
+      this.fail(new ProtocolError(`over ${most} bytes of our replies left unread`));
   }
 
   private handle(message: RtmpMessage): void {
     switch (message.type) {
       case MessageType.WINDOW_ACK_SIZE:
         if (message.payload.length < 4) throw new ProtocolError('Window Acknowledgement Size without its 4 bytes');
-        this.peerWindow = message.payload.readUInt32BE(0);
+        this.peerWindow = Math.max(MIN_PEER_WINDOW_BYTES, message.payload.readUInt32BE(0));
         return;
       case MessageType.COMMAND_AMF0:
         this.command(decodeAmf0(message.payload));

@@ -92,6 +92,7 @@ export function loadWebConfig(source: Record<string, string | undefined> = proce
     frameAncestors: Object.freeze([...parsed.FRAME_ANCESTORS]),
     ingestRtmpUrl: parsed.INGEST_RTMP_URL?.replace(/\/+$/, ''),
     ingestOrigin: parsed.INGEST_PUBLIC_URL ? new URL(parsed.INGEST_PUBLIC_URL).origin : undefined,
+    ingestPublicUrl: parsed.INGEST_PUBLIC_URL?.replace(/\/+$/, ''),
     otlpEndpoint: parsed.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
 }

@@ -82,6 +82,11 @@ export async function rotateKey(user: TUser, videoId: string): Promise<TIngestIn
   const video = await ownedVideo(user, videoId);
   if (video.status === 'ended') throw new AppError('CONFLICT', 'this video has ended');
   const streamKey = await replaceKey(video, true);
+  // The ingest stops that publish quietly (the web asked): viewers are told here.
+  if (video.stream === 'live') {
+    await context().store.setVideoFields(video.id, { stream: 'interrupted' });
+    if (video.ingestSession) await publishStream(video.id, 'interrupted', video.ingestSession);
+  }
   return { rtmpUrl: url, streamKey, health: null, reportedAt: null };
 }
 
@@ -113,8 +118,19 @@ export async function authorizePublish(request: TIngestAuthorizeRequest): Promis
   const video = videoId === undefined ? undefined : await store.getVideo(videoId);
   if (!video?.streamKey || !sameKey(video.streamKey, request.streamKey)) throw refuse('unknown or rotated key');
   if (video.status === 'ended') throw refuse('the video has ended');
+  // One encoder at a time: a second one with the same key (a leaked key, a second OBS) does not
+  // take over a publish that is running — it may once that one is interrupted or silent.
+  const heard = video.ingestReportedAt ? Date.parse(video.ingestReportedAt) : Number.NaN;
+  if (video.ingestSession && video.stream !== 'interrupted' && Date.now() - heard < HEALTH_STALE_MS) {
+    throw new AppError('CONFLICT', 'an encoder is publishing to this video already');
+  }
   const sessionId = `is-${randomTag(12)}`;
-  await store.setVideoFields(video.id, { ingestSession: sessionId, ingestHealth: null, ingestReportedAt: null });
+  // Noted as heard now: the window above covers the new publish from its start.
+  await store.setVideoFields(video.id, {
+    ingestSession: sessionId,
+    ingestHealth: null,
+    ingestReportedAt: new Date().toISOString(),
+  });
   return { videoId: video.id, sessionId };
 }
 
@@ -131,8 +147,12 @@ export async function ingestReport(report: TIngestReport): Promise<TIngestReport
       }
       return { stop: false };
     case 'live': {
-      if (!report.playlistUrl) throw new AppError('BAD_REQUEST', 'a live report names its playlistUrl');
-      await store.setVideoFields(video.id, { hlsUrl: report.playlistUrl, stream: 'live', ingestReportedAt: now });
+      // The playlist's address is the web's own configuration, never the report's: whoever can
+      // report cannot point viewers elsewhere.
+      const base = context().config.ingestPublicUrl;
+      if (!base) return { stop: true };
+      const hlsUrl = `${base}/hls/${encodeURIComponent(video.id)}/index.m3u8`;
+      await store.setVideoFields(video.id, { hlsUrl, stream: 'live', ingestReportedAt: now });
       // The first segment is ready: the video goes live, as its owner's Go live would. A repeat
       // (the ingest retries until answered) changes nothing, and publishes the `status` event only
       // if an earlier attempt stored the change but could not publish it.

@@ -2,7 +2,7 @@ import { AccountSchema, type TAccount } from '@ovation/shared';
 import { z } from 'zod';
 
 /*
- * Accounts (issue 16; docs/design/issue-16.md): a broadcaster signs in with passkeys, no password.
+ * Accounts (issue 16; ARCHITECTURE.md, *Accounts*): a broadcaster signs in with passkeys, no password.
  * An account keeps the id of the guest it was made from (`u-…`), so a guest's videos, bans and
  * ownership checks carry over unchanged. One interface, a memory driver and a Redis driver, both
  * passing test/account-store-contract.test.ts. The routes are app/api/auth/… and app/api/account/….

@@ -13,5 +13,6 @@ type Params = { params: Promise<{ id: string }> };
  */
 export const GET = route(async (request: Request, { params }: Params) => {
   const { session } = await requireAccount(request, 'going live from an encoder');
-  return json(await ingestInfo(session.user, (await params).id));
+  // The stream key is a secret: no cache keeps it.
+  return json(await ingestInfo(session.user, (await params).id), 200, { 'cache-control': 'no-store' });
 });

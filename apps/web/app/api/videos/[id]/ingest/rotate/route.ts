@@ -12,5 +12,5 @@ type Params = { params: Promise<{ id: string }> };
  */
 export const POST = route(async (request: Request, { params }: Params) => {
   const { session } = await requireAccount(request, 'going live from an encoder');
-  return json(await rotateKey(session.user, (await params).id));
+  return json(await rotateKey(session.user, (await params).id), 200, { 'cache-control': 'no-store' });
 });
