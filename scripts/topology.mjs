@@ -156,6 +156,8 @@ export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, 
         RTMP_PORT: String(rtmpPort),
         PUBLIC_URL: url(ingestPort),
         WEB_URL: url(webPort),
+        // Each publish's start and end (with its reason) in the stack's log.
+        LOG_LEVEL: 'info',
         ...(process.env.FFMPEG ? { FFMPEG: process.env.FFMPEG } : {}),
       },
     });

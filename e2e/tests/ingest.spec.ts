@@ -158,5 +158,7 @@ test('an encoder pushes RTMP with the stream key: live for viewers, health in th
     await expect(viewer.page.getByText('This live video has ended')).toBeVisible();
   } finally {
     pushed.child.kill('SIGKILL');
+    // What the encoder said, for a failure's report (it ends early only when something broke).
+    if (pushed.stderr()) testInfo.annotations.push({ type: 'encoder stderr', description: pushed.stderr() });
   }
 });
