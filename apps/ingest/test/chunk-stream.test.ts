@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ChunkReader, MAX_CHUNK_SIZE, ProtocolError } from '../src/rtmp/chunk-reader.js';
 import { basicHeader, encodeMessage } from '../src/rtmp/chunk-writer.js';
 import { HANDSHAKE_SIZE, Handshake } from '../src/rtmp/handshake.js';
@@ -130,11 +130,44 @@ describe('chunk stream, from bytes built by hand', () => {
   });
 });
 
+describe('chunk stream costs', () => {
+  it('joins a chunk trickled a byte at a time once it has all come, not again with every byte', () => {
+    const r = reader(8 << 20);
+    r.push(encodeMessage({ chunkStreamId: 2, type: 1, streamId: 0, timestamp: 0, payload: hex('00010000') }, 128));
+    const wire = encodeMessage(
+      { chunkStreamId: 6, type: 9, streamId: 1, timestamp: 0, payload: bytes(60_000, 7) },
+      65_536,
+    );
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      const got = [];
+      for (let i = 0; i < wire.length; i++) got.push(...r.push(wire.subarray(i, i + 1)));
+      expect(got).toHaveLength(1);
+      expect(got[0]?.payload.equals(bytes(60_000, 7))).toBe(true);
+      // The header's few bytes, then the payload once: a handful of joins, not 60,000.
+      expect(concat.mock.calls.length).toBeLessThan(10);
+    } finally {
+      concat.mockRestore();
+    }
+  });
+});
+
 describe('chunk stream bounds and errors', () => {
   const expectError = (push: () => unknown, pattern: RegExp) => {
     expect(push).toThrow(ProtocolError);
     expect(push).toThrow(pattern);
   };
+
+  it('refuses a command or data message over 64 KiB even while publishing (only media may be large)', () => {
+    const big = reader(8 << 20);
+    for (const type of [20, 18, 15]) {
+      expectError(
+        () => big.push(hex(`03 000000 010001 ${type.toString(16).padStart(2, '0')} 01000000`)),
+        /at most 65536/,
+      );
+    }
+    expect(() => reader(8 << 20).push(hex('03 000000 010001 09 01000000'))).not.toThrow();
+  });
 
   it('refuses a chunk stream that begins without a full header', () => {
     expectError(() => reader().push(hex('44 000014 000002 08 a2a2')), /began without a full header/);

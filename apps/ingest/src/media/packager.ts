@@ -72,7 +72,12 @@ class FfmpegPackager implements Packager {
   private exitListener: ((detail: string) => void) | undefined;
 
   constructor(ffmpeg: string, dir: string) {
-    this.child = spawn(ffmpeg, packagerArgs(dir), { stdio: ['pipe', 'ignore', 'pipe'] });
+    // Nothing of the service's environment (its INTERNAL_TOKEN) reaches ffmpeg: just where to find
+    // its libraries' binaries.
+    this.child = spawn(ffmpeg, packagerArgs(dir), {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-STDERR_KEPT);
     });

@@ -31,6 +31,8 @@ const HEADER_BYTES = [11, 7, 3, 0] as const;
 /** Room beside one large message for small ones interleaved on other chunk streams. */
 const INTERLEAVE_BYTES = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** Commands, metadata and control messages are at most this big, before and after a publish. */
+export const MAX_CONTROL_BYTES = 64 * 1024;
 
 interface ChunkStream {
   /** The timestamp of the last message begun on this chunk stream. */
@@ -50,6 +52,11 @@ interface ChunkStream {
 export class ChunkReader {
   private chunkSize = DEFAULT_CHUNK_SIZE;
   private pending: Buffer = EMPTY;
+  /** What has come since the last complete chunk, and its length (joined once `wanted` is reached). */
+  private pieces: Buffer[] = [];
+  private piecesLength = 0;
+  /** Bytes the unfinished chunk needs at least (0: try at once). */
+  private wanted = 0;
   private readonly streams = new Map<number, ChunkStream>();
   /** Bytes allocated for messages being assembled, over all chunk streams. */
   private assembling = 0;
@@ -63,7 +70,7 @@ export class ChunkReader {
 
   /** Bytes held back waiting for the rest of a chunk. */
   get buffered(): number {
-    return this.pending.length;
+    return this.piecesLength;
   }
 
   /**
@@ -71,9 +78,15 @@ export class ChunkReader {
    * chunks after them in the same bytes depend on them), and not returned. Throws ProtocolError.
    */
   push(data: Buffer): RtmpMessage[] {
-    const buffer = this.pending.length > 0 ? Buffer.concat([this.pending, data]) : data;
+    // Pieces of an unfinished chunk are only kept until as many bytes as it needs have come: a
+    // chunk trickled a byte at a time is joined once, not copied again with every byte.
+    this.pieces.push(data);
+    this.piecesLength += data.length;
+    if (this.piecesLength < this.wanted) return [];
+    const buffer = this.pieces.length === 1 ? data : Buffer.concat(this.pieces, this.piecesLength);
     const messages: RtmpMessage[] = [];
     let offset = 0;
+    this.wanted = 0;
     for (;;) {
       const consumed = this.readChunk(buffer, offset, messages);
       if (consumed === 0) break;
@@ -81,13 +94,20 @@ export class ChunkReader {
     }
     // A copy, so the rest of a large socket read is not kept alive for a few bytes.
     this.pending = offset < buffer.length ? Buffer.from(buffer.subarray(offset)) : EMPTY;
+    this.pieces = this.pending.length > 0 ? [this.pending] : [];
+    this.piecesLength = this.pending.length;
     return messages;
   }
 
   /** Reads one chunk at `offset`; returns the bytes it took, or 0 when it has not all arrived. */
   private readChunk(buffer: Buffer, start: number, out: RtmpMessage[]): number {
     let p = start;
-    const available = (bytes: number) => p + bytes <= buffer.length;
+    // When the chunk has not all arrived: how many bytes from its start it needs (at least).
+    const available = (bytes: number) => {
+      if (p + bytes <= buffer.length) return true;
+      this.wanted = p + bytes - start;
+      return false;
+    };
     if (!available(1)) return 0;
     const first = buffer[p++] as number;
     const fmt = first >> 6;
@@ -151,6 +171,10 @@ export class ChunkReader {
 
     if (length > this.limits.maxMessageBytes) {
       throw new ProtocolError(`a message of ${length} bytes (at most ${this.limits.maxMessageBytes} here)`);
+    }
+    // Only media may be large: commands and metadata are small whatever the state.
+    if (type !== MessageType.AUDIO && type !== MessageType.VIDEO && length > MAX_CONTROL_BYTES) {
+      throw new ProtocolError(`a type ${type} message of ${length} bytes (at most ${MAX_CONTROL_BYTES})`);
     }
     const size = Math.min(this.chunkSize, length);
     if (!available(size)) return 0;

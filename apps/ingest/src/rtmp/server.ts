@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { addressKey } from '@ovation/shared/client-address';
 import type { FastifyBaseLogger } from 'fastify';
 import { type PublishGate, RtmpConnection } from './connection.js';
 
@@ -7,6 +8,11 @@ import { type PublishGate, RtmpConnection } from './connection.js';
  * before its publish is accepted, for at most PUBLISH_TIMEOUT_MS), and this keeps the sum bounded.
  */
 const MAX_CONNECTIONS = 1024;
+/**
+ * Connections not publishing yet, from everyone: below MAX_CONNECTIONS, so that strangers
+ * holding slots (many addresses, a botnet) always leave room for broadcasters to connect.
+ */
+const MAX_STRANGERS = 512;
 
 export interface RtmpServerOptions {
   gate: PublishGate;
@@ -24,6 +30,8 @@ export class RtmpServer {
   private readonly connections = new Set<RtmpConnection>();
   /** Per address, its connections whose publish is not accepted yet. */
   private readonly strangers = new Map<string, number>();
+  /** Connections whose publish is not accepted yet, from any address. */
+  private strangerCount = 0;
 
   constructor(private readonly options: RtmpServerOptions) {
     this.server = createServer((socket) => this.accept(socket));
@@ -63,18 +71,21 @@ export class RtmpServer {
   }
 
   private accept(socket: Socket): void {
-    const address = normalizeAddress(socket.remoteAddress);
+    // Bounded per address, IPv6 by its /64 (a host may take any address of its network).
+    const address = addressKey(normalizeAddress(socket.remoteAddress));
     const strangers = this.strangers.get(address) ?? 0;
-    if (strangers >= this.options.maxConnectionsPerAddress) {
+    if (strangers >= this.options.maxConnectionsPerAddress || this.strangerCount >= MAX_STRANGERS) {
       this.options.onRefusedConnection?.(address);
       socket.destroy();
       return;
     }
     this.strangers.set(address, strangers + 1);
+    this.strangerCount++;
     let stranger = true;
     const leaveStrangers = () => {
       if (!stranger) return;
       stranger = false;
+      this.strangerCount--;
       const left = (this.strangers.get(address) ?? 1) - 1;
       if (left > 0) this.strangers.set(address, left);
       else this.strangers.delete(address);
