@@ -173,7 +173,10 @@ export function Viewer({
               key={`${v.hlsUrl}#${streamGeneration}`}
               src={v.hlsUrl}
               ended={ended}
-              // The ingest's streams allow any origin (an encoder's, not a third party's URL).
+              // A stream from the ingest (an encoder's): played by hls.js, which holds it close to the
+              // live edge and knows each frame's time (Chromium's own HLS player left one in five
+              // of these at 0 s in CI); it allows any origin, so its pixels can be read.
+              measure={v.stream !== undefined}
               crossOrigin={v.stream !== undefined}
             />
           )}
