@@ -15,6 +15,7 @@ import {
 } from '@ovation/shared';
 import { context } from './context';
 import { completePublish } from './idempotency';
+import { parseJson } from './store/accounts';
 import type { StoredVideo } from './store/store';
 import { ownedVideo, setStatus } from './videos';
 
@@ -171,12 +172,4 @@ export async function ingestReport(report: TIngestReport): Promise<TIngestReport
 async function publishStream(videoId: string, state: 'live' | 'interrupted', sessionId: string): Promise<void> {
   const events: TPublishEvent[] = [{ topic: videoTopic(videoId), type: 'stream', data: { videoId, state } }];
   await completePublish(events, `web:stream:${videoId}:${sessionId}:${state}`);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

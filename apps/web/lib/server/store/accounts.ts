@@ -169,3 +169,12 @@ export function newestFirst(a: AccountSession, b: AccountSession): number {
 export function byCreation(a: Passkey, b: Passkey): number {
   return a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1;
 }
+
+/** JSON.parse, with undefined for what is not JSON (a schema then refuses it). */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -21,6 +21,7 @@ import {
   type Passkey,
   PasskeySchema,
   PENDING_ACCOUNT_GRACE_MS,
+  parseJson,
   type RemovePasskeyOutcome,
   type SessionHolder,
 } from './accounts';
@@ -476,13 +477,4 @@ function withUse(id: string, json: string, use: string | undefined): Passkey | u
     ...(at ? { lastUsedAt: at } : {}),
   });
   return passkey.success ? passkey.data : undefined;
-}
-
-/** JSON.parse, with undefined for what is not JSON (the schema then refuses it). */
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
