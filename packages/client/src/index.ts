@@ -13,6 +13,8 @@ export {
   type EventMap,
   type LikePayload,
   type OvationEvents,
+  type Reaction,
+  type ReactionCounts,
   type RealtimeTokenResponse,
   type ReconnectPayload,
   type ResyncPayload,

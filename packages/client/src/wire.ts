@@ -24,6 +24,8 @@ export interface Video {
   ownerId: string;
   createdAt: string;
   likes: number;
+  /** `likes` per reaction (summing to it). */
+  reactions: ReactionCounts;
   viewers: number;
   /** Set (true) when only accounts may comment (the broadcaster's choice). */
   membersOnlyComments?: true | undefined;
@@ -57,10 +59,20 @@ export interface EventEnvelope<Type extends string = string, Data = Record<strin
   originId?: string | undefined;
 }
 
+/** What a viewer can react with; `like` is the default. */
+export type Reaction = 'like' | 'celebrate' | 'support' | 'love' | 'insightful' | 'funny';
+
+/** Counts per reaction; one not named counts 0. */
+export type ReactionCounts = Partial<Record<Reaction, number>>;
+
 export interface LikePayload {
   count: number;
   /** The video's like total after this event, when the tier knows it. */
   total?: number | undefined;
+  /** This event's count per reaction, summing to `count` (absent: all `like`). */
+  byReaction?: ReactionCounts | undefined;
+  /** The video's totals per reaction when the event was published. */
+  totals?: ReactionCounts | undefined;
   /** A few of the users who liked, to show. */
   sample?: User[] | undefined;
 }

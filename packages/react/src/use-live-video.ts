@@ -3,6 +3,7 @@
 import type { RealtimeClientOptions } from '@ovation/client';
 import {
   type OvationEvents,
+  type ReactionCounts,
   type TokenSource,
   type TopicsTokenSource,
   type TypedEvent,
@@ -31,8 +32,11 @@ export interface UseLiveVideoOptions {
   /** Listen without counting as a viewer (the broadcaster's studio). */
   observer?: boolean | undefined;
   preferredUrl?: string | undefined;
-  /** Other viewers' likes (for an animation): the count of each `like` event not all the user's own. */
-  onLikes?: ((count: number) => void) | undefined;
+  /**
+   * Other viewers' likes (for an animation): the count of each `like` event not all the user's own,
+   * and that count per reaction (summing to it; all `like` from a publisher that names none).
+   */
+  onLikes?: ((count: number, byReaction: ReactionCounts) => void) | undefined;
   /** The signed-in user, whose own likes `onLikes` skips (they were shown when tapped). */
   ownUserId?: (() => string | undefined) | undefined;
   /** Every event, after the cache was updated. */
@@ -87,7 +91,7 @@ export function useLiveVideo(videoId: string, options: UseLiveVideoOptions): Liv
         const me = options.ownUserId?.();
         const sample = event.data.sample ?? [];
         // The viewer's own taps already showed their hearts.
-        if (!(me && sample.length > 0 && sample.every((s) => s.id === me))) options.onLikes(event.data.count);
+        if (!(me && sample.length > 0 && sample.every((s) => s.id === me))) options.onLikes(event.data.count, event.data.byReaction ?? { like: event.data.count });
       }
       options.onEvent?.(event);
     },

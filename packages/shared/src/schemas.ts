@@ -28,13 +28,38 @@ export const EventDataSchema = z
   });
 export type TEventData = z.infer<typeof EventDataSchema>;
 
+/** The reactions a viewer can send; `like` is the default and the one older clients know. */
+export const REACTIONS = ['like', 'celebrate', 'support', 'love', 'insightful', 'funny'] as const;
+export const ReactionSchema = z.enum(REACTIONS);
+export type TReaction = z.infer<typeof ReactionSchema>;
+
+/** Counts per reaction; a reaction not named counts 0. */
+export const ReactionCountsSchema = z.partialRecord(ReactionSchema, z.number().int().nonnegative());
+export type TReactionCounts = z.infer<typeof ReactionCountsSchema>;
+
 // Event payloads on a video topic (the contract's event list).
-export const LikePayloadSchema = z.object({
-  count: z.number().int().positive(),
-  total: z.number().int().nonnegative().optional(),
-  sample: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
-});
+export const LikePayloadSchema = z
+  .object({
+    count: z.number().int().positive(),
+    total: z.number().int().nonnegative().optional(),
+    /** This event's count per reaction (summing to `count`); absent: all `like`. */
+    byReaction: ReactionCountsSchema.optional(),
+    /** The video's totals per reaction when it was published. */
+    totals: ReactionCountsSchema.optional(),
+    sample: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
+  })
+  .refine((like) => like.byReaction === undefined || reactionSum(like.byReaction) === like.count, {
+    message: 'byReaction must sum to count',
+    path: ['byReaction'],
+  });
 export type TLikePayload = z.infer<typeof LikePayloadSchema>;
+
+/** The sum of a reaction count record. */
+export function reactionSum(counts: TReactionCounts): number {
+  let sum = 0;
+  for (const reaction of REACTIONS) sum += counts[reaction] ?? 0;
+  return sum;
+}
 
 /** `Idempotency-Key` (dispatcher publish, web writes) and a batch event's `key`. */
 export const IdempotencyKeySchema = z
@@ -447,6 +472,8 @@ export const VideoSchema = z.object({
   ownerId: z.string(),
   createdAt: z.string(),
   likes: z.number().int().nonnegative(),
+  /** `likes` per reaction (summing to it). */
+  reactions: ReactionCountsSchema,
   viewers: z.number().int().nonnegative(),
   /** Set (true) when only accounts may comment (the broadcaster's choice). */
   membersOnlyComments: z.literal(true).optional(),
@@ -459,7 +486,10 @@ export type TVideo = z.infer<typeof VideoSchema>;
 export const UpdateVideoSchema = z.object({ membersOnlyComments: z.boolean() });
 export type TUpdateVideo = z.infer<typeof UpdateVideoSchema>;
 
-export const LikeRequestSchema = z.object({ count: z.number().int().min(1).max(MAX_LIKE_BATCH).default(1) });
+export const LikeRequestSchema = z.object({
+  count: z.number().int().min(1).max(MAX_LIKE_BATCH).default(1),
+  reaction: ReactionSchema.default('like'),
+});
 export type TLikeRequest = z.infer<typeof LikeRequestSchema>;
 
 export const CommentRequestSchema = z.object({ text: userTextSchema('text', 500) });

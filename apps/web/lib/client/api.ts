@@ -3,6 +3,8 @@ import type {
   TComment,
   TIngestInfo,
   TPasskeyInfo,
+  TReaction,
+  TReactionCounts,
   TSessionInfo,
   TUser,
   TVideo,
@@ -169,10 +171,10 @@ export const api = {
   video: (id: string) => call<{ video: TVideo }>(`/api/videos/${encodeURIComponent(id)}`),
   comments: (id: string) => call<{ comments: TComment[] }>(`/api/videos/${encodeURIComponent(id)}/comments?limit=50`),
   // Writes that are not idempotent by themselves take an Idempotency-Key (one per user action).
-  like: (id: string, count: number, idempotencyKey?: string) =>
-    call<{ total: number }>(`/api/videos/${encodeURIComponent(id)}/likes`, {
+  like: (id: string, count: number, idempotencyKey?: string, reaction: TReaction = 'like') =>
+    call<{ total: number; totals: TReactionCounts }>(`/api/videos/${encodeURIComponent(id)}/likes`, {
       method: 'POST',
-      body: { count },
+      body: { count, reaction },
       idempotencyKey,
     }),
   comment: (id: string, text: string, idempotencyKey?: string) =>
