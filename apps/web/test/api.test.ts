@@ -181,9 +181,39 @@ describe('product API', () => {
       params({ id: 'demo' }),
     );
     expect(liked.status).toBe(202);
-    const { total } = (await liked.json()) as { total: number };
+    const { total, totals } = (await liked.json()) as { total: number; totals: Record<string, number> };
     await waitFor('like event', () => viewer.events('like').length === 1);
-    expect(viewer.events('like')[0]?.data).toEqual({ count: 3, total, sample: [ann.user] });
+    expect(viewer.events('like')[0]?.data).toEqual({
+      count: 3,
+      byReaction: { like: 3 },
+      total,
+      totals,
+      sample: [ann.user],
+    });
+
+    // Another reaction: the event names it, and the video's totals per reaction sum to its total.
+    await expectError(
+      await likes.POST(
+        req('/api/videos/demo/likes', { method: 'POST', body: { reaction: 'wow' }, cookie: ann.cookie }),
+        params({ id: 'demo' }),
+      ),
+      400,
+      'VALIDATION_FAILED',
+    );
+    const loved = await likes.POST(
+      req('/api/videos/demo/likes', { method: 'POST', body: { count: 2, reaction: 'love' }, cookie: ann.cookie }),
+      params({ id: 'demo' }),
+    );
+    expect(loved.status).toBe(202);
+    const after = (await loved.json()) as { total: number; totals: Record<string, number> };
+    expect(after.total).toBe(total + 2);
+    expect(after.totals).toEqual({ ...totals, love: (totals.love ?? 0) + 2 });
+    await waitFor('love event', () => viewer.events('like').length === 2);
+    expect(viewer.events('like')[1]?.data).toMatchObject({ count: 2, byReaction: { love: 2 }, totals: after.totals });
+    const shown = (await (await video.GET(req('/api/videos/demo'), params({ id: 'demo' }))).json()) as {
+      video: { likes: number; reactions: Record<string, number> };
+    };
+    expect(shown.video).toMatchObject({ likes: after.total, reactions: after.totals });
 
     const posted = await comments.POST(
       req('/api/videos/demo/comments', {

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestRedis } from '../../../test-support/redis-server.js';
 import { RedisStore } from '../lib/server/store/redis-store';
-import { keyedVideoId, likeResult, minuteOf, videoResult } from '../lib/server/store/store';
+import { keyedVideoId, minuteOf, videoResult } from '../lib/server/store/store';
 import { migrateRedis } from '../scripts/migrate-redis.mjs';
 
 /*
@@ -72,7 +72,7 @@ async function writeOldLayout(redis: Redis) {
   // Once records: a keyed create (its result names the old, random id), a comment, a like.
   m.hset(`${p}:once:${createScope}`, 'f', 'fp-create', 'r', videoResult('va1upcoming'));
   m.hset(`${p}:once:${commentScope}`, 'f', 'fp-comment', 'r', JSON.stringify(comments[2]));
-  m.hset(`${p}:once:${likeScope}`, 'f', 'fp-like', 'r', likeResult(7, 2));
+  m.hset(`${p}:once:${likeScope}`, 'f', 'fp-like', 'r', JSON.stringify({ total: 7, count: 2 }));
   for (const scope of [createScope, commentScope, likeScope]) m.pexpire(`${p}:once:${scope}`, 600_000);
   // The same name in both layouts.
   m.set(`${p}:revoked:session-1`, '1', 'PX', 3_600_000);
@@ -186,6 +186,8 @@ describe('migrate-redis: the single-server layout to the cluster layout', () => 
       ownerName: ann.name,
       createdAt: new Date(t0 + 2000).toISOString(),
       likes: 7,
+      // A video from before reactions: every like a `like`.
+      reactions: { like: 7 },
     });
     expect(await store.listComments(live, 50)).toEqual(comments);
     expect(await store.deleteComment(live, deletedCommentId)).toBe('gone');
@@ -208,7 +210,7 @@ describe('migrate-redis: the single-server layout to the cluster layout', () => 
     const comment = { scope: commentScope, fingerprint: 'fp-comment', videoId: live };
     expect(await store.recall(comment)).toEqual({ fingerprint: 'fp-comment', result: JSON.stringify(comments[2]) });
     // And writes on the moved data carry on from it.
-    expect(await store.addLikes(live, 1)).toBe(8);
+    expect(await store.addLikes(live, 1)).toEqual({ total: 8, totals: { like: 8 } });
   });
 
   it('a second run changes nothing and reports what it left', async () => {

@@ -62,9 +62,29 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
     expect(await store.setStatus(video.id, 'live')).toMatchObject({ video: { status: 'ended' }, changed: false });
     expect((await store.getVideo(video.id))?.status).toBe('ended');
     expect(await store.setStatus('missing', 'live')).toBeUndefined();
-    expect(await store.addLikes(video.id, 3)).toBe(3);
-    expect(await store.addLikes(video.id, 50)).toBe(53);
+    expect(await store.addLikes(video.id, 3)).toEqual({ total: 3, totals: { like: 3 } });
+    expect(await store.addLikes(video.id, 50)).toEqual({ total: 53, totals: { like: 53 } });
     expect((await store.getVideo(video.id))?.likes).toBe(53);
+    expect(await store.addLikes('missing', 1)).toEqual({ total: 0, totals: {} });
+  });
+
+  it('counts likes per reaction, the totals summing to the total', async () => {
+    const video = await created(store.createVideo({ title: 'T', hlsUrl: 'h', ownerId: 'u' }));
+    expect((await store.getVideo(video.id))?.reactions).toEqual({});
+    expect(await store.addLikes(video.id, 3, undefined, 'love')).toEqual({ total: 3, totals: { love: 3 } });
+    expect(await store.addLikes(video.id, 2)).toEqual({ total: 5, totals: { love: 3, like: 2 } });
+    expect(await store.addLikes(video.id, 1, undefined, 'funny')).toEqual({
+      total: 6,
+      totals: { love: 3, like: 2, funny: 1 },
+    });
+    expect(await store.getVideo(video.id)).toMatchObject({ likes: 6, reactions: { love: 3, like: 2, funny: 1 } });
+    // Concurrent batches of every reaction: each reaction's total is exact, and they sum to the total.
+    const reactions = ['like', 'celebrate', 'support', 'love', 'insightful', 'funny'] as const;
+    await Promise.all(Array.from({ length: 60 }, (_, i) => store.addLikes(video.id, 2, undefined, reactions[i % 6])));
+    expect(await store.getVideo(video.id)).toMatchObject({
+      likes: 126,
+      reactions: { like: 22, celebrate: 20, support: 20, love: 23, insightful: 20, funny: 21 },
+    });
   });
 
   it('keeps the recent comments, oldest first, and deletes one by id', async () => {
@@ -152,11 +172,16 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
     expect((await store.activity(video.id)).reduce((n, m) => n + m.comments, 0)).toBe(1);
 
     const likes = { scope: 'scope-like', fingerprint: 'fp-2', videoId: video.id };
-    expect(await store.addLikes(video.id, 4, likes)).toBe(4);
-    expect(await store.addLikes(video.id, 4, likes)).toBeUndefined();
-    expect(await store.addLikes(video.id, 2)).toBe(6);
+    expect(await store.addLikes(video.id, 4, likes, 'celebrate')).toEqual({ total: 4, totals: { celebrate: 4 } });
+    expect(await store.addLikes(video.id, 4, likes, 'celebrate')).toBeUndefined();
+    expect(await store.addLikes(video.id, 2)).toMatchObject({ total: 6 });
     expect((await store.getVideo(video.id))?.likes).toBe(6);
-    expect(JSON.parse((await store.recall(likes))?.result ?? 'null')).toEqual({ total: 4, count: 4 });
+    expect(JSON.parse((await store.recall(likes))?.result ?? 'null')).toMatchObject({
+      total: 4,
+      count: 4,
+      reaction: 'celebrate',
+      others: { celebrate: 4 },
+    });
     expect((await store.activity(video.id)).reduce((n, m) => n + m.likes, 0)).toBe(6);
 
     const make = { scope: 'scope-video', fingerprint: 'fp-3', videoId: keyedVideoId('scope-video') };
@@ -179,7 +204,7 @@ describe.each(Object.entries(drivers))('ProductStore contract (%s)', (_name, mak
     expect(comments.filter((c) => c !== undefined)).toHaveLength(1);
     const likes = { scope: 'scope-race-likes', fingerprint: 'fp', videoId: video.id };
     const totals = await Promise.all(Array.from({ length: 10 }, () => store.addLikes(video.id, 2, likes)));
-    expect(totals.filter((t) => t !== undefined)).toEqual([2]);
+    expect(totals.filter((t) => t !== undefined)).toEqual([{ total: 2, totals: { like: 2 } }]);
     expect(await store.listComments(video.id, 50)).toHaveLength(1);
     expect((await store.getVideo(video.id))?.likes).toBe(2);
     // Concurrent keyed creates: one video, and those that answer name it (the others find the record).

@@ -1,26 +1,48 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, type TPublishEvent, type TUser, videoTopic } from '@ovation/shared';
+import {
+  AppError,
+  ReactionSchema,
+  type TPublishEvent,
+  type TReaction,
+  type TReactionCounts,
+  type TUser,
+  videoTopic,
+} from '@ovation/shared';
 import { z } from 'zod';
 import { context } from './context';
 import { completePublish, onceFor, publishChange, resultOf, runOnce } from './idempotency';
+import { type LikesAdded, reactionTotals } from './store/store';
 import { findVideo } from './videos';
 
-const LikeResultSchema = z.object({ total: z.number().int(), count: z.number().int().positive() });
+/** A once record of a like (store.ts likeResult); records from before reactions hold only likes. */
+const LikeResultSchema = z.object({
+  total: z.number().int(),
+  count: z.number().int().positive(),
+  reaction: ReactionSchema.default('like'),
+  others: z.partialRecord(ReactionSchema, z.number().int().nonnegative()).default({}),
+});
+
+interface LikeBatch {
+  count: number;
+  reaction: TReaction;
+}
 
 /**
- * Adds a batch of a user's like taps and publishes them. With an Idempotency-Key, a repeat
+ * Adds a batch of a user's taps of one reaction and publishes them: the `like` event carries the
+ * batch per reaction (`byReaction`) and the video's totals per reaction after it. With an Idempotency-Key, a repeat
  * answers the first total and counts nothing again — and publishes the batch if the first
  * attempt could not, so viewers count it exactly once.
  */
 export async function like(
   user: TUser,
   id: string,
-  count: number,
+  batch: LikeBatch,
   options: { key?: string | undefined; address: string },
-): Promise<{ total: number }> {
+): Promise<{ total: number; totals: TReactionCounts }> {
+  const { count, reaction } = batch;
   const { key, address } = options;
   const { limits, store } = context();
-  const once = onceFor(user.id, key, ['like', id, count], id);
+  const once = onceFor(user.id, key, ['like', id, count, reaction], id);
   // Without a key no repeat can find this publish; the key still keeps the client's own
   // failover from one dispatcher to the next from delivering the batch twice.
   const dispatcherKey = `web:like:${once?.scope ?? randomUUID()}`;
@@ -28,21 +50,29 @@ export async function like(
     once,
     async (record) => {
       const first = resultOf(LikeResultSchema, record);
-      await completePublish(likeEvents(user, id, first.count, first.total), dispatcherKey);
-      return { total: first.total };
+      const totals = reactionTotals(first.total, first.others);
+      await completePublish(likeEvents(user, id, first, { total: first.total, totals }), dispatcherKey);
+      return { total: first.total, totals };
     },
     async () => {
       await limits.like(user.id, count, address);
       const video = await findVideo(id);
       if (video.status !== 'live') throw new AppError('CONFLICT', 'this video is not live');
-      const total = await store.addLikes(id, count, once);
-      if (total === undefined) return undefined;
-      await publishChange(likeEvents(user, id, count, total), dispatcherKey, { remember: once !== undefined });
-      return { total };
+      const added = await store.addLikes(id, count, once, reaction);
+      if (added === undefined) return undefined;
+      await publishChange(likeEvents(user, id, batch, added), dispatcherKey, { remember: once !== undefined });
+      return added;
     },
   );
 }
 
-function likeEvents(user: TUser, id: string, count: number, total: number): TPublishEvent[] {
-  return [{ topic: videoTopic(id), type: 'like', data: { count, total, sample: [{ id: user.id, name: user.name }] } }];
+function likeEvents(user: TUser, id: string, batch: LikeBatch, added: LikesAdded): TPublishEvent[] {
+  const data = {
+    count: batch.count,
+    byReaction: { [batch.reaction]: batch.count },
+    total: added.total,
+    totals: added.totals,
+    sample: [{ id: user.id, name: user.name }],
+  };
+  return [{ topic: videoTopic(id), type: 'like', data }];
 }

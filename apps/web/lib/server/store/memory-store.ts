@@ -1,4 +1,11 @@
-import { EventIdGenerator, IDEMPOTENCY_TTL_MS, type TComment, type TUser, type TVideoStatus } from '@ovation/shared';
+import {
+  EventIdGenerator,
+  IDEMPOTENCY_TTL_MS,
+  type TComment,
+  type TReaction,
+  type TUser,
+  type TVideoStatus,
+} from '@ovation/shared';
 import Denque from 'denque';
 import { ExpiringMap } from './expiring-map';
 import {
@@ -146,15 +153,16 @@ export class MemoryStore implements ProductStore {
     if (this.streamKeys.get(keyHash) === videoId) this.streamKeys.delete(keyHash);
   }
 
-  async addLikes(id: string, count: number, once?: Once) {
+  async addLikes(id: string, count: number, once?: Once, reaction: TReaction = 'like') {
     if (once && this.onceRecords.has(onceKey(once))) return undefined;
     const video = this.videos.get(id);
-    if (!video) return 0;
+    if (!video) return { total: 0, totals: {} };
     video.likes += count;
+    video.reactions = { ...video.reactions, [reaction]: (video.reactions[reaction] ?? 0) + count };
     this.bump(id, 'likes', count);
-    if (once)
-      this.onceRecords.set(onceKey(once), { fingerprint: once.fingerprint, result: likeResult(video.likes, count) });
-    return video.likes;
+    const added = { total: video.likes, totals: { ...video.reactions } };
+    if (once) this.onceRecords.set(onceKey(once), { fingerprint: once.fingerprint, result: likeResult(added, count, reaction) });
+    return added;
   }
 
   async addComment(videoId: string, author: TUser, text: string, once?: Once, owner = false) {

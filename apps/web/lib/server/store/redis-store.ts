@@ -2,6 +2,8 @@ import {
   CommentSchema,
   EventIdGenerator,
   IDEMPOTENCY_TTL_MS,
+  REACTIONS,
+  type TReaction,
   type TUser,
   type TVideoStatus,
   VideoStatusSchema,
@@ -10,6 +12,7 @@ import { isCluster, type RedisClient } from '@ovation/shared/redis';
 import { z } from 'zod';
 import {
   activityWindow,
+  reactionTotals,
   BAN_ADDRESS_TTL_MS,
   type DeleteOutcome,
   MAX_ADDRESSES_PER_USER,
@@ -36,6 +39,7 @@ import {
  *
  *   a video, {v:<id>}:
  *     <p>:{v:<id>}                   HASH   title, status, hlsUrl, ownerId, ownerName, createdAt, likes,
+ *                                           likes:<reaction> (each but `like`, which is the rest),
  *                                           membersOnly ("1" when only accounts may comment),
  *                                           stream, streamKey, ingestSession, ingestHealth,
  *                                           ingestReportedAt (the ingest's; store.ts StoredVideo)
@@ -152,18 +156,28 @@ redis.call('DEL', KEYS[2])
 return redis.call('HDEL', KEYS[1], ARGV[1])`;
 
 // KEYS: video hash, activity hash[, once record] (all the video's). ARGV: count, activity ttl ms,
-// once ttl ms, fingerprint. The new total; 0 unknown video; -1 scope taken (nothing added).
+// once ttl ms, fingerprint, reaction, then the names of the reactions other than `like` (kept as
+// `likes:<name>` beside the total `likes`; `like` is the rest). Returns { total, count of each
+// other reaction }; { 0 } unknown video; { -1 } scope taken (nothing added).
 const ADD_LIKES = `
-if #KEYS == 3 and redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if #KEYS == 3 and redis.call('EXISTS', KEYS[3]) == 1 then return { -1 } end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { 0 } end
 local total = redis.call('HINCRBY', KEYS[1], 'likes', ARGV[1])
+if ARGV[5] ~= 'like' then redis.call('HINCRBY', KEYS[1], 'likes:' .. ARGV[5], ARGV[1]) end
 redis.call('HINCRBY', KEYS[2], 'likes', ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
+local reply, others = { total }, {}
+for i = 6, #ARGV do
+  local n = tonumber(redis.call('HGET', KEYS[1], 'likes:' .. ARGV[i]) or '0')
+  reply[#reply + 1] = n
+  others[ARGV[i]] = n
+end
 if #KEYS == 3 then
-  redis.call('HSET', KEYS[3], 'f', ARGV[4], 'r', '{"total":' .. total .. ',"count":' .. ARGV[1] .. '}')
+  local result = cjson.encode({ total = total, count = tonumber(ARGV[1]), reaction = ARGV[5], others = others })
+  redis.call('HSET', KEYS[3], 'f', ARGV[4], 'r', result)
   redis.call('PEXPIRE', KEYS[3], ARGV[3])
 end
-return total`;
+return reply`;
 
 // KEYS: comments list, activity hash[, once record] (all the video's). ARGV: comment JSON, max
 // comments, activity ttl ms, once ttl ms, fingerprint. 1 stored, 0 scope taken.
@@ -273,7 +287,7 @@ export class RedisStore implements ProductStore {
     const keys = [this.videoKey(video.id)];
     if (once) keys.push(this.onceKey(video.id, once.scope));
     // A new video's settings are the defaults (no field): only its own fields are written.
-    const { membersOnlyComments: _defaults, ...own } = video;
+    const { membersOnlyComments: _defaults, reactions: _none, ...own } = video;
     const fields = Object.entries({ ...own, likes: '0' }).flat();
     const { flag, hash } = flagAndHash(
       await this.redis.ovationWebCreateVideo(keys.length, ...keys, video.ownerId, ...fields),
@@ -438,19 +452,27 @@ export class RedisStore implements ProductStore {
   }
 
   /** One script on the video's tag: one round trip, keyed or not. */
-  async addLikes(id: string, count: number, once?: Once) {
+  async addLikes(id: string, count: number, once?: Once, reaction: TReaction = 'like') {
     const keys = [this.videoKey(id), this.activityKey(id, minuteOf(Date.now()))];
     if (once) keys.push(this.onceKey(sameVideo(id, once), once.scope));
-    const total = await this.redis.ovationWebAddLikes(
-      keys.length,
-      ...keys,
-      count,
-      ACTIVITY_TTL_MS,
-      this.ttlMs,
-      once?.fingerprint ?? '',
-    );
-    const parsed = z.number().int().parse(total);
-    return parsed === -1 ? undefined : parsed;
+    const reply = z
+      .array(z.number().int())
+      .min(1)
+      .parse(
+        await this.redis.ovationWebAddLikes(
+          keys.length,
+          ...keys,
+          count,
+          ACTIVITY_TTL_MS,
+          this.ttlMs,
+          once?.fingerprint ?? '',
+          reaction,
+          ...OTHER_REACTIONS,
+        ),
+      );
+    const [total = 0, ...others] = reply;
+    if (total === -1) return undefined;
+    return { total, totals: reactionTotals(total, namedCounts(others)) };
   }
 
   /** One script on the video's tag: one round trip, keyed or not. */
@@ -656,6 +678,14 @@ function safeJson(text: string): unknown {
   }
 }
 
+/** The reactions kept as their own field (`likes:<name>`); `like` is the rest of the total. */
+const OTHER_REACTIONS = REACTIONS.filter((reaction) => reaction !== 'like');
+
+/** OTHER_REACTIONS' counts, in their order, by name. */
+function namedCounts(counts: readonly number[]): Partial<Record<TReaction, number>> {
+  return Object.fromEntries(OTHER_REACTIONS.map((name, i) => [name, counts[i] ?? 0]));
+}
+
 function parseVideo(id: string, hash: Record<string, string>): StoredVideo | undefined {
   if (!hash.title) return undefined;
   const status = VideoStatusSchema.safeParse(hash.status);
@@ -668,6 +698,10 @@ function parseVideo(id: string, hash: Record<string, string>): StoredVideo | und
     ownerName: hash.ownerName ?? '',
     createdAt: hash.createdAt ?? new Date(0).toISOString(),
     likes: Number(hash.likes ?? 0) || 0,
+    reactions: reactionTotals(
+      Number(hash.likes ?? 0) || 0,
+      namedCounts(OTHER_REACTIONS.map((name) => Number(hash[`likes:${name}`] ?? 0) || 0)),
+    ),
     ...(hash.membersOnly === '1' ? { membersOnlyComments: true as const } : {}),
     ...(hash.stream === 'live' || hash.stream === 'interrupted' ? { stream: hash.stream } : {}),
     ...optionalFields(hash, ['streamKey', 'ingestSession', 'ingestHealth', 'ingestReportedAt']),

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { randomTag, type TComment, type TUser, type TVideoStatus } from '@ovation/shared';
+import {
+  REACTIONS,
+  randomTag,
+  type TComment,
+  type TReaction,
+  type TReactionCounts,
+  type TUser,
+  type TVideoStatus,
+} from '@ovation/shared';
 
 /**
  * The product's data: videos, their like totals and recent comments. One interface, a memory driver
@@ -15,6 +23,8 @@ export interface StoredVideo {
   ownerName: string;
   createdAt: string;
   likes: number;
+  /** `likes` per reaction (summing to it; see reactionTotals). */
+  reactions: TReactionCounts;
   /** Only accounts may comment (the broadcaster's choice); absent: anyone signed in. */
   membersOnlyComments?: true;
   /** The broadcaster's encoder (ingest): sending, or dropped; absent: none connected yet. */
@@ -166,10 +176,11 @@ export interface ProductStore {
   /** Removes the entry if it still names `videoId`. */
   unindexStreamKey(keyHash: string, videoId: string): Promise<void>;
   /**
-   * Adds likes (counted in the current minute's activity too); returns the new total, 0 for an
-   * unknown video, undefined (nothing added) when the once scope is taken.
+   * Adds likes of one reaction (counted in the current minute's activity too); returns the new
+   * total and totals per reaction (total 0 for an unknown video), undefined (nothing added) when
+   * the once scope is taken.
    */
-  addLikes(id: string, count: number, once?: Once): Promise<number | undefined>;
+  addLikes(id: string, count: number, once?: Once, reaction?: TReaction): Promise<LikesAdded | undefined>;
   /** Stores a comment (`owner`: by the video's owner); undefined (nothing stored) when the once scope is taken. */
   addComment(videoId: string, author: TUser, text: string, once?: Once, owner?: boolean): Promise<TComment | undefined>;
   /** The most recent `limit` comments, oldest first. */
@@ -227,6 +238,7 @@ export function newVideo(input: NewVideo, now: Date = new Date()): StoredVideo {
     ownerName: input.ownerName ?? '',
     createdAt: now.toISOString(),
     likes: 0,
+    reactions: {},
   };
 }
 
@@ -236,9 +248,38 @@ export function newComment(id: string, videoId: string, author: TUser, text: str
   return comment;
 }
 
-/** The once record's result for a like: what the repeat answers and publishes again. */
-export function likeResult(total: number, count: number): string {
-  return JSON.stringify({ total, count });
+/** A like batch as the store took it: the video's total and totals per reaction after it. */
+export interface LikesAdded {
+  total: number;
+  totals: TReactionCounts;
+}
+
+/**
+ * A video's totals per reaction from its total and the counts of the other reactions: `like` is
+ * the rest (a video from before reactions has only likes), so the totals always sum to `total`.
+ * Reactions at 0 are left out.
+ */
+export function reactionTotals(total: number, others: Partial<Record<TReaction, number>>): TReactionCounts {
+  const totals: TReactionCounts = {};
+  let rest = total;
+  for (const reaction of REACTIONS) {
+    if (reaction === 'like') continue;
+    const count = Math.min(rest, others[reaction] ?? 0);
+    if (count > 0) totals[reaction] = count;
+    rest -= count;
+  }
+  if (rest > 0) totals.like = rest;
+  return totals;
+}
+
+/**
+ * The once record's result for a like: what the repeat answers and publishes again — the total,
+ * the batch, and the other reactions' counts (`likes.ts` rebuilds the totals with reactionTotals;
+ * the Redis driver writes the same shape in its script).
+ */
+export function likeResult(added: LikesAdded, count: number, reaction: TReaction): string {
+  const { like: _rest, ...others } = added.totals;
+  return JSON.stringify({ total: added.total, count, reaction, others });
 }
 
 /** The once record's result for a created video: its id. */

@@ -8,12 +8,13 @@ export const dynamic = 'force-dynamic';
 type Params = { params: Promise<{ id: string }> };
 
 /**
- * POST /api/videos/:id/likes `{ count?: 1–50 }` (taps batched by the client) → 202 `{ total }`.
+ * POST /api/videos/:id/likes `{ count?: 1–50, reaction?: like|celebrate|support|love|insightful|funny }`
+ * (taps of one reaction batched by the client) → 202 `{ total, totals }` (totals per reaction).
  * `Idempotency-Key`: a repeat within 10 minutes answers the first total and counts nothing again.
  */
 export const POST = route(async (request: Request, { params }: Params) => {
   const user = await requireUser(request);
   const key = idempotencyKey(request);
-  const { count } = await readBody(request, LikeRequestSchema);
-  return json(await like(user, (await params).id, count, { key, address: clientAddressOf(request) }), 202);
+  const batch = await readBody(request, LikeRequestSchema);
+  return json(await like(user, (await params).id, batch, { key, address: clientAddressOf(request) }), 202);
 });
