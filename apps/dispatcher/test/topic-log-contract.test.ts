@@ -85,6 +85,7 @@ function append(topic: string, types: string[], extra: Partial<TopicAppend> = {}
     count: types.length,
     history,
     likeDelta: 0,
+    reactionDeltas: {},
     status: undefined,
     newEpoch: newEpoch(),
     ...extra,
@@ -146,6 +147,34 @@ describe.each(Object.entries(drivers))('TopicLog contract (%s)', (_name, make) =
     await accepted(log, [append('t:l', ['like', 'viewers'], { likeDelta: 2, status: 'live', viewers: 7 })]);
     await accepted(log, [append('t:l', ['status'], { status: 'ended' })]);
     expect(await log.read('t:l', undefined)).toMatchObject({ likes: 5, status: 'ended', viewers: 7 });
+  });
+
+  it('keeps the like total per reaction: the other reactions counted, `like` the rest', async () => {
+    expect(await log.read('t:r', undefined)).toMatchObject({ likes: 0, reactions: {} });
+    await accepted(log, [append('t:r', ['like', 'like'], { likeDelta: 5, reactionDeltas: { love: 2, funny: 1 } })]);
+    expect(await log.read('t:r', undefined)).toMatchObject({ likes: 5, reactions: { like: 2, love: 2, funny: 1 } });
+    // Concurrent batches: every reaction's total is exact.
+    await Promise.all(
+      (['celebrate', 'support', 'love', 'insightful', 'funny'] as const).map((reaction) =>
+        accepted(log, [append('t:r', ['like'], { likeDelta: 4, reactionDeltas: { [reaction]: 3 } })]),
+      ),
+    );
+    expect((await log.read('t:r', undefined)).reactions).toEqual({
+      like: 7,
+      celebrate: 3,
+      support: 3,
+      love: 5,
+      insightful: 3,
+      funny: 4,
+    });
+    // A lost log restored from a node's report takes its reactions with its total.
+    await log.restore([{ topic: 't:r-lost', likes: 9, reactions: { like: 4, love: 5 } }]);
+    expect(await log.read('t:r-lost', undefined)).toMatchObject({ likes: 9, reactions: { like: 4, love: 5 } });
+    await log.restore([{ topic: 't:r-lost', likes: 12, reactions: { like: 2, celebrate: 10 } }]);
+    expect(await log.read('t:r-lost', undefined)).toMatchObject({ likes: 12, reactions: { like: 2, celebrate: 10 } });
+    // A report from before reactions: all `like`.
+    await log.restore([{ topic: 't:r-old', likes: 6 }]);
+    expect(await log.read('t:r-old', undefined)).toMatchObject({ likes: 6, reactions: { like: 6 } });
   });
 
   it('tells the viewer count each log holds, without making a log for a topic that has none', async () => {

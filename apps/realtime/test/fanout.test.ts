@@ -70,6 +70,30 @@ describe('encodeTopicBatch', () => {
     expect(out[0]?.data).toEqual({ text: 'a' });
   });
 
+  it('coalesces per reaction: byReaction sums per reaction, totals are the highest per reaction', () => {
+    const events = [
+      wire('t', 'like', { count: 2, byReaction: { love: 2 }, total: 2, totals: { love: 2 } }),
+      wire('t', 'like', { count: 3, total: 5 }), // a publisher that names no reaction: all `like`
+      wire('t', 'like', { count: 4, byReaction: { funny: 1, love: 3 }, total: 9, totals: { love: 5, like: 3, funny: 1 } }),
+      // Totals of concurrent publishes may arrive out of order: each reaction keeps its highest.
+      wire('t', 'like', { count: 1, byReaction: { celebrate: 1 }, total: 6, totals: { love: 2, like: 3, celebrate: 1 } }),
+      // A byReaction that does not sum to its count (no dispatcher lets one through) counts as `like`.
+      wire('t', 'like', { count: 2, byReaction: { love: 5 } }),
+    ];
+    const { text, likes } = encodeTopicBatch(events);
+    const out = parse(text);
+    expect(out).toHaveLength(1);
+    expect(likes).toBe(12);
+    expect(out[0]?.data).toMatchObject({
+      count: 12,
+      byReaction: { love: 5, like: 5, funny: 1, celebrate: 1 },
+      total: 9,
+      totals: { love: 5, like: 3, funny: 1, celebrate: 1 },
+    });
+    const { byReaction } = out[0]?.data as { byReaction: Record<string, number> };
+    expect(Object.values(byReaction).reduce((a, b) => a + b, 0)).toBe(12);
+  });
+
   it('leaves a lone like as it was published', () => {
     const like = wire('t', 'like', { count: 4, extra: 'kept' });
     expect(parse(encodeTopicBatch([like]).text)[0]?.data).toEqual({ count: 4, extra: 'kept' });

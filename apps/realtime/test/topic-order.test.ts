@@ -112,7 +112,7 @@ describe('TopicOrder', () => {
     expect(repair).toHaveBeenCalledWith('t', 2, EPOCH);
     expect(t.released()).toEqual([3, 4, 5, 6]);
     expect(t.gaps).toEqual(['repaired']);
-    expect(t.o.state('t')).toEqual({ likes: 0, status: 'live', viewers: 1 });
+    expect(t.o.state('t')).toEqual({ likes: 0, reactions: {}, status: 'live', viewers: 1 });
   });
 
   it('sends the likes a gap lost as one like (sums stay exact), then a snapshot', async () => {
@@ -125,11 +125,28 @@ describe('TopicOrder', () => {
     // 10 + 1 (position 5) = 11 seen; the log says 13: the like of position 3 (2) goes out as one.
     expect(t.released()).toEqual([4, 5, 6, 'like:2', 'snapshot:13']);
     expect(t.gaps).toEqual(['snapshot']);
-    expect(t.o.state('t')).toEqual({ likes: 13, viewers: 3 });
+    expect(t.o.state('t')).toEqual({ likes: 13, reactions: { like: 13 }, viewers: 3 });
     // The like of position 3 arriving now is a straggler: already counted.
     t.push(event(3, 'like', EPOCH, { count: 2 }), event(7, 'like', EPOCH, { count: 1 }));
     expect(t.released()).toEqual([4, 5, 6, 'like:2', 'snapshot:13', 7]);
-    expect(t.o.state('t')).toEqual({ likes: 14, viewers: 3 });
+    expect(t.o.state('t')).toEqual({ likes: 14, reactions: { like: 14 }, viewers: 3 });
+  });
+
+  it('sends the likes a gap lost per reaction too: byReaction is what the log counted beyond this node', async () => {
+    // Seen: 10 likes (6 like, 4 love), then position 5 (1 funny). Position 3 (2 love, 1 celebrate)
+    // never arrived. The log says 14: 6 like, 6 love, 1 celebrate, 1 funny.
+    const reactions = { like: 6, love: 6, celebrate: 1, funny: 1 };
+    const t = order(vi.fn(async () => read(5, [event(4)], { likes: 14, reactions })));
+    t.o.seed('t', { epoch: EPOCH, pos: 2, likes: 10, reactions: { like: 6, love: 4 }, region: 'local', viewers: 1 });
+    t.push(event(5, 'like', EPOCH, { count: 1, byReaction: { funny: 1 } }));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(t.released()).toEqual([4, 5, 'like:3', 'snapshot:14']);
+    expect(t.out.find((e) => e.type === 'like' && e.data.pos === undefined)?.data).toEqual({
+      count: 3,
+      byReaction: { love: 2, celebrate: 1 },
+    });
+    expect(t.out.at(-1)?.data).toMatchObject({ likes: 14, reactions });
+    expect(t.o.state('t')).toMatchObject({ likes: 14, reactions });
   });
 
   it('retries a repair while the tier cannot be read, then gives the gap up with resync and owes a snapshot', async () => {
@@ -150,7 +167,7 @@ describe('TopicOrder', () => {
     reachable = true;
     await vi.advanceTimersByTimeAsync(6000);
     expect(t.released()).toEqual(['resync', 4, 'snapshot:50']);
-    expect(t.o.state('t')).toEqual({ likes: 50, viewers: 3 });
+    expect(t.o.state('t')).toEqual({ likes: 50, reactions: { like: 50 }, viewers: 3 });
   });
 
   it('sends resync when the log was lost (another epoch), then follows the new epoch with a snapshot', async () => {
@@ -247,7 +264,7 @@ describe('TopicOrder', () => {
     t.push(event(1, 'like', EPOCH, { count: 3 }), event(2, 'status', EPOCH, { status: 'ended' }));
     t.push(event(3, 'like', EPOCH, { count: 1, total: 20 }), event(4, 'viewers', EPOCH, { count: 9 }));
     // The sum of counts, as the log keeps it; a publisher's `total` is for its own display.
-    expect(t.o.state('t')).toEqual({ likes: 11, status: 'ended', viewers: 9 });
+    expect(t.o.state('t')).toEqual({ likes: 11, reactions: { like: 11 }, status: 'ended', viewers: 9 });
     expect(order().o.state('t')).toBeUndefined();
   });
 

@@ -4,7 +4,15 @@ export type { HubConfig, HubMessage, RefusedReason, TabMessage, TopicsToken, Top
 export { type HubClient, SharedHub, type SharedHubOptions } from './shared-hub.js';
 export { asHubMessage, asTabMessage, SHARED_PROTOCOL_VERSION } from './shared-protocol.js';
 export * from './token.js';
-export { foldTopicState, type TopicState } from './topic-state.js';
+export {
+  addedReactions,
+  foldTopicState,
+  highestReactions,
+  likeReactions,
+  reactionCountsOf,
+  toppedUpReactions,
+  type TopicState,
+} from './topic-state.js';
 export {
   type Comment,
   type CommentDeletedPayload,

@@ -81,6 +81,8 @@ export interface LikePayload {
 export interface SnapshotPayload {
   viewers: number;
   likes: number;
+  /** `likes` per reaction, summing to it (absent: all `like`). */
+  reactions?: ReactionCounts | undefined;
   status?: string | undefined;
 }
 

@@ -256,7 +256,7 @@ describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
     expect(ids(a)).toEqual(['s1', 'w1', 'k1', 'k2', 'c1']);
     // The count and total changed after the node's snapshot: b gets them as they are now, as of k2.
     expect(b.events.map(({ id, type, data }) => ({ id, type, data }))).toEqual([
-      { id: 'k2', type: 'snapshot', data: { viewers: 1, likes: 7, status: 'live' } },
+      { id: 'k2', type: 'snapshot', data: { viewers: 1, likes: 7, reactions: { like: 7 }, status: 'live' } },
       { id: 'c1', type: 'comment', data: { id: 'c1' } },
     ]);
     expect(FakeSource.all).toHaveLength(1);
@@ -265,7 +265,7 @@ describe('SharedRealtimeConnection (Web Locks + BroadcastChannel)', () => {
     const later: EventEnvelope[] = [];
     b.connection.subscribe(['video:v1'], { onEvent: (event) => later.push(event) });
     expect(later.map(({ id, type, data }) => ({ id, type, data }))).toEqual([
-      { id: 'c1', type: 'snapshot', data: { viewers: 1, likes: 7, status: 'live' } },
+      { id: 'c1', type: 'snapshot', data: { viewers: 1, likes: 7, reactions: { like: 7 }, status: 'live' } },
     ]);
   });
 

@@ -25,7 +25,21 @@ describe('foldTopicState', () => {
         event('status', { videoId: 'v1', status: 'ended' }),
         event('comment', { id: 'c1' }),
       ),
-    ).toEqual({ viewers: 5, likes: 20, status: 'ended' });
+    ).toEqual({ viewers: 5, likes: 20, reactions: { like: 20 }, status: 'ended' });
+  });
+
+  it('keeps the totals per reaction: from the snapshot, then per like event (its totals, else its byReaction)', () => {
+    expect(
+      fold(
+        event('snapshot', { viewers: 3, likes: 10, reactions: { like: 7, love: 3 } }),
+        event('like', { count: 2, byReaction: { funny: 2 } }),
+        event('like', { count: 3, byReaction: { love: 1, like: 2 }, total: 16, totals: { like: 9, love: 4, funny: 3 } }),
+        // Totals behind those known (they can arrive out of step) lower no reaction.
+        event('like', { count: 1, byReaction: { love: 1 }, total: 14, totals: { like: 9, love: 5 } }),
+        // A malformed byReaction counts as `like`.
+        event('like', { count: 1, byReaction: { love: -1 } }),
+      ),
+    ).toEqual({ viewers: 3, likes: 17, reactions: { like: 10, love: 5, funny: 3 } });
   });
 
   it('knows only what it was told: no like total before a snapshot or a total, and malformed fields are ignored', () => {
@@ -39,7 +53,7 @@ describe('foldTopicState', () => {
         event('status', { status: 7 }),
         event('snapshot', { viewers: 'x', likes: null }),
       ),
-    ).toEqual({ viewers: 1, likes: 4, status: undefined });
+    ).toEqual({ viewers: 1, likes: 4, reactions: { like: 4 }, status: undefined });
   });
 
   it('is a snapshot for a late joiner only once the count and the total are known', () => {

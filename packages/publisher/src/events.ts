@@ -21,8 +21,24 @@ export interface PublishEvent<Type extends string = string, Data extends EventDa
 
 export type User = { id: string; name: string };
 
-/** `like`: `count` ≥ 1 likes since the previous like event; `total` and `sample` pass through to pages. */
-export type LikeData = { count: number; total?: number; sample?: User[] };
+/** What a viewer can react with; `like` is the default. */
+export type Reaction = 'like' | 'celebrate' | 'support' | 'love' | 'insightful' | 'funny';
+
+/** Counts per reaction; one not named counts 0. */
+export type ReactionCounts = Partial<Record<Reaction, number>>;
+
+/**
+ * `like`: `count` ≥ 1 likes since the previous like event; `byReaction` splits them per reaction
+ * (summing to `count`; absent: all `like`); `total`, `totals` (per reaction) and `sample` pass
+ * through to pages.
+ */
+export type LikeData = {
+  count: number;
+  total?: number;
+  byReaction?: ReactionCounts;
+  totals?: ReactionCounts;
+  sample?: User[];
+};
 
 export type CommentData = {
   id: string;

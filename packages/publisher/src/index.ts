@@ -10,6 +10,8 @@ export {
   type LikeData,
   type LikeEvent,
   type PublishEvent,
+  type Reaction,
+  type ReactionCounts,
   type ReservedEventType,
   type StatusData,
   type StatusEvent,

@@ -1,4 +1,10 @@
-import { foldTopicState, type OvationEvents, type TopicState, type TypedEvent } from '@ovation/client';
+import {
+  foldTopicState,
+  highestReactions,
+  type OvationEvents,
+  type TopicState,
+  type TypedEvent,
+} from '@ovation/client';
 import type { QueryClient } from '@tanstack/react-query';
 import { type CommentsData, commentsAfter, type VideoData } from './live-video-cache.js';
 
@@ -104,12 +110,13 @@ export function videoWithEvents(answer: VideoData, events: readonly Event[]): Vi
   for (const event of events) state = foldTopicState(state, event);
   if (!state) return answer;
   const video = answer.video;
-  const { viewers, likes, status } = state;
+  const { viewers, likes, reactions, status } = state;
   return {
     video: {
       ...video,
       ...(viewers === undefined ? {} : { viewers }),
       likes: Math.max(video.likes, likes ?? 0),
+      ...(reactions === undefined ? {} : { reactions: highestReactions(video.reactions, reactions) }),
       ...(status === 'live' || status === 'ended' ? { status } : {}),
     },
   };

@@ -1,4 +1,14 @@
-import type { Comment, OvationEvents, TypedEvent, Video } from '@ovation/client';
+import {
+  addedReactions,
+  type Comment,
+  highestReactions,
+  likeReactions,
+  type OvationEvents,
+  reactionCountsOf,
+  toppedUpReactions,
+  type TypedEvent,
+  type Video,
+} from '@ovation/client';
 import type { QueryClient } from '@tanstack/react-query';
 
 /**
@@ -44,15 +54,25 @@ export function videoAfter(old: VideoData, event: TypedEvent<OvationEvents>): Vi
   switch (event.type) {
     case 'like': {
       const { count, total } = event.data;
-      return { video: { ...v, likes: total !== undefined ? Math.max(total, v.likes) : v.likes + count } };
+      // Per reaction as for the total: the tier's totals when given (never lower), else added.
+      const totals = reactionCountsOf(event.data.totals);
+      const reactions = totals
+        ? highestReactions(v.reactions, totals)
+        : total === undefined
+          ? addedReactions(v.reactions, likeReactions(event.data) ?? {})
+          : v.reactions;
+      const likes = total !== undefined ? Math.max(total, v.likes) : v.likes + count;
+      return { video: { ...v, likes, reactions: toppedUpReactions(reactions, likes) } };
     }
     case 'snapshot': {
       const { viewers, likes, status } = event.data;
+      const reactions = reactionCountsOf(event.data.reactions);
       return {
         video: {
           ...v,
           viewers,
           likes: Math.max(likes, v.likes),
+          ...(reactions && likes >= v.likes ? { reactions } : {}),
           ...(status === 'live' || status === 'ended' ? { status } : {}),
         },
       };

@@ -17,6 +17,7 @@ const VIDEO: Video = {
   ownerId: 'u0',
   createdAt: '2026-01-01T00:00:00Z',
   likes: 10,
+  reactions: { like: 10 },
   viewers: 1,
 };
 const comment = (id: string, author = 'u1'): Comment => ({
@@ -75,14 +76,23 @@ describe('useLiveVideo', () => {
     expect(result.current.connection.status).toBe('open');
 
     await emit('viewers', { count: 42 });
-    await emit('like', { count: 3, total: 20, sample: [{ id: 'u2', name: 'B' }] });
+    await emit('like', {
+      count: 3,
+      byReaction: { love: 3 },
+      total: 20,
+      totals: { like: 17, love: 3 },
+      sample: [{ id: 'u2', name: 'B' }],
+    });
+    // From a publisher that names no reaction (and no totals): added to `like`.
     await emit('like', { count: 1, total: 21, sample: [{ id: 'me', name: 'Me' }] });
     await emit('comment', comment('c1'));
     // react-query tells its observers on the next tick.
     await waitFor(() => expect(result.current.likes).toBe(21));
     expect(result.current.viewers).toBe(42);
     await waitFor(() => expect(result.current.comments.data?.comments.map((c) => c.id)).toEqual(['c0', 'c1']));
-    expect(queryClient.getQueryData(['video', 'v1'])).toEqual({ video: { ...VIDEO, viewers: 42, likes: 21 } });
+    expect(queryClient.getQueryData(['video', 'v1'])).toEqual({
+      video: { ...VIDEO, viewers: 42, likes: 21, reactions: { like: 18, love: 3 } },
+    });
     expect(others).toEqual([3]); // the user's own like was shown when tapped
 
     // A resync reloads both from the API.

@@ -17,6 +17,7 @@ const VIDEO: Video = {
   ownerId: 'u0',
   createdAt: '2026-01-01T00:00:00Z',
   likes: 10,
+  reactions: { like: 10 },
   viewers: 0,
 };
 const comment = (id: string): Comment => ({ id, videoId: 'v1', author: { id: 'u1', name: 'A' }, text: id, at: 'now' });

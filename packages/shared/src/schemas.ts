@@ -61,6 +61,26 @@ export function reactionSum(counts: TReactionCounts): number {
   return sum;
 }
 
+/** The reactions stores keep a count of besides the total (`like` is the rest of it). */
+export const COUNTED_REACTIONS = REACTIONS.filter((reaction) => reaction !== 'like');
+
+/**
+ * Totals per reaction from a total and the counts of the other reactions: `like` is the rest (a
+ * total from before reactions is all likes), so the totals always sum to `total`. Reactions at 0
+ * are left out.
+ */
+export function reactionTotals(total: number, others: TReactionCounts): TReactionCounts {
+  const totals: TReactionCounts = {};
+  let rest = total;
+  for (const reaction of COUNTED_REACTIONS) {
+    const count = Math.min(rest, others[reaction] ?? 0);
+    if (count > 0) totals[reaction] = count;
+    rest -= count;
+  }
+  if (rest > 0) totals.like = rest;
+  return totals;
+}
+
 /** `Idempotency-Key` (dispatcher publish, web writes) and a batch event's `key`. */
 export const IdempotencyKeySchema = z
   .string()
@@ -233,6 +253,8 @@ export const MAX_RELAYED_ORIGINS = 4;
  */
 export const TopicStateSchema = z.object({
   likes: z.number().int().nonnegative(),
+  /** `likes` per reaction (absent: all `like`). */
+  reactions: ReactionCountsSchema.optional(),
   status: z.string().max(32).optional(),
   viewers: z.number().int().nonnegative().optional(),
   relayed: z
@@ -317,6 +339,8 @@ export const TopicCatchUpSchema = z.object({
   region: z.string().min(1).max(64),
   viewers: z.number().int().nonnegative(),
   likes: z.number().int().nonnegative(),
+  /** `likes` per reaction, summing to it (absent: all `like`). */
+  reactions: ReactionCountsSchema.optional(),
   status: z.string().max(32).optional(),
   /** History events after `from`, oldest first (empty when no `from` was asked). */
   events: z.array(WireEventSchema),
@@ -406,6 +430,8 @@ export type TEventEnvelope = z.infer<typeof EventEnvelopeSchema>;
 export const SnapshotPayloadSchema = z.object({
   viewers: z.number().int().nonnegative(),
   likes: z.number().int().nonnegative(),
+  /** `likes` per reaction, summing to it (absent: all `like`). */
+  reactions: ReactionCountsSchema.optional(),
   status: z.string().optional(),
 });
 export type TSnapshotPayload = z.infer<typeof SnapshotPayloadSchema>;
@@ -479,6 +505,10 @@ export const VideoSchema = z.object({
   membersOnlyComments: z.literal(true).optional(),
   /** The broadcaster's encoder (ingest): sending, or dropped (the viewer shows "Stream interrupted"). */
   stream: z.enum(['live', 'interrupted']).optional(),
+  /** A recent frame (JPEG) of a stream from the ingest, refreshed every few seconds (lists only). */
+  posterUrl: z.string().optional(),
+  /** The broadcaster's display name (lists only). */
+  ownerName: z.string().optional(),
 });
 export type TVideo = z.infer<typeof VideoSchema>;
 

@@ -1,11 +1,15 @@
 import {
   AppError,
+  COUNTED_REACTIONS,
   newEpoch,
   parsePositionId,
   positionIdAt,
   positionIdTime,
   RelayedEventSchema,
+  reactionSum,
+  type TLikePayload,
   type TPublishEvent,
+  type TReactionCounts,
   type TRelayWireEvent,
 } from '@ovation/shared';
 import { activeSpanContext, inSpan } from '@ovation/shared/server';
@@ -366,6 +370,7 @@ function toAppend(group: TopicGroup, items: readonly Item[], relaying: boolean):
   const historyBodies: Array<{ index: number; body: string }> = [];
   const dedupe: Array<{ index: number; key: string; bit: number }> = [];
   let likeDelta = 0;
+  const reactionDeltas: TReactionCounts = {};
   let viewers: number | undefined;
   let status: string | undefined;
   const keys: Array<{ index: number; key: string }> = [];
@@ -380,7 +385,14 @@ function toAppend(group: TopicGroup, items: readonly Item[], relaying: boolean):
       // Validated at the boundary: count is a positive integer. A publisher's `total` is for its
       // own display: the log's total is the sum of counts, so a snapshot at position p holds
       // exactly the likes at or before p (totals of concurrent publishes arrive out of order).
-      likeDelta += (item.data as { count: number }).count;
+      const like = item.data as TLikePayload;
+      likeDelta += like.count;
+      if (like.byReaction !== undefined && reactionSum(like.byReaction) === like.count) {
+        for (const reaction of COUNTED_REACTIONS) {
+          const n = like.byReaction[reaction];
+          if (n) reactionDeltas[reaction] = (reactionDeltas[reaction] ?? 0) + n;
+        }
+      }
     } else if (item.type === 'status' && typeof item.data.status === 'string') {
       status = item.data.status.slice(0, 32);
     } else if (item.type === 'viewers' && Number.isSafeInteger(item.data.count) && (item.data.count as number) >= 0) {
@@ -405,6 +417,7 @@ function toAppend(group: TopicGroup, items: readonly Item[], relaying: boolean):
     count: group.indexes.length,
     history: historyBodies,
     likeDelta,
+    reactionDeltas,
     status,
     viewers,
     newEpoch: newEpoch(),

@@ -46,6 +46,7 @@ export function catchUpRoutes(
       region,
       viewers,
       likes: read.likes,
+      reactions: read.reactions,
       ...(read.status === undefined ? {} : { status: read.status }),
       ...(read.cut ? { cut: true } : {}),
       events,

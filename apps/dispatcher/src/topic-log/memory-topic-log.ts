@@ -1,4 +1,10 @@
-import { IDEMPOTENCY_TTL_MS, newEpoch } from '@ovation/shared';
+import {
+  COUNTED_REACTIONS,
+  IDEMPOTENCY_TTL_MS,
+  newEpoch,
+  reactionTotals,
+  type TReactionCounts,
+} from '@ovation/shared';
 import type { NodeInfo } from '../registry/registry.js';
 import {
   type AcceptRequest,
@@ -21,6 +27,8 @@ interface TopicState {
   pos: number;
   trimmedThrough: number;
   likes: number;
+  /** Of `likes`, the reactions other than `like` (which is the rest). */
+  others: TReactionCounts;
   status: string | undefined;
   viewers: number | undefined;
   history: Array<{ pos: number; body: string }>;
@@ -79,6 +87,10 @@ export class MemoryTopicLog implements TopicLog {
       const base = state.pos;
       state.pos += append.count;
       state.likes += append.likeDelta;
+      for (const reaction of COUNTED_REACTIONS) {
+        const delta = append.reactionDeltas[reaction];
+        if (delta) state.others[reaction] = (state.others[reaction] ?? 0) + delta;
+      }
       if (append.status !== undefined) state.status = append.status;
       if (append.viewers !== undefined) state.viewers = append.viewers;
       if (append.history.length > 0) {
@@ -109,7 +121,7 @@ export class MemoryTopicLog implements TopicLog {
 
   async restore(states: readonly RestoredState[]): Promise<void> {
     const now = this.now();
-    for (const { topic, likes, status, viewers, relayed } of states) {
+    for (const { topic, likes, reactions, status, viewers, relayed } of states) {
       for (const [originLog, through] of Object.entries(relayed ?? {})) {
         for (const { key, from, to } of dedupeRange(originLog, through)) {
           const entry = this.relayed.get(key) ?? { bits: new Set<number>(), touchedAt: now };
@@ -125,7 +137,12 @@ export class MemoryTopicLog implements TopicLog {
       if (state.pos > 0) continue;
       // Someone may hold the state of a log that existed at position 0: a change gets a new epoch.
       const changed = likes > state.likes || (state.status === undefined && status !== undefined);
-      state.likes = Math.max(state.likes, likes);
+      if (likes > state.likes) {
+        // The higher total with its own reactions: the two always go together.
+        state.likes = likes;
+        const { like: _rest, ...others } = reactionTotals(likes, reactions ?? {});
+        state.others = others;
+      }
       state.status ??= status;
       state.viewers ??= viewers;
       if (existed && changed) state.epoch = newEpoch();
@@ -150,7 +167,8 @@ export class MemoryTopicLog implements TopicLog {
     const wanted = from !== undefined && (!epochs?.length || epochs.includes(state.epoch));
     const events = wanted ? state.history.filter((e) => e.pos > from) : [];
     const { epoch, pos, trimmedThrough, likes, status, viewers } = state;
-    return { epoch, pos, trimmedThrough, likes, status, viewers, events };
+    const reactions = reactionTotals(likes, state.others);
+    return { epoch, pos, trimmedThrough, likes, reactions, status, viewers, events };
   }
 
   shardOf(): number {
@@ -184,6 +202,7 @@ export class MemoryTopicLog implements TopicLog {
         pos: 0,
         trimmedThrough: 0,
         likes: 0,
+        others: {},
         status: undefined,
         viewers: undefined,
         history: [],

@@ -1,4 +1,11 @@
-import { IDEMPOTENCY_TTL_MS, newEpoch, randomTag } from '@ovation/shared';
+import {
+  COUNTED_REACTIONS,
+  IDEMPOTENCY_TTL_MS,
+  newEpoch,
+  randomTag,
+  reactionTotals,
+  type TReactionCounts,
+} from '@ovation/shared';
 import { groupBySlot, isCluster, type RedisClient, slotOf, slotTag } from '@ovation/shared/redis';
 import type { Redis } from 'ioredis';
 import type { RedisNodeRegistry } from '../registry/redis/nodes.js';
@@ -24,7 +31,8 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  * Redis layout (next to the registry's keys, under the same prefix). A topic's keys share the hash
  * tag `{<t>}`, so on Redis Cluster they live in one slot; `{s}` is that slot's own tag (slotTag),
  * present on a cluster only — on one server those keys have no tag:
- *   <p>:topic:{<t>}:log      HASH   epoch, pos, trimmed (history lost up to), likes, status, viewers
+ *   <p>:topic:{<t>}:log      HASH   epoch, pos, trimmed (history lost up to), likes, status, viewers,
+ *                                   likes:<reaction> (each but `like`, which is the rest of likes)
  *   <p>:topic:{<t>}:history  STREAM one entry per history event, entry id = <position>-0, field e = JSON
  *   <p>:topic:{<t>}:nodes    SET    (the registry's) nodes with viewers of t
  *   <p>:{<t>}:relayed:<region>:<epoch>:<chunk>  BITMAP positions of that region's log of t already
@@ -61,13 +69,22 @@ const STORE_LOST = 'OVATION_STORE_LOST';
  * is set, and `onStoreLost` lets the dispatcher refuse publishes until the nodes are back.
  */
 
+/** The log hash's fields of COUNTED_REACTIONS, as Lua arguments. */
+const REACTION_FIELDS = COUNTED_REACTIONS.map((name) => `'likes:${name}'`).join(', ');
+
+/** Counts of COUNTED_REACTIONS as one script argument, `name=n,…` (`like`, the rest, is left out). */
+function reactionText(counts: TReactionCounts): string {
+  return COUNTED_REACTIONS.flatMap((name) => (counts[name] ? [`${name}=${counts[name]}`] : [])).join(',');
+}
+
 // KEYS: the store marker, then per topic: log hash, history stream, nodes set; then one relay
 //   outbox stream per peer region (with `relay` on).
 // ARGV: maxEvents, trim threshold, history TTL ms, state TTL ms, expected marker, dedupe TTL ms,
 //   idempotency TTL ms, id time part, request key ('' none), request size, outboxes (P), outbox
 //   bound in events, region, outbox bound in bytes, outbox age bound ms,
 //   p prefilled answers, p × (request index, answer),
-//   then per topic: count, likeDelta, status ('' none), viewers ('' none), new epoch, n history entries,
+//   then per topic: count, likeDelta, reactions of it (reactionText), status ('' none), viewers ('' none),
+//   new epoch, n history entries,
 //   n × (index, body), d dedupe marks, d × (index, bitmap key, bit), k keys, k × (index, key),
 //   with a request key: count × request index, and r relay-only bodies, r × (index, body).
 // Returns per topic: epoch, base position, node ids, then per outbox the events it dropped to stay
@@ -91,10 +108,11 @@ a = a + 1 + 2 * tonumber(ARGV[a])
 local topics = (#KEYS - 1 - outboxes) / 3
 local specs = {}
 for t = 1, topics do
-  local s = { count = tonumber(ARGV[a]), likeDelta = tonumber(ARGV[a + 1]), status = ARGV[a + 2],
-    viewers = ARGV[a + 3], epoch = ARGV[a + 4], history = {}, marks = {}, keys = {}, order = {}, bodies = {} }
-  local n = tonumber(ARGV[a + 5])
-  a = a + 6
+  local s = { count = tonumber(ARGV[a]), likeDelta = tonumber(ARGV[a + 1]), reactions = ARGV[a + 2],
+    status = ARGV[a + 3], viewers = ARGV[a + 4], epoch = ARGV[a + 5], history = {}, marks = {}, keys = {},
+    order = {}, bodies = {} }
+  local n = tonumber(ARGV[a + 6])
+  a = a + 7
   for h = 1, n do
     s.history[h] = { tonumber(ARGV[a]), ARGV[a + 1] }
     s.bodies[tonumber(ARGV[a])] = ARGV[a + 1]
@@ -155,6 +173,7 @@ for t = 1, topics do
   end
   local base = redis.call('HINCRBY', log, 'pos', s.count) - s.count
   if s.likeDelta > 0 then redis.call('HINCRBY', log, 'likes', s.likeDelta) end
+  for name, n in string.gmatch(s.reactions, '(%a+)=(%d+)') do redis.call('HINCRBY', log, 'likes:' .. name, n) end
   if s.status ~= '' then redis.call('HSET', log, 'status', s.status) end
   if s.viewers ~= '' then redis.call('HSET', log, 'viewers', s.viewers) end
   if #s.history > 0 then
@@ -229,7 +248,8 @@ return out`;
 // call, then per topic: new epoch, from position ('' for none), n, then the n epochs the history
 // is wanted for (none: any).
 // Returns per topic: epoch, pos, trimmed, likes, status ('' none), history entries [id, [field, value]],
-// viewers ('' none), 1 when its history did not fit the budgets (then it is cut short).
+// viewers ('' none), 1 when its history did not fit the budgets (then it is cut short), the counts of
+// COUNTED_REACTIONS in their order.
 const READ = `
 local out = {}
 local a = 4
@@ -237,12 +257,13 @@ local left = tonumber(ARGV[3])
 for t = 1, #KEYS / 2 do
   local log, history = KEYS[t * 2 - 1], KEYS[t * 2]
   local epoch, from, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  local s = redis.call('HMGET', log, 'epoch', 'pos', 'trimmed', 'likes', 'status', 'viewers')
+  local s = redis.call('HMGET', log, 'epoch', 'pos', 'trimmed', 'likes', 'status', 'viewers', ${REACTION_FIELDS})
   if not s[1] then
     redis.call('DEL', history)
     redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0, 'likes', 0)
     redis.call('PEXPIRE', log, ARGV[1])
     s = { epoch, '0', '0', '0', false, false }
+    for i = 1, ${COUNTED_REACTIONS.length} do s[6 + i] = false end
   end
   local wanted = from ~= '' and n == 0
   for i = 1, n do if ARGV[a + 2 + i] == s[1] then wanted = from ~= '' end end
@@ -263,7 +284,9 @@ for t = 1, #KEYS / 2 do
       if cut == 1 or #page < 100 then break end
     end
   end
-  out[t] = { s[1], s[2], s[3], s[4], s[5] or '', events, s[6] or '', cut }
+  local reactions = {}
+  for i = 1, ${COUNTED_REACTIONS.length} do reactions[i] = s[6 + i] or '0' end
+  out[t] = { s[1], s[2], s[3], s[4], s[5] or '', events, s[6] or '', cut, reactions }
   a = a + 3 + n
 end
 return out`;
@@ -276,16 +299,22 @@ const READ_CALL_BYTES = 8 * 1024 * 1024;
 const READ_CHUNK = 100;
 
 // KEYS: per topic log hash, history stream. ARGV: state TTL ms, dedupe TTL ms, then per topic: new
-// epoch, likes, status ('' none), viewers ('' none), m dedupe ranges, m × (bitmap key, first bit,
-// last bit). See TopicLog.restore.
+// epoch, likes, its reactions (reactionText), status ('' none), viewers ('' none), m dedupe ranges,
+// m × (bitmap key, first bit, last bit). See TopicLog.restore.
 const RESTORE = `
 local stateTtl, dedupeTtl = ARGV[1], ARGV[2]
 local a = 3
 for t = 1, #KEYS / 2 do
   local log, history = KEYS[t * 2 - 1], KEYS[t * 2]
-  local epoch, likes, status, viewers = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
-  local ranges = tonumber(ARGV[a + 4])
-  a = a + 5
+  local epoch, likes, reactions, status, viewers = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local ranges = tonumber(ARGV[a + 5])
+  a = a + 6
+  -- The like total with its own reactions: the two are always written together.
+  local function setLikes()
+    redis.call('HSET', log, 'likes', likes)
+    redis.call('HDEL', log, ${REACTION_FIELDS})
+    for name, n in string.gmatch(reactions, '(%a+)=(%d+)') do redis.call('HSET', log, 'likes:' .. name, n) end
+  end
   for r = 1, ranges do
     local key, first, last = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
     a = a + 3
@@ -303,7 +332,8 @@ for t = 1, #KEYS / 2 do
   local pos = redis.call('HGET', log, 'pos')
   if not pos then
     redis.call('DEL', history)
-    redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0, 'likes', likes)
+    redis.call('HSET', log, 'epoch', epoch, 'pos', 0, 'trimmed', 0)
+    setLikes()
     redis.call('PEXPIRE', log, stateTtl)
     if status ~= '' then redis.call('HSET', log, 'status', status) end
     if viewers ~= '' then redis.call('HSET', log, 'viewers', viewers) end
@@ -313,7 +343,7 @@ for t = 1, #KEYS / 2 do
     -- keeping the old one under a position that did not move.
     local changed = false
     if likes > tonumber(redis.call('HGET', log, 'likes') or '0') then
-      redis.call('HSET', log, 'likes', likes)
+      setLikes()
       changed = true
     end
     if status ~= '' and redis.call('HSETNX', log, 'status', status) == 1 then changed = true end
@@ -359,7 +389,7 @@ type WithScripts = RedisClient & {
   ovationTopicRead(
     numKeys: number,
     ...args: string[]
-  ): Promise<Array<[string, string, string, string, string, Array<[string, string[]]>, string, number]>>;
+  ): Promise<Array<[string, string, string, string, string, Array<[string, string[]]>, string, number, string[]]>>;
 };
 
 export class RedisTopicLog implements TopicLog {
@@ -522,6 +552,7 @@ export class RedisTopicLog implements TopicLog {
       args.push(
         String(append.count),
         String(append.likeDelta),
+        reactionText(append.reactionDeltas),
         append.status ?? '',
         append.viewers === undefined ? '' : String(append.viewers),
         append.newEpoch,
@@ -678,7 +709,7 @@ export class RedisTopicLog implements TopicLog {
       args.push(newEpoch(), from === undefined ? '' : String(from), String(epochs?.length ?? 0), ...(epochs ?? []));
     }
     const replies = await this.redis.ovationTopicRead(keys.length, ...keys, ...args);
-    return replies.map(([epoch, pos, trimmed, likes, status, entries, viewers, cut]) => {
+    return replies.map(([epoch, pos, trimmed, likes, status, entries, viewers, cut, reactions]) => {
       const events: TopicRead['events'] = [];
       for (const [id, fields] of entries) {
         const body = fields[1];
@@ -689,6 +720,10 @@ export class RedisTopicLog implements TopicLog {
         pos: Number(pos),
         trimmedThrough: Number(trimmed),
         likes: Number(likes),
+        reactions: reactionTotals(
+          Number(likes),
+          Object.fromEntries(COUNTED_REACTIONS.map((name, i) => [name, Number(reactions[i] ?? 0) || 0])),
+        ),
         status: status === '' ? undefined : status,
         viewers: viewers === '' ? undefined : Number(viewers),
         ...(cut === 1 ? { cut: true } : {}),
@@ -706,10 +741,16 @@ export class RedisTopicLog implements TopicLog {
   private async restoreSlot(states: readonly RestoredState[]): Promise<void> {
     const keys: string[] = [];
     const args: string[] = [String(this.limits.stateTtlMs), String(RELAY_DEDUPE_TTL_MS)];
-    for (const { topic, likes, status, viewers, relayed } of states) {
+    for (const { topic, likes, reactions, status, viewers, relayed } of states) {
       const k = this.keys(topic);
       keys.push(k.log, k.history);
-      args.push(newEpoch(), String(likes), status ?? '', viewers === undefined ? '' : String(viewers));
+      args.push(
+        newEpoch(),
+        String(likes),
+        reactionText(reactionTotals(likes, reactions ?? {})),
+        status ?? '',
+        viewers === undefined ? '' : String(viewers),
+      );
       const ranges = Object.entries(relayed ?? {}).flatMap(([log, through]) => dedupeRange(log, through));
       args.push(String(ranges.length));
       for (const { key, from, to } of ranges) args.push(this.dedupeKey(topic, key), String(from), String(to));

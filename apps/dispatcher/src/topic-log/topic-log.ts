@@ -1,3 +1,4 @@
+import type { TReactionCounts } from '@ovation/shared';
 import type { NodeInfo } from '../registry/registry.js';
 
 /**
@@ -61,6 +62,8 @@ export interface TopicLog {
 export interface RestoredState {
   topic: string;
   likes: number;
+  /** `likes` per reaction (absent: all `like`). */
+  reactions?: TReactionCounts | undefined;
   status?: string | undefined;
   viewers?: number | undefined;
   /** Relayed events the node let out: per origin log (`<epoch>-<region>`), the highest origin position. */
@@ -113,6 +116,8 @@ export interface TopicAppend {
   history: ReadonlyArray<{ index: number; body: string }>;
   /** Likes of the batch (the sum of their counts), added to the like total. */
   likeDelta: number;
+  /** Of those, the reactions other than `like` (COUNTED_REACTIONS; `like` is the rest). */
+  reactionDeltas: TReactionCounts;
   /** The `status` of the batch's last `status` event, if any. */
   status: string | undefined;
   /** The count of the batch's last `viewers` event, if any (what snapshots say until the next). */
@@ -161,6 +166,8 @@ export interface TopicRead {
   /** History may have lost events up to this position (trimmed to its length bound). */
   trimmedThrough: number;
   likes: number;
+  /** `likes` per reaction, summing to it. */
+  reactions: TReactionCounts;
   status: string | undefined;
   /** The last viewer count published on the topic (none yet: undefined). */
   viewers: number | undefined;

@@ -103,6 +103,7 @@ function snapshot(result: TTopicCatchUp, now: number): string {
   const data: TSnapshotPayload = {
     viewers: result.viewers,
     likes: result.likes,
+    ...(result.reactions === undefined ? {} : { reactions: result.reactions }),
     ...(result.status === undefined ? {} : { status: result.status }),
   };
   return encodeFrame('snapshot', JSON.stringify({ id, topic: result.topic, type: 'snapshot', data, ts: now }), id);

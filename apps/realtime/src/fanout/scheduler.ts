@@ -108,7 +108,7 @@ export class FanoutScheduler {
   /** A topic's log as a joining viewer's catch-up read it (see TopicOrder.seed). */
   seedOrder(
     topic: string,
-    read: Pick<TTopicCatchUp, 'epoch' | 'pos' | 'likes' | 'status' | 'region' | 'viewers'>,
+    read: Pick<TTopicCatchUp, 'epoch' | 'pos' | 'likes' | 'reactions' | 'status' | 'region' | 'viewers'>,
   ): void {
     // A topic whose viewers left meanwhile has nothing to order (and nothing would clear it).
     if (this.table.has(topic)) this.order.seed(topic, read);

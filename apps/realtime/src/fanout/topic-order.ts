@@ -2,6 +2,9 @@ import {
   MAX_RELAYED_ORIGINS,
   parsePositionId,
   positionId,
+  REACTIONS,
+  reactionTotals,
+  type TReactionCounts,
   type TResyncPayload,
   type TSnapshotPayload,
   type TTopicCatchUp,
@@ -9,6 +12,7 @@ import {
   type TWireEvent,
 } from '@ovation/shared';
 import Denque from 'denque';
+import { addReactions } from './encode-batch.js';
 
 /**
  * Puts each topic's events back in log order before fan-out, and repairs what never arrives.
@@ -61,6 +65,8 @@ interface TopicState {
   failingSince: number;
   /** Like total, status and viewer count as of position next - 1 (undefined: not known). */
   likes: number | undefined;
+  /** `likes` per reaction (meaningful while `likes` is known). */
+  reactions: TReactionCounts;
   status: string | undefined;
   viewers: number | undefined;
   /** Relayed events let out: per origin log (`<epoch>-<region>`), the highest origin position. */
@@ -214,7 +220,10 @@ export class TopicOrder {
   }
 
   /** The topic's log stood at `read.pos` (of `read.epoch`) when read for a joining viewer. */
-  seed(topic: string, read: Pick<TTopicCatchUp, 'epoch' | 'pos' | 'likes' | 'status' | 'region' | 'viewers'>): void {
+  seed(
+    topic: string,
+    read: Pick<TTopicCatchUp, 'epoch' | 'pos' | 'likes' | 'reactions' | 'status' | 'region' | 'viewers'>,
+  ): void {
     const state = this.topics.get(topic);
     if (state && state.epoch === read.epoch && state.next !== undefined) return;
     if (state?.next !== undefined && state.previous?.epoch !== read.epoch) {
@@ -230,6 +239,7 @@ export class TopicOrder {
     if (state?.previous?.epoch === read.epoch) return; // a read of the log before the loss: too late
     const seeded = this.fresh(read.epoch, read.pos + 1);
     seeded.likes = read.likes;
+    seeded.reactions = { ...reactionsOf(read) };
     seeded.status = read.status;
     seeded.viewers = read.viewers;
     seeded.knownThrough = read.pos;
@@ -262,6 +272,7 @@ export class TopicOrder {
     if (!state || (state.likes === undefined && state.relayed.size === 0)) return undefined;
     return {
       likes: state.likes ?? 0,
+      ...(state.likes === undefined ? {} : { reactions: { ...state.reactions } }),
       ...(state.status === undefined ? {} : { status: state.status }),
       ...(state.viewers === undefined ? {} : { viewers: state.viewers }),
       ...(state.relayed.size === 0 ? {} : { relayed: Object.fromEntries(state.relayed) }),
@@ -328,6 +339,7 @@ export class TopicOrder {
     const established = state.next !== undefined;
     const fresh = this.fresh(epoch, established ? 1 : undefined);
     fresh.likes = state.likes;
+    fresh.reactions = state.reactions;
     fresh.status = state.status;
     fresh.viewers = state.viewers;
     fresh.relayed = state.relayed;
@@ -362,6 +374,7 @@ export class TopicOrder {
       failures: 0,
       failingSince: 0,
       likes: undefined,
+      reactions: {},
       status: undefined,
       viewers: undefined,
       relayed: new Map(),
@@ -376,11 +389,14 @@ export class TopicOrder {
     this.apply(state, event);
   }
 
-  /** Follows the like total and status the way the topic log keeps them. */
+  /** Follows the like total (per reaction too) and status the way the topic log keeps them. */
   private apply(state: TopicState, event: TWireEvent): void {
     if (event.originId !== undefined) noteRelayed(state.relayed, event.originId);
     if (event.type === 'like') {
-      if (state.likes !== undefined && typeof event.data.count === 'number') state.likes += event.data.count;
+      if (state.likes !== undefined && typeof event.data.count === 'number') {
+        state.likes += event.data.count;
+        addReactions(state.reactions, event);
+      }
     } else if (event.type === 'status' && typeof event.data.status === 'string') {
       state.status = event.data.status.slice(0, 32);
     } else if (event.type === 'viewers' && typeof event.data.count === 'number') {
@@ -389,7 +405,10 @@ export class TopicOrder {
       const { likes, status, viewers } = event.data as Partial<TSnapshotPayload>;
       // A like total only grows: one lower than this node's is a log that lost likes (Redis
       // restarted empty, not restored yet) — what the node knows is what it gives back.
-      if (typeof likes === 'number') state.likes = Math.max(state.likes ?? 0, likes);
+      if (typeof likes === 'number' && likes >= (state.likes ?? 0)) {
+        state.likes = likes;
+        state.reactions = { ...reactionsOf(event.data as TSnapshotPayload) };
+      }
       if (typeof status === 'string') state.status = status;
       if (typeof viewers === 'number') state.viewers = viewers;
     }
@@ -501,9 +520,11 @@ export class TopicOrder {
       // of counts exact (the contract's invariant), and the snapshot sets the state outright.
       // After a resync (a snapshot owed) the snapshot alone speaks: the viewers reload.
       const lost = state.likes === undefined || state.owesSnapshot ? 0 : read.likes - state.likes;
-      const snapshot = this.snapshotEvent(topic, read, state.likes, state.status);
+      const snapshot = this.snapshotEvent(topic, read, state);
       if (lost > 0) {
-        const like: TWireEvent = { ...snapshot, type: 'like', data: { count: lost } };
+        // Per reaction too: what the log counted of each that this node did not.
+        const data = { count: lost, byReaction: missingReactions(reactionsOf(read), state.reactions, lost) };
+        const like: TWireEvent = { ...snapshot, type: 'like', data };
         out.push(like);
         this.apply(state, like);
       }
@@ -557,21 +578,25 @@ export class TopicOrder {
     this.o.onGap('resync', topic, `gap at ${state.next} given up (${state.waiting.length} events waiting)`);
     state.next = first?.pos ?? state.next;
     state.likes = undefined;
+    state.reactions = {};
     state.owesSnapshot = true;
     state.failures = 0;
     this.drainConsecutive(state, out);
   }
 
   /**
-   * A snapshot of `read`, its like total at least `likes` (what this node counted; see apply) and
-   * its status `status` when the read has none (a log made again that has not been restored yet).
+   * A snapshot of `read`, its like total at least what this node counted (see apply; with that
+   * total's reactions) and this node's status when the read has none (a log made again that has
+   * not been restored yet).
    */
-  private snapshotEvent(topic: string, read: TTopicCatchUp, likes = 0, status?: string): TWireEvent {
+  private snapshotEvent(topic: string, read: TTopicCatchUp, state: TopicState): TWireEvent {
     const ts = this.now;
-    const known = read.status ?? status;
+    const known = read.status ?? state.status;
+    const ours = state.likes !== undefined && state.likes > read.likes;
     const data: TSnapshotPayload = {
       viewers: read.viewers,
-      likes: Math.max(read.likes, likes),
+      likes: ours ? (state.likes as number) : read.likes,
+      reactions: ours ? { ...state.reactions } : reactionsOf(read),
       ...(known === undefined ? {} : { status: known }),
     };
     const id = positionId({ ts, pos: read.pos, epoch: read.epoch, region: read.region }, true);
@@ -583,6 +608,28 @@ export class TopicOrder {
     const data: TResyncPayload = { topic, reason: 'gap' };
     return { id: '', topic, type: 'resync', data, ts: this.now, region };
   }
+}
+
+/** A read's or snapshot's like total per reaction (one from before reactions: all `like`). */
+function reactionsOf(source: { likes: number; reactions?: TReactionCounts | undefined }): TReactionCounts {
+  return source.reactions ?? reactionTotals(source.likes, {});
+}
+
+/**
+ * The `byReaction` of a repair's like of `lost`: per reaction, what the log counted beyond this
+ * node (never below 0, at most what is left of `lost`); `like` takes the rest, so it sums to `lost`.
+ */
+function missingReactions(log: TReactionCounts, counted: TReactionCounts, lost: number): TReactionCounts {
+  const missing: TReactionCounts = {};
+  let left = lost;
+  for (const reaction of REACTIONS) {
+    if (reaction === 'like') continue;
+    const n = Math.min(left, Math.max(0, (log[reaction] ?? 0) - (counted[reaction] ?? 0)));
+    if (n > 0) missing[reaction] = n;
+    left -= n;
+  }
+  if (left > 0) missing.like = left;
+  return missing;
 }
 
 function positionOf(event: TWireEvent): number {

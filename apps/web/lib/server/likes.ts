@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AppError,
   ReactionSchema,
+  reactionTotals,
   type TPublishEvent,
   type TReaction,
   type TReactionCounts,
@@ -11,7 +12,7 @@ import {
 import { z } from 'zod';
 import { context } from './context';
 import { completePublish, onceFor, publishChange, resultOf, runOnce } from './idempotency';
-import { type LikesAdded, reactionTotals } from './store/store';
+import type { LikesAdded } from './store/store';
 import { findVideo } from './videos';
 
 /** A once record of a like (store.ts likeResult); records from before reactions hold only likes. */

@@ -2,7 +2,8 @@ import {
   CommentSchema,
   EventIdGenerator,
   IDEMPOTENCY_TTL_MS,
-  REACTIONS,
+  COUNTED_REACTIONS,
+  reactionTotals,
   type TReaction,
   type TUser,
   type TVideoStatus,
@@ -12,7 +13,6 @@ import { isCluster, type RedisClient } from '@ovation/shared/redis';
 import { z } from 'zod';
 import {
   activityWindow,
-  reactionTotals,
   BAN_ADDRESS_TTL_MS,
   type DeleteOutcome,
   MAX_ADDRESSES_PER_USER,
@@ -467,7 +467,7 @@ export class RedisStore implements ProductStore {
           this.ttlMs,
           once?.fingerprint ?? '',
           reaction,
-          ...OTHER_REACTIONS,
+          ...COUNTED_REACTIONS,
         ),
       );
     const [total = 0, ...others] = reply;
@@ -678,12 +678,9 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** The reactions kept as their own field (`likes:<name>`); `like` is the rest of the total. */
-const OTHER_REACTIONS = REACTIONS.filter((reaction) => reaction !== 'like');
-
-/** OTHER_REACTIONS' counts, in their order, by name. */
+/** COUNTED_REACTIONS' counts (kept as `likes:<name>`; `like` is the rest of the total), in their order, by name. */
 function namedCounts(counts: readonly number[]): Partial<Record<TReaction, number>> {
-  return Object.fromEntries(OTHER_REACTIONS.map((name, i) => [name, counts[i] ?? 0]));
+  return Object.fromEntries(COUNTED_REACTIONS.map((name, i) => [name, counts[i] ?? 0]));
 }
 
 function parseVideo(id: string, hash: Record<string, string>): StoredVideo | undefined {
@@ -700,7 +697,7 @@ function parseVideo(id: string, hash: Record<string, string>): StoredVideo | und
     likes: Number(hash.likes ?? 0) || 0,
     reactions: reactionTotals(
       Number(hash.likes ?? 0) || 0,
-      namedCounts(OTHER_REACTIONS.map((name) => Number(hash[`likes:${name}`] ?? 0) || 0)),
+      namedCounts(COUNTED_REACTIONS.map((name) => Number(hash[`likes:${name}`] ?? 0) || 0)),
     ),
     ...(hash.membersOnly === '1' ? { membersOnlyComments: true as const } : {}),
     ...(hash.stream === 'live' || hash.stream === 'interrupted' ? { stream: hash.stream } : {}),

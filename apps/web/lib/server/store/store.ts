@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import {
-  REACTIONS,
   randomTag,
   type TComment,
   type TReaction,
@@ -252,24 +251,6 @@ export function newComment(id: string, videoId: string, author: TUser, text: str
 export interface LikesAdded {
   total: number;
   totals: TReactionCounts;
-}
-
-/**
- * A video's totals per reaction from its total and the counts of the other reactions: `like` is
- * the rest (a video from before reactions has only likes), so the totals always sum to `total`.
- * Reactions at 0 are left out.
- */
-export function reactionTotals(total: number, others: Partial<Record<TReaction, number>>): TReactionCounts {
-  const totals: TReactionCounts = {};
-  let rest = total;
-  for (const reaction of REACTIONS) {
-    if (reaction === 'like') continue;
-    const count = Math.min(rest, others[reaction] ?? 0);
-    if (count > 0) totals[reaction] = count;
-    rest -= count;
-  }
-  if (rest > 0) totals.like = rest;
-  return totals;
 }
 
 /**
