@@ -11,7 +11,8 @@ import type { ViewerRecord } from './viewers/record.js';
  *                  (then it reloaded its state); anything received twice is a duplicate
  *   in order       a viewer's events come in log position order (per epoch), and each
  *                  publisher's events in the order it published them
- *   exact sums     a viewer's like total (last snapshot + likes after it) equals the likes accepted
+ *   exact sums     a viewer's like total (last snapshot + likes after it) equals the likes accepted,
+ *                  and so does its total of each reaction (snapshot's reactions + each byReaction)
  *   end markers    every viewer got both regions' end marker of its topic: what came before it
  *                  had every chance to arrive, so late duplicates are caught too
  *
@@ -29,6 +30,7 @@ export interface DeliveryResult {
   excusedByResync: number;
   resyncs: number;
   likeTotals: { exact: number; wrong: Array<{ viewer: string; expected: number; got: number | undefined }> };
+  reactionTotals: { exact: number; wrong: Array<{ viewer: string; expected: string; got: string }> };
   missingMarkers: string[];
   neverSubscribed: string[];
   examples: string[];
@@ -49,6 +51,7 @@ export function checkDeliveries(
     excusedByResync: 0,
     resyncs: 0,
     likeTotals: { exact: 0, wrong: [] },
+    reactionTotals: { exact: 0, wrong: [] },
     missingMarkers: [],
     neverSubscribed: [],
     examples: [],
@@ -107,8 +110,11 @@ export function checkDeliveries(
     }
     const topicEvents = byTopic.get(topic) ?? [];
     let likes = 0;
+    const reactions: Record<string, number> = {};
     for (const event of topicEvents) {
       likes += event.count;
+      for (const [reaction, n] of Object.entries(event.reactions ?? {}))
+        reactions[reaction] = (reactions[reaction] ?? 0) + n;
       if (event.type === 'like' || event.sentAt <= subscribedAt) continue;
       result.checked++;
       const count = received.get(event.key) ?? 0;
@@ -171,6 +177,13 @@ export function checkDeliveries(
       result.likeTotals.wrong.push({ viewer: name, expected: likes, got: total });
       example(`${name}: like total ${total} instead of ${likes}`);
     }
+    const expected = countsText(reactions);
+    const got = countsText(record.reactionTotals() ?? {});
+    if (got === expected) result.reactionTotals.exact++;
+    else {
+      result.reactionTotals.wrong.push({ viewer: name, expected, got });
+      example(`${name}: reaction totals ${got} instead of ${expected}`);
+    }
     for (const marker of markerKeys(topic)) {
       if (!received.has(marker)) result.missingMarkers.push(`${name} (${marker})`);
     }
@@ -211,4 +224,15 @@ export function checkProcesses(processes: readonly ManagedProcess[]): ProcessRes
     };
   });
   return { crashes, policyEvents, memory };
+}
+
+/** Counts per reaction as text, in name order, zeros left out (`love=3 like=2`): equal counts, equal text. */
+function countsText(counts: Record<string, number>): string {
+  return (
+    Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([reaction, n]) => `${reaction}=${n}`)
+      .join(' ') || 'none'
+  );
 }

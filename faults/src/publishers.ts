@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { REACTIONS } from '@ovation/shared';
 import { signUpOverHttp } from '@ovation/shared/software-passkey';
 import { sleep } from './processes.js';
 import type { Random } from './random.js';
@@ -17,6 +18,8 @@ export interface Accepted {
   type: string;
   /** Likes: how many. */
   count: number;
+  /** Likes: how many of each reaction (summing to `count`). */
+  reactions?: Record<string, number>;
   /** The region that accepted it first. */
   region: string;
   publisher: string;
@@ -107,7 +110,17 @@ export class DirectPublisher {
       ['comment_deleted', 8],
       ['status', 7],
     ] as const);
-    if (kind === 'like') return { topic, type: 'like', data: { count: this.random.int(1, 3), seq } };
+    if (kind === 'like') {
+      // Split across reactions at random (some batches name none: all `like`, as older publishers).
+      const count = this.random.int(1, 3);
+      if (this.random.int(1, 4) === 1) return { topic, type: 'like', data: { count, seq } };
+      const byReaction: Record<string, number> = {};
+      for (let i = 0; i < count; i++) {
+        const reaction = this.random.pick(REACTIONS);
+        byReaction[reaction] = (byReaction[reaction] ?? 0) + 1;
+      }
+      return { topic, type: 'like', data: { count, byReaction, seq } };
+    }
     if (kind === 'comment_deleted' && this.comments.length > 0) {
       return { topic, type: 'comment_deleted', data: { id: this.random.pick(this.comments), seq } };
     }
@@ -154,6 +167,9 @@ export class DirectPublisher {
         topic: event.topic,
         type: event.type,
         count: event.type === 'like' ? (event.data.count as number) : 0,
+        ...(event.type === 'like'
+          ? { reactions: (event.data.byReaction as Record<string, number>) ?? { like: event.data.count as number } }
+          : {}),
         region: this.region,
         publisher: this.name,
         n: Number(String(event.data.seq).split('-').at(-1)),
@@ -238,7 +254,7 @@ export class WebPublisher {
       ['delete', owner ? 7 : 0],
     ] as const);
     const sentAt = Date.now();
-    const record = (entry: Pick<Accepted, 'key' | 'type' | 'count'>) =>
+    const record = (entry: Pick<Accepted, 'key' | 'type' | 'count' | 'reactions'>) =>
       this.log.accepted.push({
         ...entry,
         topic,
@@ -257,8 +273,10 @@ export class WebPublisher {
       record({ key: `comment:${comment.id}`, type: 'comment', count: 0 });
     } else if (kind === 'like') {
       const count = this.random.int(1, 5);
-      const response = await this.request('POST', `/api/videos/${video}/likes`, { count }, key);
-      if (response.status === 202) record({ key: `like:${key}`, type: 'like', count });
+      const reaction = this.random.pick(REACTIONS);
+      const response = await this.request('POST', `/api/videos/${video}/likes`, { count, reaction }, key);
+      if (response.status === 202)
+        record({ key: `like:${key}`, type: 'like', count, reactions: { [reaction]: count } });
     } else {
       const target = this.ownComments.shift();
       if (!target) return;

@@ -40,6 +40,10 @@ export function formatReport(result: RunResult, command: string): string {
   rows.push(['  out of order', n(d.outOfOrder)]);
   rows.push(['  covered by resync', `${n(d.excusedByResync)} (resyncs received: ${n(d.resyncs)})`]);
   rows.push(['like totals exact', `${n(d.likeTotals.exact)} of ${n(d.viewers - d.neverSubscribed.length)} viewers`]);
+  rows.push([
+    'reaction totals exact',
+    `${n(d.reactionTotals.exact)} of ${n(d.viewers - d.neverSubscribed.length)} viewers`,
+  ]);
   rows.push(['end markers missing', n(d.missingMarkers.length)]);
   rows.push([
     'viewer counts converged',

@@ -266,6 +266,8 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
   if (deliveries.outOfOrder > 0) failures.push(`${deliveries.outOfOrder} events out of order`);
   if (deliveries.likeTotals.wrong.length > 0)
     failures.push(`${deliveries.likeTotals.wrong.length} viewers with a wrong like total`);
+  if (deliveries.reactionTotals.wrong.length > 0)
+    failures.push(`${deliveries.reactionTotals.wrong.length} viewers with wrong totals per reaction`);
   if (deliveries.missingMarkers.length > 0) failures.push(`${deliveries.missingMarkers.length} end markers missing`);
   if (deliveries.neverSubscribed.length > 0)
     failures.push(`${deliveries.neverSubscribed.length} viewers never subscribed`);

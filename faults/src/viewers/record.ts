@@ -66,6 +66,29 @@ export class ViewerRecord {
     return total;
   }
 
+  /**
+   * The like totals per reaction as this viewer would show them: its last snapshot's (all `like`
+   * when it names none), plus each like after it by its `byReaction` (all `like` when it names none).
+   */
+  reactionTotals(): Record<string, number> | undefined {
+    let totals: Record<string, number> | undefined;
+    const add = (counts: Record<string, number>) => {
+      for (const [reaction, n] of Object.entries(counts)) {
+        if (totals && n > 0) totals[reaction] = (totals[reaction] ?? 0) + n;
+      }
+    };
+    for (const event of this.events) {
+      const { data } = event;
+      if (event.type === 'snapshot' && typeof data.likes === 'number') {
+        totals = {};
+        add(isCounts(data.reactions) ? data.reactions : { like: data.likes });
+      } else if (event.type === 'like' && totals !== undefined && typeof data.count === 'number') {
+        add(isCounts(data.byReaction) ? data.byReaction : { like: data.count });
+      }
+    }
+    return totals;
+  }
+
   /** The last status it saw (a `status` event, or a snapshot's). */
   lastStatus(): string | undefined {
     for (let i = this.events.length - 1; i >= 0; i--) {
@@ -108,3 +131,11 @@ export function envelopeOf(raw: string): { id?: string; data: Record<string, unk
 
 /** Frames a viewer listens for besides the control ones. */
 export const EVENT_TYPES = ['snapshot', 'like', 'comment', 'comment_deleted', 'viewers', 'status'] as const;
+
+function isCounts(value: unknown): value is Record<string, number> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.values(value).every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 0)
+  );
+}
