@@ -74,9 +74,19 @@ describe('encodeTopicBatch', () => {
     const events = [
       wire('t', 'like', { count: 2, byReaction: { love: 2 }, total: 2, totals: { love: 2 } }),
       wire('t', 'like', { count: 3, total: 5 }), // a publisher that names no reaction: all `like`
-      wire('t', 'like', { count: 4, byReaction: { funny: 1, love: 3 }, total: 9, totals: { love: 5, like: 3, funny: 1 } }),
+      wire('t', 'like', {
+        count: 4,
+        byReaction: { funny: 1, love: 3 },
+        total: 9,
+        totals: { love: 5, like: 3, funny: 1 },
+      }),
       // Totals of concurrent publishes may arrive out of order: each reaction keeps its highest.
-      wire('t', 'like', { count: 1, byReaction: { celebrate: 1 }, total: 6, totals: { love: 2, like: 3, celebrate: 1 } }),
+      wire('t', 'like', {
+        count: 1,
+        byReaction: { celebrate: 1 },
+        total: 6,
+        totals: { love: 2, like: 3, celebrate: 1 },
+      }),
       // A byReaction that does not sum to its count (no dispatcher lets one through) counts as `like`.
       wire('t', 'like', { count: 2, byReaction: { love: 5 } }),
     ];

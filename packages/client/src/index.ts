@@ -10,8 +10,8 @@ export {
   highestReactions,
   likeReactions,
   reactionCountsOf,
-  toppedUpReactions,
   type TopicState,
+  toppedUpReactions,
 } from './topic-state.js';
 export {
   type Comment,

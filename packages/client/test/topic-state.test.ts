@@ -33,7 +33,12 @@ describe('foldTopicState', () => {
       fold(
         event('snapshot', { viewers: 3, likes: 10, reactions: { like: 7, love: 3 } }),
         event('like', { count: 2, byReaction: { funny: 2 } }),
-        event('like', { count: 3, byReaction: { love: 1, like: 2 }, total: 16, totals: { like: 9, love: 4, funny: 3 } }),
+        event('like', {
+          count: 3,
+          byReaction: { love: 1, like: 2 },
+          total: 16,
+          totals: { like: 9, love: 4, funny: 3 },
+        }),
         // Totals behind those known (they can arrive out of step) lower no reaction.
         event('like', { count: 1, byReaction: { love: 1 }, total: 14, totals: { like: 9, love: 5 } }),
         // A malformed byReaction counts as `like`.

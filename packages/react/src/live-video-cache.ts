@@ -5,8 +5,8 @@ import {
   likeReactions,
   type OvationEvents,
   reactionCountsOf,
-  toppedUpReactions,
   type TypedEvent,
+  toppedUpReactions,
   type Video,
 } from '@ovation/client';
 import type { QueryClient } from '@tanstack/react-query';

@@ -91,7 +91,8 @@ export function useLiveVideo(videoId: string, options: UseLiveVideoOptions): Liv
         const me = options.ownUserId?.();
         const sample = event.data.sample ?? [];
         // The viewer's own taps already showed their hearts.
-        if (!(me && sample.length > 0 && sample.every((s) => s.id === me))) options.onLikes(event.data.count, event.data.byReaction ?? { like: event.data.count });
+        if (!(me && sample.length > 0 && sample.every((s) => s.id === me)))
+          options.onLikes(event.data.count, event.data.byReaction ?? { like: event.data.count });
       }
       options.onEvent?.(event);
     },

@@ -1,10 +1,4 @@
-import {
-  COUNTED_REACTIONS,
-  IDEMPOTENCY_TTL_MS,
-  newEpoch,
-  reactionTotals,
-  type TReactionCounts,
-} from '@ovation/shared';
+import { COUNTED_REACTIONS, IDEMPOTENCY_TTL_MS, newEpoch, reactionTotals, type TReactionCounts } from '@ovation/shared';
 import type { NodeInfo } from '../registry/registry.js';
 import {
   type AcceptRequest,

@@ -14,6 +14,7 @@ import {
   IngestReportSchema,
   LikeRequestSchema,
   PasskeyInfoSchema,
+  ReactionCountsSchema,
   RealtimeTokenResponseSchema,
   RegisterOptionsRequestSchema,
   RegisterVerifyRequestSchema,
@@ -193,14 +194,21 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     method: 'post',
     path: '/api/videos/{id}/likes',
     tags: ['interactions'],
-    summary: 'Like (taps batched by the client); viewers receive `like`',
-    description: 'The video must be live (409). An empty body is `{}`: one like.',
+    summary:
+      'React: like, celebrate, support, love, insightful or funny (taps batched by the client); viewers receive `like`',
+    description:
+      'The video must be live (409). An empty body is `{}`: one `like`. The `like` event viewers receive carries `byReaction` (this batch per reaction) and `totals` (the video per reaction).',
     security: SESSION,
     headers: [idempotencyKey],
     params: VideoParams,
     body: LikeRequestSchema,
     bodyRequired: false,
-    responses: { 202: { description: 'the like total', schema: z.object({ total: z.number().int().nonnegative() }) } },
+    responses: {
+      202: {
+        description: 'the like total, and per reaction',
+        schema: z.object({ total: z.number().int().nonnegative(), totals: ReactionCountsSchema }),
+      },
+    },
     errors: [...WRITE, ...BODY, ...SIGNED_IN, 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED'],
   },
   {

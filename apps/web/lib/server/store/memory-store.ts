@@ -161,7 +161,11 @@ export class MemoryStore implements ProductStore {
     video.reactions = { ...video.reactions, [reaction]: (video.reactions[reaction] ?? 0) + count };
     this.bump(id, 'likes', count);
     const added = { total: video.likes, totals: { ...video.reactions } };
-    if (once) this.onceRecords.set(onceKey(once), { fingerprint: once.fingerprint, result: likeResult(added, count, reaction) });
+    if (once)
+      this.onceRecords.set(onceKey(once), {
+        fingerprint: once.fingerprint,
+        result: likeResult(added, count, reaction),
+      });
     return added;
   }
 

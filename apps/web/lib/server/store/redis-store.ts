@@ -1,8 +1,8 @@
 import {
+  COUNTED_REACTIONS,
   CommentSchema,
   EventIdGenerator,
   IDEMPOTENCY_TTL_MS,
-  COUNTED_REACTIONS,
   reactionTotals,
   type TReaction,
   type TUser,
