@@ -100,7 +100,7 @@ describe('encodeTopicBatch', () => {
       total: 9,
       totals: { love: 5, like: 3, funny: 1, celebrate: 1 },
     });
-    const { byReaction } = out[0]?.data as { byReaction: Record<string, number> };
+    const { byReaction } = (out[0]?.data ?? {}) as { byReaction: Record<string, number> };
     expect(Object.values(byReaction).reduce((a, b) => a + b, 0)).toBe(12);
   });
 

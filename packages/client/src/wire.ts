@@ -31,6 +31,10 @@ export interface Video {
   membersOnlyComments?: true | undefined;
   /** A stream from the broadcaster's encoder (ingest): `interrupted` while the encoder is gone. */
   stream?: StreamState | undefined;
+  /** A recent frame (JPEG) of a stream from the ingest (lists only). */
+  posterUrl?: string | undefined;
+  /** The broadcaster's display name (lists only). */
+  ownerName?: string | undefined;
 }
 
 export type StreamState = 'live' | 'interrupted';
