@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { report } from './report.js';
+import { runCoalesce } from './scenarios/coalesce.js';
 import { runConnectAuth } from './scenarios/connect-auth.js';
 import { runConnections } from './scenarios/connections.js';
 import { runDispatch } from './scenarios/dispatch.js';
@@ -9,7 +10,7 @@ import { runRegistry } from './scenarios/registry.js';
 import { runRelay } from './scenarios/relay.js';
 import { profileServicesInto } from './stack.js';
 
-const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|dispatch|relay|connect-auth> [options]
+const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|dispatch|relay|connect-auth|coalesce> [options]
 
   common     --engine memory|redis   --seconds N   --json FILE   --profile DIR (V8 CPU profiles of the services)
              --realtime-env NAME=VALUE (seed, latency)
@@ -23,7 +24,8 @@ const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|disp
   registry   1,000 simulated nodes heartbeating 100,000 topics with churn, one Redis server then a cluster:
              Redis commands/s and CPU per shard (--nodes --topics --seconds --heartbeat-ms, default 4000)
   relay      cross-region relay: events/s one dispatcher accepts from another region (--batch --concurrency --topics)
-  connect-auth connects/s with a connection token against tokenless, and floods of bad tokens (--viewers N connects, --concurrency, --batch N flood)`;
+  connect-auth connects/s with a connection token against tokenless, and floods of bad tokens (--viewers N connects, --concurrency, --batch N flood)
+  coalesce   cost per like of coalescing a topic's likes into one frame, plain vs with reactions (--likes per round, default 200,000)`;
 
 const { values } = parseArgs({
   options: {
@@ -143,6 +145,9 @@ switch (values.scenario) {
       concurrency: num('concurrency', values.concurrency, 8),
       topics: num('topics', values.topics, 10),
     });
+    break;
+  case 'coalesce':
+    outcome = await runCoalesce({ likes: num('likes', values.likes, 200_000) });
     break;
   case 'connect-auth':
     outcome = await runConnectAuth({

@@ -1,4 +1,4 @@
-import { encodeFrame, REACTIONS, type TReactionCounts, type TWireEvent } from '@ovation/shared';
+import { encodeFrame, REACTIONS, type TReaction, type TReactionCounts, type TWireEvent } from '@ovation/shared';
 
 /** Most likers named in one coalesced `like` event's `sample`. */
 export const MAX_LIKE_SAMPLE = 5;
@@ -13,7 +13,7 @@ interface Liker {
  *
  * Likes are coalesced into one `like` frame whose `count` is the sum of theirs (so the contract's
  * sum invariant holds exactly), `byReaction` the sum per reaction (so it holds per reaction too),
- * `total` the highest total seen, `totals` the highest per reaction, and `sample` the latest
+ * `total` the highest total seen with its `totals` (per reaction), and `sample` the latest
  * distinct likers. The frame takes the place, id and publish time of the last like, so ids in the stream
  * stay in publish order. Likes are never coalesced across a `snapshot` or a `resync` (the node's
  * own frames, fanout/topic-order.ts): a like before a snapshot is inside its total, one after it
@@ -100,8 +100,8 @@ function coalescedLike(
   count: number,
 ): Record<string, unknown> {
   let total: number | undefined;
-  let byReaction: TReactionCounts | undefined;
-  let totals: TReactionCounts | undefined;
+  let totals: unknown;
+  let named = false;
   const sample: Liker[] = [];
   const seen = new Set<string>();
   // Newest likers first, so the sample shows who liked last.
@@ -109,9 +109,13 @@ function coalescedLike(
     const event = events[i] as TWireEvent;
     if (event.type !== 'like') continue;
     const t = event.data.total;
-    if (typeof t === 'number' && (total === undefined || t > total)) total = t;
-    if (event.data.byReaction !== undefined) byReaction ??= {};
-    if (isCounts(event.data.totals)) totals = highest(totals ?? {}, event.data.totals);
+    // Totals come from one store, each after the one before: the highest total's totals are the
+    // highest per reaction too.
+    if (typeof t === 'number' && (total === undefined || t > total)) {
+      total = t;
+      totals = event.data.totals;
+    }
+    if (event.data.byReaction !== undefined) named = true;
     const likers = event.data.sample;
     if (!Array.isArray(likers)) continue;
     for (const liker of likers as unknown[]) {
@@ -121,60 +125,51 @@ function coalescedLike(
       sample.push({ id: liker.id, name: liker.name });
     }
   }
+  const out: Record<string, unknown> = { count };
   // Per reaction only when a publisher named reactions: a frame of plain likes stays as it was.
-  if (byReaction !== undefined) {
+  if (named) {
+    const byReaction: TReactionCounts = {};
     for (let i = from; i < to; i++) {
       const event = events[i] as TWireEvent;
       if (event.type === 'like') addReactions(byReaction, event);
     }
+    out.byReaction = byReaction;
   }
-  const out: Record<string, unknown> = { count };
-  if (byReaction !== undefined) out.byReaction = byReaction;
   if (total !== undefined) out.total = total;
   if (totals !== undefined) out.totals = totals;
   if (sample.length > 0) out.sample = sample.reverse();
   return out;
 }
 
+const KNOWN_REACTIONS: ReadonlySet<string> = new Set(REACTIONS);
+
 /**
- * Adds a like event's count per reaction to `into`: its `byReaction` when that sums to its count
- * (the dispatcher checked it on publish), else all of it as `like`.
+ * Adds a like event's count per reaction to `into`: its `byReaction` when that names known
+ * reactions summing to its count (the dispatcher checked it on publish), else all of it as `like`.
  */
 export function addReactions(into: TReactionCounts, event: TWireEvent): void {
   const count = likeCountOf(event);
-  const named = event.data.byReaction;
-  if (isCounts(named) && sumOf(named) === count) {
-    for (const reaction of REACTIONS) {
-      const n = named[reaction];
-      if (n) into[reaction] = (into[reaction] ?? 0) + n;
-    }
-  } else {
-    into.like = (into.like ?? 0) + count;
-  }
-}
-
-function highest(a: TReactionCounts, b: TReactionCounts): TReactionCounts {
-  for (const reaction of REACTIONS) {
-    const n = b[reaction];
-    if (n !== undefined && n > (a[reaction] ?? 0)) a[reaction] = n;
-  }
-  return a;
-}
-
-function sumOf(counts: TReactionCounts): number {
+  const named = event.data.byReaction as Record<string, unknown> | undefined;
   let sum = 0;
-  for (const reaction of REACTIONS) sum += counts[reaction] ?? 0;
-  return sum;
-}
-
-/** A record of reaction counts: an object whose known reactions are non-negative integers. */
-function isCounts(value: unknown): value is TReactionCounts {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  for (const reaction of REACTIONS) {
-    const n = (value as Record<string, unknown>)[reaction];
-    if (n !== undefined && !(typeof n === 'number' && Number.isInteger(n) && n >= 0)) return false;
+  if (typeof named === 'object' && named !== null) {
+    for (const reaction in named) {
+      const n = named[reaction];
+      if (!KNOWN_REACTIONS.has(reaction) || typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+        sum = -1;
+        break;
+      }
+      sum += n;
+    }
   }
-  return true;
+  if (sum !== count) {
+    into.like = (into.like ?? 0) + count;
+    return;
+  }
+  const counts = named as Record<TReaction, number>;
+  for (const reaction in counts) {
+    const n = counts[reaction as TReaction];
+    if (n > 0) into[reaction as TReaction] = (into[reaction as TReaction] ?? 0) + n;
+  }
 }
 
 function isLiker(value: unknown): value is Liker {
