@@ -104,6 +104,16 @@ describe('encodeTopicBatch', () => {
     expect(Object.values(byReaction).reduce((a, b) => a + b, 0)).toBe(12);
   });
 
+  it("never pairs one like's total with another's totals", () => {
+    const events = [
+      wire('t', 'like', { count: 1, total: 50 }),
+      wire('t', 'like', { count: 1, byReaction: { love: 1 }, total: 3, totals: { love: 3 } }),
+    ];
+    const data = parse(encodeTopicBatch(events).text)[0]?.data;
+    expect(data).toMatchObject({ count: 2, total: 50, byReaction: { like: 1, love: 1 } });
+    expect(data).not.toHaveProperty('totals');
+  });
+
   it('leaves a lone like as it was published', () => {
     const like = wire('t', 'like', { count: 4, extra: 'kept' });
     expect(parse(encodeTopicBatch([like]).text)[0]?.data).toEqual({ count: 4, extra: 'kept' });

@@ -79,7 +79,7 @@ describe('web tier on a Redis Cluster', () => {
     const listed = (await (await videos.GET(req('/api/videos'))).json()) as { videos: Array<{ id: string }> };
     expect(listed.videos.map((v) => v.id)).toContain(id);
     const fan = await signIn('Fan');
-    expect(await (await like(id, fan.cookie, 20)).json()).toEqual({ total: 20 });
+    expect(await (await like(id, fan.cookie, 20)).json()).toEqual({ total: 20, totals: { like: 20 } });
     // 20 a second: the user's budget is spent within this second (a refill would need a second).
     const refused = await like(id, fan.cookie, 20);
     await expectError(refused, 429, 'RATE_LIMITED');
@@ -103,7 +103,7 @@ describe('web tier on a Redis Cluster', () => {
       await waitFor('the web to reach the new master', async () => (await healthz.GET()).status === 200, {
         timeoutMs: 20_000,
       });
-      expect(await (await like(id, fan.cookie, 1)).json()).toEqual({ total: 1 });
+      expect(await (await like(id, fan.cookie, 1)).json()).toEqual({ total: 1, totals: { like: 1 } });
     } finally {
       await cluster.restart(port);
       await cluster.waitHealthy();

@@ -12,6 +12,7 @@ import * as start from '../app/api/videos/[id]/start/route';
 import * as videos from '../app/api/videos/route';
 import { loadWebConfig } from '../lib/server/config';
 import { createContext, setContext, type WebContext } from '../lib/server/context';
+import { likeFingerprint } from '../lib/server/likes';
 import { createRedisClient } from '../lib/server/redis-client';
 import { FaultProxy } from './fault-proxy';
 import { expectError, params, req, signIn, signUp, startServices, TOKEN } from './route-helpers';
@@ -156,22 +157,27 @@ describe.each(drivers)('retry-safe writes (%s store)', (_name, make) => {
     const viewer = await TestViewer.connect(`${services.nodeUrl}/connect?topics=video:${id}`);
     const bo = await signIn('Bo');
     const first = await postLikes(id, bo.cookie, 3, 'batch-1');
-    expect([first.status, await first.json()]).toEqual([202, { total: 3 }]);
+    expect([first.status, await first.json()]).toEqual([202, { total: 3, totals: { like: 3 } }]);
     const repeat = await postLikes(id, bo.cookie, 3, 'batch-1');
-    expect([repeat.status, await repeat.json()]).toEqual([202, { total: 3 }]);
+    expect([repeat.status, await repeat.json()]).toEqual([202, { total: 3, totals: { like: 3 } }]);
     // Another batch (another key) counts.
-    expect(await (await postLikes(id, bo.cookie, 2, 'batch-2')).json()).toEqual({ total: 5 });
+    expect(await (await postLikes(id, bo.cookie, 2, 'batch-2')).json()).toEqual({ total: 5, totals: { like: 5 } });
     expect(await likeTotal(id)).toBe(5);
     await settle(viewer, id);
     expect(viewer.events('like').reduce((n, e) => n + Number(e.data.count), 0)).toBe(5);
     viewer.close();
   });
 
+  it('recognises a keyed like batch as before reactions, so a retry across the upgrade finds its first attempt', () => {
+    expect(likeFingerprint('v1', { count: 3, reaction: 'like' })).toEqual(['like', 'v1', 3]);
+    expect(likeFingerprint('v1', { count: 3, reaction: 'love' })).toEqual(['like', 'v1', 3, 'love']);
+  });
+
   it('keeps writes without a key as they were: each one counts', async () => {
     const { id } = await liveVideo();
     const cy = await signIn('Cy');
     expect((await postLikes(id, cy.cookie, 2)).status).toBe(202);
-    expect(await (await postLikes(id, cy.cookie, 2)).json()).toEqual({ total: 4 });
+    expect(await (await postLikes(id, cy.cookie, 2)).json()).toEqual({ total: 4, totals: { like: 4 } });
   });
 
   it('stored a comment but could not publish it (503): the retry publishes it once and answers 201', async () => {
@@ -206,7 +212,7 @@ describe.each(drivers)('retry-safe writes (%s store)', (_name, make) => {
     await expectError(await postLikes(id, eve.cookie, 4, 'likes-outage'), 503, 'UNAVAILABLE');
     proxy.down = false;
     const retry = await postLikes(id, eve.cookie, 4, 'likes-outage');
-    expect([retry.status, await retry.json()]).toEqual([202, { total: 4 }]);
+    expect([retry.status, await retry.json()]).toEqual([202, { total: 4, totals: { like: 4 } }]);
     expect((await postLikes(id, eve.cookie, 4, 'likes-outage')).status).toBe(202);
     expect(await likeTotal(id)).toBe(4);
     await settle(viewer, id);

@@ -5,13 +5,11 @@ export { type HubClient, SharedHub, type SharedHubOptions } from './shared-hub.j
 export { asHubMessage, asTabMessage, SHARED_PROTOCOL_VERSION } from './shared-protocol.js';
 export * from './token.js';
 export {
-  addedReactions,
+  fittedReactions,
   foldTopicState,
-  highestReactions,
-  likeReactions,
   reactionCountsOf,
+  reactionsAfterLike,
   type TopicState,
-  toppedUpReactions,
 } from './topic-state.js';
 export {
   type Comment,

@@ -39,14 +39,11 @@ export function reactionCountsOf(value: unknown): ReactionCounts | undefined {
   return counts;
 }
 
-/** Per reaction, the higher of two totals (totals only grow; they can arrive out of step). */
-export function highestReactions(a: ReactionCounts | undefined, b: ReactionCounts): ReactionCounts {
-  const out: ReactionCounts = { ...a };
-  for (const reaction of REACTION_NAMES) {
-    const n = b[reaction];
-    if (n !== undefined && n > (out[reaction] ?? 0)) out[reaction] = n;
-  }
-  return out;
+/** The sum of counts per reaction. */
+function sumOf(counts: ReactionCounts): number {
+  let sum = 0;
+  for (const reaction of REACTION_NAMES) sum += counts[reaction] ?? 0;
+  return sum;
 }
 
 /** Two counts per reaction added up. */
@@ -60,13 +57,16 @@ export function addedReactions(a: ReactionCounts | undefined, b: ReactionCounts)
 }
 
 /**
- * Reactions that sum to less than the like total (a publisher that sends a total but no totals
- * per reaction) are topped up with `like`, the reaction of every like that names none.
+ * Counts per reaction fitted to a like total: `like`, the reaction of every like that names none,
+ * takes up a shortfall or gives up an excess (not below 0), so what is shown adds up when it can.
  */
-export function toppedUpReactions(reactions: ReactionCounts, likes: number): ReactionCounts {
-  let sum = 0;
-  for (const reaction of REACTION_NAMES) sum += reactions[reaction] ?? 0;
-  return sum < likes ? { ...reactions, like: (reactions.like ?? 0) + likes - sum } : reactions;
+export function fittedReactions(reactions: ReactionCounts | undefined, likes: number): ReactionCounts {
+  const out: ReactionCounts = { ...reactions };
+  const gap = likes - sumOf(out);
+  const like = Math.max(0, (out.like ?? 0) + gap);
+  if (like > 0) out.like = like;
+  else delete out.like;
+  return out;
 }
 
 /** A like event's count per reaction: its `byReaction`, or all of `count` as `like`. */
@@ -74,6 +74,22 @@ export function likeReactions(data: { count?: unknown; byReaction?: unknown }): 
   const named = reactionCountsOf(data.byReaction);
   if (named !== undefined) return named;
   return isCount(data.count) ? { like: data.count } : undefined;
+}
+
+/**
+ * The totals per reaction after a like event, the like total being `likes` after it: the event's
+ * `totals` whole when they are at least as new as that total (a publisher's totals and the tier's
+ * count may differ), else the event's own likes per reaction added to those known — fitted to
+ * `likes` either way.
+ */
+export function reactionsAfterLike(
+  reactions: ReactionCounts | undefined,
+  data: { count?: unknown; byReaction?: unknown; totals?: unknown },
+  likes: number,
+): ReactionCounts {
+  const totals = reactionCountsOf(data.totals);
+  if (totals !== undefined && sumOf(totals) >= likes) return fittedReactions(totals, likes);
+  return fittedReactions(addedReactions(reactions, likeReactions(data) ?? {}), likes);
 }
 
 /**
@@ -95,7 +111,7 @@ export function foldTopicState(
         likes: isCount(data.likes) ? Math.max(data.likes, state?.likes ?? 0) : state?.likes,
         reactions:
           isCount(data.likes) && data.likes >= (state?.likes ?? 0)
-            ? (reactionCountsOf(data.reactions) ?? { like: data.likes })
+            ? fittedReactions(reactionCountsOf(data.reactions), data.likes)
             : state?.reactions,
         status: typeof data.status === 'string' ? data.status : state?.status,
       };
@@ -104,22 +120,15 @@ export function foldTopicState(
     case 'like': {
       // The tier's total when it knows it (never lower: totals can arrive out of step), else the
       // count added to a total known from before; with neither, the total stays unknown. The
-      // same per reaction (a total without totals per reaction: `like` makes up the difference).
-      const totals = reactionCountsOf(data.totals);
-      const added = likeReactions(data);
-      const reactions =
-        totals !== undefined
-          ? highestReactions(state?.reactions, totals)
-          : !isCount(data.total) && added !== undefined && state?.reactions !== undefined
-            ? addedReactions(state.reactions, added)
-            : state?.reactions;
+      // same per reaction (reactionsAfterLike), once a snapshot or the event's totals told them.
       const likes = isCount(data.total)
         ? Math.max(data.total, state?.likes ?? 0)
         : isCount(data.count) && state?.likes !== undefined
           ? state.likes + data.count
           : undefined;
       if (likes === undefined) return state;
-      return { ...state, likes, reactions: reactions && toppedUpReactions(reactions, likes) };
+      const told = state?.reactions !== undefined || reactionCountsOf(data.totals) !== undefined;
+      return { ...state, likes, reactions: told ? reactionsAfterLike(state?.reactions, data, likes) : undefined };
     }
     case 'status':
       return typeof data.status === 'string' ? { ...state, status: data.status } : state;

@@ -85,8 +85,11 @@ export interface LikePayload {
 export interface SnapshotPayload {
   viewers: number;
   likes: number;
-  /** `likes` per reaction, summing to it (absent: all `like`). */
-  reactions?: ReactionCounts | undefined;
+  /**
+   * `likes` per reaction, summing to it (absent: all `like`); a newer server may name reactions
+   * beyond `Reaction`.
+   */
+  reactions?: Record<string, number> | undefined;
   status?: string | undefined;
 }
 

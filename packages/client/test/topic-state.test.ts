@@ -44,7 +44,21 @@ describe('foldTopicState', () => {
         // A malformed byReaction counts as `like`.
         event('like', { count: 1, byReaction: { love: -1 } }),
       ),
-    ).toEqual({ viewers: 3, likes: 17, reactions: { like: 10, love: 5, funny: 3 } });
+    ).toEqual({ viewers: 3, likes: 17, reactions: { like: 9, love: 5, funny: 3 } });
+    // Totals that disagree with the tier's count (another publisher's) are fitted to the total.
+    expect(
+      fold(
+        event('snapshot', { viewers: 1, likes: 10 }),
+        event('like', { count: 3, byReaction: { celebrate: 3 }, total: 3, totals: { celebrate: 3 } }),
+      ),
+    ).toEqual({ viewers: 1, likes: 10, reactions: { like: 7, celebrate: 3 } });
+    // A total without totals: the event's own reactions count, `like` makes up the rest.
+    expect(
+      fold(
+        event('snapshot', { viewers: 1, likes: 5 }),
+        event('like', { count: 2, total: 7, byReaction: { celebrate: 2 } }),
+      ),
+    ).toEqual({ viewers: 1, likes: 7, reactions: { like: 5, celebrate: 2 } });
   });
 
   it('knows only what it was told: no like total before a snapshot or a total, and malformed fields are ignored', () => {

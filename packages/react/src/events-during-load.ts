@@ -1,10 +1,4 @@
-import {
-  foldTopicState,
-  highestReactions,
-  type OvationEvents,
-  type TopicState,
-  type TypedEvent,
-} from '@ovation/client';
+import { fittedReactions, foldTopicState, type OvationEvents, type TopicState, type TypedEvent } from '@ovation/client';
 import type { QueryClient } from '@tanstack/react-query';
 import { type CommentsData, commentsAfter, type VideoData } from './live-video-cache.js';
 
@@ -116,7 +110,10 @@ export function videoWithEvents(answer: VideoData, events: readonly Event[]): Vi
       ...video,
       ...(viewers === undefined ? {} : { viewers }),
       likes: Math.max(video.likes, likes ?? 0),
-      ...(reactions === undefined ? {} : { reactions: highestReactions(video.reactions, reactions) }),
+      // The events' reactions when their total is the newer one (the load's otherwise).
+      ...(reactions !== undefined && (likes ?? 0) >= video.likes
+        ? { reactions: fittedReactions(reactions, Math.max(video.likes, likes ?? 0)) }
+        : {}),
       ...(status === 'live' || status === 'ended' ? { status } : {}),
     },
   };

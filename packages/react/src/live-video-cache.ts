@@ -1,12 +1,10 @@
 import {
-  addedReactions,
   type Comment,
-  highestReactions,
-  likeReactions,
+  fittedReactions,
   type OvationEvents,
   reactionCountsOf,
+  reactionsAfterLike,
   type TypedEvent,
-  toppedUpReactions,
   type Video,
 } from '@ovation/client';
 import type { QueryClient } from '@tanstack/react-query';
@@ -54,25 +52,19 @@ export function videoAfter(old: VideoData, event: TypedEvent<OvationEvents>): Vi
   switch (event.type) {
     case 'like': {
       const { count, total } = event.data;
-      // Per reaction as for the total: the tier's totals when given (never lower), else added.
-      const totals = reactionCountsOf(event.data.totals);
-      const reactions = totals
-        ? highestReactions(v.reactions, totals)
-        : total === undefined
-          ? addedReactions(v.reactions, likeReactions(event.data) ?? {})
-          : v.reactions;
       const likes = total !== undefined ? Math.max(total, v.likes) : v.likes + count;
-      return { video: { ...v, likes, reactions: toppedUpReactions(reactions, likes) } };
+      // Per reaction as for the total (a video from an older server may have none yet).
+      return { video: { ...v, likes, reactions: reactionsAfterLike(v.reactions, event.data, likes) } };
     }
     case 'snapshot': {
       const { viewers, likes, status } = event.data;
-      const reactions = reactionCountsOf(event.data.reactions);
+      const total = Math.max(likes, v.likes);
       return {
         video: {
           ...v,
           viewers,
-          likes: Math.max(likes, v.likes),
-          ...(reactions && likes >= v.likes ? { reactions } : {}),
+          likes: total,
+          reactions: likes >= v.likes ? fittedReactions(reactionCountsOf(event.data.reactions), total) : v.reactions,
           ...(status === 'live' || status === 'ended' ? { status } : {}),
         },
       };

@@ -36,6 +36,21 @@ function cache() {
 }
 
 describe('applyLiveVideoEvent', () => {
+  it('keeps the totals per reaction, adding up to the like total, also for a video from an older server', () => {
+    const { client, video } = cache();
+    applyLiveVideoEvent(client, 'v1', event('like', { count: 2, byReaction: { love: 2 } }));
+    expect(video()).toMatchObject({ likes: 12, reactions: { like: 10, love: 2 } });
+    applyLiveVideoEvent(client, 'v1', event('like', { count: 1, total: 20, totals: { like: 15, love: 4, funny: 1 } }));
+    expect(video()).toMatchObject({ likes: 20, reactions: { like: 15, love: 4, funny: 1 } });
+    applyLiveVideoEvent(client, 'v1', event('snapshot', { viewers: 3, likes: 25, reactions: { like: 18, love: 7 } }));
+    expect(video()).toMatchObject({ likes: 25, reactions: { like: 18, love: 7 } });
+    // A video as an older server answers it (no reactions): every like a `like`, nothing thrown.
+    const { reactions: _none, ...older } = VIDEO;
+    client.setQueryData<VideoData>(liveVideoKeys.video('v1'), { video: older as Video });
+    applyLiveVideoEvent(client, 'v1', event('like', { count: 2, total: 12 }));
+    expect(video()).toMatchObject({ likes: 12, reactions: { like: 12 } });
+  });
+
   it('keeps likes, viewers and status of the cached video current', () => {
     const { client, video } = cache();
     applyLiveVideoEvent(client, 'v1', event('like', { count: 2 }));

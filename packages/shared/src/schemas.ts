@@ -37,6 +37,15 @@ export type TReaction = z.infer<typeof ReactionSchema>;
 export const ReactionCountsSchema = z.partialRecord(ReactionSchema, z.number().int().nonnegative());
 export type TReactionCounts = z.infer<typeof ReactionCountsSchema>;
 
+/**
+ * Counts per reaction between the platform's own processes (catch-up, node state, snapshots,
+ * relayed likes): any lowercase name, so a process of a later version that knows another reaction
+ * is understood rather than refused (processes that do not know a name count those likes as `like`).
+ */
+export const WireReactionCountsSchema = z
+  .record(z.string().regex(/^[a-z_]{1,32}$/), z.number().int().nonnegative())
+  .refine((counts) => Object.keys(counts).length <= 16, { message: 'must name at most 16 reactions' });
+
 // Event payloads on a video topic (the contract's event list).
 export const LikePayloadSchema = z
   .object({
@@ -172,10 +181,25 @@ export const RelayWireEventSchema = WireEventSchema.extend({
 });
 export type TRelayWireEvent = z.infer<typeof RelayWireEventSchema>;
 
+/** A relayed like: as LikePayloadSchema, but reactions by any name (see WireReactionCountsSchema). */
+const RelayedLikePayloadSchema = z
+  .object({
+    count: z.number().int().positive(),
+    total: z.number().int().nonnegative().optional(),
+    byReaction: WireReactionCountsSchema.optional(),
+    totals: WireReactionCountsSchema.optional(),
+    sample: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
+  })
+  .refine(
+    (like) => like.byReaction === undefined || Object.values(like.byReaction).reduce((a, b) => a + b, 0) === like.count,
+    { message: 'byReaction must sum to count', path: ['byReaction'] },
+  );
+
 /**
  * An event relayed from another region: held to what this region would accept from a publisher
- * (a publishable type, data within 8 KiB, like payloads as the contract says) and to sane routing
- * facts — its publish time becomes part of this region's ids, its region a metric label.
+ * (a publishable type, data within 8 KiB, like payloads as the contract says but reactions by any
+ * name) and to sane routing facts — its publish time becomes part of this region's ids, its
+ * region a metric label.
  */
 export const RelayedEventSchema = RelayWireEventSchema.extend({
   type: PublishableTypeSchema,
@@ -184,7 +208,7 @@ export const RelayedEventSchema = RelayWireEventSchema.extend({
   region: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
 }).superRefine((event, ctx) => {
   if (event.type !== 'like') return;
-  for (const issue of LikePayloadSchema.safeParse(event.data).error?.issues ?? []) {
+  for (const issue of RelayedLikePayloadSchema.safeParse(event.data).error?.issues ?? []) {
     ctx.addIssue({ code: 'custom', message: issue.message, path: ['data', ...issue.path] });
   }
 });
@@ -254,7 +278,7 @@ export const MAX_RELAYED_ORIGINS = 4;
 export const TopicStateSchema = z.object({
   likes: z.number().int().nonnegative(),
   /** `likes` per reaction (absent: all `like`). */
-  reactions: ReactionCountsSchema.optional(),
+  reactions: WireReactionCountsSchema.optional(),
   status: z.string().max(32).optional(),
   viewers: z.number().int().nonnegative().optional(),
   relayed: z
@@ -340,7 +364,7 @@ export const TopicCatchUpSchema = z.object({
   viewers: z.number().int().nonnegative(),
   likes: z.number().int().nonnegative(),
   /** `likes` per reaction, summing to it (absent: all `like`). */
-  reactions: ReactionCountsSchema.optional(),
+  reactions: WireReactionCountsSchema.optional(),
   status: z.string().max(32).optional(),
   /** History events after `from`, oldest first (empty when no `from` was asked). */
   events: z.array(WireEventSchema),
@@ -431,7 +455,7 @@ export const SnapshotPayloadSchema = z.object({
   viewers: z.number().int().nonnegative(),
   likes: z.number().int().nonnegative(),
   /** `likes` per reaction, summing to it (absent: all `like`). */
-  reactions: ReactionCountsSchema.optional(),
+  reactions: WireReactionCountsSchema.optional(),
   status: z.string().optional(),
 });
 export type TSnapshotPayload = z.infer<typeof SnapshotPayloadSchema>;

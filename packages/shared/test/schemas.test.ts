@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors.js';
 import { MAX_EVENT_DATA_BYTES, utf8ByteLength } from '../src/limits.js';
-import { ConnectQuerySchema, PublishBatchSchema, PublishEventSchema } from '../src/schemas.js';
+import {
+  ConnectQuerySchema,
+  PublishBatchSchema,
+  PublishEventSchema,
+  RelayedEventSchema,
+  reactionTotals,
+} from '../src/schemas.js';
 import { parseWith } from '../src/validate.js';
 
 describe('wire schemas', () => {
@@ -22,6 +28,32 @@ describe('wire schemas', () => {
       expect(() => parseWith(PublishEventSchema, body)).toThrow(AppError);
       expect(() => parseWith(PublishEventSchema, body)).toThrow(field);
     }
+  });
+
+  it('takes likes per reaction from publishers only by the known names, summing to count', () => {
+    const like = (data: object) => PublishEventSchema.safeParse({ topic: 'video:v', type: 'like', data }).success;
+    expect(like({ count: 3, byReaction: { love: 2, funny: 1 }, totals: { love: 9 } })).toBe(true);
+    expect(like({ count: 3, byReaction: { love: 2 } })).toBe(false); // does not sum to count
+    expect(like({ count: 1, byReaction: { wow: 1 } })).toBe(false); // not a reaction
+    expect(like({ count: 1, byReaction: { constructor: 1 } })).toBe(false);
+    expect(like({ count: 2, byReaction: { love: 2.5, like: -0.5 } })).toBe(false);
+    expect(like({ count: 1, totals: { wow: 1 } })).toBe(false);
+  });
+
+  it('takes a relayed like naming a reaction it does not know (a newer region), still summing to count', () => {
+    const relayed = (data: object) =>
+      RelayedEventSchema.safeParse({ id: 'x', topic: 'video:v', type: 'like', data, ts: 1, region: 'eu' }).success;
+    expect(relayed({ count: 2, byReaction: { wow: 1, love: 1 }, totals: { wow: 4 } })).toBe(true);
+    expect(relayed({ count: 2, byReaction: { wow: 1 } })).toBe(false);
+    expect(relayed({ count: 1, byReaction: { 'no-such': 1 } })).toBe(false);
+  });
+
+  it('gives totals per reaction that sum to the total, `like` the rest', () => {
+    expect(reactionTotals(10, { love: 3, funny: 2 })).toEqual({ love: 3, funny: 2, like: 5 });
+    expect(reactionTotals(4, {})).toEqual({ like: 4 });
+    // Counts beyond the total (a torn read) are cut to it.
+    expect(reactionTotals(3, { love: 5 })).toEqual({ love: 3 });
+    expect(reactionTotals(0, {})).toEqual({});
   });
 
   it('bounds a batch at 1000 events', () => {

@@ -136,7 +136,8 @@ function coalescedLike(
     out.byReaction = byReaction;
   }
   if (total !== undefined) out.total = total;
-  if (totals !== undefined) out.totals = totals;
+  // Always set: the frame is laid over the last like's data, whose totals may not go with `total`.
+  out.totals = totals;
   if (sample.length > 0) out.sample = sample.reverse();
   return out;
 }

@@ -43,7 +43,7 @@ export async function like(
   const { count, reaction } = batch;
   const { key, address } = options;
   const { limits, store } = context();
-  const once = onceFor(user.id, key, ['like', id, count, reaction], id);
+  const once = onceFor(user.id, key, likeFingerprint(id, batch), id);
   // Without a key no repeat can find this publish; the key still keeps the client's own
   // failover from one dispatcher to the next from delivering the batch twice.
   const dispatcherKey = `web:like:${once?.scope ?? randomUUID()}`;
@@ -65,6 +65,14 @@ export async function like(
       return added;
     },
   );
+}
+
+/**
+ * What a keyed like request is recognised by: a `like` batch by what it was before reactions, so
+ * a retry across an upgrade still finds its first attempt (and publishes it if that could not).
+ */
+export function likeFingerprint(id: string, batch: LikeBatch): unknown[] {
+  return batch.reaction === 'like' ? ['like', id, batch.count] : ['like', id, batch.count, batch.reaction];
 }
 
 function likeEvents(user: TUser, id: string, batch: LikeBatch, added: LikesAdded): TPublishEvent[] {
