@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ROOT, staleWorkspaces } from './build-state.mjs';
+import { ROOT, staleWorkspaces, WORKSPACES } from './build-state.mjs';
 import { healthy, portOpen, redisServerCommand } from './processes.mjs';
 
 const env = process.env;
@@ -80,14 +80,36 @@ const regions = Array.from({ length: regionCount }, (_, i) => ({
 const dispatcherUrl = regions[0].dispatcherUrl;
 const realtimeUrl = regions[0].realtimeUrl;
 
-for (const workspace of staleWorkspaces()) {
-  console.log(`[start] building ${workspace.name} ...`);
-  const result = spawnSync('npm', ['run', 'build', '-w', workspace.dir], {
-    cwd: ROOT,
-    stdio: 'inherit',
-    env: { ...env, NEXT_TELEMETRY_DISABLED: '1' },
-  });
-  if (result.status !== 0) process.exit(result.status ?? 1);
+// The first start builds everything (later ones only what changed): say so, and how far it is.
+const stale = staleWorkspaces();
+if (stale.length > 0) {
+  const all = stale.length === WORKSPACES.length;
+  console.log(
+    all
+      ? `[start] Building the app once (about 90 s on a small machine; later starts skip it): ${stale.length} steps`
+      : `[start] Building what changed since the last build: ${stale.map((w) => w.dir).join(', ')}`,
+  );
+  const began = Date.now();
+  for (const [i, workspace] of stale.entries()) {
+    const stepBegan = Date.now();
+    const longest = workspace.dir === 'apps/web' ? ' (the web app: the longest step, about a minute)' : '';
+    console.log(`[start] ${i + 1}/${stale.length} building ${workspace.dir}${longest} …`);
+    const result = spawnSync('npm', ['run', 'build', '--silent', '-w', workspace.dir], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: { ...env, NEXT_TELEMETRY_DISABLED: '1' },
+    });
+    if (result.status !== 0) {
+      console.error(`[start] building ${workspace.dir} failed (its output is above)`);
+      process.exit(result.status ?? 1);
+    }
+    console.log(`[start] ${i + 1}/${stale.length} built ${workspace.dir} in ${seconds(Date.now() - stepBegan)}`);
+  }
+  console.log(`[start] Built in ${seconds(Date.now() - began)}; starting the services …`);
+}
+
+function seconds(ms) {
+  return `${Math.round(ms / 1000)} s`;
 }
 
 const common = { ...env, HOST: host, INTERNAL_TOKEN: token, NEXT_TELEMETRY_DISABLED: '1' };
@@ -262,10 +284,32 @@ ${
     : '  ingest       not started (no ffmpeg)'
 }
 
-Try it — in one terminal, watch a topic:
+${tryIt()}`);
+
+/**
+ * The first thing to try, printed with this run's addresses and token. With several regions: a
+ * viewer in the last region, a publish in the first, so the comment is seen crossing regions.
+ */
+function tryIt() {
+  const publish = (url, text) =>
+    `  curl -X POST ${url}/publish \\
+    -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' \\
+    -d '{"topic":"video:demo","type":"comment","data":{"text":"${text}"}}'`;
+  if (!multiRegion) {
+    return `Try it — in one terminal, watch a topic:
   curl -N '${realtimeUrl}/connect?topics=video:demo'
 in another, publish to it:
-  curl -X POST ${dispatcherUrl}/publish \\
-    -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' \\
-    -d '{"topic":"video:demo","type":"comment","data":{"text":"hello"}}'
-`);
+${publish(dispatcherUrl, 'hello')}
+`;
+  }
+  const first = regions[0];
+  const last = regions[regions.length - 1];
+  return `Try it across regions — in one terminal, a viewer in ${last.name}:
+  curl -N '${last.realtimeUrl}/connect?topics=video:demo'
+in another, publish in ${first.name} (its dispatcher relays to ${regions
+    .slice(1)
+    .map((r) => r.name)
+    .join(', ')}):
+${publish(first.dispatcherUrl, `from ${first.name}`)}
+`;
+}

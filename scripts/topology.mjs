@@ -42,7 +42,11 @@ async function waitUntil(check, what, deadline) {
  * web app. Returns the URLs, the services (name, url, pid) and kill/restart/logs/stop.
  */
 export async function launchTopology({ regions = 2, dispatchers = 2, nodes = 2, env: extra = {} } = {}) {
-  for (const workspace of staleWorkspaces()) {
+  const stale = staleWorkspaces();
+  if (stale.length > 0) {
+    console.log(`[topology] building ${stale.map((w) => w.dir).join(', ')} (all of them: about 90 s) …`);
+  }
+  for (const workspace of stale) {
     const result = spawnSync('npm', ['run', 'build', '-w', workspace.dir], {
       cwd: ROOT,
       stdio: 'inherit',
@@ -246,6 +250,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(`  ${region.name}    dispatchers ${region.dispatchers.join(' ')}   nodes ${region.nodes.join(' ')}`);
   }
   console.log(`  internal token  ${topology.token}\n`);
+  // A viewer in the last region, a publish in the first: the comment crosses regions.
+  const [first, last] = [topology.regions[0], topology.regions.at(-1)];
+  console.log(`Try it across regions — in one terminal, a viewer in ${last.name}:
+  curl -N '${last.nodes[0]}/connect?topics=video:demo'
+in another, publish in ${first.name}:
+  curl -X POST ${first.dispatchers[0]}/publish \\
+    -H 'Authorization: Bearer ${topology.token}' -H 'Content-Type: application/json' \\
+    -d '{"topic":"video:demo","type":"comment","data":{"text":"from ${first.name}"}}'
+`);
   const shutdown = () => topology.stop().then(() => process.exit(0));
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);

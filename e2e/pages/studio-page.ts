@@ -1,12 +1,27 @@
 import { expect, type Locator, type Page } from '@playwright/test';
 import { signUpAccount } from '../accounts.js';
 
+/** "Watching now" as shown at one moment: the total and its split by region. */
+export interface Watching {
+  total: number;
+  byRegion: Record<string, number>;
+}
+
 /** The broadcaster's studio (`/studio`, `/studio/<id>`), by role and name. */
 export class StudioPage {
   readonly viewers: Locator;
+  readonly moderation: Locator;
+  readonly figures: Locator;
+  /** The moderation log: recent comments, and the ones deleted from here (marked). */
+  readonly log: Locator;
+  readonly confirmDelete: Locator;
 
   constructor(readonly page: Page) {
     this.viewers = page.getByRole('status', { name: 'Viewers' });
+    this.moderation = page.getByRole('region', { name: 'Moderation' });
+    this.figures = page.getByRole('region', { name: 'Live figures' });
+    this.log = this.moderation.getByRole('list', { name: 'Recent comments' });
+    this.confirmDelete = page.getByRole('alertdialog', { name: 'Delete this comment?' });
     // "End … for every viewer?" is confirmed.
     page.on('dialog', (dialog) => void dialog.accept());
   }
@@ -43,12 +58,39 @@ export class StudioPage {
     return this.viewers.textContent().then((text) => Number(text));
   }
 
-  async deleteComment(text: string): Promise<void> {
-    await this.page.getByRole('button', { name: `Delete comment “${text}”` }).click();
+  /** "Watching now" and its regions, read together (one snapshot of the tile's accessibility tree). */
+  async watching(): Promise<Watching> {
+    const tree = await this.page.getByRole('region', { name: 'Watching now' }).ariaSnapshot();
+    const [, total = 'NaN'] = /status "Viewers": "?(\d+)/.exec(tree) ?? [];
+    const regions = [...tree.matchAll(/listitem: "?([\w-]+): (\d+)/g)];
+    return { total: Number(total), byRegion: Object.fromEntries(regions.map((m) => [m[1], Number(m[2])])) };
   }
 
-  async ban(name: string): Promise<void> {
-    await this.page.getByRole('button', { name: `Ban ${name}` }).click();
+  deleteButton(text: string): Locator {
+    return this.page.getByRole('button', { name: `Delete comment “${text}”` });
+  }
+
+  /** Deletes a comment: Delete, then the confirmation's "Delete comment". */
+  async deleteComment(text: string): Promise<void> {
+    await this.deleteButton(text).click();
+    await expect(this.confirmDelete).toBeVisible();
+    await this.confirmDelete.getByRole('button', { name: 'Delete comment' }).click();
+    await expect(this.confirmDelete).toBeHidden();
+    await expect(this.logEntry(text)).toContainText('Deleted');
+  }
+
+  /** The log's entry of a comment (deleted or not). */
+  logEntry(text: string): Locator {
+    return this.log.getByRole('listitem').filter({ hasText: text });
+  }
+
+  /** Bans a commenter from the log's entry of one of their comments (`comment`), or the first one. */
+  async ban(name: string, comment?: string): Promise<void> {
+    const scope = comment === undefined ? this.log : this.logEntry(comment);
+    await scope
+      .getByRole('button', { name: `Ban ${name}` })
+      .first()
+      .click();
     await expect(this.page.getByRole('list', { name: 'Banned users' }).getByText(name)).toBeVisible();
   }
 

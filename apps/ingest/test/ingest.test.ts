@@ -57,6 +57,18 @@ function encode(key: string, seconds: number): TestEncoder {
   return encoder;
 }
 
+/** A JPEG's size from its start-of-frame marker (undefined: not a JPEG). */
+function jpegSize(bytes: Buffer): { width: number; height: number } | undefined {
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
+  for (let at = 2; at + 9 < bytes.length; ) {
+    const marker = bytes[at + 1] as number;
+    if (marker >= 0xc0 && marker <= 0xc3)
+      return { height: bytes.readUInt16BE(at + 5), width: bytes.readUInt16BE(at + 7) };
+    at += 2 + bytes.readUInt16BE(at + 2);
+  }
+  return undefined;
+}
+
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -145,6 +157,45 @@ describe('ingest with a real encoder', () => {
     expect(await metric('ingest_active_publishers')).toBe(0);
     // The interrupted session's HLS stays served for a while (a player catching up).
     expect((await fetch(live.playlistUrl as string)).status).toBe(200);
+  });
+
+  it('writes a poster next to the HLS: a 320 px JPEG, served like the segments, replaced every 5 s', async () => {
+    const key = web.addKey('video3');
+    const encoder = encode(key, 12);
+    const live = await waitFor('the live report', () => web.reportsFor('video3', 'live')[0], { timeoutMs: 15_000 });
+    const posterUrl = (live.playlistUrl as string).replace(/index\.m3u8$/, 'poster.jpg');
+    const fetchPoster = async () => {
+      const response = await fetch(posterUrl);
+      if (response.status === 200) return response;
+      await response.body?.cancel();
+      return undefined;
+    };
+
+    const first = await waitFor('the first poster', fetchPoster, { timeoutMs: 8000, intervalMs: 200 });
+    expect(first.headers.get('content-type')).toBe('image/jpeg');
+    expect(first.headers.get('access-control-allow-origin')).toBe('*');
+    expect(first.headers.get('cache-control')).toBe('public, max-age=5');
+    const jpeg = Buffer.from(await first.arrayBuffer());
+    expect(jpegSize(jpeg)).toEqual({ width: 320, height: 180 });
+
+    // testsrc draws a clock: a later poster is another picture.
+    const later = await waitFor(
+      'a newer poster',
+      async () => {
+        const response = await fetchPoster();
+        const bytes = response && Buffer.from(await response.arrayBuffer());
+        return bytes && !bytes.equals(jpeg) ? bytes : undefined;
+      },
+      { timeoutMs: 8000, intervalMs: 250 },
+    );
+    expect(jpegSize(later)).toEqual({ width: 320, height: 180 });
+    // Only the current session's poster of a known video, by its exact name.
+    expect((await fetch(`${httpUrl}/hls/nothing/poster.jpg`)).status).toBe(404);
+    expect((await fetch(`${httpUrl}/hls/video3/poster.png`)).status).toBe(404);
+
+    // Ended here, reported (the next tests count the reports).
+    encoder.kill();
+    await waitFor('the interrupted report', () => web.reportsFor('video3', 'interrupted')[0]);
   });
 
   it('refuses a wrong key before anything starts: the encoder fails, nothing is packaged, the refusal is counted', async () => {

@@ -43,6 +43,16 @@ describe('the packager command', () => {
     expect(args).toContain('-hls_flags independent_segments+program_date_time+delete_segments+omit_endlist+temp_file');
     expect(args).toContain('-hls_segment_filename /hls/v/s/seg-%d.ts /hls/v/s/index.m3u8');
   });
+
+  it('also writes a poster: keyframes only decoded, one JPEG 320 px wide replaced in place every 5 s', () => {
+    const args = packagerArgs('/hls/v/s');
+    expect(args.join(' ')).toContain('-skip_frame nokey -threads 1 -f flv -i pipe:0');
+    const poster = args.slice(args.indexOf('/hls/v/s/index.m3u8') + 1).join(' ');
+    expect(poster).toBe(
+      "-map 0:v:0 -an -vf select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,5)',scale=320:-2 " +
+        '-fps_mode vfr -q:v 5 -threads 1 -f image2 -update 1 -atomic_writing 1 /hls/v/s/poster.jpg',
+    );
+  });
 });
 
 describe('playlist', () => {

@@ -147,6 +147,43 @@ describe.each(Object.entries(modes))('ingest routes (%s)', (_mode, make) => {
     }
   });
 
+  it("lists a video from the ingest with its poster (next to its playlist) and everyone's with their broadcaster", async () => {
+    const { owner, id } = await ownedVideo();
+    const { streamKey } = (await (await info(owner.cookie, id)).json()) as { streamKey: string };
+    const { sessionId } = (await (await ask(streamKey)).json()) as { sessionId: string };
+    expect((await tell({ videoId: id, sessionId, state: 'live' })).status).toBe(200);
+    const external = await videos.POST(
+      req('/api/videos', {
+        method: 'POST',
+        cookie: owner.cookie,
+        body: { title: 'Elsewhere', hlsUrl: 'https://cdn.example/live.m3u8' },
+      }),
+    );
+    const { video: other } = (await external.json()) as { video: { id: string } };
+
+    type Item = { id: string; posterUrl?: string; ownerName?: string };
+    const listed = async (query = '', cookie?: string) =>
+      ((await (await videos.GET(req(`/api/videos${query}`, cookie ? { cookie } : {}))).json()) as { videos: Item[] })
+        .videos;
+    const all = await listed();
+    expect(all.find((v) => v.id === id)).toMatchObject({
+      posterUrl: `http://ingest.test:8935/hls/${id}/poster.jpg`,
+      ownerName: 'Encoder Owner',
+    });
+    expect(all.find((v) => v.id === 'demo')).toMatchObject({ ownerName: 'Ovation' });
+    expect(all.find((v) => v.id === 'demo')?.posterUrl).toBeUndefined();
+    // The owner's list (the studio's) has them too; an external stream has no poster.
+    const mine = await listed('?owner=me', owner.cookie);
+    expect(mine.find((v) => v.id === other.id)).toEqual(expect.objectContaining({ ownerName: 'Encoder Owner' }));
+    expect(mine.find((v) => v.id === other.id)?.posterUrl).toBeUndefined();
+    expect(mine.find((v) => v.id === id)?.posterUrl).toBe(`http://ingest.test:8935/hls/${id}/poster.jpg`);
+    // Ended: the ingest keeps no files of it, so no poster is named.
+    expect(
+      (await end.POST(req(`/api/videos/${id}/end`, { method: 'POST', cookie: owner.cookie }), params({ id }))).status,
+    ).toBe(200);
+    expect((await listed()).find((v) => v.id === id)?.posterUrl).toBeUndefined();
+  });
+
   it('rotating the key refuses the old one and stops its publish; ending the video stops the new one', async () => {
     const { owner, id } = await ownedVideo();
     const { streamKey: old } = (await (await info(owner.cookie, id)).json()) as { streamKey: string };

@@ -7,7 +7,19 @@ import { flvHeader, flvTagFrame } from './flv.js';
  * encoder's keyframe interval sets the segment length: 1 s asked of OBS users, README);
  * audio is encoded to AAC whatever it was, as the packager starts before the first audio tag
  * says what it is. Segments of 1 s, 6 in the playlist, older ones deleted.
+ *
+ * A second output writes the poster the home page shows: one keyframe every POSTER_EVERY_S,
+ * POSTER_WIDTH pixels wide, as a JPEG replaced in place (written aside, then renamed: a reader
+ * never gets half of one). What it costs: only keyframes are decoded (`-skip_frame nokey` applies
+ * to the decoder; the copied video never goes through it) — one decode a second instead of 30,
+ * and one small JPEG encode every 5 s. The decoder and the JPEG encoder are single-threaded: with
+ * frame threads each would hold back a frame per thread — a decoded keyframe a second, a poster
+ * 5 s — delaying every poster by as much.
  */
+
+export const POSTER_FILE = 'poster.jpg';
+const POSTER_EVERY_S = 5;
+const POSTER_WIDTH = 320;
 
 const STOP_GRACE_MS = 2000;
 const STDERR_KEPT = 4096;
@@ -22,6 +34,10 @@ export function packagerArgs(dir: string): string[] {
     // (and PROGRAM-DATE-TIME, stamped when packaging starts, would lag the picture by it).
     '-analyzeduration',
     '500000',
+    '-skip_frame',
+    'nokey',
+    '-threads',
+    '1',
     '-f',
     'flv',
     '-i',
@@ -43,6 +59,25 @@ export function packagerArgs(dir: string): string[] {
     '-hls_segment_filename',
     join(dir, 'seg-%d.ts'),
     join(dir, 'index.m3u8'),
+    // The poster: the first keyframe at once, then one every POSTER_EVERY_S (video only).
+    '-map',
+    '0:v:0',
+    '-an',
+    '-vf',
+    `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${POSTER_EVERY_S})',scale=${POSTER_WIDTH}:-2`,
+    '-fps_mode',
+    'vfr',
+    '-q:v',
+    '5',
+    '-threads',
+    '1',
+    '-f',
+    'image2',
+    '-update',
+    '1',
+    '-atomic_writing',
+    '1',
+    join(dir, POSTER_FILE),
   ];
 }
 

@@ -1,5 +1,6 @@
 import { loadWebConfig } from '../../lib/server/config';
 import { StudioHome } from './_components/studio-home';
+import './studio.css';
 
 export const dynamic = 'force-dynamic';
 

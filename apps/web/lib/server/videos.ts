@@ -62,11 +62,33 @@ export function present(video: StoredVideo, viewers: number): TVideo {
   return { ...shown, viewers };
 }
 
+/** The bundled demo's broadcaster, as lists name it (its owner is no account). */
+const DEMO_OWNER_NAME = 'Ovation';
+
+/**
+ * A video as lists show it: the public shape, plus who broadcasts it (their display name, shown on
+ * their comments anyway) and, for a live stream from the ingest, its poster: the ingest writes a
+ * JPEG frame next to the playlist every 5 s, served under the same rules as the segments (and gone
+ * with them a minute after the encoder stops: none for an ended video). Other streams (an
+ * external hlsUrl, the demo) have none; the home page draws a placeholder.
+ */
+function listItem(video: StoredVideo, viewers: number): TVideo {
+  const item = present(video, viewers);
+  const ownerName = video.ownerName || (video.id === DEMO_VIDEO_ID ? DEMO_OWNER_NAME : '');
+  if (ownerName) item.ownerName = ownerName;
+  const ingest = context().config.ingestPublicUrl;
+  const playlist = ingest && `${ingest}/hls/${encodeURIComponent(video.id)}/index.m3u8`;
+  if (video.status === 'live' && playlist && video.hlsUrl === playlist) {
+    item.posterUrl = playlist.replace(/index\.m3u8$/, 'poster.jpg');
+  }
+  return item;
+}
+
 /** Viewer counts of the live ones in ONE dispatcher request (not one per video). */
 async function withViewers(videos: StoredVideo[]): Promise<TVideo[]> {
   const live = videos.filter((v) => v.status === 'live').map((v) => videoTopic(v.id));
   const counts = live.length > 0 ? await context().dispatcher.viewersOf(live) : new Map<string, number>();
-  return videos.map((v) => present(v, counts.get(videoTopic(v.id)) ?? 0));
+  return videos.map((v) => listItem(v, counts.get(videoTopic(v.id)) ?? 0));
 }
 
 /*

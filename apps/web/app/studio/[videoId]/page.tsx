@@ -1,5 +1,6 @@
 import { loadWebConfig } from '../../../lib/server/config';
 import { Dashboard } from './_components/dashboard';
+import '../studio.css';
 
 export const dynamic = 'force-dynamic';
 

@@ -16,7 +16,8 @@ import { AccountDialog } from '../../_components/account-dialog';
 export function SignInGate({ children, why }: { children: (user: TUser) => ReactNode; why: string }) {
   const session = useQuery({ queryKey: queryKeys.session, queryFn: api.session });
   const [asking, setAsking] = useState(false);
-  if (session.isPending) return <p>Loading…</p>;
+  if (session.isPending)
+    return <div className="panel skeleton-block" role="status" aria-label="Loading your account" />;
   const user = session.data?.user ?? undefined;
   const account = session.data?.account;
   if (user && account)

@@ -49,7 +49,12 @@ function MyVideos({ realtimeUrls }: { realtimeUrls: string[] }) {
   return (
     <>
       <CreateVideo />
-      {videos.isPending && <p>Loading…</p>}
+      {videos.isPending && (
+        <div className="my-videos" role="status" aria-label="Loading your videos">
+          <div className="panel skeleton-block" />
+          <div className="panel skeleton-block" />
+        </div>
+      )}
       {videos.isError && <p role="alert">Could not load your videos. Retrying…</p>}
       {videos.data && videos.data.videos.length === 0 && <p>No videos yet: create one above.</p>}
       <ul className="my-videos" aria-label="Your videos">

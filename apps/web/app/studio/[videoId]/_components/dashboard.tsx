@@ -2,19 +2,19 @@
 
 import { type OvationEvents, type TypedEvent, tokenFromWeb } from '@ovation/client';
 import { useLiveVideo } from '@ovation/react';
-import type { TActivityMinute, TComment, TUser, TVideo, TVideoStats } from '@ovation/shared';
+import type { TActivityMinute, TUser, TVideo, TVideoStats } from '@ovation/shared';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, api } from '../../../../lib/client/api';
 import { queryKeys } from '../../../../lib/client/query-client';
-import { retryOnOutage } from '../../../../lib/client/retry';
 import { CopyLink } from '../../_components/copy-link';
 import { SignInGate } from '../../_components/sign-in-gate';
 import { StatusButton } from '../../_components/status-button';
 import { addActivity, mergeActivity } from './activity';
 import { ActivityChart } from './activity-chart';
 import { IngestPanel } from './ingest-panel';
+import { Moderation } from './moderation';
 
 /**
  * A video's live dashboard for its owner: viewers (by region), like total, delivery latency, likes
@@ -38,6 +38,7 @@ export function Dashboard({ videoId, realtimeUrls }: { videoId: string; realtime
 }
 
 function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; realtimeUrls: string[]; user: TUser }) {
+  const queryClient = useQueryClient();
   const stats = useQuery({
     queryKey: queryKeys.stats(videoId),
     queryFn: () => api.stats(videoId),
@@ -60,6 +61,12 @@ function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; real
     if (likes > 0 || comments > 0) setLiveAdds((adds) => addActivity(adds, Date.now(), likes, comments));
   }, []);
   const activity = useMemo(() => mergeActivity(stats.data?.activity ?? [], liveAdds), [stats.data, liveAdds]);
+  // The realtime stream says the viewer count moved: read the figures again at once, so the total
+  // and its per-region split (one read, Tiles) follow it without waiting for the next interval.
+  const liveViewers = video.data?.video.viewers;
+  useEffect(() => {
+    if (liveViewers !== undefined) void queryClient.invalidateQueries({ queryKey: queryKeys.stats(videoId) });
+  }, [liveViewers, queryClient, videoId]);
   // Connected once the page knows the user owns the video (the owner's token lets it observe).
   const { connection } = useLiveVideo(videoId, {
     urls: owner ? realtimeUrls : [],
@@ -70,7 +77,7 @@ function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; real
   });
 
   if (video.isError) return <p role="alert">This video does not exist.</p>;
-  if (!video.data) return <p>Loading…</p>;
+  if (!video.data) return <DashboardSkeleton />;
   if (!owner || (stats.error instanceof ApiError && stats.error.status === 403)) {
     return <p role="alert">Only the broadcaster of this video can open its studio.</p>;
   }
@@ -89,13 +96,14 @@ function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; real
         </div>
         <MembersOnlyToggle video={v} />
       </section>
-      <IngestPanel video={v} />
+      {/* Moderation comes right after the head: first on a phone, the right-hand column on a wide screen. */}
+      <Moderation videoId={videoId} ownerId={user.id} />
       <Tiles video={v} stats={stats.data} />
-      <section className="charts">
+      <IngestPanel video={v} />
+      <section className="charts" aria-label="Activity">
         <ActivityChart title="Likes per minute" data={activity} field="likes" />
         <ActivityChart title="Comments per minute" data={activity} field="comments" />
       </section>
-      <Moderation videoId={videoId} ownerId={user.id} />
     </div>
   );
 }
@@ -122,15 +130,25 @@ function MembersOnlyToggle({ video }: { video: TVideo }) {
   );
 }
 
+/*
+ * "Watching now" and its split by region come from ONE read (the stats' `viewers`, the sum of its
+ * regions): shown from two — the realtime stream's count, which the dispatcher publishes once a
+ * counting round has summed the regions, and the stats' split, fetched every 10 s — they disagreed
+ * for up to 10 s whenever a viewer came or went. The stream still drives it: a new count there
+ * refetches the stats (OwnerDashboard). Before the first stats read, the stream's count alone.
+ */
 function Tiles({ video, stats }: { video: TVideo; stats: TVideoStats | undefined }) {
   const regions = Object.entries(stats?.viewers.byRegion ?? {});
+  const watching = stats ? regions.reduce((sum, [, count]) => sum + count, 0) : video.viewers;
   const latency = stats?.latency;
   return (
     <section className="tiles" aria-label="Live figures">
-      <div className="panel tile">
-        <span className="label">Watching now</span>
+      <section className="panel tile" aria-labelledby="watching-now">
+        <span className="label" id="watching-now">
+          Watching now
+        </span>
         <strong role="status" aria-label="Viewers">
-          {video.viewers}
+          {watching}
         </strong>
         {regions.length > 0 && (
           <ul className="regions" aria-label="Viewers by region">
@@ -141,7 +159,7 @@ function Tiles({ video, stats }: { video: TVideo; stats: TVideoStats | undefined
             ))}
           </ul>
         )}
-      </div>
+      </section>
       <div className="panel tile">
         <span className="label">Likes</span>
         <strong role="status" aria-label="Likes">
@@ -159,80 +177,13 @@ function Tiles({ video, stats }: { video: TVideo; stats: TVideoStats | undefined
   );
 }
 
-function Moderation({ videoId, ownerId }: { videoId: string; ownerId: string }) {
-  const queryClient = useQueryClient();
-  const comments = useQuery({ queryKey: queryKeys.comments(videoId), queryFn: () => api.comments(videoId) });
-  const bans = useQuery({ queryKey: queryKeys.bans(videoId), queryFn: () => api.bans(videoId) });
-  const banned = new Set(bans.data?.bans.map((b) => b.id));
-  // Moderation is idempotent by what it names, so each action retries through an outage as is.
-  const remove = useMutation({
-    mutationFn: (comment: TComment) => api.deleteComment(videoId, comment.id),
-    ...retryOnOutage,
-    onSuccess: (_, comment) =>
-      queryClient.setQueryData<{ comments: TComment[] }>(queryKeys.comments(videoId), (old) =>
-        old ? { comments: old.comments.filter((c) => c.id !== comment.id) } : old,
-      ),
-  });
-  const ban = useMutation({
-    mutationFn: (user: TUser) => api.ban(videoId, user),
-    ...retryOnOutage,
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.bans(videoId) }),
-  });
-  const unban = useMutation({
-    // "Not banned" is what the owner asked for (a retry whose first attempt did it, another tab).
-    mutationFn: (userId: string) =>
-      api.unban(videoId, userId).catch((error: unknown) => {
-        if (error instanceof ApiError && error.code === 'NOT_FOUND') return { unbanned: true as const };
-        throw error;
-      }),
-    ...retryOnOutage,
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.bans(videoId) }),
-  });
-  const error = [remove.error, ban.error, unban.error].find((e) => e);
-  const recent = [...(comments.data?.comments ?? [])].reverse();
+/** The dashboard's shape while the video loads. */
+function DashboardSkeleton() {
   return (
-    <section className="panel moderation" aria-label="Moderation">
-      <h2>Recent comments</h2>
-      {error && <p role="alert">{error instanceof ApiError ? error.message : 'That did not work; try again.'}</p>}
-      {recent.length === 0 && <p className="hint">No comments yet.</p>}
-      <ul aria-label="Recent comments">
-        {recent.map((c) => (
-          <li key={c.id}>
-            <span className="author">{c.author.name}</span>
-            <span className="text">{c.text}</span>
-            <span className="actions">
-              <button type="button" onClick={() => remove.mutate(c)} aria-label={`Delete comment “${c.text}”`}>
-                Delete
-              </button>
-              {c.author.id !== ownerId && !banned.has(c.author.id) && (
-                <button
-                  type="button"
-                  className="danger"
-                  onClick={() => ban.mutate(c.author)}
-                  aria-label={`Ban ${c.author.name}`}
-                >
-                  Ban
-                </button>
-              )}
-            </span>
-          </li>
-        ))}
-      </ul>
-      {(bans.data?.bans.length ?? 0) > 0 && (
-        <>
-          <h2>Banned from commenting</h2>
-          <ul aria-label="Banned users">
-            {bans.data?.bans.map((b) => (
-              <li key={b.id}>
-                <span className="author">{b.name}</span>
-                <button type="button" onClick={() => unban.mutate(b.id)} aria-label={`Unban ${b.name}`}>
-                  Unban
-                </button>
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
-    </section>
+    <div className="dashboard" role="status" aria-label="Loading the dashboard">
+      <div className="panel skeleton-block tall" />
+      <div className="panel skeleton-block" />
+      <div className="panel skeleton-block" />
+    </div>
   );
 }
