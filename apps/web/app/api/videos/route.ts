@@ -16,9 +16,10 @@ export const dynamic = 'force-dynamic';
 
 /**
  * GET /api/videos?cursor=&limit= → `{ videos, next }`: live videos, then the caller's own upcoming
- * ones, then ended ones, newest first within each, with live viewer counts; `next` is the cursor
- * of the following page (null at the end). `?owner=me` (signed in): the caller's own videos,
- * every status (the studio's list).
+ * ones, then ended ones, newest first within each, with live viewer counts, the broadcaster's
+ * name (`ownerName`) and, for a live stream from the ingest, a poster (`posterUrl`, a recent frame);
+ * `next` is the cursor of the following page (null at the end). `?owner=me` (signed in): the
+ * caller's own videos, every status (the studio's list).
  */
 export const GET = route(async (request: Request) => {
   const search = new URL(request.url).searchParams;
