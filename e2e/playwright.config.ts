@@ -21,6 +21,8 @@ const chromium = {
 
 /** Suites the phone projects skip: the same Chromium, nothing about phones, minutes of CI. */
 const DESKTOP_ONLY = ['shared-connection.spec.ts'];
+/** The README's pictures are of the desktop and one phone (tests/screenshots.spec.ts). */
+const PICTURES = 'screenshots.spec.ts';
 
 export default defineConfig({
   globalSetup: './stack/global-setup.ts',
@@ -53,8 +55,8 @@ export default defineConfig({
     {
       name: 'iphone',
       testDir: './tests',
-      testIgnore: DESKTOP_ONLY,
       // iPhone-sized, touch, its user agent — rendered by Chromium (WebKit is not installed here).
+      testIgnore: [...DESKTOP_ONLY, PICTURES],
       use: { ...devices['iPhone 13'], browserName: 'chromium', launchOptions: chromium },
     },
     { name: 'api', testDir: './api' },
