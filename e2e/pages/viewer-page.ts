@@ -1,13 +1,21 @@
 import { expect, type Locator, type Page } from '@playwright/test';
 import { regionOf, topology } from '../topology.js';
 
+/** The reactions by the names the page gives them. */
+export type ReactionName = 'Like' | 'Celebrate' | 'Support' | 'Love' | 'Insightful' | 'Funny';
+
 /** The viewer page (`/live/<id>`), by role and name. */
 export class ViewerPage {
   readonly video: Locator;
   readonly comments: Locator;
   readonly likeButton: Locator;
+  readonly moreReactions: Locator;
+  /** The reaction picker (a toolbar), while open. */
+  readonly picker: Locator;
   readonly composer: Locator;
   readonly sendButton: Locator;
+  /** The reaction total with its words: "4 reactions: 3 Love, 1 Celebrate". */
+  readonly reactionSummary: Locator;
 
   constructor(
     readonly page: Page,
@@ -15,7 +23,10 @@ export class ViewerPage {
   ) {
     this.video = page.getByLabel('Live video');
     this.comments = page.getByRole('list', { name: 'Comments' });
-    this.likeButton = page.getByRole('button', { name: 'Like' });
+    this.likeButton = page.getByRole('button', { name: 'Like', exact: true });
+    this.moreReactions = page.getByRole('button', { name: 'More reactions' });
+    this.picker = page.getByRole('toolbar', { name: 'Reactions' });
+    this.reactionSummary = page.getByRole('img', { name: /^\d+ reactions?\b/ });
     this.composer = page.getByRole('textbox', { name: 'Add a comment' });
     this.sendButton = page.getByRole('button', { name: 'Send' });
   }
@@ -61,6 +72,70 @@ export class ViewerPage {
     await this.press(this.likeButton);
   }
 
+  /**
+   * Sends one reaction: Like with its button; the others from the picker, opened (when it is not
+   * yet) by a long press on Like on a touch screen, else by the "More reactions" button.
+   */
+  async react(reaction: ReactionName): Promise<void> {
+    if (reaction === 'Like') return this.like();
+    if (!(await this.picker.isVisible())) {
+      if (this.touch) await this.longPress(this.likeButton);
+      else await this.press(this.moreReactions);
+    }
+    await this.press(this.picker.getByRole('button', { name: reaction, exact: true }));
+  }
+
+  /** A touch held on `target` until the picker opens, then lifted (no click follows: no like). */
+  async longPress(target: Locator): Promise<void> {
+    await target.dispatchEvent('pointerdown', { pointerType: 'touch', isPrimary: true, bubbles: true });
+    await expect(this.picker).toBeVisible();
+    await target.dispatchEvent('pointerup', { pointerType: 'touch', isPrimary: true, bubbles: true });
+  }
+
+  /** The reaction totals as the page words them, e.g. `{ Love: 3, Celebrate: 1 }`. */
+  async reactionCounts(): Promise<Partial<Record<ReactionName, number>>> {
+    const label = (await this.reactionSummary.getAttribute('aria-label')) ?? '';
+    const counts: Partial<Record<ReactionName, number>> = {};
+    for (const [, n, name] of label.matchAll(/(\d+) (Like|Celebrate|Support|Love|Insightful|Funny)\b/g)) {
+      counts[name as ReactionName] = Number(n);
+    }
+    return counts;
+  }
+
+  /** The floating icons of the viewer's own taps now on screen, of one reaction or all. */
+  ownFloats(reaction?: string): Locator {
+    return this.page
+      .getByTestId('floating-reactions')
+      .locator(`.float.own${reaction ? `[data-reaction="${reaction}"]` : ''}`);
+  }
+
+  /**
+   * Starts counting the floating icons from now on (a MutationObserver in the page): read the
+   * counts with the returned function — how many appeared, of which reactions, and the most on
+   * screen at once.
+   */
+  async watchFloats(): Promise<() => Promise<{ added: number; most: number; now: number; reactions: string[] }>> {
+    await this.page.getByTestId('floating-reactions').evaluate((layer) => {
+      const seen = { added: 0, most: 0, reactions: [] as string[] };
+      (window as unknown as { __floats: typeof seen }).__floats = seen;
+      new MutationObserver((records) => {
+        for (const record of records) {
+          for (const node of record.addedNodes) {
+            const reaction = (node as HTMLElement).dataset?.reaction;
+            seen.added++;
+            if (reaction && !seen.reactions.includes(reaction)) seen.reactions.push(reaction);
+          }
+        }
+        seen.most = Math.max(seen.most, layer.childElementCount);
+      }).observe(layer, { childList: true });
+    });
+    return () =>
+      this.page.getByTestId('floating-reactions').evaluate((layer) => {
+        const seen = (window as unknown as { __floats: { added: number; most: number; reactions: string[] } }).__floats;
+        return { ...seen, reactions: [...seen.reactions].sort(), now: layer.childElementCount };
+      });
+  }
+
   async comment(text: string): Promise<void> {
     await this.composer.fill(text);
     await this.press(this.sendButton);
@@ -73,11 +148,10 @@ export class ViewerPage {
     await this.press(dialog.getByRole('button', { name: 'Continue' }));
   }
 
+  /** The like total (every reaction) or the viewer count, as the page words it for a screen reader. */
   count(label: 'Likes' | 'Viewers'): Promise<number> {
-    return this.page
-      .getByRole('status', { name: label })
-      .textContent()
-      .then((text) => Number(text?.match(/\d+/)?.[0] ?? -1));
+    const counter = label === 'Likes' ? this.reactionSummary : this.page.getByRole('img', { name: /^\d+ watching$/ });
+    return counter.getAttribute('aria-label').then((text) => Number(text?.match(/\d+/)?.[0] ?? -1));
   }
 
   currentTime(): Promise<number> {

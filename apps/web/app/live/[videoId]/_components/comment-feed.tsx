@@ -5,7 +5,9 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 /**
  * Newest at the bottom; follows new comments unless the viewer scrolled up, then offers a button.
- * `aria-busy` while the history loads (an empty list then says nothing yet).
+ * `aria-busy` while the history loads (placeholder lines then, and an empty list says nothing
+ * yet); loaded and empty, an invitation to comment. Not a live region: on a busy stream it would
+ * read out every comment; the list is there to be read at the viewer's pace.
  */
 export function CommentFeed({ comments, loading }: { comments: TComment[]; loading: boolean }) {
   const ref = useRef<HTMLOListElement>(null);
@@ -35,21 +37,30 @@ export function CommentFeed({ comments, loading }: { comments: TComment[]; loadi
   }, []);
 
   return (
-    <>
-      <ol className="feed" ref={ref} aria-label="Comments" aria-live="polite" aria-busy={loading}>
+    <div className="feed-box">
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: the list scrolls, and keyboard users must be able to scroll it */}
+      <ol className="feed" ref={ref} aria-label="Comments" aria-busy={loading} tabIndex={0}>
         {comments.map((c) => (
           <li key={c.id}>
             <span className="author">{c.author.name}</span>
             {/* Set by the server only on the video owner's comments: no one can claim it by name. */}
             {c.owner && (
-              <span className="badge upcoming" title="The broadcaster of this video">
+              <span className="owner-badge" title="The broadcaster of this video">
                 Broadcaster
               </span>
             )}{' '}
-            <span>{c.text}</span>
+            <span className="text">{c.text}</span>
           </li>
         ))}
       </ol>
+      {loading && (
+        <div className="feed-skeleton" aria-hidden="true">
+          <span className="skeleton" />
+          <span className="skeleton" />
+          <span className="skeleton short" />
+        </div>
+      )}
+      {!loading && comments.length === 0 && <p className="feed-empty">Be the first to comment</p>}
       {!following && unseen > 0 && (
         <button
           type="button"
@@ -62,6 +73,6 @@ export function CommentFeed({ comments, loading }: { comments: TComment[]; loadi
           New comments ({unseen})
         </button>
       )}
-    </>
+    </div>
   );
 }

@@ -11,6 +11,7 @@ import { useEffect, useRef } from 'react';
  * now minus it is the glass-to-glass delay of a stream stamped as it is received (the ingest's).
  * The browser's own player reports it too where it has `getStartDate()`.
  * `crossOrigin`: the stream allows any origin (the ingest's does), so the page may read its pixels.
+ * `onAspect`: the picture's width / height once known (the page sizes the stage to it).
  */
 export function Player({
   src,
@@ -18,12 +19,14 @@ export function Player({
   label = 'Live video',
   measure = false,
   crossOrigin = false,
+  onAspect,
 }: {
   src: string;
   ended: boolean;
   label?: string;
   measure?: boolean;
   crossOrigin?: boolean;
+  onAspect?: ((aspect: number) => void) | undefined;
 }) {
   const ref = useRef<HTMLVideoElement>(null);
 
@@ -92,6 +95,10 @@ export function Player({
       controls
       aria-label={label}
       data-testid="player"
+      onLoadedMetadata={(e) => {
+        const { videoWidth, videoHeight } = e.currentTarget;
+        if (videoWidth > 0 && videoHeight > 0) onAspect?.(videoWidth / videoHeight);
+      }}
       {...(crossOrigin ? { crossOrigin: 'anonymous' as const } : {})}
     />
   );

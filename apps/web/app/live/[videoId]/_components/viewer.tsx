@@ -2,25 +2,35 @@
 
 import { type ConnectToken, tokenFromWeb } from '@ovation/client';
 import { useLiveVideo } from '@ovation/react';
-import { MAX_LIKE_BATCH, type TComment, type TUser } from '@ovation/shared';
+import type { TComment, TReaction, TUser } from '@ovation/shared';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { type CSSProperties, useCallback, useRef, useState } from 'react';
 import { ApiError, api } from '../../../../lib/client/api';
 import { queryKeys } from '../../../../lib/client/query-client';
-import { newIdempotencyKey, retryOnOutage, useActionKey } from '../../../../lib/client/retry';
+import { retryOnOutage, useActionKey } from '../../../../lib/client/retry';
 import { useStreamGeneration } from '../../../../lib/client/stream-generation';
 import { AccountDialog } from '../../../_components/account-dialog';
 import { NameDialog } from '../../../_components/name-dialog';
 import { CommentFeed } from './comment-feed';
-import { Hearts, type HeartsHandle } from './hearts';
+import { ConnectionBanner } from './connection-banner';
+import { EndedCard } from './ended-card';
+import { FloatingReactions, type FloatingReactionsHandle } from './floating-reactions';
 import { Player } from './player';
+import { ReactionControls } from './reaction-controls';
+import { useReactionTaps } from './use-reaction-taps';
+import { useVisualViewportHeight } from './use-visual-viewport';
+import { VideoInfo } from './video-info';
+import '../../viewer.css';
 
-/** Taps are sent together at most this often (the API takes 1–MAX_LIKE_BATCH per request). */
-const LIKE_BATCH_MS = 250;
+type Pending = { kind: 'react'; reaction: TReaction } | { kind: 'comment'; text: string };
 
-type Pending = { kind: 'like' } | { kind: 'comment'; text: string };
-
+/*
+ * The viewer page's parts, placed by viewer.css: the stage (the picture and what is shown over
+ * it), the floating reactions, the title and counts, the reaction controls, the comments and the
+ * composer. One DOM for every screen: side by side on a desktop, stacked on a phone with the
+ * comments over the lower part of the picture.
+ */
 export function Viewer({
   videoId,
   realtimeUrls,
@@ -36,25 +46,27 @@ export function Viewer({
   const queryClient = useQueryClient();
   const session = useQuery({ queryKey: queryKeys.session, queryFn: api.session });
   const user: TUser | null = session.data?.user ?? null;
-  const hearts = useRef<HeartsHandle>(null);
+  const floats = useRef<FloatingReactionsHandle>(null);
   // The video and its comments, kept current from the video's topic in the query cache.
   const { video, comments, connection } = useLiveVideo(videoId, {
     urls: realtimeUrls,
     load: { video: () => api.video(videoId), comments: () => api.comments(videoId) },
     token: tokenFromWeb({ videoId, current: initialToken }),
     ownUserId: () => user?.id,
-    onLikes: (count) => hearts.current?.others(count),
+    onLikes: (_count, byReaction) => floats.current?.others(byReaction),
     preferredUrl,
   });
   const streamGeneration = useStreamGeneration(videoId, video.data?.video.stream, video.data !== undefined);
+  const root = useVisualViewportHeight<HTMLDivElement>();
+  const [aspect, setAspect] = useState<number>();
   const [asking, setAsking] = useState<Pending | null>(null);
+  /** Where the focus was when a dialog opened: it goes back there when the dialog closes. */
+  const focusBefore = useRef<HTMLElement | null>(null);
   /** A comment refused because the broadcaster made comments members-only: sent again once signed in. */
   const [needsAccount, setNeedsAccount] = useState<string | null>(null);
   const [signInError, setSignInError] = useState<string>();
   const [notice, setNotice] = useState<string>();
   const [draft, setDraft] = useState('');
-  const taps = useRef(0);
-  const tapTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
   const showError = useCallback((error: unknown) => {
     if (error instanceof ApiError && error.code === 'RATE_LIMITED') {
@@ -66,40 +78,28 @@ export function Viewer({
     }
   }, []);
 
-  // Each batch of taps is one action with its own key: retried through an outage, counted once.
-  const sendLikes = useMutation({
-    mutationFn: ({ count, key }: { count: number; key: string }) => api.like(videoId, count, key),
-    ...retryOnOutage,
-    onSuccess: ({ total }) =>
-      queryClient.setQueryData(queryKeys.video(videoId), (old: { video: { likes: number } } | undefined) =>
-        old ? { video: { ...old.video, likes: Math.max(old.video.likes, total) } } : old,
-      ),
-    onError: showError,
-  });
+  const countTap = useReactionTaps(videoId, showError);
 
-  const flushLikes = useCallback(() => {
-    tapTimer.current = undefined;
-    const count = Math.min(MAX_LIKE_BATCH, taps.current);
-    taps.current -= count;
-    if (count === 0) return;
-    sendLikes.mutate({ count, key: newIdempotencyKey() });
-    if (taps.current > 0) tapTimer.current = setTimeout(flushLikes, LIKE_BATCH_MS);
-  }, [sendLikes.mutate]);
-
-  useEffect(() => () => clearTimeout(tapTimer.current), []);
-
-  const like = () => {
-    if (!user) return setAsking({ kind: 'like' });
-    tap();
+  /** The tap shows at once (its icon, the count); the request follows with the batch. */
+  const tap = (reaction: TReaction) => {
+    floats.current?.own(reaction);
+    countTap(reaction);
   };
 
-  const tap = () => {
-    hearts.current?.own();
-    taps.current++;
-    queryClient.setQueryData(queryKeys.video(videoId), (old: { video: { likes: number } } | undefined) =>
-      old ? { video: { ...old.video, likes: old.video.likes + 1 } } : old,
-    );
-    tapTimer.current ??= setTimeout(flushLikes, LIKE_BATCH_MS);
+  const ask = (pending: Pending) => {
+    focusBefore.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    setAsking(pending);
+  };
+
+  const closeDialog = () => {
+    setAsking(null);
+    // After the dialog is gone (a disabled control cannot take the focus: then the composer).
+    requestAnimationFrame(() => focusBefore.current?.focus());
+  };
+
+  const react = (reaction: TReaction) => {
+    if (!user) return ask({ kind: 'react', reaction });
+    tap(reaction);
   };
 
   // A comment's key is made when it is first sent and reused while the same text is retried —
@@ -128,7 +128,7 @@ export function Viewer({
 
   const send = (text: string) => {
     if (!text.trim()) return;
-    if (!user) return setAsking({ kind: 'comment', text });
+    if (!user) return ask({ kind: 'comment', text });
     post(text);
   };
 
@@ -139,24 +139,26 @@ export function Viewer({
       return list.some((c) => c.id === comment.id) ? old : { comments: [...list, comment] };
     });
 
-  const signIn = async (name: string) => {
+  const signIn = async (name: string, pending: Pending) => {
     try {
       const { user: signedIn } = await api.signIn(name);
       queryClient.setQueryData(queryKeys.session, { user: signedIn });
       setSignInError(undefined);
-      const pending = asking;
-      setAsking(null);
-      if (pending?.kind === 'comment') post(pending.text);
+      closeDialog();
+      if (pending.kind === 'comment') post(pending.text);
+      else tap(pending.reaction);
     } catch (error) {
       setSignInError(error instanceof ApiError ? error.message : 'Could not sign in');
     }
   };
 
   if (video.isError) {
+    // Gone since the page was served (the server answers an unknown video with the 404 page).
     return (
-      <p role="alert">
-        This video does not exist. <Link href="/">Back to live videos</Link>
-      </p>
+      <div className="viewer-gone" role="alert">
+        <h1>This video is no longer available</h1>
+        <Link href="/">Browse live videos</Link>
+      </div>
     );
   }
   const v = video.data?.video;
@@ -164,52 +166,45 @@ export function Viewer({
   const interrupted = !ended && v?.stream === 'interrupted';
 
   return (
-    <div className="viewer" data-connection={connection.status} data-node={connection.node}>
-      <section>
-        <div className="stage">
-          {/* A new encoder session is a new stream at the same URL: a fresh player for each. */}
-          {v && (
-            <Player
-              key={`${v.hlsUrl}#${streamGeneration}`}
-              src={v.hlsUrl}
-              ended={ended}
-              // A stream from the ingest (an encoder's): played by hls.js, which holds it close to the
-              // live edge and knows each frame's time (Chromium's own HLS player left one in five
-              // of these at 0 s in CI); it allows any origin, so its pixels can be read.
-              measure={v.stream !== undefined}
-              crossOrigin={v.stream !== undefined}
-            />
-          )}
-          <Hearts ref={hearts} />
-          {ended && <div className="ended-overlay">This live video has ended</div>}
-          {interrupted && (
-            <div className="ended-overlay" role="status">
-              Stream interrupted — waiting for the broadcaster to reconnect
-            </div>
-          )}
-        </div>
-        <div className="bar">
-          <div>
-            <Link href="/" className="brand">
-              Ovation
-            </Link>{' '}
-            {v && <span className={`badge ${v.status}`}>{v.status === 'live' ? 'Live' : v.status}</span>}
-            <h1>{v?.title ?? 'Loading…'}</h1>
+    <div
+      className="viewer"
+      ref={root}
+      data-connection={connection.status}
+      data-node={connection.node}
+      style={aspect ? ({ '--aspect': String(aspect) } as CSSProperties) : undefined}
+    >
+      <div className="stage" aria-busy={v === undefined}>
+        {/* A new encoder session is a new stream at the same URL: a fresh player for each. */}
+        {v ? (
+          <Player
+            key={`${v.hlsUrl}#${streamGeneration}`}
+            src={v.hlsUrl}
+            ended={ended}
+            // A stream from the ingest (an encoder's): played by hls.js, which holds it close to the
+            // live edge and knows each frame's time (Chromium's own HLS player left one in five
+            // of these at 0 s in CI); it allows any origin, so its pixels can be read.
+            measure={v.stream !== undefined}
+            crossOrigin={v.stream !== undefined}
+            onAspect={setAspect}
+          />
+        ) : (
+          <div className="skeleton stage-skeleton" aria-hidden="true" />
+        )}
+        {ended && <EndedCard videoId={videoId} />}
+        {interrupted && (
+          <div className="stage-overlay" role="status">
+            <p className="overlay-title">Stream interrupted</p>
+            <p>Waiting for the broadcaster to reconnect…</p>
           </div>
-          <div className="counts">
-            <span role="status" aria-label="Viewers">
-              {v?.viewers ?? 0} watching
-            </span>
-            <span role="status" aria-label="Likes">
-              {v?.likes ?? 0} {v?.likes === 1 ? 'like' : 'likes'}
-            </span>
-          </div>
-          <button type="button" className="like-button" onClick={like} disabled={v?.status !== 'live'}>
-            Like
-          </button>
-        </div>
-      </section>
-      <aside className="side">
+        )}
+        <ConnectionBanner status={connection.status} />
+      </div>
+      <FloatingReactions ref={floats} />
+      <VideoInfo video={v} />
+      <div className="viewer-react">
+        <ReactionControls onReact={react} disabled={v?.status !== 'live'} />
+      </div>
+      <section className="viewer-chat" aria-label="Live chat">
         <CommentFeed comments={comments.data?.comments ?? []} loading={comments.isPending} />
         {notice && (
           <p className="notice" role="alert">
@@ -224,25 +219,26 @@ export function Viewer({
         {v?.membersOnlyComments && (
           <p className="notice members-only">Members-only comments: commenting needs an account.</p>
         )}
-        <form
-          className="composer"
-          onSubmit={(event) => {
-            event.preventDefault();
-            send(draft);
-          }}
-        >
-          <input
-            value={draft}
-            onChange={(e) => setDraft(e.target.value)}
-            aria-label="Add a comment"
-            placeholder={ended ? 'This video has ended' : 'Add a comment'}
-            disabled={ended}
-          />
-          <button type="submit" disabled={ended}>
-            Send
-          </button>
-        </form>
-      </aside>
+      </section>
+      <form
+        className="composer"
+        onSubmit={(event) => {
+          event.preventDefault();
+          send(draft);
+        }}
+      >
+        <input
+          value={draft}
+          onChange={(e) => setDraft(e.target.value)}
+          aria-label="Add a comment"
+          placeholder={ended ? 'This video has ended' : 'Add a comment…'}
+          disabled={ended}
+          enterKeyHint="send"
+        />
+        <button type="submit" disabled={ended}>
+          Send
+        </button>
+      </form>
       {needsAccount !== null && (
         <AccountDialog
           why="The broadcaster keeps comments on this video for members: sign in, or create an account with a passkey."
@@ -256,16 +252,7 @@ export function Viewer({
         />
       )}
       {asking && (
-        <NameDialog
-          error={signInError}
-          onCancel={() => setAsking(null)}
-          onSubmit={(name) => {
-            const pendingLike = asking.kind === 'like';
-            void signIn(name).then(() => {
-              if (pendingLike) tap();
-            });
-          }}
-        />
+        <NameDialog error={signInError} onCancel={closeDialog} onSubmit={(name) => void signIn(name, asking)} />
       )}
     </div>
   );
