@@ -7,6 +7,7 @@ export * from './token.js';
 export {
   fittedReactions,
   foldTopicState,
+  highestReactions,
   reactionCountsOf,
   reactionsAfterLike,
   type TopicState,

@@ -77,10 +77,10 @@ export function likeReactions(data: { count?: unknown; byReaction?: unknown }): 
 }
 
 /**
- * The totals per reaction after a like event, the like total being `likes` after it: the event's
- * `totals` whole when they are at least as new as that total (a publisher's totals and the tier's
- * count may differ), else the event's own likes per reaction added to those known — fitted to
- * `likes` either way.
+ * The totals per reaction after a like event, the like total being `likes` after it: with the
+ * event's `totals`, the higher of those and the ones known, per reaction (totals only grow; the
+ * page's own taps may be counted already); without, the event's own likes per reaction added —
+ * fitted to `likes` either way (a publisher's totals and the tier's count may differ).
  */
 export function reactionsAfterLike(
   reactions: ReactionCounts | undefined,
@@ -88,8 +88,19 @@ export function reactionsAfterLike(
   likes: number,
 ): ReactionCounts {
   const totals = reactionCountsOf(data.totals);
-  if (totals !== undefined && sumOf(totals) >= likes) return fittedReactions(totals, likes);
-  return fittedReactions(addedReactions(reactions, likeReactions(data) ?? {}), likes);
+  const next =
+    totals !== undefined ? highestReactions(reactions, totals) : addedReactions(reactions, likeReactions(data) ?? {});
+  return fittedReactions(next, likes);
+}
+
+/** Per reaction, the higher of two counts. */
+export function highestReactions(a: ReactionCounts | undefined, b: ReactionCounts): ReactionCounts {
+  const out: ReactionCounts = { ...a };
+  for (const reaction of REACTION_NAMES) {
+    const n = b[reaction];
+    if (n !== undefined && n > (out[reaction] ?? 0)) out[reaction] = n;
+  }
+  return out;
 }
 
 /**

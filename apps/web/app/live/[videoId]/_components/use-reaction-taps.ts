@@ -1,7 +1,8 @@
 'use client';
 
+import { highestReactions } from '@ovation/client';
 import { MAX_LIKE_BATCH, REACTIONS, type TReaction, type TReactionCounts } from '@ovation/shared';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { type QueryClient, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef } from 'react';
 import { api } from '../../../../lib/client/api';
 import { queryKeys } from '../../../../lib/client/query-client';
@@ -28,18 +29,10 @@ export function useReactionTaps(videoId: string, onError: (error: unknown) => vo
       api.like(videoId, count, key, reaction),
     ...retryOnOutage,
     onSuccess: ({ total, totals }) =>
-      queryClient.setQueryData(queryKeys.video(videoId), (old: VideoCache | undefined) =>
-        old
-          ? {
-              ...old,
-              video: {
-                ...old.video,
-                likes: Math.max(old.video.likes, total),
-                reactions: highest(old.video.reactions, totals),
-              },
-            }
-          : old,
-      ),
+      updateVideo(queryClient, videoId, (video) => ({
+        likes: Math.max(video.likes, total),
+        reactions: highestReactions(video.reactions, totals),
+      })),
     onError,
   });
 
@@ -62,30 +55,23 @@ export function useReactionTaps(videoId: string, onError: (error: unknown) => vo
   return useCallback(
     (reaction: TReaction) => {
       taps.current.set(reaction, (taps.current.get(reaction) ?? 0) + 1);
-      queryClient.setQueryData(queryKeys.video(videoId), (old: VideoCache | undefined) =>
-        old
-          ? {
-              ...old,
-              video: {
-                ...old.video,
-                likes: old.video.likes + 1,
-                reactions: { ...old.video.reactions, [reaction]: (old.video.reactions?.[reaction] ?? 0) + 1 },
-              },
-            }
-          : old,
-      );
+      updateVideo(queryClient, videoId, (video) => ({
+        likes: video.likes + 1,
+        reactions: { ...video.reactions, [reaction]: (video.reactions?.[reaction] ?? 0) + 1 },
+      }));
       timer.current ??= setTimeout(flush, LIKE_BATCH_MS);
     },
     [queryClient, videoId, flush],
   );
 }
 
-/** Per reaction, the higher of what the page shows and what the server answered. */
-function highest(shown: TReactionCounts | undefined, answered: TReactionCounts | undefined): TReactionCounts {
-  const out: TReactionCounts = { ...shown };
-  for (const reaction of REACTIONS) {
-    const n = answered?.[reaction];
-    if (n !== undefined && n > (out[reaction] ?? 0)) out[reaction] = n;
-  }
-  return out;
+/** Changes the cached video's like counts (nothing when it is not loaded yet). */
+function updateVideo(
+  queryClient: QueryClient,
+  videoId: string,
+  change: (video: VideoCache['video']) => Pick<VideoCache['video'], 'likes' | 'reactions'>,
+): void {
+  queryClient.setQueryData(queryKeys.video(videoId), (old: VideoCache | undefined) =>
+    old ? { ...old, video: { ...old.video, ...change(old.video) } } : old,
+  );
 }
