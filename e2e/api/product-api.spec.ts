@@ -125,15 +125,24 @@ test('a write repeated with the same Idempotency-Key answers as the first and co
     const like = key('like');
     for (let i = 0; i < 2; i++) {
       const liked = await user.post(`/api/videos/${video.id}/likes`, { data: { count: 3 }, headers: like });
-      expect([liked.status(), await liked.json()]).toEqual([202, { total: 3 }]);
+      expect([liked.status(), await liked.json()]).toEqual([202, { total: 3, totals: { like: 3 } }]);
+    }
+    // Another reaction, repeated: counted once, under its own name.
+    const love = key('love');
+    for (let i = 0; i < 2; i++) {
+      const loved = await user.post(`/api/videos/${video.id}/likes`, {
+        data: { count: 2, reaction: 'love' },
+        headers: love,
+      });
+      expect([loved.status(), await loved.json()]).toEqual([202, { total: 5, totals: { like: 3, love: 2 } }]);
     }
     const { comments } = (await (await user.get(`/api/videos/${video.id}/comments`)).json()) as {
       comments: unknown[];
     };
     expect(comments).toHaveLength(1);
     expect(
-      ((await (await user.get(`/api/videos/${video.id}`)).json()) as { video: { likes: number } }).video.likes,
-    ).toBe(3);
+      ((await (await user.get(`/api/videos/${video.id}`)).json()) as { video: { likes: number } }).video,
+    ).toMatchObject({ likes: 5, reactions: { like: 3, love: 2 } });
 
     const bad = await user.post(`/api/videos/${video.id}/likes`, {
       data: { count: 1 },
