@@ -47,20 +47,31 @@ export const WireReactionCountsSchema = z
   .refine((counts) => Object.keys(counts).length <= 16, { message: 'must name at most 16 reactions' });
 
 // Event payloads on a video topic (the contract's event list).
-export const LikePayloadSchema = z
-  .object({
-    count: z.number().int().positive(),
-    total: z.number().int().nonnegative().optional(),
-    /** This event's count per reaction (summing to `count`); absent: all `like`. */
-    byReaction: ReactionCountsSchema.optional(),
-    /** The video's totals per reaction when it was published. */
-    totals: ReactionCountsSchema.optional(),
-    sample: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
-  })
-  .refine((like) => like.byReaction === undefined || reactionSum(like.byReaction) === like.count, {
-    message: 'byReaction must sum to count',
-    path: ['byReaction'],
-  });
+/**
+ * A `like` payload whose reaction counts are held to `counts`: the contract's names for publishers
+ * (LikePayloadSchema), any name between the platform's processes (RelayedLikePayloadSchema).
+ */
+function likePayloadSchema<C extends z.ZodType<Partial<Record<string, number>>>>(counts: C) {
+  return z
+    .object({
+      count: z.number().int().positive(),
+      total: z.number().int().nonnegative().optional(),
+      /** This event's count per reaction (summing to `count`); absent: all `like`. */
+      byReaction: counts.optional(),
+      /** The video's totals per reaction when it was published. */
+      totals: counts.optional(),
+      sample: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
+    })
+    .refine(
+      (like) =>
+        like.byReaction === undefined ||
+        Object.values(like.byReaction as Partial<Record<string, number>>).reduce<number>((a, b) => a + (b ?? 0), 0) ===
+          like.count,
+      { message: 'byReaction must sum to count', path: ['byReaction'] },
+    );
+}
+
+export const LikePayloadSchema = likePayloadSchema(ReactionCountsSchema);
 export type TLikePayload = z.infer<typeof LikePayloadSchema>;
 
 /** The sum of a reaction count record. */
@@ -182,18 +193,7 @@ export const RelayWireEventSchema = WireEventSchema.extend({
 export type TRelayWireEvent = z.infer<typeof RelayWireEventSchema>;
 
 /** A relayed like: as LikePayloadSchema, but reactions by any name (see WireReactionCountsSchema). */
-const RelayedLikePayloadSchema = z
-  .object({
-    count: z.number().int().positive(),
-    total: z.number().int().nonnegative().optional(),
-    byReaction: WireReactionCountsSchema.optional(),
-    totals: WireReactionCountsSchema.optional(),
-    sample: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
-  })
-  .refine(
-    (like) => like.byReaction === undefined || Object.values(like.byReaction).reduce((a, b) => a + b, 0) === like.count,
-    { message: 'byReaction must sum to count', path: ['byReaction'] },
-  );
+const RelayedLikePayloadSchema = likePayloadSchema(WireReactionCountsSchema);
 
 /**
  * An event relayed from another region: held to what this region would accept from a publisher

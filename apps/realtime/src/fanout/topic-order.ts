@@ -1,8 +1,8 @@
 import {
+  COUNTED_REACTIONS,
   MAX_RELAYED_ORIGINS,
   parsePositionId,
   positionId,
-  REACTIONS,
   reactionTotals,
   type TReactionCounts,
   type TResyncPayload,
@@ -622,8 +622,7 @@ function reactionsOf(source: { likes: number; reactions?: TReactionCounts | unde
 function missingReactions(log: TReactionCounts, counted: TReactionCounts, lost: number): TReactionCounts {
   const missing: TReactionCounts = {};
   let left = lost;
-  for (const reaction of REACTIONS) {
-    if (reaction === 'like') continue;
+  for (const reaction of COUNTED_REACTIONS) {
     const n = Math.min(left, Math.max(0, (log[reaction] ?? 0) - (counted[reaction] ?? 0)));
     if (n > 0) missing[reaction] = n;
     left -= n;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   AppError,
+  ReactionCountsSchema,
   ReactionSchema,
   reactionTotals,
   type TPublishEvent,
@@ -20,7 +21,7 @@ const LikeResultSchema = z.object({
   total: z.number().int(),
   count: z.number().int().positive(),
   reaction: ReactionSchema.default('like'),
-  others: z.partialRecord(ReactionSchema, z.number().int().nonnegative()).default({}),
+  others: ReactionCountsSchema.default({}),
 });
 
 interface LikeBatch {
