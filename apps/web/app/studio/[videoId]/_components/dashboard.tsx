@@ -111,18 +111,25 @@ function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; real
 /** Members-only comments: when on, only accounts may comment (guests are asked to sign in). */
 function MembersOnlyToggle({ video }: { video: TVideo }) {
   const queryClient = useQueryClient();
+  // The asked state, set in the same render as the click: the mutation's own pending state reaches
+  // React a task later, and in between React put the controlled box back as it was.
+  const [asked, setAsked] = useState<boolean | null>(null);
   const update = useMutation({
     mutationFn: (on: boolean) => api.updateVideo(video.id, { membersOnlyComments: on }),
     onSuccess: (answer) => queryClient.setQueryData(queryKeys.video(video.id), answer),
+    onSettled: () => setAsked(null),
   });
   return (
     <label className="members-only-toggle">
       <input
         type="checkbox"
         // The asked state while the server answers, then the video's.
-        checked={update.isPending ? update.variables : video.membersOnlyComments === true}
-        disabled={update.isPending}
-        onChange={(e) => update.mutate(e.target.checked)}
+        checked={asked ?? video.membersOnlyComments === true}
+        disabled={asked !== null}
+        onChange={(e) => {
+          setAsked(e.target.checked);
+          update.mutate(e.target.checked);
+        }}
       />{' '}
       Members-only comments
       {update.isError && <span role="alert"> {update.error.message}</span>}
