@@ -6,11 +6,13 @@ import { NodeChannels } from './fanout/node-channel.js';
 import { createPublisher } from './fanout/publisher.js';
 import { createDispatcherMetrics } from './metrics.js';
 import { openRegistry, type RegistryHandle } from './plugins/registry.js';
+import { PresenceDuty } from './presence/presence-duty.js';
 import { Relay } from './relay/relayer.js';
 import { catchUpRoutes } from './routes/catch-up.js';
 import { healthRoutes } from './routes/health.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { presenceRoutes } from './routes/presence.js';
 import { publishRoutes } from './routes/publish.js';
 import { relayRoutes } from './routes/relay.js';
 import { topicRoutes } from './routes/topics.js';
@@ -43,6 +45,7 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
       ...config,
       peers: config.peers.map((p) => p.region),
       onOutboxDropped: (peer, events) => metrics.relayDropped.inc({ peer }, events),
+      presence: config.presence,
     });
   const channels = new NodeChannels(config.internalToken, metrics, (nodeId) => store.registry.nodeAlive(nodeId));
   const recovery = new StoreRecovery(Math.max(config.nodeTtlMs, STORE_RECOVERY_MAX_MS), {
@@ -86,7 +89,17 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
     log: app.log,
   });
 
+  const presenceDuty = new PresenceDuty({
+    store: store.presence,
+    duties: store.registry,
+    publisher,
+    holderId: dispatcherId,
+    intervalMs: config.presence.intervalMs,
+    log: app.log,
+  });
+
   publishRoutes(app, { publisher, auth });
+  presenceRoutes(app, { store: store.presence, refreshMs: config.presence.refreshMs, metrics, auth });
   topicRoutes(app, { registry: store.registry, region: config.region, auth });
   relayRoutes(app, { publisher, registry: store.registry, region: config.region, auth });
   catchUpRoutes(app, {
@@ -114,11 +127,13 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
 
   app.addHook('onReady', async () => {
     viewerCounter.start();
+    presenceDuty.start();
     relay?.start();
   });
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
     await viewerCounter.stop();
+    await presenceDuty.stop();
     await relay?.close();
     await channels.closeAll();
     if (!deps.store) await store.close();

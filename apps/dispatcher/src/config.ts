@@ -1,4 +1,11 @@
-import { commonEnvShape, env, parseEnv, resolveInternalToken } from '@ovation/shared';
+import {
+  commonEnvShape,
+  DEFAULT_PRESENCE_GRACE_MS,
+  DEFAULT_PRESENCE_TTL_MS,
+  env,
+  parseEnv,
+  resolveInternalToken,
+} from '@ovation/shared';
 import { redisTarget, redisTargetShape } from '@ovation/shared/redis';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_LOG_LIMITS } from './topic-log/topic-log.js';
@@ -28,6 +35,12 @@ const DispatcherEnvSchema = z.object({
   VIEWER_COUNT_INTERVAL_MS: env.positiveMs(2000),
   /** How long a realtime node stays registered without a heartbeat. */
   NODE_TTL_MS: env.positiveMs(5000),
+  /** How long after a viewer's heartbeat expired they are marked left (a connection that comes back within it never is). */
+  PRESENCE_GRACE_MS: env.positiveMs(DEFAULT_PRESENCE_GRACE_MS),
+  /** A presence heartbeat's validity: a node killed at once has its viewers leave within this plus the grace. */
+  PRESENCE_TTL_MS: env.positiveMs(DEFAULT_PRESENCE_TTL_MS),
+  /** How often presence is settled and `presence` events go out (at most one per topic per interval). */
+  PRESENCE_INTERVAL_MS: env.positiveMs(1000),
   /** History per topic, for resume: at least this many events (likes and viewer counts excluded)… */
   HISTORY_MAX_EVENTS: env.positiveInt(1000),
   /** …and resume points at most this old. */
@@ -58,6 +71,15 @@ export function loadDispatcherConfig(source: Record<string, string | undefined> 
     relayOutboxMaxBytes: parsed.RELAY_OUTBOX_MAX_BYTES,
     viewerCountIntervalMs: parsed.VIEWER_COUNT_INTERVAL_MS,
     nodeTtlMs: parsed.NODE_TTL_MS,
+    presence: Object.freeze({
+      graceMs: parsed.PRESENCE_GRACE_MS,
+      ttlMs: parsed.PRESENCE_TTL_MS,
+      intervalMs: parsed.PRESENCE_INTERVAL_MS,
+      // Nodes send every member again this often: within the TTL, and within the grace, so that a
+      // viewer whose tab on one node closed while another node holds them is refreshed before the
+      // delayed check looks (a departure lowers the expiry whatever other nodes hold).
+      refreshMs: Math.max(100, Math.floor(Math.min(parsed.PRESENCE_TTL_MS / 3, parsed.PRESENCE_GRACE_MS / 2))),
+    }),
     topicLog: Object.freeze({
       maxEvents: parsed.HISTORY_MAX_EVENTS,
       maxAgeMs: parsed.HISTORY_MAX_AGE_MS,

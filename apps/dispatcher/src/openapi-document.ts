@@ -7,8 +7,13 @@ import {
   LatencySummarySchema,
   NodeAckSchema,
   NodeHeartbeatSchema,
+  NodePresenceSchema,
   NodeSyncSchema,
   NodeTopicsSchema,
+  PresenceAckSchema,
+  PresenceListQuerySchema,
+  PresenceListSchema,
+  PresenceOnlineSchema,
   PublishBatchSchema,
   PublishEventSchema,
   PublishResponseSchema,
@@ -35,6 +40,8 @@ const RelayAcceptedSchema = z.object({
   duplicates: z.number().int().nonnegative(),
 });
 const OkSchema = z.object({ ok: z.literal(true) });
+/** `?users=a,b` as the query string carries it (PresenceUsersQuerySchema splits and checks each id). */
+const UsersQueryDoc = z.object({ users: z.string().describe('account ids, comma-separated (1–100)') });
 
 /** What Fastify and the error handler may answer to any JSON body (shared/server/http-errors.ts). */
 const BODY_ERRORS: ErrorCode[] = ['INVALID_JSON', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
@@ -54,7 +61,7 @@ export const DISPATCHER_ROUTES: readonly RouteDoc[] = [
       'One event `{ topic, type, data }` or `{ events: [...] }` (1–1000). `202` once every event is in its ' +
       "topic's history and queued for every node with viewers and every peer region. `data` is a JSON object " +
       'of at most 8 KiB; a reserved type (connected, heartbeat, reconnect, resync, snapshot, error, message, ' +
-      'open) is refused naming `type`; a `like` must carry `{ count ≥ 1, total?, sample? }`; two events of a ' +
+      'open, presence) is refused naming `type`; a `like` must carry `{ count ≥ 1, total?, sample? }`; two events of a ' +
       'batch may not share a `key`. `503` (nothing accepted): the store is unreachable, a node is backed up, ' +
       'or the store lost its data and nodes are syncing again.',
     security: INTERNAL,
@@ -77,6 +84,29 @@ export const DISPATCHER_ROUTES: readonly RouteDoc[] = [
     params: TopicParamsSchema,
     responses: { 200: { description: '`count` sums `byRegion`', schema: ViewersResponseSchema } },
     errors: ['VALIDATION_FAILED', 'UNAVAILABLE'],
+  },
+  {
+    method: 'get',
+    path: '/topics/{topic}/presence',
+    tags: ['topics'],
+    summary: 'Who is watching: one page of the accounts present (id order), the accounts and guests counted',
+    description:
+      "`cursor`: the previous page's `next` (the last id it listed); `limit` 1–1000 (default 100). A viewer " +
+      'whose connection dropped stays listed through the grace (`PRESENCE_GRACE_MS`).',
+    params: TopicParamsSchema,
+    query: PresenceListQuerySchema,
+    responses: { 200: { description: 'one page; `next` null on the last', schema: PresenceListSchema } },
+    errors: ['VALIDATION_FAILED', 'UNAVAILABLE'],
+  },
+  {
+    method: 'get',
+    path: '/presence/online',
+    tags: ['topics'],
+    summary: 'Whether each account is present on some topic now (within the grace)',
+    security: INTERNAL,
+    query: UsersQueryDoc,
+    responses: { 200: { description: 'true or false per id asked', schema: PresenceOnlineSchema } },
+    errors: ['UNAUTHORIZED', 'VALIDATION_FAILED', 'UNAVAILABLE'],
   },
   {
     method: 'get',
@@ -115,6 +145,17 @@ export const DISPATCHER_ROUTES: readonly RouteDoc[] = [
     security: INTERNAL,
     body: NodeSyncSchema,
     responses: ack,
+    errors: INTERNAL_ERRORS,
+  },
+  {
+    method: 'post',
+    path: '/internal/nodes/presence',
+    tags: ['internal'],
+    summary: "A node's presence heartbeats (`present`) and departures (`gone`) per topic",
+    description: 'At most 5000 members in all. The ack says how often to send every member again (`refreshMs`).',
+    security: INTERNAL,
+    body: NodePresenceSchema,
+    responses: { 200: { description: 'taken', schema: PresenceAckSchema } },
     errors: INTERNAL_ERRORS,
   },
   {

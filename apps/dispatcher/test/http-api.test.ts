@@ -81,8 +81,9 @@ describe('dispatcher HTTP API', () => {
     );
   });
 
-  it('refuses the event types the server keeps for its own frames, naming type', async () => {
-    for (const type of ['connected', 'heartbeat', 'reconnect', 'resync', 'snapshot', 'error', 'message', 'open']) {
+  it('refuses the event types the server keeps for its own frames, and presence, naming type', async () => {
+    const types = ['connected', 'heartbeat', 'reconnect', 'resync', 'snapshot', 'error', 'message', 'open', 'presence'];
+    for (const type of types) {
       const one = expectError(await publish({ topic: 'video:1', type, data: {} }), 400, 'VALIDATION_FAILED');
       expect(one).toContain('body.type');
       expect(one).toContain('reserved');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PRESENCE_GRACE_MS, DEFAULT_PRESENCE_TTL_MS } from '@ovation/shared';
 import { waitFor } from '../../../test-support/poll.js';
 import { TestRedis } from '../../../test-support/redis-server.js';
 import { openRegistry } from '../src/plugins/registry.js';
@@ -81,6 +82,7 @@ describe('a Redis that restarts empty', () => {
       peers: [],
       relayQueueMax: 1000,
       relayOutboxMaxBytes: 1_000_000,
+      presence: { ttlMs: DEFAULT_PRESENCE_TTL_MS, graceMs: DEFAULT_PRESENCE_GRACE_MS },
     });
 
   it('is noticed by a dispatcher that took no publish, with the nodes it knew alive', async () => {

@@ -12,6 +12,7 @@ import {
   serviceFastifyOptions,
 } from '@ovation/shared/server';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { topicMatcher } from './access/access.js';
 import { Admission } from './access/admission.js';
 import { ConnectAuth } from './access/connect-auth.js';
 import { CatchUpClient } from './catch-up/catch-up-client.js';
@@ -26,6 +27,7 @@ import { ResyncLog } from './fanout/resync-log.js';
 import { FanoutScheduler } from './fanout/scheduler.js';
 import { LatencyCollector } from './latency/collector.js';
 import { createRealtimeMetrics } from './metrics.js';
+import { PresenceReporter } from './presence-reporter.js';
 import { asyncApiRoutes } from './routes/asyncapi.js';
 import { createConnectHandler, isConnectRequest } from './routes/connect.js';
 import { healthRoutes } from './routes/health.js';
@@ -128,6 +130,15 @@ export async function buildApp(
     log: app.log,
   });
 
+  const presence = new PresenceReporter({
+    client: dispatchers,
+    nodeId: config.nodeId,
+    reports: topicMatcher(config.presenceTopics),
+    flushMs: config.presenceFlushMs,
+    log: app.log,
+  });
+  hub.table.members = presence;
+
   const trustProxy = compileTrustProxy(config.trustProxy);
   const allowedOrigins = new Set(config.corsOrigins);
   const originAllowed = (origin: string | undefined) =>
@@ -203,6 +214,7 @@ export async function buildApp(
     }
     hub.start();
     link.start();
+    presence.start();
   });
   // Shutdown: refuse new connections (/healthz says draining), let each viewer go at its own
   // moment within DRAIN_MS while still delivering to it, then unregister and stop.
@@ -211,6 +223,7 @@ export async function buildApp(
     await hub.drain(config.drainMs);
     fanout.flushAll();
     fanout.close();
+    await presence.stop();
     await link.stop();
     await dispatchers.close();
     await peers?.close();

@@ -37,6 +37,10 @@ const RealtimeEnvSchema = z.object({
    * names, each may end in `*`. Default every topic: without the web tier nothing is private.
    */
   PUBLIC_TOPICS: z.string().default('*'),
+  /** Topics whose viewers' presence is reported (names, each may end in `*`): the videos'. */
+  PRESENCE_TOPICS: z.string().default('video:*'),
+  /** How often joins and departures of viewers go to the dispatcher tier (presence). */
+  PRESENCE_FLUSH_MS: env.positiveMs(1000),
   /** Connections one viewer (a token's subject) may hold on this node. */
   MAX_CONNECTIONS_PER_VIEWER: env.positiveInt(10),
   /** Connections one address may hold on this node (an office behind one NAT address fits). */
@@ -100,6 +104,8 @@ export function loadRealtimeConfig(source: Record<string, string | undefined> = 
     /** Production: every connection needs a token. */
     requireConnectToken: parsed.NODE_ENV === 'production',
     publicTopics: commaList(parsed.PUBLIC_TOPICS),
+    presenceTopics: commaList(parsed.PRESENCE_TOPICS),
+    presenceFlushMs: parsed.PRESENCE_FLUSH_MS,
     maxConnectionsPerViewer: parsed.MAX_CONNECTIONS_PER_VIEWER,
     maxConnectionsPerAddress: parsed.MAX_CONNECTIONS_PER_IP,
     maxRefusalsPerAddress: parsed.MAX_REFUSALS_PER_IP,

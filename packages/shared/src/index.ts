@@ -6,6 +6,7 @@ export * from './ids.js';
 export * from './ingest.js';
 export * from './latency.js';
 export * from './limits.js';
+export * from './presence.js';
 export * from './random.js';
 export * from './schemas.js';
 export * from './sse.js';

@@ -16,6 +16,11 @@ export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set([
   'message',
   'open',
 ]);
+/**
+ * Event types only the dispatcher tier publishes, as events like any other (delivered, in order):
+ * a publisher's `presence` would name people who never came, so publishing one is refused.
+ */
+export const SERVER_PUBLISHED_TYPES: ReadonlySet<string> = new Set(['presence']);
 /** `Idempotency-Key` header and per-event `key`: 1–128 printable ASCII characters. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,128}$/;
 /** How long a publish remembers an idempotency key. */

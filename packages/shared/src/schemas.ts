@@ -9,6 +9,7 @@ import {
   MAX_PUBLISH_BATCH,
   MAX_TOPICS_PER_CONNECTION,
   RESERVED_EVENT_TYPES,
+  SERVER_PUBLISHED_TYPES,
   TOPIC_PATTERN,
   utf8ByteLength,
 } from './limits.js';
@@ -109,10 +110,11 @@ export const IdempotencyKeySchema = z
 
 // ---------- dispatcher: public publish API ----------
 
-/** A type a publisher may use: not one of the names the server sends itself (RESERVED_EVENT_TYPES). */
-export const PublishableTypeSchema = EventTypeSchema.refine((type) => !RESERVED_EVENT_TYPES.has(type), {
-  message: `is reserved for the server (${[...RESERVED_EVENT_TYPES].join(', ')})`,
-});
+/** A type a publisher may use: not one of the names the server sends itself (RESERVED_EVENT_TYPES, SERVER_PUBLISHED_TYPES). */
+export const PublishableTypeSchema = EventTypeSchema.refine(
+  (type) => !RESERVED_EVENT_TYPES.has(type) && !SERVER_PUBLISHED_TYPES.has(type),
+  { message: `is reserved for the server (${[...RESERVED_EVENT_TYPES, ...SERVER_PUBLISHED_TYPES].join(', ')})` },
+);
 
 export const PublishEventSchema = z
   .object({

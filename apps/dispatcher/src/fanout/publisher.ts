@@ -20,6 +20,7 @@ import {
   type AcceptRequest,
   dedupeMark,
   isHistoryType,
+  isRegionalType,
   parseAnswer,
   type TopicAppend,
   type TopicLog,
@@ -288,9 +289,8 @@ export function createPublisher(deps: {
             }
             for (const { index, id } of result.accepted) ids[index] = id;
             for (const [index, answer] of known) ids[index] = answerId(answer);
-            // Viewer counts are regional: regions exchange counts, not these events (region-counts.ts).
             relay?.enqueue(
-              result.accepted.filter(({ index }) => items[index]?.type !== 'viewers').map(({ wire }) => wire),
+              result.accepted.filter(({ index }) => !isRegionalType(items[index]?.type)).map(({ wire }) => wire),
             );
             return known.size > 0 ? ('partly_replayed' as const) : ('accepted' as const);
           }
@@ -401,9 +401,8 @@ function toAppend(group: TopicGroup, items: readonly Item[], relaying: boolean):
     const body = group.bodies[k] as string;
     const history = isHistoryType(item.type);
     if (history) historyBodies.push({ index: k, body });
-    // Viewer counts are regional: regions exchange counts, not these events (region-counts.ts).
-    // A relayed body differs from the history one only by its key (kept from viewers).
-    if (relaying && item.type !== 'viewers' && (!history || item.relayKey !== undefined)) {
+    // A relayed body differs from the history one only by its key (kept from regional events).
+    if (relaying && !isRegionalType(item.type) && (!history || item.relayKey !== undefined)) {
       relayBodies.push({
         index: k,
         body: item.relayKey === undefined ? body : `${body.slice(0, -1)},"relayKey":${JSON.stringify(item.relayKey)}}`,

@@ -1,5 +1,9 @@
+import { MAX_PRESENCE_NAMES } from '@ovation/shared';
 import { isCluster, openRedis, type RedisTarget, redisReady } from '@ovation/shared/redis';
 import { watchConnection } from '@ovation/shared/server';
+import { MemoryPresence } from '../presence/memory-presence.js';
+import type { PresenceStore } from '../presence/presence-store.js';
+import { RedisPresence } from '../presence/redis-presence.js';
 import { MemoryRegistry } from '../registry/memory-registry.js';
 import { RedisRegistry } from '../registry/redis-registry.js';
 import type { SubscriptionRegistry } from '../registry/registry.js';
@@ -9,11 +13,16 @@ import { MemoryTopicLog } from '../topic-log/memory-topic-log.js';
 import { RedisTopicLog } from '../topic-log/redis-topic-log.js';
 import type { TopicLog, TopicLogLimits } from '../topic-log/topic-log.js';
 
+/** Members that leave a topic in one settle: a crashed node's 100,000 leave over ten rounds. */
+const MAX_LEAVE_PER_SETTLE = 10_000;
+
 export interface RegistryHandle {
   registry: SubscriptionRegistry;
   log: TopicLog;
   /** What waits for each peer region (relay/outbox.ts). */
   outbox: RelayOutbox;
+  /** Who is watching each topic (presence/presence-store.ts). */
+  presence: PresenceStore;
   kind: 'memory' | 'redis';
   /** Called when a publish finds the store lost its data, with the nodes alive before. */
   onStoreLost(listener: (liveNodes: string[]) => void): void;
@@ -41,7 +50,13 @@ export function openRegistry(options: {
   relayOutboxMaxBytes: number;
   /** A peer's outbox dropped its oldest events to stay within its bounds. */
   onOutboxDropped?: (peer: string, events: number) => void;
+  presence: { ttlMs: number; graceMs: number };
 }): RegistryHandle {
+  const presenceSettings = {
+    ...options.presence,
+    maxNames: MAX_PRESENCE_NAMES,
+    maxLeavePerSettle: MAX_LEAVE_PER_SETTLE,
+  };
   if (!options.redis) {
     const registry = new MemoryRegistry();
     const log = new MemoryTopicLog((topics) => registry.nodesFor(topics), options.topicLog);
@@ -51,7 +66,17 @@ export function openRegistry(options: {
       options.relayOutboxMaxBytes,
       options.onOutboxDropped,
     );
-    return { registry, log, outbox, kind: 'memory', onStoreLost: () => {}, healthy: () => true, close: async () => {} };
+    const presence = new MemoryPresence(presenceSettings);
+    return {
+      registry,
+      log,
+      outbox,
+      presence,
+      kind: 'memory',
+      onStoreLost: () => {},
+      healthy: () => true,
+      close: async () => {},
+    };
   }
   // A command whose connection closed before its answer may have run: sent again on the next
   // connection, a publish without an Idempotency-Key would be accepted twice. It fails instead
@@ -82,6 +107,7 @@ export function openRegistry(options: {
     outbox: isCluster(redis)
       ? new ClusterOutbox(redis, options.redisPrefix, log.confirmations)
       : new RedisOutbox(redis, options.redisPrefix, log.confirmations),
+    presence: new RedisPresence(redis, options.redisPrefix, presenceSettings),
     kind: 'redis',
     onStoreLost: (listener) => {
       log.onStoreLost = () => listener(registry.knownLiveNodeIds());

@@ -241,7 +241,19 @@ export function parseAnswer(value: string): { time: string; pos: number; epoch: 
 /** History is trimmed back to maxEvents once it exceeds it by this fraction (amortises trimming). */
 export const HISTORY_TRIM_SLACK = 0.1;
 
-/** Whether an event type is kept in history. */
+/**
+ * Whether an event type is kept in history: not likes (summed into the log's total), nor viewer
+ * counts and presence changes (what is true now matters, not each step: a viewer who missed one
+ * gets a snapshot, and reads the presence list again).
+ */
 export function isHistoryType(type: string): boolean {
-  return type !== 'like' && type !== 'viewers';
+  return type !== 'like' && type !== 'viewers' && type !== 'presence';
+}
+
+/**
+ * Whether an event type stays in its region (not relayed): viewer counts and presence changes are
+ * each region's own; regions exchange counts (region-counts.ts), not these events.
+ */
+export function isRegionalType(type: string | undefined): boolean {
+  return type === 'viewers' || type === 'presence';
 }

@@ -12,6 +12,8 @@ import type { ConnectGrant } from '@ovation/shared/connect-token';
 export interface Access {
   /** Who the viewer is, when a token named them (viewer counts count them once per topic). */
   readonly viewerId: string | undefined;
+  /** The viewer's name (a session's user, shown in presence); undefined for a guest. */
+  readonly viewerName: string | undefined;
   /** When its token expires (ms since the epoch); undefined without a token. */
   readonly expiresAt: number | undefined;
   mayJoin(topic: string): boolean;
@@ -26,7 +28,13 @@ export function topicMatcher(patterns: readonly string[]): (topic: string) => bo
 }
 
 export function guestAccess(isPublic: (topic: string) => boolean): Access {
-  return { viewerId: undefined, expiresAt: undefined, mayJoin: isPublic, mayObserve: () => false };
+  return {
+    viewerId: undefined,
+    viewerName: undefined,
+    expiresAt: undefined,
+    mayJoin: isPublic,
+    mayObserve: () => false,
+  };
 }
 
 export function grantedAccess(grant: ConnectGrant & { expiresAt: number }): Access {
@@ -34,6 +42,7 @@ export function grantedAccess(grant: ConnectGrant & { expiresAt: number }): Acce
   const observe = new Set(grant.observe);
   return {
     viewerId: grant.viewerId,
+    viewerName: grant.name,
     expiresAt: grant.expiresAt,
     mayJoin: (topic) => topics.has(topic) || observe.has(topic),
     mayObserve: (topic) => observe.has(topic),

@@ -90,6 +90,10 @@ export class Connection {
     return this.access.viewerId;
   }
 
+  get viewerName(): string | undefined {
+    return this.access.viewerName;
+  }
+
   get isOpen(): boolean {
     return !this.closed;
   }

@@ -1,7 +1,15 @@
 import type { Connection } from './connection.js';
 
+/** Told when a named viewer's first connection on a topic opens here, and when their last closes. */
+export interface MemberListener {
+  joined(topic: string, viewerId: string, name: string | undefined): void;
+  left(topic: string, viewerId: string): void;
+}
+
 /** The node's in-memory table: topic → local connections subscribed to it. */
 export class TopicTable {
+  /** Presence (presence-reporter.ts); none in tests that do not need it. */
+  members: MemberListener | undefined;
   private readonly topics = new Map<string, Set<Connection>>();
   /**
    * Connections per topic that are not counted as viewers: observers (the studio), and every
@@ -69,6 +77,7 @@ export class TopicTable {
     }
     const tabs = (viewers.get(viewer) ?? 0) + 1;
     viewers.set(viewer, tabs);
+    if (tabs === 1) this.members?.joined(topic, viewer, connection.viewerName);
     return tabs > 1;
   }
 
@@ -83,6 +92,7 @@ export class TopicTable {
     else {
       viewers.delete(viewer);
       if (viewers.size === 0) this.named.delete(topic);
+      this.members?.left(topic, viewer);
     }
     return tabs > 0;
   }

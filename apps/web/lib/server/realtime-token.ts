@@ -60,7 +60,9 @@ export async function realtimeToken(
     const found = await Promise.all(videoId.map((id) => findVideo(id).catch(notFoundAsUndefined)));
     for (const video of found) if (video) grant(video);
   }
-  const { token, expiresAt } = signer().sign({ viewerId: user?.id ?? `g-${randomTag(10)}`, topics, observe });
+  // A session's user is named in presence (its name as its comments show it); a guest is counted.
+  const viewer = user ? { viewerId: user.id, name: user.name.slice(0, 100) } : { viewerId: `g-${randomTag(10)}` };
+  const { token, expiresAt } = signer().sign({ ...viewer, topics, observe });
   return { token, expiresAt, realtimeUrls: [...context().config.realtimeUrls], topics };
 }
 

@@ -2,13 +2,14 @@ import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { MAX_TOPICS_PER_CONNECTION } from '../limits.js';
+import { PresenceNameSchema } from '../presence.js';
 import { TopicSchema } from '../schemas.js';
 
 /*
  * Connection tokens: what a viewer may do on the realtime tier, signed by the web tier and checked
  * by every node with a shared key (CONNECT_TOKEN_SECRET), so a node decides without a call.
  *
- *   web (page, GET /api/realtime-token) ──sign { sub, topics, observe, exp }──▶ browser
+ *   web (page, GET /api/realtime-token) ──sign { sub, name?, topics, observe, exp }──▶ browser
  *   browser ──GET /connect?topics=…&token=…──▶ node: verify, then every topic must be granted
  *
  * A JWT (HS256 only, fast-jwt) with a fixed audience, so a session cookie (another key and no
@@ -31,6 +32,8 @@ const GrantClaimsSchema = z.object({
   sub: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/),
   topics: z.array(TopicSchema).min(1).max(MAX_TOPICS_PER_CONNECTION),
   observe: z.array(TopicSchema).max(MAX_TOPICS_PER_CONNECTION).default([]),
+  /** An account's name, shown in presence; absent for a guest. */
+  name: PresenceNameSchema.optional(),
   exp: z.number().int(),
 });
 
@@ -42,6 +45,8 @@ export interface ConnectGrant {
   topics: readonly string[];
   /** Topics it may join as an observer (`observer=1`: not counted; the video's owner). */
   observe: readonly string[];
+  /** The account's name (presence lists and events show it); none for a guest. */
+  name?: string | undefined;
 }
 
 export class ConnectTokens {
@@ -69,7 +74,12 @@ export class ConnectTokens {
   ): { token: string; expiresAt: number } {
     const signer = now === undefined ? this.signerFor(ttlSeconds) : this.makeSigner(ttlSeconds, now);
     const issuedAt = Math.floor((now ?? Date.now()) / 1000);
-    const token = signer({ sub: grant.viewerId, topics: [...grant.topics], observe: [...grant.observe] });
+    const token = signer({
+      sub: grant.viewerId,
+      topics: [...grant.topics],
+      observe: [...grant.observe],
+      ...(grant.name === undefined ? {} : { name: grant.name }),
+    });
     return { token, expiresAt: (issuedAt + ttlSeconds) * 1000 };
   }
 
@@ -115,6 +125,7 @@ export class ConnectTokens {
       viewerId: claims.data.sub,
       topics: claims.data.topics,
       observe: claims.data.observe,
+      name: claims.data.name,
       expiresAt: claims.data.exp * 1000,
     };
   }

@@ -1,0 +1,93 @@
+import { randomTag, type TPresencePayload, type TPublishEvent } from '@ovation/shared';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Publisher } from '../fanout/publisher.js';
+import type { DutyElection } from '../registry/registry.js';
+import type { PresenceChange, PresenceStore } from './presence-store.js';
+
+/*
+ * Every interval, the dispatcher holding the region's `presence` duty settles the topics that are
+ * due (presence-store.ts) and publishes one `presence` event per topic that changed: so a topic
+ * gets at most one such event per interval, whatever its number of viewers, and its names are
+ * bounded (MAX_PRESENCE_NAMES per list). Each change is published under its own idempotency key
+ * and forgotten only once accepted: a holder that dies in between leaves it to the next one, whose
+ * publish the topic log recognises — joined and left reach the viewers exactly once.
+ */
+
+/** Topics settled per round (the rest wait for the next). */
+const TOPICS_PER_ROUND = 5000;
+/** Settles in flight at once. */
+const CONCURRENCY = 32;
+/** Events per publish call. */
+const PUBLISH_BATCH = 1000;
+
+export class PresenceDuty {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    private readonly deps: {
+      store: PresenceStore;
+      duties: DutyElection;
+      publisher: Publisher;
+      holderId: string;
+      intervalMs: number;
+      log: FastifyBaseLogger;
+    },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.deps.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops, and gives the duty up so that another dispatcher takes it at once. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.deps.duties.releaseDuty('presence', this.deps.holderId).catch(() => {});
+  }
+
+  /** One round; exposed for tests. */
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      const { store, duties, holderId, intervalMs } = this.deps;
+      if (!(await duties.claimDuty('presence', holderId, intervalMs * 3))) return;
+      const topics = await store.dueTopics(TOPICS_PER_ROUND);
+      const changes: { topic: string; change: PresenceChange }[] = [];
+      for (let i = 0; i < topics.length; i += CONCURRENCY) {
+        const settled = await Promise.all(
+          topics
+            .slice(i, i + CONCURRENCY)
+            .map(async (topic) => ({ topic, change: await store.settle(topic, randomTag(12)) })),
+        );
+        for (const { topic, change } of settled) if (change) changes.push({ topic, change });
+      }
+      for (let i = 0; i < changes.length; i += PUBLISH_BATCH) {
+        const batch = changes.slice(i, i + PUBLISH_BATCH);
+        await this.deps.publisher.publish(batch.map(({ topic, change }) => presenceEvent(topic, change)));
+        for (let k = 0; k < batch.length; k += CONCURRENCY) {
+          await Promise.all(
+            batch.slice(k, k + CONCURRENCY).map(({ topic, change }) => store.published(topic, change.seq)),
+          );
+        }
+      }
+    } catch (error) {
+      this.deps.log.warn({ err: error }, 'presence round failed');
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+/** The `presence` event of a change, under the change's own key. */
+export function presenceEvent(topic: string, change: PresenceChange): TPublishEvent {
+  const data: TPresencePayload = {
+    joined: change.joined,
+    left: change.left,
+    count: change.count,
+    guests: change.guests,
+    ...(change.more.joined + change.more.left > 0 ? { more: change.more } : {}),
+  };
+  return { topic, type: 'presence', data, key: `presence:${change.seq}` };
+}
