@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { DEFAULT_PRESENCE_GRACE_MS, DEFAULT_PRESENCE_TTL_MS } from '@ovation/shared';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test-support/poll.js';
 import { TestRedis } from '../../../test-support/redis-server.js';
 import { openRegistry } from '../src/plugins/registry.js';
