@@ -41,7 +41,10 @@ const RelayAcceptedSchema = z.object({
 });
 const OkSchema = z.object({ ok: z.literal(true) });
 /** `?users=a,b` as the query string carries it (PresenceUsersQuerySchema splits and checks each id). */
-const UsersQueryDoc = z.object({ users: z.string().describe('account ids, comma-separated (1–100)') });
+const UsersQueryDoc = z.object({
+  users: z.string().describe('account ids, comma-separated (1–100)'),
+  topic: z.string().optional().describe('present on this topic (not yet left); absent: on any'),
+});
 
 /** What Fastify and the error handler may answer to any JSON body (shared/server/http-errors.ts). */
 const BODY_ERRORS: ErrorCode[] = ['INVALID_JSON', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
@@ -102,7 +105,7 @@ export const DISPATCHER_ROUTES: readonly RouteDoc[] = [
     method: 'get',
     path: '/presence/online',
     tags: ['topics'],
-    summary: 'Whether each account is present on some topic now (within the grace)',
+    summary: 'Whether each account is present now: on `topic`, or on any topic (within the grace)',
     security: INTERNAL,
     query: UsersQueryDoc,
     responses: { 200: { description: 'true or false per id asked', schema: PresenceOnlineSchema } },

@@ -168,6 +168,8 @@ describe.each(drivers)('Presence store (%s)', (_name, make) => {
     const store = make(SETTINGS);
     await store.report({ [T]: { present: [ann, { id: 'g-3' }], gone: [] } });
     expect(await store.online([ann.id, bob.id, 'g-3'])).toEqual({ [ann.id]: true, [bob.id]: false, 'g-3': false });
+    expect(await store.online([ann.id], T)).toEqual({ [ann.id]: true });
+    expect(await store.online([ann.id], 'video:elsewhere')).toEqual({ [ann.id]: false });
     await waitFor('offline', async () => !(await store.online([ann.id]))[ann.id], { timeoutMs: 5000 });
   });
 });

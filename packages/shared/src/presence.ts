@@ -81,9 +81,11 @@ export const PresenceUsersQuerySchema = z.object({
     .max(MAX_PRESENCE_USERS * 65)
     .transform((list) => [...new Set(list.split(',').filter((id) => id !== ''))])
     .pipe(z.array(PresenceIdSchema).min(1).max(MAX_PRESENCE_USERS)),
+  /** Present on this topic (not yet left it); absent: present on any. */
+  topic: TopicSchema.optional(),
 });
 
-/** `GET /api/presence?users=` (web) and the dispatcher's `GET /presence/online?users=`. */
+/** `GET /api/presence?users=` (web) and the dispatcher's `GET /presence/online?users=&topic=`. */
 export const PresenceOnlineSchema = z.object({ online: z.record(z.string(), z.boolean()) });
 export type TPresenceOnline = z.infer<typeof PresenceOnlineSchema>;
 

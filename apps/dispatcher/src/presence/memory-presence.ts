@@ -145,10 +145,16 @@ export class MemoryPresence implements PresenceStore {
     return { count: state.accounts.size, guests: state.expires.size - state.accounts.size, viewers, next };
   }
 
-  async online(ids: readonly string[]): Promise<Record<string, boolean>> {
+  async online(ids: readonly string[], topic?: string): Promise<Record<string, boolean>> {
     const now = this.now();
     const out: Record<string, boolean> = {};
-    for (const id of ids) out[id] = (this.lastSeen.get(id) ?? Number.NEGATIVE_INFINITY) + this.settings.graceMs >= now;
+    const here = topic === undefined ? undefined : this.topics.get(topic)?.accounts;
+    for (const id of ids) {
+      out[id] =
+        topic === undefined
+          ? (this.lastSeen.get(id) ?? Number.NEGATIVE_INFINITY) + this.settings.graceMs >= now
+          : here?.has(id) === true;
+    }
     return out;
   }
 

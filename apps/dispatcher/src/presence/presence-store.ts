@@ -55,6 +55,9 @@ export interface PresenceStore {
   published(topic: string, seq: string): Promise<void>;
   /** One page of the accounts present, in id order after `cursor`, and the counts. */
   list(topic: string, cursor: string | undefined, limit: number): Promise<TPresenceList>;
-  /** Whether each account is present on some topic (its heartbeat, plus the grace). */
-  online(ids: readonly string[]): Promise<Record<string, boolean>>;
+  /**
+   * Whether each account is present: on `topic` when given (not yet left it), otherwise on some
+   * topic (its latest heartbeat, plus the grace).
+   */
+  online(ids: readonly string[], topic?: string): Promise<Record<string, boolean>>;
 }

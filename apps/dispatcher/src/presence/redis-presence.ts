@@ -298,9 +298,18 @@ export class RedisPresence implements PresenceStore {
     return { count, guests, viewers, next: more === 1 && last ? last.id : null };
   }
 
-  async online(ids: readonly string[]): Promise<Record<string, boolean>> {
+  async online(ids: readonly string[], topic?: string): Promise<Record<string, boolean>> {
     const out: Record<string, boolean> = {};
     if (ids.length === 0) return out;
+    if (topic !== undefined) {
+      // On the topic: listed (not yet left), as the paged list says.
+      const [, acc] = this.topicKeys(topic);
+      const values = await this.redis.hmget(acc, ...ids);
+      ids.forEach((id, i) => {
+        out[id] = values[i] !== null && values[i] !== undefined;
+      });
+      return out;
+    }
     const flags = (await this.redis.eval(ONLINE, 1, this.onlineKey, String(this.settings.graceMs), ...ids)) as number[];
     ids.forEach((id, i) => {
       out[id] = flags[i] === 1;

@@ -22,7 +22,7 @@ const PRESENCE_BODY_LIMIT = 2 * 1024 * 1024;
  *   POST /internal/nodes/presence   a node's heartbeats and departures; the ack says how often
  *                                   to send every member again (`refreshMs`)
  *   GET  /topics/:topic/presence    who is here: a page of accounts in id order, and the counts
- *   GET  /presence/online?users=    (internal) whether each account is present somewhere
+ *   GET  /presence/online?users=&topic=  (internal) whether each account is present (there, or anywhere)
  */
 export function presenceRoutes(
   app: FastifyInstance,
@@ -48,7 +48,7 @@ export function presenceRoutes(
   });
 
   app.get('/presence/online', { onRequest: deps.auth }, async (request): Promise<TPresenceOnline> => {
-    const { users } = parseWith(PresenceUsersQuerySchema, request.query, 'query');
-    return { online: await registryCall(() => store.online(users)) };
+    const { users, topic } = parseWith(PresenceUsersQuerySchema, request.query, 'query');
+    return { online: await registryCall(() => store.online(users, topic)) };
   });
 }
