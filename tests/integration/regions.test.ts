@@ -1,4 +1,5 @@
-import { positionId } from '@ovation/shared';
+import { DEV_CONNECT_TOKEN_SECRET, positionId, type TPresencePayload } from '@ovation/shared';
+import { ConnectTokens } from '@ovation/shared/connect-token';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, metricValue, postJson } from '../../test-support/http.js';
 import { waitFor } from '../../test-support/poll.js';
@@ -14,13 +15,17 @@ import { TestViewer } from '../../test-support/sse-client.js';
  * Redis is a Redis Cluster (issue 14: its relay outboxes are one per slot), the others one server.
  *
  *   region a: redis a ─ dispatcher a ─ node a        a ⇄ b ⇄ c ⇄ a  (POST /internal/relay,
- *   region b: redis b ─ dispatcher b ─ node b                          /internal/region-counts)
+ *   region b: redis b ─ dispatcher b ─ node b                          /internal/region-counts,
+ *                                                                      /internal/region-presence)
  *   region c: cluster c ─ dispatcher c ─ node c
  */
 
 const REGIONS = ['a', 'b', 'c'] as const;
 type Region = (typeof REGIONS)[number];
 const INTERVAL_MS = 300;
+const PRESENCE_GRACE_MS = 2000;
+/** Nodes take the development key outside production: tokens name accounts for presence. */
+const tokens = new ConnectTokens(DEV_CONNECT_TOKEN_SECRET);
 const redis = {} as Record<Exclude<Region, 'c'>, TestRedis>;
 let clusterC: TestRedisCluster | undefined;
 const ports = {} as Record<Region, number>;
@@ -40,6 +45,9 @@ function dispatcherEnv(region: Region): Record<string, string> {
       .join(','),
     VIEWER_COUNT_INTERVAL_MS: String(INTERVAL_MS),
     NODE_TTL_MS: '2000',
+    PRESENCE_GRACE_MS: String(PRESENCE_GRACE_MS),
+    PRESENCE_TTL_MS: '3000',
+    PRESENCE_INTERVAL_MS: '200',
   };
 }
 
@@ -57,7 +65,13 @@ beforeAll(async () => {
       dispatcher[region] = await startDispatcher(region);
       node[region] = await ServiceProcess.start(
         'realtime',
-        { REGION: region, NODE_ID: `node-${region}`, DISPATCHER_URLS: url(ports[region]), NODE_HEARTBEAT_MS: '200' },
+        {
+          REGION: region,
+          NODE_ID: `node-${region}`,
+          DISPATCHER_URLS: url(ports[region]),
+          NODE_HEARTBEAT_MS: '200',
+          PRESENCE_FLUSH_MS: '200',
+        },
         `node-${region}`,
       );
     }),
@@ -70,8 +84,11 @@ afterAll(async () => {
   await Promise.all([redis.a?.stop(), redis.b?.stop(), clusterC?.stop()]);
 });
 
-async function watch(region: Region, topic: string): Promise<TestViewer> {
-  const v = await TestViewer.connect(`${node[region].url}/connect?topics=${topic}`);
+async function watch(region: Region, topic: string, member?: { id: string; name?: string }): Promise<TestViewer> {
+  const token = member
+    ? `&token=${tokens.sign({ viewerId: member.id, topics: [topic], observe: [], name: member.name }).token}`
+    : '';
+  const v = await TestViewer.connect(`${node[region].url}/connect?topics=${topic}${token}`);
   viewers.push(v);
   return v;
 }
@@ -261,5 +278,49 @@ describe('regions', () => {
         expect(seqs, topic).toEqual([0, 1, 2]);
       }
     }
+  });
+  it('makes presence global: joins in a and c seen in b, a viewer moving from a to b never left, a leave seen everywhere once', async () => {
+    const topic = 'video:presence-global';
+    const watchers = {
+      a: await watch('a', topic, { id: 'g-in-a' }),
+      b: await watch('b', topic, { id: 'g-in-b' }),
+      c: await watch('c', topic, { id: 'g-in-c' }),
+    };
+    const events = (v: TestViewer) => v.events('presence').map((e) => e.data as TPresencePayload);
+    const joined = (v: TestViewer) => events(v).flatMap((e) => e.joined.map((m) => m.id));
+    const left = (v: TestViewer) => events(v).flatMap((e) => e.left.map((m) => m.id));
+    let ann = await watch('a', topic, { id: 'u-ann', name: 'Ann' });
+    const cy = await watch('c', topic, { id: 'u-cy', name: 'Cy' });
+    await waitFor(
+      'Ann and Cy joined, seen in every region',
+      () => Object.values(watchers).every((v) => ['u-ann', 'u-cy'].every((id) => joined(v).includes(id))),
+      { timeoutMs: 15_000 },
+    );
+    const list = (await getJson(`${dispatcher.b.url}/topics/${topic}/presence`)).body as {
+      count: number;
+      guests: number;
+      viewers: { name: string }[];
+    };
+    expect(list.viewers.map((v) => v.name)).toEqual(['Ann', 'Cy']);
+    expect(list).toMatchObject({ count: 2, guests: 3 });
+    // Ann's phone moves to region b: gone from a, back in b within the grace.
+    ann.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    ann = await watch('b', topic, { id: 'u-ann', name: 'Ann' });
+    // Cy leaves for good: every region says so once, after the grace.
+    cy.close();
+    await waitFor(
+      'Cy left, seen in every region',
+      () => Object.values(watchers).every((v) => left(v).includes('u-cy')),
+      {
+        timeoutMs: 15_000,
+      },
+    );
+    for (const v of Object.values(watchers)) {
+      expect(left(v)).toEqual(['u-cy']);
+      expect(joined(v).filter((id) => id === 'u-ann')).toHaveLength(1);
+      expect(events(v).at(-1)).toMatchObject({ count: 1 });
+    }
+    ann.close();
   });
 });

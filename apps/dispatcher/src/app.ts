@@ -7,6 +7,7 @@ import { createPublisher } from './fanout/publisher.js';
 import { createDispatcherMetrics } from './metrics.js';
 import { openRegistry, type RegistryHandle } from './plugins/registry.js';
 import { PresenceDuty } from './presence/presence-duty.js';
+import { PresenceForwarder } from './relay/presence-forward.js';
 import { Relay } from './relay/relayer.js';
 import { catchUpRoutes } from './routes/catch-up.js';
 import { healthRoutes } from './routes/health.js';
@@ -99,9 +100,24 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
   });
 
   publishRoutes(app, { publisher, auth });
-  presenceRoutes(app, { store: store.presence, refreshMs: config.presence.refreshMs, metrics, auth });
+  // Other regions take every node report too: each region's store holds every region's viewers.
+  const forwarder = relay
+    ? new PresenceForwarder({
+        region: config.region,
+        push: (message) => relay.pushPresence(message, config.internalToken),
+        intervalMs: Math.min(250, config.presence.intervalMs),
+        log: app.log,
+      })
+    : undefined;
+  presenceRoutes(app, {
+    store: store.presence,
+    refreshMs: config.presence.refreshMs,
+    forward: forwarder && ((topics) => forwarder.add(topics)),
+    metrics,
+    auth,
+  });
   topicRoutes(app, { registry: store.registry, region: config.region, auth });
-  relayRoutes(app, { publisher, registry: store.registry, region: config.region, auth });
+  relayRoutes(app, { publisher, registry: store.registry, presence: store.presence, region: config.region, auth });
   catchUpRoutes(app, {
     log: store.log,
     registry: store.registry,
@@ -128,12 +144,14 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
   app.addHook('onReady', async () => {
     viewerCounter.start();
     presenceDuty.start();
+    forwarder?.start();
     relay?.start();
   });
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
     await viewerCounter.stop();
     await presenceDuty.stop();
+    forwarder?.stop();
     await relay?.close();
     await channels.closeAll();
     if (!deps.store) await store.close();

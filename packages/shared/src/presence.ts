@@ -115,6 +115,28 @@ export const NodePresenceSchema = z
   );
 export type TNodePresence = z.infer<typeof NodePresenceSchema>;
 
+/** Members in one region → region presence message (a peer forwards its nodes' reports in parts). */
+export const MAX_REGION_PRESENCE_MEMBERS = 20_000;
+
+/**
+ * POST /internal/region-presence: the node reports another region's dispatchers took, in the order
+ * they took them, so that every region's store holds every region's viewers (presence is global).
+ */
+export const RegionPresenceSchema = z
+  .object({
+    region: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+    reports: z.array(z.record(TopicSchema, NodeTopicPresenceSchema)).min(1).max(1000),
+  })
+  .refine(
+    (message) =>
+      message.reports.reduce(
+        (sum, topics) => sum + Object.values(topics).reduce((n, t) => n + t.present.length + t.gone.length, 0),
+        0,
+      ) <= MAX_REGION_PRESENCE_MEMBERS,
+    { message: `must name at most ${MAX_REGION_PRESENCE_MEMBERS} members in all` },
+  );
+export type TRegionPresence = z.infer<typeof RegionPresenceSchema>;
+
 /** The dispatcher's answer to a node's presence message: send every member again every `refreshMs`. */
 export const PresenceAckSchema = z.object({ ok: z.literal(true), refreshMs: z.number().int().positive() });
 export type TPresenceAck = z.infer<typeof PresenceAckSchema>;

@@ -1,3 +1,4 @@
+import type { TRegionPresence } from '@ovation/shared';
 import { Backoff, Failover } from '@ovation/shared/server';
 import Denque from 'denque';
 import { Agent, request } from 'undici';
@@ -301,12 +302,22 @@ export class Relay {
 
   /** Tells every peer this region's viewers per topic (best effort: the next round repeats it). */
   async pushCounts(region: string, counts: ReadonlyMap<string, number>, ttlMs: number, token: string): Promise<void> {
-    const body = JSON.stringify({ region, counts: Object.fromEntries(counts), ttlMs });
+    await this.pushToPeers('/internal/region-counts', { region, counts: Object.fromEntries(counts), ttlMs }, token);
+  }
+
+  /** Gives every peer the node reports this region took (best effort: see presence-forward.ts). */
+  async pushPresence(message: TRegionPresence, token: string): Promise<void> {
+    await this.pushToPeers('/internal/region-presence', message, token);
+  }
+
+  /** One JSON body to every peer, each through the first of its URLs that takes it. */
+  private async pushToPeers(path: string, message: unknown, token: string): Promise<void> {
+    const body = JSON.stringify(message);
     await Promise.all(
       this.relayers.map(async ({ peer }) => {
         for (const base of peer.urls) {
           try {
-            const response = await request(`${base}/internal/region-counts`, {
+            const response = await request(`${base}${path}`, {
               method: 'POST',
               dispatcher: this.agent,
               headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },

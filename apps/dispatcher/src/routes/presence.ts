@@ -3,6 +3,7 @@ import {
   PresenceListQuerySchema,
   PresenceUsersQuerySchema,
   parseWith,
+  type TNodePresence,
   type TPresenceAck,
   type TPresenceList,
   type TPresenceOnline,
@@ -26,7 +27,14 @@ const PRESENCE_BODY_LIMIT = 2 * 1024 * 1024;
  */
 export function presenceRoutes(
   app: FastifyInstance,
-  deps: { store: PresenceStore; refreshMs: number; metrics: DispatcherMetrics; auth: InternalAuth },
+  deps: {
+    store: PresenceStore;
+    refreshMs: number;
+    /** Other regions: each report taken here goes to them too (relay/presence-forward.ts). */
+    forward?: ((topics: TNodePresence['topics']) => void) | undefined;
+    metrics: DispatcherMetrics;
+    auth: InternalAuth;
+  },
 ) {
   const { store, metrics } = deps;
   const ack: TPresenceAck = { ok: true, refreshMs: deps.refreshMs };
@@ -37,6 +45,7 @@ export function presenceRoutes(
     async (request): Promise<TPresenceAck> => {
       const message = parseWith(NodePresenceSchema, request.body);
       await registryCall(() => timed(metrics, 'presence_report', () => store.report(message.topics)));
+      deps.forward?.(message.topics);
       return ack;
     },
   );
