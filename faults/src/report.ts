@@ -51,6 +51,17 @@ export function formatReport(result: RunResult, command: string): string {
       ? `never (limit ${n(result.viewerCounts.limitMs)} ms)`
       : `${n(result.viewerCounts.convergedMs)} ms after the last fault (limit ${n(result.viewerCounts.limitMs)} ms)`,
   ]);
+  const pr = result.presence;
+  rows.push([
+    'presence lists exact',
+    pr.convergedMs === undefined
+      ? `never (limit ${n(pr.limitMs)} ms)`
+      : `${n(pr.convergedMs)} ms after the viewers were back (limit ${n(pr.limitMs)} ms), every region`,
+  ]);
+  rows.push([
+    'presence repeats',
+    `${n(pr.repeated.length)} of ${n(pr.continuous)} viewers with changes since their last snapshot`,
+  ]);
   const peak = (tier: string) => Math.max(0, ...p.memory.filter((m) => m.tier === tier).map((m) => m.peakMb));
   rows.push([
     'peak memory (RSS)',
@@ -64,6 +75,8 @@ export function formatReport(result: RunResult, command: string): string {
     ...d.examples,
     ...result.viewerCounts.wrongAtViewers.slice(0, 5).map((w) => `viewer count: ${w}`),
     ...d.missingMarkers.slice(0, 5).map((m) => `no end marker: ${m}`),
+    ...(pr.mismatch ? [`presence: ${pr.mismatch}`] : []),
+    ...pr.repeated.slice(0, 5).map((r) => `presence: ${r}`),
     ...result.statusWrong.slice(0, 5).map((v) => `ended video not shown ended: ${v}`),
     ...p.crashes.slice(0, 5).map((c) => `crash: ${c.name} exited (${c.signal ?? c.code})`),
     ...p.policyEvents.slice(0, 5),

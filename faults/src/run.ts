@@ -1,10 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import { checkDeliveries, checkProcesses, type DeliveryResult, type ProcessResult } from './checker.js';
 import { type AppliedFault, FaultInjector } from './injector.js';
+import { checkPresence, type PresenceResult } from './presence.js';
 import { sleep } from './processes.js';
 import { DirectPublisher, newPublishLog, type PublishLog, WebPublisher } from './publishers.js';
 import { Random } from './random.js';
-import { startTopology, TOKEN, type Topology, VIEWER_COUNT_INTERVAL_MS } from './topology.js';
+import {
+  PRESENCE_GRACE_MS,
+  PRESENCE_TTL_MS,
+  startTopology,
+  TOKEN,
+  type Topology,
+  VIEWER_COUNT_INTERVAL_MS,
+  viewerToken,
+} from './topology.js';
 import { ClientViewer } from './viewers/client.js';
 import { RawViewer } from './viewers/raw.js';
 import { ViewerRecord, type ViewerSpec } from './viewers/record.js';
@@ -41,6 +50,8 @@ export interface RunResult {
   deliveries: DeliveryResult;
   processes: ProcessResult;
   viewerCounts: { convergedMs: number | undefined; limitMs: number; wrongAtViewers: string[] };
+  /** Presence after the faults: when every region's lists matched (ms after quiesce), viewers checked for repeats. */
+  presence: PresenceResult;
   gaveUp: string[];
   statusWrong: string[];
   viewerKinds: Record<string, number>;
@@ -123,13 +134,23 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
     viewer.start();
   };
   let joined = 0;
-  const spec = (topic: { topic: string; web: boolean }, region: string, kind: ViewerSpec['kind']): ViewerSpec => ({
-    name: `${kind}-${region}-${topic.topic}-${joined++}`,
-    kind,
-    region,
-    topic: topic.topic,
-    web: topic.web,
-  });
+  const spec = (topic: { topic: string; web: boolean }, region: string, kind: ViewerSpec['kind']): ViewerSpec => {
+    const n = joined++;
+    // A video's viewers hold tokens as the web signs them, every other one an account: presence.
+    const member = (id: string, name?: string) => ({
+      id,
+      ...(name ? { name } : {}),
+      token: viewerToken(topic.topic, id, name),
+    });
+    return {
+      name: `${kind}-${region}-${topic.topic}-${n}`,
+      kind,
+      region,
+      topic: topic.topic,
+      web: topic.web,
+      ...(topic.web ? { member: n % 2 === 0 ? member(`u-fan${n}`, `Fan ${n}`) : member(`g-fan${n}`) } : {}),
+    };
+  };
   for (const topic of topics) {
     for (const region of regions) {
       for (const kind of ['client', 'client', 'eventsource', 'raw'] as const) addViewer(spec(topic, region.name, kind));
@@ -242,6 +263,18 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
     .filter((r) => r.lastViewerCount() !== truth.get(r.spec.topic))
     .map((r) => `${r.spec.name}: ${r.lastViewerCount()} (truth ${truth.get(r.spec.topic)})`);
 
+  // Presence: every region's list comes to name exactly the accounts watching each video and to
+  // count its guests, and no continuously connected viewer saw anyone join or leave twice in a row.
+  const presence = await checkPresence(
+    records,
+    regions.map((r) => r.dispatchers[0]?.url ?? ''),
+    {
+      since: quiescedAt,
+      limitMs: PRESENCE_TTL_MS + PRESENCE_GRACE_MS + 10_000,
+    },
+  );
+  if (presence.mismatch) log(`presence did not converge: ${presence.mismatch}`);
+
   const gaveUp = viewers.filter((v) => v instanceof StandardViewer && v.gaveUp).map((v) => v.record.spec.name);
   for (const viewer of viewers) viewer.stop();
 
@@ -274,6 +307,10 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
   if (convergedMs === undefined || convergedMs > limitMs)
     failures.push(`viewer counts converged in ${convergedMs ?? 'never'} ms (limit ${limitMs})`);
   if (wrongAtViewers.length > 0) failures.push(`${wrongAtViewers.length} viewers show a wrong viewer count`);
+  if (presence.convergedMs === undefined)
+    failures.push(`presence lists never matched the viewers: ${presence.mismatch}`);
+  if (presence.repeated.length > 0)
+    failures.push(`${presence.repeated.length} viewers saw someone join or leave twice in a row`);
   if (statusWrong.length > 0) failures.push(`${statusWrong.length} viewers do not show the ended video as ended`);
   if (gaveUp.length > 0) failures.push(`${gaveUp.length} standard EventSource viewers gave up`);
   if (processes.crashes.length > 0) failures.push(`${processes.crashes.length} processes crashed`);
@@ -297,6 +334,7 @@ async function run(topology: Topology, random: Random, options: RunOptions): Pro
     deliveries,
     processes,
     viewerCounts: { convergedMs, limitMs, wrongAtViewers },
+    presence,
     statusWrong,
     gaveUp,
     viewerKinds,

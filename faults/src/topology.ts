@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConnectTokens } from '@ovation/shared/connect-token';
 import { FaultProxy } from './fault-proxy.js';
 import { reservePort } from './ports.js';
 import { healthy, ManagedProcess, type ProcessSpec } from './processes.js';
@@ -33,6 +34,16 @@ const CONNECT_TOKEN_SECRET = randomBytes(32).toString('hex');
 /** Inter-region latency on the relay links, as between data centres. */
 export const PEER_LATENCY_MS = 80;
 export const VIEWER_COUNT_INTERVAL_MS = 1000;
+/** Presence, shorter than the defaults (10 s, 15 s) so that the check after the faults is quick. */
+export const PRESENCE_GRACE_MS = 3000;
+export const PRESENCE_TTL_MS = 4500;
+const PRESENCE_INTERVAL_MS = 500;
+const connectTokens = new ConnectTokens(CONNECT_TOKEN_SECRET);
+
+/** A connection token for one viewer of `topic`, as the web signs them: named for an account, not for a guest. */
+export function viewerToken(topic: string, viewerId: string, name?: string): string {
+  return connectTokens.sign({ viewerId, topics: [topic], observe: [], ...(name === undefined ? {} : { name }) }).token;
+}
 export const NODE_TTL_MS = 3000;
 const DRAIN_MS = 2000;
 
@@ -168,6 +179,9 @@ export async function startTopology(options: {
             PEERS: peers.join(','),
             NODE_TTL_MS: String(NODE_TTL_MS),
             VIEWER_COUNT_INTERVAL_MS: String(VIEWER_COUNT_INTERVAL_MS),
+            PRESENCE_GRACE_MS: String(PRESENCE_GRACE_MS),
+            PRESENCE_TTL_MS: String(PRESENCE_TTL_MS),
+            PRESENCE_INTERVAL_MS: String(PRESENCE_INTERVAL_MS),
           },
           ready: () => healthy(`http://127.0.0.1:${port}`),
         }),
@@ -195,6 +209,7 @@ export async function startTopology(options: {
             PUBLIC_URL: (nodeProxies[j] as FaultProxy).url,
             DISPATCHER_URLS: toDispatchers.map((p) => p.url).join(','),
             NODE_HEARTBEAT_MS: '500',
+            PRESENCE_FLUSH_MS: '500',
             HEARTBEAT_MS: '3000',
             DRAIN_MS: String(DRAIN_MS),
             CORS_ORIGINS: '*',

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { SseParser } from '@ovation/shared';
-import { EVENT_TYPES, envelopeOf, type ViewerRecord } from './record.js';
+import { EVENT_TYPES, envelopeOf, tokenQuery, type ViewerRecord } from './record.js';
 
 const TYPES = new Set<string>(EVENT_TYPES);
 
@@ -39,7 +39,8 @@ export class RawViewer {
     socket.on('connect', () => {
       const lastId = this.lastEventId ? `Last-Event-ID: ${this.lastEventId}\r\n` : '';
       socket.write(
-        `GET /connect?topics=${encodeURIComponent(this.record.spec.topic)} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+        `GET /connect?topics=${encodeURIComponent(this.record.spec.topic)}${tokenQuery(this.record.spec)} HTTP/1.1\r\n` +
+          'Host: 127.0.0.1\r\n' +
           `Accept: text/event-stream\r\n${lastId}\r\n`,
       );
     });

@@ -21,6 +21,13 @@ export interface ViewerSpec {
   topic: string;
   /** Whether the topic is a web video (its state can be reloaded through the product API). */
   web: boolean;
+  /** Who the viewer is, for presence (video topics): an account (named) or a guest; its token says so. */
+  member?: { id: string; name?: string; token: string };
+}
+
+/** `&token=…` for a viewer that has one (the query of its /connect). */
+export function tokenQuery(spec: ViewerSpec): string {
+  return spec.member ? `&token=${encodeURIComponent(spec.member.token)}` : '';
 }
 
 export class ViewerRecord {
@@ -130,7 +137,7 @@ export function envelopeOf(raw: string): { id?: string; data: Record<string, unk
 }
 
 /** Frames a viewer listens for besides the control ones. */
-export const EVENT_TYPES = ['snapshot', 'like', 'comment', 'comment_deleted', 'viewers', 'status'] as const;
+export const EVENT_TYPES = ['snapshot', 'like', 'comment', 'comment_deleted', 'viewers', 'status', 'presence'] as const;
 
 function isCounts(value: unknown): value is Record<string, number> {
   return (

@@ -1,5 +1,5 @@
 import { EventSource } from 'eventsource';
-import { EVENT_TYPES, envelopeOf, type ViewerRecord } from './record.js';
+import { EVENT_TYPES, envelopeOf, tokenQuery, type ViewerRecord } from './record.js';
 
 /**
  * A standard EventSource (the `eventsource` package, which follows the WHATWG spec) pointed at one
@@ -17,7 +17,9 @@ export class StandardViewer {
 
   start(): void {
     const { record } = this;
-    const source = new EventSource(`${this.url}/connect?topics=${encodeURIComponent(record.spec.topic)}`);
+    const source = new EventSource(
+      `${this.url}/connect?topics=${encodeURIComponent(record.spec.topic)}${tokenQuery(record.spec)}`,
+    );
     this.source = source;
     source.addEventListener('connected', () => record.connected());
     source.addEventListener('error', () => {
