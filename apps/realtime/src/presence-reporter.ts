@@ -36,6 +36,8 @@ export class PresenceReporter implements MemberListener {
   private lastRefreshAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /** Failing since the last message the tier took: logged once per outage. */
+  private failing = false;
 
   constructor(
     private readonly deps: {
@@ -99,8 +101,12 @@ export class PresenceReporter implements MemberListener {
       try {
         const ack = await this.deps.client.post('/internal/nodes/presence', body, PresenceAckSchema);
         this.refreshMs = ack.refreshMs;
+        this.failing = false;
       } catch (error) {
-        this.deps.log.warn({ err: (error as Error).message }, 'presence not taken by the dispatcher tier; retrying');
+        if (!this.failing) {
+          this.deps.log.warn({ err: (error as Error).message }, 'presence not taken by the dispatcher tier; retrying');
+        }
+        this.failing = true;
         // What this and the later messages carried goes again (as the table is then).
         for (const rest of messages.slice(i)) this.restore(rest);
         return;
