@@ -91,6 +91,8 @@ function firstRepeat(events: ViewerRecord['events']): string | undefined {
   const last = new Map<string, 'joined' | 'left'>();
   for (const event of events) {
     if (event.type !== 'presence') continue;
+    // Names beyond the cap are only counted (`more`): whoever they were is unknown from here on.
+    if (typeof event.data.more === 'object' && event.data.more !== null) last.clear();
     for (const change of ['joined', 'left'] as const) {
       const members = event.data[change];
       if (!Array.isArray(members)) continue;

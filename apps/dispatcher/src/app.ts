@@ -101,18 +101,21 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
 
   publishRoutes(app, { publisher, auth });
   // Other regions take every node report too: each region's store holds every region's viewers.
-  const forwarder = relay
-    ? new PresenceForwarder({
+  const forwarders = (relay?.peerRegions ?? []).map(
+    (peer) =>
+      new PresenceForwarder({
         region: config.region,
-        push: (message) => relay.pushPresence(message, config.internalToken),
+        push: (message) => (relay as Relay).pushPresence(peer, message, config.internalToken),
         intervalMs: Math.min(250, config.presence.intervalMs),
         log: app.log,
-      })
-    : undefined;
+      }),
+  );
   presenceRoutes(app, {
     store: store.presence,
     refreshMs: config.presence.refreshMs,
-    forward: forwarder && ((topics) => forwarder.add(topics)),
+    forward: (topics) => {
+      for (const forwarder of forwarders) forwarder.add(topics);
+    },
     metrics,
     auth,
   });
@@ -144,14 +147,14 @@ export async function buildApp(config: DispatcherConfig, deps: DispatcherDeps = 
   app.addHook('onReady', async () => {
     viewerCounter.start();
     presenceDuty.start();
-    forwarder?.start();
+    for (const forwarder of forwarders) forwarder.start();
     relay?.start();
   });
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
     await viewerCounter.stop();
     await presenceDuty.stop();
-    forwarder?.stop();
+    for (const forwarder of forwarders) forwarder.stop();
     await relay?.close();
     await channels.closeAll();
     if (!deps.store) await store.close();

@@ -19,10 +19,12 @@ function setUp() {
   const store = new MemoryPresence(SETTINGS, () => clock.now);
   const registry = new MemoryRegistry(() => clock.now);
   const taken = new Map<string, TPublishEvent>();
-  const mode = { fail: 'none' as 'none' | 'before' | 'after' };
+  const mode = { fail: 'none' as 'none' | 'before' | 'after', refusing: new Set<string>() };
   const publisher: Publisher = {
     publish: async (events) => {
       if (mode.fail === 'before') throw new AppError('UNAVAILABLE', 'store unreachable');
+      // A node backed up: any publish naming one of its topics is refused whole (publisher.ts).
+      if (events.some((e) => mode.refusing.has(e.topic))) throw new AppError('UNAVAILABLE', 'node backed up');
       for (const event of events) if (!taken.has(event.key ?? '')) taken.set(event.key ?? '', event);
       if (mode.fail === 'after') throw new AppError('UNAVAILABLE', 'not confirmed by a replica in time');
       return events.map((_, i) => String(i));
@@ -90,5 +92,19 @@ describe('PresenceDuty', () => {
     expect(taken.size).toBe(0);
     await duty('d1').tick();
     expect([...taken.values()].map((e) => e.data.joined)).toEqual([[{ id: 'u-bo', name: 'Bo' }]]);
+  });
+
+  it('publishes the other topics while one topic is refused (its node backed up), and that one once it clears', async () => {
+    const { store, taken, mode, duty } = setUp();
+    mode.refusing.add('video:stuck');
+    await store.report({
+      'video:stuck': { present: [{ id: 'u-s', name: 'S' }], gone: [] },
+      'video:ok': { present: [{ id: 'u-o', name: 'O' }], gone: [] },
+    });
+    await duty('d1').tick();
+    expect([...taken.values()].map((e) => e.topic)).toEqual(['video:ok']);
+    mode.refusing.clear();
+    await duty('d1').tick();
+    expect([...taken.values()].map((e) => e.topic).sort()).toEqual(['video:ok', 'video:stuck']);
   });
 });

@@ -89,7 +89,9 @@ export class PresenceReporter implements MemberListener {
   }
 
   private async send(): Promise<void> {
-    const refresh = Date.now() - this.lastRefreshAt >= this.refreshMs;
+    // Refreshes go out on flushes: one flush early rather than late, so that two are never more
+    // than refreshMs apart (the tier counts on it to refresh within the grace).
+    const refresh = Date.now() - this.lastRefreshAt >= this.refreshMs - this.deps.flushMs;
     const startedAt = Date.now();
     const arrived = takeAll(this.arrived);
     const departed = takeAll(this.departed);

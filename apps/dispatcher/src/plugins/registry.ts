@@ -107,7 +107,7 @@ export function openRegistry(options: {
     outbox: isCluster(redis)
       ? new ClusterOutbox(redis, options.redisPrefix, log.confirmations)
       : new RedisOutbox(redis, options.redisPrefix, log.confirmations),
-    presence: new RedisPresence(redis, options.redisPrefix, presenceSettings),
+    presence: new RedisPresence(redis, options.redisPrefix, presenceSettings, log.confirmations),
     kind: 'redis',
     onStoreLost: (listener) => {
       log.onStoreLost = () => listener(registry.knownLiveNodeIds());

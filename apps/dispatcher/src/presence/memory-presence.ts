@@ -37,6 +37,7 @@ export class MemoryPresence implements PresenceStore {
     for (const [topic, { present, gone }] of Object.entries(topics)) {
       let state = this.topics.get(topic);
       let joined = false;
+      const newAccounts: string[] = [];
       for (const { id, name } of present) {
         if (!state) {
           state = newTopic();
@@ -49,13 +50,17 @@ export class MemoryPresence implements PresenceStore {
         joined = true;
         if (name === undefined) continue;
         state.accounts.set(id, { name, since: now });
-        state.ids.splice(sortedIndex(state.ids, id), 0, id);
+        newAccounts.push(id);
         if (state.joins.length < this.settings.maxNames) state.joins.push({ id, name });
         state.joinCount++;
       }
+      // One merge per report, not an insertion per account (100,000 joins are not quadratic).
+      if (state && newAccounts.length > 0) state.ids = mergeSorted(state.ids, newAccounts.sort());
       let departed = false;
       for (const id of gone) {
-        if (state?.expires.has(id)) {
+        const expiry = state?.expires.get(id);
+        // Lowered, never raised (as on Redis): a late departure does not put a leave off.
+        if (state && expiry !== undefined && expiry > now) {
           state.expires.set(id, now);
           departed = true;
         }
@@ -88,6 +93,7 @@ export class MemoryPresence implements PresenceStore {
     const left: TPresenceMember[] = [];
     let leftCount = 0;
     let leaving = 0;
+    const gone = new Set<string>();
     for (const [id, expiry] of state.expires) {
       if (expiry >= cutoff) continue;
       if (leaving++ >= this.settings.maxLeavePerSettle) break;
@@ -95,10 +101,11 @@ export class MemoryPresence implements PresenceStore {
       const account = state.accounts.get(id);
       if (!account) continue;
       state.accounts.delete(id);
-      state.ids.splice(sortedIndex(state.ids, id), 1);
+      gone.add(id);
       leftCount++;
       if (left.length < this.settings.maxNames) left.push({ id, name: account.name });
     }
+    if (gone.size > 0) state.ids = state.ids.filter((id) => !gone.has(id));
     const count = state.accounts.size;
     const guests = state.expires.size - count;
     const change: PresenceChange = {
@@ -189,6 +196,18 @@ function newTopic(): TopicPresence {
     out: undefined,
     shown: { count: 0, guests: 0 },
   };
+}
+
+/** Two sorted lists as one (no id is in both: `added` are new). */
+function mergeSorted(ids: readonly string[], added: readonly string[]): string[] {
+  const out: string[] = [];
+  let j = 0;
+  for (const id of ids) {
+    while (j < added.length && (added[j] as string) < id) out.push(added[j++] as string);
+    out.push(id);
+  }
+  while (j < added.length) out.push(added[j++] as string);
+  return out;
 }
 
 /** Where `id` is or would go in the sorted `ids` (binary search). */

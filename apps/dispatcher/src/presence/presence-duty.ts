@@ -54,21 +54,23 @@ export class PresenceDuty {
       const { store, duties, holderId, intervalMs } = this.deps;
       if (!(await duties.claimDuty('presence', holderId, intervalMs * 3))) return;
       const topics = await store.dueTopics(TOPICS_PER_ROUND);
-      const changes: { topic: string; change: PresenceChange }[] = [];
+      const changes: Settled[] = [];
       for (let i = 0; i < topics.length; i += CONCURRENCY) {
-        const settled = await Promise.all(
+        // A topic whose settle fails (its shard out of reach) waits for the next round, alone.
+        const settled = await Promise.allSettled(
           topics
             .slice(i, i + CONCURRENCY)
             .map(async (topic) => ({ topic, change: await store.settle(topic, randomTag(12)) })),
         );
-        for (const { topic, change } of settled) if (change) changes.push({ topic, change });
+        for (const outcome of settled) {
+          if (outcome.status === 'fulfilled' && outcome.value.change) changes.push(outcome.value as Settled);
+        }
       }
       for (let i = 0; i < changes.length; i += PUBLISH_BATCH) {
-        const batch = changes.slice(i, i + PUBLISH_BATCH);
-        await this.deps.publisher.publish(batch.map(({ topic, change }) => presenceEvent(topic, change)));
-        for (let k = 0; k < batch.length; k += CONCURRENCY) {
+        const accepted = await this.publish(changes.slice(i, i + PUBLISH_BATCH));
+        for (let k = 0; k < accepted.length; k += CONCURRENCY) {
           await Promise.all(
-            batch.slice(k, k + CONCURRENCY).map(({ topic, change }) => store.published(topic, change.seq)),
+            accepted.slice(k, k + CONCURRENCY).map(({ topic, change }) => store.published(topic, change.seq)),
           );
         }
       }
@@ -78,6 +80,38 @@ export class PresenceDuty {
       this.running = false;
     }
   }
+
+  /**
+   * Publishes a batch of changes; the ones accepted. A batch refused whole (one topic's node backed
+   * up, one shard unreachable) is published topic by topic, so that one stuck topic holds back no
+   * other (its change waits in the store for the next round).
+   */
+  private async publish(batch: readonly Settled[]): Promise<Settled[]> {
+    const { publisher, log } = this.deps;
+    try {
+      await publisher.publish(batch.map(({ topic, change }) => presenceEvent(topic, change)));
+      return [...batch];
+    } catch (error) {
+      if (batch.length === 1) return [];
+      log.debug({ err: error }, 'presence batch refused; publishing topic by topic');
+    }
+    const accepted: Settled[] = [];
+    for (let k = 0; k < batch.length; k += CONCURRENCY) {
+      const part = batch.slice(k, k + CONCURRENCY);
+      const outcomes = await Promise.allSettled(
+        part.map(({ topic, change }) => publisher.publish([presenceEvent(topic, change)])),
+      );
+      outcomes.forEach((outcome, j) => {
+        if (outcome.status === 'fulfilled') accepted.push(part[j] as Settled);
+      });
+    }
+    return accepted;
+  }
+}
+
+interface Settled {
+  topic: string;
+  change: PresenceChange;
 }
 
 /** The `presence` event of a change, under the change's own key. */

@@ -1,7 +1,8 @@
 import type { TNodeTopicPresence, TPresenceList, TPresenceMember } from '@ovation/shared';
-import type { RedisClient } from '@ovation/shared/redis';
+import { isCluster, type RedisClient, slotOf } from '@ovation/shared/redis';
 import { z } from 'zod';
 import { tag } from '../registry/redis/commands.js';
+import type { ReplicaConfirmations } from '../topic-log/confirmations.js';
 import type { PresenceChange, PresenceSettings, PresenceStore } from './presence-store.js';
 
 /*
@@ -42,10 +43,11 @@ end`;
 const CHUNK = 2000;
 
 // One node's heartbeats on one topic. KEYS: exp, acc, ids, joins, meta. ARGV: ttl ms, most names
-// kept per settle, how many present (n), then n id/name pairs (name '' for a guest), then gone ids.
-// Returns { now, 1 if someone joined, 1 if someone's expiry was lowered }.
+// kept per settle, the keys' lifetime ms, how many present (n), then n id/name pairs (name '' for
+// a guest), then gone ids. Returns { now, 1 if someone joined, 1 if someone's expiry was lowered }.
 const REPORT = `${NOW}
-local ttl, maxNames, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local ttl, maxNames, keyTtl, n = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+table.remove(ARGV, 3)
 local expiry = now + ttl
 local joined, departed = 0, 0
 for start = 0, n - 1, ${CHUNK} do
@@ -75,6 +77,8 @@ end
 for i = 4 + 2 * n, #ARGV do
   if redis.call('ZADD', KEYS[1], 'XX', 'LT', 'CH', now, ARGV[i]) == 1 then departed = 1 end
 end
+-- A topic nobody reports about any more (its settles lost track of it) does not stay for ever.
+for k = 1, 5 do redis.call('PEXPIRE', KEYS[k], keyTtl) end
 return { now, joined, departed }`;
 
 // The delayed check. KEYS: exp, acc, ids, joins, meta. ARGV: seq, grace ms, most names, most
@@ -173,11 +177,20 @@ const StoredChangeSchema = z.object({
   guests: z.number().int().nonnegative(),
 });
 
+/** How long a topic's keys outlive its last report, at least: a safety net, see REPORT. */
+const MIN_KEY_TTL_MS = 10 * 60_000;
+
 export class RedisPresence implements PresenceStore {
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly settings: PresenceSettings,
+    /**
+     * Replicas that must have a settled change before it is published (REDIS_WAIT_REPLICAS, as the
+     * topic log's accepts): a failover that lost it would settle it again under another key, and
+     * the viewers would see the same join or leave twice.
+     */
+    private readonly confirmations?: ReplicaConfirmations,
   ) {}
 
   private topicKeys(topic: string): [string, string, string, string, string] {
@@ -200,7 +213,8 @@ export class RedisPresence implements PresenceStore {
     await Promise.all(
       Object.entries(topics).map(async ([topic, { present, gone }]) => {
         if (present.length === 0 && gone.length === 0) return;
-        const args = [String(ttlMs), String(maxNames), String(present.length)];
+        const keyTtl = Math.max(MIN_KEY_TTL_MS, 20 * (ttlMs + graceMs));
+        const args = [String(ttlMs), String(maxNames), String(keyTtl), String(present.length)];
         for (const { id, name } of present) {
           args.push(id, name ?? '');
           if (name !== undefined) accounts.add(id);
@@ -215,6 +229,8 @@ export class RedisPresence implements PresenceStore {
         latest = Math.max(latest, now ?? 0);
         if (joined) await this.redis.zadd(this.dueKey, 'LT', now ?? 0, topic);
         else if (departed) await this.redis.zadd(this.dueKey, 'LT', (now ?? 0) + graceMs, topic);
+        // A heartbeat keeps its topic in the due set (an entry lost in a failover is made again).
+        else await this.redis.zadd(this.dueKey, 'NX', (now ?? 0) + ttlMs + graceMs, topic);
       }),
     );
     if (accounts.size === 0) return;
@@ -238,10 +254,13 @@ export class RedisPresence implements PresenceStore {
 
   async settle(topic: string, seq: string): Promise<PresenceChange | undefined> {
     const { graceMs, maxNames, maxLeavePerSettle } = this.settings;
+    const keys = this.topicKeys(topic);
+    const slot = isCluster(this.redis) ? slotOf(keys[0]) : -1;
+    const sentTo = this.confirmations?.connectionOf(slot);
     const [kind, json] = (await this.redis.eval(
       SETTLE,
       5,
-      ...this.topicKeys(topic),
+      ...keys,
       seq,
       String(graceMs),
       String(maxNames),
@@ -253,6 +272,9 @@ export class RedisPresence implements PresenceStore {
     }
     // Due until published (DUE_AT): a failed publish is tried again next round, with the same change.
     await this.redis.zadd(this.dueKey, 'LT', 0, topic);
+    if (this.confirmations && !(await this.confirmations.soFar(slot, sentTo))) {
+      throw new Error(`the presence change of ${topic} is not on a replica yet`);
+    }
     const stored = StoredChangeSchema.parse(JSON.parse(json));
     const joined = stored.joined.map(member);
     const left = stored.left.map(member);

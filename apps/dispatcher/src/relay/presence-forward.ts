@@ -3,7 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 
 /*
  * Presence across regions: every node report a dispatcher here takes goes, in order, to every
- * peer region too (POST /internal/region-presence), whose store then holds this region's viewers
+ * peer region too (POST /internal/region-presence; one forwarder, queue and sender per peer, so a
+ * peer that does not answer holds back no other), whose store then holds this region's viewers
  * as its own — so each region's presence duty settles every region's viewers, and its viewers see
  * global joins, leaves and counts. A viewer who moves from one region to another within the grace
  * refreshes both stores, like one who changes nodes.
@@ -26,7 +27,7 @@ export class PresenceForwarder {
   constructor(
     private readonly deps: {
       region: string;
-      /** Sends one message to every peer (best effort). */
+      /** Sends one message to the peer (rejects when it did not take it). */
       push: (message: TRegionPresence) => Promise<void>;
       intervalMs: number;
       log: FastifyBaseLogger;
@@ -71,7 +72,7 @@ export class PresenceForwarder {
           members += next.members;
         }
         await this.deps.push({ region: this.deps.region, reports }).catch((error: unknown) => {
-          this.deps.log.debug({ err: error }, 'presence not taken by a peer region');
+          this.deps.log.debug({ err: error }, 'presence not taken by the peer region');
         });
       }
     } finally {

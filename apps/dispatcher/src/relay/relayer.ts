@@ -267,6 +267,11 @@ export class OutboxRelayer {
 export class Relay {
   readonly relayers: OutboxRelayer[];
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 2 });
+  private readonly presenceAgent = new Agent({
+    keepAliveTimeout: 30_000,
+    connections: 1,
+    connect: { timeout: REQUEST_TIMEOUT_MS },
+  });
 
   constructor(
     peers: readonly Peer[],
@@ -302,40 +307,56 @@ export class Relay {
 
   /** Tells every peer this region's viewers per topic (best effort: the next round repeats it). */
   async pushCounts(region: string, counts: ReadonlyMap<string, number>, ttlMs: number, token: string): Promise<void> {
-    await this.pushToPeers('/internal/region-counts', { region, counts: Object.fromEntries(counts), ttlMs }, token);
+    const body = JSON.stringify({ region, counts: Object.fromEntries(counts), ttlMs });
+    await Promise.all(this.relayers.map(({ peer }) => this.post(peer.urls, '/internal/region-counts', body, token)));
   }
 
-  /** Gives every peer the node reports this region took (best effort: see presence-forward.ts). */
-  async pushPresence(message: TRegionPresence, token: string): Promise<void> {
-    await this.pushToPeers('/internal/region-presence', message, token);
+  /** The peer regions' names. */
+  get peerRegions(): string[] {
+    return this.relayers.map(({ peer }) => peer.region);
   }
 
-  /** One JSON body to every peer, each through the first of its URLs that takes it. */
-  private async pushToPeers(path: string, message: unknown, token: string): Promise<void> {
-    const body = JSON.stringify(message);
-    await Promise.all(
-      this.relayers.map(async ({ peer }) => {
-        for (const base of peer.urls) {
-          try {
-            const response = await request(`${base}${path}`, {
-              method: 'POST',
-              dispatcher: this.agent,
-              headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-              body,
-              headersTimeout: REQUEST_TIMEOUT_MS,
-              bodyTimeout: REQUEST_TIMEOUT_MS,
-            });
-            await response.body.dump();
-            if (response.statusCode === 200) return;
-          } catch {}
-        }
-      }),
+  /**
+   * Gives one peer node reports this region took (best effort: see presence-forward.ts), on
+   * connections of its own that give up connecting within REQUEST_TIMEOUT_MS: a peer that does
+   * not answer holds back neither the others nor the relay.
+   */
+  async pushPresence(region: string, message: TRegionPresence, token: string): Promise<void> {
+    const relayer = this.relayers.find(({ peer }) => peer.region === region);
+    if (!relayer) return;
+    const taken = await this.post(
+      relayer.peer.urls,
+      '/internal/region-presence',
+      JSON.stringify(message),
+      token,
+      this.presenceAgent,
     );
+    if (!taken) throw new Error(`region ${region} did not take the presence reports`);
+  }
+
+  /** One JSON body to a peer through the first of its URLs that takes it (200); whether one did. */
+  private async post(urls: readonly string[], path: string, body: string, token: string, agent = this.agent) {
+    for (const base of urls) {
+      try {
+        const response = await request(`${base}${path}`, {
+          method: 'POST',
+          dispatcher: agent,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body,
+          headersTimeout: REQUEST_TIMEOUT_MS,
+          bodyTimeout: REQUEST_TIMEOUT_MS,
+        });
+        await response.body.dump();
+        if (response.statusCode === 200) return true;
+      } catch {}
+    }
+    return false;
   }
 
   async close(): Promise<void> {
     await Promise.all(this.relayers.map((r) => r.stop()));
     await this.outbox.close();
     await this.agent.close();
+    await this.presenceAgent.close();
   }
 }
