@@ -15,6 +15,8 @@ export class StudioPage {
   /** The moderation log: recent comments, and the ones deleted from here (marked). */
   readonly log: Locator;
   readonly confirmDelete: Locator;
+  /** Who is watching: signed-in viewers by name, with Ban, and the counts. */
+  readonly watchingPanel: Locator;
 
   constructor(readonly page: Page) {
     this.viewers = page.getByRole('status', { name: 'Viewers' });
@@ -22,6 +24,7 @@ export class StudioPage {
     this.figures = page.getByRole('region', { name: 'Live figures' });
     this.log = this.moderation.getByRole('list', { name: 'Recent comments' });
     this.confirmDelete = page.getByRole('alertdialog', { name: 'Delete this comment?' });
+    this.watchingPanel = page.getByRole('region', { name: 'Watching', exact: true });
     // "End … for every viewer?" is confirmed.
     page.on('dialog', (dialog) => void dialog.accept());
   }
@@ -64,6 +67,11 @@ export class StudioPage {
     const [, total = 'NaN'] = /status "Viewers": "?(\d+)/.exec(tree) ?? [];
     const regions = [...tree.matchAll(/listitem: "?([\w-]+): (\d+)/g)];
     return { total: Number(total), byRegion: Object.fromEntries(regions.map((m) => [m[1], Number(m[2])])) };
+  }
+
+  /** A viewer's entry in the Watching panel, by name. */
+  watcher(name: string): Locator {
+    return this.watchingPanel.getByRole('listitem').filter({ hasText: name });
   }
 
   deleteButton(text: string): Locator {

@@ -13,9 +13,17 @@ import { launchTopology } from '../../scripts/topology.mjs';
  */
 export default async function globalSetup(_config: FullConfig): Promise<() => Promise<void>> {
   // Every test signs its broadcasters up from 127.0.0.1: the per-address budgets for passkey
-  // ceremonies and new accounts (a household's) are raised for the run.
+  // ceremonies and new accounts (a household's) are raised for the run. Presence settles in
+  // seconds rather than the default tens (tests/presence.spec.ts waits for a viewer to leave).
   const topology = await launchTopology({
-    env: { CEREMONIES_PER_HOUR_PER_ADDRESS: '100000', ACCOUNTS_PER_DAY_PER_ADDRESS: '100000' },
+    env: {
+      CEREMONIES_PER_HOUR_PER_ADDRESS: '100000',
+      ACCOUNTS_PER_DAY_PER_ADDRESS: '100000',
+      PRESENCE_GRACE_MS: '2000',
+      PRESENCE_TTL_MS: '3000',
+      PRESENCE_INTERVAL_MS: '200',
+      PRESENCE_FLUSH_MS: '200',
+    },
   });
   const control = createServer((req, res) => {
     const [, action, name] = (req.url ?? '').split('/');

@@ -104,4 +104,17 @@ describe('web DispatcherClient', () => {
       unhealthy.server.close();
     }
   });
+  it('reads presence from the next dispatcher when one is down; none answering is UNAVAILABLE, a refusal INTERNAL', async () => {
+    const client = new DispatcherClient([dead, live], TOKEN);
+    expect(await client.online(['a', 'b'], 'video:w')).toEqual({ a: false, b: false });
+    expect(await client.presence('video:w', { limit: 10 })).toEqual({ count: 0, guests: 0, viewers: [], next: null });
+    await expect(new DispatcherClient([dead, dead], TOKEN).online(['a'])).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      retryAfterSeconds: 1,
+    });
+    // A wrong token: the dispatcher's 401 is ours to fix, not a 503 the page would retry.
+    await expect(new DispatcherClient([live], 'not-the-token').online(['a'])).rejects.toMatchObject({
+      code: 'INTERNAL',
+    });
+  });
 });

@@ -106,18 +106,29 @@ export async function expectError(response: Response, status: number, code: stri
   return body.error.message;
 }
 
-/** A real dispatcher (memory mode) and a realtime node registered with it. */
-export async function startServices(): Promise<{
+/**
+ * A real dispatcher (memory mode) and a realtime node registered with it; `env`: more of their
+ * environment (both take it, each reads its own variables).
+ */
+export async function startServices(env: Record<string, string> = {}): Promise<{
   dispatcher: FastifyInstance;
   dispatcherUrl: string;
   node: FastifyInstance;
   nodeUrl: string;
   close(): Promise<void>;
 }> {
-  const dispatcher = await buildDispatcher(loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent' }));
+  const dispatcher = await buildDispatcher(
+    loadDispatcherConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent', ...env }),
+  );
   const dispatcherUrl = await dispatcher.listen({ host: '127.0.0.1', port: 0 });
   const node = await buildRealtime(
-    loadRealtimeConfig({ INTERNAL_TOKEN: TOKEN, LOG_LEVEL: 'silent', DISPATCHER_URLS: dispatcherUrl, PORT: '0' }),
+    loadRealtimeConfig({
+      INTERNAL_TOKEN: TOKEN,
+      LOG_LEVEL: 'silent',
+      DISPATCHER_URLS: dispatcherUrl,
+      PORT: '0',
+      ...env,
+    }),
   );
   const nodeUrl = await node.listen({ host: '127.0.0.1', port: 0 });
   return {

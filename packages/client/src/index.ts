@@ -20,6 +20,7 @@ export {
   type EventMap,
   type LikePayload,
   type OvationEvents,
+  type PresencePayload,
   type Reaction,
   type ReactionCounts,
   type RealtimeTokenResponse,

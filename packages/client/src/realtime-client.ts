@@ -116,6 +116,7 @@ export const OVATION_EVENT_TYPES: readonly (keyof OvationEvents)[] = [
   'viewers',
   'status',
   'stream',
+  'presence',
 ];
 
 /** The delay before attempt `attempt` (1-based): full jitter over an exponential cap. */

@@ -114,6 +114,18 @@ export interface CommentDeletedPayload {
 }
 
 /**
+ * Who joined and left a video since the previous `presence` event (accounts named, at most 20
+ * each: `more` counts the rest), the accounts present (`count`) and the guests (counted only).
+ */
+export interface PresencePayload {
+  joined: User[];
+  left: User[];
+  count: number;
+  guests: number;
+  more?: { joined: number; left: number } | undefined;
+}
+
+/**
  * The events of Ovation's own topics (`video:<id>`, `videos`), by SSE event name. A publisher's
  * own event types go in a map of the same shape: `new RealtimeClient<MyEvents>(...)`.
  */
@@ -125,6 +137,7 @@ export interface OvationEvents {
   viewers: ViewersPayload;
   status: StatusPayload;
   stream: StreamPayload;
+  presence: PresencePayload;
 }
 
 /** Event type → payload, as an interface or a type (`OvationEvents` is one). */

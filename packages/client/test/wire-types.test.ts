@@ -12,6 +12,7 @@ import {
   type TConnectedPayload,
   type TEventEnvelope,
   type TLikePayload,
+  type TPresencePayload,
   type TRealtimeTokenResponse,
   type TReconnectPayload,
   type TResyncPayload,
@@ -28,6 +29,7 @@ import type {
   ConnectToken,
   EventEnvelope,
   LikePayload,
+  PresencePayload,
   RealtimeTokenResponse,
   ReconnectPayload,
   ResyncPayload,
@@ -49,6 +51,7 @@ describe('the client wire types are the shared schemas', () => {
     expectTypeOf<LikePayload>().toEqualTypeOf<TLikePayload>();
     expectTypeOf<SnapshotPayload>().toEqualTypeOf<TSnapshotPayload>();
     expectTypeOf<ViewersPayload>().toEqualTypeOf<TViewersPayload>();
+    expectTypeOf<PresencePayload>().toEqualTypeOf<TPresencePayload>();
     expectTypeOf<Comment>().toEqualTypeOf<TComment>();
     expectTypeOf<User>().toEqualTypeOf<TUser>();
     expectTypeOf<Video>().toEqualTypeOf<TVideo>();

@@ -3,6 +3,7 @@ import type {
   TComment,
   TIngestInfo,
   TPasskeyInfo,
+  TPresenceList,
   TReaction,
   TReactionCounts,
   TSessionInfo,
@@ -213,4 +214,14 @@ export const api = {
       method: 'DELETE',
     }),
   stats: (id: string) => call<TVideoStats>(`/api/videos/${encodeURIComponent(id)}/stats`),
+  /** Whether each user (at most 100) is watching the video. */
+  online: (users: readonly string[], videoId: string) =>
+    call<{ online: Record<string, boolean> }>(
+      `/api/presence?${new URLSearchParams({ users: users.join(','), videoId })}`,
+    ),
+  /** Who is watching the owner's video: one page, from the previous one's `next`. */
+  watchers: (id: string, cursor?: string) =>
+    call<TPresenceList>(
+      `/api/videos/${encodeURIComponent(id)}/presence?${new URLSearchParams({ limit: '50', ...(cursor ? { cursor } : {}) })}`,
+    ),
 };

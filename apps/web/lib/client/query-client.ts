@@ -19,4 +19,8 @@ export const queryKeys = {
   myVideos: ['my-videos'] as const,
   stats: (id: string) => ['stats', id] as const,
   bans: (id: string) => ['bans', id] as const,
+  /** Which of a video's commenters are watching it: id → online (the feed's dots). */
+  online: (id: string) => ['online', id] as const,
+  /** Who is watching a video, page by page (the studio's Watching panel). */
+  watchers: (id: string) => ['watchers', id] as const,
 };

@@ -3,16 +3,22 @@ import {
   AppError,
   LatencySummarySchema,
   MAX_VIEWER_TOPICS,
+  PresenceListSchema,
+  PresenceOnlineSchema,
   type TLatencySummary,
+  type TPresenceList,
   type TPublishEvent,
   type TViewersResponse,
   ViewersBatchResponseSchema,
   ViewersResponseSchema,
 } from '@ovation/shared';
 import { tracingOn, withTraceHeaders } from '@ovation/shared/server';
+import type { z } from 'zod';
 
 /** A health probe waits this long for a dispatcher's /healthz. */
 const HEALTH_TIMEOUT_MS = 500;
+/** A read a user waits on (presence) waits this long for each dispatcher before trying the next. */
+const READ_TIMEOUT_MS = 1000;
 
 /**
  * Publishes product events (likes, comments, status) to the dispatcher tier through
@@ -109,6 +115,59 @@ export class DispatcherClient {
   async latency(topic: string): Promise<TLatencySummary | null> {
     const parsed = LatencySummarySchema.safeParse(await this.get(`/topics/${encodeURIComponent(topic)}/latency`));
     return parsed.success ? parsed.data : null;
+  }
+
+  /** Who is watching `topic`: one page of its accounts in id order, and the counts. 503 when no dispatcher answers. */
+  presence(topic: string, page: { cursor?: string | undefined; limit: number }): Promise<TPresenceList> {
+    const query = new URLSearchParams({ limit: String(page.limit), ...(page.cursor ? { cursor: page.cursor } : {}) });
+    return this.read(`/topics/${encodeURIComponent(topic)}/presence?${query}`, PresenceListSchema, 'who is watching');
+  }
+
+  /**
+   * Whether each account is present: on `topic` (there and not yet left), or on any topic. 503 when
+   * no dispatcher answers.
+   */
+  async online(users: readonly string[], topic?: string): Promise<Record<string, boolean>> {
+    const query = new URLSearchParams({ users: users.join(','), ...(topic ? { topic } : {}) });
+    const answer = await this.read(`/presence/online?${query}`, PresenceOnlineSchema, 'who is online', {
+      authorization: `Bearer ${this.token}`,
+    });
+    return answer.online;
+  }
+
+  /**
+   * A read that has no answer without the tier (unlike viewers(), which reads 0): each dispatcher
+   * once, from the one that answered last; none answering is a 503. A refusal retrying cannot fix
+   * (a 4xx: our query or token) is ours: 500.
+   */
+  private async read<S extends z.ZodType>(
+    path: string,
+    schema: S,
+    what: string,
+    headers: Record<string, string> = {},
+  ): Promise<z.output<S>> {
+    let failure: unknown;
+    for (let attempt = 0; attempt < this.urls.length; attempt++) {
+      const base = this.urls[this.current % this.urls.length];
+      try {
+        const response = await fetch(`${base}${path}`, { headers, signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
+        const body: unknown = await response.json().catch(() => undefined);
+        if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+          throw new AppError('INTERNAL', 'internal error', {
+            cause: new Error(`dispatcher refused ${path.split('?')[0]}: ${response.status}`),
+          });
+        }
+        if (!response.ok) throw new Error(`answered ${response.status}`);
+        const parsed = schema.safeParse(body);
+        if (!parsed.success) throw new Error(`answered ${path.split('?')[0]} out of contract`);
+        return parsed.data;
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        failure = error;
+        this.current++; // no answer: the next attempt (and the next read) asks another dispatcher
+      }
+    }
+    throw new AppError('UNAVAILABLE', `${what} is unavailable; try again`, { cause: failure, retryAfterSeconds: 1 });
   }
 
   private async post(path: string, body: unknown): Promise<unknown> {

@@ -75,6 +75,12 @@ export const DEFAULT_BUDGETS = {
   ceremoniesPerAddress: { points: 120, seconds: 3600 },
   /** Accounts made per address a day: a family or an office fits; a farm of handles does not. */
   accountsPerAddress: { points: 20, seconds: 86_400 },
+  /**
+   * Online look-ups (GET /api/presence: a dispatcher read of up to 100 accounts) per address: a
+   * viewer page asks at most every few seconds while its comments change, so an office of a few
+   * hundred viewers fits; a script polling in a loop is held to 50 a second.
+   */
+  presenceLookupsPerAddress: { points: 3000, seconds: 60 },
 } satisfies Record<string, Budget>;
 
 /*
@@ -90,6 +96,7 @@ const BudgetEnvSchema = z.object({
   TOKENS_PER_MINUTE_PER_USER: env.positiveInt(DEFAULT_BUDGETS.tokensPerUser.points),
   CEREMONIES_PER_HOUR_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.ceremoniesPerAddress.points),
   ACCOUNTS_PER_DAY_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.accountsPerAddress.points),
+  PRESENCE_LOOKUPS_PER_MINUTE_PER_ADDRESS: env.positiveInt(DEFAULT_BUDGETS.presenceLookupsPerAddress.points),
 });
 
 export function budgetsFromEnv(source: Record<string, string | undefined> = process.env): typeof DEFAULT_BUDGETS {
@@ -102,6 +109,7 @@ export function budgetsFromEnv(source: Record<string, string | undefined> = proc
     tokensPerUser: { points: parsed.TOKENS_PER_MINUTE_PER_USER, seconds: 60 },
     ceremoniesPerAddress: { points: parsed.CEREMONIES_PER_HOUR_PER_ADDRESS, seconds: 3600 },
     accountsPerAddress: { points: parsed.ACCOUNTS_PER_DAY_PER_ADDRESS, seconds: 86_400 },
+    presenceLookupsPerAddress: { points: parsed.PRESENCE_LOOKUPS_PER_MINUTE_PER_ADDRESS, seconds: 60 },
   };
 }
 
@@ -123,6 +131,7 @@ export class RateLimits {
   private readonly tokensByUser: RateLimiterAbstract;
   private readonly ceremoniesByAddress: RateLimiterAbstract;
   private readonly accountsByAddress: RateLimiterAbstract;
+  private readonly presenceLookupsByAddress: RateLimiterAbstract;
 
   constructor(options: RateLimitOptions) {
     const budgets = { ...budgetsFromEnv(), ...options.budgets };
@@ -155,6 +164,12 @@ export class RateLimits {
     this.tokensByUser = make('tokens', budgets.tokensPerUser);
     this.ceremoniesByAddress = make('ceremonies-ip', budgets.ceremoniesPerAddress);
     this.accountsByAddress = make('accounts-ip', budgets.accountsPerAddress);
+    this.presenceLookupsByAddress = make('presence-ip', budgets.presenceLookupsPerAddress);
+  }
+
+  /** An online look-up (GET /api/presence). */
+  presenceLookup(address: string): Promise<void> {
+    return consumeForAddress(this.presenceLookupsByAddress, address, 1, 'online look-ups from your network');
   }
 
   /** A passkey ceremony begun (…/options). */

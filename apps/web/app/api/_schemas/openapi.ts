@@ -14,6 +14,8 @@ import {
   IngestReportSchema,
   LikeRequestSchema,
   PasskeyInfoSchema,
+  PresenceListSchema,
+  PresenceOnlineSchema,
   ReactionCountsSchema,
   RealtimeTokenResponseSchema,
   RegisterOptionsRequestSchema,
@@ -28,7 +30,13 @@ import {
 } from '@ovation/shared';
 import { buildOpenApi, type HeaderDoc, type JsonSchema, type RouteDoc } from '@ovation/shared/api-docs';
 import { z } from 'zod';
-import { CommentListQuerySchema, RealtimeTokenQuerySchema, VideoListQuerySchema } from './queries';
+import {
+  CommentListQuerySchema,
+  PresenceQuerySchema,
+  RealtimeTokenQuerySchema,
+  VideoListQuerySchema,
+  VideoPresenceQuerySchema,
+} from './queries';
 
 /*
  * The product API's OpenAPI 3.1 document (GET /api/openapi.json): every route.ts under app/api
@@ -189,6 +197,22 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
     params: VideoParams,
     responses: { 200: { description: 'viewers, likes, activity per minute, latency', schema: VideoStatsSchema } },
     errors: [...OWNER, 'UNAVAILABLE'],
+  },
+  {
+    method: 'get',
+    path: '/api/videos/{id}/presence',
+    tags: ['presence'],
+    summary: 'Who is watching (owner): one page of the signed-in viewers in id order, and the counts',
+    description:
+      '`count` viewers with a session (each listed, with `since`), `guests` without one (counted only). ' +
+      '`cursor`: the previous page’s `next`; `limit` 1–1000 (default 100). A viewer whose connection ' +
+      'dropped stays listed for PRESENCE_GRACE_MS (10 s) in case they come back. 503 when the realtime ' +
+      'tier cannot say.',
+    security: SESSION,
+    params: VideoParams,
+    query: VideoPresenceQuerySchema,
+    responses: { 200: { description: 'one page; `next` null on the last', schema: PresenceListSchema } },
+    errors: ['VALIDATION_FAILED', ...OWNER, 'UNAVAILABLE'],
   },
   {
     method: 'post',
@@ -480,6 +504,21 @@ export const PRODUCT_API_ROUTES: readonly RouteDoc[] = [
   },
   {
     method: 'get',
+    path: '/api/presence',
+    tags: ['presence'],
+    summary: 'Whether each user is watching: the video `videoId` (not yet left), or any video',
+    description:
+      '`users`: 1–100 user ids, comma-separated (repeats count once). The viewer page marks its commenters ' +
+      'who are still here; `presence` events on the video’s stream keep it current. 3000 a minute per ' +
+      'address; 503 when the realtime tier cannot say.',
+    query: PresenceQuerySchema,
+    responses: {
+      200: { description: 'true or false for each id asked', schema: PresenceOnlineSchema },
+    },
+    errors: ['VALIDATION_FAILED', 'RATE_LIMITED', 'UNAVAILABLE'],
+  },
+  {
+    method: 'get',
     path: '/api/openapi.json',
     tags: ['documents'],
     summary: 'This document',
@@ -506,6 +545,7 @@ export function productApiOpenApi(): JsonSchema {
         { name: 'videos', description: 'live videos and the studio' },
         { name: 'interactions', description: 'likes and comments' },
         { name: 'moderation', description: 'the owner’s tools' },
+        { name: 'presence', description: 'who is watching' },
         { name: 'realtime', description: 'access to the realtime tier' },
         { name: 'documents', description: 'this document' },
       ],

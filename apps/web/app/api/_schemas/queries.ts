@@ -1,4 +1,4 @@
-import { MAX_TOPICS_PER_CONNECTION } from '@ovation/shared';
+import { MAX_TOPICS_PER_CONNECTION, PresenceUsersQuerySchema } from '@ovation/shared';
 import { z } from 'zod';
 import { MAX_VIDEO_PAGE } from '../../../lib/server/store/store';
 
@@ -18,6 +18,21 @@ export const VideoListQuerySchema = z.object({
 /** GET /api/videos/:id/comments */
 export const CommentListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
+/** A video named in a query: checked by pattern (an unknown one is looked up by the route, if at all). */
+const VideoIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a video id is 1 to 64 of A-Z a-z 0-9 _ -');
+
+/**
+ * GET /api/presence: `users` as the dispatcher's look-up takes them (a comma list of 1 to
+ * MAX_PRESENCE_USERS ids, repeats once); `videoId`: present on that video rather than anywhere.
+ */
+export const PresenceQuerySchema = z.object({
+  users: PresenceUsersQuerySchema.shape.users,
+  videoId: VideoIdSchema.optional(),
+});
+
+/** GET /api/videos/:id/presence: the dispatcher's page query as it is. */
+export { PresenceListQuerySchema as VideoPresenceQuerySchema } from '@ovation/shared';
+
 /**
  * Videos one token may grant: a connection shared by a browser's tabs carries every tab's video,
  * and a connection holds at most MAX_TOPICS_PER_CONNECTION topics, `videos` being one.
@@ -27,7 +42,7 @@ export const MAX_VIDEOS_PER_TOKEN = MAX_TOPICS_PER_CONNECTION - 1;
 /** GET /api/realtime-token: `videoId` once (the page's video) or repeated (a shared connection). */
 export const RealtimeTokenQuerySchema = z.object({
   videoId: z
-    .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a video id is 1 to 64 of A-Z a-z 0-9 _ -'))
+    .array(VideoIdSchema)
     .max(MAX_VIDEOS_PER_TOKEN, `at most ${MAX_VIDEOS_PER_TOKEN} videoId values`)
     .optional(),
   /**

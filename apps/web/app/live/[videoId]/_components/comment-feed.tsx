@@ -9,7 +9,16 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'react';
  * yet); loaded and empty, an invitation to comment. Not a live region: on a busy stream it would
  * read out every comment; the list is there to be read at the viewer's pace.
  */
-export function CommentFeed({ comments, loading }: { comments: TComment[]; loading: boolean }) {
+export function CommentFeed({
+  comments,
+  loading,
+  online = {},
+}: {
+  comments: TComment[];
+  loading: boolean;
+  /** Commenters watching now (id → true): their name has a dot, "online" to a screen reader. */
+  online?: Record<string, boolean>;
+}) {
   const ref = useRef<HTMLOListElement>(null);
   const [following, setFollowing] = useState(true);
   const [unseen, setUnseen] = useState(0);
@@ -42,7 +51,12 @@ export function CommentFeed({ comments, loading }: { comments: TComment[]; loadi
       <ol className="feed" ref={ref} aria-label="Comments" aria-busy={loading} tabIndex={0}>
         {comments.map((c) => (
           <li key={c.id}>
-            <span className="author">{c.author.name}</span>
+            <span className="author">
+              {c.author.name}
+              {online[c.author.id] && (
+                <span className="online-dot" role="img" aria-label="online" title="Watching now" />
+              )}
+            </span>
             {/* Set by the server only on the video owner's comments: no one can claim it by name. */}
             {c.owner && (
               <span className="owner-badge" title="The broadcaster of this video">

@@ -18,6 +18,7 @@ import { EndedCard } from './ended-card';
 import { FloatingReactions, type FloatingReactionsHandle } from './floating-reactions';
 import { Player } from './player';
 import { ReactionControls } from './reaction-controls';
+import { applyPresenceEvent, useOnline } from './use-online';
 import { useReactionTaps } from './use-reaction-taps';
 import { useVisualViewportHeight } from './use-visual-viewport';
 import { VideoInfo } from './video-info';
@@ -54,8 +55,10 @@ export function Viewer({
     token: tokenFromWeb({ videoId, current: initialToken }),
     ownUserId: () => user?.id,
     onLikes: (_count, byReaction) => floats.current?.others(byReaction),
+    onEvent: (event) => applyPresenceEvent(queryClient, videoId, event),
     preferredUrl,
   });
+  const online = useOnline(videoId, comments.data?.comments ?? []);
   const streamGeneration = useStreamGeneration(videoId, video.data?.video.stream, video.data !== undefined);
   const root = useVisualViewportHeight<HTMLDivElement>();
   const [aspect, setAspect] = useState<number>();
@@ -205,7 +208,7 @@ export function Viewer({
         <ReactionControls onReact={react} disabled={v?.status !== 'live'} />
       </div>
       <section className="viewer-chat" aria-label="Live chat">
-        <CommentFeed comments={comments.data?.comments ?? []} loading={comments.isPending} />
+        <CommentFeed comments={comments.data?.comments ?? []} loading={comments.isPending} online={online} />
         {notice && (
           <p className="notice" role="alert">
             {notice}

@@ -15,10 +15,11 @@ import { addActivity, mergeActivity } from './activity';
 import { ActivityChart } from './activity-chart';
 import { IngestPanel } from './ingest-panel';
 import { Moderation } from './moderation';
+import { Watching } from './watching';
 
 /**
- * A video's live dashboard for its owner: viewers (by region), like total, delivery latency, likes
- * and comments per minute over 10 minutes, and moderation. Counts move with the same realtime
+ * A video's live dashboard for its owner: viewers (by region), who is watching, like total,
+ * delivery latency, likes and comments per minute over 10 minutes, and moderation. Counts move with the same realtime
  * stream the viewers get; the per-region split and latency are refreshed from the API.
  */
 export function Dashboard({ videoId, realtimeUrls }: { videoId: string; realtimeUrls: string[] }) {
@@ -55,11 +56,16 @@ function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; real
   useEffect(() => {
     if (stats.dataUpdatedAt) setLiveAdds([]);
   }, [stats.dataUpdatedAt]);
-  const onEvent = useCallback((event: TypedEvent<OvationEvents>) => {
-    const likes = event.type === 'like' ? event.data.count : 0;
-    const comments = event.type === 'comment' && !event.replayed ? 1 : 0;
-    if (likes > 0 || comments > 0) setLiveAdds((adds) => addActivity(adds, Date.now(), likes, comments));
-  }, []);
+  const onEvent = useCallback(
+    (event: TypedEvent<OvationEvents>) => {
+      // Someone came or left: the Watching list is read again at once.
+      if (event.type === 'presence') void queryClient.invalidateQueries({ queryKey: queryKeys.watchers(videoId) });
+      const likes = event.type === 'like' ? event.data.count : 0;
+      const comments = event.type === 'comment' && !event.replayed ? 1 : 0;
+      if (likes > 0 || comments > 0) setLiveAdds((adds) => addActivity(adds, Date.now(), likes, comments));
+    },
+    [queryClient, videoId],
+  );
   const activity = useMemo(() => mergeActivity(stats.data?.activity ?? [], liveAdds), [stats.data, liveAdds]);
   // The realtime stream says the viewer count moved: read the figures again at once, so the total
   // and its per-region split (one read, Tiles) follow it without waiting for the next interval.
@@ -99,6 +105,7 @@ function OwnerDashboard({ videoId, realtimeUrls, user }: { videoId: string; real
       {/* Moderation comes right after the head: first on a phone, the right-hand column on a wide screen. */}
       <Moderation videoId={videoId} ownerId={user.id} />
       <Tiles video={v} stats={stats.data} />
+      <Watching videoId={videoId} ownerId={user.id} />
       <IngestPanel video={v} />
       <section className="charts" aria-label="Activity">
         <ActivityChart title="Likes per minute" data={activity} field="likes" />

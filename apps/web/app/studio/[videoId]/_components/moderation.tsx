@@ -1,12 +1,13 @@
 'use client';
 
-import type { TComment, TUser } from '@ovation/shared';
+import type { TComment } from '@ovation/shared';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ApiError, api } from '../../../../lib/client/api';
 import { queryKeys } from '../../../../lib/client/query-client';
 import { retryOnOutage } from '../../../../lib/client/retry';
 import { ConfirmDialog } from '../../_components/confirm-dialog';
+import { BanAction, useBans } from './bans';
 
 /**
  * The moderation log: recent comments, newest first, each with Delete (after a confirmation) and
@@ -17,11 +18,10 @@ import { ConfirmDialog } from '../../_components/confirm-dialog';
 export function Moderation({ videoId, ownerId }: { videoId: string; ownerId: string }) {
   const queryClient = useQueryClient();
   const comments = useQuery({ queryKey: queryKeys.comments(videoId), queryFn: () => api.comments(videoId) });
-  const bans = useQuery({ queryKey: queryKeys.bans(videoId), queryFn: () => api.bans(videoId) });
-  const banned = new Set(bans.data?.bans.map((b) => b.id));
+  const bans = useBans(videoId);
   const [deleted, setDeleted] = useState<TComment[]>([]);
   const [asking, setAsking] = useState<TComment>();
-  // Moderation is idempotent by what it names, so each action retries through an outage as is.
+  // Deleting is idempotent by what it names, so it retries through an outage as is.
   const remove = useMutation({
     mutationFn: (comment: TComment) => api.deleteComment(videoId, comment.id),
     ...retryOnOutage,
@@ -32,28 +32,13 @@ export function Moderation({ videoId, ownerId }: { videoId: string; ownerId: str
       );
     },
   });
-  const ban = useMutation({
-    mutationFn: (user: TUser) => api.ban(videoId, user),
-    ...retryOnOutage,
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.bans(videoId) }),
-  });
-  const unban = useMutation({
-    // "Not banned" is what the owner asked for (a retry whose first attempt did it, another tab).
-    mutationFn: (userId: string) =>
-      api.unban(videoId, userId).catch((error: unknown) => {
-        if (error instanceof ApiError && error.code === 'NOT_FOUND') return { unbanned: true as const };
-        throw error;
-      }),
-    ...retryOnOutage,
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.bans(videoId) }),
-  });
+  const { ban, unban } = bans;
   const error = [remove.error, ban.error, unban.error].find((e) => e);
   const shown = new Set(comments.data?.comments.map((c) => c.id));
   const log = [
     ...(comments.data?.comments ?? []).map((comment) => ({ comment, deleted: false })),
     ...deleted.filter((c) => !shown.has(c.id)).map((comment) => ({ comment, deleted: true })),
   ].sort((a, b) => b.comment.at.localeCompare(a.comment.at));
-  const banning = ban.isPending ? ban.variables.id : undefined;
   return (
     <section className="panel moderation" aria-labelledby="moderation-title">
       <h2 id="moderation-title">Moderation</h2>
@@ -78,27 +63,16 @@ export function Moderation({ videoId, ownerId }: { videoId: string; ownerId: str
                   Delete
                 </button>
               )}
-              {c.author.id !== ownerId && !banned.has(c.author.id) && (
-                <button
-                  type="button"
-                  className="danger"
-                  onClick={() => ban.mutate(c.author)}
-                  disabled={banning === c.author.id}
-                  aria-label={`Ban ${c.author.name}`}
-                >
-                  Ban
-                </button>
-              )}
-              {c.author.id !== ownerId && banned.has(c.author.id) && <span className="hint">Banned</span>}
+              <BanAction user={c.author} ownerId={ownerId} bans={bans} />
             </span>
           </li>
         ))}
       </ul>
-      {(bans.data?.bans.length ?? 0) > 0 && (
+      {(bans.list.data?.bans.length ?? 0) > 0 && (
         <>
           <h3 id="banned-users">Banned from commenting</h3>
           <ul aria-label="Banned users" className="moderation-bans">
-            {bans.data?.bans.map((b) => (
+            {bans.list.data?.bans.map((b) => (
               <li key={b.id}>
                 <span className="author">{b.name}</span>
                 <button
