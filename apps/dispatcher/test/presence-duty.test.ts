@@ -50,7 +50,7 @@ describe('PresenceDuty', () => {
     const a = events.find((e) => e.topic === 'video:a');
     expect(a?.type).toBe('presence');
     expect(a?.data).toMatchObject({ count: 50, guests: 0, more: { joined: 30, left: 0 } });
-    expect((a?.data.joined as unknown[]).length).toBe(20);
+    expect(a?.data.joined).toHaveLength(20);
     expect(events.find((e) => e.topic === 'video:b')?.data).toEqual({ joined: [], left: [], count: 0, guests: 1 });
     await duty('d1').tick();
     expect(taken.size).toBe(2);
