@@ -6,13 +6,14 @@ import { runConnections } from './scenarios/connections.js';
 import { runDispatch } from './scenarios/dispatch.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runLive } from './scenarios/live.js';
+import { runPresence } from './scenarios/presence.js';
 import { runRegistry } from './scenarios/registry.js';
 import { runRelay } from './scenarios/relay.js';
 import { profileServicesInto } from './stack.js';
 
-const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|dispatch|relay|connect-auth|coalesce> [options]
+const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|dispatch|relay|connect-auth|coalesce|presence> [options]
 
-  common     --engine memory|redis   --seconds N   --json FILE   --profile DIR (V8 CPU profiles of the services)
+  common     --engine memory|redis|cluster (cluster: dispatch, presence)   --seconds N   --json FILE   --profile DIR (V8 CPU profiles of the services)
              --realtime-env NAME=VALUE (seed, latency)
   seed       10,000 viewers, 100 likes/s + 10 comments/s, 60 s   (--viewers --likes --comments)
   latency    1,000 viewers, 10 comments/s, 30 s                   (--viewers --comments)
@@ -25,7 +26,9 @@ const USAGE = `npm run bench -- --scenario <seed|latency|fanout|connections|disp
              Redis commands/s and CPU per shard (--nodes --topics --seconds --heartbeat-ms, default 4000)
   relay      cross-region relay: events/s one dispatcher accepts from another region (--batch --concurrency --topics)
   connect-auth connects/s with a connection token against tokenless, and floods of bad tokens (--viewers N connects, --concurrency, --batch N flood)
-  coalesce   cost per like of coalescing a topic's likes into one frame, plain vs with reactions (--likes per round, default 200,000)`;
+  coalesce   cost per like of coalescing a topic's likes into one frame, plain vs with reactions (--likes per round, default 200,000)
+  presence   100,000 watchers of one topic: store cost per heartbeat, settles, the paged list, presence bytes per viewer
+             at 1 % churn/s (--viewers, --seconds of churn, default 20; memory, one Redis and a cluster unless --engine)`;
 
 const { values } = parseArgs({
   options: {
@@ -69,10 +72,12 @@ if (values.help) {
 // The dispatch scenario is about the Redis registry; the others default to the embedded engine.
 const engineName = values.engine ?? (values.scenario === 'dispatch' ? 'redis' : 'memory');
 const engine = engineName === 'redis' ? 'redis' : engineName === 'memory' ? 'memory' : undefined;
-// A Redis Cluster is for the scenarios about the store: dispatch (and registry, which runs both).
-const clusterEngine = engineName === 'cluster' && values.scenario === 'dispatch';
+// A Redis Cluster is for the scenarios about the store: dispatch and presence (registry runs both).
+const clusterEngine = engineName === 'cluster' && (values.scenario === 'dispatch' || values.scenario === 'presence');
 if (!engine && !clusterEngine) {
-  process.stderr.write(`--engine must be memory or redis (or cluster, with --scenario dispatch)\n\n${USAGE}\n`);
+  process.stderr.write(
+    `--engine must be memory or redis (or cluster, with --scenario dispatch or presence)\n\n${USAGE}\n`,
+  );
   process.exit(2);
 }
 
@@ -148,6 +153,17 @@ switch (values.scenario) {
     break;
   case 'coalesce':
     outcome = await runCoalesce({ likes: num('likes', values.likes, 200_000) });
+    break;
+  case 'presence':
+    outcome = await runPresence({
+      // Without --engine: memory, one Redis server and a cluster, in the same run.
+      engines:
+        values.engine === undefined
+          ? ['memory', 'redis', 'cluster']
+          : [clusterEngine ? 'cluster' : (engine ?? 'memory')],
+      watchers: num('viewers', values.viewers, 100_000),
+      seconds: num('seconds', values.seconds, 20),
+    });
     break;
   case 'connect-auth':
     outcome = await runConnectAuth({
