@@ -19,8 +19,11 @@ const chromium = {
   ],
 };
 
-/** Suites the phone projects skip: the same Chromium, nothing about phones, minutes of CI. */
-const DESKTOP_ONLY = ['shared-connection.spec.ts'];
+/**
+ * Suites the phone projects skip: the same Chromium, nothing about phones, minutes of CI
+ * (presence's panels on a phone are in the accessibility scans of the same pages).
+ */
+const DESKTOP_ONLY = ['shared-connection.spec.ts', 'presence.spec.ts'];
 /** The README's pictures are of the desktop and one phone (tests/screenshots.spec.ts). */
 const PICTURES = 'screenshots.spec.ts';
 
