@@ -160,8 +160,11 @@ async function keyServedBy(port: number): Promise<string> {
 async function confirmedOnAMaster(): Promise<{ master: Node; replica: Node; key: string }> {
   await waitFor('every node to say cluster_state:ok', allOk, { timeoutMs: 20_000, intervalMs: 100 });
   const roles = await Promise.all(nodes.map(async (node) => ({ node, ...(await role(node.port)) })));
-  const master = roles.find((r) => r.role === 'master')?.node;
-  const replica = roles.find((r) => r.role === 'slave' && r.masterPort === master?.port)?.node;
+  // A master with exactly one replica: after the tests before, nodes restarted elsewhere may have
+  // left one master with two (WAIT 1 is then either of them, and the other may be the one promoted).
+  const replicasOf = (port: number) => roles.filter((r) => r.role === 'slave' && r.masterPort === port);
+  const master = roles.find((r) => r.role === 'master' && replicasOf(r.node.port).length === 1)?.node;
+  const replica = master ? replicasOf(master.port)[0]?.node : undefined;
   if (!master?.process || !replica) throw new Error(`no master with a replica: ${JSON.stringify(roles)}`);
   const key = await keyServedBy(master.port);
   expect(
