@@ -12,6 +12,7 @@ import { queryKeys } from '../../../../lib/client/query-client';
  *
  *   the feed's authors change ── at most every MIN_GAP_MS ──▶ GET /api/presence?users=…&videoId= ─┐
  *   `presence` events on the video's stream: joined → online, left → offline ──────────────────────┼─▶ queryKeys.online
+ *   a `snapshot` on it (presence events missed while away are not replayed): ask again ────────────┘
  *
  * An answer asked before an event about the same person arrived is older than it: the event wins.
  */
@@ -31,8 +32,16 @@ export interface OnlineData {
 
 const NONE: OnlineData = { online: {}, heardAt: {}, asks: 0 };
 
-/** A `presence` event of the video's stream into the cache (anything else: nothing). */
+/**
+ * A `presence` event of the video's stream into the cache; a `snapshot` (a reconnect, or a gap
+ * repaired: presence events are not replayed, so some may have been missed) asks again. Anything
+ * else: nothing.
+ */
 export function applyPresenceEvent(queryClient: QueryClient, videoId: string, event: TypedEvent<OvationEvents>): void {
+  if (event.type === 'snapshot') {
+    queryClient.setQueryData<OnlineData>(queryKeys.online(videoId), (old = NONE) => ({ ...old, asks: old.asks + 1 }));
+    return;
+  }
   if (event.type !== 'presence') return;
   const { joined, left, more } = event.data;
   const now = Date.now();
