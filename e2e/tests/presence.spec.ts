@@ -118,3 +118,25 @@ test('the feed shows an online dot on a comment by a viewer still watching, and 
     await leaves.close();
   }
 });
+
+test('a guest who picks a name to comment is listed by it, and their comment carries the dot', async ({
+  studio,
+  openViewer,
+}, testInfo) => {
+  await studio.open();
+  await studio.signIn('Presence host 2');
+  const videoId = await studio.goLive(`Guest presence ${testInfo.project.name} ${Date.now()}`);
+  // A signed-out viewer: counted as a guest until they sign in…
+  const guest = await openViewer(videoId);
+  await guest.expectLoaded();
+  await expect(studio.watchingPanel).toContainText('1 guest', { timeout: SETTLES_MS });
+  const name = unique('Gus', testInfo);
+  const text = `hello from a guest ${Date.now()}`;
+  await guest.comment(text);
+  await guest.signIn(name);
+  // …then connected again with a token naming them: the studio lists them, their comment shows the dot.
+  await expect(studio.watcher(name)).toBeVisible({ timeout: SETTLES_MS });
+  const entry = guest.comments.getByRole('listitem').filter({ hasText: text });
+  await expect(entry.getByRole('img', { name: 'online', exact: true })).toBeVisible({ timeout: SETTLES_MS });
+  await guest.close();
+});

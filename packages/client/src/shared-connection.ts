@@ -115,6 +115,8 @@ export class SharedRealtimeConnection {
   readonly tabId: string;
   readonly name: string;
   private readonly subscriptions = new Set<Subscription>();
+  /** Who the page says the viewer is (identify). */
+  private identity: string | undefined;
   private readonly lastIds = new Map<string, string>();
   private readonly seen = new Map<string, Set<string>>();
   /** The state of each topic this tab follows (see topic-state.ts): for its subscribers that join late. */
@@ -192,6 +194,16 @@ export class SharedRealtimeConnection {
       for (const topic of subscription.topics) if (!still.has(topic)) this.states.delete(topic);
       this.sendWant();
     };
+  }
+
+  /**
+   * Who the page says the viewer is, once it knows (a user id, or `guest`): a viewer the stream
+   * was not opened for (a guest who signed in) gets it opened again with a token that names them.
+   */
+  identify(identity: string | undefined): void {
+    if (identity === undefined || identity === this.identity) return;
+    this.identity = identity;
+    this.sendWant();
   }
 
   /** Leaves for good (tests; a page leaves by itself). */
@@ -516,6 +528,7 @@ export class SharedRealtimeConnection {
       topics: [...topics],
       types: [...types],
       lastIds: Object.fromEntries([...this.lastIds].filter(([topic]) => topics.has(topic))),
+      ...(this.identity === undefined ? {} : { identity: this.identity }),
     };
   }
 

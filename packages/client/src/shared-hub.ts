@@ -121,6 +121,8 @@ export class SharedHub {
   private retryTimer: unknown;
   private failures = 0;
   private stopped = false;
+  /** Who the tabs said the viewer is (see `want`'s identity): one new to the hub reopens the stream. */
+  private readonly identities = new Set<string>();
   /** When each tab last said what it wants, and the sweep that drops the silent ones. */
   private readonly heard = new Map<string, number>();
   private sweepTimer: unknown;
@@ -165,9 +167,28 @@ export class SharedHub {
     for (const topic of added) this.handOver(message.tab, topic);
     // A tab asking for a topic refused already is told (the others were, when it was refused).
     if (added.some((topic) => Object.hasOwn(this.refused, topic))) this.send({ t: 'refused', topics: this.refused });
+    if (this.newIdentity(message.identity)) return;
     // A heartbeat (the same wants again) changes nothing.
     if (before && sameSet(before.topics, topics) && sameSet(before.types, types)) return;
     this.reconcile();
+  }
+
+  /**
+   * Someone new says they watch (a guest signed in): the stream's token names who it was opened
+   * for (presence), so it is opened again with a new one, resuming each topic where it was. The
+   * first identity heard, and one heard before (a tab that has not caught up yet), change nothing:
+   * tabs that disagree for a moment do not make the stream flap. True when it reopens.
+   */
+  private newIdentity(identity: string | undefined): boolean {
+    if (identity === undefined || this.identities.has(identity)) return false;
+    const first = this.identities.size === 0;
+    this.identities.add(identity);
+    if (first || !this.client) return false;
+    this.currentPoints();
+    this.client.stop();
+    this.client = undefined;
+    this.reconcile();
+    return true;
   }
 
   bye(tab: string): void {

@@ -70,6 +70,11 @@ export type TabMessage =
       types: string[];
       /** The tab's last id per topic: resume points a new hub lacks (it may have missed a few). */
       lastIds: Record<string, string>;
+      /**
+       * Who the tab's page says the viewer is (a user id, `guest`), once it knows: someone new to
+       * the hub (a guest who signed in) reopens the stream with a new token, which names them.
+       */
+      identity?: string;
       /** The connection's settings, for a hub in a SharedWorker (the first tab's are used). */
       config?: HubConfig;
     }
@@ -158,6 +163,7 @@ export function asTabMessage(value: unknown): TabMessage | undefined {
   if (!lastIds) return undefined;
   const config = value.config === undefined ? undefined : asConfig(value.config);
   if (value.config !== undefined && !config) return undefined;
+  const identity = typeof value.identity === 'string' && value.identity.length <= 128 ? value.identity : undefined;
   return {
     v: SHARED_PROTOCOL_VERSION,
     t: 'want',
@@ -166,6 +172,7 @@ export function asTabMessage(value: unknown): TabMessage | undefined {
     types: [...new Set(value.types.filter((type) => EVENT_TYPE_PATTERN.test(type)))],
     lastIds,
     ...(config ? { config } : {}),
+    ...(identity === undefined ? {} : { identity }),
   };
 }
 

@@ -708,6 +708,30 @@ describe('SharedHub: token retries, resume points, node', () => {
     expect(pending()).toEqual([]);
   });
 
+  it('a viewer new to the hub (a guest who signed in) reopens the stream with a new token, resuming; tabs that lag behind do not make it flap', async () => {
+    let fetches = 0;
+    const { hub, made } = hubWith(async (topics) => {
+      fetches += 1;
+      return { token: `t${fetches}`, expiresAt: Date.now() + 3_600_000, topics };
+    });
+    hub.want({ ...want('a', ['video:v1']), identity: 'guest', lastIds: { 'video:v1': 'i1' } });
+    hub.want({ ...want('b', ['video:v1']), identity: 'guest' });
+    await hub.settled();
+    expect([fetches, made.length]).toEqual([1, 1]);
+    // Tab a's viewer signs in: a new token (it names them), the stream opened again from i1.
+    hub.want({ ...want('a', ['video:v1']), identity: 'u-ann' });
+    await hub.settled();
+    await settle();
+    expect([fetches, made.length]).toEqual([2, 2]);
+    expect(made[1]?.lastEventIds).toEqual({ 'video:v1': 'i1' });
+    // Tab b still says guest for a moment, then catches up: nothing more.
+    hub.want({ ...want('b', ['video:v1']), identity: 'guest' });
+    hub.want({ ...want('b', ['video:v1']), identity: 'u-ann' });
+    await hub.settled();
+    await settle();
+    expect([fetches, made.length]).toEqual([2, 2]);
+  });
+
   it('a topic no tab wants any more loses its resume point', async () => {
     const { hub } = hubWith(async (topics) => ({ token: 't', expiresAt: Date.now() + 3_600_000, topics }));
     hub.want({ ...want('a', ['video:v1', 'video:v2']), lastIds: { 'video:v1': 'i1', 'video:v2': 'i2' } });

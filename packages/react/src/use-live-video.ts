@@ -47,6 +47,8 @@ export interface UseLiveVideoOptions {
   /** See useTopic's `shared` and `sharedToken`. */
   shared?: boolean | undefined;
   sharedToken?: TopicsTokenSource | undefined;
+  /** See useTopic's `identity`: who the page says the viewer is, once it knows. */
+  identity?: string | undefined;
 }
 
 export interface LiveVideo {
@@ -82,6 +84,7 @@ export function useLiveVideo(videoId: string, options: UseLiveVideoOptions): Liv
     client: options.client,
     shared: options.shared,
     sharedToken: options.sharedToken,
+    identity: options.identity,
     onEvent: (event) => {
       // A late event of the video shown before (the hook moved on; its stream closes after).
       if (event.topic !== videoTopic(videoId)) return;

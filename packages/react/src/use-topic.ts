@@ -10,6 +10,7 @@ import {
   type RealtimeClientOptions,
   type RefusedReason,
   type SharedConnectionOptions,
+  type SharedRealtimeConnection,
   type TokenSource,
   type TopicsTokenSource,
   type TypedEvent,
@@ -60,6 +61,12 @@ export interface UseTopicOptions<M extends EventMap = OvationEvents> {
    */
   shared?: boolean | undefined;
   sharedToken?: TopicsTokenSource | undefined;
+  /**
+   * Who the page says the viewer is, once it knows (a user id, or `guest`; undefined while it
+   * does not): when it changes (a guest signs in), the stream opens again with a new token, which
+   * names them — presence counts them by account from then on.
+   */
+  identity?: string | undefined;
 }
 
 /** The document's visibility, where there is a document. */
@@ -90,7 +97,22 @@ export function useTopic<M extends EventMap = OvationEvents>(
   const urls = options.urls.join(',');
   const topics = (typeof topic === 'string' ? [topic] : topic).join(',');
   const types = options.types?.join(',');
+  /** Set while the hook is on the shared connection: told who the viewer is. */
+  const sharedConnection = useRef<SharedRealtimeConnection | undefined>(undefined);
+  const identity = options.identity;
+  // A connection of its own is made again when the viewer changes from the first one known (with
+  // the token then given); the shared one is told, and reopens itself.
+  const firstIdentity = useRef<string | undefined>(undefined);
+  if (identity !== undefined && firstIdentity.current === undefined) firstIdentity.current = identity;
+  const sharing = (options.shared ?? options.client?.createEventSource === undefined) && canShareConnection();
+  const viewerChanged = !sharing && identity !== undefined && identity !== firstIdentity.current ? identity : '';
 
+  useEffect(() => {
+    if (identity !== undefined) sharedConnection.current?.identify(identity);
+  }, [identity]);
+
+  // viewerChanged is read by no line of the effect: it makes a connection of its own again.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: viewerChanged, on purpose
   useEffect(() => {
     if (!urls || !topics) return;
     const o = latest.current;
@@ -105,7 +127,9 @@ export function useTopic<M extends EventMap = OvationEvents>(
         // The first hook's settings make the page's shared connection (an EventSource for tests).
         client: o.client as SharedConnectionOptions['client'],
       });
-      return shared.subscribe(
+      sharedConnection.current = shared;
+      if (o.identity !== undefined) shared.identify(o.identity);
+      const unsubscribe = shared.subscribe(
         topics.split(','),
         {
           // The shared connection checked the envelope as a client does; its type is the map's.
@@ -116,6 +140,10 @@ export function useTopic<M extends EventMap = OvationEvents>(
         },
         types === undefined ? [] : types.split(','),
       );
+      return () => {
+        sharedConnection.current = undefined;
+        unsubscribe();
+      };
     }
     const visibility = o.pauseWhenHidden ? documentVisibility() : undefined;
     const client = new RealtimeClient<M>({
@@ -134,7 +162,7 @@ export function useTopic<M extends EventMap = OvationEvents>(
     });
     client.start();
     return () => client.stop();
-  }, [urls, topics, types]);
+  }, [urls, topics, types, viewerChanged]);
 
   return connection;
 }

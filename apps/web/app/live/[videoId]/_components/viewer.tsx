@@ -47,12 +47,19 @@ export function Viewer({
   const queryClient = useQueryClient();
   const session = useQuery({ queryKey: queryKeys.session, queryFn: api.session });
   const user: TUser | null = session.data?.user ?? null;
+  // Who the viewer is, once the session is known: a guest who signs in (to comment, to react) is
+  // connected again with a token naming them, so presence lists them and their comments' dots show.
+  const identity = session.isSuccess ? (user?.id ?? 'guest') : undefined;
+  const renderedFor = useRef<string | undefined>(undefined);
+  if (identity !== undefined && renderedFor.current === undefined) renderedFor.current = identity;
   const floats = useRef<FloatingReactionsHandle>(null);
   // The video and its comments, kept current from the video's topic in the query cache.
   const { video, comments, connection } = useLiveVideo(videoId, {
     urls: realtimeUrls,
     load: { video: () => api.video(videoId), comments: () => api.comments(videoId) },
-    token: tokenFromWeb({ videoId, current: initialToken }),
+    // The page's token is for whom it was rendered: another viewer fetches their own.
+    token: tokenFromWeb({ videoId, current: identity === renderedFor.current ? initialToken : undefined }),
+    identity,
     ownUserId: () => user?.id,
     onLikes: (_count, byReaction) => floats.current?.others(byReaction),
     onEvent: (event) => applyPresenceEvent(queryClient, videoId, event),
