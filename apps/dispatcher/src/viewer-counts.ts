@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Publisher } from './fanout/publisher.js';
+import { PeriodicDuty } from './periodic-duty.js';
 import type { SubscriptionRegistry } from './registry/registry.js';
 
 /*
@@ -29,14 +30,12 @@ const REPUBLISH_PER_ROUND = 2000;
 /** Topics whose log is read per round to check it holds the count published (100,000 in 100 s). */
 export const CHECK_PER_ROUND = 1000;
 
-export class ViewerCounter {
+export class ViewerCounter extends PeriodicDuty {
   private lastPublished = new Map<string, number>();
   /** Topics whose count a store loss erased from their log: published again, a few per round. */
   private owed = new Set<string>();
   /** Topics still to be checked against their log in this pass over them (`shown`). */
   private toCheck: string[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
 
   constructor(
     private readonly deps: {
@@ -55,17 +54,8 @@ export class ViewerCounter {
       intervalMs: number;
       log: FastifyBaseLogger;
     },
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), this.deps.intervalMs);
-    this.timer.unref();
-  }
-
-  /** Stops, and gives the duty up so that another dispatcher takes it at once. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.deps.registry.releaseDuty('viewer-counts', this.deps.holderId).catch(() => {});
+  ) {
+    super({ name: 'viewer-counts', holderId: deps.holderId, intervalMs: deps.intervalMs, duties: deps.registry });
   }
 
   /**
@@ -76,10 +66,7 @@ export class ViewerCounter {
     for (const topic of this.lastPublished.keys()) this.owed.add(topic);
   }
 
-  /** One round; exposed for tests. */
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  protected async round(): Promise<void> {
     try {
       if (await this.deps.paused?.()) return;
       const { registry, publisher, holderId, intervalMs } = this.deps;
@@ -126,8 +113,6 @@ export class ViewerCounter {
       for (const topic of this.lastPublished.keys()) if (!counts.has(topic)) this.lastPublished.delete(topic);
     } catch (error) {
       this.deps.log.warn({ err: error }, 'viewer count round failed');
-    } finally {
-      this.running = false;
     }
   }
 

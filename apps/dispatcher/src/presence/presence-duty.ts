@@ -1,6 +1,7 @@
 import { randomTag, type TPresencePayload, type TPublishEvent } from '@ovation/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Publisher } from '../fanout/publisher.js';
+import { PeriodicDuty } from '../periodic-duty.js';
 import type { DutyElection } from '../registry/registry.js';
 import type { PresenceChange, PresenceStore } from './presence-store.js';
 
@@ -20,10 +21,7 @@ const CONCURRENCY = 32;
 /** Events per publish call. */
 const PUBLISH_BATCH = 1000;
 
-export class PresenceDuty {
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-
+export class PresenceDuty extends PeriodicDuty {
   constructor(
     private readonly deps: {
       store: PresenceStore;
@@ -33,23 +31,11 @@ export class PresenceDuty {
       intervalMs: number;
       log: FastifyBaseLogger;
     },
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), this.deps.intervalMs);
-    this.timer.unref();
+  ) {
+    super({ name: 'presence', holderId: deps.holderId, intervalMs: deps.intervalMs, duties: deps.duties });
   }
 
-  /** Stops, and gives the duty up so that another dispatcher takes it at once. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.deps.duties.releaseDuty('presence', this.deps.holderId).catch(() => {});
-  }
-
-  /** One round; exposed for tests. */
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  protected async round(): Promise<void> {
     try {
       const { store, duties, holderId, intervalMs } = this.deps;
       if (!(await duties.claimDuty('presence', holderId, intervalMs * 3))) return;
@@ -76,8 +62,6 @@ export class PresenceDuty {
       }
     } catch (error) {
       this.deps.log.warn({ err: error }, 'presence round failed');
-    } finally {
-      this.running = false;
     }
   }
 
